@@ -1,0 +1,113 @@
+# maillab — plain GNU make.  `make` builds every program into bin/,
+# `make check` runs every test, `make demo` runs the chain, `make sanitize`
+# runs the whole suite again under AddressSanitizer + UBSan.
+#
+# A program is any folder with a main.c: every .c in it is linked with
+# lib/ (built once as a static library) into bin/<folder>.
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+BUILD   ?= build
+BIN     ?= bin
+VERSION := 0.1.0
+
+PKGS    := libssl libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt -lpthread)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+ifdef CI
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+ifdef SAN
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+endif
+CPPFLAGS += -D_GNU_SOURCE -DMAILLAB_VERSION='"$(VERSION)"' -iquote lib
+CFLAGS  += -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lresolv -lcrypt
+LDFLAGS += $(LDSAN)
+
+LIB_SRC := $(wildcard lib/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBA    := $(BUILD)/libmaillab.a
+PROGS   := $(sort $(patsubst %/main.c,%,$(wildcard */main.c)))
+BINS    := $(PROGS:%=$(BIN)/%)
+MANS    := $(wildcard $(PROGS:%=%/*.[1-8]))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all check unit cli demo install deps sanitize fuzz lint clean bench
+all: $(BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# One rule per program: bin/P depends on the objects of P/*.c.
+define prog_rule
+$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBA)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+# Unit tests link the program objects too (minus main.o), so a program's
+# own modules can be tested; lib/ is always there.
+# tests/unit/test_P.c for a program folder P also gets P's own objects.
+.SECONDEXPANSION:
+$(BUILD)/tests/%: tests/unit/%.c $(LIBA) $$(filter-out %/main.o,$$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $$(patsubst test_%,%,$$*)/*.c)))
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
+	  $(filter %.o,$^) $(LIBA) $(CHECK_LIBS) $(LDLIBS)
+
+-include $(LIB_OBJ:.o=.d) $(wildcard $(BUILD)/*/*.d)
+
+deps:
+	@tests/deps.sh build test
+
+unit: deps $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+
+cli: deps all
+	MAILLAB_BIN=$(abspath $(BIN)) bats --print-output-on-failure tests/cli
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory unit cli
+
+# The same suite, rebuilt with ASan + UBSan in its own build and bin dirs.
+sanitize: deps
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=99 \
+	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	 $(MAKE) --no-print-directory SAN=1 BUILD=build-san BIN=bin-san unit cli
+
+lint:
+	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done
+
+demo: deps all
+	@tests/demo.sh
+
+fuzz: deps
+	@tests/fuzz/run.sh
+
+bench: all
+	@for b in bench/*/run; do echo "== $$b"; $$b; done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	@for m in $(MANS); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done
+
+clean:
+	rm -rf build build-san bin bin-san

@@ -1,0 +1,111 @@
+/* charset.c — charset conversion to UTF-8 with iconv (see charset.h). */
+#include <errno.h>
+#include <iconv.h>
+#include <string.h>
+#include <strings.h>
+
+#include "charset.h"
+#include "limits.h"
+
+static const char replacement[] = "\xef\xbf\xbd";   /* U+FFFD */
+
+int charset_is_utf8(const char *cs)
+{
+	return strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0 ||
+	    strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0;
+}
+
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned c = s[0];
+	unsigned long cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+int utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < n) {
+		if ((k = utf8_seq(p + i, n - i)) == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* Copy UTF-8 (or ASCII) input, replacing invalid sequences. */
+static int copy_utf8(const char *in, size_t n, struct buf *out)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t i = 0, k;
+	int replaced = 0;
+
+	while (i < n) {
+		if ((k = utf8_seq(p + i, n - i)) == 0) {
+			buf_adds(out, replacement);
+			replaced = 1;
+			i++;
+			continue;
+		}
+		buf_add(out, p + i, k);
+		i += k;
+	}
+	return replaced;
+}
+
+int charset_to_utf8(const char *cs, const char *in, size_t n, struct buf *out)
+{
+	iconv_t cd;
+	char *ip = (char *)in;
+	size_t il = n;
+	int replaced = 0;
+
+	if (charset_is_utf8(cs) || strlen(cs) > CHARSET_NAME_MAX)
+		return charset_is_utf8(cs) ? copy_utf8(in, n, out) : (copy_utf8(in, n, out), -1);
+	cd = iconv_open("UTF-8", cs);
+	if (cd == (iconv_t)-1) {
+		copy_utf8(in, n, out);
+		return -1;
+	}
+	while (il > 0) {
+		size_t room = il * 4 + 16, ol = room;
+		char *op = buf_reserve(out, room);
+		size_t r = iconv(cd, &ip, &il, &op, &ol);
+
+		buf_commit(out, room - ol);
+		if (r == (size_t)-1 && errno != E2BIG) {
+			/* EILSEQ or EINVAL (truncated): replace one byte, go on */
+			buf_adds(out, replacement);
+			replaced = 1;
+			ip++;
+			il--;
+			iconv(cd, NULL, NULL, NULL, NULL);
+		}
+	}
+	iconv_close(cd);
+	return replaced;
+}

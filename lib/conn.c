@@ -1,0 +1,485 @@
+/* conn.c — line I/O over plain or TLS file descriptors (see conn.h).
+ *
+ * Reads go through fill(), the one place that blocks: it flushes pending
+ * output first (so a reply is never stuck behind a read, and pipelining
+ * works), waits with poll() for at most c->timeout seconds, and reads into
+ * the input buffer through OpenSSL when TLS is on. */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "conn.h"
+#include "err.h"
+#include "tls.h"
+
+void conn_init(struct conn *c, int rfd, int wfd, enum conn_side side)
+{
+	memset(c, 0, sizeof *c);
+	c->rfd = rfd;
+	c->wfd = wfd;
+	c->side = side;
+}
+
+void conn_set_log(struct conn *c, FILE *f, conn_masker mask)
+{
+	c->log = f;
+	c->mask = mask;
+}
+
+void conn_set_timeout(struct conn *c, int secs)
+{
+	c->timeout = secs;
+}
+
+void conn_mask_next(struct conn *c)
+{
+	c->mask_next_in = 1;
+}
+
+void conn_note(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->log == NULL)
+		return;
+	fputs("* ", c->log);
+	va_start(ap, fmt);
+	vfprintf(c->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->log);
+	fflush(c->log);
+}
+
+/* One transcript line; p[0..n) has no line end. */
+static void trace(struct conn *c, int incoming, const char *p, size_t n)
+{
+	size_t show = n;
+	const char *tag;
+
+	if (c->log == NULL)
+		return;
+	tag = (incoming == (c->side == CONN_SERVER)) ? "C: " : "S: ";
+	if (incoming && c->mask_next_in) {
+		show = 0;
+		c->mask_next_in = 0;
+	} else if (c->mask) {
+		show = c->mask(p, n, incoming);
+	}
+	if (show > n)
+		show = n;
+	fputs(tag, c->log);
+	for (size_t i = 0; i < show; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch < ' ' && ch != '\t')
+			fprintf(c->log, "\\x%02x", ch);
+		else
+			fputc(ch, c->log);
+	}
+	if (show < n)
+		fputs("****", c->log);
+	fputc('\n', c->log);
+	fflush(c->log);
+}
+
+static void trace_out(struct conn *c, const char *p, size_t n)
+{
+	while (n > 0) {
+		const char *lf = memchr(p, '\n', n);
+		size_t k = lf ? (size_t)(lf - p) : n;
+		size_t t = k;
+
+		if (t > 0 && p[t - 1] == '\r')
+			t--;
+		trace(c, 0, p, t);
+		if (lf == NULL)
+			break;
+		p += k + 1;
+		n -= k + 1;
+	}
+}
+
+static void set_err(struct conn *c, const char *what)
+{
+	snprintf(c->errbuf, sizeof c->errbuf, "%s: %s", what, strerror(errno));
+}
+
+/* Wait until fd is ready for events, at most c->timeout seconds. */
+static enum conn_rc wait_fd(struct conn *c, int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int ms = c->timeout > 0 ? c->timeout * 1000 : -1;
+	int r;
+
+	do
+		r = poll(&p, 1, ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0) {
+		snprintf(c->errbuf, sizeof c->errbuf, "timed out");
+		return CONN_TIMEOUT;
+	}
+	if (r < 0) {
+		set_err(c, "poll");
+		return CONN_ERR;
+	}
+	return CONN_OK;
+}
+
+static enum conn_rc ssl_wait(struct conn *c, int r)
+{
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		return wait_fd(c, c->rfd, POLLIN);
+	case SSL_ERROR_WANT_WRITE:
+		return wait_fd(c, c->wfd, POLLOUT);
+	case SSL_ERROR_ZERO_RETURN:
+		return CONN_EOF;
+	case SSL_ERROR_SYSCALL:
+		if (ERR_peek_error() == 0) {    /* peer closed without close_notify */
+			if (errno == 0 || r == 0)
+				return CONN_EOF;
+			set_err(c, "TLS");
+			return CONN_ERR;
+		}
+		/* fall through */
+	default:
+		tls_error(c->errbuf, sizeof c->errbuf);
+		return CONN_ERR;
+	}
+}
+
+static enum conn_rc raw_write(struct conn *c, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w;
+
+		if (c->ssl) {
+			ERR_clear_error();
+			int r = SSL_write(c->ssl, p, (int)(n > INT_MAX ? INT32_MAX : n));
+			if (r <= 0) {
+				enum conn_rc rc = ssl_wait(c, r);
+				if (rc != CONN_OK)
+					return rc == CONN_EOF ? CONN_ERR : rc;
+				continue;
+			}
+			w = r;
+		} else {
+			w = write(c->wfd, p, n);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && errno == EAGAIN) {
+				enum conn_rc rc = wait_fd(c, c->wfd, POLLOUT);
+				if (rc != CONN_OK)
+					return rc;
+				continue;
+			}
+			if (w < 0) {
+				set_err(c, "write");
+				return CONN_ERR;
+			}
+		}
+		p += w;
+		n -= (size_t)w;
+		c->nwritten += (unsigned long long)w;
+	}
+	return CONN_OK;
+}
+
+int conn_flush(struct conn *c)
+{
+	enum conn_rc rc;
+
+	if (c->olen == 0)
+		return 0;
+	rc = raw_write(c, c->out, c->olen);
+	c->olen = 0;
+	return rc == CONN_OK ? 0 : -1;
+}
+
+int conn_write(struct conn *c, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	if (c->log)
+		trace_out(c, p, n);
+	if (n >= sizeof c->out) {
+		if (conn_flush(c) < 0)
+			return -1;
+		return raw_write(c, s, n) == CONN_OK ? 0 : -1;
+	}
+	if (c->olen + n > sizeof c->out && conn_flush(c) < 0)
+		return -1;
+	memcpy(c->out + c->olen, s, n);
+	c->olen += n;
+	return 0;
+}
+
+int conn_vprintf(struct conn *c, const char *fmt, va_list ap)
+{
+	char small[1024];
+	va_list aq;
+	int n, r;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof small, fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return -1;
+	if ((size_t)n < sizeof small)
+		return conn_write(c, small, (size_t)n);
+	char *big = xmalloc((size_t)n + 1);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	r = conn_write(c, big, (size_t)n);
+	free(big);
+	return r;
+}
+
+int conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = conn_vprintf(c, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Read more input into the buffer (which must have room). */
+static enum conn_rc fill(struct conn *c)
+{
+	if (c->eof)
+		return CONN_EOF;
+	if (conn_flush(c) < 0)
+		return CONN_ERR;
+	if (c->ipos == c->ilen)
+		c->ipos = c->ilen = 0;
+	if (c->ipos > 0 && c->ilen == sizeof c->in) {
+		memmove(c->in, c->in + c->ipos, c->ilen - c->ipos);
+		c->ilen -= c->ipos;
+		c->ipos = 0;
+	}
+	for (;;) {
+		ssize_t r;
+		enum conn_rc rc;
+
+		if (c->ssl) {
+			ERR_clear_error();
+			if (SSL_pending(c->ssl) == 0 && (rc = wait_fd(c, c->rfd, POLLIN)) != CONN_OK)
+				return rc;
+			int k = SSL_read(c->ssl, c->in + c->ilen, (int)(sizeof c->in - c->ilen));
+			if (k <= 0) {
+				rc = ssl_wait(c, k);
+				if (rc == CONN_OK)
+					continue;
+				if (rc == CONN_EOF)
+					c->eof = 1;
+				return rc;
+			}
+			r = k;
+		} else {
+			if ((rc = wait_fd(c, c->rfd, POLLIN)) != CONN_OK)
+				return rc;
+			r = read(c->rfd, c->in + c->ilen, sizeof c->in - c->ilen);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r < 0) {
+				set_err(c, "read");
+				return CONN_ERR;
+			}
+			if (r == 0) {
+				c->eof = 1;
+				return CONN_EOF;
+			}
+		}
+		c->ilen += (size_t)r;
+		c->nread += (unsigned long long)r;
+		return CONN_OK;
+	}
+}
+
+enum conn_rc conn_getchunk(struct conn *c, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+
+	*len = 0;
+	c->last_eol = CONN_EOL_NONE;
+	while (n < cap) {
+		if (c->ipos == c->ilen) {
+			enum conn_rc rc = fill(c);
+
+			if (rc != CONN_OK) {
+				*len = n;
+				return (rc == CONN_EOF && n > 0) ? CONN_OK : rc;
+			}
+		}
+		size_t avail = c->ilen - c->ipos, want = cap - n;
+		const unsigned char *p = c->in + c->ipos;
+		const unsigned char *lf = memchr(p, '\n', avail < want ? avail : want);
+		size_t k = lf ? (size_t)(lf - p) + 1 : (avail < want ? avail : want);
+
+		memcpy(buf + n, p, k);
+		c->ipos += k;
+		n += k;
+		if (lf) {
+			c->last_eol = (n >= 2 && buf[n - 2] == '\r') ? CONN_EOL_CRLF : CONN_EOL_LF;
+			break;
+		}
+	}
+	*len = n;
+	return CONN_OK;
+}
+
+enum conn_rc conn_getline(struct conn *c, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0, k;
+	enum conn_rc rc;
+
+	*len = 0;
+	if (cap < 2)
+		return CONN_ERR;
+	/* the line end counts in cap, as in RFC 5321's limits; the NUL goes
+	 * where the line end was */
+	rc = conn_getchunk(c, buf, cap, &k);
+	if (rc != CONN_OK)
+		return rc;
+	n = k;
+	if (c->last_eol == CONN_EOL_NONE && !c->eof) {
+		/* Too long: skip the rest of the line (popa3d does the same). */
+		char skip[512];
+
+		do
+			rc = conn_getchunk(c, skip, sizeof skip, &k);
+		while (rc == CONN_OK && c->last_eol == CONN_EOL_NONE && k > 0 && !c->eof);
+		buf[0] = '\0';
+		trace(c, 1, "<line too long>", 15);
+		return rc == CONN_OK || rc == CONN_EOF ? CONN_TOOLONG : rc;
+	}
+	if (c->last_eol == CONN_EOL_CRLF)
+		n -= 2;
+	else if (c->last_eol == CONN_EOL_LF)
+		n -= 1;
+	else if (n == cap)      /* last line, no line end, no room for the NUL */
+		return CONN_TOOLONG;
+	buf[n] = '\0';
+	*len = n;
+	trace(c, 1, buf, n);
+	return CONN_OK;
+}
+
+enum conn_eol conn_last_eol(const struct conn *c)
+{
+	return c->last_eol;
+}
+
+enum conn_rc conn_read(struct conn *c, void *buf, size_t n)
+{
+	unsigned char *d = buf;
+
+	while (n > 0) {
+		if (c->ipos == c->ilen) {
+			enum conn_rc rc = fill(c);
+			if (rc != CONN_OK)
+				return rc;
+		}
+		size_t k = c->ilen - c->ipos;
+		if (k > n)
+			k = n;
+		memcpy(d, c->in + c->ipos, k);
+		c->ipos += k;
+		d += k;
+		n -= k;
+	}
+	return CONN_OK;
+}
+
+size_t conn_pending(const struct conn *c)
+{
+	return c->ilen - c->ipos;
+}
+
+void conn_discard(struct conn *c)
+{
+	if (c->ilen > c->ipos)
+		conn_note(c, "dropped %zu bytes of pipelined plaintext", c->ilen - c->ipos);
+	c->ipos = c->ilen = 0;
+}
+
+int conn_starttls(struct conn *c, SSL_CTX *ctx, const char *host)
+{
+	int r;
+
+	if (conn_flush(c) < 0)
+		return -1;
+	conn_discard(c);
+	if ((c->ssl = SSL_new(ctx)) == NULL) {
+		tls_error(c->errbuf, sizeof c->errbuf);
+		return -1;
+	}
+	SSL_set_rfd(c->ssl, c->rfd);
+	SSL_set_wfd(c->ssl, c->wfd);
+	if (c->side == CONN_CLIENT && host != NULL) {
+		SSL_set_tlsext_host_name(c->ssl, host);
+		SSL_set1_host(c->ssl, host);
+	}
+	for (;;) {
+		ERR_clear_error();
+		r = c->side == CONN_SERVER ? SSL_accept(c->ssl) : SSL_connect(c->ssl);
+		if (r == 1)
+			break;
+		enum conn_rc rc = ssl_wait(c, r);
+		if (rc != CONN_OK) {
+			if (rc == CONN_EOF)
+				snprintf(c->errbuf, sizeof c->errbuf, "TLS handshake: connection closed");
+			if (c->side == CONN_CLIENT && SSL_get_verify_result(c->ssl) != X509_V_OK)
+				snprintf(c->errbuf, sizeof c->errbuf, "certificate verification failed: %s",
+				    X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
+			SSL_free(c->ssl);
+			c->ssl = NULL;
+			return -1;
+		}
+	}
+	if (c->log) {
+		char info[160];
+
+		conn_tls_info(c, info, sizeof info);
+		conn_note(c, "TLS started: %s", info);
+	}
+	return 0;
+}
+
+int conn_is_tls(const struct conn *c)
+{
+	return c->ssl != NULL;
+}
+
+void conn_tls_info(const struct conn *c, char *buf, size_t cap)
+{
+	int alg = 0, bits;
+
+	if (c->ssl == NULL) {
+		if (cap)
+			buf[0] = '\0';
+		return;
+	}
+	bits = SSL_get_cipher_bits(c->ssl, &alg);
+	snprintf(buf, cap, "%s with cipher %s (%d/%d bits)", SSL_get_version(c->ssl),
+	    SSL_get_cipher_name(c->ssl), bits, alg);
+}
+
+void conn_close(struct conn *c)
+{
+	conn_flush(c);
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+}

@@ -1,0 +1,318 @@
+/* qp.c — streaming quoted-printable codec (see qp.h).
+ *
+ * The encoder must look ahead: a space is literal unless a line end follows
+ * it, and a character may stay on a full line only if the line ends right
+ * after it.  So it keeps the current input line in pend[] until it sees the
+ * line end, or until pend[] is full, when it encodes all but the last byte
+ * (which is never the last one of its line and so needs no lookahead). */
+#include <string.h>
+
+#include "limits.h"
+#include "qp.h"
+
+static const char hexdig[] = "0123456789ABCDEF";
+
+void qp_enc_init(struct qp_enc *e, int binary, int crlf)
+{
+	memset(e, 0, sizeof *e);
+	e->binary = binary;
+	e->crlf = crlf;
+}
+
+size_t qp_enc_bound(size_t n)
+{
+	/* 3 chars per byte, a soft break (up to 3) every 25 input bytes, plus
+	 * what is pending from earlier calls. */
+	size_t m = n + QP_PEND_MAX;
+
+	return m * 3 + (m / 25 + 2) * 3 + 4;
+}
+
+static size_t eol(const struct qp_enc *e, char *d)
+{
+	if (e->crlf) {
+		d[0] = '\r';
+		d[1] = '\n';
+		return 2;
+	}
+	d[0] = '\n';
+	return 1;
+}
+
+static int literal(const struct qp_enc *e, const unsigned char *p, size_t i, size_t n, int line_ends)
+{
+	unsigned char c = p[i];
+
+	if (c == ' ' || c == '\t')  /* literal unless it ends the line */
+		return !(line_ends && i + 1 == n);
+	if (c < 33 || c > 126 || c == '=')
+		return 0;
+	if (e->col == 0 && i == 0 && c == '.')
+		return 0;
+	if (e->col == 0 && i == 0 && c == 'F' && n >= 5 && memcmp(p, "From ", 5) == 0)
+		return 0;
+	return 1;
+}
+
+/* Encode p[0..n); line_ends: a hard line end follows p[n-1]. */
+static size_t enc_run(struct qp_enc *e, const unsigned char *p, size_t n, int line_ends, char *out)
+{
+	char *d = out;
+
+	for (size_t i = 0; i < n; i++) {
+		int lit = literal(e, p, i, n, line_ends);
+		size_t w = lit ? 1 : 3;
+		size_t room = MIME_LINE_MAX - 1;  /* keep a column for '=' */
+
+		if (line_ends && i + 1 == n)
+			room = MIME_LINE_MAX;     /* last token: no soft break follows */
+		if (e->col + w > room) {
+			*d++ = '=';
+			d += eol(e, d);
+			e->col = 0;
+			lit = literal(e, p, i, n, line_ends);  /* now at column 0 */
+			w = lit ? 1 : 3;
+		}
+		if (lit) {
+			*d++ = (char)p[i];
+		} else {
+			*d++ = '=';
+			*d++ = hexdig[p[i] >> 4];
+			*d++ = hexdig[p[i] & 15];
+		}
+		e->col += w;
+	}
+	return (size_t)(d - out);
+}
+
+size_t qp_enc_update(struct qp_enc *e, const void *in, size_t n, char *out)
+{
+	const unsigned char *s = in;
+	char *d = out;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s[i];
+
+		if (!e->binary && c == '\n') {
+			size_t k = e->npend;
+
+			if (k && e->pend[k - 1] == '\r')  /* CRLF is one line end */
+				k--;
+			d += enc_run(e, e->pend, k, 1, d);
+			d += eol(e, d);
+			e->col = 0;
+			e->npend = 0;
+			continue;
+		}
+		if (e->npend == QP_PEND_MAX) {
+			d += enc_run(e, e->pend, e->npend - 1, 0, d);
+			e->pend[0] = e->pend[e->npend - 1];
+			e->npend = 1;
+		}
+		e->pend[e->npend++] = c;
+	}
+	return (size_t)(d - out);
+}
+
+size_t qp_enc_final(struct qp_enc *e, char *out)
+{
+	size_t k = enc_run(e, e->pend, e->npend, 1, out);
+
+	e->npend = 0;
+	return k;
+}
+
+void qp_dec_init(struct qp_dec *d, int lenient, int crlf)
+{
+	memset(d, 0, sizeof *d);
+	d->lenient = lenient;
+	d->crlf = crlf;
+}
+
+size_t qp_dec_bound(size_t n)
+{
+	return 2 * (n + QP_PEND_MAX) + 8;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')   /* RFC 2045 6.7 (1): a robust reader takes these */
+		return c - 'a' + 10;
+	return -1;
+}
+
+static size_t flush_ws(struct qp_dec *d, char *o)
+{
+	size_t k = d->nws;
+
+	memcpy(o, d->ws, k);
+	d->nws = 0;
+	return k;
+}
+
+static size_t dec_eol(struct qp_dec *d, char *o)
+{
+	d->nws = 0;   /* RFC 2045 6.7 (3): trailing white space is deleted */
+	if (d->crlf) {
+		o[0] = '\r';
+		o[1] = '\n';
+		return 2;
+	}
+	o[0] = '\n';
+	return 1;
+}
+
+static ssize_t bad_escape(struct qp_dec *d)
+{
+	d->err = "invalid '=' sequence";
+	d->erroff = d->off;
+	return -1;
+}
+
+/* One byte in QD_TEXT (also used to re-read a byte after a bad escape). */
+static size_t dec_text(struct qp_dec *d, unsigned char c, char *o)
+{
+	size_t k = 0;
+
+	switch (c) {
+	case ' ':
+	case '\t':
+		if (d->nws == sizeof d->ws)
+			k = flush_ws(d, o);
+		d->ws[d->nws++] = (char)c;
+		return k;
+	case '\r':
+		d->state = QD_CR;
+		return 0;
+	case '\n':
+		return dec_eol(d, o);
+	case '=':
+		d->state = QD_EQ;
+		return flush_ws(d, o);
+	default:
+		k = flush_ws(d, o);
+		o[k++] = (char)c;
+		return k;
+	}
+}
+
+static ssize_t dec_byte(struct qp_dec *d, unsigned char c, char *o)
+{
+	size_t k = 0;
+	int v;
+
+	switch (d->state) {
+	case QD_TEXT:
+		return (ssize_t)dec_text(d, c, o);
+	case QD_CR:     /* CR LF is a line end; a lone CR is data */
+		d->state = QD_TEXT;
+		if (c == '\n')
+			return (ssize_t)dec_eol(d, o);
+		k = flush_ws(d, o);
+		o[k++] = '\r';
+		return (ssize_t)(k + dec_text(d, c, o + k));
+	case QD_EQ:
+		if ((v = hexval(c)) >= 0) {
+			d->hex = v;
+			d->state = QD_EQ1;
+			return 0;
+		}
+		if (c == ' ' || c == '\t') {
+			d->state = QD_EQWS;
+			return 0;
+		}
+		if (c == '\r') {
+			d->state = QD_EQCR;
+			return 0;
+		}
+		if (c == '\n') {        /* soft line break */
+			d->state = QD_TEXT;
+			return 0;
+		}
+		break;
+	case QD_EQ1:
+		if ((v = hexval(c)) >= 0) {
+			o[0] = (char)(d->hex << 4 | v);
+			d->state = QD_TEXT;
+			return 1;
+		}
+		break;
+	case QD_EQWS:   /* "=  " then the line end: a padded soft break */
+		if (c == ' ' || c == '\t')
+			return 0;
+		if (c == '\r') {
+			d->state = QD_EQCR;
+			return 0;
+		}
+		if (c == '\n') {
+			d->state = QD_TEXT;
+			return 0;
+		}
+		break;
+	case QD_EQCR:
+		if (c == '\n') {
+			d->state = QD_TEXT;
+			return 0;
+		}
+		break;
+	}
+	if (!d->lenient)
+		return bad_escape(d);
+	/* Lenient: keep the '=' (and a first hex digit) as text, re-read c. */
+	o[k++] = '=';
+	if (d->state == QD_EQ1)
+		o[k++] = hexdig[d->hex];
+	d->state = QD_TEXT;
+	return (ssize_t)(k + dec_text(d, c, o + k));
+}
+
+ssize_t qp_dec_update(struct qp_dec *d, const char *in, size_t n, char *out)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	char *o = out;
+
+	for (size_t i = 0; i < n; i++, d->off++) {
+		unsigned char c = s[i];
+
+		/* Fast path for the common case: plain text characters. */
+		if (d->state == QD_TEXT && c > ' ' && c != '=' && d->nws == 0) {
+			*o++ = (char)c;
+			continue;
+		}
+		ssize_t k = dec_byte(d, c, o);
+		if (k < 0)
+			return -1;
+		o += k;
+	}
+	return o - out;
+}
+
+ssize_t qp_dec_final(struct qp_dec *d, char *out)
+{
+	size_t k = 0;
+
+	switch (d->state) {
+	case QD_TEXT:
+	case QD_EQWS:       /* "=" and blanks at the very end: a soft break */
+	case QD_EQ:         /* "=" at the very end: a soft break */
+		break;
+	case QD_CR:
+		out[k++] = '\r';
+		break;
+	case QD_EQ1:
+	case QD_EQCR:
+		if (!d->lenient)
+			return bad_escape(d);
+		out[k++] = '=';
+		if (d->state == QD_EQ1)
+			out[k++] = hexdig[d->hex];
+		break;
+	}
+	d->nws = 0;     /* white space at the end of the data is trailing */
+	d->state = QD_TEXT;
+	return (ssize_t)k;
+}

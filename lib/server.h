@@ -1,0 +1,47 @@
+/* server.h — what the three servers share: inetd or listening mode, the
+ * peer's address, privilege dropping.
+ *
+ * Default is inetd mode: one session on fds 0/1.  server_listen() binds
+ * every -l [ADDR:]PORT (default address 127.0.0.1; "[::1]:PORT" for IPv6),
+ * and forks one child per connection that runs the same session function
+ * on the accepted socket, exactly as in inetd mode. */
+#ifndef ML_SERVER_H
+#define ML_SERVER_H
+
+#include <netinet/in.h>
+#include <sys/types.h>
+
+#define SERVER_LISTEN_MAX   8    /* -l options */
+#define SERVER_CHILDREN_MAX 100  /* concurrent sessions in listening mode */
+
+struct peer {
+	char addr[INET6_ADDRSTRLEN];    /* "127.0.0.1", "::1"; "" when not a socket */
+	int  port;
+	char local_addr[INET6_ADDRSTRLEN];
+	int  local_port;
+	int  loopback;                  /* peer on 127/8 or ::1, or not a socket (a pipe) */
+	char name[256];                 /* reverse DNS name, or "" (not looked up by default) */
+};
+
+/* Runs one session on rfd/wfd; returns the child's exit status. */
+typedef int (*session_fn)(int rfd, int wfd, const struct peer *peer, void *arg);
+
+/* Describe fd's peer (getpeername); for a pipe or tty, loopback = 1. */
+void server_peer(int fd, struct peer *p);
+
+/* Bind every address in addrs[0..n) and serve forever: accept, fork, run fn
+ * in the child with the socket as both fds.  SIGCHLD reaps children;
+ * SIGTERM/SIGINT stop the listener.  Returns only on a set-up error (after
+ * printing it) or a signal: EX_* code. */
+int server_listen(char *const *addrs, int n, session_fn fn, void *arg);
+
+/* If running as root: switch for good to user runas (default "mail"):
+ * setgroups, setgid, setuid, and check that root cannot be regained.  A
+ * no-op for an ordinary user.  Return 0, or -1 after printing why. */
+int server_drop_privs(const char *runas);
+
+/* Switch the effective ids to uid/gid to touch a user's mail (refusing
+ * uid 0, as Dovecot does).  Return 0 or -1 after printing why. */
+int server_become(uid_t uid, gid_t gid);
+
+#endif

@@ -1,0 +1,52 @@
+# Shared set-up for the bats tests: load with   load helpers
+# MAILLAB_BIN points at the binaries under test (bin/ or bin-san/).
+bats_load_library bats-support
+bats_load_library bats-assert
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+BIN="${MAILLAB_BIN:-$ROOT/bin}"
+PATH="$BIN:$PATH"
+export ROOT BIN PATH
+# Debian's python3 (with python3-aiosmtpd), whatever python3 comes first in PATH.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+# A free TCP port on 127.0.0.1, from a range each test file can pick
+# (PORT_BASE) so that files running side by side do not collide.
+free_port() {
+	local base=${PORT_BASE:-20000} p
+	for ((p = base + RANDOM % 2000; p < 65000; p++)); do
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Wait (at most $2 seconds, default 10) until something listens on 127.0.0.1:$1.
+wait_port() {
+	local port=$1 secs=${2:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		(exec 3<>/dev/tcp/${3:-127.0.0.1}/$port) 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "nothing listens on port $port after ${secs}s" >&2
+	return 1
+}
+
+# Start a command in the background, remember its pid for stop_all.
+start_bg() {
+	"$@" &
+	echo $! >> "$BATS_TEST_TMPDIR/pids"
+}
+
+# Stop every process start_bg started (TERM, then KILL).
+stop_all() {
+	local f="$BATS_TEST_TMPDIR/pids" p
+	[ -f "$f" ] || return 0
+	while read -r p; do kill "$p" 2>/dev/null; done < "$f"
+	sleep 0.1
+	while read -r p; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done < "$f"
+	rm -f "$f"
+}
