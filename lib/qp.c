@@ -39,17 +39,28 @@ static size_t eol(const struct qp_enc *e, char *d)
 	return 1;
 }
 
+/* 1: always literal; 2: literal unless last on its line (blanks) */
+static const unsigned char safe[256] = {
+	[' '] = 2, ['\t'] = 2,
+	['!'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,        /* ! .. / */
+	['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,              /* 0 .. < */
+	['>'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,          /* > .. ~ */
+};
+
 static int literal(const struct qp_enc *e, const unsigned char *p, size_t i, size_t n, int line_ends)
 {
 	unsigned char c = p[i];
 
-	if (c == ' ' || c == '\t')  /* literal unless it ends the line */
+	if (safe[c] == 2)       /* literal unless it ends the line */
 		return !(line_ends && i + 1 == n);
-	if (c < 33 || c > 126 || c == '=')
+	if (!safe[c])
 		return 0;
-	if (e->col == 0 && i == 0 && c == '.')
+	if (e->col == 0 && c == '.')
 		return 0;
-	if (e->col == 0 && i == 0 && c == 'F' && n >= 5 && memcmp(p, "From ", 5) == 0)
+	if (e->col == 0 && c == 'F' && n - i >= 5 && memcmp(p + i, "From ", 5) == 0)
 		return 0;
 	return 1;
 }
@@ -58,8 +69,27 @@ static int literal(const struct qp_enc *e, const unsigned char *p, size_t i, siz
 static size_t enc_run(struct qp_enc *e, const unsigned char *p, size_t n, int line_ends, char *out)
 {
 	char *d = out;
+	size_t last = line_ends ? n - 1 : n;    /* index whose blanks need encoding */
 
 	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		/* Fast paths: mid-line with room left, not the last byte. */
+		if (e->col != 0 && i != last) {
+			if (safe[c] && e->col < MIME_LINE_MAX - 1) {
+				*d++ = (char)c;
+				e->col++;
+				continue;
+			}
+			if (!safe[c] && e->col + 3 < MIME_LINE_MAX) {
+				d[0] = '=';
+				d[1] = hexdig[c >> 4];
+				d[2] = hexdig[c & 15];
+				d += 3;
+				e->col += 3;
+				continue;
+			}
+		}
 		int lit = literal(e, p, i, n, line_ends);
 		size_t w = lit ? 1 : 3;
 		size_t room = MIME_LINE_MAX - 1;  /* keep a column for '=' */
@@ -74,15 +104,41 @@ static size_t enc_run(struct qp_enc *e, const unsigned char *p, size_t n, int li
 			w = lit ? 1 : 3;
 		}
 		if (lit) {
-			*d++ = (char)p[i];
+			*d++ = (char)c;
 		} else {
 			*d++ = '=';
-			*d++ = hexdig[p[i] >> 4];
-			*d++ = hexdig[p[i] & 15];
+			*d++ = hexdig[c >> 4];
+			*d++ = hexdig[c & 15];
 		}
 		e->col += w;
 	}
 	return (size_t)(d - out);
+}
+
+/* Slow path: one byte into pend[], encoding it when a line ends or pend
+ * is full.  Return bytes written. */
+static size_t enc_push(struct qp_enc *e, unsigned char c, char *d)
+{
+	size_t k = 0;
+
+	if (!e->binary && c == '\n') {
+		size_t m = e->npend;
+
+		if (m && e->pend[m - 1] == '\r')  /* CRLF is one line end */
+			m--;
+		k = enc_run(e, e->pend, m, 1, d);
+		k += eol(e, d + k);
+		e->col = 0;
+		e->npend = 0;
+		return k;
+	}
+	if (e->npend == QP_PEND_MAX) {
+		k = enc_run(e, e->pend, e->npend - 1, 0, d);
+		e->pend[0] = e->pend[e->npend - 1];
+		e->npend = 1;
+	}
+	e->pend[e->npend++] = c;
+	return k;
 }
 
 size_t qp_enc_update(struct qp_enc *e, const void *in, size_t n, char *out)
@@ -90,26 +146,37 @@ size_t qp_enc_update(struct qp_enc *e, const void *in, size_t n, char *out)
 	const unsigned char *s = in;
 	char *d = out;
 
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
+	/* Finish a line left over from the last call byte by byte. */
+	while (n > 0 && e->npend > 0 && !e->binary) {
+		d += enc_push(e, *s, d);
+		s++;
+		n--;
+	}
+	if (e->binary && e->npend > 0 && n > 0) {
+		/* binary: the held byte is not the last of the data */
+		d += enc_run(e, e->pend, e->npend, 0, d);
+		e->npend = 0;
+	}
+	/* Fast path: whole lines straight from the input. */
+	while (n > 0) {
+		const unsigned char *lf = e->binary ? NULL : memchr(s, '\n', n);
 
-		if (!e->binary && c == '\n') {
-			size_t k = e->npend;
-
-			if (k && e->pend[k - 1] == '\r')  /* CRLF is one line end */
-				k--;
-			d += enc_run(e, e->pend, k, 1, d);
-			d += eol(e, d);
-			e->col = 0;
-			e->npend = 0;
-			continue;
-		}
-		if (e->npend == QP_PEND_MAX) {
-			d += enc_run(e, e->pend, e->npend - 1, 0, d);
-			e->pend[0] = e->pend[e->npend - 1];
+		if (lf == NULL) {
+			/* hold the last byte: only it may need lookahead */
+			d += enc_run(e, s, n - 1, 0, d);
+			e->pend[0] = s[n - 1];
 			e->npend = 1;
+			break;
 		}
-		e->pend[e->npend++] = c;
+		size_t k = (size_t)(lf - s), m = k;
+
+		if (m && s[m - 1] == '\r')
+			m--;
+		d += enc_run(e, s, m, 1, d);
+		d += eol(e, d);
+		e->col = 0;
+		s += k + 1;
+		n -= k + 1;
 	}
 	return (size_t)(d - out);
 }
@@ -270,23 +337,76 @@ static ssize_t dec_byte(struct qp_dec *d, unsigned char c, char *o)
 	return (ssize_t)(k + dec_text(d, c, o + k));
 }
 
+/* bytes the decoder's fast path cannot copy as they are */
+static const unsigned char dspecial[256] = {
+	[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['='] = 1,
+};
+
+/* hex digit value + 1, 0 for a non-digit (lower case too: RFC 2045 6.7 (1)) */
+static const unsigned char hexv[256] = {
+	['0'] = 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+	['A'] = 11, 12, 13, 14, 15, 16,
+	['a'] = 11, 12, 13, 14, 15, 16,
+};
+
+/* Fast path: plain text, single spaces between words, "=XX", soft and
+ * hard line breaks, without the state machine.  Stops at anything else
+ * (blanks that may be trailing, a sequence cut by the buffer end, bad
+ * escapes) and returns how far it got; *op advances. */
+static size_t dec_fast(struct qp_dec *d, const unsigned char *s, size_t n, char **op)
+{
+	char *o = *op;
+	size_t j = 0;
+
+	while (j < n) {
+		unsigned char c = s[j];
+
+		if (!dspecial[c]) {
+			*o++ = (char)c;
+			j++;
+		} else if (c == '=' && j + 2 < n && hexv[s[j + 1]] && hexv[s[j + 2]]) {
+			*o++ = (char)((hexv[s[j + 1]] - 1) << 4 | (hexv[s[j + 2]] - 1));
+			j += 3;
+		} else if (c == '=' && j + 1 < n && s[j + 1] == '\n') {
+			j += 2;         /* soft line break */
+		} else if (c == ' ' && j + 1 < n && !dspecial[s[j + 1]]) {
+			*o++ = ' ';
+			j++;
+		} else if (c == '\n') {
+			o += dec_eol(d, o);
+			j++;
+		} else if (c == '\r' && j + 1 < n && s[j + 1] == '\n') {
+			o += dec_eol(d, o);
+			j += 2;
+		} else {
+			break;
+		}
+	}
+	*op = o;
+	return j;
+}
+
 ssize_t qp_dec_update(struct qp_dec *d, const char *in, size_t n, char *out)
 {
 	const unsigned char *s = (const unsigned char *)in;
 	char *o = out;
+	size_t i = 0;
 
-	for (size_t i = 0; i < n; i++, d->off++) {
-		unsigned char c = s[i];
+	while (i < n) {
+		if (d->state == QD_TEXT && d->nws == 0) {
+			size_t j = dec_fast(d, s + i, n - i, &o);
 
-		/* Fast path for the common case: plain text characters. */
-		if (d->state == QD_TEXT && c > ' ' && c != '=' && d->nws == 0) {
-			*o++ = (char)c;
-			continue;
+			d->off += j;
+			i += j;
+			if (i == n)
+				break;
 		}
-		ssize_t k = dec_byte(d, c, o);
+		ssize_t k = dec_byte(d, s[i], o);
 		if (k < 0)
 			return -1;
 		o += k;
+		i++;
+		d->off++;
 	}
 	return o - out;
 }
