@@ -62,9 +62,12 @@ $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 
 # Unit tests link the program objects too (minus main.o), so a program's
 # own modules can be tested; lib/ is always there.
-# tests/unit/test_P.c for a program folder P also gets P's own objects.
+# tests/unit/test_P.c for a program folder P also gets P's own objects
+# (all but main.o).  A function, because '%' in a pattern rule's
+# prerequisites would be taken as the stem.
+test_objs = $(filter-out %/main.o,$(patsubst %.c,$(BUILD)/%.o,$(wildcard $(patsubst test_%,%,$(1))/*.c)))
 .SECONDEXPANSION:
-$(BUILD)/tests/%: tests/unit/%.c $(LIBA) $$(filter-out %/main.o,$$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $$(patsubst test_%,%,$$*)/*.c)))
+$(BUILD)/tests/%: tests/unit/%.c $(LIBA) $$(call test_objs,$$*)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $< \
 	  $(filter %.o,$^) $(LIBA) $(CHECK_LIBS) $(LDLIBS)
