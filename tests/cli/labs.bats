@@ -1,0 +1,90 @@
+#!/usr/bin/env bats
+# Every lab's check against its own reference solution (must pass) and against
+# an empty work dir (must fail and say what is missing), so the labs never rot.
+# A check exits 3 when a program or tool it needs is not there: the test is
+# then skipped with the check's own message, never counted as a pass.
+load helpers
+PORT_BASE=27000
+
+setup() {
+	export LAB_PORT_BASE=$((PORT_BASE + 100 * (RANDOM % 20)))
+	export MAILLAB_BIN="$BIN"
+}
+teardown() { stop_all; }
+
+LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus)
+
+solve_and_check() {
+	local lab=$ROOT/labs/$1 work=$BATS_TEST_TMPDIR/work
+	run timeout 120 "$lab/solution" "$work"
+	if [ "$status" -eq 3 ]; then skip "$1 solution: $output"; fi
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	run timeout 120 "$lab/check" "$work"
+	if [ "$status" -eq 3 ]; then skip "$1 check: $output"; fi
+	echo "$output"
+	assert_success
+	assert_output --partial "All "
+	refute_output --partial "✘"
+}
+
+check_empty() {
+	local lab=$ROOT/labs/$1 work=$BATS_TEST_TMPDIR/empty
+	mkdir -p "$work"
+	run timeout 120 "$lab/check" "$work"
+	if [ "$status" -eq 3 ]; then skip "$1 check: $output"; fi
+	echo "$output"
+	assert_failure 1
+	assert_output --partial "✘"
+	assert_output --regexp "[0-9]+ of [0-9]+ checks failed"
+}
+
+@test "every lab has its README sections, an executable check and solution, and is listed" {
+	local l
+	for l in "${LABS[@]}"; do
+		[ -x "$ROOT/labs/$l/check" ] || { echo "$l/check"; false; }
+		[ -x "$ROOT/labs/$l/solution" ] || { echo "$l/solution"; false; }
+		for s in '^# Lab' '^## Background' '^## Steps' '^## What you should see' '^## Questions'; do
+			grep -q "$s" "$ROOT/labs/$l/README.md" || { echo "$l: no $s"; false; }
+		done
+		grep -q "($l/)" "$ROOT/labs/README.md" || { echo "labs/README.md does not link $l"; false; }
+		bash -n "$ROOT/labs/$l/check" && bash -n "$ROOT/labs/$l/solution"
+	done
+}
+
+@test "a check without a work dir is a usage error" {
+	run "$ROOT/labs/02-mime-by-hand/check"
+	assert_failure 64
+	assert_output --partial usage
+}
+
+@test "a check on a dir that does not exist says so" {
+	run "$ROOT/labs/02-mime-by-hand/check" "$BATS_TEST_TMPDIR/nope"
+	[ "$status" -eq 1 ] || [ "$status" -eq 3 ]
+	assert_output --partial "✘"
+}
+
+@test "lab 1 (SMTP by hand): reference solution passes"  { solve_and_check 01-smtp-by-hand; }
+@test "lab 1 (SMTP by hand): empty work dir fails"       { check_empty 01-smtp-by-hand; }
+@test "lab 2 (MIME by hand): reference solution passes"  { solve_and_check 02-mime-by-hand; }
+@test "lab 2 (MIME by hand): empty work dir fails"       { check_empty 02-mime-by-hand; }
+@test "lab 3 (POP3 and IMAP): reference solution passes" { solve_and_check 03-pop3-imap; }
+@test "lab 3 (POP3 and IMAP): empty work dir fails"      { check_empty 03-pop3-imap; }
+@test "lab 4 (inetd): reference solution passes"         { solve_and_check 04-inetd; }
+@test "lab 4 (inetd): empty work dir fails"              { check_empty 04-inetd; }
+@test "lab 5 (DNS and MX): reference solution passes"    { solve_and_check 05-dns-mx; }
+@test "lab 5 (DNS and MX): empty work dir fails"         { check_empty 05-dns-mx; }
+@test "lab 6 (TLS and AUTH): reference solution passes"  { solve_and_check 06-tls-auth; }
+@test "lab 6 (TLS and AUTH): empty work dir fails"       { check_empty 06-tls-auth; }
+@test "lab 7 (spam and viruses): reference solution passes" { solve_and_check 07-spam-virus; }
+@test "lab 7 (spam and viruses): empty work dir fails"   { check_empty 07-spam-virus; }
+
+@test "lab 2: a message with a broken attachment is caught" {
+	local work=$BATS_TEST_TMPDIR/work
+	run "$ROOT/labs/02-mime-by-hand/solution" "$work"
+	[ "$status" -ne 3 ] || skip "$output"
+	head -c 10 /dev/urandom >> "$work/data.bin"
+	run "$ROOT/labs/02-mime-by-hand/check" "$work"
+	[ "$status" -ne 3 ] || skip "$output"
+	assert_failure 1
+	assert_output --partial "✘ part 2 decodes to exactly the bytes of data.bin"
+}
