@@ -1,0 +1,708 @@
+/* maildrop.c — Maildir and mbox maildrops for pop3d (see maildrop.h).
+ *
+ * Design note.  Nothing on disk changes before maildrop_commit: a dropped
+ * connection leaves the maildrop exactly as it was (RFC 1939 6).
+ *
+ * Maildir: one session at a time holds an fcntl lock on MAILDROP_LOCK in
+ * the Maildir (released by the kernel if we die, so no stale locks).  The
+ * unique id is the base name (before ':'), which never changes when a file
+ * moves from new/ to cur/ or gets flags.  The CRLF size comes from a ",W="
+ * field of the name (Dovecot's convention for the wire size) or is counted.
+ *
+ * mbox: locked with fcntl and a dot-lock for the whole session, read once
+ * through mmap.  A message starts at a "From " line at the start of the
+ * file or after an empty line; mboxrd quoting (">From ", ">>From "...)
+ * loses one '>' on the way out.  UPDATE compacts the file in place, moving
+ * kept messages down, and truncates it only once every copy has succeeded;
+ * the file keeps its inode, so a delivery waiting on our lock never
+ * appends to an unlinked file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "err.h"
+#include "maildrop.h"
+
+#define EMIT_BUF   (16 * 1024)
+#define COPY_BUF   (64 * 1024)
+
+/* ---------- CRLF output with dot-stuffing ---------- */
+
+struct emit {
+	maildrop_sink sink;
+	void  *arg;
+	int    err;
+	size_t n;
+	char   buf[EMIT_BUF];
+};
+
+static void emit_flush(struct emit *e)
+{
+	if (e->n > 0 && !e->err && e->sink(e->arg, e->buf, e->n) < 0)
+		e->err = 1;
+	e->n = 0;
+}
+
+static void emit_put(struct emit *e, const void *p, size_t n)
+{
+	if (n > sizeof e->buf - e->n) {
+		emit_flush(e);
+		if (n >= sizeof e->buf) {
+			if (!e->err && e->sink(e->arg, p, n) < 0)
+				e->err = 1;
+			return;
+		}
+	}
+	memcpy(e->buf + e->n, p, n);
+	e->n += n;
+}
+
+/* ">From ", ">>From ": an mboxrd-quoted From_ line. */
+static int quoted_from(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && s[i] == '>')
+		i++;
+	return i > 0 && len - i >= 5 && memcmp(s + i, "From ", 5) == 0;
+}
+
+/* The one transformation behind RETR, TOP and the sizes: every line ends
+ * in CRLF (bare LF or a missing last line end become CRLF), a line
+ * starting with '.' gets another '.' when stuffing (RFC 1939 3), mboxrd
+ * quoting is undone when unquote is set. */
+static void emit_text(struct emit *e, const unsigned char *p, size_t n, long lines,
+    int stuff, int unquote)
+{
+	size_t i = 0;
+	int body = 0;
+
+	while (i < n && !e->err) {
+		const unsigned char *lf = memchr(p + i, '\n', n - i);
+		size_t end = lf ? (size_t)(lf - p) : n, next = lf ? end + 1 : n;
+		const unsigned char *s = p + i;
+		size_t len;
+
+		if (lf && end > i && p[end - 1] == '\r')
+			end--;
+		len = end - i;
+		if (body && lines >= 0 && lines-- == 0)
+			break;
+		if (len == 0)
+			body = 1;
+		if (unquote && quoted_from(s, len)) {
+			s++;
+			len--;
+		}
+		if (stuff && len > 0 && s[0] == '.')
+			emit_put(e, ".", 1);
+		emit_put(e, s, len);
+		emit_put(e, "\r\n", 2);
+		i = next;
+	}
+	emit_flush(e);
+}
+
+off_t maildrop_crlf_size(const unsigned char *p, size_t n)
+{
+	off_t size = (off_t)n;
+	const unsigned char *q = p, *end = p + n;
+
+	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
+		if (q == p || q[-1] != '\r')
+			size++;
+		q++;
+	}
+	if (n > 0 && p[n - 1] != '\n')
+		size += 2;
+	return size;
+}
+
+static int count_sink(void *arg, const void *p, size_t n)
+{
+	(void)p;
+	*(off_t *)arg += (off_t)n;
+	return 0;
+}
+
+static off_t mbox_size(const unsigned char *p, size_t n)
+{
+	off_t size = 0;
+	struct emit *e = xcalloc(1, sizeof *e);
+
+	e->sink = count_sink;
+	e->arg = &size;
+	emit_text(e, p, n, -1, 0, 1);
+	free(e);
+	return size;
+}
+
+/* ---------- Maildir ---------- */
+
+static int msg_cmp(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+	const char *bx = strchr(x->name, '/') + 1, *by = strchr(y->name, '/') + 1;
+	unsigned long long tx = strtoull(bx, NULL, 10), ty = strtoull(by, NULL, 10);
+
+	if (tx != ty)
+		return tx < ty ? -1 : 1;
+	return strcmp(x->uid, y->uid);
+}
+
+static void hex_md5(const void *p, size_t n, char out[33])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dn = 0;
+
+	EVP_Digest(p, n, d, &dn, EVP_md5(), NULL);
+	for (unsigned i = 0; i < dn && i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The unique id of a Maildir file: its base name when that is a valid
+ * RFC 1939 unique-id, else a digest of it. */
+static void maildir_uid(const char *base, size_t blen, char *uid)
+{
+	int ok = blen > 0 && blen <= MAILDROP_UID_MAX;
+
+	for (size_t i = 0; ok && i < blen; i++)
+		ok = base[i] >= 0x21 && base[i] <= 0x7e;
+	if (ok) {
+		memcpy(uid, base, blen);
+		uid[blen] = '\0';
+	} else {
+		hex_md5(base, blen, uid);
+	}
+}
+
+/* ",W=1234" in the base name: the CRLF size, as Dovecot writes it. */
+static off_t name_wsize(const char *base, size_t blen)
+{
+	for (size_t i = 0; i + 3 < blen; i++)
+		if (base[i] == ',' && base[i + 1] == 'W' && base[i + 2] == '=') {
+			char *end;
+			long long v = strtoll(base + i + 3, &end, 10);
+
+			if (end > base + i + 3 && v >= 0 && (end == base + blen || *end == ','))
+				return (off_t)v;
+		}
+	return -1;
+}
+
+/* Map a message file; *p is NULL for an empty file.  Return fd or -1. */
+static int map_file(const char *path, unsigned char **p, size_t *n)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	*p = NULL;
+	*n = 0;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if (st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (m == MAP_FAILED) {
+			close(fd);
+			return -1;
+		}
+		*p = m;
+		*n = (size_t)st.st_size;
+	}
+	return fd;
+}
+
+static void unmap_file(int fd, unsigned char *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
+	close(fd);
+}
+
+static int maildir_size(struct maildrop *md, struct msg *m, const char *base, size_t blen)
+{
+	char path[sizeof md->path + 512];
+	unsigned char *p;
+	size_t n;
+	int fd;
+
+	if ((m->size = name_wsize(base, blen)) >= 0)
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", md->path, m->name);
+	if ((fd = map_file(path, &p, &n)) < 0)
+		return -1;
+	m->size = maildrop_crlf_size(p, n);
+	unmap_file(fd, p, n);
+	return 0;
+}
+
+static int maildir_scan(struct maildrop *md, const char *sub, size_t *cap)
+{
+	char dir[sizeof md->path + 8];
+	struct dirent *d;
+	DIR *dp;
+
+	snprintf(dir, sizeof dir, "%s/%s", md->path, sub);
+	if ((dp = opendir(dir)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((d = readdir(dp)) != NULL && md->n < MAILDROP_MSGS_MAX) {
+		const char *colon;
+		size_t blen;
+		struct msg *m;
+
+		if (d->d_name[0] == '.' || (d->d_type != DT_REG && d->d_type != DT_UNKNOWN))
+			continue;
+		if (md->n == *cap) {
+			*cap = *cap ? 2 * *cap : 64;
+			md->m = xrealloc(md->m, *cap * sizeof *md->m);
+		}
+		m = memset(&md->m[md->n], 0, sizeof *m);
+		colon = strchr(d->d_name, ':');
+		blen = colon ? (size_t)(colon - d->d_name) : strlen(d->d_name);
+		m->name = xmalloc(strlen(sub) + strlen(d->d_name) + 2);
+		sprintf(m->name, "%s/%s", sub, d->d_name);
+		maildir_uid(d->d_name, blen, m->uid);
+		if (maildir_size(md, m, d->d_name, blen) < 0) {
+			free(m->name);      /* vanished meanwhile, or not a file */
+			continue;
+		}
+		md->n++;
+	}
+	closedir(dp);
+	return 0;
+}
+
+static enum maildrop_rc maildir_lock(struct maildrop *md, const char **why)
+{
+	char path[sizeof md->path + 32];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	snprintf(path, sizeof path, "%s/%s", md->path, MAILDROP_LOCK);
+	md->lockfd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (md->lockfd < 0 && errno == ENOENT) {
+		/* No Maildir yet: an empty maildrop (maildeliver makes it). */
+		return MD_OK;
+	}
+	if (md->lockfd < 0) {
+		*why = "cannot create the lock file";
+		return MD_ERR;
+	}
+	if (fcntl(md->lockfd, F_SETLK, &fl) < 0) {
+		if (errno == EAGAIN || errno == EACCES)
+			return MD_INUSE;
+		*why = "cannot lock the maildrop";
+		return MD_ERR;
+	}
+	return MD_OK;
+}
+
+static enum maildrop_rc maildir_open(struct maildrop *md, const char **why)
+{
+	enum maildrop_rc rc = maildir_lock(md, why);
+	size_t cap = 0;
+
+	if (rc != MD_OK)
+		return rc;
+	if (maildir_scan(md, "new", &cap) < 0 || maildir_scan(md, "cur", &cap) < 0) {
+		*why = "cannot read the Maildir";
+		return MD_ERR;
+	}
+	if (md->n > 0)
+		qsort(md->m, md->n, sizeof *md->m, msg_cmp);
+	/* A base name in both new/ and cur/ would give one id twice. */
+	for (size_t i = 1; i < md->n; i++)
+		if (strcmp(md->m[i].uid, md->m[i - 1].uid) == 0)
+			hex_md5(md->m[i].name, strlen(md->m[i].name), md->m[i].uid);
+	return MD_OK;
+}
+
+/* Another program (a MUA) may have renamed the file since we listed it:
+ * find it again in cur/ by its base name. */
+static int maildir_refind(struct maildrop *md, struct msg *m)
+{
+	const char *base = strchr(m->name, '/') + 1;
+	size_t blen = strcspn(base, ":");
+	char dir[sizeof md->path + 8];
+	struct dirent *d;
+	DIR *dp;
+	int found = 0;
+
+	snprintf(dir, sizeof dir, "%s/cur", md->path);
+	if ((dp = opendir(dir)) == NULL)
+		return -1;
+	while (!found && (d = readdir(dp)) != NULL)
+		if (strncmp(d->d_name, base, blen) == 0 && d->d_name[blen] == ':') {
+			char *name = xmalloc(strlen(d->d_name) + 5);
+
+			sprintf(name, "cur/%s", d->d_name);
+			free(m->name);
+			m->name = name;
+			found = 1;
+		}
+	closedir(dp);
+	return found ? 0 : -1;
+}
+
+static int maildir_map(struct maildrop *md, struct msg *m, unsigned char **p, size_t *n)
+{
+	char path[sizeof md->path + 512];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", md->path, m->name);
+	if ((fd = map_file(path, p, n)) < 0 && errno == ENOENT && maildir_refind(md, m) == 0) {
+		snprintf(path, sizeof path, "%s/%s", md->path, m->name);
+		fd = map_file(path, p, n);
+	}
+	return fd;
+}
+
+/* The name a kept message gets at UPDATE: in cur/ with ":2,FLAGS", and
+ * 'S' added (in ASCII order, as the Maildir spec asks) when it was read. */
+static char *maildir_newname(const struct msg *m)
+{
+	const char *base = strchr(m->name, '/') + 1, *info = strstr(base, ":2,");
+	size_t blen = strcspn(base, ":");
+	char flags[64] = "";
+	size_t k = 0;
+	char *out;
+
+	if (info)
+		for (const char *f = info + 3; *f && k + 2 < sizeof flags; f++)
+			flags[k++] = *f;
+	flags[k] = '\0';
+	if (m->seen && strchr(flags, 'S') == NULL) {
+		size_t at = 0;
+
+		while (at < k && flags[at] < 'S')
+			at++;
+		memmove(flags + at + 1, flags + at, k - at + 1);
+		flags[at] = 'S';
+	}
+	out = xmalloc(blen + strlen(flags) + 8);
+	sprintf(out, "cur/%.*s:2,%s", (int)blen, base, flags);
+	return out;
+}
+
+static int maildir_commit(struct maildrop *md)
+{
+	char from[sizeof md->path + 512], to[sizeof md->path + 512];
+	int failed = 0;
+
+	for (size_t i = 0; i < md->n; i++) {
+		struct msg *m = &md->m[i];
+
+		snprintf(from, sizeof from, "%s/%s", md->path, m->name);
+		if (m->deleted) {
+			if (unlink(from) < 0 && !(errno == ENOENT && maildir_refind(md, m) == 0 &&
+			    snprintf(from, sizeof from, "%s/%s", md->path, m->name) > 0 &&
+			    unlink(from) == 0))
+				failed++;
+			continue;
+		}
+		char *name = maildir_newname(m);
+
+		if (strcmp(name, m->name) != 0) {
+			snprintf(to, sizeof to, "%s/%s", md->path, name);
+			if (rename(from, to) == 0) {
+				free(m->name);
+				m->name = name;
+				continue;
+			}
+		}
+		free(name);
+	}
+	return failed;
+}
+
+/* ---------- mbox ---------- */
+
+static int mbox_dotlock(struct maildrop *md, const char **why)
+{
+	char path[sizeof md->path + 8];
+
+	snprintf(path, sizeof path, "%s.lock", md->path);
+	for (int tries = 0; ; tries++) {
+		struct stat st;
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd >= 0) {
+			close(fd);
+			md->dotlocked = 1;
+			return MD_OK;
+		}
+		if (errno == EACCES || errno == EROFS)
+			return MD_OK;   /* no dot-locks here (/var/mail without group mail): fcntl must do */
+		if (errno != EEXIST) {
+			*why = "cannot create the dot-lock";
+			return MD_ERR;
+		}
+		if (lstat(path, &st) == 0 && time(NULL) - st.st_mtime > MBOX_DOTLOCK_STALE) {
+			unlink(path);
+			continue;
+		}
+		if (tries + 1 >= MBOX_DOTLOCK_TRIES)
+			return MD_INUSE;
+		sleep(1);
+	}
+}
+
+/* Whether a From_ line starts at q: at the start of the file or after an
+ * empty line.  Sets *sep to where the separating empty line starts. */
+static int mbox_from_at(const unsigned char *p, size_t q, size_t n, size_t *sep)
+{
+	if (n - q < 5 || memcmp(p + q, "From ", 5) != 0)
+		return 0;
+	if (q == 0) {
+		*sep = 0;
+		return 1;
+	}
+	if (q >= 2 && p[q - 1] == '\n' && p[q - 2] == '\n') {
+		*sep = q - 1;
+		return 1;
+	}
+	if (q >= 3 && p[q - 1] == '\n' && p[q - 2] == '\r' && p[q - 3] == '\n') {
+		*sep = q - 2;
+		return 1;
+	}
+	return 0;
+}
+
+static void mbox_add(struct maildrop *md, size_t *cap, size_t from, size_t end)
+{
+	const unsigned char *p = md->map;
+	const unsigned char *lf = memchr(p + from, '\n', end - from);
+	size_t off = lf ? (size_t)(lf - p) + 1 : end;
+	struct msg *m;
+
+	if (md->n == *cap) {
+		*cap = *cap ? 2 * *cap : 64;
+		md->m = xrealloc(md->m, *cap * sizeof *md->m);
+	}
+	m = memset(&md->m[md->n++], 0, sizeof *m);
+	m->from_off = (off_t)from;
+	m->off = (off_t)off;
+	m->len = (off_t)(end - off);
+	m->size = mbox_size(p + off, end - off);
+	hex_md5(p + from, end - from, m->uid);
+}
+
+static void mbox_parse(struct maildrop *md)
+{
+	const unsigned char *p = md->map;
+	size_t n = md->maplen, cap = 0, start = 0, q = 0, sep;
+
+	while (q < n) {
+		const unsigned char *lf = memchr(p + q, '\n', n - q);
+		size_t next = lf ? (size_t)(lf - p) + 1 : n;
+
+		if (q > start && mbox_from_at(p, q, n, &sep))
+			mbox_add(md, &cap, start, sep), start = q;
+		q = next;
+	}
+	if (n > 0) {
+		size_t end = n;
+
+		/* the empty line a writer puts after the last message */
+		if (end >= 2 && p[end - 1] == '\n' && p[end - 2] == '\n')
+			end--;
+		else if (end >= 3 && p[end - 1] == '\n' && p[end - 2] == '\r' && p[end - 3] == '\n')
+			end -= 2;
+		mbox_add(md, &cap, start, end);
+	}
+	/* Two identical messages (same From_ line too) would share an id. */
+	for (size_t i = 0; i < md->n; i++)
+		for (size_t j = i + 1; j < md->n && md->n < 10000; j++)
+			if (strcmp(md->m[i].uid, md->m[j].uid) == 0)
+				snprintf(md->m[j].uid + 32, MAILDROP_UID_MAX - 31, "-%zu", j + 1);
+}
+
+static enum maildrop_rc mbox_open(struct maildrop *md, const char **why)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	enum maildrop_rc rc;
+	struct stat st;
+
+	md->lockfd = open(md->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (md->lockfd < 0 && errno == ENOENT)
+		return MD_OK;
+	if (md->lockfd < 0) {
+		*why = "cannot open the mbox";
+		return MD_ERR;
+	}
+	if (fcntl(md->lockfd, F_SETLK, &fl) < 0)
+		return errno == EAGAIN || errno == EACCES ? MD_INUSE : (*why = "cannot lock the mbox", MD_ERR);
+	if ((rc = mbox_dotlock(md, why)) != MD_OK)
+		return rc;
+	if (fstat(md->lockfd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "the mbox is not a regular file";
+		return MD_ERR;
+	}
+	if (st.st_size > 0) {
+		void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, md->lockfd, 0);
+
+		if (m == MAP_FAILED) {
+			*why = "cannot map the mbox";
+			return MD_ERR;
+		}
+		md->map = m;
+		md->maplen = (size_t)st.st_size;
+		if (md->maplen < 5 || memcmp(md->map, "From ", 5) != 0) {
+			*why = "not an mbox file (no From_ line first)";
+			return MD_ERR;
+		}
+	}
+	mbox_parse(md);
+	return MD_OK;
+}
+
+/* Copy len bytes from src to dst (dst <= src) inside the file, forwards. */
+static int copy_down(int fd, off_t dst, off_t src, off_t len, char *buf)
+{
+	while (len > 0) {
+		size_t k = len < COPY_BUF ? (size_t)len : COPY_BUF;
+		ssize_t r = pread(fd, buf, k, src);
+
+		if (r <= 0 || pwrite(fd, buf, (size_t)r, dst) != r)
+			return -1;
+		src += r;
+		dst += r;
+		len -= r;
+	}
+	return 0;
+}
+
+static int mbox_commit(struct maildrop *md, const char **why)
+{
+	struct stat st;
+	size_t first = 0;
+	off_t dst;
+	char *buf;
+	int rc = 0;
+
+	while (first < md->n && !md->m[first].deleted)
+		first++;
+	if (first == md->n)
+		return 0;
+	if (fstat(md->lockfd, &st) < 0) {
+		*why = "cannot stat the mbox";
+		return -1;
+	}
+	buf = xmalloc(COPY_BUF);
+	dst = md->m[first].from_off;
+	for (size_t i = first; i < md->n && rc == 0; i++) {
+		off_t end = i + 1 < md->n ? md->m[i + 1].from_off : (off_t)md->maplen;
+
+		if (md->m[i].deleted)
+			continue;
+		rc = copy_down(md->lockfd, dst, md->m[i].from_off, end - md->m[i].from_off, buf);
+		dst += end - md->m[i].from_off;
+	}
+	/* mail appended since we read the file (by a writer ignoring locks) */
+	if (rc == 0 && st.st_size > (off_t)md->maplen) {
+		rc = copy_down(md->lockfd, dst, (off_t)md->maplen, st.st_size - (off_t)md->maplen, buf);
+		dst += st.st_size - (off_t)md->maplen;
+	}
+	free(buf);
+	if (rc == 0 && (ftruncate(md->lockfd, dst) < 0 || fsync(md->lockfd) < 0))
+		rc = -1;
+	if (rc < 0)
+		*why = "cannot rewrite the mbox";
+	return rc;
+}
+
+/* ---------- common ---------- */
+
+enum maildrop_rc maildrop_open(struct maildrop *md, const char *path,
+    enum mailbox_kind kind, const char **why)
+{
+	memset(md, 0, sizeof *md);
+	md->kind = kind;
+	md->lockfd = -1;
+	*why = "";
+	if (strlen(path) >= sizeof md->path) {
+		*why = "maildrop path too long";
+		return MD_ERR;
+	}
+	strcpy(md->path, path);
+	return kind == MB_MBOX ? mbox_open(md, why) : maildir_open(md, why);
+}
+
+static int send_buf(struct emit *e, const unsigned char *p, size_t n, long lines,
+    int stuff, int unquote)
+{
+	emit_text(e, p, n, lines, stuff, unquote);
+	return e->err ? -1 : 0;
+}
+
+int maildrop_send(struct maildrop *md, size_t i, long lines, int stuff,
+    maildrop_sink sink, void *arg)
+{
+	struct emit *e;
+	unsigned char *p;
+	size_t n;
+	int fd, rc;
+
+	if (i >= md->n)
+		return -1;
+	e = xmalloc(sizeof *e);
+	e->sink = sink;
+	e->arg = arg;
+	e->err = 0;
+	e->n = 0;
+	if (md->kind == MB_MBOX) {
+		rc = send_buf(e, md->map + md->m[i].off, (size_t)md->m[i].len, lines, stuff, 1);
+	} else if ((fd = maildir_map(md, &md->m[i], &p, &n)) < 0) {
+		rc = -1;
+	} else {
+		rc = send_buf(e, p, n, lines, stuff, 0);
+		unmap_file(fd, p, n);
+	}
+	free(e);
+	return rc;
+}
+
+int maildrop_commit(struct maildrop *md, const char **why)
+{
+	*why = "";
+	if (md->lockfd < 0)
+		return 0;
+	if (md->kind == MB_MBOX)
+		return mbox_commit(md, why);
+	return maildir_commit(md);
+}
+
+void maildrop_close(struct maildrop *md)
+{
+	char path[sizeof md->path + 8];
+
+	if (md->map)
+		munmap(md->map, md->maplen);
+	if (md->dotlocked) {
+		snprintf(path, sizeof path, "%s.lock", md->path);
+		unlink(path);
+	}
+	if (md->lockfd >= 0)
+		close(md->lockfd);
+	for (size_t i = 0; i < md->n; i++)
+		free(md->m[i].name);
+	free(md->m);
+	md->m = NULL;
+	md->n = 0;
+	md->map = NULL;
+	md->lockfd = -1;
+	md->dotlocked = 0;
+}
