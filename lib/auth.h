@@ -9,6 +9,11 @@
 
 #include <limits.h>
 #include <sys/types.h>
+/* With -iquote lib, GCC's <limits.h> include_next finds lib/limits.h
+ * instead of glibc's, so PATH_MAX must come from the kernel header. */
+#ifndef PATH_MAX
+#include <linux/limits.h>
+#endif
 
 #define AUTH_NAME_MAX   255     /* user names (and name@domain) */
 #define AUTH_SECRET_MAX 512
@@ -23,8 +28,9 @@ struct user {
 };
 
 /* Whether name is acceptable as a user name at all: 1..AUTH_NAME_MAX bytes,
- * printable ASCII or UTF-8, no '/', no ':', no white space, not "." or "..",
- * not starting with '.' or '-'.  Checked before any lookup or path use. */
+ * printable ASCII or well-formed UTF-8, no '/', '\\', ':', white space or
+ * control characters, not starting with '.' (so not "." or "..") or '-'.
+ * Checked before any lookup or path use; auth_lookup checks it too. */
 int auth_name_ok(const char *name);
 
 /* Find name in the passwd-file (or, with file NULL, in the system accounts
@@ -33,7 +39,10 @@ int auth_name_ok(const char *name);
 int auth_lookup(const char *file, const char *name, struct user *u);
 
 /* Find a mail recipient: with a local part and domain "n@d", the user
- * "n@d" if there is one, else the user "n" (DESIGN.md).  As auth_lookup. */
+ * "n@d" if there is one, else the user "n" (DESIGN.md).  A local part
+ * "n+detail" (RFC 5233 sub-addressing) that matches nobody falls back to
+ * "n@d", then "n"; maildeliver files such mail into the folder "detail".
+ * Domains compare without case, local parts exactly.  As auth_lookup. */
 int auth_lookup_rcpt(const char *file, const char *addr, struct user *u);
 
 /* Whether password matches u's secret (constant-time compare for PLAIN).

@@ -29,10 +29,14 @@ typedef int (*session_fn)(int rfd, int wfd, const struct peer *peer, void *arg);
 /* Describe fd's peer (getpeername); for a pipe or tty, loopback = 1. */
 void server_peer(int fd, struct peer *p);
 
-/* Bind every address in addrs[0..n) and serve forever: accept, fork, run fn
- * in the child with the socket as both fds.  SIGCHLD reaps children;
- * SIGTERM/SIGINT stop the listener.  Returns only on a set-up error (after
- * printing it) or a signal: EX_* code. */
+/* Bind every address in addrs[0..n) ("PORT", "ADDR:PORT", "[ADDR6]:PORT",
+ * "*:PORT" for all addresses; SO_REUSEADDR) and serve forever: accept,
+ * fork, run fn in the child with the socket as both fds, SIGPIPE default
+ * and the signal mask restored.  SIGCHLD reaps children; at most
+ * SERVER_CHILDREN_MAX at once (more wait in the backlog).  SIGTERM, SIGINT
+ * or SIGHUP stop the listener, which sends SIGTERM to running sessions and
+ * returns EX_OK.  A set-up error returns EX_USAGE/EX_UNAVAILABLE/EX_OSERR
+ * after printing it. */
 int server_listen(char *const *addrs, int n, session_fn fn, void *arg);
 
 /* If running as root: switch for good to user runas (default "mail"):
@@ -41,7 +45,11 @@ int server_listen(char *const *addrs, int n, session_fn fn, void *arg);
 int server_drop_privs(const char *runas);
 
 /* Switch the effective ids to uid/gid to touch a user's mail (refusing
- * uid 0, as Dovecot does).  Return 0 or -1 after printing why. */
+ * uid 0, as Dovecot does).  When root (real, effective or saved uid 0),
+ * the switch is for good (groups, real, effective and saved ids), so call
+ * it in the process that does that user's work (a session child, the MDA).
+ * A no-op for an ordinary user: file permissions decide.  Return 0 or -1
+ * after printing why. */
 int server_become(uid_t uid, gid_t gid);
 
 #endif

@@ -1,0 +1,350 @@
+/* server.c — inetd and listening modes, peers, privileges (server.h).
+ *
+ * Design note: the listener takes its signals through a signalfd polled with
+ * the listening sockets, so there is no handler and no global state: SIGCHLD
+ * reaps, SIGTERM/SIGINT/SIGHUP stop (and pass SIGTERM on to the sessions
+ * still running).  At SERVER_CHILDREN_MAX sessions it stops accepting and
+ * lets the kernel's backlog hold new connections until a child ends. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "server.h"
+
+#define SERVER_BACKLOG      64
+#define SERVER_DEFAULT_ADDR "127.0.0.1"
+#define SERVER_DEFAULT_USER "mail"
+#define SERVER_SOCKS_MAX    (SERVER_LISTEN_MAX * 4)  /* a name may give several addresses */
+
+/* Text form of a socket address; IPv4-mapped IPv6 is shown as IPv4. */
+static void sa_text(const struct sockaddr_storage *ss, char *addr, size_t cap, int *port,
+    int *loop)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, addr, cap);
+		*port = ntohs(in->sin_port);
+		*loop = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], addr, cap);
+			*loop = in6->sin6_addr.s6_addr[12] == 127;
+		} else {
+			inet_ntop(AF_INET6, &in6->sin6_addr, addr, cap);
+			*loop = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+		}
+		*port = ntohs(in6->sin6_port);
+	} else {
+		addr[0] = '\0';
+		*port = 0;
+		*loop = 1;      /* a UNIX socket: someone on this host */
+	}
+}
+
+void server_peer(int fd, struct peer *p)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	int loop;
+
+	memset(p, 0, sizeof *p);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+		p->loopback = 1;        /* a pipe or a tty: a local user */
+		return;
+	}
+	sa_text(&ss, p->addr, sizeof p->addr, &p->port, &p->loopback);
+	len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		sa_text(&ss, p->local_addr, sizeof p->local_addr, &p->local_port, &loop);
+}
+
+/* Split "PORT", "ADDR:PORT", "[V6]:PORT" or "*:PORT" into host (NULL for
+ * any address) and port.  0, or -1 when malformed. */
+static int split_addr(const char *spec, char *host, size_t cap, const char **port)
+{
+	const char *colon;
+
+	if (spec[0] == '[') {
+		const char *end = strchr(spec, ']');
+		if (end == NULL || end[1] != ':' || (size_t)(end - spec - 1) >= cap)
+			return -1;
+		memcpy(host, spec + 1, end - spec - 1);
+		host[end - spec - 1] = '\0';
+		*port = end + 2;
+	} else if ((colon = strrchr(spec, ':')) == NULL) {
+		snprintf(host, cap, "%s", SERVER_DEFAULT_ADDR);
+		*port = spec;
+	} else {
+		if ((size_t)(colon - spec) >= cap || strchr(spec, ':') != colon)
+			return -1;      /* bare IPv6 must be bracketed */
+		memcpy(host, spec, colon - spec);
+		host[colon - spec] = '\0';
+		*port = colon + 1;
+	}
+	if (**port == '\0' || strspn(*port, "0123456789") != strlen(*port) ||
+	    atol(*port) > 65535)
+		return -1;
+	return 0;
+}
+
+static int bind_one(const struct addrinfo *ai, const char *spec)
+{
+	int fd, on = 1;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol)) < 0) {
+		warn_("socket for %s", spec);
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+	if (ai->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SERVER_BACKLOG) < 0) {
+		warn_("listen on %s", spec);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Bind spec, adding sockets to fds; return the new count or -1. */
+static int bind_spec(const char *spec, int *fds, int nfds)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256];
+	const char *port;
+	int rc, fd;
+
+	if (split_addr(spec, host, sizeof host, &port) < 0) {
+		warnx_("listen address %s: expected PORT, ADDR:PORT or [ADDR6]:PORT", spec);
+		return -1;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(strcmp(host, "*") == 0 || host[0] == '\0' ? NULL : host, port,
+	    &hints, &res);
+	if (rc != 0) {
+		warnx_("listen address %s: %s", spec, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL && nfds < SERVER_SOCKS_MAX; ai = ai->ai_next) {
+		if ((fd = bind_one(ai, spec)) < 0) {
+			freeaddrinfo(res);
+			return -1;
+		}
+		fds[nfds++] = fd;
+	}
+	freeaddrinfo(res);
+	return nfds;
+}
+
+/* The signals the listener handles, blocked and read from a signalfd. */
+static int signals_fd(sigset_t *old)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, old);
+	if ((fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		warn_("signalfd");
+	return fd;
+}
+
+struct listener {
+	struct pollfd pfd[SERVER_SOCKS_MAX + 1];   /* [0] is the signalfd */
+	int    nfds;
+	pid_t  child[SERVER_CHILDREN_MAX];
+	int    nchild;
+	sigset_t oldmask;
+	session_fn fn;
+	void  *arg;
+};
+
+static void reap(struct listener *l)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		for (int i = 0; i < l->nchild; i++)
+			if (l->child[i] == pid) {
+				l->child[i] = l->child[--l->nchild];
+				break;
+			}
+	}
+}
+
+/* Read pending signals: return 1 when the listener must stop. */
+static int take_signals(struct listener *l)
+{
+	struct signalfd_siginfo si;
+	int stop = 0;
+
+	while (read(l->pfd[0].fd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGCHLD)
+			reap(l);
+		else
+			stop = 1;
+	}
+	return stop;
+}
+
+noreturn static void run_child(struct listener *l, int cfd)
+{
+	struct peer peer;
+
+	for (int i = 0; i < l->nfds; i++)
+		close(l->pfd[i].fd);
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
+	server_peer(cfd, &peer);
+	exit(l->fn(cfd, cfd, &peer, l->arg));
+}
+
+static void accept_one(struct listener *l, int lfd)
+{
+	int cfd;
+	pid_t pid;
+
+	if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+			warn_("accept");
+		return;
+	}
+	/* The session runs on the socket as on fds 0/1 under inetd. */
+	if (fcntl(cfd, F_SETFD, 0) < 0 || (pid = fork()) < 0) {
+		warn_("fork");
+		close(cfd);
+		return;
+	}
+	if (pid == 0)
+		run_child(l, cfd);
+	l->child[l->nchild++] = pid;
+	close(cfd);
+}
+
+static void stop_children(struct listener *l)
+{
+	for (int i = 0; i < l->nchild; i++)
+		kill(l->child[i], SIGTERM);
+}
+
+int server_listen(char *const *addrs, int n, session_fn fn, void *arg)
+{
+	struct listener l;
+	int fds[SERVER_SOCKS_MAX], nfds = 0, sfd;
+
+	memset(&l, 0, sizeof l);
+	l.fn = fn;
+	l.arg = arg;
+	if (n > SERVER_LISTEN_MAX) {
+		warnx_("too many listen addresses (at most %d)", SERVER_LISTEN_MAX);
+		return EX_USAGE;
+	}
+	for (int i = 0; i < n; i++)
+		if ((nfds = bind_spec(addrs[i], fds, nfds)) < 0)
+			return EX_UNAVAILABLE;
+	if ((sfd = signals_fd(&l.oldmask)) < 0)
+		return EX_OSERR;
+	signal(SIGPIPE, SIG_IGN);
+	l.pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	for (int i = 0; i < nfds; i++)
+		l.pfd[i + 1] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	l.nfds = nfds + 1;
+	for (;;) {
+		/* At the limit, poll only the signalfd: new clients wait in the backlog. */
+		int np = l.nchild < SERVER_CHILDREN_MAX ? l.nfds : 1;
+		if (poll(l.pfd, np, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			warn_("poll");
+			break;
+		}
+		if ((l.pfd[0].revents & POLLIN) && take_signals(&l))
+			break;
+		for (int i = 1; i < np; i++)
+			if ((l.pfd[i].revents & POLLIN) && l.nchild < SERVER_CHILDREN_MAX)
+				accept_one(&l, l.pfd[i].fd);
+	}
+	stop_children(&l);
+	for (int i = 0; i < l.nfds; i++)
+		close(l.pfd[i].fd);
+	sigprocmask(SIG_SETMASK, &l.oldmask, NULL);
+	return EX_OK;
+}
+
+int server_drop_privs(const char *runas)
+{
+	struct passwd *pw;
+	const char *name = runas != NULL && *runas ? runas : SERVER_DEFAULT_USER;
+
+	if (geteuid() != 0 && getuid() != 0)
+		return 0;
+	if ((pw = getpwnam(name)) == NULL) {
+		warnx_("user %s: no such user (needed to drop root privileges)", name);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		warnx_("user %s: is root; refusing to run the protocol as root", name);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		warn_("switch to user %s", name);
+		return -1;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0) {
+		warnx_("user %s: root privileges could be regained; stopping", name);
+		return -1;
+	}
+	return 0;
+}
+
+int server_become(uid_t uid, gid_t gid)
+{
+	uid_t r, e, s;
+
+	if (uid == 0) {
+		warnx_("refusing to access mail as root (uid 0)");
+		return -1;
+	}
+	getresuid(&r, &e, &s);
+	if (r != 0 && e != 0 && s != 0)
+		return 0;       /* an ordinary user: file permissions decide */
+	if (e != 0 && seteuid(0) < 0) {
+		warn_("regain root to switch to uid %lu", (unsigned long)uid);
+		return -1;
+	}
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		warn_("switch to uid %lu gid %lu", (unsigned long)uid, (unsigned long)gid);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		warnx_("root privileges could be regained after switching to uid %lu; stopping",
+		    (unsigned long)uid);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,196 @@
+/* test_server.c — lib/server.c: peers, listening mode, privileges. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "server.h"
+
+const char *const progname = "test_server";
+
+START_TEST(peer_pipe)
+{
+	int p[2];
+	struct peer pe;
+
+	ck_assert_int_eq(pipe(p), 0);
+	server_peer(p[0], &pe);
+	ck_assert_int_eq(pe.loopback, 1);
+	ck_assert_str_eq(pe.addr, "");
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* The session: say who the peer is, then echo one line. */
+static int session(int rfd, int wfd, const struct peer *pe, void *arg)
+{
+	char buf[128];
+	ssize_t n;
+
+	dprintf(wfd, "%s %s %d %s\n", (const char *)arg, pe->addr, pe->loopback,
+	    pe->local_addr);
+	if ((n = read(rfd, buf, sizeof buf)) > 0)
+		write(wfd, buf, n);
+	return 0;
+}
+
+static int connect_to(int family, const char *addr, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, i;
+
+	memset(&ss, 0, sizeof ss);
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (void *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &in->sin_addr);
+		len = sizeof *in;
+	} else {
+		struct sockaddr_in6 *in6 = (void *)&ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &in6->sin6_addr);
+		len = sizeof *in6;
+	}
+	for (i = 0; i < 100; i++) {
+		fd = socket(family, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0)
+			return fd;
+		close(fd);
+		usleep(20000);
+	}
+	return -1;
+}
+
+static void talk(int fd, const char *want)
+{
+	char buf[256];
+	ssize_t n, got = 0;
+
+	ck_assert_int_ge(fd, 0);
+	write(fd, "ping\n", 5);
+	while ((n = read(fd, buf + got, sizeof buf - 1 - got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	ck_assert_str_eq(buf, want);
+	close(fd);
+}
+
+START_TEST(listen_fork)
+{
+	int port = 22000 + 1000 + getpid() % 900;
+	char a4[32], a6[32];
+	char *addrs[2] = { a4, a6 };
+	pid_t pid;
+	int st;
+
+	snprintf(a4, sizeof a4, "%d", port);            /* default 127.0.0.1 */
+	snprintf(a6, sizeof a6, "[::1]:%d", port);
+	if ((pid = fork()) == 0)
+		_exit(server_listen(addrs, 2, session, "hi"));
+	talk(connect_to(AF_INET, "127.0.0.1", port), "hi 127.0.0.1 1 127.0.0.1\nping\n");
+	talk(connect_to(AF_INET6, "::1", port), "hi ::1 1 ::1\nping\n");
+	talk(connect_to(AF_INET, "127.0.0.1", port), "hi 127.0.0.1 1 127.0.0.1\nping\n");
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), EX_OK);
+}
+END_TEST
+
+START_TEST(listen_errors)
+{
+	char *bad[] = { "[::1]2525" };
+	char *bad2[] = { "::1:2525" };
+	char *bad3[] = { "127.0.0.1:99999" };
+	char *bad4[] = { "127.0.0.1:" };
+
+	ck_assert_int_eq(server_listen(bad, 1, session, NULL), EX_UNAVAILABLE);
+	ck_assert_int_eq(server_listen(bad2, 1, session, NULL), EX_UNAVAILABLE);
+	ck_assert_int_eq(server_listen(bad3, 1, session, NULL), EX_UNAVAILABLE);
+	ck_assert_int_eq(server_listen(bad4, 1, session, NULL), EX_UNAVAILABLE);
+}
+END_TEST
+
+/* In a child (the switches are for good): run fn, return its exit code. */
+static int in_child(int (*fn)(void))
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(fn());
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
+}
+
+static int become_other(void)
+{
+	uid_t r, e, s;
+
+	if (server_become(12345, 12346) < 0)
+		return 1;
+	getresuid(&r, &e, &s);
+	if (geteuid() == 0)     /* root: all three ids switched, for good */
+		return 2;
+	if (getuid() != 0 && getresuid(&r, &e, &s) == 0 && (r == 0 || s == 0))
+		return 3;
+	return setuid(0) == 0 ? 4 : 0;
+}
+
+static int drop_to_nobody(void)
+{
+	if (server_drop_privs("nobody") < 0)
+		return 1;
+	return geteuid() == 0 || setuid(0) == 0 ? 2 : 0;
+}
+
+static int drop_to_root(void)
+{
+	return server_drop_privs("root") < 0 ? 0 : 1;
+}
+
+START_TEST(privileges)
+{
+	ck_assert_int_eq(server_become(0, 0), -1);      /* never as root */
+	if (geteuid() != 0) {
+		ck_assert_int_eq(server_drop_privs(NULL), 0);   /* no-op */
+		ck_assert_int_eq(server_become(getuid(), getgid()), 0);
+		ck_assert_int_eq(server_become(12345, 12345), 0); /* no-op: files decide */
+		ck_assert_int_eq(getuid(), geteuid());
+		return;
+	}
+	ck_assert_int_eq(in_child(become_other), 0);
+	ck_assert_int_eq(in_child(drop_to_nobody), 0);
+	ck_assert_int_eq(in_child(drop_to_root), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("server");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, peer_pipe);
+	tcase_add_test(tc, listen_fork);
+	tcase_add_test(tc, listen_errors);
+	tcase_add_test(tc, privileges);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
