@@ -1,0 +1,314 @@
+/* message.c — the message as it goes on the wire.
+ *
+ * A message is read whole, its line ends made CRLF, and checked before any
+ * connection is made: a NUL byte, a bare CR (the stuff of SMTP smuggling)
+ * or a line over 998 characters (RFC 5322 2.1.1) is refused up front
+ * rather than half-sent. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "limits.h"
+#include "send.h"
+
+int read_all(int fd, struct buf *out, char *err, size_t cap)
+{
+	for (;;) {
+		char *d = buf_reserve(out, IO_BUFSIZE);
+		ssize_t r = read(fd, d, IO_BUFSIZE);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, cap, "read: %s", strerror(errno));
+			return -1;
+		}
+		if (r == 0)
+			break;
+		buf_commit(out, (size_t)r);
+		if (out->len > SEND_MSG_MAX) {
+			snprintf(err, cap, "message larger than %lu bytes", SEND_MSG_MAX);
+			return -1;
+		}
+	}
+	buf_adds(out, "");
+	return 0;
+}
+
+int has_8bit(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+/* Find where the header section ends (after the empty line), or len. */
+static size_t header_end(const char *p, size_t len)
+{
+	if (len >= 2 && p[0] == '\r' && p[1] == '\n')
+		return 2;
+	for (size_t i = 0; i + 3 < len; i++)
+		if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' && p[i + 3] == '\n')
+			return i + 4;
+	return len;
+}
+
+int msg_from_bytes(const char *raw, size_t n, int ignore_dots, struct message *m,
+    char *err, size_t cap)
+{
+	struct buf b = { 0 };
+	size_t line = 1;
+
+	memset(m, 0, sizeof *m);
+	for (size_t i = 0; i < n; line++) {
+		const char *lf = memchr(raw + i, '\n', n - i);
+		size_t e = lf ? (size_t)(lf - raw) : n, k = e - i;
+
+		if (k > 0 && raw[e - 1] == '\r' && lf)
+			k--;
+		if (memchr(raw + i, '\0', k)) {
+			snprintf(err, cap, "line %zu: NUL byte in message", line);
+			goto bad;
+		}
+		if (memchr(raw + i, '\r', k)) {
+			snprintf(err, cap, "line %zu: bare CR in message", line);
+			goto bad;
+		}
+		if (k > RFC5322_LINE_MAX) {
+			snprintf(err, cap, "line %zu: longer than %d characters (RFC 5322 2.1.1)",
+			    line, RFC5322_LINE_MAX);
+			goto bad;
+		}
+		if (!ignore_dots && k == 1 && raw[i] == '.')
+			break;
+		buf_add(&b, raw + i, k);
+		buf_add(&b, "\r\n", 2);
+		i = lf ? e + 1 : n;
+	}
+	buf_adds(&b, "");
+	m->len = b.len;
+	m->p = buf_take(&b);
+	m->hdrlen = header_end(m->p, m->len);
+	m->eightbit = has_8bit(m->p, m->len);
+	m->utf8hdr = has_8bit(m->p, m->hdrlen);
+	return 0;
+bad:
+	buf_free(&b);
+	return -1;
+}
+
+void msg_free(struct message *m)
+{
+	free(m->p);
+	memset(m, 0, sizeof *m);
+}
+
+void msg_stuff(const struct message *m, struct buf *out)
+{
+	const char *p = m->p, *end = m->p + m->len;
+
+	buf_reserve(out, m->len + m->len / 64 + 8);
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		size_t k = lf ? (size_t)(lf - p) + 1 : (size_t)(end - p);
+
+		if (*p == '.')
+			buf_addc(out, '.');
+		buf_add(out, p, k);
+		p += k;
+	}
+	buf_add(out, ".\r\n", 3);
+}
+
+int addr_ok(const char *s)
+{
+	int inq = 0;
+	size_t n = strlen(s);
+
+	if (n > SMTP_PATH_MAX - 2)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < ' ' || c == 0x7f || c == '<' || c == '>')
+			return 0;
+		if (c == '"')
+			inq = !inq;
+		else if (c == '\\' && inq && p[1])
+			p++;
+		else if (c == ' ' && !inq)
+			return 0;
+	}
+	return !inq;
+}
+
+/* ---- address lists, for -t (RFC 5322 3.4) ---- */
+
+static void push(char ***list, size_t *cnt, const char *s, size_t n)
+{
+	*list = xrealloc(*list, (*cnt + 1) * sizeof **list);
+	(*list)[(*cnt)++] = xstrndup(s, n);
+}
+
+/* One mailbox "Name <a@b>" or "a@b (comment)"; text in s[0..n). */
+static int one_mailbox(const char *s, size_t n, char ***list, size_t *cnt)
+{
+	struct buf a = { 0 };
+	const char *lt = NULL;
+	int inq = 0, depth = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' && depth == 0)
+			inq = !inq;
+		else if (s[i] == '\\' && i + 1 < n)
+			i++;
+		else if (!inq && s[i] == '(')
+			depth++;
+		else if (!inq && s[i] == ')' && depth > 0)
+			depth--;
+		else if (!inq && depth == 0 && s[i] == '<') {
+			lt = s + i;
+			break;
+		}
+	}
+	if (lt) {
+		const char *gt = memchr(lt, '>', (size_t)(s + n - lt));
+
+		if (gt == NULL)
+			return -1;
+		/* an obsolete route "@a,@b:x@y" keeps only the address */
+		const char *colon = memchr(lt, ':', (size_t)(gt - lt));
+		const char *st = (lt[1] == '@' && colon) ? colon + 1 : lt + 1;
+
+		push(list, cnt, st, (size_t)(gt - st));
+		return 1;
+	}
+	/* bare addr-spec: drop comments and folding white space */
+	inq = depth = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '"' && depth == 0)
+			inq = !inq;
+		if (!inq && c == '(') {
+			depth++;
+			continue;
+		}
+		if (!inq && c == ')' && depth > 0) {
+			depth--;
+			continue;
+		}
+		if (depth > 0 || (!inq && (c == ' ' || c == '\t' || c == '\r' || c == '\n')))
+			continue;
+		buf_addc(&a, c);
+	}
+	if (a.len == 0) {
+		buf_free(&a);
+		return 0;
+	}
+	push(list, cnt, a.p, a.len);
+	buf_free(&a);
+	return 1;
+}
+
+int addr_split(const char *s, size_t n, char ***list, size_t *cnt)
+{
+	size_t start = 0, total = 0;
+	int inq = 0, depth = 0, angle = 0;
+
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? s[i] : ',';
+
+		if (i < n && c == '\\') {
+			i++;
+			continue;
+		}
+		if (c == '"' && depth == 0)
+			inq = !inq;
+		else if (inq)
+			continue;
+		else if (c == '(')
+			depth++;
+		else if (c == ')' && depth > 0)
+			depth--;
+		else if (depth > 0)
+			continue;
+		else if (c == '<')
+			angle = 1;
+		else if (c == '>')
+			angle = 0;
+		else if (c == ':' && !angle)
+			start = i + 1;          /* group "name:" — its members follow */
+		else if ((c == ',' || c == ';') && !angle) {
+			int r = one_mailbox(s + start, i - start, list, cnt);
+
+			if (r < 0)
+				return -1;
+			total += (size_t)r;
+			start = i + 1;
+		}
+	}
+	if (inq || depth || angle)
+		return -1;
+	return (int)total;
+}
+
+/* Whether the field at p (a line start) is named name. */
+static int field_is(const char *p, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	return n > k && strncasecmp(p, name, k) == 0 && p[k] == ':';
+}
+
+/* Length of the field starting at p, with its continuation lines. */
+static size_t field_len(const char *p, const char *end)
+{
+	const char *q = p;
+
+	do {
+		const char *lf = memchr(q, '\n', (size_t)(end - q));
+
+		q = lf ? lf + 1 : end;
+	} while (q < end && (*q == ' ' || *q == '\t'));
+	return (size_t)(q - p);
+}
+
+int msg_header_rcpts(struct message *m, char ***list, size_t *n, char *err, size_t cap)
+{
+	static const char *const fields[] = { "To", "Cc", "Bcc" };
+	size_t pos = 0, hend = m->hdrlen;
+	int total = 0;
+
+	while (pos < hend && !(m->p[pos] == '\r' && m->p[pos + 1] == '\n')) {
+		size_t fl = field_len(m->p + pos, m->p + hend);
+		int which = -1;
+
+		for (int i = 0; i < 3; i++)
+			if (field_is(m->p + pos, fl, fields[i]))
+				which = i;
+		if (which >= 0) {
+			size_t nl = strlen(fields[which]) + 1;
+			int r = addr_split(m->p + pos + nl, fl - nl, list, n);
+
+			if (r < 0) {
+				snprintf(err, cap, "cannot parse the %s: field", fields[which]);
+				return -1;
+			}
+			total += r;
+		}
+		if (which == 2) {       /* Bcc: never sent (RFC 5322 3.6.3) */
+			memmove(m->p + pos, m->p + pos + fl, m->len - pos - fl + 1);
+			m->len -= fl;
+			hend -= fl;
+			m->hdrlen -= fl;
+			continue;
+		}
+		pos += fl;
+	}
+	return total;
+}

@@ -1,0 +1,318 @@
+/* queue.c — the queue runner: deliver what smtpd spooled (lib/queue.h).
+ *
+ * Each message is worked on only under the lock of its envelope, so cron
+ * and smtpd may start runners at the same time.  A recipient is "done" or
+ * "failed" once a server gave a final answer; the message is removed only
+ * when no recipient is pending.  Temporary failures wait on a schedule
+ * that doubles from SEND_RETRY_MIN up to SEND_RETRY_MAX; after --max-age
+ * they become failures.  Failures are reported to the sender in one RFC
+ * 3464 delivery status notification, itself queued with the null sender
+ * (RFC 5321 4.5.5), so a bounce never bounces. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "queue.h"
+#include "send.h"
+
+/* The reply as stored in the envelope: "550 5.1.1 text" or "4.4.1 text". */
+static void store_text(const struct rcpt *r, char *out, size_t cap)
+{
+	if (r->code > 0)
+		snprintf(out, cap, "%d%s%s %s", r->code, r->enh[0] ? " " : "", r->enh, r->text);
+	else
+		snprintf(out, cap, "%s%s%s", r->enh, r->enh[0] ? " " : "", r->text);
+	for (char *p = out; *p; p++)
+		if ((unsigned char)*p < ' ')
+			*p = ' ';
+}
+
+/* A status code x.y.z (RFC 3463) from stored text, or a default. */
+static void status_of(const char *text, int failed, char *out, size_t cap)
+{
+	const char *p = text;
+
+	for (int i = 0; i < 2 && *p; i++) {
+		size_t n = strcspn(p, " ");
+		int a, b, c, k = 0;
+
+		if (sscanf(p, "%1d.%3d.%3d%n", &a, &b, &c, &k) == 3 && (size_t)k == n &&
+		    (a == 2 || a == 4 || a == 5)) {
+			snprintf(out, cap, "%.*s", (int)n, p);
+			if (failed && a == 4)
+				out[0] = '5';   /* a temporary error that ran out of time */
+			return;
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	snprintf(out, cap, "%s", failed ? "5.0.0" : "4.0.0");
+}
+
+static void crlf_to_lf(struct buf *b)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < b->len; i++)
+		if (!(b->p[i] == '\r' && i + 1 < b->len && b->p[i + 1] == '\n'))
+			b->p[j++] = b->p[i];
+	b->len = j;
+	b->p[j] = '\0';
+}
+
+/* The human part and the machine part of the report. */
+static void dsn_parts(struct buf *b, const struct queue_env *e, const int *newly,
+    const char *mta, const char *bnd)
+{
+	char date[64], st[16];
+
+	buf_printf(b, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+	    "This is the mail system at %s.\r\n\r\n"
+	    "Your message could not be delivered to one or more recipients.\r\n"
+	    "The reasons are below; the headers of your message follow.\r\n\r\n", bnd, mta);
+	for (size_t i = 0; i < e->nrcpt; i++)
+		if (newly[i])
+			buf_printf(b, "<%s>: %s\r\n", e->rcpt[i].addr, e->rcpt[i].text);
+	rfc5322_date(e->created, date, sizeof date);
+	buf_printf(b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
+	    "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", bnd, mta, date);
+	for (size_t i = 0; i < e->nrcpt; i++) {
+		const char *t = e->rcpt[i].text;
+
+		if (!newly[i])
+			continue;
+		status_of(t, 1, st, sizeof st);
+		buf_printf(b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n",
+		    e->rcpt[i].addr, st);
+		if (t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[3] == ' ')
+			buf_printf(b, "Diagnostic-Code: smtp; %s\r\n", t);
+	}
+}
+
+/* Build the RFC 3464 report (multipart/report, RFC 6522) for the
+ * recipients marked in newly. */
+static void dsn_build(const struct opts *o, const struct queue_env *e, const int *newly,
+    const struct message *m, time_t now, struct buf *b)
+{
+	char date[64], mta[256], bnd[64];
+	unsigned long long rnd = 0;
+
+	if (getrandom(&rnd, sizeof rnd, 0) < 0)
+		rnd = (unsigned long long)now ^ (unsigned long long)getpid();
+	if (o->helo)
+		snprintf(mta, sizeof mta, "%s", o->helo);
+	else if (gethostname(mta, sizeof mta) < 0)
+		snprintf(mta, sizeof mta, "localhost");
+	snprintf(bnd, sizeof bnd, "=_dsn_%016llx", rnd);
+	rfc5322_date(now, date, sizeof date);
+	buf_printf(b, "Date: %s\r\nFrom: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
+	    "To: <%s>\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+	    "Message-ID: <%llx.dsn@%s>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	    "\tboundary=\"%s\"\r\n\r\nThis is a MIME-encapsulated delivery status notification.\r\n\r\n",
+	    date, mta, e->from, rnd, mta, bnd);
+	dsn_parts(b, e, newly, mta, bnd);
+	buf_printf(b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", bnd);
+	buf_add(b, m->p, m->hdrlen >= 2 ? m->hdrlen - 2 : m->hdrlen);
+	buf_printf(b, "\r\n--%s--\r\n", bnd);
+}
+
+static void bounce(const struct opts *o, const char *dir, const struct queue_env *e,
+    const int *newly, const struct message *m, time_t now)
+{
+	struct queue_env be;
+	struct buf b = { 0 };
+	char id[QUEUE_ID_MAX];
+
+	dsn_build(o, e, newly, m, now, &b);
+	crlf_to_lf(&b);
+	queue_env_init(&be, "", now);
+	if (queue_env_add(&be, e->from) < 0 || queue_enqueue(dir, &be, b.p, b.len, id) < 0)
+		warn_("queue %s: cannot queue the bounce to <%s>", dir, e->from);
+	else if (o->verbose)
+		fprintf(stderr, "* bounce to <%s> queued as %s\n", e->from, id);
+	queue_env_free(&be);
+	buf_free(&b);
+}
+
+/* Put the results of this attempt into the envelope; mark in newly the
+ * recipients that failed now.  Return how many are still pending. */
+static size_t record(const struct queue_env *e, struct rcpt *rv, const size_t *map,
+    size_t k, int *newly, const char *id, int verbose)
+{
+	static const char *const said[] = { "pending", "delivered", "deferred", "failed" };
+	size_t pending = 0;
+
+	for (size_t j = 0; j < k; j++) {
+		struct queue_rcpt *q = &e->rcpt[map[j]];
+
+		store_text(&rv[j], q->text, sizeof q->text);
+		if (rv[j].state == RS_OK)
+			q->state = QR_DONE;
+		else if (rv[j].state == RS_PERM)
+			q->state = QR_FAILED, newly[map[j]] = 1;
+		else
+			pending++;
+		if (verbose || rv[j].state != RS_OK)
+			warnx_("queue %s: <%s>: %s: %s%s%s", id, q->addr, said[rv[j].state],
+			    rv[j].host, rv[j].host[0] ? ": " : "", q->text);
+	}
+	return pending;
+}
+
+/* Expire what waited too long: pending becomes failed. */
+static size_t expire(struct queue_env *e, int *newly, time_t now, long max_age)
+{
+	size_t n = 0;
+
+	if (now - e->created < max_age)
+		return 0;
+	for (size_t i = 0; i < e->nrcpt; i++) {
+		struct queue_rcpt *q = &e->rcpt[i];
+		static const char pre[] = "4.4.7 delivery time expired; last error: ";
+		char t[QUEUE_TEXT_MAX + 1];
+
+		if (q->state != QR_PENDING)
+			continue;
+		snprintf(t, sizeof t, "%s", q->text);
+		snprintf(q->text, sizeof q->text, "%s%.*s", pre,
+		    (int)(sizeof q->text - sizeof pre), t);
+		q->state = QR_FAILED;
+		newly[i] = 1;
+		n++;
+	}
+	return n;
+}
+
+static int load_msg(const char *dir, const char *id, struct message *m, char *err, size_t cap)
+{
+	struct buf raw = { 0 };
+	int fd = queue_open_msg(dir, id), r;
+
+	if (fd < 0) {
+		snprintf(err, cap, "message file: %s", strerror(errno));
+		return -1;
+	}
+	r = read_all(fd, &raw, err, cap);
+	close(fd);
+	if (r == 0)
+		r = msg_from_bytes(raw.p ? raw.p : "", raw.len, 1, m, err, cap);
+	buf_free(&raw);
+	return r;
+}
+
+/* Attempt the pending recipients of a locked message. */
+static void attempt(const struct opts *o, const struct qopts *q, SSL_CTX *ctx,
+    const char *id, struct queue_env *e, int *newly, struct message *m)
+{
+	struct rcpt *rv = xcalloc(e->nrcpt + 1, sizeof *rv);
+	size_t *map = xcalloc(e->nrcpt + 1, sizeof *map), k = 0;
+	char err[300];
+
+	for (size_t i = 0; i < e->nrcpt; i++)
+		if (e->rcpt[i].state == QR_PENDING) {
+			rv[k].addr = e->rcpt[i].addr;
+			map[k++] = i;
+		}
+	if (load_msg(q->dir, id, m, err, sizeof err) < 0) {
+		/* a spool file we cannot send will not get better */
+		for (size_t j = 0; j < k; j++) {
+			rv[j].state = RS_PERM;
+			snprintf(rv[j].enh, sizeof rv[j].enh, "5.6.0");
+			snprintf(rv[j].text, sizeof rv[j].text, "cannot send the queued message: %s", err);
+		}
+	} else {
+		deliver(o, ctx, e->from, m, rv, k);
+	}
+	record(e, rv, map, k, newly, id, o->verbose);
+	free(rv);
+	free(map);
+}
+
+static time_t backoff(int attempts)
+{
+	long d = SEND_RETRY_MIN;
+
+	for (int i = 1; i < attempts && d < SEND_RETRY_MAX; i++)
+		d *= 2;
+	return d > SEND_RETRY_MAX ? SEND_RETRY_MAX : d;
+}
+
+static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, const char *id)
+{
+	struct queue_env e = { 0 };
+	struct message m = { 0 };
+	const char *why;
+	int fd = queue_lock(q->dir, id), *newly = NULL, anyfail = 0;
+	time_t now = time(NULL);
+	size_t pending = 0;
+
+	if (fd < 0)
+		return;         /* another runner has it, or it is gone */
+	if (queue_read_env(fd, &e, &why) < 0) {
+		warnx_("queue %s: bad envelope: %s", id, why ? why : strerror(errno));
+		goto out;
+	}
+	if (!q->retry_now && e.next > now)
+		goto out;
+	newly = xcalloc(e.nrcpt + 1, sizeof *newly);
+	attempt(o, q, ctx, id, &e, newly, &m);
+	e.attempts++;
+	for (size_t i = 0; i < e.nrcpt; i++)
+		pending += e.rcpt[i].state == QR_PENDING;
+	if (pending > 0 && expire(&e, newly, now, q->max_age) > 0)
+		pending = 0;
+	for (size_t i = 0; i < e.nrcpt; i++)
+		anyfail |= newly[i];
+	if (anyfail && e.from[0] != '\0')
+		bounce(o, q->dir, &e, newly, &m, now);
+	else if (anyfail && o->verbose)
+		fprintf(stderr, "* %s: null sender, no bounce\n", id);
+	if (pending == 0) {
+		if (queue_remove(q->dir, id, fd) < 0)
+			warn_("queue %s: remove", id);
+		fd = -1;
+	} else {
+		e.next = now + backoff(e.attempts);
+		if (queue_update_env(q->dir, id, &e, &fd) < 0)
+			warn_("queue %s: update envelope", id);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	free(newly);
+	msg_free(&m);
+	queue_env_free(&e);
+}
+
+int queue_run(const struct opts *o, const struct qopts *q, SSL_CTX *ctx)
+{
+	char **ids = NULL, **again = NULL;
+	size_t n = 0, n2 = 0;
+
+	if (queue_list(q->dir, &ids, &n) < 0) {
+		warn_("queue %s", q->dir);
+		return 75;
+	}
+	for (size_t i = 0; i < n; i++)
+		run_one(o, q, ctx, ids[i]);
+	/* bounces queued by this run go out now, not at the next run */
+	if (queue_list(q->dir, &again, &n2) == 0) {
+		for (size_t i = 0; i < n2; i++) {
+			int seen = 0;
+
+			for (size_t j = 0; j < n && !seen; j++)
+				seen = strcmp(again[i], ids[j]) == 0;
+			if (!seen)
+				run_one(o, q, ctx, again[i]);
+		}
+		queue_list_free(again, n2);
+	}
+	queue_list_free(ids, n);
+	return 0;
+}
