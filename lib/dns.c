@@ -887,6 +887,12 @@ static enum dns_status resolve(struct dns *d, const char *name, int type, struct
 	memset(out, 0, sizeof *out);
 	snprintf(cur, sizeof cur, "%s", name);
 	d->err[0] = '\0';
+	if (mkquery(name, type, 0, ans, DNS_UDP_MAX) < 0) {
+		seterr(d, "%s: not a valid domain name", name);
+		out->name = xstrdup(name);
+		free(ans);
+		return DNS_BADNAME;
+	}
 	for (int k = 0; k <= DNS_REQUERY_MAX; k++) {
 		int n = transact(d, cur, type, ans, DNS_MSG_MAX), rcode, cend;
 		if (n == 0) {
@@ -959,7 +965,7 @@ enum dns_status dns_host_addrs(struct dns *d, const char *host, struct dns_addrs
 		dns_answer_free(&a);
 		if (st[t] == DNS_TEMPFAIL)
 			snprintf(err, sizeof err, "%s", d->err);
-		if (st[t] == DNS_NXDOMAIN)      /* no name, so no AAAA either */
+		if (st[t] == DNS_NXDOMAIN || st[t] == DNS_BADNAME)   /* no AAAA either */
 			break;
 	}
 	if (out->n > 0) {
@@ -970,7 +976,7 @@ enum dns_status dns_host_addrs(struct dns *d, const char *host, struct dns_addrs
 		snprintf(d->err, sizeof d->err, "%s", err);
 		return DNS_TEMPFAIL;
 	}
-	return st[0] == DNS_NXDOMAIN ? DNS_NXDOMAIN : DNS_NODATA;
+	return st[0] == DNS_NXDOMAIN || st[0] == DNS_BADNAME ? st[0] : DNS_NODATA;
 }
 
 void dns_addr_sockaddr(const struct dns_addr *a, unsigned port, struct sockaddr_storage *ss,
@@ -1237,6 +1243,8 @@ const char *dns_strstatus(enum dns_status s)
 		return "does not accept mail (null MX, RFC 7505)";
 	case DNS_LOOP:
 		return "mail would loop back to this host";
+	case DNS_BADNAME:
+		return "not a valid domain name";
 	default:
 		return "temporary DNS failure";
 	}

@@ -39,6 +39,7 @@ enum dns_status {
 	DNS_NODATA,     /* the name exists but has no such record; for MX: no MX and no address */
 	DNS_NULLMX,     /* RFC 7505 null MX "0 .": the domain accepts no mail */
 	DNS_LOOP,       /* --self: we are the best MX left, nowhere to relay to */
+	DNS_BADNAME,    /* not a valid domain name (empty label, label > 63, name > 255) */
 	DNS_TEMPFAIL    /* SERVFAIL, REFUSED, timeout, network error, malformed answer */
 };
 
@@ -135,8 +136,8 @@ void dns_answer_free(struct dns_answer *a);
  * (RFC 5782 2.1, 2.4).  Returns 0, or -1 for a bad address or short buf. */
 int dns_bl_name(const char *ip, const char *zone, char *buf, size_t cap);
 
-/* sysexits code for a status: 0, EX_NOHOST (68), EX_CONFIG (78) for a
- * loop, EX_TEMPFAIL (75). */
+/* sysexits code for a status: 0; EX_NOHOST (68) for NXDOMAIN, NODATA,
+ * NULLMX, BADNAME; EX_CONFIG (78) for a loop; EX_TEMPFAIL (75). */
 int dns_exit_code(enum dns_status s);
 /* A short static English phrase for s ("no such domain", ...). */
 const char *dns_strstatus(enum dns_status s);
