@@ -18,7 +18,7 @@
 const char *const progname = "pop3d";
 
 enum { O_TLS = 256, O_PLAIN, O_SYSLOG, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS,
-	O_IDLE };
+	O_IDLE, O_REQTLS };
 
 static const struct option opts[] = {
 	{ "listen",         required_argument, NULL, 'l' },
@@ -29,6 +29,7 @@ static const struct option opts[] = {
 	{ "key",            required_argument, NULL, O_KEY },
 	{ "tls",            no_argument,       NULL, O_TLS },
 	{ "plaintext-auth", no_argument,       NULL, O_PLAIN },
+	{ "require-tls",    no_argument,       NULL, O_REQTLS },
 	{ "user",           required_argument, NULL, O_RUNAS },
 	{ "idle",           required_argument, NULL, O_IDLE },
 	{ "syslog",         no_argument,       NULL, O_SYSLOG },
@@ -52,6 +53,7 @@ static void usage(FILE *f)
 	    "      --tls                 TLS from the first byte (pop3s, port 995)\n"
 	    "      --plaintext-auth      allow passwords without TLS from any address\n"
 	    "                            (always allowed from loopback)\n"
+	    "      --require-tls         no password without TLS, not even from loopback\n"
 	    "      --hostname NAME       name in the greeting (default: the host name)\n"
 	    "      --user NAME           unprivileged user when started as root (default mail)\n"
 	    "      --idle SECS           autologout timer (default %d)\n"
@@ -87,6 +89,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_KEY:     o->key = optarg; break;
 		case O_TLS:     o->cfg.implicit_tls = 1; break;
 		case O_PLAIN:   o->cfg.plaintext_auth = 1; break;
+		case O_REQTLS:  o->cfg.require_tls = 1; break;
 		case O_RUNAS:   o->cfg.runas = optarg; break;
 		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
 		case 'v':       o->cfg.verbose = 1; break;
@@ -112,6 +115,8 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if ((o->cert == NULL) != (o->key == NULL))
 		diex(EX_USAGE, "--cert and --key go together");
+	if (o->cfg.require_tls && o->cfg.plaintext_auth)
+		diex(EX_USAGE, "--require-tls and --plaintext-auth contradict each other");
 	if (o->cfg.implicit_tls && o->cert == NULL)
 		diex(EX_USAGE, "--tls needs --cert and --key");
 }

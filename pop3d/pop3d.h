@@ -20,6 +20,7 @@ struct pop3d_cfg {
 	SSL_CTX    *tls;            /* NULL: no STLS, no --tls */
 	int         implicit_tls;   /* --tls: TLS from the first byte (pop3s) */
 	int         plaintext_auth; /* passwords allowed without TLS anywhere */
+	int         require_tls;    /* not even from loopback */
 	int         verbose;        /* transcript on stderr */
 	int         use_syslog;     /* one line per login and logout */
 	int         idle_secs;      /* autologout timer */

@@ -183,7 +183,8 @@ static void priv_down(struct session *s)
 
 static int plaintext_ok(const struct session *s)
 {
-	return conn_is_tls(&s->conn) || s->cfg->plaintext_auth || s->peer->loopback;
+	return conn_is_tls(&s->conn) || s->cfg->plaintext_auth ||
+	    (s->peer->loopback && !s->cfg->require_tls);
 }
 
 static void refuse_plaintext(struct session *s)
