@@ -467,15 +467,23 @@ static void end_inner(struct parser *ps, int k)
 {
 	struct mime_part *stop = ps->lev[k].mp, *p;
 
-	for (p = ps->cur; p && p != stop; p = p->parent) {
-		size_t e = before_line(ps, ps->pos, p->body_off), l = ps->lines, bl = ps->barelf;
+	size_t inner_end = 0;
 
+	for (p = ps->cur; p && p != stop; p = p->parent) {
+		/* after a close delimiter the epilogue starts past its line end,
+		 * which an empty epilogue cannot give back (Dovecot agrees) */
+		size_t floor = p->epilogue_off > p->body_off ? p->epilogue_off : p->body_off;
+		size_t e = before_line(ps, ps->pos, floor), l = ps->lines, bl = ps->barelf;
+
+		if (e < inner_end)
+			e = inner_end;
 		if (e < ps->pos) {      /* the line end before ps->pos is not the part's */
 			l--;
 			bl -= ps->pos < 2 || ps->base[ps->pos - 2] != '\r';
 		}
 		finish_multipart(ps, p);
 		close_part(p, e, l, bl);
+		inner_end = e;
 	}
 	ps->cur = stop;
 	ps->nlev = k + 1;

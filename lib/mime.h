@@ -173,11 +173,13 @@ void mime_section_name(const struct mime_part *p, struct buf *out);
 
 /* Append p's BODYSTRUCTURE (ext != 0: with extension data) or BODY
  * (ext == 0) to out, as RFC 3501 7.4.2 writes it: "(" ... ")".  Strings are
- * quoted, or literals "{n}\r\n..." when they hold 8-bit, CR, LF or '"'
- * beyond the quotable; absent values are NIL; type and subtype are upper
- * case; parameters are sent as written (RFC 2231 parts not joined); sizes
- * are wire octets, lines LF counts.  A multipart without parts is sent as
- * TEXT/PLAIN with its parameters. */
+ * quoted, or literals "{n}\r\n..." when they hold 8-bit, CR or LF; absent
+ * values are NIL; type, subtype, encoding and disposition are lower case;
+ * parameters are sent as written, but RFC 2231 continuations are joined
+ * into one "name*" and a text part without charset gets "charset"
+ * "us-ascii" (both as Dovecot does); sizes are wire octets, lines LF
+ * counts.  A multipart without parts is sent as text/plain with its
+ * parameters, an unopened message/rfc822 as application/octet-stream. */
 void mime_bodystructure(const struct mime_part *p, int ext, struct buf *out);
 
 /* Append the ENVELOPE of message part msg (the root, or the child of a

@@ -53,27 +53,116 @@ void mime_nstring(const char *s, struct buf *out)
 	mime_nstring_n(s, s ? strlen(s) : 0, out);
 }
 
-static void upper_string(const char *s, struct buf *out)
-{
-	size_t start = out->len;
 
-	mime_nstring(s, out);
-	for (size_t i = start; i < out->len; i++)
-		out->p[i] = (char)toupper((unsigned char)out->p[i]);
+/* Split an RFC 2231 name "base*N", "base*N*" or "base*": return the base
+ * length and set *idx (-1 for "base*") and *ext, or return 0. */
+static size_t split_2231(const char *name, long *idx, int *ext)
+{
+	const char *star = strchr(name, '*');
+	char *end;
+
+	if (star == NULL || star == name)
+		return 0;
+	*ext = 0;
+	if (star[1] == '\0') {
+		*idx = -1;
+		*ext = 1;
+		return (size_t)(star - name);
+	}
+	if (!isdigit((unsigned char)star[1]))
+		return 0;
+	*idx = strtol(star + 1, &end, 10);
+	*ext = *end == '*';
+	if (end[*ext] != '\0' || *idx > MIME_PARAMS_MAX)
+		return 0;
+	return (size_t)(star - name);
 }
 
+/* RFC 2231 7 attribute-char: what may stay unencoded in an extended value. */
+static int attr_char(unsigned char c)
+{
+	return c > ' ' && c < 0x7f && strchr("*'%()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+/* Join the continuations of base (v[first] is its first piece) into one
+ * parameter, extended ("base*" = charset''%XX...) if any piece is. */
+static void join_2231(const struct mime_param *v, size_t n, size_t first, size_t blen,
+    struct buf *out)
+{
+	struct buf val = { 0 };
+	int anyext = 0, ext;
+	long idx;
+
+	for (size_t i = 0; i < n; i++)
+		if (split_2231(v[i].name, &idx, &ext) == blen &&
+		    strncasecmp(v[i].name, v[first].name, blen) == 0 && ext)
+			anyext = 1;
+	buf_add(&val, "", 0);
+	for (long want = 0; want <= MIME_PARAMS_MAX; want++) {
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (split_2231(v[i].name, &idx, &ext) == blen && idx == want &&
+			    strncasecmp(v[i].name, v[first].name, blen) == 0)
+				break;
+		if (i == n)
+			break;
+		if (ext || !anyext) {
+			buf_adds(&val, v[i].value);
+		} else {
+			if (want == 0)
+				buf_adds(&val, "''");
+			for (const char *c = v[i].value; *c; c++)
+				if (attr_char((unsigned char)*c))
+					buf_addc(&val, *c);
+				else
+					buf_printf(&val, "%%%02X", (unsigned char)*c);
+		}
+	}
+	buf_addc(out, '"');
+	buf_add(out, v[first].name, blen);
+	buf_adds(out, anyext ? "*\" " : "\" ");
+	mime_nstring_n(val.p, val.len, out);
+	buf_free(&val);
+}
+
+/* body-fld-param: as written, but RFC 2231 continuations joined (as
+ * Dovecot does: clients do not all join them); a text part without a
+ * charset gets charset=us-ascii (RFC 2045 5.2). */
 static void params(const struct mime_param *v, size_t n, int ascii_default, struct buf *out)
 {
+	int k = 0;
+
 	if (n == 0 && !ascii_default) {
 		buf_adds(out, "NIL");
 		return;
 	}
 	buf_addc(out, '(');
 	if (ascii_default)
-		buf_adds(out, "\"CHARSET\" \"US-ASCII\"");
+		buf_adds(out, "\"charset\" \"us-ascii\""), k++;
 	for (size_t i = 0; i < n; i++) {
-		if (i || ascii_default)
+		long idx;
+		int ext;
+		size_t blen = split_2231(v[i].name, &idx, &ext), j;
+
+		if (blen && idx >= 0) {
+			for (j = 0; j < i; j++) {
+				long idx2;
+				int ext2;
+
+				if (split_2231(v[j].name, &idx2, &ext2) == blen && idx2 >= 0 &&
+				    strncasecmp(v[j].name, v[i].name, blen) == 0)
+					break;
+			}
+			if (j < i)
+				continue;       /* joined with an earlier piece */
+		}
+		if (k++)
 			buf_addc(out, ' ');
+		if (blen && idx >= 0) {
+			join_2231(v, n, i, blen, out);
+			continue;
+		}
 		mime_nstring(v[i].name, out);
 		buf_addc(out, ' ');
 		mime_nstring(v[i].value, out);
@@ -88,7 +177,7 @@ static void disposition(const struct mime_part *p, struct buf *out)
 		return;
 	}
 	buf_addc(out, '(');
-	upper_string(p->disposition, out);
+	mime_nstring(p->disposition, out);
 	buf_addc(out, ' ');
 	params(p->dparams, p->ndparams, 0, out);
 	buf_addc(out, ')');
@@ -156,18 +245,18 @@ static void leaf(const struct mime_part *p, int ext, struct buf *out)
 		type = "application", subtype = "octet-stream";
 	text = strcmp(type, "text") == 0;
 	buf_addc(out, '(');
-	upper_string(type, out);
+	mime_nstring(type, out);
 	buf_addc(out, ' ');
-	upper_string(subtype, out);
+	mime_nstring(subtype, out);
 	buf_addc(out, ' ');
-	params(p->params, p->nparams, text && (p->flags & (MP_DEFTYPE | MP_BADTYPE)) &&
-	    p->nparams == 0, out);
+	params(p->params, p->nparams, text &&
+	    mime_param_raw(p->params, p->nparams, "charset") == NULL, out);
 	buf_addc(out, ' ');
 	mime_nstring(p->id, out);
 	buf_addc(out, ' ');
 	mime_nstring(p->description, out);
 	buf_addc(out, ' ');
-	upper_string(p->enc_name && *p->enc_name ? p->enc_name : "7bit", out);
+	mime_nstring(p->enc_name && *p->enc_name ? p->enc_name : "7bit", out);
 	buf_printf(out, " %zu", p->body_wire);
 	if (msg) {
 		buf_addc(out, ' ');
@@ -192,7 +281,7 @@ void mime_bodystructure(const struct mime_part *p, int ext, struct buf *out)
 	for (const struct mime_part *c = p->child; c; c = c->next)
 		mime_bodystructure(c, ext, out);
 	buf_addc(out, ' ');
-	upper_string(p->subtype, out);
+	mime_nstring(p->subtype, out);
 	if (ext) {
 		buf_addc(out, ' ');
 		params(p->params, p->nparams, 0, out);
