@@ -1,0 +1,330 @@
+/* deliver.c — find each recipient's mailbox and store the message there.
+ *
+ * Design note: never as root.  Started by root (Postfix's local, smtpd,
+ * an administrator), each delivery runs in a child that has switched for
+ * good to the recipient's uid/gid (passwd-file fields, system account, or
+ * else the owner of the mailbox), so a mailbox, a symlink or a .forward
+ * trick of one user can never reach a file that user could not write.
+ * Errors map to sysexits: temporary (75) whenever trying again may work. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "err.h"
+#include "maildeliver.h"
+#include "maildir.h"
+#include "mailbox.h"
+#include "mbox.h"
+#include "server.h"
+
+#define MD_PREFIX_MAX   (MD_SENDER_MAX + AUTH_NAME_MAX + 64)
+
+/* One delivery: where, for whom, and the header lines we add. */
+struct target {
+	enum mailbox_kind kind;
+	char  path[PATH_MAX];
+	char  folder[AUTH_NAME_MAX + 1];    /* "+detail" folder, or "" */
+	const char *who;                    /* for messages */
+	char  prefix[MD_PREFIX_MAX];        /* Return-Path:, Delivered-To: */
+	char  sender[MD_SENDER_MAX + 1];
+};
+
+/* The exit status for a failed system call: temporary unless retrying
+ * cannot help without an administrator. */
+static int ex_errno(int e)
+{
+	switch (e) {
+	case EACCES: case EPERM: case EROFS:
+		return EX_NOPERM;
+	case ENOENT: case ENOTDIR: case ELOOP: case EISDIR: case ENAMETOOLONG:
+		return EX_CANTCREAT;
+	default:        /* ENOSPC, EDQUOT, EIO, EAGAIN, EFBIG, ENOMEM... */
+		return EX_TEMPFAIL;
+	}
+}
+
+static int fail_errno(const struct target *t, const char *what)
+{
+	int e = errno;
+
+	warnx_("%s: %s %s: %s", t->who, what, t->path, strerror(e));
+	return ex_errno(e);
+}
+
+static int write_maildir(const struct target *t, const struct md_msg *m, const char *dir,
+    char *name, size_t cap)
+{
+	struct maildir_msg mm;
+
+	if (maildir_open(&mm, dir) < 0)
+		return -1;
+	if (maildir_write(&mm, t->prefix, strlen(t->prefix)) < 0 ||
+	    maildir_write(&mm, m->data, m->len) < 0) {
+		int e = errno;
+		maildir_abort(&mm);
+		return errno = e, -1;
+	}
+	return maildir_commit(&mm, NULL, name, cap);
+}
+
+/* Pick the Maildir: .Junk for spam, the +folder if it exists, else INBOX. */
+static int to_maildir(const struct md_opts *o, const struct target *t, const struct md_msg *m)
+{
+	char dir[PATH_MAX], name[MAILDIR_UNIQ_MAX + 64];
+	int folder = 0;
+
+	if (!maildir_exists(t->path) && maildir_make(t->path, 0) < 0)
+		return fail_errno(t, "create Maildir");
+	snprintf(dir, sizeof dir, "%s", t->path);
+	if (m->spam && !o->no_junk) {
+		if (snprintf(dir, sizeof dir, "%s/%s", t->path, MD_JUNK_FOLDER) >= (int)sizeof dir)
+			return errno = ENAMETOOLONG, fail_errno(t, "Junk folder of");
+		folder = 1;
+		if (!maildir_exists(dir) && maildir_make(dir, 1) < 0)
+			return fail_errno(t, "create Junk folder in");
+	} else if (t->folder[0] != '\0') {
+		char f[PATH_MAX];
+		if (snprintf(f, sizeof f, "%s/.%s", t->path, t->folder) < (int)sizeof f &&
+		    maildir_exists(f)) {
+			snprintf(dir, sizeof dir, "%s", f);
+			folder = 1;
+		}
+	}
+	if (write_maildir(t, m, dir, name, sizeof name) < 0)
+		return fail_errno(t, "deliver to Maildir");
+	if (o->verbose)
+		warnx_("%s: delivered to %s/new/%s%s", t->who, dir, name,
+		    folder ? " (folder)" : "");
+	return EX_OK;
+}
+
+static int to_mbox(const struct md_opts *o, const struct target *t, const struct md_msg *m)
+{
+	struct mbox mb;
+	struct iovec iov[2];
+	char from[MBOX_FROM_MAX];
+
+	if (mbox_lock(&mb, t->path, o->lock_wait) < 0) {
+		if (errno == EAGAIN) {
+			warnx_("%s: mbox %s: still locked after %d s, try again later",
+			    t->who, t->path, o->lock_wait);
+			return EX_TEMPFAIL;
+		}
+		return fail_errno(t, "open mbox");
+	}
+	mbox_from_line(from, sizeof from, t->sender, time(NULL));
+	iov[0] = (struct iovec){ .iov_base = (void *)t->prefix, .iov_len = strlen(t->prefix) };
+	iov[1] = (struct iovec){ .iov_base = m->data, .iov_len = m->len };
+	if (mbox_append(&mb, from, iov, 2) < 0) {
+		int rc = fail_errno(t, "append to mbox");
+		mbox_unlock(&mb);
+		return rc;
+	}
+	mbox_unlock(&mb);
+	if (o->verbose)
+		warnx_("%s: delivered to mbox %s", t->who, t->path);
+	return EX_OK;
+}
+
+static int store(const struct md_opts *o, const struct target *t, const struct md_msg *m)
+{
+	return t->kind == MB_MBOX ? to_mbox(o, t, m) : to_maildir(o, t, m);
+}
+
+/* The uid that owns path or, when missing, its nearest existing parent. */
+static int owner_of(const char *path, uid_t *uid, gid_t *gid)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	snprintf(p, sizeof p, "%s", path);
+	while (stat(p, &st) < 0) {
+		if ((slash = strrchr(p, '/')) == NULL)
+			return getcwd(p, sizeof p) && stat(p, &st) == 0 ? (*uid = st.st_uid,
+			    *gid = st.st_gid, 0) : -1;
+		if (slash == p)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	*uid = st.st_uid;
+	*gid = st.st_gid;
+	return 0;
+}
+
+/* As root: deliver in a child running as uid/gid.  Otherwise in place. */
+static int store_as(const struct md_opts *o, const struct target *t, const struct md_msg *m,
+    const struct user *u)
+{
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		return store(o, t, m);
+	if (u != NULL && u->has_ids) {
+		uid = u->uid;
+		gid = u->gid;
+	} else if (owner_of(t->path, &uid, &gid) < 0) {
+		return fail_errno(t, "find the owner of");
+	}
+	if (uid == 0) {
+		warnx_("%s: refusing to deliver as root: give the user a uid and gid in the "
+		    "passwd-file, or a mailbox %s owned by the user", t->who, t->path);
+		return EX_TEMPFAIL;
+	}
+	if ((pid = fork()) < 0) {
+		warn_("fork");
+		return EX_TEMPFAIL;
+	}
+	if (pid == 0)
+		_exit(server_become(uid, gid) < 0 ? EX_TEMPFAIL : store(o, t, m));
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return EX_TEMPFAIL;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EX_TEMPFAIL;
+}
+
+static void set_prefix(struct target *t, const char *sender, const char *rcpt)
+{
+	size_t n = 0;
+
+	snprintf(t->sender, sizeof t->sender, "%s", sender);
+	n = snprintf(t->prefix, sizeof t->prefix, "Return-Path: <%s>\n", sender);
+	if (rcpt != NULL)
+		snprintf(t->prefix + n, sizeof t->prefix - n, "Delivered-To: %s\n", rcpt);
+}
+
+/* The +detail of rcpt's local part when it named user u through it. */
+static void detail_of(const char *rcpt, const struct user *u, char *folder, size_t cap)
+{
+	size_t ll = strcspn(rcpt, "@"), ul = strcspn(u->name, "@");
+	const char *plus = memchr(rcpt, '+', ll);
+
+	folder[0] = '\0';
+	if (plus == NULL || (ll == ul && memcmp(rcpt, u->name, ll) == 0))
+		return;
+	if ((size_t)(rcpt + ll - plus - 1) >= cap)
+		return;
+	memcpy(folder, plus + 1, rcpt + ll - plus - 1);
+	folder[rcpt + ll - plus - 1] = '\0';
+	if (!auth_name_ok(folder))
+		folder[0] = '\0';
+}
+
+static int deliver_user(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt, const char *folder)
+{
+	struct target t;
+	struct user u;
+	const char *why;
+	int rc;
+
+	memset(&t, 0, sizeof t);
+	t.who = rcpt;
+	if (!auth_name_ok(rcpt)) {
+		warnx_("%s: not a valid user name", rcpt);
+		return EX_NOUSER;
+	}
+	if ((rc = auth_lookup_rcpt(o->users, rcpt, &u)) < 0) {
+		warn_("%s: read %s", rcpt, o->users ? o->users : "user database");
+		return EX_TEMPFAIL;
+	}
+	if (rc == 0) {
+		warnx_("%s: no such user", rcpt);
+		return EX_NOUSER;
+	}
+	if (md_delivered_to(m, rcpt)) {
+		warnx_("%s: mail loop: message already has Delivered-To: %s", rcpt, rcpt);
+		return EX_DATAERR;
+	}
+	if (mailbox_path(o->tmpl, &u, t.path, sizeof t.path, &t.kind, &why) < 0) {
+		warnx_("%s: mailbox: %s", rcpt, why);
+		return EX_TEMPFAIL;
+	}
+	if (folder != NULL && auth_name_ok(folder))
+		snprintf(t.folder, sizeof t.folder, "%s", folder);
+	else
+		detail_of(rcpt, &u, t.folder, sizeof t.folder);
+	set_prefix(&t, sender, rcpt);
+	return store_as(o, &t, m, &u);
+}
+
+/* -m MAILBOX: [maildir:|mbox:]PATH taken literally; without a prefix an
+ * existing regular file is an mbox, anything else a Maildir. */
+static int deliver_direct(const struct md_opts *o, const struct md_msg *m, const char *sender)
+{
+	struct target t;
+	const char *p = o->direct;
+	struct stat st;
+
+	memset(&t, 0, sizeof t);
+	t.who = o->direct;
+	t.kind = MB_MAILDIR;
+	if (strncmp(p, "maildir:", 8) == 0)
+		p += 8;
+	else if (strncmp(p, "mbox:", 5) == 0)
+		p += 5, t.kind = MB_MBOX;
+	else if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+		t.kind = MB_MBOX;
+	if (*p == '\0' || strlen(p) >= sizeof t.path) {
+		warnx_("%s: not a usable mailbox path", o->direct);
+		return EX_USAGE;
+	}
+	snprintf(t.path, sizeof t.path, "%s", p);
+	if (o->folder != NULL && auth_name_ok(o->folder))
+		snprintf(t.folder, sizeof t.folder, "%s", o->folder);
+	set_prefix(&t, sender, NULL);
+	return store_as(o, &t, m, NULL);
+}
+
+/* The sender: -f, else a leading From_ line, else $SENDER (Postfix's
+ * mailbox_command sets it), else the null sender. */
+static const char *sender_of(const struct md_opts *o, const struct md_msg *m)
+{
+	const char *s;
+
+	if (o->sender != NULL)
+		return o->sender;
+	if (m->from_sender != NULL && strcmp(m->from_sender, "MAILER-DAEMON") != 0)
+		return m->from_sender;
+	if ((s = getenv("SENDER")) != NULL && strlen(s) <= MD_SENDER_MAX &&
+	    strpbrk(s, "\r\n<>") == NULL)
+		return s;
+	return "";
+}
+
+int md_run(const struct md_opts *o, const struct md_msg *m, char *const *rcpts, int n)
+{
+	const char *sender = sender_of(o, m);
+	int rc, first = EX_OK;
+
+	if (o->direct != NULL)
+		return deliver_direct(o, m, sender);
+	if (n == 0) {
+		/* Postfix's mailbox_command: we run as the recipient. */
+		struct passwd *pw = getpwuid(getuid());
+		if (pw == NULL) {
+			warnx_("no user name for uid %lu", (unsigned long)getuid());
+			return EX_NOUSER;
+		}
+		return deliver_user(o, m, sender, pw->pw_name, o->folder);
+	}
+	for (int i = 0; i < n; i++) {
+		rc = deliver_user(o, m, sender, rcpts[i], NULL);
+		if (rc != EX_OK && first == EX_OK)
+			first = rc;
+	}
+	return first;
+}

@@ -1,0 +1,48 @@
+/* maildeliver.h — the MDA: one message on stdin into Maildirs and mboxes. */
+#ifndef MAILDELIVER_H
+#define MAILDELIVER_H
+
+#include <stddef.h>
+
+#include "limits.h"
+
+/* The largest message we take: more is refused (EX_DATAERR), as a size
+ * limit in an MTA is refused for good.  smtpd's --max-size is lower. */
+#define MD_SIZE_MAX      ((size_t)512 * 1024 * 1024)
+#define MD_SENDER_MAX    SMTP_PATH_MAX      /* -f: a reverse-path, RFC 5321 4.5.3.1.3 */
+#define MD_JUNK_FOLDER   ".Junk"            /* Maildir++ folder for X-Spam-Flag: YES */
+
+struct md_opts {
+	const char *sender;     /* -f, NULL: from a leading From_ line, $SENDER, or "" */
+	const char *users;      /* --users passwd-file, NULL: system accounts */
+	const char *tmpl;       /* --mailbox template */
+	const char *direct;     /* -m MAILBOX: no user, no lookup */
+	const char *folder;     /* folder for the no-operand case ($EXTENSION) */
+	int   no_junk;          /* --no-junk */
+	int   lock_wait;        /* --lock-wait seconds for a busy mbox */
+	int   verbose;
+};
+
+/* The message as it will be stored: LF line ends, no leading From_ line,
+ * no Return-Path fields (we add the one of this delivery). */
+struct md_msg {
+	char  *data;
+	size_t len;
+	size_t hdr_len;         /* bytes of the header section, incl. the blank line */
+	int    spam;            /* X-Spam-Flag: YES in the header */
+	char  *from_sender;     /* sender of a leading "From " line, or NULL */
+};
+
+/* Read and normalise the message from fd.  EX_OK, or an EX_* code after
+ * printing why.  Free with md_msg_free. */
+int md_read(int fd, struct md_msg *m);
+void md_msg_free(struct md_msg *m);
+/* Whether the header has "Delivered-To: addr" (a mail loop). */
+int md_delivered_to(const struct md_msg *m, const char *addr);
+
+/* Deliver to each of rcpts[0..n) (or to o->direct, or with n == 0 to the
+ * invoking user) and return the exit status: EX_OK when every delivery
+ * succeeded, else the status of the first that failed. */
+int md_run(const struct md_opts *o, const struct md_msg *m, char *const *rcpts, int n);
+
+#endif

@@ -1,0 +1,127 @@
+/* maildeliver — the MDA: deliver the message on stdin into Maildirs or mboxes. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "maildeliver.h"
+#include "mailbox.h"
+#include "mbox.h"
+
+const char *const progname = "maildeliver";
+
+enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT };
+
+static const struct option opts[] = {
+	{ "from",       required_argument, NULL, 'f' },
+	{ "to",         required_argument, NULL, 'm' },
+	{ "users",      required_argument, NULL, O_USERS },
+	{ "mailbox",    required_argument, NULL, O_MAILBOX },
+	{ "no-junk",    no_argument,       NULL, O_NOJUNK },
+	{ "lock-wait",  required_argument, NULL, O_LOCKWAIT },
+	{ "verbose",    no_argument,       NULL, 'v' },
+	{ "help",       no_argument,       NULL, 'h' },
+	{ "version",    no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: maildeliver [-v] [-f SENDER] [--users FILE] [--mailbox TEMPLATE] [USER...]\n"
+	    "       maildeliver [-v] [-f SENDER] -m MAILBOX\n"
+	    "Deliver the message on stdin to each USER's mailbox (default: the invoking user).\n\n"
+	    "  -f, --from SENDER       envelope sender for Return-Path: (default: a leading\n"
+	    "                          \"From \" line, else $SENDER, else <>)\n"
+	    "  -m, --to MAILBOX        deliver to [maildir:|mbox:]PATH directly, no user lookup\n"
+	    "      --users FILE        passwd-file (user:{SCHEME}secret:uid:gid:gecos:home:shell)\n"
+	    "                          default: the system accounts\n"
+	    "      --mailbox TEMPLATE  [maildir:|mbox:]PATH with %%u %%n %%d %%h (default %s)\n"
+	    "      --no-junk           do not file X-Spam-Flag: YES mail into the .Junk folder\n"
+	    "      --lock-wait SECS    wait this long for a locked mbox (default %d)\n"
+	    "  -v, --verbose           say where each message went\n"
+	    "  -h, --help              show this help\n"
+	    "  -V, --version           show the version\n"
+	    "Exit: 0 delivered, 64 usage, 65 bad data, 67 no such user, 73 cannot create,\n"
+	    "75 temporary failure (try again), 77 permission denied.\n",
+	    MAILBOX_DEFAULT, MBOX_LOCK_SECS);
+}
+
+static int sender_ok(const char *s)
+{
+	if (strlen(s) > MD_SENDER_MAX)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f || *s == '<' || *s == '>')
+			return 0;
+	return 1;
+}
+
+/* -f "<a@b>" and -f "a@b" mean the same reverse-path. */
+static const char *strip_angles(char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		s[n - 1] = '\0';
+		return s + 1;
+	}
+	return s;
+}
+
+static void parse(int argc, char **argv, struct md_opts *o)
+{
+	int c;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "f:m:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->sender = strip_angles(optarg);
+			if (!sender_ok(o->sender))
+				diex(EX_USAGE, "-f %s: not a usable sender address", optarg);
+			break;
+		case 'm': o->direct = optarg; break;
+		case O_USERS: o->users = optarg; break;
+		case O_MAILBOX: o->tmpl = optarg; break;
+		case O_NOJUNK: o->no_junk = 1; break;
+		case O_LOCKWAIT:
+			o->lock_wait = (int)strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || o->lock_wait < 0 || o->lock_wait > 3600)
+				diex(EX_USAGE, "--lock-wait %s: expected 0..3600 seconds", optarg);
+			break;
+		case 'v': o->verbose = 1; break;
+		case 'h': usage(stdout); exit(EX_OK);
+		case 'V': print_version(); exit(EX_OK);
+		default: usage(stderr); exit(EX_USAGE);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct md_opts o = { .tmpl = MAILBOX_DEFAULT, .lock_wait = MBOX_LOCK_SECS };
+	struct md_msg m;
+	int rc;
+
+	parse(argc, argv, &o);
+	if (o.direct != NULL && optind < argc) {
+		warnx_("-m takes no USER operands");
+		usage(stderr);
+		return EX_USAGE;
+	}
+	o.folder = getenv("EXTENSION");     /* Postfix: the address extension */
+	umask(077);
+	/* A file size limit gives EFBIG, which we handle (and cut back). */
+	signal(SIGXFSZ, SIG_IGN);
+	if ((rc = md_read(STDIN_FILENO, &m)) != EX_OK)
+		return rc;
+	rc = md_run(&o, &m, argv + optind, argc - optind);
+	md_msg_free(&m);
+	return rc;
+}
