@@ -162,10 +162,14 @@ size_t qp_enc_update(struct qp_enc *e, const void *in, size_t n, char *out)
 		const unsigned char *lf = e->binary ? NULL : memchr(s, '\n', n);
 
 		if (lf == NULL) {
-			/* hold the last byte: only it may need lookahead */
-			d += enc_run(e, s, n - 1, 0, d);
-			e->pend[0] = s[n - 1];
-			e->npend = 1;
+			/* Hold a short partial line whole (its start may be
+			 * "From "), else all but the last byte, the only one
+			 * that may need lookahead. */
+			size_t keep = (n < QP_PEND_MAX && !e->binary) ? n : 1;
+
+			d += enc_run(e, s, n - keep, 0, d);
+			memcpy(e->pend, s + n - keep, keep);
+			e->npend = keep;
 			break;
 		}
 		size_t k = (size_t)(lf - s), m = k;
@@ -353,25 +357,37 @@ static const unsigned char hexv[256] = {
  * hard line breaks, without the state machine.  Stops at anything else
  * (blanks that may be trailing, a sequence cut by the buffer end, bad
  * escapes) and returns how far it got; *op advances. */
-static size_t dec_fast(struct qp_dec *d, const unsigned char *s, size_t n, char **op)
+static size_t dec_fast(struct qp_dec *d, const unsigned char *restrict s, size_t n,
+    char **op)
 {
-	char *o = *op;
+	char *restrict o = *op;     /* restrict: output never aliases input */
 	size_t j = 0;
 
 	while (j < n) {
 		unsigned char c = s[j];
 
 		if (!dspecial[c]) {
-			*o++ = (char)c;
-			j++;
+			do
+				*o++ = (char)s[j++];
+			while (j < n && !dspecial[s[j]]);
 		} else if (c == '=' && j + 2 < n && hexv[s[j + 1]] && hexv[s[j + 2]]) {
 			*o++ = (char)((hexv[s[j + 1]] - 1) << 4 | (hexv[s[j + 2]] - 1));
 			j += 3;
 		} else if (c == '=' && j + 1 < n && s[j + 1] == '\n') {
 			j += 2;         /* soft line break */
-		} else if (c == ' ' && j + 1 < n && !dspecial[s[j + 1]]) {
-			*o++ = ' ';
-			j++;
+		} else if (c == ' ' || c == '\t') {
+			size_t k = j + 1;
+
+			while (k < n && (s[k] == ' ' || s[k] == '\t'))
+				k++;
+			if (k == n || (s[k] == '\r' && k + 1 == n))
+				break;          /* may be trailing: let the state machine wait */
+			if (s[k] == '\n' || (s[k] == '\r' && s[k + 1] == '\n')) {
+				j = k;          /* trailing blanks are dropped (rule 3) */
+				continue;
+			}
+			while (j < k)
+				*o++ = (char)s[j++];
 		} else if (c == '\n') {
 			o += dec_eol(d, o);
 			j++;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "charset.h"
 #include "err.h"
 #include "filter.h"
 #include "limits.h"
@@ -32,14 +34,15 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: qp [-d] [-i] [-b] [--crlf] [FILE...]\n"
-	    "       qp --header CHARSET [FILE...]     qp -d --header [FILE...]\n"
+	    "       qp [-d] --header CHARSET [FILE...]\n"
 	    "Quoted-printable encode (or with -d decode) FILEs, or standard input.\n\n"
 	    "  -d, --decode          decode\n"
 	    "  -i, --ignore-garbage  when decoding, keep malformed '=' sequences as text\n"
 	    "  -b, --binary          binary mode: encode CR and LF too (=0D, =0A)\n"
 	    "      --crlf            write CRLF line ends\n"
-	    "  -H, --header=CHARSET  make RFC 2047 encoded-words (=?CHARSET?Q?...?=) of the text;\n"
-	    "                        with -d, decode the encoded-words of a header to UTF-8\n"
+	    "  -H, --header=CHARSET  make RFC 2047 encoded-words (=?CHARSET?Q?...?=) of the text\n"
+	    "                        (in CHARSET); with -d, decode the encoded-words of a header,\n"
+	    "                        whatever their charsets, into text in CHARSET\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n");
 }
@@ -103,6 +106,41 @@ static int slurp(int fd, const char *name, struct buf *b)
 	}
 }
 
+/* Convert b (UTF-8) to charset cs in place; characters cs lacks are
+ * transliterated or become '?'.  0, or -1 after a message. */
+static int from_utf8(const char *cs, struct buf *b)
+{
+	char target[CHARSET_NAME_MAX + 16];
+	struct buf out = { 0 };
+	iconv_t cd;
+	char *ip = b->p;
+	size_t il = b->len;
+
+	snprintf(target, sizeof target, "%s//TRANSLIT", cs);
+	if ((cd = iconv_open(target, "UTF-8")) == (iconv_t)-1) {
+		warnx_("unknown charset: %s", cs);
+		return -1;
+	}
+	while (il > 0) {
+		size_t room = il * 4 + 16, ol = room;
+		char *op = buf_reserve(&out, room);
+
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 && errno != E2BIG) {
+			buf_commit(&out, room - ol);
+			buf_addc(&out, '?');
+			ip++;
+			il--;
+			continue;
+		}
+		buf_commit(&out, room - ol);
+	}
+	iconv_close(cd);
+	buf_free(b);
+	*b = out;
+	buf_reserve(b, 0);
+	return 0;
+}
+
 /* --header: the whole input is one header text. */
 static int header_mode(int decode, const char *cs, char **files, int nfiles)
 {
@@ -125,6 +163,8 @@ static int header_mode(int decode, const char *cs, char **files, int nfiles)
 	if (rc == 0 && decode) {
 		if (rfc2047_decode(in.p ? in.p : "", in.len, &out) > 0)
 			warnx_("malformed encoded-word left as it is");
+		if (!charset_is_utf8(cs) && from_utf8(cs, &out) < 0)
+			rc = -1;
 	} else if (rc == 0) {
 		rfc2047_encode(cs, 'Q', in.p ? in.p : "", in.len, "\n ", &out);
 	}
@@ -147,7 +187,7 @@ int main(int argc, char **argv)
 		{ "ignore-garbage", no_argument,       NULL, 'i' },
 		{ "binary",         no_argument,       NULL, 'b' },
 		{ "crlf",           no_argument,       NULL, 'c' },
-		{ "header",         optional_argument, NULL, 'H' },
+		{ "header",         required_argument, NULL, 'H' },
 		{ "help",           no_argument,       NULL, 'h' },
 		{ "version",        no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -157,7 +197,7 @@ int main(int argc, char **argv)
 	const char *cs = "UTF-8", *name;
 
 	memset(&j, 0, sizeof j);
-	while ((c = getopt_long(argc, argv, "dibhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "dibH:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': j.decode = 1; break;
 		case 'i': lenient = 1; break;
@@ -165,8 +205,7 @@ int main(int argc, char **argv)
 		case 'c': crlf = 1; break;
 		case 'H':
 			header = 1;
-			if (optarg)
-				cs = optarg;
+			cs = optarg;
 			if (strlen(cs) == 0 || strlen(cs) > CHARSET_NAME_MAX || strpbrk(cs, "?= \t\r\n"))
 				diex(EX_USAGE, "invalid charset name: %s", cs);
 			break;

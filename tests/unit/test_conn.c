@@ -1,0 +1,265 @@
+/* Unit tests of lib/conn.c over socketpairs: line ends, long lines,
+ * chunks, timeouts, the transcript with masking, and STARTTLS for real
+ * (a forked TLS server with a throwaway certificate). */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "tls.h"
+
+const char *const progname = "test_conn";
+
+static int sv[2];
+static struct conn c;
+
+static void setup(void)
+{
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	conn_init(&c, sv[0], sv[0], CONN_SERVER);
+	conn_set_timeout(&c, 5);
+}
+
+static void teardown(void)
+{
+	conn_close(&c);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void peer_says(const char *s)
+{
+	ck_assert_int_eq(write(sv[1], s, strlen(s)), (ssize_t)strlen(s));
+}
+
+START_TEST(line_ends)
+{
+	char buf[64];
+	size_t n;
+
+	peer_says("EHLO a\r\nNOOP\nlast");
+	shutdown(sv[1], SHUT_WR);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_str_eq(buf, "EHLO a");
+	ck_assert_int_eq(conn_last_eol(&c), CONN_EOL_CRLF);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_str_eq(buf, "NOOP");
+	ck_assert_int_eq(conn_last_eol(&c), CONN_EOL_LF);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_str_eq(buf, "last");
+	ck_assert_int_eq(conn_last_eol(&c), CONN_EOL_NONE);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_EOF);
+}
+END_TEST
+
+START_TEST(long_lines)
+{
+	char buf[16], big[100];
+	size_t n;
+
+	memset(big, 'x', sizeof big);
+	big[sizeof big - 1] = '\0';
+	peer_says(big);
+	peer_says("\r\nNEXT\r\n");
+	/* 14 characters + CRLF fit exactly in 16 */
+	peer_says("12345678901234\r\n123456789012345\r\n");
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_TOOLONG);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_str_eq(buf, "NEXT");          /* the rest was skipped */
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_uint_eq(n, 14);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_TOOLONG);
+}
+END_TEST
+
+START_TEST(chunks_and_reads)
+{
+	char buf[8];
+	size_t n;
+
+	peer_says("abc\r\n0123456789\nxyz");
+	ck_assert_int_eq(conn_getchunk(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(memcmp(buf, "abc\r\n", 5), 0);
+	ck_assert_int_eq(conn_getchunk(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_uint_eq(n, 8);                 /* no LF within 8 bytes */
+	ck_assert_int_eq(conn_last_eol(&c), CONN_EOL_NONE);
+	ck_assert_int_eq(conn_getchunk(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(conn_last_eol(&c), CONN_EOL_LF);
+	ck_assert_uint_eq(conn_pending(&c), 3);
+	ck_assert_int_eq(conn_read(&c, buf, 3), CONN_OK);
+	ck_assert_int_eq(memcmp(buf, "xyz", 3), 0);
+}
+END_TEST
+
+START_TEST(timeout)
+{
+	char buf[8];
+	size_t n;
+
+	conn_set_timeout(&c, 1);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_TIMEOUT);
+}
+END_TEST
+
+START_TEST(output_and_discard)
+{
+	char buf[64];
+	ssize_t r;
+	size_t n;
+
+	peer_says("QUIT\r\nRCPT TO:<evil>\r\n");
+	conn_printf(&c, "250 %s\r\n", "ok");
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_OK);  /* flushes */
+	r = read(sv[1], buf, sizeof buf);
+	ck_assert_int_eq(r, 8);
+	ck_assert_int_eq(memcmp(buf, "250 ok\r\n", 8), 0);
+	conn_discard(&c);                       /* pipelined plaintext dropped */
+	ck_assert_uint_eq(conn_pending(&c), 0);
+}
+END_TEST
+
+static size_t mask_pass(const char *line, size_t len, int incoming)
+{
+	(void)incoming;
+	return (len >= 5 && strncmp(line, "PASS ", 5) == 0) ? 5 : len;
+}
+
+START_TEST(transcript)
+{
+	char buf[64], *log = NULL;
+	size_t n, loglen = 0;
+	FILE *f = open_memstream(&log, &loglen);
+
+	conn_set_log(&c, f, mask_pass);
+	peer_says("USER bob\r\nPASS secret\r\ndGVzdA==\r\n");
+	conn_printf(&c, "+OK\r\n");
+	conn_getline(&c, buf, sizeof buf, &n);
+	conn_getline(&c, buf, sizeof buf, &n);
+	conn_mask_next(&c);
+	conn_getline(&c, buf, sizeof buf, &n);
+	fclose(f);
+	ck_assert_str_eq(log, "S: +OK\nC: USER bob\nC: PASS ****\nC: ****\n");
+	free(log);
+}
+END_TEST
+
+/* TLS: a forked server accepts, the client connects, a line each way. */
+START_TEST(starttls)
+{
+	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256], buf[64];
+	SSL_CTX *sctx, *cctx;
+	pid_t pid;
+	size_t n;
+	int st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
+	ck_assert_int_eq(system(cmd), 0);
+	sctx = tls_server_ctx(cert, key, err, sizeof err);
+	ck_assert_msg(sctx != NULL, "%s", err);
+	ck_assert_ptr_null(tls_server_ctx(cert, "/nonexistent", err, sizeof err));
+
+	pid = fork();
+	if (pid == 0) {
+		struct conn s;
+
+		conn_init(&s, sv[1], sv[1], CONN_SERVER);
+		conn_set_timeout(&s, 5);
+		if (conn_starttls(&s, sctx, NULL) < 0)
+			_exit(2);
+		if (conn_getline(&s, buf, sizeof buf, &n) != CONN_OK || strcmp(buf, "hello") != 0)
+			_exit(3);
+		conn_printf(&s, "secure %d\r\n", conn_is_tls(&s));
+		conn_flush(&s);
+		conn_close(&s);
+		_exit(0);
+	}
+	/* client side over sv[0]: verification against our own cert */
+	cctx = tls_client_ctx(cert, 0, err, sizeof err);
+	ck_assert_msg(cctx != NULL, "%s", err);
+	c.side = CONN_CLIENT;
+	ck_assert_msg(conn_starttls(&c, cctx, "localhost") == 0, "%s", c.errbuf);
+	conn_tls_info(&c, buf, sizeof buf);
+	ck_assert_msg(strstr(buf, "TLSv1") != NULL, "%s", buf);
+	conn_printf(&c, "hello\r\n");
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_OK);
+	ck_assert_str_eq(buf, "secure 1");
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A client that checks the name refuses a certificate for another host. */
+START_TEST(verify_fails)
+{
+	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256];
+	SSL_CTX *sctx, *cctx;
+	pid_t pid;
+	int st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
+	ck_assert_int_eq(system(cmd), 0);
+	sctx = tls_server_ctx(cert, key, err, sizeof err);
+	pid = fork();
+	if (pid == 0) {
+		struct conn s;
+
+		conn_init(&s, sv[1], sv[1], CONN_SERVER);
+		conn_set_timeout(&s, 5);
+		_exit(conn_starttls(&s, sctx, NULL) < 0 ? 0 : 1);
+	}
+	cctx = tls_client_ctx(cert, 0, err, sizeof err);
+	c.side = CONN_CLIENT;
+	ck_assert_int_eq(conn_starttls(&c, cctx, "mx.example.org"), -1);
+	ck_assert_msg(strstr(c.errbuf, "verif") != NULL, "%s", c.errbuf);
+	waitpid(pid, &st, 0);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("conn");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, line_ends);
+	tcase_add_test(tc, long_lines);
+	tcase_add_test(tc, chunks_and_reads);
+	tcase_add_test(tc, timeout);
+	tcase_add_test(tc, output_and_discard);
+	tcase_add_test(tc, transcript);
+	tcase_add_test(tc, starttls);
+	tcase_add_test(tc, verify_fails);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
