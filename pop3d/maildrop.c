@@ -7,7 +7,10 @@
  * the Maildir (released by the kernel if we die, so no stale locks).  The
  * unique id is the base name (before ':'), which never changes when a file
  * moves from new/ to cur/ or gets flags.  The CRLF size comes from a ",W="
- * field of the name (Dovecot's convention for the wire size) or is counted.
+ * field of the name (Dovecot's convention for the wire size), else from
+ * the size cache MAILDROP_SIZES, else it is counted once and cached.  (",S="
+ * is the file's size, with the line ends it was stored with, so it is not
+ * the wire size of a file stored with LF.)
  *
  * mbox: locked with fcntl and a dot-lock for the whole session, read once
  * through mmap.  A message starts at a "From " line at the start of the
@@ -233,21 +236,130 @@ static void unmap_file(int fd, unsigned char *p, size_t n)
 	close(fd);
 }
 
-static int maildir_size(struct maildrop *md, struct msg *m, const char *base, size_t blen)
+static int maildir_count(struct maildrop *md, struct msg *m)
 {
 	char path[sizeof md->path + 512];
 	unsigned char *p;
 	size_t n;
 	int fd;
 
-	if ((m->size = name_wsize(base, blen)) >= 0)
-		return 0;
 	snprintf(path, sizeof path, "%s/%s", md->path, m->name);
 	if ((fd = map_file(path, &p, &n)) < 0)
 		return -1;
 	m->size = maildrop_crlf_size(p, n);
 	unmap_file(fd, p, n);
 	return 0;
+}
+
+/* The size cache: "uid size" lines sorted by uid.  A Maildir message
+ * never changes once delivered, so a size counted once stays right, and
+ * a login need not read every file again. */
+struct size_ent {
+	const char *uid;
+	off_t size;
+};
+
+static int ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct size_ent *)a)->uid, ((const struct size_ent *)b)->uid);
+}
+
+static struct size_ent *cache_load(const struct maildrop *md, char **text, size_t *n)
+{
+	char path[sizeof md->path + 32];
+	unsigned char *p;
+	size_t len, cap = 0;
+	struct size_ent *e = NULL;
+	int fd;
+
+	*n = 0;
+	*text = NULL;
+	snprintf(path, sizeof path, "%s/%s", md->path, MAILDROP_SIZES);
+	if ((fd = map_file(path, &p, &len)) < 0)
+		return NULL;
+	if (p == NULL || len > MAILDROP_SIZES_MAX) {
+		unmap_file(fd, p, len);
+		return NULL;
+	}
+	*text = xmalloc(len + 1);
+	memcpy(*text, p, len);
+	(*text)[len] = '\0';
+	unmap_file(fd, p, len);
+	for (char *line = *text, *next; *line; line = next) {
+		char *sp, *end;
+		long long v;
+
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp = '\0';
+		v = strtoll(sp + 1, &end, 10);
+		if (*end != '\0' || v < 0 || end == sp + 1)
+			continue;
+		if (*n == cap)
+			e = xrealloc(e, (cap = cap ? 2 * cap : 256) * sizeof *e);
+		e[(*n)++] = (struct size_ent){ line, (off_t)v };
+	}
+	qsort(e, *n, sizeof *e, ent_cmp);
+	return e;
+}
+
+/* Write the sizes of the messages we list, through a temporary file
+ * (we hold the maildrop lock, so no other session writes it). */
+static void cache_save(const struct maildrop *md)
+{
+	char path[sizeof md->path + 32], tmpf[sizeof md->path + 48];
+	size_t k = 0;
+	struct size_ent *e = xmalloc((md->n + 1) * sizeof *e);
+	FILE *f;
+
+	for (size_t i = 0; i < md->n; i++)
+		e[k++] = (struct size_ent){ md->m[i].uid, md->m[i].size };
+	qsort(e, k, sizeof *e, ent_cmp);
+	snprintf(path, sizeof path, "%s/%s", md->path, MAILDROP_SIZES);
+	snprintf(tmpf, sizeof tmpf, "%s.%ld", path, (long)getpid());
+	if ((f = fopen(tmpf, "wx")) != NULL) {
+		for (size_t i = 0; i < k; i++)
+			fprintf(f, "%s %lld\n", e[i].uid, (long long)e[i].size);
+		if (fclose(f) != 0 || rename(tmpf, path) != 0)
+			unlink(tmpf);
+	}
+	free(e);
+}
+
+/* Fill the sizes the names did not give: from the cache, else counted. */
+static void maildir_sizes(struct maildrop *md)
+{
+	char *text;
+	size_t nc, k = 0;
+	struct size_ent *cache = cache_load(md, &text, &nc);
+	int dirty = 0;
+
+	for (size_t i = 0; i < md->n; i++) {
+		struct msg *m = &md->m[i];
+
+		if (m->size < 0) {
+			struct size_ent key = { m->uid, 0 }, *hit;
+
+			hit = nc ? bsearch(&key, cache, nc, sizeof *cache, ent_cmp) : NULL;
+			if (hit)
+				m->size = hit->size;
+			else if (maildir_count(md, m) == 0)
+				dirty = 1;
+			else {
+				free(m->name);  /* vanished meanwhile, or not a file */
+				continue;
+			}
+		}
+		md->m[k++] = *m;
+	}
+	md->n = k;
+	if (dirty || (nc != k && md->lockfd >= 0))
+		cache_save(md);
+	free(cache);
+	free(text);
 }
 
 static int maildir_scan(struct maildrop *md, const char *sub, size_t *cap)
@@ -276,10 +388,7 @@ static int maildir_scan(struct maildrop *md, const char *sub, size_t *cap)
 		m->name = xmalloc(strlen(sub) + strlen(d->d_name) + 2);
 		sprintf(m->name, "%s/%s", sub, d->d_name);
 		maildir_uid(d->d_name, blen, m->uid);
-		if (maildir_size(md, m, d->d_name, blen) < 0) {
-			free(m->name);      /* vanished meanwhile, or not a file */
-			continue;
-		}
+		m->size = name_wsize(d->d_name, blen);    /* -1: from the cache or counted */
 		md->n++;
 	}
 	closedir(dp);
@@ -327,6 +436,7 @@ static enum maildrop_rc maildir_open(struct maildrop *md, const char **why)
 	for (size_t i = 1; i < md->n; i++)
 		if (strcmp(md->m[i].uid, md->m[i - 1].uid) == 0)
 			hex_md5(md->m[i].name, strlen(md->m[i].name), md->m[i].uid);
+	maildir_sizes(md);
 	return MD_OK;
 }
 

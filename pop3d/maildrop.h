@@ -14,6 +14,8 @@
 #include "mailbox.h"
 
 #define MAILDROP_LOCK      "pop3d.lock"    /* in the Maildir: one session at a time */
+#define MAILDROP_SIZES     "pop3d.sizes"   /* in the Maildir: "uid size" cache */
+#define MAILDROP_SIZES_MAX (64 << 20)      /* a bigger cache is ignored */
 #define MAILDROP_UID_MAX   70              /* RFC 1939 7: unique-id is 1..70 chars */
 #define MAILDROP_MSGS_MAX  1000000         /* messages we list in one session */
 #define MBOX_DOTLOCK_STALE (10 * 60)       /* seconds: an older .lock is left over */

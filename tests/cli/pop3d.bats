@@ -248,10 +248,10 @@ make_cert() {
 }
 
 @test "UPDATE: a dropped connection deletes nothing; QUIT deletes and moves to cur/ with S" {
-	before=$(find "$MD" -type f ! -name pop3d.lock | sort)
+	before=$(find "$MD" -type f ! -name "pop3d.*" | sort)
 	run pop <<<$'USER bob\r\nPASS secret\r\nRETR 1\r\nDELE 1\r\nDELE 2\r'
 	assert_line --index 3 "+OK 67 octets"
-	assert_equal "$(find "$MD" -type f ! -name pop3d.lock | sort)" "$before"
+	assert_equal "$(find "$MD" -type f ! -name "pop3d.*" | sort)" "$before"
 	run pop <<<$'USER bob\r\nPASS secret\r\nRETR 1\r\nDELE 2\r\nDELE 3\r\nQUIT\r'
 	assert_line --partial "signing off (3 messages left)"
 	run ls "$MD/new"

@@ -358,6 +358,32 @@ START_TEST(mbox_locks_and_garbage)
 }
 END_TEST
 
+START_TEST(maildir_size_cache)
+{
+	struct maildrop md;
+	const char *why;
+	char *c;
+	size_t n;
+
+	mkmaildir();
+	put_file("new/1.A.h", "a\nb\n", 4);
+	put_file("new/2.B.h,W=7", "xx\n", 3);
+	ck_assert_int_eq(maildrop_open(&md, tmp, MB_MAILDIR, &why), MD_OK);
+	ck_assert_int_eq(md.m[0].size, 6);
+	maildrop_close(&md);
+	ck_assert_ptr_nonnull(c = get_file(MAILDROP_SIZES, &n));
+	ck_assert_str_eq(c, "1.A.h 6\n2.B.h,W=7 7\n");
+	free(c);
+	/* the cache is believed: the file is not read again */
+	put_file(MAILDROP_SIZES, "1.A.h 42\ngarbage\n", 17);
+	ck_assert_int_eq(maildrop_open(&md, tmp, MB_MAILDIR, &why), MD_OK);
+	ck_assert_int_eq(md.m[0].size, 42);
+	ck_assert_int_eq(md.m[1].size, 7);
+	maildrop_close(&md);
+	rm_tmp();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pop3d");
@@ -367,6 +393,7 @@ static Suite *suite(void)
 	tcase_add_test(t, crlf_sizes);
 	tcase_add_test(t, maildir_list_send_top);
 	tcase_add_test(t, maildir_update);
+	tcase_add_test(t, maildir_size_cache);
 	tcase_add_test(t, maildir_renamed_and_vanished);
 	tcase_add_test(t, maildir_in_use_and_missing);
 	tcase_add_test(t, mbox_parse_send);
