@@ -1,0 +1,168 @@
+/* smtpd.h — the SMTP/LMTP server: configuration, per-connection session,
+ * and the entry points of its modules.
+ *
+ *   main.c     options -> struct config, then smtpd_run()
+ *   session.c  the command table, dispatcher, state changes, replies
+ *   data.c     DATA (dot-stuffing, no smuggling) and BDAT message input
+ *   addr.c     RFC 5321 paths, local domains, CIDR lists
+ *   deliver.c  Received:, filter, MDA, queue, the post-DATA replies
+ *   policy.c   relay rules, DNSBL, greylisting
+ *   log.c      one Postfix-style log line per message */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "conn.h"
+#include "limits.h"
+#include "queue.h"
+#include "server.h"
+
+/* smtpd's own limits (the protocol ones are in lib/limits.h). */
+#define SMTPD_SIZE_DEFAULT   (10 * 1024 * 1024) /* like Postfix's message_size_limit */
+#define SMTPD_AUTH_LINE_MAX  12288   /* RFC 4954 4: AUTH command line incl. CRLF */
+#define SMTPD_DOMAINS_MAX    64      /* --domains entries */
+#define SMTPD_NETS_MAX       64      /* --relay-from entries */
+#define SMTPD_DNSBL_MAX      8       /* --dnsbl zones */
+#define SMTPD_CHILD_SECS     (5 * 60) /* an MDA or filter run, before it is killed */
+#define SMTPD_FILTER_OUT_MAX (SMTPD_SIZE_DEFAULT * 2) /* filter output we read */
+#define SMTPD_GREYLIST_DELAY (5 * 60) /* Postgrey's default: 300 s */
+#define SMTPD_GREYLIST_MAXAGE (35 * 24 * 3600) /* a triplet is forgotten after 35 days */
+#define SMTPD_REASON_MAX     256     /* DNSBL TXT reasons we quote */
+
+struct cidr {
+	int family;                     /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int bits;
+};
+
+struct config {
+	char   hostname[256];
+	const char *users;              /* passwd-file, NULL: system accounts */
+	const char *mailbox;            /* template, NULL: maildeliver's default */
+	const char *mda;                /* local delivery command */
+	const char *smtp_send;          /* the queue runner to start, "" if absent */
+	const char *queue;              /* spool for relayed mail, NULL: no relaying */
+	const char *runas;              /* --user */
+	const char *cert, *key;
+	const char *dns_server;         /* --dns for DNSBL lookups */
+	const char *greylist;           /* directory */
+	const char *filter;             /* shell command */
+	const char *dnsbl[SMTPD_DNSBL_MAX];
+	size_t ndnsbl;
+	char  *domains[SMTPD_DOMAINS_MAX];
+	size_t ndomains;
+	struct cidr nets[SMTPD_NETS_MAX];
+	size_t nnets;
+	char  *listen[SERVER_LISTEN_MAX];
+	int    nlisten;
+	int    tls, lmtp, submission, plaintext_auth, verbose, syslog;
+	long long max_size;
+	int    max_rcpt;
+	int    cmd_timeout, data_timeout;
+	int    greylist_delay;
+	SSL_CTX *ssl;
+};
+
+/* Session states (a bit each, so the command table can list several). */
+enum {
+	S_INIT = 1,     /* greeted, no HELO/EHLO yet */
+	S_GREET = 2,    /* HELO/EHLO done, no transaction */
+	S_MAIL = 4,     /* MAIL accepted */
+	S_RCPT = 8,     /* at least one RCPT accepted */
+	S_BDAT = 16     /* inside a BDAT sequence */
+};
+
+struct rcpt {
+	char addr[SMTP_PATH_MAX + 1];
+	int  local;                     /* to the MDA, else relayed through the queue */
+	struct user user;               /* local: who */
+	int  code;                      /* result after DATA: 250, 451, 550... */
+	char reply[SMTP_REPLY_MAX];     /* "2.0.0 Ok ..." text after the code */
+};
+
+struct session {
+	const struct config *cfg;
+	struct conn conn;
+	struct peer peer;
+	int    state;
+	int    esmtp;                   /* EHLO/LHLO, not HELO */
+	int    quit;                    /* close after this reply */
+	int    errors;                  /* bad commands so far */
+	int    auth_failures;
+	char   helo[SMTP_CMD_MAX];
+	char   authuser[AUTH_NAME_MAX + 1];
+	/* DNSBL verdict for this client, looked up once */
+	int    dnsbl_done, dnsbl_listed;
+	char   dnsbl_reason[SMTPD_REASON_MAX];
+	/* the transaction */
+	char   from[SMTP_PATH_MAX + 1];
+	int    utf8;                    /* MAIL ... SMTPUTF8 */
+	int    body8;                   /* BODY=8BITMIME */
+	struct rcpt *rcpt;
+	size_t nrcpt;
+	struct buf msg;                 /* the message, LF line ends (BDAT: raw until LAST) */
+	char   id[QUEUE_ID_MAX];
+	size_t size;                    /* of the message delivered, for logs */
+};
+
+/* main.c hands over here: inetd mode or listening.  Returns an exit code. */
+int smtpd_run(struct config *cfg);
+/* One session on rfd/wfd (server_listen's session_fn). */
+int smtpd_session(int rfd, int wfd, const struct peer *peer, void *cfg);
+
+/* session.c */
+void reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void set_state(struct session *s, int state);
+void transaction_reset(struct session *s);
+/* Count a client error; after SMTP_ERRORS_MAX, say 421 and end. */
+void client_error(struct session *s);
+
+/* data.c: read the DATA text up to CRLF.CRLF into s->msg (LF line ends,
+ * dots unstuffed).  Returns 0 and fills *code/reply on a refused message
+ * (code 0: fine), -1 when the connection broke. */
+int data_read(struct session *s, int *code, char *why, size_t cap);
+/* BDAT n [LAST] (RFC 3030). */
+void cmd_bdat(struct session *s, char *args);
+/* CRLF -> LF over b, in place (BDAT data). */
+void crlf_to_lf(struct buf *b);
+
+/* addr.c */
+/* Parse "<path>" at *p (RFC 5321 4.1.2; source routes dropped); utf8:
+ * SMTPUTF8 allowed.  Fill out (no brackets); advance *p.  NULL or a static
+ * reason. */
+const char *parse_path(char **p, char *out, size_t cap, int utf8, int null_ok);
+/* The domain part of addr ("" if none). */
+const char *addr_domain(const char *addr);
+int domain_is_local(const struct config *cfg, const char *domain);
+/* "10.0.0.0/8" or "::1/128" or a plain address. 0 or -1. */
+int cidr_parse(const char *text, struct cidr *c);
+int cidr_match(const struct cidr *c, size_t n, const char *addr);
+/* Whether s holds any byte >= 0x80. */
+int has_8bit(const char *s);
+
+/* deliver.c: deliver s->msg to every accepted recipient and reply. */
+void deliver_message(struct session *s);
+/* The RFC 5321 4.4 trace field for this session into b. */
+void received_line(struct session *s, struct buf *b, const char *rcpt);
+/* Whether the header block of an LF message has field name (case-insensitive). */
+int header_has(const char *msg, size_t len, const char *name);
+
+/* policy.c */
+int relay_allowed(const struct session *s);
+/* 0 pass; else a 5xx code with the reply text in why. */
+int dnsbl_check(struct session *s, char *why, size_t cap);
+/* 0 pass, 451 to defer (greylisted), -1 error (pass, logged). */
+int greylist_check(struct session *s, const char *rcpt);
+
+/* log.c: one line to syslog (--syslog) and stderr (-v); nothing else. */
+void log_open(const struct config *cfg);
+void log_line(const struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The per-message line after delivery. */
+void log_delivery(const struct session *s);
+
+#endif
