@@ -1,0 +1,605 @@
+/* fetch.c — FETCH, STORE, COPY and MOVE (and their UID forms).
+ *
+ * Sizes and offsets are wire octets: messages are stored with LF line
+ * ends and every bare LF goes out as CRLF, so a partial fetch <o.n> cuts
+ * the CRLF form.  Each response is built in memory and written whole. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "err.h"
+#include "header.h"
+#include "imapd.h"
+#include "mime.h"
+
+#define FETCH_FIELDS_MAX 100    /* names in one HEADER.FIELDS list */
+
+/* ---- sequence sets ---- */
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static size_t uid_lower_bound(const struct folder *f, uint32_t uid)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (f->m[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_t *n)
+{
+	struct folder *f = &s->sel;
+	struct seqset set;
+	size_t cap = 0;
+	uint32_t max = s->uid ? (f->n ? f->m[f->n - 1].uid : 0) : (uint32_t)f->n;
+
+	*idx = NULL;
+	*n = 0;
+	if (a->type != ARG_ATOM || seqset_parse(a->s, &set) < 0)
+		return -1;
+	for (size_t i = 0; i < set.n; i++) {
+		uint32_t lo = set.r[i].lo ? set.r[i].lo : max, hi = set.r[i].hi ? set.r[i].hi : max;
+
+		if (lo > hi) {
+			uint32_t t = lo;
+			lo = hi;
+			hi = t;
+		}
+		if (!s->uid && (hi > max || lo == 0)) {
+			seqset_free(&set);
+			free(*idx);
+			*idx = NULL;
+			*n = 0;
+			return -1;      /* RFC 3501 9: a number past the end is invalid */
+		}
+		size_t from = s->uid ? uid_lower_bound(f, lo) : lo - 1;
+		for (size_t k = from; k < f->n && (s->uid ? f->m[k].uid <= hi : k < hi); k++) {
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 64;
+				*idx = xrealloc(*idx, cap * sizeof **idx);
+			}
+			(*idx)[(*n)++] = k;
+		}
+	}
+	seqset_free(&set);
+	if (set.n > 1 && *n > 1) {
+		size_t k = 1;
+
+		qsort(*idx, *n, sizeof **idx, cmp_size);
+		for (size_t i = 1; i < *n; i++)
+			if ((*idx)[i] != (*idx)[k - 1])
+				(*idx)[k++] = (*idx)[i];
+		*n = k;
+	}
+	return 0;
+}
+
+/* ---- FETCH items ---- */
+
+enum fkind {
+	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_BODY, FI_BODYSTRUCTURE, FI_UID,
+	FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_SECTION
+};
+
+struct fitem {
+	enum fkind kind;
+	int   peek;
+	char *section;          /* FI_SECTION: text between [ and ] */
+	int   partial;
+	uint64_t poff, plen;
+};
+
+struct fetch {
+	struct fitem *v;
+	size_t n;
+	int need_msg, sets_seen, has_flags, has_uid;
+};
+
+static void fetch_free(struct fetch *fe)
+{
+	for (size_t i = 0; i < fe->n; i++)
+		free(fe->v[i].section);
+	free(fe->v);
+}
+
+static struct fitem *add_item(struct fetch *fe, enum fkind k)
+{
+	fe->v = xrealloc(fe->v, (fe->n + 1) * sizeof *fe->v);
+	memset(&fe->v[fe->n], 0, sizeof *fe->v);
+	fe->v[fe->n].kind = k;
+	return &fe->v[fe->n++];
+}
+
+/* Whether sect is a section spec mime_section accepts. */
+static int section_ok(const char *sect)
+{
+	static const char probe[] = "Subject: x\n\nx\n";
+	struct mime_msg m;
+	struct mime_range r;
+	int rc;
+
+	mime_parse(probe, sizeof probe - 1, &m);
+	rc = mime_section(m.root, sect, &r);
+	mime_free(&m);
+	return rc != SECT_BAD;
+}
+
+/* BODY[...]<o.n> / BODY.PEEK[...]<o.n> */
+static int parse_section(struct fetch *fe, const char *s, int peek)
+{
+	const char *open = strchr(s, '['), *close = strrchr(s, ']');
+	struct fitem *it;
+	char *end;
+
+	if (open == NULL || close == NULL || close < open)
+		return -1;
+	it = add_item(fe, FI_SECTION);
+	it->peek = peek;
+	it->section = xstrndup(open + 1, (size_t)(close - open - 1));
+	if (!section_ok(it->section))
+		return -1;
+	if (close[1] == '<') {
+		unsigned long long o, n;
+
+		o = strtoull(close + 2, &end, 10);
+		if (end == close + 2 || *end != '.')
+			return -1;
+		n = strtoull(end + 1, &end, 10);
+		if (*end != '>' || end[1] != '\0' || n == 0)
+			return -1;
+		it->partial = 1;
+		it->poff = o;
+		it->plen = n;
+	} else if (close[1] != '\0') {
+		return -1;
+	}
+	fe->need_msg = 1;
+	fe->sets_seen |= !peek;
+	return 0;
+}
+
+static int parse_item(struct fetch *fe, const struct imap_arg *a)
+{
+	static const struct { const char *name; enum fkind kind; int msg; } simple[] = {
+		{ "FLAGS", FI_FLAGS, 0 }, { "INTERNALDATE", FI_INTERNALDATE, 0 },
+		{ "RFC822.SIZE", FI_SIZE, 0 }, { "ENVELOPE", FI_ENVELOPE, 1 },
+		{ "BODY", FI_BODY, 1 }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE, 1 },
+		{ "UID", FI_UID, 0 }, { "RFC822", FI_RFC822, 1 },
+		{ "RFC822.HEADER", FI_RFC822_HEADER, 1 }, { "RFC822.TEXT", FI_RFC822_TEXT, 1 },
+	};
+
+	if (a->type != ARG_ATOM)
+		return -1;
+	for (size_t i = 0; i < sizeof simple / sizeof *simple; i++)
+		if (strcasecmp(a->s, simple[i].name) == 0) {
+			add_item(fe, simple[i].kind);
+			fe->need_msg |= simple[i].msg;
+			fe->sets_seen |= simple[i].kind == FI_RFC822 || simple[i].kind == FI_RFC822_TEXT;
+			fe->has_flags |= simple[i].kind == FI_FLAGS;
+			fe->has_uid |= simple[i].kind == FI_UID;
+			return 0;
+		}
+	if (strncasecmp(a->s, "BODY.PEEK[", 10) == 0)
+		return parse_section(fe, a->s, 1);
+	if (strncasecmp(a->s, "BODY[", 5) == 0)
+		return parse_section(fe, a->s, 0);
+	return -1;
+}
+
+static int parse_fetch(struct fetch *fe, const struct imap_arg *a)
+{
+	static const struct { const char *macro; const char *const items[5]; } macros[] = {
+		{ "ALL", { "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", NULL } },
+		{ "FAST", { "FLAGS", "INTERNALDATE", "RFC822.SIZE", NULL } },
+		{ "FULL", { "FLAGS", "INTERNALDATE", "RFC822.SIZE", "ENVELOPE", "BODY" } },
+	};
+
+	memset(fe, 0, sizeof *fe);
+	if (a->type == ARG_ATOM)
+		for (size_t m = 0; m < sizeof macros / sizeof *macros; m++)
+			if (arg_is(a, macros[m].macro)) {
+				for (size_t i = 0; i < 5 && macros[m].items[i]; i++) {
+					struct imap_arg x = { .type = ARG_ATOM, .s = (char *)macros[m].items[i] };
+					parse_item(fe, &x);
+				}
+				return 0;
+			}
+	if (a->type != ARG_LIST)
+		return parse_item(fe, a);
+	if (a->nkids == 0)
+		return -1;
+	for (size_t i = 0; i < a->nkids; i++)
+		if (parse_item(fe, &a->kids[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* ---- building a response ---- */
+
+static void date_time(time_t t, struct buf *out)
+{
+	struct tm tm;
+	char s[64];
+	long off;
+
+	localtime_r(&t, &tm);
+	off = tm.tm_gmtoff / 60;
+	strftime(s, sizeof s, "%d-%b-%Y %H:%M:%S", &tm);
+	buf_printf(out, "\"%s %c%02ld%02ld\"", s, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+}
+
+static void flags_text(unsigned flags, struct buf *out)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ FL_ANSWERED, "\\Answered" }, { FL_FLAGGED, "\\Flagged" },
+		{ FL_DELETED, "\\Deleted" }, { FL_SEEN, "\\Seen" },
+		{ FL_DRAFT, "\\Draft" }, { FL_RECENT, "\\Recent" },
+	};
+	const char *sep = "";
+
+	buf_addc(out, '(');
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (flags & names[i].bit) {
+			buf_printf(out, "%s%s", sep, names[i].name);
+			sep = " ";
+		}
+	buf_addc(out, ')');
+}
+
+/* Append the wire form of stored bytes p[0..n), cut to <off.len>, as a
+ * literal. */
+static void literal_part(const char *p, size_t n, const struct fitem *it, struct buf *out)
+{
+	struct buf w = { 0 };
+	size_t from = 0, len;
+
+	mime_wire_copy(p, n, &w);
+	len = w.len;
+	if (it && it->partial) {
+		from = it->poff < w.len ? (size_t)it->poff : w.len;
+		len = w.len - from < it->plen ? w.len - from : (size_t)it->plen;
+	}
+	buf_printf(out, "{%zu}\r\n", len);
+	buf_add(out, w.p ? w.p + from : "", len);
+	buf_free(&w);
+}
+
+/* The names of "HEADER.FIELDS (A B)": rest is " (A B)". */
+static size_t field_names(const char *rest, char **names, size_t max)
+{
+	size_t n = 0;
+	const char *p = rest;
+
+	while (*p && n < max) {
+		while (*p == ' ' || *p == '(' || *p == ')' || *p == '"')
+			p++;
+		const char *s = p;
+		while (*p && *p != ' ' && *p != ')' && *p != '"')
+			p++;
+		if (p > s)
+			names[n++] = xstrndup(s, (size_t)(p - s));
+	}
+	return n;
+}
+
+static void section_data(const struct mime_msg *mm, const struct fitem *it, struct buf *out)
+{
+	struct mime_range r;
+	int rc = mime_section(mm->root, it->section, &r);
+
+	if (rc != SECT_OK) {
+		buf_adds(out, "\"\"");
+		return;
+	}
+	if (r.spec == SPEC_FIELDS || r.spec == SPEC_FIELDS_NOT) {
+		char *names[FETCH_FIELDS_MAX];
+		size_t n = field_names(r.rest ? r.rest : "", names, FETCH_FIELDS_MAX);
+		struct buf h = { 0 };
+
+		hdr_filter(mm->base + r.off, r.len, (const char *const *)names, n,
+		    r.spec == SPEC_FIELDS_NOT, &h);
+		literal_part(h.p ? h.p : "", h.len, it, out);
+		buf_free(&h);
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		return;
+	}
+	literal_part(mm->base + r.off, r.len, it, out);
+}
+
+/* The label of a section item in the response: BODY[sect]<origin>. */
+static void section_label(const struct fitem *it, struct buf *out)
+{
+	buf_printf(out, "BODY[%s]", it->section);
+	if (it->partial)
+		buf_printf(out, "<%llu>", (unsigned long long)it->poff);
+}
+
+static void fetch_item(struct session *s, struct msg *m, const struct mime_msg *mm,
+    const struct fitem *it, struct buf *out)
+{
+	const struct mime_part *root = mm ? mm->root : NULL;
+
+	switch (it->kind) {
+	case FI_FLAGS:
+		buf_adds(out, "FLAGS ");
+		flags_text(m->flags, out);
+		break;
+	case FI_INTERNALDATE:
+		buf_adds(out, "INTERNALDATE ");
+		date_time(store_date(&s->sel, m), out);
+		break;
+	case FI_SIZE:
+		buf_printf(out, "RFC822.SIZE %llu", (unsigned long long)store_wsize(&s->sel, m));
+		break;
+	case FI_UID:
+		buf_printf(out, "UID %u", m->uid);
+		break;
+	case FI_ENVELOPE:
+		buf_adds(out, "ENVELOPE ");
+		mime_envelope(root, out);
+		break;
+	case FI_BODY:
+	case FI_BODYSTRUCTURE:
+		buf_adds(out, it->kind == FI_BODY ? "BODY " : "BODYSTRUCTURE ");
+		mime_bodystructure(root, it->kind == FI_BODYSTRUCTURE, out);
+		break;
+	case FI_RFC822:
+		buf_adds(out, "RFC822 ");
+		literal_part(mm->base, mm->len, NULL, out);
+		break;
+	case FI_RFC822_HEADER:
+		buf_adds(out, "RFC822.HEADER ");
+		literal_part(mm->base + root->off, root->body_off - root->off, NULL, out);
+		break;
+	case FI_RFC822_TEXT:
+		buf_adds(out, "RFC822.TEXT ");
+		literal_part(mm->base + root->body_off, root->end - root->body_off, NULL, out);
+		break;
+	case FI_SECTION:
+		section_label(it, out);
+		buf_addc(out, ' ');
+		section_data(mm, it, out);
+		break;
+	}
+}
+
+/* One "* n FETCH (...)" response; -1 if the message is gone. */
+static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct buf *out)
+{
+	struct msg *m = &s->sel.m[i];
+	const char *data = NULL;
+	size_t len = 0;
+	struct mime_msg mm;
+	int seen_now = 0;
+
+	if (m->gone)
+		return -1;
+	if (fe->need_msg) {
+		if (store_map(&s->sel, m, &data, &len) < 0)
+			return -1;
+		mime_parse(data, len, &mm);
+	}
+	if (fe->sets_seen && !s->sel.readonly && !(m->flags & FL_SEEN))
+		seen_now = store_set_flags(&s->sel, m, m->flags | FL_SEEN) == 0;
+	out->len = 0;
+	buf_printf(out, "* %zu FETCH (", i + 1);
+	if (s->uid && !fe->has_uid)
+		buf_printf(out, "UID %u ", m->uid);
+	for (size_t k = 0; k < fe->n; k++) {
+		if (k)
+			buf_addc(out, ' ');
+		fetch_item(s, m, fe->need_msg ? &mm : NULL, &fe->v[k], out);
+	}
+	if (seen_now && !fe->has_flags) {
+		buf_adds(out, " FLAGS ");
+		flags_text(m->flags, out);
+	}
+	buf_adds(out, ")\r\n");
+	if (fe->need_msg) {
+		mime_free(&mm);
+		store_unmap(data, len);
+	}
+	conn_write(&s->conn, out->p, out->len);
+	return 0;
+}
+
+void cmd_fetch(struct session *s, struct imap_cmd *c)
+{
+	struct fetch fe;
+	size_t *idx, n;
+	struct buf out = { 0 };
+	int gone = 0;
+
+	/* CHANGEDSINCE and other modifiers (a third list) are not supported */
+	if (c->nargs != 2 || parse_fetch(&fe, &c->args[1]) < 0) {
+		if (c->nargs == 2)
+			fetch_free(&fe);
+		reply(s, c->tag, "BAD Invalid FETCH arguments");
+		return;
+	}
+	if (resolve_set(s, &c->args[0], &idx, &n) < 0) {
+		fetch_free(&fe);
+		reply(s, c->tag, "BAD Invalid sequence set");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		gone |= fetch_one(s, idx[i], &fe, &out) < 0;
+	buf_free(&out);
+	free(idx);
+	fetch_free(&fe);
+	if (gone)
+		reply(s, c->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile.");
+	else
+		reply(s, c->tag, "OK Fetch completed.");
+}
+
+/* ---- STORE ---- */
+
+void cmd_store(struct session *s, struct imap_cmd *c)
+{
+	const char *item;
+	int mode, silent;
+	unsigned flags = 0;
+	size_t *idx, n;
+	int gone = 0;
+	struct buf out = { 0 };
+
+	if (c->nargs < 3 || c->args[1].type != ARG_ATOM) {
+		reply(s, c->tag, "BAD STORE needs a set, an item and flags");
+		return;
+	}
+	item = c->args[1].s;
+	mode = item[0] == '+' ? 1 : item[0] == '-' ? -1 : 0;
+	if (mode)
+		item++;
+	silent = strcasecmp(item, "FLAGS.SILENT") == 0;
+	if (!silent && strcasecmp(item, "FLAGS") != 0) {
+		reply(s, c->tag, "BAD Unknown STORE item");
+		return;
+	}
+	for (size_t i = 2; i < c->nargs; i++) {
+		unsigned f;
+
+		if ((c->nargs > 3 && c->args[i].type == ARG_LIST) || parse_flags(&c->args[i], &f) < 0) {
+			reply(s, c->tag, "BAD Invalid flags");
+			return;
+		}
+		flags |= f;
+	}
+	if (s->sel.readonly) {
+		reply(s, c->tag, "NO [READ-ONLY] Mailbox is read-only.");
+		return;
+	}
+	if (resolve_set(s, &c->args[0], &idx, &n) < 0) {
+		reply(s, c->tag, "BAD Invalid sequence set");
+		return;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct msg *m = &s->sel.m[idx[k]];
+		unsigned keep = m->flags & FL_RECENT;
+		unsigned nf = mode > 0 ? m->flags | flags : mode < 0 ? m->flags & ~flags : flags | keep;
+
+		if (m->gone || (nf != m->flags && store_set_flags(&s->sel, m, nf) < 0)) {
+			gone = 1;
+			continue;
+		}
+		if (silent)
+			continue;
+		out.len = 0;
+		buf_printf(&out, "* %zu FETCH (FLAGS ", idx[k] + 1);
+		flags_text(m->flags, &out);
+		if (s->uid)
+			buf_printf(&out, " UID %u", m->uid);
+		buf_adds(&out, ")\r\n");
+		conn_write(&s->conn, out.p, out.len);
+	}
+	buf_free(&out);
+	free(idx);
+	if (gone)
+		reply(s, c->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile.");
+	else
+		reply(s, c->tag, "OK Store completed.");
+}
+
+/* ---- COPY / MOVE ---- */
+
+/* A list of UIDs as a compact set: "1:3,7". */
+static void uid_set(const uint32_t *v, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		buf_printf(out, "%s%u", i ? "," : "", v[i]);
+		if (j > i)
+			buf_printf(out, ":%u", v[j]);
+		i = j + 1;
+	}
+}
+
+void cmd_copy(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+	int move = strcmp(c->name, "MOVE") == 0;
+	size_t *idx, n, done = 0;
+	char **bases;
+	uint32_t *src, *dst;
+	struct store_status st;
+	struct buf set = { 0 };
+
+	if (c->nargs != 2) {
+		reply(s, c->tag, "BAD %s needs a set and a mailbox", c->name);
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[1], name, path) < 0)
+		return;
+	if (move && s->sel.readonly) {
+		reply(s, c->tag, "NO [READ-ONLY] Mailbox is read-only.");
+		return;
+	}
+	if (resolve_set(s, &c->args[0], &idx, &n) < 0) {
+		reply(s, c->tag, "BAD Invalid sequence set");
+		return;
+	}
+	if (!store_exists(path)) {
+		free(idx);
+		reply(s, c->tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", name);
+		return;
+	}
+	bases = xcalloc(n + 1, sizeof *bases);
+	src = xcalloc(n + 1, sizeof *src);
+	dst = xcalloc(n + 1, sizeof *dst);
+	for (; done < n; done++) {
+		struct msg *m = &s->sel.m[idx[done]];
+
+		src[done] = m->uid;
+		if ((bases[done] = store_copy(&s->sel, m, path, m->flags & ~(unsigned)FL_RECENT)) == NULL)
+			break;
+	}
+	if (done < n) {
+		reply(s, c->tag, "NO [SERVERBUG] %s failed: %s", c->name, strerror(errno));
+		goto out;
+	}
+	if (n > 0 && store_status(path, &st, bases, n, dst) == 0) {
+		buf_printf(&set, "COPYUID %u ", st.uidvalidity);
+		uid_set(src, n, &set);
+		buf_addc(&set, ' ');
+		uid_set(dst, n, &set);
+	}
+	if (move) {
+		if (set.p)
+			untagged(s, "OK [%s] Moved UIDs.", set.p);
+		for (size_t k = 0; k < n; k++)
+			store_unlink(&s->sel, &s->sel.m[idx[k]]);
+		reply(s, c->tag, "OK Move completed.");
+	} else if (set.p) {
+		reply(s, c->tag, "OK [%s] Copy completed.", set.p);
+	} else {
+		reply(s, c->tag, "OK Copy completed.");
+	}
+out:
+	for (size_t k = 0; k < n; k++)
+		free(bases[k]);
+	free(bases);
+	free(src);
+	free(dst);
+	free(idx);
+	buf_free(&set);
+}

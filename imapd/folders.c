@@ -1,0 +1,805 @@
+/* folders.c — commands on mailboxes: SELECT EXAMINE CREATE DELETE RENAME
+ * SUBSCRIBE UNSUBSCRIBE LIST LSUB STATUS APPEND CHECK CLOSE UNSELECT
+ * EXPUNGE, and the helpers for mailbox names, flag lists and sets.
+ *
+ * The hierarchy delimiter is "." (Maildir++).  Names stay in modified
+ * UTF-7 on disk, as Dovecot keeps them, so both servers share a Maildir. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "imapd.h"
+
+#define LIST_NAMES_MAX 10000    /* folders listed at most (each is a directory) */
+
+struct special { const char *name, *attr; };
+static const struct special specials[] = SPECIAL_FOLDERS;
+
+/* ---- helpers shared by the commands ---- */
+
+int mailbox_arg(struct session *s, const char *tag, const struct imap_arg *a, char *name,
+    char *path)
+{
+	if (!arg_astring(a) || strlen(a->s) != a->len) {
+		reply(s, tag, "BAD Mailbox name expected");
+		return -1;
+	}
+	snprintf(name, STORE_NAME_MAX + 8, "%s", strcasecmp(a->s, "INBOX") == 0 ? "INBOX" : a->s);
+	if (!store_name_ok(name) || store_path(s->root, name, path, STORE_PATH_MAX) < 0) {
+		reply(s, tag, "NO [CANNOT] Invalid mailbox name");
+		return -1;
+	}
+	return 0;
+}
+
+int parse_flags(const struct imap_arg *a, unsigned *flags)
+{
+	static const struct { const char *name; unsigned bit; } names[] = {
+		{ "\\Seen", FL_SEEN }, { "\\Answered", FL_ANSWERED }, { "\\Flagged", FL_FLAGGED },
+		{ "\\Deleted", FL_DELETED }, { "\\Draft", FL_DRAFT },
+	};
+	const struct imap_arg *v = a->type == ARG_LIST ? a->kids : a;
+	size_t n = a->type == ARG_LIST ? a->nkids : 1;
+
+	*flags = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		if (v[i].type != ARG_ATOM)
+			return -1;
+		for (k = 0; k < sizeof names / sizeof *names; k++)
+			if (strcasecmp(v[i].s, names[k].name) == 0)
+				break;
+		if (k < sizeof names / sizeof *names)
+			*flags |= names[k].bit;
+		else if (v[i].s[0] == '\\')
+			return -1;      /* \Recent, or an unknown system flag */
+		/* a keyword: not kept (PERMANENTFLAGS has no \*) */
+	}
+	return 0;
+}
+
+/* ---- SELECT / EXAMINE ---- */
+
+static void deselect(struct session *s)
+{
+	if (s->state == ST_SELECTED) {
+		store_close(&s->sel);
+		s->state = ST_AUTH;
+	}
+}
+
+void cmd_select(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+	int examine = strcmp(c->name, "EXAMINE") == 0;
+	size_t unseen = 0;
+
+	if (c->nargs < 1 || c->nargs > 2) {
+		reply(s, c->tag, "BAD %s needs a mailbox name", c->name);
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	if (s->state == ST_SELECTED) {
+		deselect(s);
+		untagged(s, "OK [CLOSED] Previous mailbox closed.");
+	}
+	if (store_open(&s->sel, path, name, examine) < 0) {
+		store_close(&s->sel);
+		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return;
+	}
+	s->state = ST_SELECTED;
+	for (size_t i = 0; i < s->sel.n && !unseen; i++)
+		if (!(s->sel.m[i].flags & FL_SEEN))
+			unseen = i + 1;
+	untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
+	untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted.",
+	    examine ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	untagged(s, "%zu EXISTS", s->sel.n);
+	size_t recent = 0;
+	for (size_t i = 0; i < s->sel.n; i++)
+		recent += (s->sel.m[i].flags & FL_RECENT) != 0;
+	untagged(s, "%zu RECENT", recent);
+	if (unseen)
+		untagged(s, "OK [UNSEEN %zu] First unseen.", unseen);
+	untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
+	untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
+	reply(s, c->tag, "OK [%s] %s completed.", examine ? "READ-ONLY" : "READ-WRITE",
+	    examine ? "Examine" : "Select");
+}
+
+/* ---- CREATE / DELETE / RENAME ---- */
+
+int folders_init(const char *root)
+{
+	char p[STORE_PATH_MAX];
+	FILE *f;
+
+	if (store_make_maildir(root, 0) < 0)
+		return -1;
+	snprintf(p, sizeof p, "%s/%s", root, STORE_SUBSCRIPTIONS);
+	f = fopen(p, "w");
+	for (size_t i = 0; i < sizeof specials / sizeof *specials; i++) {
+		snprintf(p, sizeof p, "%s/.%s", root, specials[i].name);
+		if (store_make_maildir(p, 1) < 0)
+			break;
+		if (f)
+			fprintf(f, "%s\n", specials[i].name);
+	}
+	if (f)
+		fclose(f);
+	return 0;
+}
+
+void cmd_create(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+
+	if (c->nargs != 1 || !arg_astring(&c->args[0])) {
+		reply(s, c->tag, "BAD CREATE needs a mailbox name");
+		return;
+	}
+	/* "foo." asks for foo, to be a parent (RFC 3501 6.3.3) */
+	if (c->args[0].len > 1 && c->args[0].s[c->args[0].len - 1] == '.')
+		c->args[0].s[--c->args[0].len] = '\0';
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	if (store_exists(path)) {
+		reply(s, c->tag, "NO [ALREADYEXISTS] Mailbox already exists");
+		return;
+	}
+	if (store_make_maildir(path, 1) < 0) {
+		reply(s, c->tag, "NO [SERVERBUG] Cannot create mailbox: %s", strerror(errno));
+		return;
+	}
+	reply(s, c->tag, "OK Create completed.");
+}
+
+/* Remove a Maildir folder: its subdirectories' files, then itself. */
+static int remove_tree(const char *path, int depth)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		char p[STORE_PATH_MAX + 300];
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+			rc |= remove_tree(p, depth - 1);
+		else if (unlink(p) < 0)
+			rc = -1;
+	}
+	closedir(d);
+	return rmdir(path) < 0 ? -1 : rc;
+}
+
+void cmd_delete(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX], trash[STORE_PATH_MAX + 64];
+
+	if (c->nargs != 1) {
+		reply(s, c->tag, "BAD DELETE needs a mailbox name");
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	if (strcmp(name, "INBOX") == 0) {
+		reply(s, c->tag, "NO [CANNOT] INBOX can't be deleted.");
+		return;
+	}
+	if (!store_exists(path)) {
+		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return;
+	}
+	if (s->state == ST_SELECTED && strcmp(s->sel.name, name) == 0) {
+		deselect(s);
+		untagged(s, "OK [CLOSED] Selected mailbox deleted.");
+	}
+	/* out of sight in one step (a name starting with ".." is no folder),
+	 * then removed at leisure */
+	snprintf(trash, sizeof trash, "%s/..deleted-%ld-%ld", s->root, (long)getpid(), (long)time(NULL));
+	if (rename(path, trash) < 0) {
+		reply(s, c->tag, "NO [SERVERBUG] Cannot delete: %s", strerror(errno));
+		return;
+	}
+	remove_tree(trash, 1);
+	reply(s, c->tag, "OK Delete completed.");
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every folder name under root (INBOX first), sorted; caller frees. */
+static char **folder_names(const char *root, size_t *n)
+{
+	char **v = xmalloc(sizeof *v);
+	size_t cap = 1;
+	DIR *d = opendir(root);
+	struct dirent *e;
+
+	v[0] = xstrdup("INBOX");
+	*n = 1;
+	while (d && (e = readdir(d)) != NULL && *n < LIST_NAMES_MAX) {
+		char p[STORE_PATH_MAX + 300];
+
+		if (e->d_name[0] != '.' || !store_name_ok(e->d_name + 1))
+			continue;
+		snprintf(p, sizeof p, "%s/%s", root, e->d_name);
+		if (!store_exists(p))
+			continue;
+		if (*n == cap) {
+			cap *= 2;
+			v = xrealloc(v, cap * sizeof *v);
+		}
+		v[(*n)++] = xstrdup(e->d_name + 1);
+	}
+	if (d)
+		closedir(d);
+	qsort(v + 1, *n - 1, sizeof *v, cmp_names);
+	return v;
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int rename_inbox(struct session *s, const char *to)
+{
+	static const char *const subs[] = { "cur", "new" };
+
+	if (store_make_maildir(to, 1) < 0)
+		return -1;
+	for (size_t k = 0; k < 2; k++) {
+		char p[STORE_PATH_MAX + 8];
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(p, sizeof p, "%s/%s", s->root, subs[k]);
+		if ((d = opendir(p)) == NULL)
+			return -1;
+		while ((e = readdir(d)) != NULL) {
+			char from[STORE_PATH_MAX + 300], dst[STORE_PATH_MAX + 300];
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(from, sizeof from, "%s/%s", p, e->d_name);
+			snprintf(dst, sizeof dst, "%s/%s/%s", to, subs[k], e->d_name);
+			rename(from, dst);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+void cmd_rename(struct session *s, struct imap_cmd *c)
+{
+	char from[STORE_NAME_MAX + 8], fpath[STORE_PATH_MAX];
+	char to[STORE_NAME_MAX + 8], tpath[STORE_PATH_MAX];
+	size_t n, flen;
+	char **names;
+
+	if (c->nargs != 2) {
+		reply(s, c->tag, "BAD RENAME needs two mailbox names");
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], from, fpath) < 0 ||
+	    mailbox_arg(s, c->tag, &c->args[1], to, tpath) < 0)
+		return;
+	flen = strlen(from);
+	if (store_exists(tpath) || strcmp(to, "INBOX") == 0) {
+		reply(s, c->tag, "NO [ALREADYEXISTS] Target mailbox already exists");
+		return;
+	}
+	if (!store_exists(fpath)) {
+		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", from);
+		return;
+	}
+	if (strncmp(to, from, flen) == 0 && to[flen] == '.') {
+		reply(s, c->tag, "NO [CANNOT] Can't rename a mailbox under itself");
+		return;
+	}
+	if (strcmp(from, "INBOX") == 0) {
+		/* RFC 3501 6.3.5: INBOX's messages move, INBOX stays, empty */
+		if (rename_inbox(s, tpath) < 0)
+			reply(s, c->tag, "NO [SERVERBUG] Rename failed: %s", strerror(errno));
+		else
+			reply(s, c->tag, "OK Rename completed.");
+		return;
+	}
+	names = folder_names(s->root, &n);
+	if (rename(fpath, tpath) < 0) {
+		free_names(names, n);
+		reply(s, c->tag, "NO [SERVERBUG] Rename failed: %s", strerror(errno));
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {   /* the inferiors go along */
+		char a[STORE_PATH_MAX + 300], b[STORE_PATH_MAX + 600];
+
+		if (strncmp(names[i], from, flen) != 0 || names[i][flen] != '.')
+			continue;
+		snprintf(a, sizeof a, "%s/.%s", s->root, names[i]);
+		snprintf(b, sizeof b, "%s/.%s%s", s->root, to, names[i] + flen);
+		rename(a, b);
+	}
+	free_names(names, n);
+	reply(s, c->tag, "OK Rename completed.");
+}
+
+/* ---- subscriptions ---- */
+
+static char **read_subs(const char *root, size_t *n)
+{
+	char p[STORE_PATH_MAX + 32], *line = NULL;
+	size_t cap = 0, vcap = 0;
+	ssize_t k;
+	char **v = NULL;
+	FILE *f;
+
+	*n = 0;
+	snprintf(p, sizeof p, "%s/%s", root, STORE_SUBSCRIPTIONS);
+	if ((f = fopen(p, "r")) == NULL)
+		return NULL;
+	while ((k = getline(&line, &cap, f)) > 0 && *n < LIST_NAMES_MAX) {
+		while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
+			line[--k] = '\0';
+		/* Dovecot 2.3's "V\t2" header and its tab-separated levels */
+		if (k == 0 || strncmp(line, "V\t", 2) == 0)
+			continue;
+		for (char *t = line; *t; t++)
+			if (*t == '\t')
+				*t = '.';
+		if (*n == vcap) {
+			vcap = vcap ? vcap * 2 : 16;
+			v = xrealloc(v, vcap * sizeof *v);
+		}
+		v[(*n)++] = xstrdup(line);
+	}
+	free(line);
+	fclose(f);
+	return v;
+}
+
+static int write_subs(const char *root, char **v, size_t n)
+{
+	char p[STORE_PATH_MAX + 32], t[STORE_PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(p, sizeof p, "%s/%s", root, STORE_SUBSCRIPTIONS);
+	snprintf(t, sizeof t, "%s.tmp.%ld", p, (long)getpid());
+	if ((f = fopen(t, "w")) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (v[i])
+			fprintf(f, "%s\n", v[i]);
+	if (fclose(f) != 0 || rename(t, p) < 0) {
+		unlink(t);
+		return -1;
+	}
+	return 0;
+}
+
+void cmd_subscribe(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+	int sub = strcmp(c->name, "SUBSCRIBE") == 0, found = 0;
+	size_t n;
+	char **v;
+
+	if (c->nargs != 1) {
+		reply(s, c->tag, "BAD %s needs a mailbox name", c->name);
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	if (sub && !store_exists(path)) {
+		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return;
+	}
+	v = read_subs(s->root, &n);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0) {
+			found = 1;
+			if (!sub) {
+				free(v[i]);
+				v[i] = NULL;
+			}
+		}
+	if (sub && !found) {
+		v = xrealloc(v, (n + 1) * sizeof *v);
+		v[n++] = xstrdup(name);
+	}
+	int rc = (sub && found) ? 0 : write_subs(s->root, v, n);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	if (rc < 0)
+		reply(s, c->tag, "NO [SERVERBUG] Cannot write subscriptions: %s", strerror(errno));
+	else
+		reply(s, c->tag, "OK %s completed.", sub ? "Subscribe" : "Unsubscribe");
+}
+
+/* ---- LIST / LSUB ---- */
+
+/* RFC 3501 6.3.8: '*' matches anything, '%' anything but the delimiter. */
+static int wild_match(const char *p, const char *n)
+{
+	for (; *p; p++, n++) {
+		if (*p == '*' || *p == '%') {
+			for (const char *k = n;; k++) {
+				if (wild_match(p + 1, k))
+					return 1;
+				if (*k == '\0' || (*p == '%' && *k == '.'))
+					return 0;
+			}
+		}
+		if (*p != *n)
+			return 0;
+	}
+	return *n == '\0';
+}
+
+/* INBOX matches in any case (RFC 3501 5.1): compare with it upper-cased. */
+static int name_match(const char *pattern, const char *name)
+{
+	char p[2 * STORE_NAME_MAX + 16];
+
+	snprintf(p, sizeof p, "%s", pattern);
+	if (strncasecmp(p, "INBOX", 5) == 0 && (p[5] == '\0' || p[5] == '.'))
+		memcpy(p, "INBOX", 5);
+	return wild_match(p, name);
+}
+
+static const char *special_use(const char *name)
+{
+	for (size_t i = 0; i < sizeof specials / sizeof *specials; i++)
+		if (strcmp(name, specials[i].name) == 0)
+			return specials[i].attr;
+	return NULL;
+}
+
+static int in_list(char **v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] && strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int has_children(char **v, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] && strncmp(v[i], name, k) == 0 && v[i][k] == '.')
+			return 1;
+	return 0;
+}
+
+struct listing {
+	const char *cmd;        /* "LIST" or "LSUB" */
+	char **names, **subs;
+	size_t nnames, nsubs;
+	int only_subscribed, only_special, show_subscribed;
+};
+
+static void list_one(struct session *s, const struct listing *l, const char *name, int exists)
+{
+	struct buf attrs = { 0 };
+	const char *su = special_use(name);
+	int subscribed = in_list(l->subs, l->nsubs, name);
+
+	if ((l->only_subscribed && !subscribed) || (l->only_special && !su))
+		return;
+	if (!exists)
+		buf_adds(&attrs, strcmp(l->cmd, "LSUB") == 0 ? "\\Noselect" : "\\NonExistent");
+	if (strcmp(l->cmd, "LIST") == 0) {
+		if (!exists && strcmp(l->cmd, "LIST") == 0) {
+			attrs.len = 0;
+			buf_adds(&attrs, "\\Noselect");
+		}
+		buf_printf(&attrs, "%s%s", attrs.len ? " " : "",
+		    has_children(l->names, l->nnames, name) ? "\\HasChildren" : "\\HasNoChildren");
+		if (su)
+			buf_printf(&attrs, " %s", su);
+		if (l->show_subscribed && subscribed)
+			buf_adds(&attrs, " \\Subscribed");
+	}
+	conn_printf(&s->conn, "* %s (%s) \".\" ", l->cmd, attrs.p ? attrs.p : "");
+	put_string(s, name, strlen(name));
+	conn_write(&s->conn, "\r\n", 2);
+	buf_free(&attrs);
+}
+
+/* List every name of v matching pattern, and the missing parents that
+ * match it (as \Noselect: RFC 3501 6.3.8, "foo/bar" without "foo"). */
+static void list_pattern(struct session *s, struct listing *l, char **v, size_t n, const char *pat)
+{
+	char **done = NULL;
+	size_t ndone = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char parent[STORE_NAME_MAX + 8];
+
+		if (name_match(pat, v[i]))
+			list_one(s, l, v[i], in_list(l->names, l->nnames, v[i]));
+		snprintf(parent, sizeof parent, "%s", v[i]);
+		for (char *dot = strrchr(parent, '.'); dot; dot = strrchr(parent, '.')) {
+			*dot = '\0';
+			if (in_list(v, n, parent) || in_list(done, ndone, parent) || !name_match(pat, parent))
+				continue;
+			done = xrealloc(done, (ndone + 1) * sizeof *done);
+			done[ndone++] = xstrdup(parent);
+			list_one(s, l, parent, 0);
+		}
+	}
+	free_names(done, ndone);
+}
+
+static int list_options(const struct imap_arg *a, struct listing *l, int selection)
+{
+	for (size_t i = 0; i < a->nkids; i++) {
+		if (a->kids[i].type != ARG_ATOM)
+			return -1;
+		if (arg_is(&a->kids[i], "SUBSCRIBED")) {
+			l->show_subscribed = 1;
+			l->only_subscribed |= selection;
+		} else if (arg_is(&a->kids[i], "SPECIAL-USE")) {
+			l->only_special |= selection;
+		}
+	}
+	return 0;
+}
+
+void cmd_list(struct session *s, struct imap_cmd *c)
+{
+	struct listing l = { .cmd = c->name };
+	const struct imap_arg *a = c->args, *ref, *pats;
+	size_t na = c->nargs;
+
+	/* RFC 5258 forms, as clients send them: (SELECTION) ref pat RETURN (...) */
+	if (strcmp(c->name, "LIST") == 0 && na > 0 && a[0].type == ARG_LIST) {
+		if (list_options(&a[0], &l, 1) < 0)
+			goto bad;
+		a++, na--;
+	}
+	if (na == 4 && arg_is(&a[2], "RETURN") && a[3].type == ARG_LIST &&
+	    strcmp(c->name, "LIST") == 0) {
+		if (list_options(&a[3], &l, 0) < 0)
+			goto bad;
+		na = 2;
+	}
+	if (na != 2 || !arg_astring(&a[0]) || (!arg_astring(&a[1]) && a[1].type != ARG_LIST))
+		goto bad;
+	ref = &a[0];
+	pats = &a[1];
+	if (pats->type != ARG_LIST && pats->len == 0 && strcmp(c->name, "LIST") == 0) {
+		/* the delimiter and root of the hierarchy (RFC 3501 6.3.8) */
+		untagged(s, "LIST (\\Noselect) \".\" \"\"");
+		reply(s, c->tag, "OK List completed.");
+		return;
+	}
+	l.names = folder_names(s->root, &l.nnames);
+	l.subs = read_subs(s->root, &l.nsubs);
+	for (size_t i = 0; i < (pats->type == ARG_LIST ? pats->nkids : 1); i++) {
+		const struct imap_arg *p = pats->type == ARG_LIST ? &pats->kids[i] : pats;
+		char full[2 * STORE_NAME_MAX + 16];
+
+		if (!arg_astring(p))
+			continue;
+		snprintf(full, sizeof full, "%s%s", ref->s, p->s);
+		if (strcmp(c->name, "LSUB") == 0)
+			list_pattern(s, &l, l.subs, l.nsubs, full);
+		else
+			list_pattern(s, &l, l.names, l.nnames, full);
+	}
+	free_names(l.names, l.nnames);
+	free_names(l.subs, l.nsubs);
+	reply(s, c->tag, "OK %s completed.", strcmp(c->name, "LIST") == 0 ? "List" : "Lsub");
+	return;
+bad:
+	reply(s, c->tag, "BAD %s needs a reference and a mailbox pattern", c->name);
+}
+
+/* ---- STATUS ---- */
+
+void cmd_status(struct session *s, struct imap_cmd *c)
+{
+	static const char *const items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN" };
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+	struct store_status st;
+	struct buf b = { 0 };
+
+	if (c->nargs != 2 || c->args[1].type != ARG_LIST || c->args[1].nkids == 0) {
+		reply(s, c->tag, "BAD STATUS needs a mailbox name and a list of items");
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	for (size_t i = 0; i < c->args[1].nkids; i++) {
+		size_t k;
+
+		for (k = 0; k < sizeof items / sizeof *items; k++)
+			if (arg_is(&c->args[1].kids[i], items[k]))
+				break;
+		if (k == sizeof items / sizeof *items) {
+			reply(s, c->tag, "BAD Unknown STATUS item");
+			buf_free(&b);
+			return;
+		}
+	}
+	if (store_status(path, &st, NULL, 0, NULL) < 0) {
+		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return;
+	}
+	for (size_t i = 0; i < c->args[1].nkids; i++) {
+		const struct imap_arg *it = &c->args[1].kids[i];
+		uint32_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :
+		    arg_is(it, "UIDNEXT") ? st.uidnext : arg_is(it, "UIDVALIDITY") ? st.uidvalidity :
+		    st.unseen;
+
+		buf_printf(&b, "%s%s %u", i ? " " : "", it->s, v);
+	}
+	for (char *p = b.p; p && *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	conn_write(&s->conn, "* STATUS ", 9);
+	put_string(s, name, strlen(name));
+	conn_printf(&s->conn, " (%s)\r\n", b.p);
+	buf_free(&b);
+	reply(s, c->tag, "OK Status completed.");
+}
+
+/* ---- APPEND ---- */
+
+/* "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 9 date-time); 0 if malformed. */
+static time_t parse_date_time(const char *s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct tm tm = { 0 };
+	char mon[4], sign;
+	int day, zone, n = 0;
+	const char *m;
+
+	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &tm.tm_year, &tm.tm_hour,
+	    &tm.tm_min, &tm.tm_sec, &sign, &zone, &n) != 8 || s[n] != '\0' ||
+	    (sign != '+' && sign != '-') || day < 1 || day > 31 || strlen(mon) != 3)
+		return 0;
+	if ((m = strcasestr(months, mon)) == NULL || (m - months) % 3 != 0)
+		return 0;
+	tm.tm_mon = (int)(m - months) / 3;
+	tm.tm_mday = day;
+	tm.tm_year -= 1900;
+	time_t t = timegm(&tm);
+	int off = (zone / 100) * 3600 + (zone % 100) * 60;
+	return sign == '+' ? t - off : t + off;
+}
+
+void cmd_append(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+	unsigned flags = 0;
+	time_t date = 0;
+	size_t i = 1;
+	struct store_status st;
+	uint32_t uid;
+	char *base;
+
+	if (c->nargs < 2 || c->nargs > 4 || c->args[c->nargs - 1].type != ARG_STRING) {
+		reply(s, c->tag, "BAD APPEND needs a mailbox name and a message");
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	if (c->args[i].type == ARG_LIST && i < c->nargs - 1) {
+		if (parse_flags(&c->args[i], &flags) < 0) {
+			reply(s, c->tag, "BAD Invalid flags");
+			return;
+		}
+		i++;
+	}
+	if (i < c->nargs - 1) {
+		if (c->args[i].type != ARG_STRING || (date = parse_date_time(c->args[i].s)) == 0) {
+			reply(s, c->tag, "BAD Invalid date-time");
+			return;
+		}
+		i++;
+	}
+	if (i != c->nargs - 1) {
+		reply(s, c->tag, "BAD APPEND arguments");
+		return;
+	}
+	if (!store_exists(path)) {
+		reply(s, c->tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", name);
+		return;
+	}
+	if (c->args[i].len == 0) {
+		reply(s, c->tag, "NO Can't save a zero byte message.");
+		return;
+	}
+	if ((base = store_deliver(path, c->args[i].s, c->args[i].len, flags, date)) == NULL) {
+		reply(s, c->tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(errno));
+		return;
+	}
+	if (store_status(path, &st, &base, 1, &uid) < 0 || uid == 0)
+		reply(s, c->tag, "OK Append completed.");
+	else
+		reply(s, c->tag, "OK [APPENDUID %u %u] Append completed.", st.uidvalidity, uid);
+	free(base);
+}
+
+/* ---- CHECK / CLOSE / UNSELECT / EXPUNGE ---- */
+
+void cmd_check(struct session *s, struct imap_cmd *c)
+{
+	reply(s, c->tag, "OK Check completed.");
+}
+
+static void expunge_deleted(struct session *s, const struct seqset *uids)
+{
+	for (size_t i = 0; i < s->sel.n; i++) {
+		struct msg *m = &s->sel.m[i];
+
+		if ((m->flags & FL_DELETED) && !m->gone &&
+		    (uids == NULL || seqset_has(uids, m->uid, s->sel.n ? s->sel.m[s->sel.n - 1].uid : 0)))
+			store_unlink(&s->sel, m);
+	}
+}
+
+void cmd_close(struct session *s, struct imap_cmd *c)
+{
+	if (c->nargs) {
+		reply(s, c->tag, "BAD %s takes no arguments", c->name);
+		return;
+	}
+	/* CLOSE expunges silently (RFC 3501 6.4.2); UNSELECT does not (RFC 3691) */
+	if (strcmp(c->name, "CLOSE") == 0 && !s->sel.readonly)
+		expunge_deleted(s, NULL);
+	deselect(s);
+	reply(s, c->tag, "OK %s completed.", strcmp(c->name, "CLOSE") == 0 ? "Close" : "Unselect");
+}
+
+void cmd_expunge(struct session *s, struct imap_cmd *c)
+{
+	struct seqset set;
+
+	if (c->nargs != (size_t)(s->uid ? 1 : 0) || (s->uid && c->args[0].type != ARG_ATOM)) {
+		reply(s, c->tag, "BAD %sEXPUNGE arguments", s->uid ? "UID " : "");
+		return;
+	}
+	if (s->sel.readonly) {
+		reply(s, c->tag, "NO [READ-ONLY] Mailbox is read-only.");
+		return;
+	}
+	if (s->uid) {
+		if (seqset_parse(c->args[0].s, &set) < 0) {
+			reply(s, c->tag, "BAD Invalid UID set");
+			return;
+		}
+		expunge_deleted(s, &set);
+		seqset_free(&set);
+	} else {
+		expunge_deleted(s, NULL);
+	}
+	reply(s, c->tag, "OK Expunge completed.");
+}

@@ -1,0 +1,107 @@
+/* imapd.h — what the modules of imapd share: options, the session, the
+ * reply helpers, and the command handlers of each module. */
+#ifndef IMAPD_IMAPD_H
+#define IMAPD_IMAPD_H
+
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "conn.h"
+#include "parse.h"
+#include "server.h"
+#include "store.h"
+
+#define IMAP_CHUNK      (64 * 1024)   /* bytes read from the connection at a time */
+#define IMAP_POLL_SECS  1             /* IDLE looks at the Maildir this often */
+#define IMAP_BAD_MAX    20            /* bad commands in a row before BYE */
+
+/* Special-use folders made for a new user (RFC 6154). */
+#define SPECIAL_FOLDERS { { "Drafts", "\\Drafts" }, { "Sent", "\\Sent" }, \
+	{ "Trash", "\\Trash" }, { "Junk", "\\Junk" } }
+
+struct imapd_opts {
+	const char *users;      /* passwd-file, NULL: system accounts */
+	const char *mailbox;    /* --mailbox template */
+	const char *hostname;
+	const char *runas;      /* --user, when started as root */
+	SSL_CTX    *ctx;        /* NULL: no STARTTLS */
+	int         implicit_tls;
+	int         plaintext_auth;
+	int         verbose;
+	int         auth_delay; /* seconds after a failed login */
+};
+
+enum { ST_NOAUTH = 1, ST_AUTH = 2, ST_SELECTED = 4, ST_LOGOUT = 8 };
+
+struct session {
+	struct conn  conn;
+	const struct imapd_opts *o;
+	const struct peer *peer;
+	int          state;
+	int          fails;     /* failed logins */
+	int          uid;       /* the command came as UID ... */
+	int          expunge_ok; /* EXPUNGE responses allowed before the reply */
+	struct user  user;
+	char         root[STORE_PATH_MAX];   /* the user's Maildir */
+	struct folder sel;
+	struct imap_reader rd;
+};
+
+/* Run one session on rfd/wfd (inetd mode, or a child of -l); exit status. */
+int imapd_session(int rfd, int wfd, const struct peer *peer, void *opts);
+
+/* Replies.  tagged: "TAG OK text"; untagged: "* text". */
+void reply(struct session *s, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void untagged(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write an IMAP string: quoted when safe and short, else a literal. */
+void put_string(struct session *s, const char *p, size_t n);
+void put_nstring(struct session *s, const char *p, size_t n);   /* NULL: NIL */
+/* Flags of m as "\Seen \Draft ..." (FL_RECENT included). */
+void put_flags(struct session *s, unsigned flags);
+/* Sync the selected folder and send EXPUNGE/EXISTS/RECENT/FETCH updates. */
+void send_updates(struct session *s, int allow_expunge);
+/* Parse a flag list ("(\Seen \Flagged)" or one atom) into FL_* bits;
+ * keywords are ignored; -1 for \Recent or a malformed flag. */
+int parse_flags(const struct imap_arg *a, unsigned *flags);
+/* The mailbox name argument a, checked and with INBOX upper-cased, into
+ * name; its path into path.  -1 (reply already sent) if not acceptable. */
+int mailbox_arg(struct session *s, const char *tag, const struct imap_arg *a, char *name,
+    char *path);
+/* Resolve a sequence set argument to indexes of the selected folder's
+ * messages (UIDs with s->uid); -1 if malformed. */
+int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_t *n);
+
+typedef void (*cmd_fn)(struct session *s, struct imap_cmd *c);
+struct command {
+	const char *name;
+	int         states;
+	cmd_fn      fn;
+	int         expunge_ok;   /* EXPUNGE may be sent after it */
+};
+
+/* folders.c */
+void cmd_select(struct session *s, struct imap_cmd *c);
+void cmd_create(struct session *s, struct imap_cmd *c);
+void cmd_delete(struct session *s, struct imap_cmd *c);
+void cmd_rename(struct session *s, struct imap_cmd *c);
+void cmd_subscribe(struct session *s, struct imap_cmd *c);
+void cmd_list(struct session *s, struct imap_cmd *c);
+void cmd_status(struct session *s, struct imap_cmd *c);
+void cmd_append(struct session *s, struct imap_cmd *c);
+void cmd_check(struct session *s, struct imap_cmd *c);
+void cmd_close(struct session *s, struct imap_cmd *c);
+void cmd_expunge(struct session *s, struct imap_cmd *c);
+/* Make the Maildir of a new user, with its special-use folders. */
+int folders_init(const char *root);
+
+/* fetch.c */
+void cmd_fetch(struct session *s, struct imap_cmd *c);
+void cmd_store(struct session *s, struct imap_cmd *c);
+void cmd_copy(struct session *s, struct imap_cmd *c);
+
+/* search.c */
+void cmd_search(struct session *s, struct imap_cmd *c);
+
+#endif

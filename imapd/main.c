@@ -1,0 +1,138 @@
+/* imapd — IMAP4rev1 server (RFC 3501 and extensions) on Maildir++:
+ * options, then one session in inetd mode or a forking listener (-l). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "imapd.h"
+#include "limits.h"
+#include "mailbox.h"
+#include "server.h"
+#include "tls.h"
+
+const char *const progname = "imapd";
+
+enum { O_TLS = 256, O_PLAIN, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS, O_DELAY };
+
+static const struct option opts[] = {
+	{ "listen",         required_argument, NULL, 'l' },
+	{ "hostname",       required_argument, NULL, O_HOST },
+	{ "users",          required_argument, NULL, O_USERS },
+	{ "mailbox",        required_argument, NULL, O_MAILBOX },
+	{ "cert",           required_argument, NULL, O_CERT },
+	{ "key",            required_argument, NULL, O_KEY },
+	{ "tls",            no_argument,       NULL, O_TLS },
+	{ "plaintext-auth", no_argument,       NULL, O_PLAIN },
+	{ "user",           required_argument, NULL, O_RUNAS },
+	{ "auth-delay",     required_argument, NULL, O_DELAY },
+	{ "verbose",        no_argument,       NULL, 'v' },
+	{ "help",           no_argument,       NULL, 'h' },
+	{ "version",        no_argument,       NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: imapd [-v] [-l [ADDR:]PORT]... [--users FILE] [--mailbox TEMPLATE]\n"
+	    "             [--cert FILE --key FILE [--tls]] [--plaintext-auth] [--hostname NAME]\n"
+	    "IMAP4rev1 server on Maildir++: one session on stdin/stdout (inetd mode),\n"
+	    "or listening with -l.\n\n"
+	    "  -l, --listen [ADDR:]PORT  listen and fork a session per connection (default 127.0.0.1)\n"
+	    "      --users FILE          passwd-file (user:{SCHEME}secret:uid:gid:gecos:home:shell)\n"
+	    "                            default: the system accounts\n"
+	    "      --mailbox TEMPLATE    maildir:PATH with %%u %%n %%d %%h (default %s)\n"
+	    "      --cert FILE, --key FILE  certificate and key: enables STARTTLS\n"
+	    "      --tls                 TLS from the first byte (imaps, port 993)\n"
+	    "      --plaintext-auth      allow passwords without TLS from any address\n"
+	    "                            (always allowed from loopback)\n"
+	    "      --hostname NAME       name in the greeting (default: the host name)\n"
+	    "      --user NAME           unprivileged user when started as root (default mail)\n"
+	    "      --auth-delay SECS     pause after a failed login (default %d)\n"
+	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
+	    "  -h, --help                show this help\n"
+	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY);
+}
+
+struct opts {
+	struct imapd_opts cfg;
+	char *listen[SERVER_LISTEN_MAX];
+	int   nlisten;
+	const char *cert, *key;
+	char  host[256];
+};
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	int c;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "l:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (o->nlisten == SERVER_LISTEN_MAX)
+				diex(EX_USAGE, "at most %d -l options", SERVER_LISTEN_MAX);
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case O_HOST:    o->cfg.hostname = optarg; break;
+		case O_USERS:   o->cfg.users = optarg; break;
+		case O_MAILBOX: o->cfg.mailbox = optarg; break;
+		case O_CERT:    o->cert = optarg; break;
+		case O_KEY:     o->key = optarg; break;
+		case O_TLS:     o->cfg.implicit_tls = 1; break;
+		case O_PLAIN:   o->cfg.plaintext_auth = 1; break;
+		case O_RUNAS:   o->cfg.runas = optarg; break;
+		case 'v':       o->cfg.verbose = 1; break;
+		case O_DELAY:
+			o->cfg.auth_delay = (int)strtol(optarg, &end, 10);
+			if (*end || end == optarg || o->cfg.auth_delay < 0 || o->cfg.auth_delay > 60)
+				diex(EX_USAGE, "--auth-delay: expected 0 to 60 seconds");
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EX_OK);
+		case 'V':
+			print_version();
+			exit(EX_OK);
+		default:
+			usage(stderr);
+			exit(EX_USAGE);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(EX_USAGE);
+	}
+	if ((o->cert == NULL) != (o->key == NULL))
+		diex(EX_USAGE, "--cert and --key go together");
+	if (o->cfg.implicit_tls && o->cert == NULL)
+		diex(EX_USAGE, "--tls needs --cert and --key");
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	struct peer peer;
+	char err[512];
+
+	memset(&o, 0, sizeof o);
+	o.cfg.mailbox = MAILBOX_DEFAULT;
+	o.cfg.auth_delay = AUTH_FAIL_DELAY;
+	parse(argc, argv, &o);
+	if (o.cfg.hostname == NULL) {
+		if (gethostname(o.host, sizeof o.host - 1) < 0 || o.host[0] == '\0')
+			strcpy(o.host, "localhost");
+		o.cfg.hostname = o.host;
+	}
+	/* Read the key while we may still be root, before any client byte. */
+	if (o.cert && (o.cfg.ctx = tls_server_ctx(o.cert, o.key, err, sizeof err)) == NULL)
+		diex(EX_CONFIG, "%s", err);
+	if (o.nlisten > 0)
+		return server_listen(o.listen, o.nlisten, imapd_session, &o.cfg);
+	server_peer(STDIN_FILENO, &peer);
+	return imapd_session(STDIN_FILENO, STDOUT_FILENO, &peer, &o.cfg);
+}

@@ -1,0 +1,434 @@
+/* search.c — SEARCH and UID SEARCH with every key of RFC 3501 6.4.4.
+ *
+ * The keys are compiled into a tree once, then evaluated per message.  A
+ * message file is only opened when a key needs its text, and then parsed
+ * once: header keys match case-insensitively on the unfolded, RFC 2047
+ * decoded fields; BODY and TEXT on the decoded (base64, QP, charset) text
+ * of the parts. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "charset.h"
+#include "err.h"
+#include "header.h"
+#include "imapd.h"
+#include "mime.h"
+#include "rfc2047.h"
+
+enum sop {
+	K_ALL, K_AND, K_OR, K_NOT, K_FLAG, K_NOFLAG, K_NEW, K_OLD, K_HEADER, K_BODY, K_TEXT,
+	K_BEFORE, K_ON, K_SINCE, K_SENTBEFORE, K_SENTON, K_SENTSINCE, K_LARGER, K_SMALLER,
+	K_SEQ, K_UID, K_NONE
+};
+
+struct skey {
+	enum sop op;
+	unsigned flag;
+	char *field;            /* K_HEADER */
+	char *str;              /* lower-cased needle */
+	size_t len;
+	long long num;          /* sizes; dates as days since the epoch */
+	struct seqset set;
+	struct skey *kids;      /* K_AND: n kids; K_OR: 2; K_NOT: 1 */
+	size_t nkids;
+};
+
+static void skey_free(struct skey *k)
+{
+	for (size_t i = 0; i < k->nkids; i++)
+		skey_free(&k->kids[i]);
+	free(k->kids);
+	free(k->field);
+	free(k->str);
+	seqset_free(&k->set);
+}
+
+static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey *k, int depth);
+
+/* "1-Feb-1994" as days since 1970-01-01; -1 if malformed. */
+static long long parse_day(const char *s)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	char mon[4] = "";
+	int d, y, n = 0;
+	const char *m;
+	struct tm tm = { 0 };
+
+	if (sscanf(s, "%2d-%3[A-Za-z]-%4d%n", &d, mon, &y, &n) != 3 || s[n] != '\0' || strlen(mon) != 3)
+		return -1;
+	for (char *p = mon; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if ((m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 || d < 1 || d > 31)
+		return -1;
+	tm.tm_mday = d;
+	tm.tm_mon = (int)(m - months) / 3;
+	tm.tm_year = y - 1900;
+	return (long long)(timegm(&tm) / 86400);
+}
+
+static char *lower_dup(const char *s, size_t n)
+{
+	char *d = xstrndup(s, n);
+
+	for (size_t i = 0; i < n; i++)
+		d[i] = (char)tolower((unsigned char)d[i]);
+	return d;
+}
+
+static int take_string(const struct imap_arg *a, size_t n, size_t *i, struct skey *k)
+{
+	if (*i >= n || !arg_astring(&a[*i]))
+		return -1;
+	k->str = lower_dup(a[*i].s, a[*i].len);
+	k->len = a[*i].len;
+	(*i)++;
+	return 0;
+}
+
+static const struct { const char *name; enum sop op; unsigned flag; } simple_keys[] = {
+	{ "ALL", K_ALL, 0 }, { "ANSWERED", K_FLAG, FL_ANSWERED }, { "DELETED", K_FLAG, FL_DELETED },
+	{ "DRAFT", K_FLAG, FL_DRAFT }, { "FLAGGED", K_FLAG, FL_FLAGGED }, { "RECENT", K_FLAG, FL_RECENT },
+	{ "SEEN", K_FLAG, FL_SEEN }, { "UNANSWERED", K_NOFLAG, FL_ANSWERED },
+	{ "UNDELETED", K_NOFLAG, FL_DELETED }, { "UNDRAFT", K_NOFLAG, FL_DRAFT },
+	{ "UNFLAGGED", K_NOFLAG, FL_FLAGGED }, { "UNSEEN", K_NOFLAG, FL_SEEN },
+	{ "NEW", K_NEW, 0 }, { "OLD", K_OLD, 0 },
+};
+
+static const struct { const char *name; enum sop op; } arg_keys[] = {
+	{ "BEFORE", K_BEFORE }, { "ON", K_ON }, { "SINCE", K_SINCE },
+	{ "SENTBEFORE", K_SENTBEFORE }, { "SENTON", K_SENTON }, { "SENTSINCE", K_SENTSINCE },
+	{ "LARGER", K_LARGER }, { "SMALLER", K_SMALLER },
+	{ "BODY", K_BODY }, { "TEXT", K_TEXT },
+};
+
+static const char *const header_keys[] = { "BCC", "CC", "FROM", "SUBJECT", "TO" };
+
+static int parse_arg_key(const struct imap_arg *a, size_t n, size_t *i, struct skey *k)
+{
+	if (k->op == K_BODY || k->op == K_TEXT)
+		return take_string(a, n, i, k);
+	if (*i >= n || !arg_astring(&a[*i]))
+		return -1;
+	const char *v = a[(*i)++].s;
+	if (k->op == K_LARGER || k->op == K_SMALLER) {
+		char *end;
+		k->num = strtoll(v, &end, 10);
+		return (*end || !isdigit((unsigned char)*v)) ? -1 : 0;
+	}
+	return (k->num = parse_day(v)) < 0 ? -1 : 0;
+}
+
+static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey *k, int depth)
+{
+	const struct imap_arg *x;
+
+	memset(k, 0, sizeof *k);
+	if (*i >= n || depth > IMAP_NEST_MAX)
+		return -1;
+	x = &a[(*i)++];
+	if (x->type == ARG_LIST) {
+		size_t j = 0;
+		k->op = K_AND;
+		while (j < x->nkids) {
+			k->kids = xrealloc(k->kids, (k->nkids + 1) * sizeof *k->kids);
+			if (parse_key(x->kids, x->nkids, &j, &k->kids[k->nkids++], depth + 1) < 0)
+				return -1;
+		}
+		return x->nkids ? 0 : -1;
+	}
+	if (x->type != ARG_ATOM)
+		return -1;
+	for (size_t j = 0; j < sizeof simple_keys / sizeof *simple_keys; j++)
+		if (arg_is(x, simple_keys[j].name)) {
+			k->op = simple_keys[j].op;
+			k->flag = simple_keys[j].flag;
+			return 0;
+		}
+	for (size_t j = 0; j < sizeof arg_keys / sizeof *arg_keys; j++)
+		if (arg_is(x, arg_keys[j].name)) {
+			k->op = arg_keys[j].op;
+			return parse_arg_key(a, n, i, k);
+		}
+	for (size_t j = 0; j < sizeof header_keys / sizeof *header_keys; j++)
+		if (arg_is(x, header_keys[j])) {
+			k->op = K_HEADER;
+			k->field = xstrdup(header_keys[j]);
+			return take_string(a, n, i, k);
+		}
+	if (arg_is(x, "HEADER")) {
+		k->op = K_HEADER;
+		if (*i >= n || !arg_astring(&a[*i]))
+			return -1;
+		k->field = xstrdup(a[(*i)++].s);
+		return take_string(a, n, i, k);
+	}
+	if (arg_is(x, "KEYWORD") || arg_is(x, "UNKEYWORD")) {
+		/* no keywords are kept: KEYWORD matches nothing, UNKEYWORD all */
+		k->op = arg_is(x, "KEYWORD") ? K_NONE : K_ALL;
+		return *i < n && a[(*i)++].type == ARG_ATOM ? 0 : -1;
+	}
+	if (arg_is(x, "NOT") || arg_is(x, "OR")) {
+		size_t want = arg_is(x, "OR") ? 2 : 1;
+		k->op = want == 2 ? K_OR : K_NOT;
+		k->kids = xcalloc(want, sizeof *k->kids);
+		for (; k->nkids < want; k->nkids++)
+			if (parse_key(a, n, i, &k->kids[k->nkids], depth + 1) < 0) {
+				k->nkids++;
+				return -1;
+			}
+		return 0;
+	}
+	if (arg_is(x, "UID")) {
+		k->op = K_UID;
+		return *i < n && a[*i].type == ARG_ATOM ? seqset_parse(a[(*i)++].s, &k->set) : -1;
+	}
+	k->op = K_SEQ;
+	return seqset_parse(x->s, &k->set);
+}
+
+/* ---- evaluation ---- */
+
+struct sctx {
+	struct session *s;
+	struct msg *m;
+	size_t seq;
+	uint32_t maxuid;
+	const char *data;
+	size_t len;
+	int state;              /* 0 not mapped, 1 parsed, -1 gone */
+	struct mime_msg mm;
+};
+
+static int load(struct sctx *x)
+{
+	if (x->state == 0) {
+		if (store_map(&x->s->sel, x->m, &x->data, &x->len) < 0) {
+			x->state = -1;
+			return -1;
+		}
+		mime_parse(x->data, x->len, &x->mm);
+		x->state = 1;
+	}
+	return x->state;
+}
+
+static void unload(struct sctx *x)
+{
+	if (x->state == 1) {
+		mime_free(&x->mm);
+		store_unmap(x->data, x->len);
+	}
+	x->state = 0;
+}
+
+/* Case-insensitive (ASCII) search of needle (lower case) in hay. */
+static int ci_find(const char *hay, size_t n, const char *needle, size_t m)
+{
+	if (m == 0)
+		return 1;
+	for (size_t i = 0; i + m <= n; i++) {
+		if (tolower((unsigned char)hay[i]) != (unsigned char)needle[0])
+			continue;
+		size_t k = 1;
+		while (k < m && tolower((unsigned char)hay[i + k]) == (unsigned char)needle[k])
+			k++;
+		if (k == m)
+			return 1;
+	}
+	return 0;
+}
+
+static int match_header(struct sctx *x, const struct skey *k)
+{
+	const struct mime_part *r;
+	struct hdr_iter it;
+	struct hdr_field f;
+	int found = 0;
+
+	if (load(x) < 0)
+		return 0;
+	r = x->mm.root;
+	hdr_iter_init(&it, x->data + r->off, r->body_off - r->off);
+	while (!found && hdr_next(&it, &f)) {
+		struct buf raw = { 0 }, dec = { 0 };
+
+		if (f.name == NULL || !hdr_is(&f, k->field))
+			continue;
+		if (k->len == 0)
+			return 1;
+		hdr_unfold(f.value, f.vallen, 0, &raw);
+		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
+		found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len);
+		buf_free(&raw);
+		buf_free(&dec);
+	}
+	return found;
+}
+
+static int collect(void *arg, const char *p, size_t n)
+{
+	buf_add(arg, p, n);
+	return 0;
+}
+
+/* The decoded text of every leaf part, as UTF-8, searched for the needle. */
+static int match_body(struct sctx *x, const struct skey *k)
+{
+	int found = 0;
+
+	if (load(x) < 0)
+		return 0;
+	for (const struct mime_part *p = x->mm.root; p && !found; p = p->order) {
+		struct buf raw = { 0 }, utf = { 0 };
+
+		if (mime_is_multipart(p) || mime_is_message(p))
+			continue;
+		mime_decode(p, collect, &raw, NULL);
+		if (strcmp(p->type, "text") == 0 && p->charset && !charset_is_utf8(p->charset)) {
+			charset_to_utf8(p->charset, raw.p ? raw.p : "", raw.len, &utf);
+			found = ci_find(utf.p ? utf.p : "", utf.len, k->str, k->len);
+		} else {
+			found = ci_find(raw.p ? raw.p : "", raw.len, k->str, k->len);
+		}
+		buf_free(&raw);
+		buf_free(&utf);
+	}
+	return found;
+}
+
+static int match_text(struct sctx *x, const struct skey *k)
+{
+	struct buf dec = { 0 };
+	const struct mime_part *r;
+	int found;
+
+	if (load(x) < 0)
+		return 0;
+	r = x->mm.root;
+	rfc2047_decode(x->data + r->off, r->body_off - r->off, &dec);
+	found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len);
+	buf_free(&dec);
+	return found || match_body(x, k);
+}
+
+/* The day (since the epoch) of the Date: field, as written in its zone. */
+static long long sent_day(struct sctx *x)
+{
+	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	struct buf v = { 0 };
+	const struct mime_part *r;
+	char mon[4] = "";
+	int d, y;
+	const char *p, *m;
+	long long day = -1;
+
+	if (load(x) < 0)
+		return -1;
+	r = x->mm.root;
+	if (!hdr_get(x->data + r->off, r->body_off - r->off, "Date", &v))
+		return -1;
+	p = v.p;
+	if ((m = strchr(p, ',')) != NULL)
+		p = m + 1;
+	if (sscanf(p, "%d %3[A-Za-z] %d", &d, mon, &y) == 3 && strlen(mon) == 3) {
+		for (char *q = mon; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		if ((m = strstr(months, mon)) != NULL && (m - months) % 3 == 0) {
+			struct tm tm = { .tm_mday = d, .tm_mon = (int)(m - months) / 3,
+			    .tm_year = (y < 50 ? y + 2000 : y < 1000 ? y + 1900 : y) - 1900 };
+			day = (long long)(timegm(&tm) / 86400);
+		}
+	}
+	buf_free(&v);
+	return day;
+}
+
+/* INTERNALDATE's day in the server's zone (RFC 3501 ignores time and zone). */
+static long long internal_day(struct sctx *x)
+{
+	time_t t = store_date(&x->s->sel, x->m);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	return (long long)((t + tm.tm_gmtoff) / 86400);
+}
+
+static int eval(struct sctx *x, const struct skey *k)
+{
+	long long d;
+
+	switch (k->op) {
+	case K_ALL: return 1;
+	case K_NONE: return 0;
+	case K_AND:
+		for (size_t i = 0; i < k->nkids; i++)
+			if (!eval(x, &k->kids[i]))
+				return 0;
+		return 1;
+	case K_OR: return eval(x, &k->kids[0]) || eval(x, &k->kids[1]);
+	case K_NOT: return !eval(x, &k->kids[0]);
+	case K_FLAG: return (x->m->flags & k->flag) != 0;
+	case K_NOFLAG: return (x->m->flags & k->flag) == 0;
+	case K_NEW: return (x->m->flags & (FL_RECENT | FL_SEEN)) == FL_RECENT;
+	case K_OLD: return !(x->m->flags & FL_RECENT);
+	case K_HEADER: return match_header(x, k);
+	case K_BODY: return match_body(x, k);
+	case K_TEXT: return match_text(x, k);
+	case K_BEFORE: return internal_day(x) < k->num;
+	case K_ON: return internal_day(x) == k->num;
+	case K_SINCE: return internal_day(x) >= k->num;
+	case K_SENTBEFORE: return (d = sent_day(x)) >= 0 && d < k->num;
+	case K_SENTON: return (d = sent_day(x)) >= 0 && d == k->num;
+	case K_SENTSINCE: return (d = sent_day(x)) >= 0 && d >= k->num;
+	case K_LARGER: return (long long)store_wsize(&x->s->sel, x->m) > k->num;
+	case K_SMALLER: return (long long)store_wsize(&x->s->sel, x->m) < k->num;
+	case K_SEQ: return seqset_has(&k->set, (uint32_t)x->seq, (uint32_t)x->s->sel.n);
+	case K_UID: return seqset_has(&k->set, x->m->uid, x->maxuid);
+	}
+	return 0;
+}
+
+void cmd_search(struct session *s, struct imap_cmd *c)
+{
+	struct skey root = { .op = K_AND };
+	size_t i = 0;
+	struct buf out = { 0 };
+
+	if (c->nargs >= 2 && arg_is(&c->args[0], "CHARSET")) {
+		if (!arg_astring(&c->args[1]) || (strcasecmp(c->args[1].s, "UTF-8") != 0 &&
+		    strcasecmp(c->args[1].s, "US-ASCII") != 0)) {
+			reply(s, c->tag, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+			return;
+		}
+		i = 2;
+	}
+	if (i >= c->nargs)
+		goto bad;
+	while (i < c->nargs) {
+		root.kids = xrealloc(root.kids, (root.nkids + 1) * sizeof *root.kids);
+		if (parse_key(c->args, c->nargs, &i, &root.kids[root.nkids++], 0) < 0)
+			goto bad;
+	}
+	buf_adds(&out, "* SEARCH");
+	for (size_t k = 0; k < s->sel.n; k++) {
+		struct sctx x = { .s = s, .m = &s->sel.m[k], .seq = k + 1,
+		    .maxuid = s->sel.n ? s->sel.m[s->sel.n - 1].uid : 0 };
+
+		if (eval(&x, &root))
+			buf_printf(&out, " %u", s->uid ? x.m->uid : (uint32_t)(k + 1));
+		unload(&x);
+	}
+	buf_adds(&out, "\r\n");
+	conn_write(&s->conn, out.p, out.len);
+	buf_free(&out);
+	skey_free(&root);
+	reply(s, c->tag, "OK Search completed.");
+	return;
+bad:
+	skey_free(&root);
+	reply(s, c->tag, "BAD Invalid SEARCH arguments");
+}

@@ -1,0 +1,619 @@
+/* session.c — one IMAP session: read commands, dispatch them through the
+ * command table, keep the state (RFC 3501 3), and the commands of the
+ * not-authenticated and any state (CAPABILITY NOOP LOGOUT STARTTLS
+ * AUTHENTICATE LOGIN ID ENABLE NAMESPACE IDLE).
+ *
+ * Untagged updates about the selected folder (EXPUNGE, EXISTS, RECENT,
+ * FETCH FLAGS) are sent just before each tagged reply, and during IDLE;
+ * never an EXPUNGE after FETCH, STORE or SEARCH (RFC 3501 7.4.1), whose
+ * sequence numbers the client may still be using. */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "imapd.h"
+#include "mailbox.h"
+#include "sasl.h"
+
+#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE " \
+	"SPECIAL-USE CHILDREN UNSELECT"
+
+/* ---- replies ---- */
+
+void reply(struct session *s, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* untagged news about the folder goes just before the tagged reply */
+	if (strcmp(tag, "*") != 0)
+		send_updates(s, s->expunge_ok);
+	conn_printf(&s->conn, "%s ", tag);
+	va_start(ap, fmt);
+	conn_vprintf(&s->conn, fmt, ap);
+	va_end(ap);
+	conn_write(&s->conn, "\r\n", 2);
+}
+
+void untagged(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	conn_write(&s->conn, "* ", 2);
+	va_start(ap, fmt);
+	conn_vprintf(&s->conn, fmt, ap);
+	va_end(ap);
+	conn_write(&s->conn, "\r\n", 2);
+}
+
+void put_string(struct session *s, const char *p, size_t n)
+{
+	int quote = n < 1024;
+
+	for (size_t i = 0; i < n && quote; i++) {
+		unsigned char c = (unsigned char)p[i];
+		quote = c >= ' ' && c < 0x7f;
+	}
+	if (!quote) {
+		conn_printf(&s->conn, "{%zu}\r\n", n);
+		conn_write(&s->conn, p, n);
+		return;
+	}
+	conn_write(&s->conn, "\"", 1);
+	for (size_t i = 0, j = 0; i <= n; i++) {
+		if (i == n || p[i] == '"' || p[i] == '\\') {
+			conn_write(&s->conn, p + j, i - j);
+			if (i < n)
+				conn_write(&s->conn, "\\", 1);
+			j = i;
+		}
+	}
+	conn_write(&s->conn, "\"", 1);
+}
+
+void put_nstring(struct session *s, const char *p, size_t n)
+{
+	if (p == NULL)
+		conn_write(&s->conn, "NIL", 3);
+	else
+		put_string(s, p, n);
+}
+
+void put_flags(struct session *s, unsigned flags)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ FL_ANSWERED, "\\Answered" }, { FL_FLAGGED, "\\Flagged" },
+		{ FL_DELETED, "\\Deleted" }, { FL_SEEN, "\\Seen" },
+		{ FL_DRAFT, "\\Draft" }, { FL_RECENT, "\\Recent" },
+	};
+	const char *sep = "";
+
+	conn_write(&s->conn, "(", 1);
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (flags & names[i].bit) {
+			conn_printf(&s->conn, "%s%s", sep, names[i].name);
+			sep = " ";
+		}
+	conn_write(&s->conn, ")", 1);
+}
+
+void send_updates(struct session *s, int allow_expunge)
+{
+	struct sync_report r;
+
+	if (s->state != ST_SELECTED)
+		return;
+	if (store_sync(&s->sel, allow_expunge, 0, &r) < 0)
+		return;
+	for (size_t i = 0; i < r.nexpunged; i++)
+		untagged(s, "%u EXPUNGE", r.expunged[i]);
+	if (r.exists) {
+		untagged(s, "%zu EXISTS", s->sel.n);
+		untagged(s, "%u RECENT", r.recent);
+	}
+	for (size_t i = 0; i < r.nchanged; i++) {
+		struct msg *m = &s->sel.m[r.changed[i]];
+
+		conn_printf(&s->conn, "* %zu FETCH (UID %u FLAGS ", r.changed[i] + 1, m->uid);
+		put_flags(s, m->flags);
+		conn_write(&s->conn, ")\r\n", 3);
+	}
+	sync_report_free(&r);
+}
+
+/* ---- capabilities and authentication ---- */
+
+static int plain_ok(const struct session *s)
+{
+	return conn_is_tls(&s->conn) || s->o->plaintext_auth || s->peer->loopback;
+}
+
+static void capabilities(struct session *s, struct buf *b)
+{
+	buf_adds(b, CAPS_COMMON);
+	if (s->state != ST_NOAUTH)
+		return;
+	if (s->o->ctx && !conn_is_tls(&s->conn))
+		buf_adds(b, " STARTTLS");
+	if (!plain_ok(s))
+		buf_adds(b, " LOGINDISABLED");
+	char mechs[128];
+	snprintf(mechs, sizeof mechs, "%s", sasl_mechs(s->o->users));
+	for (char *m = strtok(mechs, " "); m; m = strtok(NULL, " ")) {
+		if (!plain_ok(s) && strcasecmp(m, "CRAM-MD5") != 0)
+			continue;
+		buf_printf(b, " AUTH=%s", m);
+	}
+}
+
+static void cmd_capability(struct session *s, struct imap_cmd *c)
+{
+	struct buf b = { 0 };
+
+	if (c->nargs) {
+		reply(s, c->tag, "BAD CAPABILITY takes no arguments");
+		return;
+	}
+	capabilities(s, &b);
+	untagged(s, "CAPABILITY %s", b.p);
+	buf_free(&b);
+	reply(s, c->tag, "OK Capability completed.");
+}
+
+static void cmd_noop(struct session *s, struct imap_cmd *c)
+{
+	reply(s, c->tag, "OK %s completed.", c->name);
+}
+
+static void cmd_logout(struct session *s, struct imap_cmd *c)
+{
+	untagged(s, "BYE Logging out");
+	reply(s, c->tag, "OK Logout completed.");
+	s->state = ST_LOGOUT;
+}
+
+static void cmd_starttls(struct session *s, struct imap_cmd *c)
+{
+	if (s->o->ctx == NULL || conn_is_tls(&s->conn)) {
+		reply(s, c->tag, "BAD STARTTLS not available");
+		return;
+	}
+	reply(s, c->tag, "OK Begin TLS negotiation now.");
+	/* The client may have sent commands after STARTTLS in plaintext;
+	 * drop them so they cannot run inside TLS (RFC 2595 3.1). */
+	conn_discard(&s->conn);
+	if (conn_starttls(&s->conn, s->o->ctx, NULL) < 0) {
+		warnx_("STARTTLS: %s", s->conn.errbuf);
+		s->state = ST_LOGOUT;
+	}
+}
+
+static void set_state(struct session *s, int state)
+{
+	if (s->o->verbose)
+		conn_note(&s->conn, "state %d -> %d", s->state, state);
+	s->state = state;
+}
+
+/* Credentials checked: find the Maildir, become its owner, make it for a
+ * new user. */
+static int login_done(struct session *s, const char *tag)
+{
+	enum mailbox_kind kind;
+	const char *why = NULL;
+	struct buf caps = { 0 };
+
+	if (mailbox_path(s->o->mailbox, &s->user, s->root, sizeof s->root, &kind, &why) < 0 ||
+	    kind != MB_MAILDIR) {
+		reply(s, tag, "NO [SERVERBUG] No Maildir for this user: %s",
+		    why ? why : "mbox is not served by imapd");
+		return -1;
+	}
+	if (s->user.has_ids ? server_become(s->user.uid, s->user.gid) < 0 : geteuid() == 0) {
+		reply(s, tag, "NO [SERVERBUG] Cannot switch to the mail owner");
+		return -1;
+	}
+	if (!store_exists(s->root) && folders_init(s->root) < 0) {
+		reply(s, tag, "NO [SERVERBUG] Cannot create the Maildir: %s", strerror(errno));
+		return -1;
+	}
+	set_state(s, ST_AUTH);
+	capabilities(s, &caps);
+	reply(s, tag, "OK [CAPABILITY %s] Logged in", caps.p);
+	buf_free(&caps);
+	return 0;
+}
+
+static void login_failed(struct session *s, const char *tag, const char *text)
+{
+	/* slow down password guessing (RFC 3501 11.4 advice, as Dovecot) */
+	if (s->o->auth_delay > 0) {
+		conn_flush(&s->conn);
+		sleep((unsigned)s->o->auth_delay);
+	}
+	reply(s, tag, "NO [AUTHENTICATIONFAILED] %s", text);
+	if (++s->fails >= AUTH_FAIL_MAX) {
+		untagged(s, "BYE Too many failed logins");
+		s->state = ST_LOGOUT;
+	}
+}
+
+static void cmd_login(struct session *s, struct imap_cmd *c)
+{
+	if (c->nargs != 2 || !arg_astring(&c->args[0]) || !arg_astring(&c->args[1])) {
+		reply(s, c->tag, "BAD LOGIN needs a user name and a password");
+		return;
+	}
+	if (!plain_ok(s)) {
+		reply(s, c->tag, "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on "
+		    "non-secure (SSL/TLS) connections.");
+		return;
+	}
+	const char *name = c->args[0].s;
+	if (strlen(name) != c->args[0].len || !auth_name_ok(name) ||
+	    auth_lookup(s->o->users, name, &s->user) != 1 ||
+	    strlen(c->args[1].s) != c->args[1].len || !auth_verify(&s->user, c->args[1].s)) {
+		login_failed(s, c->tag, "Authentication failed.");
+		return;
+	}
+	login_done(s, c->tag);
+}
+
+static void cmd_authenticate(struct session *s, struct imap_cmd *c)
+{
+	char chal[1024], line[SASL_LINE_MAX];
+	struct sasl sasl;
+	enum sasl_rc rc;
+	size_t len;
+
+	if (c->nargs < 1 || c->nargs > 2 || c->args[0].type != ARG_ATOM ||
+	    (c->nargs == 2 && c->args[1].type != ARG_ATOM)) {
+		reply(s, c->tag, "BAD AUTHENTICATE needs a mechanism");
+		return;
+	}
+	if (!plain_ok(s) && strcasecmp(c->args[0].s, "CRAM-MD5") != 0) {
+		reply(s, c->tag, "NO [PRIVACYREQUIRED] Plaintext authentication disallowed on "
+		    "non-secure (SSL/TLS) connections.");
+		return;
+	}
+	rc = sasl_start(&sasl, s->o->users, c->args[0].s, c->nargs == 2 ? c->args[1].s : NULL,
+	    s->o->hostname, chal, sizeof chal, &s->user);
+	while (rc == SASL_CONTINUE) {
+		conn_printf(&s->conn, "+ %s\r\n", chal);
+		conn_mask_next(&s->conn);
+		if (conn_getline(&s->conn, line, sizeof line, &len) != CONN_OK) {
+			s->state = ST_LOGOUT;
+			return;
+		}
+		if (strcmp(line, "*") == 0) {
+			reply(s, c->tag, "BAD Authentication canceled");
+			return;
+		}
+		rc = sasl_step(&sasl, line, chal, sizeof chal, &s->user);
+	}
+	switch (rc) {
+	case SASL_OK:
+		login_done(s, c->tag);
+		break;
+	case SASL_NOMECH:
+		reply(s, c->tag, "NO Unsupported authentication mechanism.");
+		break;
+	case SASL_BAD:
+		reply(s, c->tag, "BAD Invalid base64 or response");
+		break;
+	case SASL_CANCEL:
+		reply(s, c->tag, "BAD Authentication canceled");
+		break;
+	default:
+		login_failed(s, c->tag, "Authentication failed.");
+	}
+}
+
+/* ---- small commands ---- */
+
+static void cmd_id(struct session *s, struct imap_cmd *c)
+{
+	if (c->nargs != 1 || (c->args[0].type != ARG_LIST && !arg_is(&c->args[0], "NIL"))) {
+		reply(s, c->tag, "BAD ID needs a list or NIL");
+		return;
+	}
+	untagged(s, "ID (\"name\" \"maillab imapd\" \"version\" \"%s\")", MAILLAB_VERSION);
+	reply(s, c->tag, "OK ID completed.");
+}
+
+static void cmd_enable(struct session *s, struct imap_cmd *c)
+{
+	if (c->nargs == 0) {
+		reply(s, c->tag, "BAD ENABLE needs capability names");
+		return;
+	}
+	/* none of our extensions needs enabling (RFC 5161 3.1: ignore others) */
+	untagged(s, "ENABLED");
+	reply(s, c->tag, "OK Enabled.");
+}
+
+static void cmd_namespace(struct session *s, struct imap_cmd *c)
+{
+	untagged(s, "NAMESPACE ((\"\" \".\")) NIL NIL");
+	reply(s, c->tag, "OK Namespace completed.");
+}
+
+/* Whether input is waiting, without blocking longer than secs. */
+static int input_ready(struct session *s, int secs)
+{
+	struct pollfd p = { .fd = s->conn.rfd, .events = POLLIN };
+
+	if (conn_pending(&s->conn) > 0 || (s->conn.ssl && SSL_pending(s->conn.ssl) > 0))
+		return 1;
+	conn_flush(&s->conn);
+	return poll(&p, 1, secs * 1000) != 0;
+}
+
+static void cmd_idle(struct session *s, struct imap_cmd *c)
+{
+	char line[IMAP_TAG_MAX + 16];
+	size_t len;
+	int waited = 0;
+
+	conn_printf(&s->conn, "+ idling\r\n");
+	for (;;) {
+		send_updates(s, 1);
+		if (input_ready(s, IMAP_POLL_SECS))
+			break;
+		if ((waited += IMAP_POLL_SECS) >= IMAP_IDLE_SECS) {
+			untagged(s, "BYE Autologout; idle for too long");
+			s->state = ST_LOGOUT;
+			return;
+		}
+	}
+	if (conn_getline(&s->conn, line, sizeof line, &len) != CONN_OK && len == 0) {
+		s->state = ST_LOGOUT;
+		return;
+	}
+	if (strcasecmp(line, "DONE") != 0)
+		reply(s, c->tag, "BAD Expected DONE.");
+	else
+		reply(s, c->tag, "OK Idle completed.");
+}
+
+/* ---- the command table and dispatcher ---- */
+
+#define ANY (ST_NOAUTH | ST_AUTH | ST_SELECTED)
+#define AUTHD (ST_AUTH | ST_SELECTED)
+
+static const struct command commands[] = {
+	{ "CAPABILITY",   ANY,         cmd_capability, 1 },
+	{ "NOOP",         ANY,         cmd_noop,       1 },
+	{ "LOGOUT",       ANY,         cmd_logout,     1 },
+	{ "ID",           ANY,         cmd_id,         1 },
+	{ "STARTTLS",     ST_NOAUTH,   cmd_starttls,   0 },
+	{ "LOGIN",        ST_NOAUTH,   cmd_login,      0 },
+	{ "AUTHENTICATE", ST_NOAUTH,   cmd_authenticate, 0 },
+	{ "ENABLE",       AUTHD,       cmd_enable,     1 },
+	{ "NAMESPACE",    AUTHD,       cmd_namespace,  1 },
+	{ "IDLE",         AUTHD,       cmd_idle,       1 },
+	{ "SELECT",       AUTHD,       cmd_select,     1 },
+	{ "EXAMINE",      AUTHD,       cmd_select,     1 },
+	{ "CREATE",       AUTHD,       cmd_create,     1 },
+	{ "DELETE",       AUTHD,       cmd_delete,     1 },
+	{ "RENAME",       AUTHD,       cmd_rename,     1 },
+	{ "SUBSCRIBE",    AUTHD,       cmd_subscribe,  1 },
+	{ "UNSUBSCRIBE",  AUTHD,       cmd_subscribe,  1 },
+	{ "LIST",         AUTHD,       cmd_list,       1 },
+	{ "LSUB",         AUTHD,       cmd_list,       1 },
+	{ "STATUS",       AUTHD,       cmd_status,     1 },
+	{ "APPEND",       AUTHD,       cmd_append,     1 },
+	{ "CHECK",        ST_SELECTED, cmd_check,      1 },
+	{ "CLOSE",        ST_SELECTED, cmd_close,      1 },
+	{ "UNSELECT",     ST_SELECTED, cmd_close,      1 },
+	{ "EXPUNGE",      ST_SELECTED, cmd_expunge,    1 },
+	{ "SEARCH",       ST_SELECTED, cmd_search,     0 },
+	{ "FETCH",        ST_SELECTED, cmd_fetch,      0 },
+	{ "STORE",        ST_SELECTED, cmd_store,      0 },
+	{ "COPY",         ST_SELECTED, cmd_copy,       0 },
+	{ "MOVE",         ST_SELECTED, cmd_copy,       1 },
+};
+
+/* Commands that may follow UID (RFC 3501 6.4.8, RFC 4315, RFC 6851). */
+static const char *const uid_commands[] = { "FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE" };
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* "UID FETCH ...": make the subcommand the command. */
+static int strip_uid(struct imap_cmd *c)
+{
+	size_t i;
+
+	if (c->nargs == 0 || c->args[0].type != ARG_ATOM)
+		return -1;
+	for (i = 0; i < sizeof uid_commands / sizeof *uid_commands; i++)
+		if (strcasecmp(c->args[0].s, uid_commands[i]) == 0)
+			break;
+	if (i == sizeof uid_commands / sizeof *uid_commands)
+		return -1;
+	free(c->name);
+	c->name = xstrdup(uid_commands[i]);
+	free(c->args[0].s);
+	memmove(c->args, c->args + 1, (c->nargs - 1) * sizeof *c->args);
+	c->nargs--;
+	return 0;
+}
+
+static void dispatch(struct session *s, struct imap_cmd *c)
+{
+	const struct command *cmd;
+
+	s->uid = 0;
+	if (strcmp(c->name, "UID") == 0) {
+		if (strip_uid(c) < 0) {
+			reply(s, c->tag, "BAD Unknown UID command");
+			return;
+		}
+		s->uid = 1;
+	}
+	s->expunge_ok = 1;
+	if ((cmd = find_command(c->name)) == NULL) {
+		reply(s, c->tag, "BAD Unknown command %.40s", c->name);
+		return;
+	}
+	if (!(cmd->states & s->state)) {
+		reply(s, c->tag, "BAD Command %s not valid in this state", c->name);
+		return;
+	}
+	s->expunge_ok = cmd->expunge_ok;
+	cmd->fn(s, c);
+}
+
+/* The transcript line for a command: literals elided, LOGIN passwords and
+ * SASL initial responses masked. */
+static void log_command(struct session *s, const char *p, size_t n)
+{
+	FILE *f = s->conn.log;
+	size_t i = 0, stop = n;
+	const char *sp;
+
+	if (f == NULL)
+		return;
+	if ((sp = memchr(p, ' ', n)) != NULL) {
+		const char *name = sp + 1;
+		size_t rest = n - (size_t)(name - p);
+
+		if (rest > 6 && strncasecmp(name, "LOGIN ", 6) == 0) {
+			const char *u = memchr(name + 6, ' ', rest - 6);
+			stop = u ? (size_t)(u - p) + 1 : n;
+		} else if (rest > 13 && strncasecmp(name, "AUTHENTICATE ", 13) == 0) {
+			const char *m = memchr(name + 13, ' ', rest - 13);
+			stop = m ? (size_t)(m - p) + 1 : n;
+		}
+	}
+	fputs("C: ", f);
+	for (; i < stop; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		uint64_t size;
+
+		if (ch == '{' && sscanf(p + i, "{%" SCNu64, &size) == 1) {
+			const char *lf = memchr(p + i, '\n', n - i);
+			if (lf && (size_t)(lf - p) + 1 + size <= n) {
+				fprintf(f, "{%" PRIu64 "}<%" PRIu64 " bytes>", size, size);
+				i = (size_t)(lf - p) + size;
+				continue;
+			}
+		}
+		if (ch < ' ' && ch != '\t')
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+	if (stop < n)
+		fputs("****", f);
+	fputc('\n', f);
+	fflush(f);
+}
+
+static void run_command(struct session *s)
+{
+	struct imap_cmd c;
+	const char *why = NULL;
+
+	s->expunge_ok = 0;
+	log_command(s, s->rd.cmd.p, s->rd.cmd.len);
+	if (imap_parse(s->rd.cmd.p, s->rd.cmd.len, &c, &why) < 0) {
+		reply(s, c.tag ? c.tag : "*", "BAD %s", why ? why : "syntax error");
+		imap_cmd_free(&c);
+		return;
+	}
+	dispatch(s, &c);
+	imap_cmd_free(&c);
+}
+
+/* Read and run commands until LOGOUT, EOF or an error. */
+static void loop(struct session *s)
+{
+	char *chunk = xmalloc(IMAP_CHUNK);
+	int bad = 0;
+
+	while (s->state != ST_LOGOUT) {
+		size_t len, used = 0;
+		enum conn_rc rc = conn_getchunk(&s->conn, chunk, IMAP_CHUNK, &len);
+		char tag[IMAP_TAG_MAX + 2];
+
+		if (rc == CONN_TIMEOUT)
+			untagged(s, "BYE Autologout; idle for too long");
+		if (rc != CONN_OK)
+			break;
+		while (used < len && s->state != ST_LOGOUT) {
+			size_t k;
+			enum rd_event ev = imap_reader_feed(&s->rd, chunk + used, len - used, &k);
+
+			used += k;
+			switch (ev) {
+			case RD_MORE:
+				break;
+			case RD_CONT:
+				conn_printf(&s->conn, "+ OK\r\n");
+				break;
+			case RD_DONE:
+				bad = 0;
+				run_command(s);
+				break;
+			case RD_ERROR:
+				imap_reader_tag(&s->rd, tag, sizeof tag);
+				reply(s, tag, "BAD %s", s->rd.why);
+				if (++bad >= IMAP_BAD_MAX) {
+					untagged(s, "BYE Too many invalid commands.");
+					s->state = ST_LOGOUT;
+				}
+				break;
+			case RD_FATAL:
+				untagged(s, "BYE %s", s->rd.why);
+				s->state = ST_LOGOUT;
+				break;
+			}
+		}
+	}
+	free(chunk);
+}
+
+int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
+{
+	struct session *s = xcalloc(1, sizeof *s);
+
+	s->o = arg;
+	s->peer = peer;
+	s->state = ST_NOAUTH;
+	conn_init(&s->conn, rfd, wfd, CONN_SERVER);
+	conn_set_timeout(&s->conn, IMAP_IDLE_SECS);
+	if (s->o->verbose)
+		conn_set_log(&s->conn, stderr, NULL);
+	imap_reader_init(&s->rd);
+	if (s->o->implicit_tls && conn_starttls(&s->conn, s->o->ctx, NULL) < 0) {
+		warnx_("TLS: %s", s->conn.errbuf);
+		free(s);
+		return 1;
+	}
+	struct buf caps = { 0 };
+	capabilities(s, &caps);
+	untagged(s, "OK [CAPABILITY %s] %s maillab imapd ready.", caps.p, s->o->hostname);
+	buf_free(&caps);
+	loop(s);
+	conn_flush(&s->conn);
+	if (s->state == ST_SELECTED)
+		store_close(&s->sel);
+	conn_close(&s->conn);
+	imap_reader_free(&s->rd);
+	free(s);
+	return 0;
+}

@@ -1,0 +1,1004 @@
+/* store.c — Maildir++ storage with persistent UIDs (see store.h).
+ *
+ * A scan, under the folder's lock, reads the UID list, reads cur/ and new/,
+ * gives the next UIDs to files the list does not know (in file name order,
+ * which is delivery order for Maildir names), drops names that vanished,
+ * and replaces the list if anything changed.  A session then merges that
+ * snapshot into its own view and tells the client what changed.  Nothing
+ * is scanned when the mtimes of cur/, new/ and the list are what they were
+ * at the last scan, so NOOP and IDLE polls cost three stat calls. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "parse.h"
+#include "store.h"
+
+#define UIDLIST_MAGIC "maillab-uidlist 1"
+
+struct ent {
+	uint32_t uid;
+	unsigned flags;
+	int      in_new, found;
+	char    *base, *name, *extra;
+	uint64_t wsize;
+	time_t   date;
+};
+
+struct list {
+	uint32_t uidvalidity, uidnext, recent_from;
+	uint32_t claimed_from;  /* first UID \Recent for the scanning session */
+	struct ent *e;
+	size_t   n, cap;
+	int      changed;
+};
+
+static void list_free(struct list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->e[i].base);
+		free(l->e[i].name);
+		free(l->e[i].extra);
+	}
+	free(l->e);
+	memset(l, 0, sizeof *l);
+}
+
+static struct ent *list_add(struct list *l)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->e = xrealloc(l->e, l->cap * sizeof *l->e);
+	}
+	memset(&l->e[l->n], 0, sizeof *l->e);
+	l->e[l->n].wsize = SIZE_UNKNOWN;
+	return &l->e[l->n++];
+}
+
+void sync_report_free(struct sync_report *r)
+{
+	free(r->expunged);
+	free(r->changed);
+	memset(r, 0, sizeof *r);
+}
+
+void store_flag_letters(unsigned flags, char *out)
+{
+	if (flags & FL_DRAFT)
+		*out++ = 'D';
+	if (flags & FL_FLAGGED)
+		*out++ = 'F';
+	if (flags & FL_ANSWERED)
+		*out++ = 'R';
+	if (flags & FL_SEEN)
+		*out++ = 'S';
+	if (flags & FL_DELETED)
+		*out++ = 'T';
+	*out = '\0';
+}
+
+/* ---- names and paths ---- */
+
+int store_name_ok(const char *name)
+{
+	struct buf b = { 0 };
+	size_t n = strlen(name);
+	int ok;
+
+	if (n == 0 || n > STORE_NAME_MAX || strchr(name, '/') || name[0] == '.' ||
+	    name[n - 1] == '.' || strstr(name, "..") || strchr(name, '~'))
+		return 0;
+	ok = mutf7_decode(name, &b) == 0;
+	buf_free(&b);
+	return ok;
+}
+
+int store_path(const char *root, const char *name, char *path, size_t cap)
+{
+	int k;
+
+	if (strcasecmp(name, "INBOX") == 0)
+		k = snprintf(path, cap, "%s", root);
+	else
+		k = snprintf(path, cap, "%s/.%s", root, name);
+	return k < 0 || (size_t)k >= cap ? -1 : 0;
+}
+
+int store_exists(const char *path)
+{
+	char p[STORE_PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/cur", path);
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int store_make_maildir(const char *path, int marker)
+{
+	static const char *const sub[] = { "", "/cur", "/new", "/tmp" };
+	char p[STORE_PATH_MAX + 16];
+
+	for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
+		snprintf(p, sizeof p, "%s%s", path, sub[i]);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return -1;
+	}
+	if (marker) {
+		int fd;
+
+		snprintf(p, sizeof p, "%s/maildirfolder", path);
+		if ((fd = open(p, O_WRONLY | O_CREAT, 0600)) >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
+/* ---- file names ---- */
+
+/* Split a file name "base:2,FLAGS" into its parts. */
+static void parse_name(const char *name, char **base, unsigned *flags, char **extra)
+{
+	const char *colon = strchr(name, ':');
+	char ex[64];
+	size_t ne = 0;
+
+	*base = colon ? xstrndup(name, (size_t)(colon - name)) : xstrdup(name);
+	*flags = 0;
+	if (colon && strncmp(colon, ":2,", 3) == 0) {
+		for (const char *p = colon + 3; *p; p++) {
+			switch (*p) {
+			case 'D': *flags |= FL_DRAFT; break;
+			case 'F': *flags |= FL_FLAGGED; break;
+			case 'R': *flags |= FL_ANSWERED; break;
+			case 'S': *flags |= FL_SEEN; break;
+			case 'T': *flags |= FL_DELETED; break;
+			default:
+				if (ne + 1 < sizeof ex && !strchr(ex, *p) && *p > ' ' && *p < 0x7f)
+					ex[ne++] = *p;
+				ex[ne] = '\0';
+			}
+		}
+	}
+	ex[ne] = '\0';
+	*extra = ne ? xstrdup(ex) : NULL;
+}
+
+static int cmpchar(const void *a, const void *b)
+{
+	return *(const char *)a - *(const char *)b;
+}
+
+/* "base:2,FLAGS" with the letters in ASCII order, as Maildir asks. */
+static char *make_name(const char *base, unsigned flags, const char *extra)
+{
+	char letters[80];
+	size_t n;
+
+	store_flag_letters(flags, letters);
+	n = strlen(letters);
+	if (extra && n + strlen(extra) < sizeof letters) {
+		strcpy(letters + n, extra);
+		n += strlen(extra);
+	}
+	qsort(letters, n, 1, cmpchar);
+	struct buf b = { 0 };
+	buf_printf(&b, "%s:2,%s", base, letters);
+	return buf_take(&b);
+}
+
+/* The W= (wire size) field of a Dovecot-style base name, if any. */
+static uint64_t name_wsize(const char *base)
+{
+	const char *w = strstr(base, ",W=");
+	char *end;
+	unsigned long long v;
+
+	if (w == NULL)
+		return SIZE_UNKNOWN;
+	v = strtoull(w + 3, &end, 10);
+	return end == w + 3 ? SIZE_UNKNOWN : (uint64_t)v;
+}
+
+/* ---- the UID list ---- */
+
+static int read_uidlist(const char *path, struct list *l)
+{
+	char p[STORE_PATH_MAX + 32];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t k;
+	FILE *f;
+	uint32_t last = 0;
+
+	snprintf(p, sizeof p, "%s/%s", path, STORE_UIDLIST);
+	if ((f = fopen(p, "r")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if ((k = getline(&line, &cap, f)) < 0 || strncmp(line, UIDLIST_MAGIC, strlen(UIDLIST_MAGIC)) != 0 ||
+	    getline(&line, &cap, f) < 0 ||
+	    sscanf(line, "V%u N%u R%u", &l->uidvalidity, &l->uidnext, &l->recent_from) != 3) {
+		/* unreadable: start again with a new UIDVALIDITY */
+		l->uidvalidity = 0;
+		goto out;
+	}
+	while ((k = getline(&line, &cap, f)) > 0) {
+		char *q, *colon;
+		struct ent *e;
+		unsigned long uid = strtoul(line, &q, 10);
+
+		if (line[k - 1] == '\n')
+			line[--k] = '\0';
+		if ((colon = strstr(q, " :")) == NULL || uid == 0 || uid <= last || uid >= l->uidnext)
+			continue;       /* damaged line: the file gets a new UID */
+		e = list_add(l);
+		e->uid = (uint32_t)(last = (uint32_t)uid);
+		e->base = xstrdup(colon + 2);
+		for (char *t = strtok(q, " "); t && t < colon; t = strtok(NULL, " ")) {
+			if (t[0] == 'W')
+				e->wsize = strtoull(t + 1, NULL, 10);
+			else if (t[0] == 'T')
+				e->date = (time_t)strtoll(t + 1, NULL, 10);
+		}
+	}
+out:
+	free(line);
+	fclose(f);
+	return 0;
+}
+
+static int write_uidlist(const char *path, const struct list *l)
+{
+	char p[STORE_PATH_MAX + 32], t[STORE_PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(p, sizeof p, "%s/%s", path, STORE_UIDLIST);
+	snprintf(t, sizeof t, "%s/%s.tmp.%ld", path, STORE_UIDLIST, (long)getpid());
+	if ((f = fopen(t, "w")) == NULL)
+		return -1;
+	fprintf(f, "%s\nV%u N%u R%u\n", UIDLIST_MAGIC, l->uidvalidity, l->uidnext, l->recent_from);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ent *e = &l->e[i];
+
+		fprintf(f, "%u", e->uid);
+		if (e->wsize != SIZE_UNKNOWN && name_wsize(e->base) == SIZE_UNKNOWN)
+			fprintf(f, " W%llu", (unsigned long long)e->wsize);
+		if (e->date)
+			fprintf(f, " T%lld", (long long)e->date);
+		fprintf(f, " :%s\n", e->base);
+	}
+	if (fclose(f) != 0 || rename(t, p) != 0) {
+		unlink(t);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- a hash of base names, for matching directory entries to the list ---- */
+
+struct index {
+	size_t *slot;           /* entry index + 1, 0: empty */
+	size_t  mask;
+};
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void index_build(struct index *ix, const struct list *l)
+{
+	size_t size = 16;
+
+	while (size < l->n * 2 + 16)
+		size *= 2;
+	ix->slot = xcalloc(size, sizeof *ix->slot);
+	ix->mask = size - 1;
+	for (size_t i = 0; i < l->n; i++) {
+		size_t h = hash_str(l->e[i].base) & ix->mask;
+
+		while (ix->slot[h])
+			h = (h + 1) & ix->mask;
+		ix->slot[h] = i + 1;
+	}
+}
+
+static struct ent *index_find(const struct index *ix, struct list *l, const char *base, size_t blen)
+{
+	size_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < blen; i++)
+		h = (h ^ (unsigned char)base[i]) * 1099511628211ull;
+	for (h &= ix->mask; ix->slot[h]; h = (h + 1) & ix->mask) {
+		struct ent *e = &l->e[ix->slot[h] - 1];
+
+		if (strncmp(e->base, base, blen) == 0 && e->base[blen] == '\0')
+			return e;
+	}
+	return NULL;
+}
+
+/* ---- scanning ---- */
+
+struct newfile {
+	char *name;
+	int   in_new;
+};
+
+static int cmp_newfile(const void *a, const void *b)
+{
+	return strcmp(((const struct newfile *)a)->name, ((const struct newfile *)b)->name);
+}
+
+static int read_dir(const char *path, const char *sub, struct list *l, struct index *ix,
+    struct newfile **nf, size_t *nnf, size_t *cap)
+{
+	char p[STORE_PATH_MAX + 8];
+	struct dirent *d;
+	DIR *dir;
+
+	snprintf(p, sizeof p, "%s/%s", path, sub);
+	if ((dir = opendir(p)) == NULL)
+		return -1;
+	while ((d = readdir(dir)) != NULL) {
+		const char *colon;
+		struct ent *e;
+
+		if (d->d_name[0] == '.')
+			continue;
+		colon = strchr(d->d_name, ':');
+		e = index_find(ix, l, d->d_name, colon ? (size_t)(colon - d->d_name) : strlen(d->d_name));
+		if (e && !e->found) {
+			char *b;
+
+			e->found = 1;
+			e->in_new = sub[0] == 'n';
+			e->name = xstrdup(d->d_name);
+			parse_name(d->d_name, &b, &e->flags, &e->extra);
+			free(b);
+			continue;
+		}
+		if (e)
+			continue;       /* the same base twice: keep the first */
+		if (*nnf == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			*nf = xrealloc(*nf, *cap * sizeof **nf);
+		}
+		(*nf)[*nnf].name = xstrdup(d->d_name);
+		(*nf)[(*nnf)++].in_new = sub[0] == 'n';
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* Move a file from new/ to cur/, adding the ":2," suffix (Maildir: a
+ * message the client has seen is no longer new). */
+static void move_to_cur(const char *path, struct ent *e)
+{
+	char from[STORE_PATH_MAX + 300], to[STORE_PATH_MAX + 300];
+	char *name = make_name(e->base, e->flags, e->extra);
+
+	snprintf(from, sizeof from, "%s/new/%s", path, e->name);
+	snprintf(to, sizeof to, "%s/cur/%s", path, name);
+	if (rename(from, to) == 0) {
+		free(e->name);
+		e->name = name;
+		e->in_new = 0;
+	} else {
+		free(name);
+	}
+}
+
+static struct msg *view_find(const struct folder *f, uint32_t uid)
+{
+	size_t lo = 0, hi = f ? f->n : 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (f->m[mid].uid == uid)
+			return &f->m[mid];
+		if (f->m[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Scan the Maildir at path into l, under the lock.  claim: take the
+ * \Recent messages for this session; cur: move new/ files into cur/;
+ * known: a view whose cached sizes and dates go into the list. */
+static int scan(const char *path, struct list *l, int claim, int tocur, const struct folder *known)
+{
+	char p[STORE_PATH_MAX + 32];
+	struct newfile *nf = NULL;
+	size_t nnf = 0, cap = 0, keep = 0;
+	struct index ix;
+	int lock, rc = -1;
+
+	memset(l, 0, sizeof *l);
+	snprintf(p, sizeof p, "%s/%s", path, STORE_LOCK);
+	lock = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock >= 0 && flock(lock, LOCK_EX) < 0) {
+		close(lock);
+		lock = -1;
+	}
+	if (read_uidlist(path, l) < 0)
+		goto out;
+	if (l->uidvalidity == 0) {
+		list_free(l);
+		l->uidvalidity = (uint32_t)time(NULL);
+		l->uidnext = l->recent_from = 1;
+		l->changed = 1;
+	}
+	index_build(&ix, l);
+	if (read_dir(path, "cur", l, &ix, &nf, &nnf, &cap) < 0 ||
+	    read_dir(path, "new", l, &ix, &nf, &nnf, &cap) < 0) {
+		free(ix.slot);
+		goto out;
+	}
+	free(ix.slot);
+	for (size_t i = 0; i < l->n; i++) {
+		struct ent *e = &l->e[i];
+		struct msg *m;
+
+		if (!e->found) {
+			free(e->base);
+			free(e->name);
+			free(e->extra);
+			l->changed = 1;
+			continue;
+		}
+		if (known && (m = view_find(known, e->uid)) != NULL) {
+			if (e->wsize == SIZE_UNKNOWN && m->wsize != SIZE_UNKNOWN)
+				e->wsize = m->wsize, l->changed = 1;
+			if (e->date == 0 && m->date != 0)
+				e->date = m->date, l->changed = 1;
+		}
+		l->e[keep++] = *e;
+	}
+	l->n = keep;
+	qsort(nf, nnf, sizeof *nf, cmp_newfile);
+	for (size_t i = 0; i < nnf; i++) {
+		struct ent *e = list_add(l);
+
+		e->uid = l->uidnext++;
+		e->found = 1;
+		e->in_new = nf[i].in_new;
+		e->name = nf[i].name;
+		parse_name(e->name, &e->base, &e->flags, &e->extra);
+		l->changed = 1;
+	}
+	free(nf);
+	l->claimed_from = l->recent_from;
+	if (claim && l->recent_from != l->uidnext) {
+		l->recent_from = l->uidnext;
+		l->changed = 1;
+	}
+	if (tocur)
+		for (size_t i = 0; i < l->n; i++)
+			if (l->e[i].in_new)
+				move_to_cur(path, &l->e[i]);
+	if (l->changed && lock >= 0)
+		write_uidlist(path, l);         /* best effort: a read-only folder has none */
+	rc = 0;
+out:
+	if (lock >= 0)
+		close(lock);
+	if (rc < 0)
+		list_free(l);
+	return rc;
+}
+
+/* ---- the session's view ---- */
+
+static void msg_free(struct msg *m)
+{
+	free(m->base);
+	free(m->name);
+	free(m->extra);
+}
+
+static void take_ent(struct msg *m, struct ent *e)
+{
+	m->base = e->base;
+	m->name = e->name;
+	m->extra = e->extra;
+	m->in_new = e->in_new;
+	if (m->wsize == SIZE_UNKNOWN)
+		m->wsize = e->wsize != SIZE_UNKNOWN ? e->wsize : name_wsize(e->base);
+	if (m->date == 0)
+		m->date = e->date;
+	e->base = e->name = e->extra = NULL;
+}
+
+static void stat_times(const char *path, struct timespec *c, struct timespec *n, struct timespec *l)
+{
+	char p[STORE_PATH_MAX + 32];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/cur", path);
+	*c = stat(p, &st) == 0 ? st.st_mtim : (struct timespec){ 0, 0 };
+	snprintf(p, sizeof p, "%s/new", path);
+	*n = stat(p, &st) == 0 ? st.st_mtim : (struct timespec){ 0, 0 };
+	snprintf(p, sizeof p, "%s/%s", path, STORE_UIDLIST);
+	*l = stat(p, &st) == 0 ? st.st_mtim : (struct timespec){ 0, 0 };
+}
+
+static int same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static void report_add(uint32_t **v, size_t *n, uint32_t x)
+{
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = x;
+}
+
+static void report_changed(struct sync_report *r, size_t i)
+{
+	r->changed = xrealloc(r->changed, (r->nchanged + 1) * sizeof *r->changed);
+	r->changed[r->nchanged++] = i;
+}
+
+/* Merge the snapshot l into f's view. */
+static void merge(struct folder *f, struct list *l, int allow_expunge, struct sync_report *r)
+{
+	size_t i = 0, j = 0, keep = 0, n0 = f->n;
+	uint32_t removed = 0;
+
+	for (; i < f->n; i++) {
+		struct msg *m = &f->m[i];
+
+		while (j < l->n && l->e[j].uid < m->uid)
+			j++;
+		if (j == l->n || l->e[j].uid != m->uid) {
+			if (allow_expunge) {
+				report_add(&r->expunged, &r->nexpunged, (uint32_t)(i + 1 - removed));
+				removed++;
+				msg_free(m);
+				continue;
+			}
+			m->gone = 1;
+		} else {
+			unsigned old = m->flags & ~(unsigned)FL_RECENT;
+
+			msg_free(m);
+			m->gone = 0;
+			take_ent(m, &l->e[j]);
+			if (old != l->e[j].flags) {
+				m->flags = l->e[j].flags | (m->flags & FL_RECENT);
+				report_changed(r, keep);
+			}
+			j++;
+		}
+		f->m[keep++] = *m;
+	}
+	f->n = keep;
+	uint32_t last = f->n ? f->m[f->n - 1].uid : 0;
+	for (j = 0; j < l->n; j++) {
+		struct ent *e = &l->e[j];
+
+		if (e->uid <= last)
+			continue;
+		if (f->n == f->cap) {
+			f->cap = f->cap ? f->cap * 2 : 64;
+			f->m = xrealloc(f->m, f->cap * sizeof *f->m);
+		}
+		struct msg *m = &f->m[f->n++];
+		memset(m, 0, sizeof *m);
+		m->uid = e->uid;
+		m->wsize = SIZE_UNKNOWN;
+		m->flags = e->flags;
+		if (e->uid >= l->claimed_from)
+			m->flags |= FL_RECENT;
+		take_ent(m, e);
+	}
+	f->uidvalidity = l->uidvalidity;
+	f->uidnext = l->uidnext;
+	r->exists = f->n != n0 || removed > 0;
+	r->recent = 0;
+	for (i = 0; i < f->n; i++)
+		if (f->m[i].flags & FL_RECENT)
+			r->recent++;
+}
+
+int store_sync(struct folder *f, int allow_expunge, int force, struct sync_report *r)
+{
+	struct timespec c, n, lt;
+	struct list l;
+
+	memset(r, 0, sizeof *r);
+	stat_times(f->path, &c, &n, &lt);
+	if (!force && same_time(c, f->seen_cur) && same_time(n, f->seen_new) &&
+	    same_time(lt, f->seen_list) && !f->dirty) {
+		/* nothing changed; but gone messages may now be announced */
+		if (!allow_expunge)
+			return 0;
+		int any = 0;
+		for (size_t i = 0; i < f->n; i++)
+			any |= f->m[i].gone;
+		if (!any)
+			return 0;
+	}
+	if (scan(f->path, &l, !f->readonly, !f->readonly, f) < 0)
+		return -1;
+	f->dirty = 0;
+	if (f->readonly)
+		l.claimed_from = l.recent_from;
+	merge(f, &l, allow_expunge, r);
+	list_free(&l);
+	/* record the times after our own writes, so they do not count as news */
+	stat_times(f->path, &f->seen_cur, &f->seen_new, &f->seen_list);
+	return 0;
+}
+
+int store_open(struct folder *f, const char *path, const char *name, int readonly)
+{
+	struct sync_report r;
+
+	snprintf(f->path, sizeof f->path, "%s", path);
+	snprintf(f->name, sizeof f->name, "%s", name);
+	f->readonly = readonly;
+	if (!store_exists(path)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (store_sync(f, 1, 1, &r) < 0)
+		return -1;
+	sync_report_free(&r);
+	return 0;
+}
+
+void store_close(struct folder *f)
+{
+	struct sync_report r;
+
+	/* write back sizes and dates learnt in this session */
+	if (f->dirty && f->path[0] && store_sync(f, 0, 1, &r) == 0)
+		sync_report_free(&r);
+	for (size_t i = 0; i < f->n; i++)
+		msg_free(&f->m[i]);
+	free(f->m);
+	memset(f, 0, sizeof *f);
+}
+
+/* ---- messages ---- */
+
+static int msg_path(const struct folder *f, const struct msg *m, char *p, size_t cap)
+{
+	int k = snprintf(p, cap, "%s/%s/%s", f->path, m->in_new ? "new" : "cur", m->name);
+
+	return k < 0 || (size_t)k >= cap ? -1 : 0;
+}
+
+/* The file of m was renamed by someone else: find it again by base. */
+static int relocate(struct folder *f, struct msg *m)
+{
+	static const char *const subs[] = { "cur", "new" };
+	size_t blen = strlen(m->base);
+
+	for (size_t s = 0; s < 2; s++) {
+		char p[STORE_PATH_MAX + 8];
+		struct dirent *d;
+		DIR *dir;
+
+		snprintf(p, sizeof p, "%s/%s", f->path, subs[s]);
+		if ((dir = opendir(p)) == NULL)
+			continue;
+		while ((d = readdir(dir)) != NULL) {
+			if (strncmp(d->d_name, m->base, blen) != 0 ||
+			    (d->d_name[blen] != '\0' && d->d_name[blen] != ':'))
+				continue;
+			char *b;
+			unsigned fl;
+			free(m->name);
+			free(m->extra);
+			m->name = xstrdup(d->d_name);
+			parse_name(d->d_name, &b, &fl, &m->extra);
+			free(b);
+			m->in_new = s == 1;
+			closedir(dir);
+			return 0;
+		}
+		closedir(dir);
+	}
+	m->gone = 1;
+	return -1;
+}
+
+static int open_msg(struct folder *f, struct msg *m)
+{
+	char p[STORE_PATH_MAX + 600];
+	int fd;
+
+	if (m->gone)
+		return -1;
+	if (msg_path(f, m, p, sizeof p) == 0 && (fd = open(p, O_RDONLY | O_CLOEXEC)) >= 0)
+		return fd;
+	if (relocate(f, m) < 0 || msg_path(f, m, p, sizeof p) < 0)
+		return -1;
+	return open(p, O_RDONLY | O_CLOEXEC);
+}
+
+static uint64_t wire_size(const char *d, size_t n)
+{
+	uint64_t w = n;
+
+	for (const char *p = d, *e = d + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+		if (p == d || p[-1] != '\r')
+			w++;
+	return w;
+}
+
+int store_map(struct folder *f, struct msg *m, const char **data, size_t *len)
+{
+	struct stat st;
+	int fd = open_msg(f, m);
+	void *p;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (m->date == 0) {
+		m->date = st.st_mtime;
+		f->dirty = 1;
+	}
+	*len = (size_t)st.st_size;
+	if (*len == 0) {
+		*data = "";
+	} else if ((p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
+		close(fd);
+		return -1;
+	} else {
+		*data = p;
+	}
+	close(fd);
+	if (m->wsize == SIZE_UNKNOWN) {
+		m->wsize = wire_size(*data, *len);
+		f->dirty = 1;
+	}
+	return 0;
+}
+
+void store_unmap(const char *data, size_t len)
+{
+	if (len > 0)
+		munmap((void *)data, len);
+}
+
+uint64_t store_wsize(struct folder *f, struct msg *m)
+{
+	const char *d;
+	size_t n;
+
+	if (m->wsize == SIZE_UNKNOWN && store_map(f, m, &d, &n) == 0)
+		store_unmap(d, n);
+	return m->wsize == SIZE_UNKNOWN ? 0 : m->wsize;
+}
+
+time_t store_date(struct folder *f, struct msg *m)
+{
+	struct stat st;
+	int fd;
+
+	if (m->date != 0)
+		return m->date;
+	if ((fd = open_msg(f, m)) < 0)
+		return 0;
+	if (fstat(fd, &st) == 0) {
+		m->date = st.st_mtime;
+		f->dirty = 1;
+	}
+	close(fd);
+	return m->date;
+}
+
+int store_set_flags(struct folder *f, struct msg *m, unsigned flags)
+{
+	char from[STORE_PATH_MAX + 600], to[STORE_PATH_MAX + 600];
+	unsigned disk = flags & ~(unsigned)FL_RECENT;
+
+	for (int tries = 0; tries < 2; tries++) {
+		char *name = make_name(m->base, disk, m->extra);
+
+		if (msg_path(f, m, from, sizeof from) < 0 ||
+		    snprintf(to, sizeof to, "%s/cur/%s", f->path, name) >= (int)sizeof to) {
+			free(name);
+			return -1;
+		}
+		if (strcmp(from, to) == 0 || rename(from, to) == 0) {
+			free(m->name);
+			m->name = name;
+			m->in_new = 0;
+			m->flags = flags;
+			return 0;
+		}
+		free(name);
+		if (errno != ENOENT || relocate(f, m) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+int store_unlink(struct folder *f, struct msg *m)
+{
+	char p[STORE_PATH_MAX + 600];
+
+	for (int tries = 0; tries < 2; tries++) {
+		if (msg_path(f, m, p, sizeof p) < 0)
+			return -1;
+		if (unlink(p) == 0)
+			return 0;
+		if (errno != ENOENT || relocate(f, m) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+/* A unique base name: time, microseconds, pid and random bits, host;
+ * sizes as Dovecot writes them (S= stored, W= on the wire). */
+static char *unique_base(uint64_t size, uint64_t wsize)
+{
+	char host[256] = "localhost";
+	struct timeval tv;
+	unsigned rnd = 0;
+	struct buf b = { 0 };
+
+	gettimeofday(&tv, NULL);
+	gethostname(host, sizeof host - 1);
+	for (char *h = host; *h; h++)
+		if (*h == '/' || *h == ':' || *h == ',')
+			*h = '_';
+	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		rnd = (unsigned)tv.tv_usec;
+	buf_printf(&b, "%lld.M%ldP%ldR%08x.%s,S=%llu,W=%llu", (long long)tv.tv_sec,
+	    (long)tv.tv_usec, (long)getpid(), rnd, host, (unsigned long long)size,
+	    (unsigned long long)wsize);
+	return buf_take(&b);
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* tmp/base -> cur/base:2,flags, with the date as mtime. */
+static char *finish(const char *path, char *base, int fd, unsigned flags, time_t date)
+{
+	char tmp[STORE_PATH_MAX + 300], cur[STORE_PATH_MAX + 320];
+	char *name = make_name(base, flags, NULL);
+
+	if (date) {
+		struct timespec ts[2] = { { date, 0 }, { date, 0 } };
+		futimens(fd, ts);
+	}
+	snprintf(tmp, sizeof tmp, "%s/tmp/%s", path, base);
+	snprintf(cur, sizeof cur, "%s/cur/%s", path, name);
+	free(name);
+	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, cur) < 0) {
+		unlink(tmp);
+		free(base);
+		return NULL;
+	}
+	return base;
+}
+
+char *store_deliver(const char *path, const char *data, size_t n, unsigned flags, time_t date)
+{
+	char tmp[STORE_PATH_MAX + 300];
+	struct buf lf = { 0 };
+	char *base;
+	int fd;
+
+	/* stored with LF line ends, as maildeliver and Dovecot store */
+	for (size_t i = 0; i < n; i++)
+		if (!(data[i] == '\r' && i + 1 < n && data[i + 1] == '\n'))
+			buf_addc(&lf, data[i]);
+	base = unique_base(lf.len, wire_size(lf.p ? lf.p : "", lf.len));
+	snprintf(tmp, sizeof tmp, "%s/tmp/%s", path, base);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	    write_all(fd, lf.p ? lf.p : "", lf.len) < 0) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		buf_free(&lf);
+		free(base);
+		return NULL;
+	}
+	buf_free(&lf);
+	return finish(path, base, fd, flags, date);
+}
+
+char *store_copy(struct folder *f, struct msg *m, const char *path, unsigned flags)
+{
+	char src[STORE_PATH_MAX + 600], tmp[STORE_PATH_MAX + 300];
+	const char *d;
+	size_t n;
+	char *base;
+	int fd;
+
+	if (store_map(f, m, &d, &n) < 0)
+		return NULL;
+	base = unique_base(n, m->wsize);
+	snprintf(tmp, sizeof tmp, "%s/tmp/%s", path, base);
+	if (msg_path(f, m, src, sizeof src) == 0 && link(src, tmp) == 0 &&
+	    (fd = open(tmp, O_RDONLY | O_CLOEXEC)) >= 0) {
+		store_unmap(d, n);
+		/* a hard link shares the mtime, which is the INTERNALDATE */
+		return finish(path, base, fd, flags, 0);
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+	    write_all(fd, d, n) < 0) {
+		if (fd >= 0) {
+			close(fd);
+			unlink(tmp);
+		}
+		store_unmap(d, n);
+		free(base);
+		return NULL;
+	}
+	store_unmap(d, n);
+	return finish(path, base, fd, flags, store_date(f, m));
+}
+
+int store_status(const char *path, struct store_status *st, char *const *bases, size_t nb,
+    uint32_t *uids)
+{
+	struct list l;
+
+	memset(st, 0, sizeof *st);
+	if (!store_exists(path)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (scan(path, &l, 0, 0, NULL) < 0)
+		return -1;
+	st->uidvalidity = l.uidvalidity;
+	st->uidnext = l.uidnext;
+	st->messages = (uint32_t)l.n;
+	for (size_t i = 0; i < l.n; i++) {
+		if (l.e[i].uid >= l.recent_from)
+			st->recent++;
+		if (!(l.e[i].flags & FL_SEEN))
+			st->unseen++;
+	}
+	for (size_t k = 0; k < nb; k++) {
+		uids[k] = 0;
+		for (size_t i = l.n; i-- > 0;)
+			if (bases[k] && strcmp(l.e[i].base, bases[k]) == 0) {
+				uids[k] = l.e[i].uid;
+				break;
+			}
+	}
+	list_free(&l);
+	return 0;
+}

@@ -1,0 +1,124 @@
+/* store.h — Maildir++ folders as IMAP mailboxes, laid out as Dovecot does.
+ *
+ * INBOX is the Maildir itself; folder "a.b" is the directory ".a.b" beside
+ * cur/ new/ tmp/ (names kept on disk in modified UTF-7, as Dovecot does).
+ * Flags live in the ":2," suffix of each file name (D F R S T).
+ * UIDVALIDITY, the next UID, the first UID not yet announced as \Recent and
+ * the UID of every file are kept in the folder's "maillab-uidlist", which
+ * is only ever replaced whole (written to a temporary file, then renamed)
+ * while "maillab-uidlist.lock" is locked with flock: a session killed at
+ * any point leaves either the old or the new list, never half of one. */
+#ifndef IMAPD_STORE_H
+#define IMAPD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "buf.h"
+
+#define STORE_UIDLIST   "maillab-uidlist"
+#define STORE_LOCK      "maillab-uidlist.lock"
+#define STORE_SUBSCRIPTIONS "subscriptions"
+#define STORE_NAME_MAX  200     /* mailbox name bytes: ".name" must fit NAME_MAX (255) */
+#define STORE_PATH_MAX  4096
+
+enum {
+	FL_SEEN = 1, FL_ANSWERED = 2, FL_FLAGGED = 4, FL_DELETED = 8, FL_DRAFT = 16,
+	FL_RECENT = 32          /* session state only, never on disk */
+};
+
+#define SIZE_UNKNOWN UINT64_MAX
+
+struct msg {
+	uint32_t uid;
+	unsigned flags;         /* FL_* */
+	int      gone;          /* the file went away; EXPUNGE not yet announced */
+	int      in_new;        /* the file is still in new/ */
+	char    *base;          /* unique part of the file name */
+	char    *name;          /* file name in cur/ or new/ */
+	char    *extra;         /* flag letters we keep but do not manage (P, keywords) */
+	uint64_t wsize;         /* size on the wire (CRLF), or SIZE_UNKNOWN */
+	time_t   date;          /* INTERNALDATE, 0: not known yet */
+};
+
+struct folder {
+	char     path[STORE_PATH_MAX];   /* the Maildir directory */
+	char     name[STORE_NAME_MAX + 8];
+	int      readonly;      /* EXAMINE: no flag changes, no \Recent claimed */
+	uint32_t uidvalidity, uidnext;
+	struct msg *m;          /* the session's view, by ascending UID */
+	size_t   n, cap;
+	struct timespec seen_cur, seen_new, seen_list;  /* mtimes at the last scan */
+	int      dirty;         /* sizes or dates learnt that the list lacks */
+};
+
+/* What a sync found, for the untagged replies. */
+struct sync_report {
+	uint32_t *expunged;     /* sequence numbers, in the order to announce */
+	size_t   nexpunged;
+	size_t  *changed;       /* indexes into f->m whose flags changed */
+	size_t   nchanged;
+	int      exists;        /* the number of messages changed */
+	uint32_t recent;        /* messages now \Recent in this session */
+};
+void sync_report_free(struct sync_report *r);
+
+/* Whether name is a mailbox name we accept: valid modified UTF-7, no "/",
+ * no empty hierarchy level (so no ".." and no leading '.'), printable. */
+int store_name_ok(const char *name);
+/* Path of mailbox name (INBOX: root itself) under root; -1 if too long. */
+int store_path(const char *root, const char *name, char *path, size_t cap);
+/* Make a Maildir (cur new tmp) at path; marker: write "maildirfolder". */
+int store_make_maildir(const char *path, int marker);
+/* Whether path holds a Maildir (has cur/). */
+int store_exists(const char *path);
+
+/* Open folder name at path into f (f zeroed by caller) and scan it.  With
+ * readonly 0, messages in new/ move to cur/ and this session claims the
+ * \Recent ones.  Return 0, or -1 (errno) when it is not a Maildir. */
+int store_open(struct folder *f, const char *path, const char *name, int readonly);
+void store_close(struct folder *f);
+
+/* Rescan f if anything changed on disk (always with force).  Messages that
+ * vanished are removed from the view and reported in r->expunged when
+ * allow_expunge; otherwise they stay, marked gone.  New messages are
+ * appended (r->exists), flag changes by others listed (r->changed). */
+int store_sync(struct folder *f, int allow_expunge, int force, struct sync_report *r);
+
+/* Map message m's file read-only; *data and *len: its stored bytes (LF or CRLF
+ * line ends as stored).  Fills m->wsize / m->date if unknown.  Return 0, or
+ * -1 when the file is gone (after looking for a renamed one).  Unmap with
+ * store_unmap. */
+int store_map(struct folder *f, struct msg *m, const char **data, size_t *len);
+void store_unmap(const char *data, size_t len);
+/* m's wire size / INTERNALDATE, looking at the file if not yet known. */
+uint64_t store_wsize(struct folder *f, struct msg *m);
+time_t store_date(struct folder *f, struct msg *m);
+
+/* Set m's flags to flags (renaming the file).  0, or -1 if it is gone. */
+int store_set_flags(struct folder *f, struct msg *m, unsigned flags);
+/* Unlink m's file.  0, or -1 if it was already gone. */
+int store_unlink(struct folder *f, struct msg *m);
+
+/* Deliver data[0..n) (CRLF or LF lines; stored with LF) into the Maildir at
+ * path with flags and date (0: now).  Return the new base name (caller
+ * frees) or NULL (errno). */
+char *store_deliver(const char *path, const char *data, size_t n, unsigned flags, time_t date);
+/* Put a copy of m (a hard link when possible) into the Maildir at path with
+ * flags; return the new base name or NULL. */
+char *store_copy(struct folder *f, struct msg *m, const char *path, unsigned flags);
+/* Give UIDs to new files of the Maildir at path, then report UIDVALIDITY,
+ * UIDNEXT, the number of messages, of \Recent ones and of unseen ones; the
+ * UIDs of the bases listed in bases[0..nb) go in uids (0 if not found). */
+struct store_status {
+	uint32_t uidvalidity, uidnext, messages, recent, unseen;
+};
+int store_status(const char *path, struct store_status *st, char *const *bases, size_t nb,
+    uint32_t *uids);
+
+/* Flag letters "DFRST" of flags, for logs and tests. */
+void store_flag_letters(unsigned flags, char *out);
+
+#endif
