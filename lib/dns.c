@@ -552,9 +552,10 @@ static int rdata_text(const ns_msg *m, const ns_rr *rr, struct buf *b)
 			return -1;
 		{
 			int k2 = dn_skipname(rd + k, end);
-			const unsigned char *p = rd + k + k2;
-			if (k2 < 0 || end - p != 20)
+			const unsigned char *p;
+			if (k2 < 0 || end - (rd + k + k2) != 20)
 				return -1;
+			p = rd + k + k2;
 			buf_printf(b, "%s %s %lu %lu %lu %lu %lu", n1, n2, (unsigned long)ns_get32(p),
 			    (unsigned long)ns_get32(p + 4), (unsigned long)ns_get32(p + 8),
 			    (unsigned long)ns_get32(p + 12), (unsigned long)ns_get32(p + 16));
@@ -637,6 +638,11 @@ static void trace_msg(FILE *f, const char *what, const unsigned char *msg, size_
 	trace_section(f, &m, ns_s_ns, "AUTHORITY");
 	trace_section(f, &m, ns_s_ar, "ADDITIONAL");
 	fflush(f);
+}
+
+void dns_print_msg(FILE *f, const unsigned char *msg, size_t len)
+{
+	trace_msg(f, "MESSAGE", msg, len, "-", "-");
 }
 
 /* ------------------------------------------------------------- exchange */

@@ -167,4 +167,8 @@ void dns_mx_drop_self(struct dns_mxlist *l, const char *self);
 enum dns_status dns_parse_answer(const unsigned char *msg, size_t len, const char *qname,
     int qtype, struct dns_answer *out, int *rcode, int *cname_end);
 
+/* Print DNS message msg (len bytes) on f the way -v does (header, flags,
+ * every section like dig); a malformed message is said to be so. */
+void dns_print_msg(FILE *f, const unsigned char *msg, size_t len);
+
 #endif
