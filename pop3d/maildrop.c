@@ -467,17 +467,58 @@ static int maildir_refind(struct maildrop *md, struct msg *m)
 	return found ? 0 : -1;
 }
 
-static int maildir_map(struct maildrop *md, struct msg *m, unsigned char **p, size_t *n)
+/* Read a whole file into md->rbuf (kept for the session: read() into a
+ * warm buffer costs less than mapping each message).  0 or -1. */
+static int read_file(struct maildrop *md, const char *path, size_t *n)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	size_t got = 0;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((size_t)st.st_size + 1 > md->rcap) {
+		md->rcap = (size_t)st.st_size + 1;
+		md->rbuf = xrealloc(md->rbuf, md->rcap);
+	}
+	for (;;) {
+		ssize_t r = read(fd, md->rbuf + got, md->rcap - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got == md->rcap) {      /* the file grew: it is not a delivered message */
+			md->rcap *= 2;
+			md->rbuf = xrealloc(md->rbuf, md->rcap);
+		}
+	}
+	close(fd);
+	*n = got;
+	return 0;
+}
+
+static int maildir_read(struct maildrop *md, struct msg *m, size_t *n)
 {
 	char path[sizeof md->path + 512];
-	int fd;
+	int rc;
 
 	snprintf(path, sizeof path, "%s/%s", md->path, m->name);
-	if ((fd = map_file(path, p, n)) < 0 && errno == ENOENT && maildir_refind(md, m) == 0) {
+	if ((rc = read_file(md, path, n)) < 0 && errno == ENOENT && maildir_refind(md, m) == 0) {
 		snprintf(path, sizeof path, "%s/%s", md->path, m->name);
-		fd = map_file(path, p, n);
+		rc = read_file(md, path, n);
 	}
-	return fd;
+	return rc;
 }
 
 /* The name a kept message gets at UPDATE: in cur/ with ":2,FLAGS", and
@@ -762,7 +803,6 @@ int maildrop_send(struct maildrop *md, size_t i, long lines, int stuff,
     maildrop_sink sink, void *arg)
 {
 	struct emit *e;
-	unsigned char *p;
 	size_t n;
 	int fd, rc;
 
@@ -775,11 +815,10 @@ int maildrop_send(struct maildrop *md, size_t i, long lines, int stuff,
 	e->n = 0;
 	if (md->kind == MB_MBOX) {
 		rc = send_buf(e, md->map + md->m[i].off, (size_t)md->m[i].len, lines, stuff, 1);
-	} else if ((fd = maildir_map(md, &md->m[i], &p, &n)) < 0) {
+	} else if ((fd = maildir_read(md, &md->m[i], &n)) < 0) {
 		rc = -1;
 	} else {
-		rc = send_buf(e, p, n, lines, stuff, 0);
-		unmap_file(fd, p, n);
+		rc = send_buf(e, md->rbuf, n, lines, stuff, 0);
 	}
 	free(e);
 	return rc;
@@ -810,6 +849,9 @@ void maildrop_close(struct maildrop *md)
 	for (size_t i = 0; i < md->n; i++)
 		free(md->m[i].name);
 	free(md->m);
+	free(md->rbuf);
+	md->rbuf = NULL;
+	md->rcap = 0;
 	md->m = NULL;
 	md->n = 0;
 	md->map = NULL;

@@ -40,6 +40,8 @@ struct maildrop {
 	int    dotlocked;       /* mbox: we made path.lock */
 	unsigned char *map;     /* mbox: the whole file, read-only */
 	size_t maplen;
+	unsigned char *rbuf;    /* Maildir: the message being sent */
+	size_t rcap;
 	struct msg *m;
 	size_t n;
 };
