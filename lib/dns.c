@@ -1049,21 +1049,83 @@ static void mx_free(struct dns_mx *x)
 	dns_addrs_free(&x->addrs);
 }
 
+/* Is item (a host name, or an IPv4/IPv6 address) one of x's names or
+ * addresses? */
+static int self_item_match(const struct dns_mx *x, const char *item, size_t len)
+{
+	char tok[DNS_NAME_MAX];
+	unsigned char ip[16];
+	int fam = 0;
+
+	if (len == 0 || len >= sizeof tok)
+		return 0;
+	memcpy(tok, item, len);
+	tok[len] = '\0';
+	if (inet_pton(AF_INET, tok, ip) == 1)
+		fam = AF_INET;
+	else if (inet_pton(AF_INET6, tok, ip) == 1)
+		fam = AF_INET6;
+	if (!fam)
+		return dns_name_eq(x->host, tok);
+	for (size_t k = 0; k < x->addrs.n; k++) {
+		const struct dns_addr *a = &x->addrs.v[k];
+		if (a->family == fam &&
+		    memcmp(&a->a, ip, fam == AF_INET ? 4u : 16u) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int self_match(const struct dns_mx *x, const char *self)
+{
+	for (const char *p = self; *p; ) {
+		size_t n = strcspn(p, ",");
+		if (self_item_match(x, p, n))
+			return 1;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
+/* Does the --self list hold an address (then MX hosts' addresses must be
+ * known before matching)? */
+static int self_has_address(const char *self)
+{
+	for (const char *p = self; *p; ) {
+		size_t n = strcspn(p, ",");
+		char tok[INET6_ADDRSTRLEN];
+		unsigned char ip[16];
+		if (n < sizeof tok) {
+			memcpy(tok, p, n);
+			tok[n] = '\0';
+			if (inet_pton(AF_INET, tok, ip) == 1 || inet_pton(AF_INET6, tok, ip) == 1)
+				return 1;
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	return 0;
+}
+
 void dns_mx_drop_self(struct dns_mxlist *l, const char *self)
 {
 	size_t keep = 0;
 
 	l->self_found = 0;
+	/* RFC 5321 5.1: the relay looks for "any of the names or addresses
+	 * by which it might be known" in the sorted list... */
 	for (size_t i = 0; i < l->n; i++)
-		if (dns_name_eq(l->v[i].host, self) &&
-		    (!l->self_found || l->v[i].pref < l->self_pref)) {
+		if (self_match(&l->v[i], self) && (!l->self_found || l->v[i].pref < l->self_pref)) {
 			l->self_found = 1;
 			l->self_pref = l->v[i].pref;
 		}
 	if (!l->self_found)
 		return;
-	/* RFC 5321 5.1: discard all MX records with a preference equal to or
-	 * greater than our own, or mail would loop back to us. */
+	/* ...and discards that preference level and every higher-numbered
+	 * one, or the mail would loop back to it. */
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->v[i].pref < l->self_pref)
 			l->v[keep++] = l->v[i];
@@ -1120,8 +1182,9 @@ static enum dns_status mx_from_answer(struct dns_mxlist *l, const struct dns_ans
 }
 
 /* RFC 5321 5.1: no MX records, so the domain's own address record is an
- * implicit MX of preference 0; no address either is an error. */
-static enum dns_status implicit_mx(struct dns *d, struct dns_mxlist *l, int keep_addrs)
+ * implicit MX of preference 0; no address either is an error.  The
+ * addresses are kept: they were needed anyway. */
+static enum dns_status implicit_mx(struct dns *d, struct dns_mxlist *l)
 {
 	struct dns_addrs a;
 	enum dns_status st = dns_host_addrs(d, l->domain, &a);
@@ -1134,34 +1197,36 @@ static enum dns_status implicit_mx(struct dns *d, struct dns_mxlist *l, int keep
 	l->v[0].implicit = 1;
 	l->implicit = 1;
 	l->v[0].astatus = DNS_OK;
-	if (keep_addrs)
-		l->v[0].addrs = a;
-	else
-		dns_addrs_free(&a);
+	l->v[0].addrs = a;
 	return DNS_OK;
 }
 
-/* Every host's addresses through our server; the list is unusable when no
- * host has one (RFC 5321 5.1: "MUST be reported as an error"). */
-static enum dns_status mx_addrs(struct dns *d, struct dns_mxlist *l)
+/* Every host's addresses, through our server. */
+static void mx_fetch_addrs(struct dns *d, struct dns_mxlist *l)
 {
-	int any = 0, temp = 0;
-	char err[DNS_ERR_MAX] = "";
+	for (size_t i = 0; i < l->n; i++)
+		if (!l->v[i].implicit)
+			l->v[i].astatus = dns_host_addrs(d, l->v[i].host, &l->v[i].addrs);
+}
+
+/* The list is unusable when no host has an address (RFC 5321 5.1: "MUST
+ * be reported as an error"); temporary if a lookup failed for now. */
+static enum dns_status mx_usable(struct dns *d, const struct dns_mxlist *l)
+{
+	const char *temp = NULL;
 
 	for (size_t i = 0; i < l->n; i++) {
-		struct dns_mx *x = &l->v[i];
-		if (!x->implicit)
-			x->astatus = dns_host_addrs(d, x->host, &x->addrs);
-		any |= x->astatus == DNS_OK;
-		if (x->astatus == DNS_TEMPFAIL) {
-			temp = 1;
-			snprintf(err, sizeof err, "%s", d->err);
-		}
+		if (l->v[i].astatus == DNS_OK)
+			return DNS_OK;
+		if (l->v[i].astatus == DNS_TEMPFAIL)
+			temp = l->v[i].host;
 	}
-	if (any)
-		return DNS_OK;
-	snprintf(d->err, sizeof d->err, "%s", temp ? err : "no MX host has an address");
-	return temp ? DNS_TEMPFAIL : DNS_NODATA;
+	if (temp) {
+		seterr(d, "no MX host has an address; lookup of %s failed for now", temp);
+		return DNS_TEMPFAIL;
+	}
+	seterr(d, "no MX host has an address");
+	return DNS_NODATA;
 }
 
 enum dns_status dns_mx(struct dns *d, const char *domain, const struct dns_route *r,
@@ -1179,11 +1244,13 @@ enum dns_status dns_mx(struct dns *d, const char *domain, const struct dns_route
 	if (st == DNS_OK)
 		st = mx_from_answer(out, &a);
 	else if (st == DNS_NODATA)
-		st = implicit_mx(d, out, r->want_addrs);
+		st = implicit_mx(d, out);
 	dns_answer_free(&a);
 	if (st != DNS_OK)
 		return st;
 	dns_mx_order(out->v, out->n, !r->no_shuffle);
+	if (r->want_addrs || (r->self && self_has_address(r->self)))
+		mx_fetch_addrs(d, out);
 	if (r->self) {
 		dns_mx_drop_self(out, r->self);
 		if (out->n == 0) {
@@ -1191,7 +1258,7 @@ enum dns_status dns_mx(struct dns *d, const char *domain, const struct dns_route
 			return DNS_LOOP;
 		}
 	}
-	return r->want_addrs ? mx_addrs(d, out) : DNS_OK;
+	return r->want_addrs ? mx_usable(d, out) : DNS_OK;
 }
 
 /* -------------------------------------------------------------- DNSBL */

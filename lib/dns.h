@@ -71,7 +71,8 @@ struct dns_mx {
 	char *host;             /* target host, no trailing dot, lower case kept as sent */
 	int implicit;           /* no MX: the domain itself (RFC 5321 5.1) */
 	enum dns_status astatus;   /* of the address lookup (want_addrs) */
-	struct dns_addrs addrs;    /* filled when want_addrs */
+	struct dns_addrs addrs;    /* filled when want_addrs, when self holds an
+	                            * address, and always for an implicit MX */
 };
 
 struct dns_mxlist {
@@ -85,7 +86,8 @@ struct dns_mxlist {
 };
 
 struct dns_route {
-	const char *self;       /* our host name for loop avoidance (RFC 5321 5.1), or NULL */
+	const char *self;       /* our names and addresses, comma-separated, for loop
+	                         * avoidance (RFC 5321 5.1), or NULL */
 	int no_shuffle;         /* keep equal preferences in the server's order */
 	int want_addrs;         /* resolve each host's A and AAAA through the same server */
 };
@@ -153,8 +155,9 @@ int dns_name_eq(const char *a, const char *b);
 /* Sort v[0..n) by preference (stable); shuffle each run of equal
  * preferences when shuffle is set (RFC 5321 5.1). */
 void dns_mx_order(struct dns_mx *v, size_t n, int shuffle);
-/* Loop avoidance: if self is among v (sorted), drop every host whose
- * preference is >= self's and free them; l->n shrinks, l->self_* are set. */
+/* Loop avoidance: if one of self's comma-separated names or addresses
+ * (addresses match hosts' addrs) is among l (sorted), drop every host whose
+ * preference is >= its own and free them; l->n shrinks, l->self_* are set. */
 void dns_mx_drop_self(struct dns_mxlist *l, const char *self);
 
 /* Parse answer msg (len bytes) to a query for qname/qtype: follow the CNAME

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "buf.h"
 #include "err.h"
 #include "mxlookup.h"
 
@@ -30,11 +31,12 @@ static const struct option opts[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mxlookup [-s SERVER[:PORT]] [-a] [--self HOST] [--no-shuffle] [-v] DOMAIN...\n"
+	    "usage: mxlookup [-s SERVER[:PORT]] [-a] [--self HOST]... [--no-shuffle] [-v] DOMAIN...\n"
 	    "Print the hosts an MTA would try for each mail DOMAIN, in order: PREFERENCE HOST.\n\n"
 	    "  -s, --server=SERVER[:PORT]  ask this DNS server ([IPV6]:PORT for IPv6), not resolv.conf's\n"
 	    "  -a, --addresses             print each host's IPv4 and IPv6 addresses\n"
-	    "      --self=HOST             drop MX hosts at or above HOST's preference (loop avoidance)\n"
+	    "      --self=HOST|ADDR        drop MX hosts at or above our own preference (loop\n"
+	    "                              avoidance); repeat for each name and address we have\n"
 	    "      --no-shuffle            keep hosts of equal preference in the server's order\n"
 	    "  -t, --timeout=SECS          wait per try (decimals allowed; default resolv.conf's or 5)\n"
 	    "      --tries=N               tries per server (default resolv.conf's or 2)\n"
@@ -70,13 +72,16 @@ static int parse_tries(const char *s, int *n)
 int main(int argc, char **argv)
 {
 	struct mxlookup_opts o = { 0 };
-	int c;
+	struct buf self = { 0 };
+	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "s:at:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.server = optarg; break;
 		case 'a': o.addrs = 1; break;
-		case 'S': o.self = optarg; break;
+		case 'S':       /* repeatable: every name and address we are known by */
+			buf_printf(&self, "%s%s", self.len ? "," : "", optarg);
+			break;
 		case 'n': o.no_shuffle = 1; break;
 		case 'v': o.verbose = 1; break;
 		case 't':
@@ -88,14 +93,18 @@ int main(int argc, char **argv)
 			if (parse_tries(optarg, &o.tries) < 0)
 				diex(EX_USAGE, "--tries %s: want 1 to %d", optarg, TRIES_MAX);
 			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': print_version(); return 0;
-		default: usage(stderr); return EX_USAGE;
+		case 'h': usage(stdout); buf_free(&self); return 0;
+		case 'V': print_version(); buf_free(&self); return 0;
+		default: usage(stderr); buf_free(&self); return EX_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
+		buf_free(&self);
 		return EX_USAGE;
 	}
-	return mxlookup_run(&o, argv + optind, argc - optind, stdout);
+	o.self = self.p;
+	rc = mxlookup_run(&o, argv + optind, argc - optind, stdout);
+	buf_free(&self);
+	return rc;
 }

@@ -229,6 +229,21 @@ dig_mx() {
 	refute_line "20 mx2.multi.test"
 }
 
+@test "--self by address: MX hosts are matched on their addresses too" {
+	run mx --self 127.0.0.3 multi.test
+	assert_success
+	assert_output --partial "dropped 2 hosts at preference >= 20"
+	assert_line "10 mx1.multi.test"
+	refute_line --regexp '^(20|30) '
+	run mx --self ::1 multi.test               # mx2's AAAA
+	assert_line "10 mx1.multi.test"
+	refute_line "20 mx2.multi.test"
+	run mx --self elsewhere.test --self 127.0.0.2 multi.test
+	assert_failure 78
+	run mx --self 127.0.0.9 implicit.test      # the implicit MX's own address
+	assert_failure 78
+}
+
 @test "--self as the best MX: mail would loop, exit 78" {
 	run mx --self mx1.multi.test multi.test
 	assert_failure 78

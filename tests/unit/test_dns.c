@@ -245,6 +245,22 @@ START_TEST(drop_self)
 	ck_assert_uint_eq(l.self_dropped, 4);
 	dns_mxlist_free(&l);
 
+	/* By address: "names or addresses by which it might be known". */
+	set_list(&l, prefs, hosts, 4);
+	l.v[2].addrs.v = calloc(1, sizeof *l.v[2].addrs.v);
+	l.v[2].addrs.n = 1;
+	l.v[2].addrs.v[0].family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::25", &l.v[2].addrs.v[0].a.v6);
+	dns_mx_drop_self(&l, "me.example.org,192.0.2.1,2001:DB8:0::25");
+	ck_assert(l.self_found);
+	ck_assert_uint_eq(l.self_pref, 20);
+	ck_assert_uint_eq(l.n, 1);
+	dns_mxlist_free(&l);
+	set_list(&l, prefs, hosts, 4);
+	dns_mx_drop_self(&l, "2001:db8::25,,x");        /* no addresses known: no match */
+	ck_assert(!l.self_found);
+	dns_mxlist_free(&l);
+
 	/* Listed twice: the best (lowest) preference counts. */
 	{
 		static const unsigned p2[] = { 10, 20, 30 };
