@@ -1269,8 +1269,13 @@ int dns_bl_name(const char *ip, const char *zone, char *buf, size_t cap)
 	struct buf b = { 0 };
 	int rc = -1;
 
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
 	if (inet_pton(AF_INET, ip, a) == 1) {
 		buf_printf(&b, "%u.%u.%u.%u.", a[3], a[2], a[1], a[0]);
+	} else if (inet_pton(AF_INET6, ip, a) == 1 && memcmp(a, v4mapped, 12) == 0) {
+		/* ::ffff:192.0.2.1, an IPv4 client on a dual-stack socket */
+		buf_printf(&b, "%u.%u.%u.%u.", a[15], a[14], a[13], a[12]);
 	} else if (inet_pton(AF_INET6, ip, a) == 1) {
 		static const char hex[] = "0123456789abcdef";
 		for (int i = 15; i >= 0; i--)   /* RFC 5782 2.4: nibbles, reversed */

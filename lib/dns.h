@@ -133,9 +133,11 @@ void dns_addr_sockaddr(const struct dns_addr *a, unsigned port, struct sockaddr_
 enum dns_status dns_query(struct dns *d, const char *name, int type, struct dns_answer *out);
 void dns_answer_free(struct dns_answer *a);
 
-/* Write the DNSBL query name for address ip (text form, v4 or v6) under
- * zone into buf (cap bytes): 2.0.0.127.zone, or 32 nibbles for IPv6
- * (RFC 5782 2.1, 2.4).  Returns 0, or -1 for a bad address or short buf. */
+/* Write the DNSBL query name for address ip (text form, v4 or v6; an
+ * IPv4-mapped ::ffff:a.b.c.d counts as IPv4) under zone into buf (cap
+ * bytes): 2.0.0.127.zone, or 32 nibbles for IPv6 (RFC 5782 2.1, 2.4).
+ * With zone "in-addr.arpa" / "ip6.arpa" it is the PTR name.  Returns 0,
+ * or -1 for a bad address or a short buf. */
 int dns_bl_name(const char *ip, const char *zone, char *buf, size_t cap);
 
 /* sysexits code for a status: 0; EX_NOHOST (68) for NXDOMAIN, NODATA,

@@ -284,6 +284,8 @@ START_TEST(bl_names)
 	ck_assert_int_eq(dns_bl_name("2001:db8:1:2:3:4:567:89ab", "ugly.example.com", b, sizeof b), 0);
 	ck_assert_str_eq(b, "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2."
 	    "ugly.example.com");
+	ck_assert_int_eq(dns_bl_name("::ffff:192.0.2.7", "bl.test", b, sizeof b), 0);
+	ck_assert_str_eq(b, "7.2.0.192.bl.test");
 	ck_assert_int_eq(dns_bl_name("not-an-ip", "zone", b, sizeof b), -1);
 	ck_assert_int_eq(dns_bl_name("192.0.2.1", "zone", b, 10), -1);
 	ck_assert_int_eq(dns_bl_name("192.0.2.1", "zone", b, 15), 0);   /* exactly fits */
