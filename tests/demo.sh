@@ -48,11 +48,20 @@ if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD="" PLAIN=""; fi
 step() { STEP=$((STEP + 1)); printf '\n%s== %d. %s%s\n' "$BOLD" "$STEP" "$*" "$PLAIN"; }
 explain() { printf '%s\n' "$*" | fold -s -w 100 | sed 's/^/   /'; }
 # show CMD...: print the command, run it, indent its output; its status.
+# quoted ARGS...: the words as a person would type them.
+quoted() {
+	local a out=""
+	for a in "$@"; do
+		case $a in
+		*[[:space:]\'\"\$\`\;\&\|\<\>\(\)\*\?]* | "") out+=" '${a//\'/\'\\\'\'}'" ;;
+		*) out+=" $a" ;;
+		esac
+	done
+	printf '%s' "${out# }"
+}
 show() {
-	printf '   $ %s\n' "$*"
-	"$@" > "$T/out" 2>&1
-	local rc=$?
-	sed 's/^/   | /' "$T/out"
+	printf '   $ %s\n' "$(quoted "$@")"
+XX
 	return $rc
 }
 skip() { printf '   SKIP: %s\n' "$*"; SKIPPED+=("$*"); }
