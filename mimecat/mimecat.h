@@ -1,0 +1,71 @@
+/* mimecat.h — the modes of mimecat, each one function over a parsed message. */
+#ifndef MIMECAT_H
+#define MIMECAT_H
+
+#include <stdio.h>
+
+#include "buf.h"
+#include "mime.h"
+
+#define MC_WARN_MAX      10      /* parser warnings printed on stderr */
+#define MC_NAME_MAX      200     /* bytes of a saved file name (NAME_MAX is 255) */
+#define MC_UNIQUE_MAX    1000    /* "name-N.ext" tries before giving up */
+#define MC_EXPLAIN_LINES 8       /* body lines shown by -e before eliding */
+#define MC_PREVIEW_BYTES 240     /* decoded bytes previewed by -e */
+#define MC_SHOW_COLS     160     /* -e truncates longer lines */
+#define MC_ATT_MAX       1000    /* attachments listed by the reading view */
+
+/* One run: the input and what the options asked for. */
+struct mc {
+	const char *name;       /* input name for messages ("stdin") */
+	const char *base;       /* the message, mapped */
+	size_t len;
+	struct mime_msg m;
+	FILE *out;
+	int utf8;               /* -p: convert text to UTF-8 */
+	int all;                /* -x: every part, -H: every part's header */
+	const char *section;    /* -p SECTION, or NULL */
+	const char *dir;        /* -x directory */
+};
+
+/* Map the file at path (NULL or "-": stdin, copied to an unlinked temporary
+ * file first when it is not a regular file).  Return 0 or -1 after a
+ * message on stderr. */
+int mc_load(struct mc *mc, const char *path);
+void mc_unload(struct mc *mc);
+
+/* Print the parser's defects on stderr as warnings (at most MC_WARN_MAX). */
+void mc_warn(const struct mc *mc);
+
+/* The modes; each returns the exit status. */
+int mc_view(struct mc *mc);
+int mc_tree(struct mc *mc);
+int mc_part(struct mc *mc);
+int mc_headers(struct mc *mc);
+int mc_extract(struct mc *mc);
+int mc_explain(struct mc *mc);
+int mc_check(struct mc *mc);
+
+/* Shared helpers (util.c). */
+/* The part named by the IMAP section numbers sec, or NULL. */
+const struct mime_part *mc_find(const struct mc *mc, const char *sec);
+/* Decode p's body into out (whole, in memory: for text shown to a person). */
+size_t mc_decode(const struct mime_part *p, struct buf *out);
+/* Append p's decoded text as UTF-8 (from its charset; text/html rendered). */
+void mc_text(const struct mime_part *p, int render_html, struct buf *out);
+/* Render HTML h[0..n) (UTF-8) as plain text into out. */
+void mc_html_to_text(const char *h, size_t n, struct buf *out);
+/* Write s[0..n) to f with terminal controls (ESC, CR, ...) made visible. */
+void mc_put_safe(FILE *f, const char *s, size_t n);
+/* Append the decoded (RFC 2047, RFC 2231) value of header field f. */
+struct hdr_field;
+void mc_field_value(const struct hdr_field *f, struct buf *out);
+/* The Content-Type or -Disposition field f of p as -H shows it (parameters
+ * decoded); 0 if f is another field. */
+int mc_mime_field(const struct mime_part *p, const struct hdr_field *f, struct buf *out);
+/* Size of p's body once transfer-decoded. */
+size_t mc_decoded_size(const struct mime_part *p);
+/* "12 B", "3.4 KiB" ... */
+const char *mc_size(size_t n, char *tmp, size_t cap);
+
+#endif
