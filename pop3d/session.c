@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,27 @@ static size_t mask_secrets(const char *line, size_t len, int incoming)
 
 /* ---------- privileges (root only) ---------- */
 
+/* Changing ids makes the process non-dumpable, and LeakSanitizer cannot
+ * inspect a non-dumpable process; only sanitizer builds turn it back. */
+static void sanitizer_dumpable(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	prctl(PR_SET_DUMPABLE, 1);
+#endif
+}
+
+/* Nor a process with mixed ids (real root, effective "mail"): sanitizer
+ * builds go back to root once the session is over, for the leak check. */
+static void sanitizer_exit_ids(const struct session *s)
+{
+#ifdef __SANITIZE_ADDRESS__
+	if (s->unpriv && !s->became && seteuid(0) == 0 && setegid(0) == 0)
+		prctl(PR_SET_DUMPABLE, 1);
+#else
+	(void)s;
+#endif
+}
+
 static int priv_setup(struct session *s)
 {
 	const char *name = s->cfg->runas ? s->cfg->runas : DEFAULT_RUNAS;
@@ -161,6 +183,7 @@ static int priv_setup(struct session *s)
 		return -1;
 	}
 	s->unpriv = 1;
+	sanitizer_dumpable();
 	return 0;
 }
 
@@ -227,6 +250,7 @@ static void enter_transaction(struct session *s)
 			return;
 		}
 		s->became = 1;
+		sanitizer_dumpable();
 	}
 	rc = maildrop_open(&s->md, path, kind, &why);
 	if (rc != MD_OK) {
@@ -872,6 +896,7 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	if (s->have_md)
 		maildrop_close(&s->md);
 	conn_close(&s->conn);
+	sanitizer_exit_ids(s);
 	OPENSSL_cleanse(&s->u, sizeof s->u);
 	free(s);
 	return status;
