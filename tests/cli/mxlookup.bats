@@ -52,6 +52,17 @@ setup_file() {
 	dns_servfail_start "$SF_PORT"
 	dns_add_servfail "$c" servfail.test "$SF_PORT"
 	dns_start "$c" "$DNS_PORT" "127.0.0.1 ::1"
+	# an authoritative server of its own: aa flag, SOA in the authority section
+	local a="$BATS_FILE_TMPDIR/auth.conf"
+	AUTH_PORT=$(free_port)
+	while [ "$AUTH_PORT" = "$DNS_PORT" ] || [ "$AUTH_PORT" = "$SF_PORT" ] ||
+		[ "$AUTH_PORT" = "$BH_PORT" ]; do AUTH_PORT=$(free_port); done
+	export AUTH_PORT
+	dns_conf_new "$a"
+	dns_add_auth_zone "$a" auth.test
+	dns_add_mx "$a" auth.test 10 mx.auth.test
+	dns_add_host "$a" mx.auth.test 127.0.0.5
+	dns_start "$a" "$AUTH_PORT"
 	dns_blackhole_start "$BH_PORT"
 }
 
@@ -272,6 +283,27 @@ dig_mx() {
 	assert_output --partial "status: NOERROR"
 	run mx -v nosuch.test
 	assert_output --partial "status: NXDOMAIN"
+}
+
+@test "-v shows an authoritative answer: aa flag, SOA in the authority section" {
+	run dig @127.0.0.1 -p "$AUTH_PORT" nosuch.auth.test MX
+	assert_output --partial "SOA"
+	run mxlookup -s "127.0.0.1:$AUTH_PORT" -v nosuch.auth.test
+	assert_failure 68
+	assert_output --regexp 'flags: qr aa'
+	assert_output --partial ";; AUTHORITY SECTION:"
+	assert_output --regexp 'auth\.test\.[[:space:]]+[0-9]+[[:space:]]+IN[[:space:]]+SOA[[:space:]]+ns\.auth\.test\. hostmaster\.auth\.test\. [0-9]+ '
+	run mxlookup -s "127.0.0.1:$AUTH_PORT" -a auth.test
+	assert_success
+	assert_output "10 mx.auth.test 127.0.0.5"
+}
+
+@test "REFUSED (a server not serving that zone): temporary failure, exit 75" {
+	run dig @127.0.0.1 -p "$AUTH_PORT" multi.test MX
+	assert_output --partial "status: REFUSED"
+	run mxlookup -s "127.0.0.1:$AUTH_PORT" multi.test
+	assert_failure 75
+	assert_output --partial "REFUSED"
 }
 
 @test "a truncated UDP answer is asked again over TCP" {

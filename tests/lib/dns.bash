@@ -15,6 +15,7 @@
 #     dns_add_txt    "$conf" 2.0.0.127.bl.test "listed, see http://bl.test/"
 #     dns_add_nullmx "$conf" nomail.test        # RFC 7505 "MX 0 ."
 #     dns_add_rr     "$conf" NAME TYPE HEXDATA  # any record, RFC 3597 style
+#     dns_add_auth_zone "$conf" lab.test        # authoritative: aa, SOA, NS (own dnsmasq: see below)
 #     dns_servfail_start 21510                  # a responder that answers SERVFAIL...
 #     dns_add_servfail "$conf" broken.test 21510   # ...and names whose answers come from it
 #     dns_start "$conf" 21500                   # dnsmasq on 127.0.0.1:21500 (+ ::1 with a 3rd arg "127.0.0.1 ::1")
@@ -63,6 +64,24 @@ dns_add_txt() { printf 'txt-record=%s,"%s"\n' "$2" "$3" >> "$1"; }
 
 # dns_add_rr FILE NAME TYPE HEXDATA: any record (TYPE as a number).
 dns_add_rr() { echo "dns-rr=$2,$3,$4" >> "$1"; }
+
+# dns_add_auth_zone FILE ZONE [ADDR]: answer for ZONE authoritatively (aa
+# flag, SOA in the authority section of NXDOMAIN and NODATA answers, NS
+# ns.ZONE) on ADDR (default 127.0.0.1; it must be an address of an
+# interface, as 127.0.0.1 and ::1 are, not any 127.x).  There dnsmasq
+# answers its auth zones only and REFUSES every other name, so an auth zone
+# gets a dnsmasq of its own, with its own file and port:
+#     dns_conf_new auth.conf; dns_add_auth_zone auth.conf lab.test
+#     dns_add_mx auth.conf lab.test 10 mx.lab.test; dns_start auth.conf 21501
+dns_add_auth_zone() {
+	local f=$1 z=$2 a=${3:-127.0.0.1}
+	grep -q '^auth-server=' "$f" || echo "auth-server=ns.$z,$a" >> "$f"
+	{
+		echo "auth-zone=$z"
+		echo "auth-soa=$(date +%Y%m%d)01,hostmaster.$z"
+		echo "host-record=ns.$z,$a"
+	} >> "$f"
+}
 
 # dns_add_nullmx FILE DOMAIN: RFC 7505 null MX, preference 0, host "."
 dns_add_nullmx() { dns_add_rr "$1" "$2" 15 000000; }
