@@ -18,7 +18,7 @@
 #define MAILDROP_SIZES_MAX (64 << 20)      /* a bigger cache is ignored */
 #define MAILDROP_UID_MAX   70              /* RFC 1939 7: unique-id is 1..70 chars */
 #define MAILDROP_MSGS_MAX  1000000         /* messages we list in one session */
-#define MBOX_DOTLOCK_STALE (10 * 60)       /* seconds: an older .lock is left over */
+#define MBOX_DOTLOCK_STALE (5 * 60)        /* an older .lock is left over (mutt, Postfix, maildeliver) */
 #define MBOX_DOTLOCK_TRIES 5               /* one second apart, for a delivering MDA */
 
 enum maildrop_rc { MD_OK = 0, MD_ERR = -1, MD_INUSE = -2 };

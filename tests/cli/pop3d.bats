@@ -306,6 +306,26 @@ make_cert() {
 	assert_output "['m1', 'm3']"
 }
 
+@test "the chain: what maildeliver wrote (Maildir and mbox) comes back exact" {
+	[ -x "$BIN/maildeliver" ] || skip "maildeliver not built"
+	rm -rf "$MD"
+	fix_perms
+	AS=""
+	[ "$(id -u)" = 0 ] && AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	printf 'Subject: a\n\nFrom here\n>From there\n.dot\n' > m1
+	printf 'Subject: b\n\nbody\n' > m2
+	for m in m1 m2; do
+		$AS "$BIN/maildeliver" -f s@example.org -m "maildir:$MD" < $m
+		$AS "$BIN/maildeliver" -f s@example.org -m "mbox:$H/mbox" < $m
+	done
+	want=$'+OK 74 octets\nReturn-Path: <s@example.org>\nSubject: a\n\nFrom here\n>From there\n..dot\n.\n+OK 50 octets\nReturn-Path: <s@example.org>\nSubject: b\n\nbody\n.'
+	for mb in 'maildir:%h/Maildir' 'mbox:%h/mbox'; do
+		pop --mailbox "$mb" <<<$'USER bob\r\nPASS secret\r\nRETR 1\r\nRETR 2\r\nQUIT\r' > out
+		assert_equal "$(sed -n 3p out)" "+OK Maildrop has 2 messages (124 octets)"
+		assert_equal "$(sed -n '4,$p' out | sed '$d')" "$want"
+	done
+}
+
 @test "-v transcript masks the password and SASL responses; idle timeout" {
 	plain=$(printf '\0bob\0secret' | base64)
 	printf 'USER bob\r\nPASS secret\r\nQUIT\r\n' | pop3d --users users -v 2>log >/dev/null
