@@ -224,7 +224,7 @@ static void detail_of(const char *rcpt, const struct user *u, char *folder, size
 }
 
 static int deliver_user(const struct md_opts *o, const struct md_msg *m, const char *sender,
-    const char *rcpt, const char *folder)
+    const char *rcpt, const char *folder, int add_dt)
 {
 	struct target t;
 	struct user u;
@@ -257,7 +257,7 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 		snprintf(t.folder, sizeof t.folder, "%s", folder);
 	else
 		detail_of(rcpt, &u, t.folder, sizeof t.folder);
-	set_prefix(&t, sender, rcpt);
+	set_prefix(&t, sender, add_dt ? rcpt : NULL);
 	return store_as(o, &t, m, &u);
 }
 
@@ -319,10 +319,14 @@ int md_run(const struct md_opts *o, const struct md_msg *m, char *const *rcpts, 
 			warnx_("no user name for uid %lu", (unsigned long)getuid());
 			return EX_NOUSER;
 		}
-		return deliver_user(o, m, sender, pw->pw_name, o->folder);
+		/* Postfix's local has already prepended Delivered-To: $RECIPIENT
+		 * (prepend_delivered_header); a second one would say less. */
+		const char *r = getenv("RECIPIENT");
+		return deliver_user(o, m, sender, pw->pw_name, o->folder,
+		    r == NULL || !md_delivered_to(m, r));
 	}
 	for (int i = 0; i < n; i++) {
-		rc = deliver_user(o, m, sender, rcpts[i], NULL);
+		rc = deliver_user(o, m, sender, rcpts[i], NULL, 1);
 		if (rc != EX_OK && first == EX_OK)
 			first = rc;
 	}

@@ -25,6 +25,7 @@ setup() {
 
 teardown() {
 	stop_all
+	postfix_stop
 	rm -rf "$T"
 }
 
@@ -403,4 +404,76 @@ print([m.get_from().split()[0] for m in mailbox.mbox(sys.argv[1], create=False)]
 	assert_success
 	assert_output --partial "alice: delivered to $T/home/alice/Maildir/new/"
 	assert_output --partial "bob@example.org: delivered to $T/home/bob/Maildir/new/"
+}
+
+# A private Postfix instance (its own config, queue and log under $T) on a
+# loopback port, with maildeliver as its mailbox_command.
+postfix_start() {
+	local pf="$T/pf" port=$1
+	mkdir -p "$pf/etc" "$pf/spool" "$pf/data"
+	chown postfix "$pf/data"
+	cat > "$pf/etc/main.cf" <<-EOF
+	compatibility_level = 3.6
+	queue_directory = $pf/spool
+	data_directory = $pf/data
+	maillog_file = $pf/maillog
+	maillog_file_prefixes = $T
+	myhostname = mx.test.example
+	mydomain = test.example
+	myorigin = test.example
+	mydestination = test.example
+	inet_interfaces = 127.0.0.1
+	inet_protocols = ipv4
+	mynetworks = 127.0.0.0/8
+	alias_maps =
+	alias_database =
+	local_recipient_maps = unix:passwd.byname
+	recipient_delimiter = +
+	smtputf8_enable = no
+	biff = no
+	mailbox_command = $BIN/maildeliver -f "\$SENDER" --mailbox maildir:$T/home/alice/Maildir
+	EOF
+	# Our port for smtpd, and no chroot (the queue is not the usual one).
+	awk -v port="$port" '/^#/ || /^[ \t]/ || NF < 8 { print; next }
+	    { if ($1 == "smtp" && $2 == "inet") $1 = "127.0.0.1:" port; $5 = "n"; print }' \
+	    /etc/postfix/master.cf > "$pf/etc/master.cf"
+	postfix -c "$pf/etc" start 2>&1
+}
+
+postfix_stop() {
+	[ -d "$T/pf/etc" ] || return 0
+	postfix -c "$T/pf/etc" stop >/dev/null 2>&1 || true
+}
+
+@test "Postfix delivers through maildeliver as mailbox_command (SMTP in, Maildir out)" {
+	[ "$(id -u)" = 0 ] || skip "a private Postfix instance needs root"
+	command -v postfix >/dev/null && id postfix >/dev/null 2>&1 || skip "no Postfix"
+	port=$(free_port)
+	mkdir -p "$T/home/alice/Maildir/.lists/"{cur,new,tmp}; chown -R "$U:$G" "$T/home/alice"
+	run postfix_start "$port"
+	wait_port "$port" 20 || { postfix_stop; cat "$T/pf/maillog"; false; }
+	run timeout 20 "$PY" - "$port" <<-'EOF'
+	import smtplib, sys
+	s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=15)
+	s.sendmail("ann@example.net", ["nobody@test.example", "nobody+lists@test.example"],
+	           b"Subject: via postfix\r\n\r\nFrom the MTA\r\nbody\r\n")
+	s.quit()
+	EOF
+	assert_success
+	for i in $(seq 200); do
+		[ -n "$(ls -A "$T/home/alice/Maildir/new")" ] && [ -n "$(ls -A "$T/home/alice/Maildir/.lists/new")" ] && break
+		sleep 0.1
+	done
+	postfix_stop
+	cat "$T/pf/maillog"
+	f=$(only_file "$T/home/alice/Maildir/new")
+	g=$(only_file "$T/home/alice/Maildir/.lists/new")
+	[ "$(stat -c %u "$f")" = 65534 ]          # Postfix runs the command as the recipient
+	head -1 "$f" | grep -qx 'Return-Path: <ann@example.net>'
+	# Postfix already wrote Delivered-To: we add no second one.
+	[ "$(grep -c '^Delivered-To:' "$f")" = 1 ]
+	grep -qx 'Delivered-To: nobody@test.example' "$f"
+	grep -qx 'Delivered-To: nobody+lists@test.example' "$g"
+	tail -2 "$f" | diff - <(printf 'From the MTA\nbody\n')
+	grep -q 'status=sent (delivered to command' "$T/pf/maillog"
 }
