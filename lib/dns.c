@@ -37,7 +37,6 @@
 #define DNS_SERVERS_MAX  MAXNS   /* resolv.conf keeps at most 3 (resolv.conf(5)) */
 #define DNS_HDR          12      /* RFC 1035 4.1.1 */
 #define DNS_ERR_MAX      256
-#define DNS_REQUERY_MAX  DNS_CNAME_MAX   /* new queries at a CNAME chain's end */
 
 struct dns {
 	struct sockaddr_storage srv[DNS_SERVERS_MAX];
@@ -617,8 +616,11 @@ static void trace_msg(FILE *f, const char *what, const unsigned char *msg, size_
 	ns_msg m;
 	char rb[16];
 
-	fprintf(f, "\n;; %s %s %s (%s), %zu bytes\n", what,
-	    strcmp(what, "QUERY") == 0 ? "to" : "from", server, proto, n);
+	if (server)
+		fprintf(f, "\n;; %s %s %s (%s), %zu bytes\n", what,
+		    strcmp(what, "QUERY") == 0 ? "to" : "from", server, proto, n);
+	else
+		fprintf(f, "\n;; %s, %zu bytes\n", what, n);
 	if (ns_initparse(msg, (int)n, &m) < 0) {
 		fprintf(f, ";; malformed message\n");
 		return;
@@ -642,7 +644,7 @@ static void trace_msg(FILE *f, const char *what, const unsigned char *msg, size_
 
 void dns_print_msg(FILE *f, const unsigned char *msg, size_t len)
 {
-	trace_msg(f, "MESSAGE", msg, len, "-", "-");
+	trace_msg(f, "MESSAGE", msg, len, NULL, NULL);
 }
 
 /* ------------------------------------------------------------- exchange */
@@ -713,8 +715,9 @@ static int transact(struct dns *d, const char *name, int type, unsigned char *an
 				return n;
 			sockaddr_text(&d->srv[i], srv, sizeof srv);
 			seterr(d, "%s from %s", rcode_name(rcode, rb, sizeof rb), srv);
-			/* A server's SERVFAIL is its answer for now: do not ask it again at once. */
-			if (rcode == ns_r_servfail && d->nsrv == 1)
+			/* A lone server's SERVFAIL or REFUSED is its answer for
+			 * now: asking it again at once will not change it. */
+			if (d->nsrv == 1)
 				return 0;
 		}
 	}
@@ -854,6 +857,7 @@ enum dns_status dns_parse_answer(const unsigned char *msg, size_t len, const cha
 	if ((hops = follow_cnames(&m, qname, end, sizeof end)) < 0)
 		return DNS_TEMPFAIL;
 	out->name = xstrdup(end);
+	out->hops = hops;
 	if (*rcode == ns_r_nxdomain)    /* RFC 6604 3: about the chain's last name */
 		return DNS_NXDOMAIN;
 	if (*rcode != ns_r_noerror)
@@ -870,6 +874,7 @@ enum dns_status dns_parse_answer(const unsigned char *msg, size_t len, const cha
 			continue;
 		if ((t = rr_text(&m, &rr)) == NULL) {
 			dns_answer_free(out);
+			out->hops = hops;
 			return DNS_TEMPFAIL;
 		}
 		answer_add(out, t);
@@ -899,7 +904,9 @@ static enum dns_status resolve(struct dns *d, const char *name, int type, struct
 		free(ans);
 		return DNS_BADNAME;
 	}
-	for (int k = 0; k <= DNS_REQUERY_MAX; k++) {
+	/* Each new query starts where a chain of at least one CNAME ended,
+	 * so the hop count grows and the loop ends. */
+	for (int total = 0;;) {
 		int n = transact(d, cur, type, ans, DNS_MSG_MAX), rcode, cend;
 		if (n == 0) {
 			st = DNS_TEMPFAIL;
@@ -908,12 +915,16 @@ static enum dns_status resolve(struct dns *d, const char *name, int type, struct
 		st = dns_parse_answer(ans, (size_t)n, cur, type, out, &rcode, &cend);
 		if (st == DNS_TEMPFAIL && !d->err[0])
 			seterr(d, "malformed answer for %s", cur);
+		if ((total += out->hops) > DNS_CNAME_MAX) {
+			seterr(d, "%s: CNAME chain longer than %d", name, DNS_CNAME_MAX);
+			dns_answer_free(out);
+			st = DNS_TEMPFAIL;
+			break;
+		}
 		if (st != DNS_NODATA || !cend)
 			break;
 		snprintf(cur, sizeof cur, "%s", out->name);
 		dns_answer_free(out);
-		st = DNS_TEMPFAIL;
-		seterr(d, "%s: CNAME chain longer than %d", name, DNS_CNAME_MAX);
 	}
 	free(ans);
 	if (st == DNS_NXDOMAIN)
@@ -1167,7 +1178,7 @@ static enum dns_status mx_from_answer(struct dns_mxlist *l, const struct dns_ans
 {
 	size_t nulls = 0;
 
-	for (size_t i = 0; i < a->n && l->n < DNS_MX_MAX; i++) {
+	for (size_t i = 0; i < a->n; i++) {
 		char *sp;
 		unsigned long pref = strtoul(a->text[i], &sp, 10);
 		if (*sp != ' ')
@@ -1249,6 +1260,8 @@ enum dns_status dns_mx(struct dns *d, const char *domain, const struct dns_route
 	if (st != DNS_OK)
 		return st;
 	dns_mx_order(out->v, out->n, !r->no_shuffle);
+	while (out->n > DNS_MX_MAX)     /* hostile or silly: keep the best ones */
+		mx_free(&out->v[--out->n]);
 	if (r->want_addrs || (r->self && self_has_address(r->self)))
 		mx_fetch_addrs(d, out);
 	if (r->self) {

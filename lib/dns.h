@@ -26,9 +26,9 @@
 #define DNS_MSG_MAX       65535     /* RFC 1035 4.2.2: TCP length field */
 #define DNS_UDP_MAX       512       /* RFC 1035 4.2.1: without EDNS0 an answer fits in 512 */
 #define DNS_CNAME_MAX     8         /* CNAME hops we follow (RFC 1034 3.6.2 asks to stop loops) */
-#define DNS_MX_MAX        100       /* MX records kept per domain; more is hostile */
+#define DNS_MX_MAX        100       /* most preferred MX hosts kept per domain; more is hostile */
 #define DNS_ADDR_MAX      32        /* addresses kept per host */
-#define DNS_ANSWER_MAX    64        /* records kept by dns_query */
+#define DNS_ANSWER_MAX    1024      /* records kept from one answer (64 KB holds ~4000) */
 #define DNS_TIMEOUT_MS    5000      /* per try, as glibc's RES_TIMEOUT */
 #define DNS_TRIES         2         /* tries per server, as glibc's RES_DFLRETRY */
 
@@ -96,6 +96,7 @@ struct dns_answer {
 	char **text;            /* each record's data: "127.0.0.2", TXT strings joined, "10 mx.example." */
 	size_t n;
 	char *name;             /* where the records were found, after CNAMEs */
+	int hops;               /* CNAMEs followed in the last answer parsed */
 };
 
 /* Open a resolver with o (NULL: all defaults).  Returns NULL on a bad
@@ -165,8 +166,9 @@ void dns_mx_drop_self(struct dns_mxlist *l, const char *self);
 /* Parse answer msg (len bytes) to a query for qname/qtype: follow the CNAME
  * chain inside the answer, collect the data of qtype records at its end
  * into out (MX as "PREF HOST", A/AAAA as text, TXT joined, others like
- * dig).  *rcode gets the RCODE; *cname_end whether the chain ended at a
- * name with no record in the answer (the caller asks again there).
+ * dig), out->hops the CNAMEs followed.  *rcode gets the RCODE;
+ * *cname_end whether the chain ended at a name with no record in the
+ * answer (the caller asks again there).
  * Returns DNS_OK, DNS_NXDOMAIN, DNS_NODATA or DNS_TEMPFAIL (malformed,
  * SERVFAIL, ...).  out is the caller's, freed with dns_answer_free(). */
 enum dns_status dns_parse_answer(const unsigned char *msg, size_t len, const char *qname,

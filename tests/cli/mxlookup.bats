@@ -45,6 +45,11 @@ setup_file() {
 	for i in $(seq 1 40); do
 		dns_add_mx "$c" big.test "$i" "a-rather-long-mail-exchanger-name-number-$i.big.test"
 	done
+	# 120 MX records: more than DNS_MX_MAX (100) are not kept
+	for i in $(seq 1 120); do dns_add_mx "$c" many.test "$i" "m$i.many.test"; done
+	# a CNAME chain of 10 (more than the 8 we follow)
+	for i in $(seq 1 10); do dns_add_cname "$c" "c$i.chain.test" "c$((i + 1)).chain.test"; done
+	dns_add_mx "$c" c11.chain.test 10 mx1.multi.test
 	# hostile data: a newline in an MX host name, a truncated MX record
 	dns_add_rr "$c" hostile.test 15 "000A046D780A78047465737400"
 	dns_add_rr "$c" broken-rr.test 15 "00"
@@ -316,6 +321,26 @@ dig_mx() {
 	run mx --no-shuffle big.test
 	assert_equal "${#lines[@]}" 40
 	assert_output "$(dig_mx big.test)"
+}
+
+@test "hostile data: 120 MX records are cut to the 100 most preferred" {
+	run dig @127.0.0.1 -p "$DNS_PORT" +short +tcp many.test MX
+	assert_equal "${#lines[@]}" 120
+	run mx many.test
+	assert_success
+	assert_equal "${#lines[@]}" 100
+	assert_output "$(dig_mx many.test | head -100)"
+}
+
+@test "a CNAME chain longer than 8 is a temporary failure, a shorter one is followed" {
+	run dig @127.0.0.1 -p "$DNS_PORT" c1.chain.test MX
+	assert_output --partial "c11.chain.test"
+	run mx c1.chain.test
+	assert_failure 75
+	assert_output --partial "CNAME chain longer than 8"
+	run mx c4.chain.test
+	assert_success
+	assert_output "10 mx1.multi.test"
 }
 
 @test "IPv6 server address: -s [::1]:PORT" {

@@ -357,6 +357,7 @@ START_TEST(parse_cname_chain)
 	m_cname(&m, "alias.org", "mid.org");
 	ck_assert_int_eq(parse(&m, "alias.org", ns_t_mx, &a, &rc, &ce), DNS_OK);
 	ck_assert_str_eq(a.name, "real.org");
+	ck_assert_int_eq(a.hops, 2);
 	ck_assert_uint_eq(a.n, 1);
 	ck_assert_str_eq(a.text[0], "10 mx.real.org");
 	dns_answer_free(&a);
