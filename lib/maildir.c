@@ -136,7 +136,12 @@ int maildir_open(struct maildir_msg *m, const char *dir)
 
 int maildir_write(struct maildir_msg *m, const void *p, size_t n)
 {
-	const char *s = p;
+	const char *s = p, *nl = s, *end = s + n;
+
+	while ((nl = memchr(nl, '\n', end - nl)) != NULL) {
+		m->lines++;
+		nl++;
+	}
 
 	while (n > 0) {
 		ssize_t w = write(m->fd, s, n);
@@ -195,9 +200,11 @@ int maildir_commit(struct maildir_msg *m, const char *info, char *name, size_t c
 	}
 	m->fd = -1;
 	if (info == NULL)
-		snprintf(base, sizeof base, "%s,S=%lld", m->uniq, (long long)m->size);
+		snprintf(base, sizeof base, "%s,S=%lld,W=%lld", m->uniq, (long long)m->size,
+		    (long long)(m->size + m->lines));
 	else
-		snprintf(base, sizeof base, "%s,S=%lld:2,%s", m->uniq, (long long)m->size, info);
+		snprintf(base, sizeof base, "%s,S=%lld,W=%lld:2,%s", m->uniq, (long long)m->size,
+		    (long long)(m->size + m->lines), info);
 	if (snprintf(target, sizeof target, "%s/%s/%s", m->dir, info ? "cur" : "new", base) >=
 	    (int)sizeof target || place(m->tmp, target) < 0) {
 		e = errno;

@@ -33,6 +33,7 @@ int maildir_uniq(char *buf, size_t cap);
 struct maildir_msg {
 	int   fd;                       /* open in tmp/, -1 when closed */
 	off_t size;                     /* bytes written so far */
+	off_t lines;                    /* LFs written: size + lines is the CRLF size */
 	char  dir[PATH_MAX];            /* the Maildir */
 	char  uniq[MAILDIR_UNIQ_MAX];   /* base name in tmp/ */
 	char  tmp[PATH_MAX];            /* dir/tmp/uniq */
@@ -42,9 +43,10 @@ struct maildir_msg {
 int maildir_open(struct maildir_msg *m, const char *dir);
 /* Append n bytes.  0, or -1 (errno). */
 int maildir_write(struct maildir_msg *m, const void *p, size_t n);
-/* fsync and close the file, link it into new/ as "uniq,S=size" (info
- * NULL) or into cur/ as "uniq,S=size:2,<info>" (info: flags such as "S"
- * or ""), remove it from tmp/, fsync the target directory.  The final base
+/* fsync and close the file, link it into new/ as "uniq,S=size,W=vsize"
+ * (info NULL) or into cur/ as "uniq,S=size,W=vsize:2,<info>" (info: flags
+ * such as "S" or ""); W= is the size with CRLF line ends (RFC822.SIZE,
+ * POP3 LIST), as Dovecot writes it, remove it from tmp/, fsync the target directory.  The final base
  * name goes to name (cap bytes) when name is not NULL.  0, or -1 (errno):
  * then the tmp file is removed. */
 int maildir_commit(struct maildir_msg *m, const char *info, char *name, size_t cap);

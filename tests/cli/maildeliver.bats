@@ -65,9 +65,10 @@ expected() {   # sender rcpt: the stored form of $T/msg
 	f=$(only_file "$T/home/alice/Maildir/new")
 	expected ann@example.net alice > "$T/want"
 	cmp "$f" "$T/want"
-	# time.M<usec>P<pid>R<random>.host,S=<size>
+	# time.M<usec>P<pid>R<random>.host,S=<size>,W=<size with CRLF>
 	size=$(stat -c %s "$f")
-	[[ "$(basename "$f")" =~ ^[0-9]+\.M[0-9]{6}P[0-9]+R[0-9a-f]{16}\.[^/:]+,S=${size}$ ]]
+	vsize=$(( size + $(wc -l < "$f") ))
+	[[ "$(basename "$f")" =~ ^[0-9]+\.M[0-9]{6}P[0-9]+R[0-9a-f]{16}\.[^/:]+,S=${size},W=${vsize}$ ]]
 	[ -z "$(ls -A "$T/home/alice/Maildir/tmp")" ]
 	[ "$(stat -c %u "$f")" = "$U" ]
 	[ "$(stat -c %a "$f")" = 600 ]

@@ -103,7 +103,7 @@ START_TEST(make_and_deliver)
 	snprintf(path, sizeof path, "%s/new", md);
 	ck_assert_int_eq(count(path), 0);               /* nothing visible yet */
 	ck_assert_int_eq(maildir_commit(&m, NULL, name, sizeof name), 0);
-	ck_assert_ptr_nonnull(strstr(name, ",S=23"));
+	ck_assert_ptr_nonnull(strstr(name, ",S=23,W=27"));
 	ck_assert_int_eq(count(path), 1);
 	snprintf(path, sizeof path, "%s/tmp", md);
 	ck_assert_int_eq(count(path), 0);
@@ -114,7 +114,7 @@ START_TEST(make_and_deliver)
 	ck_assert_int_eq(maildir_open(&m, md), 0);
 	ck_assert_int_eq(maildir_write(&m, "x\n", 2), 0);
 	ck_assert_int_eq(maildir_commit(&m, "FS", name, sizeof name), 0);
-	ck_assert_ptr_nonnull(strstr(name, ",S=2:2,FS"));
+	ck_assert_ptr_nonnull(strstr(name, ",S=2,W=3:2,FS"));
 	snprintf(path, sizeof path, "%s/cur/%s", md, name);
 	ck_assert_int_eq(access(path, F_OK), 0);
 
