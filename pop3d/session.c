@@ -807,8 +807,11 @@ static void dispatch(struct session *s, char *line, size_t len)
 		bad(s, "NUL byte in command");
 		return;
 	}
-	if (arg)
+	if (arg) {
 		*arg++ = '\0';
+		if (*arg == '\0')
+			arg = NULL;     /* "STAT " from a sloppy client */
+	}
 	for (size_t i = 0; i < sizeof pop3_cmds / sizeof pop3_cmds[0]; i++)
 		if (strcasecmp(line, pop3_cmds[i].name) == 0)
 			c = &pop3_cmds[i];
