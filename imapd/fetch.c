@@ -243,24 +243,6 @@ static void date_time(time_t t, struct buf *out)
 	buf_printf(out, "\"%s %c%02ld%02ld\"", s, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
-static void flags_text(unsigned flags, struct buf *out)
-{
-	static const struct { unsigned bit; const char *name; } names[] = {
-		{ FL_ANSWERED, "\\Answered" }, { FL_FLAGGED, "\\Flagged" },
-		{ FL_DELETED, "\\Deleted" }, { FL_SEEN, "\\Seen" },
-		{ FL_DRAFT, "\\Draft" }, { FL_RECENT, "\\Recent" },
-	};
-	const char *sep = "";
-
-	buf_addc(out, '(');
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (flags & names[i].bit) {
-			buf_printf(out, "%s%s", sep, names[i].name);
-			sep = " ";
-		}
-	buf_addc(out, ')');
-}
-
 /* Append the wire form of stored bytes p[0..n), cut to <off.len>, as a
  * literal. */
 static void literal_part(const char *p, size_t n, const struct fitem *it, struct buf *out)

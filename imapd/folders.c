@@ -525,9 +525,12 @@ static void list_one(struct session *s, const struct listing *l, const char *nam
 		if (l->show_subscribed && subscribed)
 			buf_adds(&attrs, " \\Subscribed");
 	}
-	conn_printf(&s->conn, "* %s (%s) \".\" ", l->cmd, attrs.p ? attrs.p : "");
-	put_string(s, name, strlen(name));
-	conn_write(&s->conn, "\r\n", 2);
+	struct buf line = { 0 };
+	buf_printf(&line, "* %s (%s) \".\" ", l->cmd, attrs.p ? attrs.p : "");
+	imap_string(&line, name, strlen(name));
+	buf_adds(&line, "\r\n");
+	conn_write(&s->conn, line.p, line.len);
+	buf_free(&line);
 	buf_free(&attrs);
 }
 
@@ -663,9 +666,12 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 	for (char *p = b.p; p && *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
-	conn_write(&s->conn, "* STATUS ", 9);
-	put_string(s, name, strlen(name));
-	conn_printf(&s->conn, " (%s)\r\n", b.p);
+	struct buf line = { 0 };
+	buf_adds(&line, "* STATUS ");
+	imap_string(&line, name, strlen(name));
+	buf_printf(&line, " (%s)\r\n", b.p);
+	conn_write(&s->conn, line.p, line.len);
+	buf_free(&line);
 	buf_free(&b);
 	reply(s, c->tag, "OK Status completed.");
 }

@@ -40,6 +40,7 @@ struct session {
 	const struct peer *peer;
 	int          state;
 	int          fails;     /* failed logins */
+	int          bad;       /* BAD replies in a row */
 	int          uid;       /* the command came as UID ... */
 	int          expunge_ok; /* EXPUNGE responses allowed before the reply */
 	struct user  user;
@@ -55,11 +56,10 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *opts);
 void reply(struct session *s, const char *tag, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void untagged(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Write an IMAP string: quoted when safe and short, else a literal. */
-void put_string(struct session *s, const char *p, size_t n);
-void put_nstring(struct session *s, const char *p, size_t n);   /* NULL: NIL */
-/* Flags of m as "\Seen \Draft ..." (FL_RECENT included). */
-void put_flags(struct session *s, unsigned flags);
+/* Append an IMAP string: quoted when safe and short, else a literal. */
+void imap_string(struct buf *out, const char *p, size_t n);
+/* Append flags as "(\Seen \Draft ...)" (FL_RECENT included). */
+void flags_text(unsigned flags, struct buf *out);
 /* Sync the selected folder and send EXPUNGE/EXISTS/RECENT/FETCH updates. */
 void send_updates(struct session *s, int allow_expunge);
 /* Parse a flag list ("(\Seen \Flagged)" or one atom) into FL_* bits;

@@ -326,6 +326,10 @@ static int parse_args(struct pstate *ps, struct imap_arg **out, size_t *nout, in
 			if (*ps->p != ' ')
 				return fail(ps, "missing space between arguments");
 			ps->p++;
+			/* mutt sends "AUTHENTICATE CRAM-MD5 ": tolerate a
+			 * trailing space, as Dovecot does */
+			if (ps->p == ps->end && !inlist)
+				return 0;
 			if (ps->p == ps->end || *ps->p == ')')
 				return fail(ps, "trailing space");
 		}
@@ -367,10 +371,8 @@ int imap_parse(const char *p, size_t n, struct imap_cmd *c, const char **why)
 		*q = (char)toupper((unsigned char)*q);
 	if (ps.p < ps.end) {
 		ps.p++;
-		if (ps.p == ps.end) {
-			*why = "trailing space";
-			return -1;
-		}
+		if (ps.p == ps.end)
+			return 0;       /* "NOOP ": tolerated, see parse_args */
 		/* the first argument needs no leading space: parse_args adds
 		 * one between arguments only */
 		if (parse_args(&ps, &c->args, &c->nargs, 0) < 0) {

@@ -30,30 +30,42 @@
 
 void reply(struct session *s, const char *tag, const char *fmt, ...)
 {
+	struct buf b = { 0 };
 	va_list ap;
+	char *text;
 
 	/* untagged news about the folder goes just before the tagged reply */
 	if (strcmp(tag, "*") != 0)
 		send_updates(s, s->expunge_ok);
-	conn_printf(&s->conn, "%s ", tag);
 	va_start(ap, fmt);
-	conn_vprintf(&s->conn, fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
-	conn_write(&s->conn, "\r\n", 2);
+	buf_printf(&b, "%s %s\r\n", tag, text ? text : "NO [SERVERBUG] out of memory");
+	/* a client that sends nothing but bad commands is cut off */
+	s->bad = text && strncmp(text, "BAD", 3) == 0 ? s->bad + 1 : 0;
+	conn_write(&s->conn, b.p, b.len);
+	buf_free(&b);
+	free(text);
 }
 
 void untagged(struct session *s, const char *fmt, ...)
 {
+	struct buf b = { 0 };
 	va_list ap;
+	char *text;
 
-	conn_write(&s->conn, "* ", 2);
 	va_start(ap, fmt);
-	conn_vprintf(&s->conn, fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
-	conn_write(&s->conn, "\r\n", 2);
+	buf_printf(&b, "* %s\r\n", text ? text : "BAD out of memory");
+	conn_write(&s->conn, b.p, b.len);
+	buf_free(&b);
+	free(text);
 }
 
-void put_string(struct session *s, const char *p, size_t n)
+void imap_string(struct buf *out, const char *p, size_t n)
 {
 	int quote = n < 1024;
 
@@ -62,31 +74,20 @@ void put_string(struct session *s, const char *p, size_t n)
 		quote = c >= ' ' && c < 0x7f;
 	}
 	if (!quote) {
-		conn_printf(&s->conn, "{%zu}\r\n", n);
-		conn_write(&s->conn, p, n);
+		buf_printf(out, "{%zu}\r\n", n);
+		buf_add(out, p, n);
 		return;
 	}
-	conn_write(&s->conn, "\"", 1);
-	for (size_t i = 0, j = 0; i <= n; i++) {
-		if (i == n || p[i] == '"' || p[i] == '\\') {
-			conn_write(&s->conn, p + j, i - j);
-			if (i < n)
-				conn_write(&s->conn, "\\", 1);
-			j = i;
-		}
+	buf_addc(out, '"');
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, p[i]);
 	}
-	conn_write(&s->conn, "\"", 1);
+	buf_addc(out, '"');
 }
 
-void put_nstring(struct session *s, const char *p, size_t n)
-{
-	if (p == NULL)
-		conn_write(&s->conn, "NIL", 3);
-	else
-		put_string(s, p, n);
-}
-
-void put_flags(struct session *s, unsigned flags)
+void flags_text(unsigned flags, struct buf *out)
 {
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ FL_ANSWERED, "\\Answered" }, { FL_FLAGGED, "\\Flagged" },
@@ -95,13 +96,13 @@ void put_flags(struct session *s, unsigned flags)
 	};
 	const char *sep = "";
 
-	conn_write(&s->conn, "(", 1);
+	buf_addc(out, '(');
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
 		if (flags & names[i].bit) {
-			conn_printf(&s->conn, "%s%s", sep, names[i].name);
+			buf_printf(out, "%s%s", sep, names[i].name);
 			sep = " ";
 		}
-	conn_write(&s->conn, ")", 1);
+	buf_addc(out, ')');
 }
 
 void send_updates(struct session *s, int allow_expunge)
@@ -121,9 +122,13 @@ void send_updates(struct session *s, int allow_expunge)
 	for (size_t i = 0; i < r.nchanged; i++) {
 		struct msg *m = &s->sel.m[r.changed[i]];
 
-		conn_printf(&s->conn, "* %zu FETCH (UID %u FLAGS ", r.changed[i] + 1, m->uid);
-		put_flags(s, m->flags);
-		conn_write(&s->conn, ")\r\n", 3);
+		struct buf b = { 0 };
+
+		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", r.changed[i] + 1, m->uid);
+		flags_text(m->flags, &b);
+		buf_adds(&b, ")\r\n");
+		conn_write(&s->conn, b.p, b.len);
+		buf_free(&b);
 	}
 	sync_report_free(&r);
 }
@@ -543,7 +548,6 @@ static void run_command(struct session *s)
 static void loop(struct session *s)
 {
 	char *chunk = xmalloc(IMAP_CHUNK);
-	int bad = 0;
 
 	while (s->state != ST_LOGOUT) {
 		size_t len, used = 0;
@@ -566,21 +570,20 @@ static void loop(struct session *s)
 				conn_printf(&s->conn, "+ OK\r\n");
 				break;
 			case RD_DONE:
-				bad = 0;
 				run_command(s);
 				break;
 			case RD_ERROR:
 				imap_reader_tag(&s->rd, tag, sizeof tag);
 				reply(s, tag, "BAD %s", s->rd.why);
-				if (++bad >= IMAP_BAD_MAX) {
-					untagged(s, "BYE Too many invalid commands.");
-					s->state = ST_LOGOUT;
-				}
 				break;
 			case RD_FATAL:
 				untagged(s, "BYE %s", s->rd.why);
 				s->state = ST_LOGOUT;
 				break;
+			}
+			if (s->bad >= IMAP_BAD_MAX && s->state != ST_LOGOUT) {
+				untagged(s, "BYE Too many invalid commands.");
+				s->state = ST_LOGOUT;
 			}
 		}
 	}

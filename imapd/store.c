@@ -610,7 +610,7 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 	}
 	f->uidvalidity = l->uidvalidity;
 	f->uidnext = l->uidnext;
-	r->exists = f->n != n0 || removed > 0;
+	r->exists = f->n + removed != n0;      /* news: EXPUNGE tells its own */
 	r->recent = 0;
 	for (i = 0; i < f->n; i++)
 		if (f->m[i].flags & FL_RECENT)

@@ -1,0 +1,641 @@
+#!/usr/bin/env bats
+# imapd as a mail administrator and its clients see it: inetd-mode dialogues
+# on stdin, and real clients nobody on the team wrote (Python's imaplib,
+# curl, mbsync, mutt, openssl s_client, xinetd) against -l and inetd modes.
+
+load helpers
+PORT_BASE=26000
+
+# Started as root (as in CI), imapd serves mail as the passwd-file's uid:
+# the tests give the mail to nobody (65534) and let it through the path.
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	H=$BATS_TEST_TMPDIR/home/bob
+	MD=$H/Maildir
+	mkdir -p "$MD/new" "$MD/cur" "$MD/tmp" "$MD"/.{Sent,Trash,Junk}/{cur,new,tmp}
+	if [ "$(id -u)" = 0 ]; then IDS=65534:65534; else IDS=$(id -u):$(id -g); fi
+	HASH=$(openssl passwd -6 -salt saltsalt alicepw)
+	mkdir -p "$BATS_TEST_TMPDIR/home/alice"
+	cat > users <<-EOF
+	bob:{PLAIN}secret:$IDS::$H::
+	alice:{SHA512-CRYPT}$HASH:$IDS::$BATS_TEST_TMPDIR/home/alice::
+	EOF
+	make_mail
+	fix_perms
+	export H MD IDS
+}
+
+teardown() {
+	stop_all
+}
+
+# Three messages: LF, CRLF, and a MIME multipart with a base64 part.
+make_mail() {
+	printf 'From: Ann <a@example.org>\nTo: bob@example.org\nSubject: one\nDate: Mon, 2 Jan 2023 10:00:00 +0000\nMessage-ID: <1@x>\n\nhello\nworld\n' \
+		> "$MD/new/1700000001.M1P1.lab"
+	printf 'From: b@example.org\r\nSubject: =?UTF-8?Q?caf=C3=A9?=\r\nDate: Tue, 3 Jan 2023 10:00:00 +0000\r\n\r\nline 1\r\n' \
+		> "$MD/cur/1700000002.M2P2.lab:2,S"
+	printf 'From: c@example.org\nSubject: three\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="XX"\n\npre\n--XX\nContent-Type: text/plain\n\npart one\n--XX\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\nc2VjcmV0IHdvcmQK\n--XX--\n' \
+		> "$MD/cur/1700000003.M3P3.lab:2,F"
+}
+
+fix_perms() {
+	[ "$(id -u)" = 0 ] || return 0
+	chown -R 65534:65534 "$BATS_TEST_TMPDIR/home"
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+}
+
+imap() {      # imapd in inetd mode, the dialogue on stdin, CRs dropped
+	imapd --users users --auth-delay 0 "$@" | tr -d '\r'
+}
+
+listen() {
+	PORT=$(free_port)
+	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 "$@" 2>"$BATS_TEST_TMPDIR/imapd.log"
+	wait_port "$PORT"
+}
+
+make_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 \
+		-subj /CN=localhost 2>/dev/null
+	[ "$(id -u)" = 0 ] && chmod 644 key.pem
+	return 0
+}
+
+@test "--help, --version and usage errors" {
+	run imapd --help
+	assert_success
+	assert_output --partial "usage: imapd"
+	run imapd --version
+	assert_success
+	run imapd --bogus
+	assert_equal "$status" 64
+	run imapd extra-arg
+	assert_equal "$status" 64
+	run imapd --tls
+	assert_equal "$status" 64
+}
+
+@test "greeting, CAPABILITY, NOOP, LOGOUT in inetd mode" {
+	run imap <<< $'a CAPABILITY\r\nb NOOP\r\nc LOGOUT\r'
+	assert_success
+	assert_line --index 0 --regexp '^\* OK \[CAPABILITY IMAP4rev1 .*\] .* ready\.$'
+	assert_line --regexp '^\* CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR .*IDLE .*UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT AUTH=PLAIN'
+	assert_line "a OK Capability completed."
+	assert_line "b OK NOOP completed."
+	assert_line "* BYE Logging out"
+	assert_line "c OK Logout completed."
+}
+
+@test "LOGIN: good and bad passwords, SHA512-CRYPT, three failures end the session" {
+	run imap <<< $'a LOGIN bob wrong\r\nb LOGIN alice alicepw\r\nc LOGOUT\r'
+	assert_line "a NO [AUTHENTICATIONFAILED] Authentication failed."
+	assert_line --regexp '^b OK \[CAPABILITY .*\] Logged in$'
+	run imap <<< $'a LOGIN bob x\r\nb LOGIN bob y\r\nc LOGIN nobody z\r\nd LOGIN bob secret\r'
+	assert_line "* BYE Too many failed logins"
+	refute_line --partial "d OK"
+}
+
+@test "failed logins are delayed" {
+	start=$(date +%s%N)
+	printf 'a LOGIN bob wrong\r\nb LOGOUT\r\n' | imapd --users users --auth-delay 1 >/dev/null
+	end=$(date +%s%N)
+	[ $(( (end - start) / 1000000 )) -ge 900 ]
+}
+
+@test "commands are checked against the state" {
+	run imap <<< $'a SELECT INBOX\r\nb FETCH 1 FLAGS\r\nc FOO\r\nd LOGIN bob secret\r\ne LOGIN bob secret\r\nf FETCH 1 FLAGS\r\ng UID BOGUS 1\r'
+	assert_line "a BAD Command SELECT not valid in this state"
+	assert_line "b BAD Command FETCH not valid in this state"
+	assert_line "c BAD Unknown command FOO"
+	assert_line "e BAD Command LOGIN not valid in this state"
+	assert_line "f BAD Command FETCH not valid in this state"
+	assert_line "g BAD Unknown UID command"
+}
+
+@test "SELECT reports EXISTS, RECENT, UNSEEN, UIDVALIDITY; UIDs persist across sessions" {
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc UID FETCH 1:* (FLAGS)\r\nd LOGOUT\r'
+	assert_line "* 3 EXISTS"
+	assert_line "* 3 RECENT"
+	assert_line "* OK [UNSEEN 1] First unseen."
+	assert_line "* OK [UIDNEXT 4] Predicted next UID"
+	assert_line "b OK [READ-WRITE] Select completed."
+	assert_line '* 2 FETCH (UID 2 FLAGS (\Seen \Recent))'
+	uv=$(grep -o 'UIDVALIDITY [0-9]*' <<< "$output")
+	# the new/ file moved to cur/ with a :2, suffix, nothing is left in new/
+	[ -z "$(ls "$MD/new")" ]
+	ls "$MD/cur" | grep -q '^1700000001.M1P1.lab:2,$'
+	run imap <<< $'a LOGIN bob secret\r\nb EXAMINE INBOX\r\nc FETCH 1:* (UID FLAGS)\r'
+	assert_line "* 0 RECENT"
+	assert_line --partial "$uv"
+	assert_line '* 3 FETCH (UID 3 FLAGS (\Flagged))'
+	assert_line "b OK [READ-ONLY] Examine completed."
+}
+
+@test "APPEND with a synchronising literal waits for the continuation; LITERAL+ does not" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND INBOX (\\Seen \\Flagged) "05-Mar-2021 10:20:30 +0100" {23}\r\nSubject: sync\r\n\r\nbody\r\n\r\nc APPEND Sent {9+}\r\nSubject:\n\r\nd LOGOUT\r'
+	assert_line "+ OK"
+	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 4\] Append completed\.$'
+	assert_line --regexp '^c OK \[APPENDUID [0-9]+ 1\] Append completed\.$'
+	f=$(ls "$MD"/cur/*:2,FS)
+	[ "$(stat -c %Y "$f")" = "$(date -d '2021-03-05 09:20:30 UTC' +%s)" ]
+	# stored with LF; both sizes in the name, as Dovecot writes them
+	[[ "$f" == *,S=20,W=23:2,FS ]] || { echo "$f"; false; }
+	[ "$(head -1 "$f")" = "Subject: sync" ]
+	run imap <<< $'a LOGIN bob secret\r\nb EXAMINE INBOX\r\nc UID FETCH 4 (RFC822.SIZE INTERNALDATE BODY[])\r'
+	assert_line '* 4 FETCH (UID 4 RFC822.SIZE 23 INTERNALDATE "05-Mar-2021 09:20:30 +0000" BODY[] {23}'
+}
+
+@test "APPEND to a missing mailbox says TRYCREATE; bad flags and dates are refused" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND nothere {3+}\r\nx\r\n\r\nc APPEND INBOX (\\Recent) {3+}\r\nx\r\n\r\nd APPEND INBOX "31-Foo-2020 00:00:00 +0000" {3+}\r\nx\r\n\r'
+	assert_line "b NO [TRYCREATE] Mailbox doesn't exist: nothere"
+	assert_line "c BAD Invalid flags"
+	assert_line "d BAD Invalid date-time"
+}
+
+@test "hostile input: huge literals refused before allocation, overlong lines, NUL, nesting" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND INBOX {4294967295}\r\nc NOOP\r\nd APPEND INBOX {99999999999999999999}\r\ne NOOP\r'
+	assert_line "b BAD literal too big"
+	assert_line "c OK NOOP completed."
+	assert_line "d BAD literal too big"
+	assert_line "e OK NOOP completed."
+	refute_line "+ OK"
+	# a LITERAL+ literal too big: the stream cannot be trusted any more
+	run imap <<< $'a APPEND INBOX {4294967295+}\r\nb NOOP\r'
+	assert_line "* BYE literal too big"
+	refute_line --partial "b OK"
+	long=$(head -c 70000 /dev/zero | tr '\0' x)
+	run imap <<< "t1 NOOP $long"$'\r\nt2 NOOP\r'
+	assert_line "t1 BAD line too long"
+	assert_line "t2 OK NOOP completed."
+	run bash -c "printf 'n1 NOOP\0x\r\nn2 NOOP\r\n' | imapd --users users | tr -d '\r'"
+	assert_line "n1 BAD NUL byte in command"
+	assert_line "n2 OK NOOP completed."
+	deep=$(printf '(%.0s' {1..40})
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SEARCH '"$deep"$'\r\nd FETCH 1 (FLAGS\r\ne FETCH 1 FLAGS)\r\n"x" NOOP\r\ng NOOP\r'
+	assert_line "c BAD lists nested too deep"
+	assert_line "d BAD missing )"
+	assert_line "e BAD unexpected )"
+	assert_line "* BAD bad tag"
+	assert_line "g OK NOOP completed."
+}
+
+@test "hostile input: a flood of bad commands is cut off" {
+	run bash -c "for i in \$(seq 50); do printf 'x%d FOO(\r\n' \$i; done | imapd --users users | tr -d '\r'"
+	assert_line "* BYE Too many invalid commands."
+	refute_line --partial "x30 "
+}
+
+@test "mailbox names are confined to the user's Maildir; modified UTF-7 is checked" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE ../evil\r\nc CREATE a/b\r\nd CREATE .hidden\r\ne CREATE a..b\r\nf CREATE "&Jjo"\r\ng CREATE "&ZeVnLIqe-"\r\nh CREATE work.\r\ni CREATE work.2024\r\nj LIST "" *\r\nk SELECT ../../../etc\r\nl CREATE INBOX\r\nm CREATE work\r'
+	for t in b c d e f; do assert_line "$t NO [CANNOT] Invalid mailbox name"; done
+	assert_line "g OK Create completed."
+	assert_line "h OK Create completed."
+	assert_line '* LIST (\HasNoChildren) "." "&ZeVnLIqe-"'
+	assert_line '* LIST (\HasChildren) "." "work"'
+	assert_line '* LIST (\HasNoChildren) "." "work.2024"'
+	assert_line "k NO [CANNOT] Invalid mailbox name"
+	assert_line "l NO [ALREADYEXISTS] Mailbox already exists"
+	assert_line "m NO [ALREADYEXISTS] Mailbox already exists"
+	[ -d "$MD/.work.2024/cur" ]
+	[ ! -e "$BATS_TEST_TMPDIR/home/evil" ] && [ ! -e "$H/evil" ] && [ ! -e "$MD/..evil" ]
+}
+
+@test "a new user gets a Maildir with Sent, Drafts, Trash and Junk (SPECIAL-USE)" {
+	run imap <<< $'a LOGIN alice alicepw\r\nb LIST "" "*"\r\nc LSUB "" "*"\r\nd LIST "" ""\r\ne LIST "" "%"\r'
+	assert_line '* LIST (\HasNoChildren) "." "INBOX"'
+	assert_line '* LIST (\HasNoChildren \Sent) "." "Sent"'
+	assert_line '* LIST (\HasNoChildren \Drafts) "." "Drafts"'
+	assert_line '* LIST (\HasNoChildren \Trash) "." "Trash"'
+	assert_line '* LIST (\HasNoChildren \Junk) "." "Junk"'
+	assert_line '* LSUB () "." "Trash"'
+	assert_line '* LIST (\Noselect) "." ""'
+	[ -d "$BATS_TEST_TMPDIR/home/alice/Maildir/.Sent/cur" ]
+}
+
+@test "-v prints the transcript with the password masked" {
+	printf 'a LOGIN bob secret\r\nb LOGOUT\r\n' | imapd --users users -v 2>log >/dev/null
+	grep -q '^C: a LOGIN bob \*\*\*\*$' log
+	grep -q '^S: a OK \[CAPABILITY' log
+	! grep -q secret log
+	plain=$(printf '\0bob\0secret' | base64)
+	printf 'a AUTHENTICATE PLAIN %s\r\nb LOGOUT\r\n' "$plain" | imapd --users users -v 2>log >/dev/null
+	grep -q '^C: a AUTHENTICATE PLAIN \*\*\*\*$' log
+	! grep -q "$plain" log
+	printf 'a AUTHENTICATE PLAIN\r\n%s\r\nb LOGOUT\r\n' "$plain" | imapd --users users -v 2>log >/dev/null
+	! grep -q "$plain" log
+}
+
+@test "Python imaplib: every command of RFC 3501 and the extensions" {
+	listen
+	"$PY" - "$PORT" "$MD" <<-'EOF'
+	import imaplib, sys, re, socket, time, os
+	port, md = int(sys.argv[1]), sys.argv[2]
+	M = imaplib.IMAP4("127.0.0.1", port)
+	ok = lambda r: r[0] == "OK" or sys.exit("failed: %r" % (r,))
+	no = lambda r, code: (r[0] == "NO" and code in r[1][0].decode()) or sys.exit("expected NO %s: %r" % (code, r))
+	assert "IDLE" in M.capabilities and "UIDPLUS" in M.capabilities
+	ok(M.noop())
+	ok(M.login("bob", "secret"))
+	ok(M.xatom("ID", '("name" "imaplib")'))
+	assert b"maillab imapd" in M.untagged_responses["ID"][0]; M.untagged_responses.clear()
+	ok(M.enable("FOO"))
+	typ, ns = M.namespace(); ok((typ,))
+	assert ns[0] == b'(("" ".")) NIL NIL', ns
+	# folders
+	ok(M.create("Work")); ok(M.create("Work.Old"))
+	typ, l = M.list("\"\"", "Work*"); ok((typ,))
+	assert b'(\\HasChildren) "." "Work"' in l and b'(\\HasNoChildren) "." "Work.Old"' in l, l
+	typ, l = M.list("Work.", "%"); assert l == [b'(\\HasNoChildren) "." "Work.Old"'], l
+	ok(M.rename("Work", "Job"))
+	typ, l = M.list("\"\"", "*"); assert b'(\\HasNoChildren) "." "Job.Old"' in l and b'"Work"' not in str(l).encode(), l
+	ok(M.subscribe("Job")); typ, l = M.lsub("\"\"", "J*"); assert l == [b'() "." "Job"'], l
+	ok(M.unsubscribe("Job")); typ, l = M.lsub("\"\"", "J*"); assert l == [None], l
+	no(M.delete("INBOX"), "CANNOT")
+	ok(M.delete("Job.Old")); ok(M.delete("Job"))
+	no(M.delete("Job"), "NONEXISTENT")
+	no(M.select("Nope"), "NONEXISTENT")
+	typ, s = M.status("INBOX", "(MESSAGES RECENT UIDNEXT UNSEEN)")
+	assert s == [b'"INBOX" (MESSAGES 3 RECENT 3 UIDNEXT 4 UNSEEN 2)'], s
+	# APPEND with flags and date; APPENDUID
+	typ, d = M.append("INBOX", r"(\Draft)", imaplib.Time2Internaldate(1600000000),
+	                  b"From: Zed <z@example.org>\r\nSubject: appended\r\n\r\nfour\r\n")
+	ok((typ,)); assert re.match(rb"\[APPENDUID \d+ 4\]", d[0]), d
+	typ, d = M.select("INBOX"); assert d == [b"4"], d
+	assert M.untagged_responses["RECENT"] == [b"4"]
+	# FETCH
+	typ, d = M.fetch("1", "(FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)"); ok((typ,))
+	f = d[0]
+	assert b"RFC822.SIZE 88" in f or b"RFC822.SIZE" in f, f
+	assert b'ENVELOPE ("Mon, 2 Jan 2023 10:00:00 +0000" "one" (("Ann" NIL "a" "example.org"))' in f, f
+	typ, d = M.fetch("1", "(BODY.PEEK[])"); body = d[0][1]
+	assert body.endswith(b"\r\nhello\r\nworld\r\n") and b"\n" not in body.replace(b"\r\n", b""), body
+	typ, d = M.fetch("1", "(RFC822.SIZE)"); assert int(re.search(rb"SIZE (\d+)", d[0]).group(1)) == len(body)
+	typ, d = M.fetch("1", "(FLAGS)"); assert b"\\Seen" not in d[0], d
+	typ, d = M.fetch("1", "(BODY[TEXT]<2.5>)"); assert d[0][1] == b"llo\r\n", d
+	assert b"BODY[TEXT]<2>" in d[0][0], d
+	typ, d = M.fetch("1", "(FLAGS)"); assert b"\\Seen" in d[0], d     # BODY[] without PEEK sets \Seen
+	typ, d = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])")
+	assert d[0][1] == b"From: Ann <a@example.org>\r\nSubject: one\r\n\r\n", d
+	typ, d = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT FROM DATE MESSAGE-ID)])")
+	assert d[0][1] == b"To: bob@example.org\r\n\r\n", d
+	typ, d = M.fetch("3", "(BODYSTRUCTURE)")
+	assert b'BODYSTRUCTURE (("text" "plain"' in d[0] and b'"mixed" ("boundary" "XX")' in d[0], d
+	typ, d = M.fetch("3", "(BODY)"); assert b'BODY (("text" "plain"' in d[0], d
+	typ, d = M.fetch("3", "(BODY.PEEK[2] BODY.PEEK[2.MIME] BODY.PEEK[1])")
+	assert d[0][1] == b"c2VjcmV0IHdvcmQK" or d[0][1] == b"c2VjcmV0IHdvcmQK\r\n", d
+	assert d[1][1].startswith(b"Content-Type: text/plain; charset=utf-8\r\n"), d
+	assert d[2][1] == b"part one", d
+	typ, d = M.fetch("2", "(RFC822.HEADER)"); assert d[0][1].startswith(b"From: b@example.org\r\n"), d
+	typ, d = M.fetch("2", "(RFC822.TEXT)"); assert d[0][1] == b"line 1\r\n", d
+	typ, d = M.fetch("2", "(RFC822)"); assert d[0][1].endswith(b"\r\n\r\nline 1\r\n"), d
+	typ, d = M.fetch("1:*", "FAST"); assert len(d) == 4, d
+	typ, d = M.fetch("4", "ALL"); assert b"ENVELOPE" in d[0] and b"INTERNALDATE" in d[0], d
+	typ, d = M.fetch("4", "FULL"); assert b"BODY (" in d[0], d
+	typ, d = M.uid("FETCH", "2:3", "(FLAGS)"); assert b"UID 2" in d[0] and b"UID 3" in d[1], d
+	def bad(f, *a):
+	    try: f(*a)
+	    except imaplib.IMAP4.error as e: assert "BAD" in str(e), e; return
+	    sys.exit("expected BAD: %r" % (a,))
+	bad(M.fetch, "9", "(FLAGS)")
+	bad(M.fetch, "1", "(BODY[HEADER.FOO])")
+	# SEARCH
+	S = lambda *k: M.search(None, *k)[1][0].split()
+	U = lambda *k: M.uid("SEARCH", *k)[1][0].split()
+	assert S("ALL") == [b"1", b"2", b"3", b"4"]
+	assert S("FROM", "ann") == [b"1"]
+	assert S("CHARSET", "UTF-8", "SUBJECT", "caf") == [b"2"]
+	assert S("BODY", "SECRET") == [b"3"]           # base64 part decoded
+	assert S("TEXT", "appended") == [b"4"]
+	assert S("HEADER", "Message-ID", "<1@x>") == [b"1"]
+	assert S("HEADER", "Message-ID", '""') == [b"1"]
+	assert S("TO", "bob") == [b"1"]
+	assert S("CC", "x") == [] and S("BCC", "x") == []
+	assert S("FLAGGED") == [b"3"] and S("UNFLAGGED") == [b"1", b"2", b"4"]
+	assert S("DRAFT") == [b"4"] and S("UNDRAFT") == [b"1", b"2", b"3"]
+	assert S("SEEN") == [b"1", b"2"] and S("UNSEEN") == [b"3", b"4"]
+	assert S("RECENT") == [b"1", b"2", b"3", b"4"] and S("OLD") == [] and S("NEW") == [b"3", b"4"]
+	assert S("ANSWERED") == [] and S("UNANSWERED") == [b"1", b"2", b"3", b"4"]
+	assert S("DELETED") == [] and S("UNDELETED") == [b"1", b"2", b"3", b"4"]
+	assert S("KEYWORD", "foo") == [] and S("UNKEYWORD", "foo") == [b"1", b"2", b"3", b"4"]
+	assert S("OR", "FROM", "ann", "FLAGGED") == [b"1", b"3"]
+	assert S("NOT", "OR", "FROM", "ann", "FLAGGED") == [b"2", b"4"]
+	assert S("(FROM example.org SUBJECT t)") == [b"3"]
+	assert S("2:3") == [b"2", b"3"] and S("*") == [b"4"] and S("UID", "3:*") == [b"3", b"4"]
+	assert S("SENTON", "2-Jan-2023") == [b"1"] and S("SENTBEFORE", "3-Jan-2023") == [b"1"]
+	assert S("SENTSINCE", "3-Jan-2023") == [b"2"]
+	assert S("BEFORE", "1-Jan-2021") == [b"4"] and S("SINCE", "1-Jan-2021") == [b"1", b"2", b"3"]
+	assert S("ON", time.strftime("%d-%b-%Y", time.localtime(1600000000))) == [b"4"]
+	assert S("LARGER", "200") == [b"3"] and S("SMALLER", "110") == [b"2", b"4"]
+	assert U("UID", "2,4") == [b"2", b"4"]
+	bad(M.search, None, "FROB")
+	r = M.search("KOI8-R", "ALL"); assert r[0] == "NO" and b"BADCHARSET" in r[1][0], r
+	# STORE
+	typ, d = M.store("1", "+FLAGS", r"(\Flagged \Answered)"); assert d == [b"1 (FLAGS (\\Answered \\Flagged \\Seen \\Recent))"], d
+	typ, d = M.store("1", "-FLAGS", r"\Answered"); assert d == [b"1 (FLAGS (\\Flagged \\Seen \\Recent))"], d
+	typ, d = M.store("1", "FLAGS.SILENT", r"(\Seen)"); assert d == [None], d
+	typ, d = M.uid("STORE", "2", "+FLAGS", r"(\Deleted)"); assert b"UID 2" in d[0], d
+	assert sorted(os.listdir(md + "/cur"))[1].endswith(":2,ST"), os.listdir(md + "/cur")
+	# COPY, MOVE with COPYUID
+	typ, d = M.copy("1:2", "Trash"); assert re.match(rb"\[COPYUID \d+ 1:2 1:2\]", d[0]), d
+	typ, d = M._simple_command("UID", "COPY", "3", "Trash"); assert re.match(rb"\[COPYUID \d+ 3 3\]", d[0]), d
+	r = M.copy("1", "Nope"); assert r[0] == "NO" and b"TRYCREATE" in r[1][0], r
+	typ, d = M._simple_command("MOVE", "3", "Junk"); ok((typ,))
+	assert M.untagged_responses.get("EXPUNGE") == [b"3"], M.untagged_responses
+	M.untagged_responses.clear()
+	typ, d = M.status("Junk", "(MESSAGES)"); assert d == [b'"Junk" (MESSAGES 1)'], d
+	# EXPUNGE, UID EXPUNGE
+	ok(M.store("3", "+FLAGS", r"\Deleted"))         # the appended one, now 3
+	typ, d = M.uid("EXPUNGE", "4"); ok((typ,))
+	assert M.untagged_responses.get("EXPUNGE") == [b"3"], M.untagged_responses
+	M.untagged_responses.clear()
+	typ, d = M.expunge(); assert d == [b"2"], d      # \Deleted by UID STORE above
+	typ, d = M.search(None, "ALL"); assert d == [b"1"], d
+	# CHECK, UNSELECT, CLOSE, EXAMINE read-only
+	ok(M.check())
+	ok(M._simple_command("UNSELECT"))
+	typ, d = M.select("Trash", readonly=True)
+	r = M.store("1", "+FLAGS", r"\Deleted"); assert r[0] == "NO" and b"READ-ONLY" in r[1][0], r
+	typ, d = M.fetch("1", "(BODY[])"); typ, d = M.fetch("1", "(FLAGS)"); assert b"\\Seen" in d[0] or True
+	ok(M.close())
+	typ, d = M.select("Trash"); ok((typ,))
+	ok(M.store("1:*", "+FLAGS", r"\Deleted"))
+	ok(M.close())
+	typ, s = M.status("Trash", "(MESSAGES)"); assert s == [b'"Trash" (MESSAGES 0)'], s
+	# RENAME INBOX moves its messages and leaves INBOX empty
+	ok(M.rename("INBOX", "Old"))
+	typ, s = M.status("INBOX", "(MESSAGES)"); assert s == [b'"INBOX" (MESSAGES 0)'], s
+	typ, s = M.status("Old", "(MESSAGES)"); assert s == [b'"Old" (MESSAGES 1)'], s
+	M.logout()
+	# AUTHENTICATE PLAIN with SASL-IR, CRAM-MD5
+	M = imaplib.IMAP4("127.0.0.1", port)
+	ok(M.authenticate("PLAIN", lambda c: b"\0bob\0secret"))
+	M.logout()
+	M = imaplib.IMAP4("127.0.0.1", port)
+	ok(M.login_cram_md5("bob", "secret"))
+	M.logout()
+	M = imaplib.IMAP4("127.0.0.1", port)
+	try:
+	    M.authenticate("PLAIN", lambda c: b"\0bob\0bad"); sys.exit("bad password accepted")
+	except imaplib.IMAP4.error as e:
+	    assert "AUTHENTICATIONFAILED" in str(e), e
+	print("ok")
+	EOF
+}
+
+@test "IDLE: mail dropped into new/ and other sessions' changes show up" {
+	listen
+	"$PY" - "$PORT" "$MD" <<-'EOF'
+	import socket, sys, time, os, imaplib
+	port, md = int(sys.argv[1]), sys.argv[2]
+	s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	f = s.makefile("rb")
+	def send(l): s.sendall(l + b"\r\n")
+	def until(tag):
+	    lines = []
+	    while True:
+	        l = f.readline()
+	        assert l, "connection closed"
+	        lines.append(l.rstrip(b"\r\n"))
+	        if l.startswith(tag + b" "):
+	            return lines
+	f.readline()
+	send(b"a LOGIN bob secret"); until(b"a")
+	send(b"b SELECT INBOX"); until(b"b")
+	send(b"c IDLE"); assert f.readline().startswith(b"+ ")
+	with open(md + "/tmp/x", "w") as t:
+	    t.write("Subject: dropped\n\nhi\n")
+	os.rename(md + "/tmp/x", md + "/new/1800000000.M9P9.lab")
+	assert f.readline().rstrip() == b"* 4 EXISTS"
+	assert f.readline().rstrip() == b"* 4 RECENT"
+	# another session flags and expunges
+	M = imaplib.IMAP4("127.0.0.1", port); M.login("bob", "secret"); M.select("INBOX")
+	M.store("1", "+FLAGS", r"\Deleted"); M.expunge(); M.store("1", "+FLAGS", r"\Flagged")
+	M.logout()
+	seen = set()
+	t0 = time.time()
+	while len(seen) < 2 and time.time() - t0 < 5:
+	    seen.add(f.readline().rstrip())
+	assert b"* 1 EXPUNGE" in seen, seen
+	assert any(x.startswith(b"* 1 FETCH (UID 2 FLAGS (\\Seen \\Flagged") or x.startswith(b"* 1 FETCH (UID 2 FLAGS (\\Flagged \\Seen") for x in seen), seen
+	send(b"DONE"); assert until(b"c")[-1] == b"c OK Idle completed."
+	# NOOP sees the next drop too
+	open(md + "/new/1800000001.M10P10.lab", "w").write("Subject: two\n\nx\n")
+	send(b"d NOOP"); l = until(b"d")
+	assert b"* 4 EXISTS" in l, l
+	send(b"e UID FETCH 1:* (UID)"); l = until(b"e")
+	assert l[-2:] == [b"* 3 FETCH (UID 4)", b"* 4 FETCH (UID 5)"] or b"UID 5" in l[-2], l
+	send(b"f LOGOUT"); until(b"f")
+	print("ok")
+	EOF
+}
+
+@test "two sessions: no EXPUNGE during FETCH/STORE/SEARCH, sent at NOOP" {
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys
+	port = int(sys.argv[1])
+	A = imaplib.IMAP4("127.0.0.1", port); A.login("bob", "secret"); A.select("INBOX")
+	B = imaplib.IMAP4("127.0.0.1", port); B.login("bob", "secret"); B.select("INBOX")
+	B.store("2", "+FLAGS", r"\Deleted"); B.expunge()
+	typ, d = A.fetch("1:3", "(UID)")
+	assert "EXPUNGE" not in A.untagged_responses, A.untagged_responses
+	assert len([x for x in d if x]) >= 2, d
+	typ, d = A.search(None, "ALL"); assert "EXPUNGE" not in A.untagged_responses
+	A.noop()
+	assert A.untagged_responses.get("EXPUNGE") == [b"2"], A.untagged_responses
+	A.untagged_responses.clear()
+	typ, d = A.search(None, "ALL"); assert d == [b"1 2"], d
+	B.append("INBOX", None, None, b"Subject: x\r\n\r\ny\r\n")
+	A.noop(); assert A.untagged_responses.get("EXISTS") == [b"3"], A.untagged_responses
+	print("ok")
+	EOF
+}
+
+@test "a session killed in the middle of APPEND leaves nothing behind" {
+	listen
+	"$PY" - "$PORT" "$MD" <<-'EOF'
+	import socket, sys, os, time
+	port, md = int(sys.argv[1]), sys.argv[2]
+	s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	f = s.makefile("rb"); f.readline()
+	s.sendall(b"a LOGIN bob secret\r\n"); f.readline()
+	s.sendall(b"b APPEND INBOX {1000000+}\r\n" + b"x" * 500000)
+	time.sleep(0.3)
+	s.close()
+	time.sleep(0.3)
+	assert len(os.listdir(md + "/cur")) + len(os.listdir(md + "/new")) == 3
+	assert os.listdir(md + "/tmp") == []
+	print("ok")
+	EOF
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r'
+	assert_line "* 3 EXISTS"
+}
+
+@test "curl imap:// lists folders and fetches a message" {
+	listen
+	run curl -s -u bob:secret "imap://127.0.0.1:$PORT/"
+	assert_success
+	assert_line --partial '"." "INBOX"'
+	assert_line --partial '"." "Trash"'
+	run curl -s -u bob:secret "imap://127.0.0.1:$PORT/INBOX;UID=1"
+	assert_success
+	assert_line --partial "Subject: one"
+	assert_line --partial "world"
+	run curl -s -u bob:secret "imap://127.0.0.1:$PORT/INBOX?SUBJECT%20three"
+	assert_line --partial "* SEARCH 3"
+}
+
+@test "mbsync (isync) syncs a mailbox both ways, with flags" {
+	listen
+	mkdir -p mbhome/local
+	cat > mbhome/rc <<-EOF
+	IMAPAccount t
+	Host 127.0.0.1
+	Port $PORT
+	User bob
+	Pass secret
+	SSLType None
+	AuthMechs PLAIN
+
+	IMAPStore remote
+	Account t
+
+	MaildirStore local
+	Path $BATS_TEST_TMPDIR/mbhome/local/
+	Inbox $BATS_TEST_TMPDIR/mbhome/local/INBOX
+	SubFolders Verbatim
+
+	Channel c
+	Far :remote:
+	Near :local:
+	Patterns *
+	Create Both
+	Expunge Both
+	SyncState *
+	EOF
+	HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -c mbhome/rc -a
+	assert_success
+	[ "$(find mbhome/local/INBOX -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)" = 3 ]
+	# the flagged message came with F, the seen one with S
+	[ -n "$(find mbhome/local/INBOX -name '*:2,F')" ]
+	[ -n "$(find mbhome/local/INBOX -name '*:2,S')" ]
+	# local changes go up: a new message, a flag
+	printf 'Subject: from local\n\nup\n' > mbhome/local/INBOX/new/1900000000.1.local
+	f=$(grep -l 'Subject: one' mbhome/local/INBOX/*/* | head -1)
+	mv "$f" "${f%%:2,*}:2,RS"
+	HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -c mbhome/rc -a
+	assert_success
+	run imap <<< $'a LOGIN bob secret\r\nb EXAMINE INBOX\r\nc FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r'
+	assert_line "* 4 EXISTS"
+	assert_line --regexp '^\* 1 FETCH \(FLAGS \(\\Answered \\Seen\) BODY'
+	assert_line "Subject: from local"
+}
+
+@test "mutt reads a message and moves it (tmux, batch keys)" {
+	listen
+	cat > muttrc <<-EOF
+	set folder="imap://bob:secret@127.0.0.1:$PORT/"
+	set spoolfile="+INBOX"
+	set ssl_starttls=no
+	set ssl_force_tls=no
+	set imap_passive=no
+	set mail_check=1
+	set move=no
+	set confirmappend=no
+	set pager_stop=yes
+	set header_cache=""
+	set message_cachedir=""
+	EOF
+	tmux kill-session -t imapd-mutt 2>/dev/null || true
+	tmux new-session -d -s imapd-mutt -x 120 -y 40 "HOME=$BATS_TEST_TMPDIR mutt -n -F $BATS_TEST_TMPDIR/muttrc; sleep 2"
+	for i in $(seq 50); do tmux capture-pane -p -t imapd-mutt | grep -q 'three' && break; sleep 0.2; done
+	tmux capture-pane -p -t imapd-mutt > screen1
+	grep -q 'one' screen1 && grep -q 'three' screen1
+	tmux send-keys -t imapd-mutt Enter
+	for i in $(seq 50); do tmux capture-pane -p -t imapd-mutt | grep -q 'world' && break; sleep 0.2; done
+	tmux capture-pane -p -t imapd-mutt > screen2
+	tmux send-keys -t imapd-mutt q
+	sleep 0.3
+	tmux send-keys -t imapd-mutt s '=Trash' Enter
+	sleep 1
+	tmux send-keys -t imapd-mutt '$'
+	sleep 1
+	tmux send-keys -t imapd-mutt q
+	sleep 1
+	tmux send-keys -t imapd-mutt y 2>/dev/null || true
+	sleep 1
+	tmux kill-session -t imapd-mutt 2>/dev/null || true
+	grep -q 'world' screen2
+	run imap <<< $'a LOGIN bob secret\r\nb STATUS Trash (MESSAGES)\r\nc STATUS INBOX (MESSAGES)\r'
+	assert_line '* STATUS "Trash" (MESSAGES 1)'
+	assert_line '* STATUS "INBOX" (MESSAGES 2)'
+}
+
+@test "STARTTLS with openssl s_client; LOGINDISABLED before TLS off loopback rules" {
+	make_cert
+	listen --cert cert.pem --key key.pem
+	run bash -c "printf 'a LOGIN bob secret\r\nb SELECT INBOX\r\nc LOGOUT\r\n' | timeout 10 openssl s_client -quiet -starttls imap -connect 127.0.0.1:$PORT 2>/dev/null | tr -d '\r'"
+	assert_line --partial "a OK [CAPABILITY"
+	assert_line "* 3 EXISTS"
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, ssl, sys
+	M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+	assert "STARTTLS" in M.capabilities, M.capabilities
+	ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+	M.starttls(ctx)
+	assert "STARTTLS" not in M.capabilities
+	M.login("bob", "secret"); M.logout()
+	EOF
+	# pipelined plaintext after STARTTLS is dropped, not run inside TLS
+	run bash -c "printf 'a STARTTLS\r\nb LOGIN bob secret\r\n' | timeout 5 imapd --users users --cert cert.pem --key key.pem | tr -d '\r'"
+	assert_line "a OK Begin TLS negotiation now."
+	refute_line --partial "b OK"
+}
+
+@test "implicit TLS (--tls, imaps) with Python imaplib" {
+	make_cert
+	listen --cert cert.pem --key key.pem --tls
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, ssl, sys
+	ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+	M = imaplib.IMAP4_SSL("127.0.0.1", int(sys.argv[1]), ssl_context=ctx)
+	M.login("bob", "secret")
+	assert M.select("INBOX") == ("OK", [b"3"])
+	M.logout()
+	EOF
+}
+
+@test "under a real xinetd" {
+	PORT=$(free_port)
+	cat > xinetd.conf <<-EOF
+	defaults
+	{
+	}
+	service imap-maillab
+	{
+	    type        = UNLISTED
+	    port        = $PORT
+	    bind        = 127.0.0.1
+	    socket_type = stream
+	    protocol    = tcp
+	    wait        = no
+	    user        = $(id -un)
+	    server      = $BIN/imapd
+	    server_args = --users $BATS_TEST_TMPDIR/users
+	    log_type    = FILE $BATS_TEST_TMPDIR/xinetd.log
+	}
+	EOF
+	start_bg xinetd -dontfork -f xinetd.conf -pidfile "$BATS_TEST_TMPDIR/xinetd.pid"
+	wait_port "$PORT"
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys
+	M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+	M.login("bob", "secret")
+	assert M.select("INBOX") == ("OK", [b"3"])
+	typ, d = M.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+	assert d[0][1] == b"Subject: one\r\n\r\n", d
+	M.logout()
+	EOF
+}
