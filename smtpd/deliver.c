@@ -264,6 +264,8 @@ static int run_filter(struct session *s, const struct buf *m, struct buf *hdrs, 
 	close(fd);
 	if (rc == 0)
 		filter_headers(&out, hdrs);
+	else if (s->cfg->verbose)
+		warnx_("filter %s exited %d: %s", s->cfg->filter, rc, err.p ? err.p : "");
 	if (rc == 1)
 		snprintf(why, cap, "5.7.1 Error: message content rejected");
 	else if (rc != 0)

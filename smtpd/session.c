@@ -590,6 +590,9 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	if (server_drop_privs(cfg->runas) < 0)
 		return EX_OSERR;
 	signal(SIGPIPE, SIG_IGN);
+	/* We wait for our MDA and filter: an inherited SIG_IGN (swaks --pipe,
+	 * some inetds) would have the kernel reap them first. */
+	signal(SIGCHLD, SIG_DFL);
 	s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
 	s->peer = *peer;

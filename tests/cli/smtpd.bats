@@ -1,0 +1,567 @@
+#!/usr/bin/env bats
+# smtpd as a mail administrator and its clients see it: inetd-mode dialogues
+# piped on stdin, and real clients nobody on the team wrote (Python's
+# smtplib, swaks, curl, openssl s_client, xinetd, dnsmasq) against -l and
+# inetd modes; messages checked byte for byte in the Maildir.
+
+load helpers
+PORT_BASE=23000
+
+# Started as root (as in CI), smtpd drops to the user "mail" and so runs
+# maildeliver as mail: the test homes belong to mail and the passwd-file
+# gives mail's ids.  As an ordinary user everything is that user's.
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	W=$BATS_TEST_TMPDIR
+	if [ "$(id -u)" = 0 ]; then IDS=$(id -u mail):$(id -g mail); else IDS=$(id -u):$(id -g); fi
+	mkdir -p home/bob home/alice
+	cat > users <<-EOF
+	bob:{PLAIN}secret:$IDS::$W/home/bob::
+	alice@example.net:{PLAIN}alicepw:$IDS::$W/home/alice::
+	EOF
+	chmod 644 users
+	NEW=$W/home/bob/Maildir/new
+	SM=(smtpd --hostname mx.example.org --domains example.org,example.net --users "$W/users")
+	cat > chk.py <<-'EOF'
+	# chk.py FILE SENDER RCPT EXPECTED: the delivered file is exactly
+	# Return-Path, Delivered-To, our Received: field, then EXPECTED's bytes.
+	import re, sys
+	d = open(sys.argv[1], "rb").read()
+	exp = open(sys.argv[4], "rb").read()
+	m = re.match(rb"Return-Path: <(.*)>\nDelivered-To: (.*)\n"
+	    rb"(Received: from \S+ \([^\n]*\)\n(?:\t\([^\n]*\)\n)*"
+	    rb"\tby mx\.example\.org \(maillab smtpd\) with (\S+) id (\S+)\n"
+	    rb"(?:\tfor <[^>\n]*>)?; [A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\n)", d)
+	assert m, "bad trace fields: %r" % d[:400]
+	assert m.group(1) == sys.argv[2].encode(), m.group(1)
+	assert m.group(2) == sys.argv[3].encode(), m.group(2)
+	rest = d[m.end():]
+	assert rest == exp, "body differs:\n%r\n%r" % (rest, exp)
+	sys.stdout.write(m.group(3).decode())
+	EOF
+	fix_perms
+}
+
+teardown() {
+	stop_all
+}
+
+fix_perms() {
+	[ "$(id -u)" = 0 ] || return 0
+	chown -R "$IDS" "$W/home"
+	local d=$W
+	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+}
+
+# smtpd in inetd mode with the dialogue on stdin; CRs dropped from replies.
+sm() {
+	"${SM[@]}" "$@" | tr -d '\r'
+}
+
+nmsg() {
+	find "$1" -type f 2>/dev/null | wc -l
+}
+
+start_smtpd() {
+	PORT=$(free_port)
+	start_bg "${SM[@]}" -l "127.0.0.1:$PORT" "$@" 2>"$W/smtpd.log"
+	wait_port "$PORT"
+}
+
+make_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-keyout key.pem -out cert.pem 2>/dev/null
+	chmod 644 key.pem cert.pem
+}
+
+HDR='EHLO client.example\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n'
+
+@test "smtpd --help, --version, bad options, man page" {
+	run smtpd --help
+	assert_success
+	assert_output --partial "usage: smtpd"
+	run smtpd --version
+	assert_success
+	assert_output --partial "smtpd (maillab)"
+	run smtpd --bogus
+	assert_failure 64
+	run smtpd --max-rcpt zero
+	assert_failure 64
+	run smtpd --tls
+	assert_failure 64
+	run smtpd extra-arg
+	assert_failure 64
+	run mandoc -Tlint -W warning "$ROOT/smtpd/smtpd.8"
+	assert_success
+}
+
+@test "inetd mode: greeting, EHLO extensions, delivery byte-exact with dot-unstuffing" {
+	run sm <<< "$(printf "${HDR}Subject: hi\r\nFrom: alice@example.org\r\n\r\n..leading dot\r\nbody\r\n\tend\r\n.\r\nQUIT\r\n")"
+	assert_success
+	assert_line --index 0 "220 mx.example.org ESMTP maillab smtpd"
+	assert_line "250-PIPELINING"
+	assert_line "250-SIZE 10485760"
+	assert_line "250-8BITMIME"
+	assert_line "250-ENHANCEDSTATUSCODES"
+	assert_line "250-SMTPUTF8"
+	assert_line "250-CHUNKING"
+	assert_line "250-AUTH PLAIN LOGIN CRAM-MD5"
+	refute_line "250-STARTTLS"
+	assert_line "354 End data with <CR><LF>.<CR><LF>"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered$"
+	assert_line "221 2.0.0 Bye"
+	[ "$(nmsg "$NEW")" = 1 ]
+	printf 'Subject: hi\nFrom: alice@example.org\n\n.leading dot\nbody\n\tend\n' > exp
+	run "$PY" chk.py "$NEW"/* alice@example.org bob@example.org exp
+	assert_success
+	assert_output --regexp "^Received: from client.example \(unknown\)"
+	assert_output --partial "with ESMTP id"
+	assert_output --partial "for <bob@example.org>;"
+}
+
+@test "commands: HELO, NOOP, RSET, VRFY 252, EXPN, HELP, bad sequence 503, unknown 500" {
+	run sm <<< "$(printf 'MAIL FROM:<a@b.c>\r\nHELO c\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nNOOP\r\nVRFY bob\r\nEXPN list\r\nHELP\r\nMAIL FROM:<a@b.c>\r\nMAIL FROM:<a@b.c>\r\nRSET\r\nRCPT TO:<bob@example.org>\r\nXYZZY\r\nQUIT\r\n')"
+	assert_line --index 1 "503 5.5.1 Error: send HELO/EHLO first"
+	assert_line --index 2 "250 mx.example.org"
+	assert_line --index 3 "503 5.5.1 Error: need MAIL command"
+	assert_line --index 4 "503 5.5.1 Error: need RCPT command"
+	assert_line --index 5 "250 2.0.0 Ok"
+	assert_line --index 6 --regexp "^252 2.5.2 "
+	assert_line --index 7 --regexp "^502 5.5.1 "
+	assert_line --index 8 --regexp "^214 2.0.0 Commands: HELO EHLO MAIL"
+	assert_line --index 9 "250 2.1.0 Ok"
+	assert_line --index 10 "503 5.5.1 Error: nested MAIL command"
+	assert_line --index 11 "250 2.0.0 Ok"
+	assert_line --index 12 "503 5.5.1 Error: need MAIL command"
+	assert_line --index 13 "500 5.5.2 Error: command not recognized"
+	assert_line --index 14 "221 2.0.0 Bye"
+}
+
+@test "RCPT: unknown user 550 at RCPT time, user@domain entries, postmaster, bad syntax" {
+	run sm <<< "$(printf 'EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<nobody@example.org>\r\nRCPT TO:<alice@example.net>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:bob@example.org\r\nRCPT TO:<bob@@example.org>\r\nRCPT TO:<>\r\nRCPT TO:<bob+box@example.org>\r\nRCPT TO: <bob@EXAMPLE.ORG>\r\nQUIT\r\n')"
+	assert_line "250 2.1.0 Ok"
+	assert_line "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown"
+	assert_line --index 12 "250 2.1.5 Ok"
+	assert_line "550 5.1.1 <alice@example.org>: Recipient address rejected: User unknown"
+	assert_line --regexp "^501 5.1.3 Bad recipient address syntax: address must be in"
+	assert_line --regexp "^501 5.1.3 Bad recipient address syntax: bad character in local part"
+	assert_line --regexp "^501 5.1.3 Bad recipient address syntax: null address"
+	assert_line --index 17 "250 2.1.5 Ok"
+	assert_line --index 18 "250 2.1.5 Ok"
+}
+
+@test "open relay attempt: 550 5.7.1 for other domains, from a pipe and from loopback" {
+	run sm --queue "$W/q" <<< "$(printf 'EHLO c\r\nMAIL FROM:<spammer@evil.example>\r\nRCPT TO:<victim@elsewhere.example>\r\nRCPT TO:<victim@[192.0.2.1]>\r\nRCPT TO:<@example.org:victim@elsewhere.example>\r\nQUIT\r\n')"
+	assert_line "550 5.7.1 <victim@elsewhere.example>: Relay access denied"
+	assert_line "550 5.7.1 <victim@[192.0.2.1]>: Relay access denied"
+	refute_line --regexp "^250 2.1.5"
+	start_smtpd --queue "$W/q"
+	run "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+print(s.ehlo("c")[0])
+print(s.mail("a@b.example")[0])
+print(*s.rcpt("victim@elsewhere.example"))
+' "$PORT"
+	assert_line "550 b'5.7.1 <victim@elsewhere.example>: Relay access denied'"
+	[ "$(nmsg "$W/q")" = 0 ]
+}
+
+@test "relay from --relay-from: queued atomically with envelope, smtp-send --queue started" {
+	cat > fake-send <<-EOF
+	#!/bin/sh
+	echo "\$@" > $W/runner.args
+	EOF
+	chmod 755 fake-send
+	mkdir q && chmod 777 q
+	start_smtpd --relay-from 10.0.0.0/8,127.0.0.0/8 --queue "$W/q" --smtp-send "$W/fake-send"
+	run "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+r = s.sendmail("alice@example.org", ["carol@remote.example", "dave@remote.example", "bob@example.org"],
+    b"Subject: relayed\r\n\r\nhello\r\n.dot\r\n")
+print("refused", r)
+s.quit()
+' "$PORT"
+	assert_success
+	assert_output "refused {}"
+	[ "$(nmsg q/env)" = 1 ]
+	[ "$(nmsg q/msg)" = 1 ]
+	[ "$(nmsg q/tmp)" = 0 ]
+	[ "$(nmsg "$NEW")" = 1 ]
+	id=$(ls q/env)
+	run cat "q/env/$id"
+	assert_line --index 0 "version 1"
+	assert_line --index 1 "from <alice@example.org>"
+	assert_line --index 2 --regexp "^created [0-9]+$"
+	assert_line --index 3 "attempts 0"
+	assert_line --index 4 --regexp "^next [0-9]+$"
+	assert_line --index 5 "rcpt <carol@remote.example> pending"
+	assert_line --index 6 "rcpt <dave@remote.example> pending"
+	[ "${#lines[@]}" = 7 ]
+	run tail -n 4 "q/msg/$id"
+	assert_output "$(printf 'Subject: relayed\n\nhello\n.dot')"
+	grep -q "^Received: from c\|^Received: from " "q/msg/$id"
+	for i in $(seq 50); do [ -f runner.args ] && break; sleep 0.1; done
+	run cat runner.args
+	assert_output "--queue $W/q"
+}
+
+@test "SMTP smuggling: <LF>.<LF>, <CR><LF>.<LF> and <LF>.<CR><LF> never end DATA" {
+	for end in '\n.\n' '\r\n.\n' '\n.\r\n' '\r.\r\n' '\r\n.\r'; do
+		run sm <<< "$(printf "${HDR}Subject: first\r\n\r\nx${end}MAIL FROM:<evil@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nsmuggled\r\n.\r\nQUIT\r\n")"
+		assert_line --index 12 "354 End data with <CR><LF>.<CR><LF>"
+		assert_line --index 13 --regexp "^550 5.5.2 Error: bare <CR> or <LF>"
+		assert_line --index 14 "221 2.0.0 Bye"
+		[ "${#lines[@]}" = 15 ]
+		[ "$(nmsg "$NEW")" = 0 ]
+	done
+	# the session goes on after a refused message
+	run sm <<< "$(printf "${HDR}a\nb\r\n.\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nok\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^550 5.5.2"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered"
+	[ "$(nmsg "$NEW")" = 1 ]
+}
+
+@test "overlong lines: command over 512 and text line over 1000 refused, nothing delivered" {
+	long=$(head -c 600 /dev/zero | tr '\0' a)
+	run sm <<< "$(printf "EHLO c\r\nNOOP $long\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n$(head -c 1500 /dev/zero | tr '\0' x)\r\n.\r\nRCPT TO:<x@$long.example.org>\r\nQUIT\r\n")"
+	assert_line --index 10 "500 5.5.2 Error: line too long"
+	assert_line --index 14 "500 5.5.0 Error: message line longer than 1000 octets"
+	assert_line --index 15 --regexp "^(500 5.5.2|503 5.5.1)"
+	[ "$(nmsg "$NEW")" = 0 ]
+	# 998 characters + CRLF is the longest legal line
+	ok=$(head -c 998 /dev/zero | tr '\0' y)
+	run sm <<< "$(printf "${HDR}$ok\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0"
+	[ "$(nmsg "$NEW")" = 1 ]
+}
+
+@test "NUL bytes in a command are refused" {
+	run sh -c "printf 'EHLO c\r\nMAIL FROM:<a@b.c>\0x\r\nQUIT\r\n' | ${SM[*]} | tr -d '\r'"
+	assert_line "500 5.5.2 Error: NUL character in command"
+}
+
+@test "error flood: the 20th error is followed by 421 and the connection closes" {
+	run sh -c "(printf 'EHLO c\r\n'; for i in \$(seq 30); do printf 'XYZZY\r\n'; done; printf 'QUIT\r\n') | ${SM[*]} | tr -d '\r'"
+	assert_success
+	[ "$(grep -c '^500 5.5.2' <<< "$output")" = 20 ]
+	assert_line --index 30 "421 4.7.0 mx.example.org Error: too many errors"
+	refute_line "221 2.0.0 Bye"
+}
+
+@test "timeouts: silent client gets 421 4.4.2 after --timeout, also inside DATA" {
+	run sh -c "(printf 'EHLO c\r\n'; sleep 3) | (s=\$(date +%s%N); ${SM[*]} --timeout 1; echo elapsed \$(( (\$(date +%s%N) - s) / 1000000 ))) | tr -d '\r'"
+	assert_line "421 4.4.2 mx.example.org Error: timeout exceeded"
+	ms=$(sed -n 's/^elapsed //p' <<< "$output")
+	[ "$ms" -ge 900 ] && [ "$ms" -lt 2500 ]
+	run sh -c "(printf '${HDR}partial'; sleep 4) | ${SM[*]} --timeout 1 | tr -d '\r'"
+	assert_line "421 4.4.2 mx.example.org Error: timeout exceeded"
+	[ "$(nmsg "$NEW")" = 0 ]
+}
+
+@test "SIZE and --max-size, --max-rcpt" {
+	run sm --max-size 200 --max-rcpt 2 <<< "$(printf "EHLO c\r\nMAIL FROM:<a@b.c> SIZE=1000\r\nMAIL FROM:<a@b.c> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n$(head -c 300 /dev/zero | tr '\0' z)\r\n.\r\nMAIL FROM:<a@b.c> FOO=bar\r\nQUIT\r\n")"
+	assert_line "250-SIZE 200"
+	assert_line "552 5.3.4 Message size exceeds fixed limit"
+	assert_line "452 4.5.3 Error: too many recipients"
+	assert_line "552 5.3.4 Error: message file too big"
+	assert_line "555 5.5.4 Unsupported option: FOO"
+	[ "$(nmsg "$NEW")" = 0 ]
+}
+
+@test "SMTPUTF8: UTF-8 addresses only with the SMTPUTF8 parameter; Received says UTF8SMTP" {
+	run sm <<< "$(printf 'EHLO c\r\nMAIL FROM:<jörg@example.org>\r\nMAIL FROM:<jörg@bücher.example> SMTPUTF8\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: ü\r\n\r\nx\r\n.\r\nQUIT\r\n')"
+	assert_line --index 10 "553 5.6.7 Non-ASCII address needs SMTPUTF8"
+	assert_line --index 11 "250 2.1.0 Ok"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered"
+	grep -q "with UTF8SMTP id" "$NEW"/*
+	grep -q "^Return-Path: <jörg@bücher.example>" "$NEW"/*
+}
+
+@test "CHUNKING: BDAT chunks, BDAT 0 LAST, BDAT without RCPT is read and refused" {
+	run sh -c "printf 'EHLO c\r\nBDAT 5\r\nhelloMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nBDAT 12\r\nSubject: x\r\nBDAT 9\r\n\r\nline.\r\nBDAT 0 LAST\r\nQUIT\r\n' | ${SM[*]} | tr -d '\r'"
+	assert_line --index 10 "503 5.5.1 Error: need RCPT command"
+	assert_line --index 13 "250 2.0.0 Ok: 12 octets received"
+	assert_line --index 14 "250 2.0.0 Ok: 9 octets received"
+	assert_line --index 15 --regexp "^250 2.0.0 <bob@example.org> Ok: delivered"
+	printf 'Subject: x\n\nline.\n' > exp
+	run "$PY" chk.py "$NEW"/* a@b.c bob@example.org exp
+	assert_success
+}
+
+@test "LMTP: LHLO, one reply per recipient after DATA, MDA temporary failure is 451" {
+	cat > mda <<-EOF
+	#!/bin/sh
+	for last; do :; done
+	case "\$last" in alice*) echo "mailbox locked" >&2; exit 75 ;; esac
+	exec $BIN/maildeliver "\$@"
+	EOF
+	chmod 755 mda
+	run sm --lmtp --mda "$W/mda" <<< "$(printf 'EHLO c\r\nLHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<alice@example.net>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\nSubject: l\r\n\r\nx\r\n.\r\nQUIT\r\n')"
+	assert_line --index 0 "220 mx.example.org LMTP maillab smtpd"
+	assert_line --index 1 "500 5.5.2 Error: command not recognized"
+	assert_line --index 14 "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown"
+	assert_line --index 15 "354 End data with <CR><LF>.<CR><LF>"
+	assert_line --index 16 "250 2.0.0 <bob@example.org> Ok: delivered"
+	assert_line --index 17 "451 4.2.0 <alice@example.net>: temporary delivery failure: mailbox locked"
+	assert_line --index 18 "221 2.0.0 Bye"
+	grep -q "with LMTP id" "$NEW"/*
+	# SMTP folds the two outcomes into one 451: the client retries both
+	run sm --mda "$W/mda" <<< "$(printf 'EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<alice@example.net>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n')"
+	assert_line --regexp "^451 4.2.0 <alice@example.net>"
+}
+
+@test "AUTH PLAIN/LOGIN over a pipe (loopback), transcript masks secrets, failure 535" {
+	plain=$(printf '\0bob\0secret' | base64)
+	run sh -c "printf 'EHLO c\r\nAUTH PLAIN $plain\r\nAUTH PLAIN $plain\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<x@remote.example>\r\nQUIT\r\n' | ${SM[*]} -v 2>err | tr -d '\r'"
+	assert_line "235 2.7.0 Authentication successful"
+	assert_line "503 5.5.1 Error: already authenticated"
+	assert_line "550 5.7.1 <x@remote.example>: Relay access denied"   # no --queue
+	run cat err
+	assert_line "C: AUTH PLAIN ****"
+	refute_output --partial "$plain"
+	run sh -c "printf 'EHLO c\r\nAUTH LOGIN\r\n$(printf bob | base64)\r\n$(printf wrong | base64)\r\nQUIT\r\n' | ${SM[*]} | tr -d '\r'"
+	assert_line "334 VXNlcm5hbWU6"
+	assert_line "535 5.7.8 Error: authentication failed"
+	assert_line "221 2.0.0 Bye"
+}
+
+@test "--submission: MAIL needs AUTH; Message-ID and Date added when missing" {
+	plain=$(printf '\0bob\0secret' | base64)
+	run sm --submission <<< "$(printf "EHLO c\r\nMAIL FROM:<bob@example.org>\r\nAUTH PLAIN $plain\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: s\r\n\r\nx\r\n.\r\nQUIT\r\n")"
+	assert_line "530 5.7.0 Authentication required"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered"
+	run cat "$NEW"/*
+	assert_line --regexp "^Message-ID: <[0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+@mx\.example\.org>$"
+	assert_line --regexp "^Date: [A-Z][a-z]{2}, [0-9]{2} "
+	assert_line --partial "(Authenticated sender: bob)"
+	assert_line --partial "with ESMTPA id"
+}
+
+@test "-l mode with Python smtplib (CRAM-MD5 login): every 250 means the file is in new/" {
+	start_smtpd
+	run "$PY" -c '
+import os, smtplib, sys
+port, new = int(sys.argv[1]), sys.argv[2]
+s = smtplib.SMTP("127.0.0.1", port)
+s.ehlo("pyclient")
+print("auth", s.login("bob", "secret")[0])
+for i in range(10):
+    s.sendmail("alice@example.org", ["bob@example.org"], ("Subject: %d\r\n\r\nmessage %d\r\n" % (i, i)).encode())
+    print(len(os.listdir(new)))
+s.quit()
+' "$PORT" "$NEW"
+	assert_success
+	assert_line --index 0 "auth 235"
+	assert_line --index 10 "10"
+	[ "$(nmsg "$NEW")" = 10 ]
+	f=$(grep -l "^message 3$" "$NEW"/*)
+	printf 'Subject: 3\n\nmessage 3\n' > exp
+	run "$PY" chk.py "$f" alice@example.org bob@example.org exp
+	assert_success
+	assert_output --partial "(unknown [127.0.0.1])"
+	assert_output --partial "(Authenticated sender: bob)"
+}
+
+@test "swaks: pipelining over -l, AUTH LOGIN, and inetd mode through --pipe" {
+	start_smtpd
+	run swaks --server "127.0.0.1:$PORT" --pipeline --from alice@example.org --to bob@example.org \
+		--auth LOGIN --auth-user bob --auth-password secret --header "Subject: swaks" --body "pipelined"
+	assert_success
+	refute_output --partial "<** "
+	assert_output --partial "<-  250 2.0.0 <bob@example.org> Ok: delivered"
+	run swaks --pipe "${SM[*]}" --from alice@example.org --to bob@example.org --body "through a pipe"
+	assert_success
+	assert_output --partial "250 2.0.0 <bob@example.org> Ok: delivered"
+	[ "$(nmsg "$NEW")" = 2 ]
+	grep -q "^pipelined" "$NEW"/*
+}
+
+@test "curl smtp:// upload delivers byte-exact" {
+	start_smtpd
+	printf 'From: alice@example.org\r\nSubject: curl\r\n\r\n.hidden dot\r\nline2\r\n' > m.txt
+	run curl -sS --max-time 10 "smtp://127.0.0.1:$PORT" --mail-from alice@example.org \
+		--mail-rcpt bob@example.org -T m.txt
+	assert_success
+	printf 'From: alice@example.org\nSubject: curl\n\n.hidden dot\nline2\n' > exp
+	run "$PY" chk.py "$NEW"/* alice@example.org bob@example.org exp
+	assert_success
+}
+
+@test "STARTTLS with openssl s_client; Received shows the cipher; --tls implicit TLS" {
+	make_cert
+	start_smtpd --cert cert.pem --key key.pem
+	run sh -c "printf 'EHLO again\nMAIL FROM:<alice@example.org>\nRCPT TO:<bob@example.org>\nDATA\nSubject: tls\n\nsecret\n.\nQUIT\n' |
+		timeout 10 openssl s_client -starttls smtp -crlf -quiet -connect 127.0.0.1:$PORT 2>/dev/null | tr -d '\r'"
+	assert_line "250-PIPELINING"
+	refute_line "250-STARTTLS"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered"
+	grep -q "^	(using TLSv1.[23] with cipher " "$NEW"/*
+	grep -q "with ESMTPS id" "$NEW"/*
+	PORT2=$(free_port)
+	start_bg "${SM[@]}" -l "127.0.0.1:$PORT2" --tls --cert cert.pem --key key.pem
+	wait_port "$PORT2"
+	run sh -c "printf 'EHLO c\nQUIT\n' | timeout 10 openssl s_client -crlf -quiet -connect 127.0.0.1:$PORT2 2>/dev/null | tr -d '\r'"
+	assert_line --index 0 "220 mx.example.org ESMTP maillab smtpd"
+	refute_line "250-STARTTLS"
+	assert_line "221 2.0.0 Bye"
+}
+
+@test "STARTTLS injection: commands pipelined after STARTTLS in plaintext are discarded" {
+	make_cert
+	start_smtpd --cert cert.pem --key key.pem
+	run "$PY" -c '
+import socket, ssl, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+def lines(sock, until):
+    data = b""
+    while not data.endswith(until):
+        c = sock.recv(4096)
+        if not c: break
+        data += c
+    return data.decode()
+print(lines(s, b"\r\n").strip())
+s.sendall(b"EHLO x\r\n"); lines(s, b"250 HELP\r\n")
+s.sendall(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
+print(lines(s, b"\r\n").strip())
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+t.settimeout(1)
+try:
+    print("unexpected:", t.recv(4096))
+except (socket.timeout, TimeoutError):
+    print("nothing pending")
+t.settimeout(5)
+t.sendall(b"MAIL FROM:<a@b.c>\r\n")
+print(lines(t, b"\r\n").strip())
+' "$PORT"
+	assert_success
+	assert_line --index 1 "220 2.0.0 Ready to start TLS"
+	assert_line --index 2 "nothing pending"
+	assert_line --index 3 "503 5.5.1 Error: send HELO/EHLO first"
+}
+
+@test "under a real xinetd on a loopback port" {
+	PORT=$(free_port)
+	cat > xinetd.conf <<-EOF
+	service smtpd-test
+	{
+	    type        = UNLISTED
+	    socket_type = stream
+	    protocol    = tcp
+	    wait        = no
+	    user        = $(id -un)
+	    bind        = 127.0.0.1
+	    port        = $PORT
+	    server      = $BIN/smtpd
+	    server_args = --hostname mx.example.org --domains example.org --users $W/users
+	    log_type    = FILE $W/xinetd.log
+	    disable     = no
+	}
+	EOF
+	start_bg xinetd -dontfork -f xinetd.conf -pidfile "$W/xinetd.pid"
+	wait_port "$PORT"
+	run "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
+print(s.sendmail("alice@example.org", ["bob@example.org"], b"Subject: xinetd\r\n\r\nvia xinetd\r\n"))
+s.quit()
+' "$PORT"
+	assert_success
+	assert_output "{}"
+	printf 'Subject: xinetd\n\nvia xinetd\n' > exp
+	run "$PY" chk.py "$NEW"/* alice@example.org bob@example.org exp
+	assert_success
+	assert_output --partial "(unknown [127.0.0.1])"
+}
+
+@test "durability: smtpd killed mid-DATA or the MDA killed mid-delivery leaves nothing in new/" {
+	mkfifo in
+	"${SM[@]}" < in > out &
+	pid=$!
+	exec 3> in
+	printf "${HDR}Subject: partial\r\n\r\nhalf of the body" >&3
+	sleep 0.3
+	kill -9 "$pid"
+	exec 3>&-
+	wait "$pid" || true
+	[ "$(nmsg "$NEW")" = 0 ]
+	[ "$(nmsg "$W/home/bob/Maildir/tmp")" = 0 ]
+	cat > mda <<-EOF
+	#!/bin/sh
+	$BIN/maildeliver "\$@" &
+	sleep 0.05; kill -9 \$! \$\$
+	EOF
+	chmod 755 mda
+	run sm --mda "$W/mda" <<< "$(printf "${HDR}Subject: killed\r\n\r\n$(head -c 500000 /dev/zero | tr '\0' 'k' | fold -w 70 | sed 's/$/\r/')\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^451 4.2.0 <bob@example.org>: temporary delivery failure"
+	[ "$(nmsg "$NEW")" = 0 ]
+}
+
+@test "--filter: spamc-like X-Spam headers added (Junk folder), exit 1 is 550, other 451" {
+	cat > spamc <<-'EOF'
+	#!/bin/sh
+	t=$(mktemp) || exit 2
+	cat > "$t"
+	if grep -q 'XJS\*C4JDBQADN1.NSBN3\*2IDNEN\*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL\*C.34X' "$t"; then
+		printf 'X-Spam-Flag: YES\nX-Spam-Status: Yes, score=1000.0 required=5.0\n\ttests=GTUBE\n'
+	else
+		printf 'X-Spam-Flag: NO\n'
+	fi
+	cat "$t"; rm -f "$t"
+	EOF
+	printf '#!/bin/sh\ngrep -q EICAR-STANDARD-ANTIVIRUS-TEST-FILE && exit 1\nexit 0\n' > clam
+	printf '#!/bin/sh\ncat >/dev/null\nexit 2\n' > broken
+	chmod 755 spamc clam broken
+	mkdir -p home/bob/Maildir/.Junk/new home/bob/Maildir/.Junk/cur home/bob/Maildir/.Junk/tmp home/bob/Maildir/new home/bob/Maildir/cur home/bob/Maildir/tmp
+	fix_perms
+	run sm --filter "$W/spamc" <<< "$(printf "${HDR}Subject: ham\r\n\r\nhello\r\n.\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: spam\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n.\r\nQUIT\r\n")"
+	[ "$(grep -c '^250 2.0.0 <bob@example.org> Ok: delivered' <<< "$output")" = 2 ]
+	[ "$(nmsg "$NEW")" = 1 ]
+	[ "$(nmsg home/bob/Maildir/.Junk/new)" = 1 ]
+	grep -q '^X-Spam-Flag: NO$' "$NEW"/*
+	run cat home/bob/Maildir/.Junk/new/*
+	assert_line "X-Spam-Flag: YES"
+	assert_line "	tests=GTUBE"
+	run sm --filter "$W/clam" <<< "$(printf "${HDR}X5O!P%%@AP[4\\PZX54(P^)7CC)7}\$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!\$H+H*\r\n.\r\nQUIT\r\n")"
+	assert_line "550 5.7.1 Error: message content rejected"
+	run sm --filter "$W/broken" <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^451 4.3.0 Error: content filter failed"
+	[ "$(nmsg "$NEW")" = 1 ]
+}
+
+@test "--greylist: unknown triplet gets 451 4.7.1, accepted after --greylist-delay" {
+	mkdir grey && chmod 777 grey
+	run sm --greylist "$W/grey" --greylist-delay 1 <<< "$(printf "EHLO c\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nRCPT TO:<bob@example.org>\r\nQUIT\r\n")"
+	assert_line "451 4.7.1 <bob@example.org>: Recipient address rejected: Greylisted, try again in 1 seconds"
+	refute_line "250 2.1.5 Ok"
+	sleep 1.2
+	run sm --greylist "$W/grey" --greylist-delay 1 <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
+	assert_line "250 2.1.5 Ok"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered"
+	# another sender is another triplet
+	run sm --greylist "$W/grey" --greylist-delay 1 <<< "$(printf "EHLO c\r\nMAIL FROM:<z@b.c>\r\nRCPT TO:<bob@example.org>\r\nQUIT\r\n")"
+	assert_line --regexp "^451 4.7.1"
+}
+
+@test "--dnsbl: listed clients get 554 with the TXT reason (dnsmasq on loopback)" {
+	DP=$(free_port)
+	start_bg dnsmasq --no-daemon --port="$DP" --listen-address=127.0.0.1 --bind-interfaces \
+		--no-resolv --no-hosts --user="$(id -un)" --pid-file= \
+		--host-record=1.0.0.127.bl.test,127.0.0.2 \
+		--txt-record=1.0.0.127.bl.test,"Listed in bl.test see https://bl.test/q?127.0.0.1" 2>/dev/null
+	sleep 0.5
+	start_smtpd --dnsbl bl.test --dns "127.0.0.1:$DP"
+	run "$PY" -c '
+import smtplib, sys
+for src in ("127.0.0.1", "127.0.0.3"):
+    s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), source_address=(src, 0))
+    s.ehlo("c"); s.mail("a@b.c")
+    print(src, *s.rcpt("bob@example.org"))
+    s.quit()
+' "$PORT"
+	assert_success
+	assert_line --index 0 "127.0.0.1 554 b'5.7.1 Service unavailable; Client host [127.0.0.1] blocked using bl.test; Listed in bl.test see https://bl.test/q?127.0.0.1'"
+	assert_line --index 1 "127.0.0.3 250 b'2.1.5 Ok'"
+}
