@@ -271,6 +271,7 @@ static unsigned rand16(void)
  * length, or -1 if the name is not a valid domain name. */
 static int mkquery(const char *name, int type, unsigned id, unsigned char *q, size_t cap)
 {
+	unsigned char *p;
 	int n;
 
 	if (cap < DNS_HDR + 4)
@@ -285,7 +286,7 @@ static int mkquery(const char *name, int type, unsigned id, unsigned char *q, si
 	n = dn_comp(name, q + DNS_HDR, (int)(cap - DNS_HDR - 4), NULL, NULL);
 	if (n < 0)
 		return -1;
-	unsigned char *p = q + DNS_HDR + n;
+	p = q + DNS_HDR + n;
 	NS_PUT16(type, p);
 	NS_PUT16(ns_c_in, p);
 	return DNS_HDR + n + 4;
@@ -344,7 +345,7 @@ static int try_udp(const struct sockaddr_storage *ss, socklen_t sl, const unsign
 	long long deadline = now_ms() + timeout_ms;
 	int fd, r = 0;
 
-	if ((fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
 		return -1;
 	if (connect(fd, (const struct sockaddr *)ss, sl) < 0 || send(fd, q, qn, 0) < 0) {
 		r = -1;
@@ -428,7 +429,11 @@ static int try_tcp(const struct sockaddr_storage *ss, socklen_t sl, const unsign
 	    io_full(fd, 0, len, 2, deadline) < 0)
 		goto tmo;
 	n = (size_t)len[0] << 8 | len[1];
-	if (n > cap || io_full(fd, 0, ans, n, deadline) < 0)
+	if (n > cap) {
+		errno = EMSGSIZE;
+		goto out;
+	}
+	if (io_full(fd, 0, ans, n, deadline) < 0)
 		goto tmo;
 	r = answer_matches(q, qn, ans, n) ? (int)n : -1;
 	if (r < 0)
