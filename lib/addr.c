@@ -19,6 +19,7 @@ struct lex {
 	struct buf text;        /* the token: atom as is, quoted string unquoted */
 	int c;                  /* the special character */
 	int errors;
+	struct buf comment;     /* text of the last comment skipped */
 };
 
 /* RFC 5322 3.2.3 atext, plus '.' (dot-atom and obs-phrase) and 8-bit (RFC 6532). */
@@ -39,15 +40,24 @@ static void skip_cfws(struct lex *x)
 		char c = *x->p;
 
 		if (depth > 0 && c == '\\' && x->p + 1 < x->end) {
+			buf_addc(&x->comment, x->p[1]);
 			x->p += 2;
 			continue;
 		}
-		if (c == '(')
-			depth++;
-		else if (c == ')' && depth > 0)
-			depth--;
-		else if (depth == 0 && c != ' ' && c != '\t' && c != '\r' && c != '\n')
+		if (c == '(') {
+			if (depth++ == 0)
+				x->comment.len = 0;
+			else
+				buf_addc(&x->comment, c);
+		} else if (c == ')' && depth > 0) {
+			if (--depth > 0)
+				buf_addc(&x->comment, c);
+		} else if (depth > 0) {
+			if (c != '\r' && c != '\n')
+				buf_addc(&x->comment, c);
+		} else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
 			return;
+		}
 		x->p++;
 	}
 	if (depth > 0)
@@ -235,8 +245,13 @@ static void parse_address(struct lex *x, struct addr_list *l, int *in_group)
 	a = push(l, ADDR_MAILBOX);
 	a->local = take(&local);
 	if (is_special(x, '@')) {
+		x->comment.len = 0;
 		next(x);
 		a->domain = parse_domain(x);
+		/* "user@host (Full Name)": the comment names the mailbox, as
+		 * Dovecot and Python's parseaddr take it */
+		if (x->comment.len)
+			a->name = xstrndup(x->comment.p, x->comment.len);
 	} else {
 		x->errors++;    /* a bare word: no domain */
 	}
@@ -292,6 +307,7 @@ int addr_parse(const char *in, size_t n, struct addr_list *l)
 		x.errors++;
 	}
 	buf_free(&x.text);
+	buf_free(&x.comment);
 	return x.errors;
 }
 

@@ -286,9 +286,9 @@ static enum mime_enc parse_cte(struct mime_part *p, const char *s, size_t n)
 	s = skip_cfws(s, end);
 	for (w = s; s < end && tchar((unsigned char)*s); s++)
 		;
-	p->enc_name = lower_dup(w, (size_t)(s - w));
+	p->enc_name = xstrndup(w, (size_t)(s - w));      /* as written: IMAP echoes it */
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-		if (strcmp(p->enc_name, t[i].name) == 0)
+		if (strcasecmp(p->enc_name, t[i].name) == 0)
 			return t[i].enc;
 	return ENC_UNKNOWN;
 }

@@ -88,7 +88,7 @@ struct mime_part {
 	char *charset;                  /* lower case, or NULL */
 	char *boundary;                 /* multipart boundary, or NULL */
 	enum mime_enc enc;
-	char *enc_name;                 /* Content-Transfer-Encoding, lower case, or NULL */
+	char *enc_name;                 /* Content-Transfer-Encoding as written, or NULL */
 	char *id, *description, *md5, *language, *location;  /* unfolded, or NULL */
 	char *disposition;              /* lower case, or NULL */
 	struct mime_param *dparams;     /* Content-Disposition parameters */
@@ -174,7 +174,8 @@ void mime_section_name(const struct mime_part *p, struct buf *out);
 /* Append p's BODYSTRUCTURE (ext != 0: with extension data) or BODY
  * (ext == 0) to out, as RFC 3501 7.4.2 writes it: "(" ... ")".  Strings are
  * quoted, or literals "{n}\r\n..." when they hold 8-bit, CR or LF; absent
- * values are NIL; type, subtype, encoding and disposition are lower case;
+ * values are NIL; type, subtype and disposition are lower case, the
+ * encoding as written;
  * parameters are sent as written, but RFC 2231 continuations are joined
  * into one "name*" and a text part without charset gets "charset"
  * "us-ascii" (both as Dovecot does); sizes are wire octets, lines LF

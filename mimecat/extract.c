@@ -140,7 +140,7 @@ int mc_extract(struct mc *mc)
 				rc = EX_IOERR;
 			}
 			fprintf(mc->out, "%-8s %s/", sec.len ? sec.p : "1", mc->dir);
-			mc_put_safe(mc->out, used.p, used.len);
+			mc_put_name(mc->out, used.p);
 			fprintf(mc->out, " (%zu bytes)\n", size);
 		}
 		buf_free(&name);

@@ -45,6 +45,7 @@ int mc_headers(struct mc *mc);
 int mc_extract(struct mc *mc);
 int mc_explain(struct mc *mc);
 int mc_check(struct mc *mc);
+int mc_imap(struct mc *mc);
 
 /* Shared helpers (util.c). */
 /* The part named by the IMAP section numbers sec, or NULL. */
@@ -57,6 +58,8 @@ void mc_text(const struct mime_part *p, int render_html, struct buf *out);
 void mc_html_to_text(const char *h, size_t n, struct buf *out);
 /* Write s[0..n) to f with terminal controls (ESC, CR, ...) made visible. */
 void mc_put_safe(FILE *f, const char *s, size_t n);
+/* The same for a one-line name: line ends and tabs shown as ^J, ^I. */
+void mc_put_name(FILE *f, const char *s);
 /* Append the decoded (RFC 2047, RFC 2231) value of header field f. */
 struct hdr_field;
 void mc_field_value(const struct hdr_field *f, struct buf *out);

@@ -126,3 +126,19 @@ int mc_headers(struct mc *mc)
 	}
 	return 0;
 }
+
+int mc_imap(struct mc *mc)
+{
+	struct buf b = { 0 };
+
+	mime_bodystructure(mc->m.root, 1, &b);
+	fputs("BODYSTRUCTURE ", mc->out);
+	fwrite(b.p, 1, b.len, mc->out);
+	b.len = 0;
+	mime_envelope(mc->m.root, &b);
+	fputs("\nENVELOPE ", mc->out);
+	fwrite(b.p, 1, b.len, mc->out);
+	putc('\n', mc->out);
+	buf_free(&b);
+	return 0;
+}

@@ -32,7 +32,7 @@ int mc_tree(struct mc *mc)
 			fprintf(f, " %s", p->disposition);
 		if (p->filename) {
 			fputs(" \"", f);
-			mc_put_safe(f, p->filename, strlen(p->filename));
+			mc_put_name(f, p->filename);
 			putc('"', f);
 		}
 		if (p->flags & MP_NOEND)

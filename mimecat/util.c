@@ -165,14 +165,14 @@ void mc_text(const struct mime_part *p, int render_html, struct buf *out)
 	buf_free(&u);
 }
 
-void mc_put_safe(FILE *f, const char *s, size_t n)
+static void put_safe(FILE *f, const char *s, size_t n, int lines)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		/* a message must not drive the terminal: ESC, CR, BS... shown */
-		if ((c < ' ' && c != '\n' && c != '\t') || c == 0x7f) {
-			if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
+		if ((c < ' ' && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f) {
+			if (lines && c == '\r' && i + 1 < n && s[i + 1] == '\n')
 				continue;
 			fprintf(f, "^%c", c == 0x7f ? '?' : c + '@');
 		} else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
@@ -182,6 +182,16 @@ void mc_put_safe(FILE *f, const char *s, size_t n)
 			putc(c, f);
 		}
 	}
+}
+
+void mc_put_safe(FILE *f, const char *s, size_t n)
+{
+	put_safe(f, s, n, 1);
+}
+
+void mc_put_name(FILE *f, const char *s)
+{
+	put_safe(f, s, strlen(s), 0);
 }
 
 /* Base name of an RFC 2231 parameter name ("name*0*" -> 4). */

@@ -171,7 +171,7 @@ int mc_view(struct mc *mc)
 		fprintf(mc->out, "  %-8s %s/%s", sec.p, p->type, p->subtype);
 		if (p->filename) {
 			fputs("  ", mc->out);
-			mc_put_safe(mc->out, p->filename, strlen(p->filename));
+			mc_put_name(mc->out, p->filename);
 		}
 		fprintf(mc->out, "  %s\n", mc_size(mc_decoded_size(p), tmp, sizeof tmp));
 		buf_free(&sec);
