@@ -288,6 +288,52 @@ make_cert() {
 	assert_line --index 2 --partial "+OK Maildrop has 5"
 }
 
+@test "mbox IN-USE: the fcntl lock of a session refuses a second one at once" {
+	printf 'From a@x Mon Nov 23 10:00:00 2026\nSubject: m1\n\nx\n\n' > "$H/mbox"
+	fix_perms
+	mkfifo in1
+	( pop3d --users users --mailbox 'mbox:%h/mbox' < in1 > out1 ) &
+	exec 7>in1
+	printf 'USER bob\r\nPASS secret\r\n' >&7
+	for i in $(seq 50); do grep -q "Maildrop has" out1 2>/dev/null && break; sleep 0.1; done
+	[ -e "$H/mbox.lock" ]
+	start=$SECONDS
+	run pop --mailbox 'mbox:%h/mbox' <<<$'USER bob\r\nPASS secret\r\nQUIT\r'
+	assert_line --index 2 "-ERR [IN-USE] Maildrop is locked by another session"
+	[ $((SECONDS - start)) -le 2 ]
+	printf 'QUIT\r\n' >&7
+	exec 7>&-
+	wait
+	[ ! -e "$H/mbox.lock" ]
+}
+
+@test "privileges: as root, input is read as 'mail', mail as the owner; as a user, as that user" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	mail_uid=$(id -u mail)
+	mkfifo in1
+	( exec pop3d --users users < in1 > out1 ) &
+	pid=$!
+	exec 7>in1
+	for i in $(seq 50); do [ -s out1 ] && break; sleep 0.1; done
+	# real, effective, saved, fs: effective "mail" before any client byte
+	run awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status
+	assert_output "0 $mail_uid 0 $mail_uid"
+	printf 'USER bob\r\nPASS secret\r\n' >&7
+	for i in $(seq 50); do grep -q "Maildrop has" out1 && break; sleep 0.1; done
+	run awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status
+	assert_output "65534 65534 65534 65534"
+	printf 'QUIT\r\n' >&7
+	exec 7>&-
+	wait
+	# an ordinary user (no uid fields needed) serves its own mail
+	printf 'bob:{PLAIN}secret::::%s::\n' "$H" > users2
+	run bash -c "printf 'USER bob\r\nPASS secret\r\nSTAT\r\nQUIT\r\n' | setpriv --reuid=65534 --regid=65534 --clear-groups $BIN/pop3d --users users2 | tr -d '\r'"
+	assert_line --index 3 "+OK 5 220"
+	# and root refuses a passwd-file entry without ids (never mail as root)
+	run pop3d --users users2 <<<$'USER bob\r\nPASS secret\r\nQUIT\r'
+	assert_line --partial "-ERR [SYS/PERM] Cannot access this maildrop"
+}
+
 @test "mbox: From_ separation, >From unquoting, DELE rewrites the file at QUIT" {
 	printf 'From a@x Mon Nov 23 10:00:00 2026\nSubject: m1\n\n>From the start\n>>From kept once\n\nFrom b@x Mon Nov 23 10:01:00 2026\nSubject: m2\n\nbody two\n\nFrom c@x Mon Nov 23 10:02:00 2026\nSubject: m3\n\nbody three\n\n' > "$H/mbox"
 	fix_perms
