@@ -420,6 +420,17 @@ make_cert() {
 	p.dele(3)
 	assert p.stat()[0] == 4
 	p.quit()
+	p = poplib.POP3("127.0.0.1", port, timeout=10)
+	p.apop("bob", "secret")
+	assert p.stat()[0] == 4
+	p.dele(1)
+	try:
+	    p.uidl(1)
+	    raise SystemExit("UIDL of a deleted message answered")
+	except poplib.error_proto as e:
+	    assert b"already deleted" in e.args[0], e
+	p.rset()
+	p.quit()
 	EOF
 	[ ! -e "$MD/new/1700000003.M3P3.lab,S=21,W=24" ]
 	[ -f "$MD/cur/1700000001.M1P1.lab:2,S" ]
