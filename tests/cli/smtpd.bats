@@ -170,9 +170,10 @@ print(*s.rcpt("victim@elsewhere.example"))
 @test "relay from --relay-from: queued atomically with envelope, smtp-send --queue started" {
 	cat > fake-send <<-EOF
 	#!/bin/sh
-	echo "\$@" > $W/runner.args
+	echo "\$@" > $W/out/runner.args
 	EOF
 	chmod 755 fake-send
+	mkdir out && chmod 777 out
 	mkdir q && chmod 777 q
 	start_smtpd --relay-from 10.0.0.0/8,127.0.0.0/8 --queue "$W/q" --smtp-send "$W/fake-send"
 	run "$PY" -c '
@@ -202,8 +203,8 @@ s.quit()
 	run tail -n 4 "q/msg/$id"
 	assert_output "$(printf 'Subject: relayed\n\nhello\n.dot')"
 	grep -q "^Received: from c\|^Received: from " "q/msg/$id"
-	for i in $(seq 50); do [ -f runner.args ] && break; sleep 0.1; done
-	run cat runner.args
+	for i in $(seq 50); do [ -f out/runner.args ] && break; sleep 0.1; done
+	run cat out/runner.args
 	assert_output "--queue $W/q"
 }
 
@@ -480,21 +481,23 @@ s.quit()
 	mkfifo in
 	"${SM[@]}" < in > out &
 	pid=$!
-	exec 3> in
-	printf "${HDR}Subject: partial\r\n\r\nhalf of the body" >&3
+	exec 5> in
+	printf "${HDR}Subject: partial\r\n\r\nhalf of the body" >&5
 	sleep 0.3
 	kill -9 "$pid"
-	exec 3>&-
+	exec 5>&-
 	wait "$pid" || true
 	[ "$(nmsg "$NEW")" = 0 ]
 	[ "$(nmsg "$W/home/bob/Maildir/tmp")" = 0 ]
 	cat > mda <<-EOF
 	#!/bin/sh
-	$BIN/maildeliver "\$@" &
-	sleep 0.05; kill -9 \$! \$\$
+	{ head -c 3000; sleep 2; } | $BIN/maildeliver "\$@" &
+	sleep 0.5; kill -9 \$!; exit 75
 	EOF
 	chmod 755 mda
-	run sm --mda "$W/mda" <<< "$(printf "${HDR}Subject: killed\r\n\r\n$(head -c 500000 /dev/zero | tr '\0' 'k' | fold -w 70 | sed 's/$/\r/')\r\n.\r\nQUIT\r\n")"
+	{ printf "${HDR}Subject: killed\r\n\r\n"
+	  "$PY" -c 'import sys; sys.stdout.write(("k" * 70 + "\r\n") * 8000)'; printf '.\r\nQUIT\r\n'; } > big
+	run sm --mda "$W/mda" < big
 	assert_line --regexp "^451 4.2.0 <bob@example.org>: temporary delivery failure"
 	[ "$(nmsg "$NEW")" = 0 ]
 }
