@@ -217,3 +217,17 @@ header() {
 		  if (f == n) { on = 1; v = substr($0, i + 1) } }
 		END { if (on && !found) print v }' "$1" | tr -d '\r' | sed 's/^[ \t]*//'
 }
+
+# transcript FILE: a server's -v log with each reply on one line ("S: 250
+# 2.1.0 Ok"), also when the server wrote a reply in pieces that the log
+# shows as "S: 250 " / "S: 2.1.0 Ok" / "S: ".
+transcript() {
+	tr -d '\r' < "$1" 2>/dev/null | awk '
+		pend != "" && /^S: / { line = pend substr($0, 4); pend = ""; skip = 1; print line; next }
+		pend != "" { print pend; pend = "" }
+		skip && /^S: *$/ { skip = 0; next }
+		{ skip = 0 }
+		/^S: [0-9][0-9][0-9][ -]$/ { pend = $0; next }
+		{ print }
+		END { if (pend != "") print pend }'
+}
