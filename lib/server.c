@@ -73,6 +73,15 @@ void server_peer(int fd, struct peer *p)
 		sa_text(&ss, p->local_addr, sizeof p->local_addr, &p->local_port, &loop);
 }
 
+int server_inetd(session_fn fn, void *arg)
+{
+	struct peer peer;
+
+	signal(SIGPIPE, SIG_IGN);
+	server_peer(STDIN_FILENO, &peer);
+	return fn(STDIN_FILENO, STDOUT_FILENO, &peer, arg);
+}
+
 /* Split "PORT", "ADDR:PORT", "[V6]:PORT" or "*:PORT" into host (NULL for
  * any address) and port.  0, or -1 when malformed. */
 static int split_addr(const char *spec, char *host, size_t cap, const char **port)
@@ -216,7 +225,13 @@ noreturn static void run_child(struct listener *l, int cfd)
 
 	for (int i = 0; i < l->nfds; i++)
 		close(l->pfd[i].fd);
+	/* Start as inetd would: default dispositions for what the listener
+	 * handles (a handler inherited from the caller must not run here). */
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
 	server_peer(cfd, &peer);
 	exit(l->fn(cfd, cfd, &peer, l->arg));

@@ -29,10 +29,14 @@ typedef int (*session_fn)(int rfd, int wfd, const struct peer *peer, void *arg);
 /* Describe fd's peer (getpeername); for a pipe or tty, loopback = 1. */
 void server_peer(int fd, struct peer *p);
 
+/* inetd mode: run fn on fds 0/1 with the peer of fd 0, SIGPIPE ignored
+ * (a write error is seen as such).  Returns fn's status. */
+int server_inetd(session_fn fn, void *arg);
+
 /* Bind every address in addrs[0..n) ("PORT", "ADDR:PORT", "[ADDR6]:PORT",
  * "*:PORT" for all addresses; SO_REUSEADDR) and serve forever: accept,
- * fork, run fn in the child with the socket as both fds, SIGPIPE default
- * and the signal mask restored.  SIGCHLD reaps children; at most
+ * fork, run fn in the child with the socket as both fds, SIGPIPE, SIGCHLD,
+ * SIGTERM, SIGINT and SIGHUP at their defaults and the signal mask restored.  SIGCHLD reaps children; at most
  * SERVER_CHILDREN_MAX at once (more wait in the backlog).  SIGTERM, SIGINT
  * or SIGHUP stop the listener, which sends SIGTERM to running sessions and
  * returns EX_OK.  A set-up error returns EX_USAGE/EX_UNAVAILABLE/EX_OSERR

@@ -1,6 +1,7 @@
 /* test_server.c — lib/server.c: peers, listening mode, privileges. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,96 @@ START_TEST(listen_fork)
 }
 END_TEST
 
+/* Hold the connection until the client closes it. */
+static int hold(int rfd, int wfd, const struct peer *pe, void *arg)
+{
+	char c;
+
+	(void)pe;
+	(void)arg;
+	if (write(wfd, "hi\n", 3) != 3)
+		return 1;
+	while (read(rfd, &c, 1) > 0)
+		;
+	return 0;
+}
+
+/* Whether fd has something to read within ms. */
+static int readable(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1;
+}
+
+START_TEST(listen_limit_and_stop)
+{
+	int port = 22000 + 1900 + getpid() % 90;
+	char a4[32], buf[8];
+	char *addrs[1] = { a4 };
+	int fds[SERVER_CHILDREN_MAX + 1];
+	pid_t pid;
+	int st;
+
+	snprintf(a4, sizeof a4, "127.0.0.1:%d", port);
+	if ((pid = fork()) == 0)
+		_exit(server_listen(addrs, 1, hold, NULL));
+	for (int i = 0; i < SERVER_CHILDREN_MAX; i++) {
+		fds[i] = connect_to(AF_INET, "127.0.0.1", port);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert(readable(fds[i], 5000));
+		ck_assert_int_eq(read(fds[i], buf, sizeof buf), 3);
+	}
+	/* One more waits in the backlog: no session until one ends. */
+	fds[SERVER_CHILDREN_MAX] = connect_to(AF_INET, "127.0.0.1", port);
+	ck_assert_int_ge(fds[SERVER_CHILDREN_MAX], 0);
+	ck_assert(!readable(fds[SERVER_CHILDREN_MAX], 300));
+	close(fds[0]);
+	ck_assert(readable(fds[SERVER_CHILDREN_MAX], 5000));
+	ck_assert_int_eq(read(fds[SERVER_CHILDREN_MAX], buf, sizeof buf), 3);
+	/* SIGTERM stops the listener and the sessions still running. */
+	kill(pid, SIGTERM);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), EX_OK);
+	for (int i = 1; i <= SERVER_CHILDREN_MAX; i++) {
+		ck_assert(readable(fds[i], 5000));
+		ck_assert_int_eq(read(fds[i], buf, sizeof buf), 0);   /* EOF */
+		close(fds[i]);
+	}
+}
+END_TEST
+
+START_TEST(inetd_mode)
+{
+	int sv[2], in, out;
+	char buf[128];
+	ssize_t n;
+	pid_t pid;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if ((pid = fork()) == 0) {
+		dup2(sv[1], 0);
+		dup2(sv[1], 1);
+		close(sv[0]);
+		close(sv[1]);
+		_exit(server_inetd(session, "inetd"));
+	}
+	close(sv[1]);
+	in = sv[0];
+	out = sv[0];
+	ck_assert_int_eq(write(out, "x\n", 2), 2);
+	shutdown(out, SHUT_WR);
+	n = 0;
+	for (ssize_t k; (k = read(in, buf + n, sizeof buf - 1 - n)) > 0; )
+		n += k;
+	buf[n] = '\0';
+	ck_assert_str_eq(buf, "inetd  1 \nx\n");    /* a UNIX socket: local, no address */
+	waitpid(pid, NULL, 0);
+	close(sv[0]);
+}
+END_TEST
+
 START_TEST(listen_errors)
 {
 	char *bad[] = { "[::1]2525" };
@@ -182,10 +273,12 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	tcase_set_timeout(tc, 20);
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, peer_pipe);
 	tcase_add_test(tc, listen_fork);
 	tcase_add_test(tc, listen_errors);
+	tcase_add_test(tc, listen_limit_and_stop);
+	tcase_add_test(tc, inetd_mode);
 	tcase_add_test(tc, privileges);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
