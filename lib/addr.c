@@ -196,8 +196,8 @@ static void parse_angle(struct lex *x, struct addr *a)
 	if (is_special(x, '@')) {
 		next(x);
 		a->domain = parse_domain(x);
-	} else if (a->local || !is_special(x, '>')) {
-		x->errors++;
+	} else {
+		x->errors++;    /* no domain, or "<>" (a null path, not an address) */
 	}
 	if (is_special(x, '>'))
 		next(x);

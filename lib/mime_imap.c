@@ -467,10 +467,12 @@ int mime_section(const struct mime_part *root, const char *section, struct mime_
 	if (parse_numbers(root, &s, &p, &have) < 0)
 		return SECT_BAD;
 	r->spec = SPEC_BODY;
-	if (have && *s == '.')
-		s++;
-	else if (have && *s && *s != ' ' && *s != ']')
+	if (have && *s == '.') {
+		if (*++s == '\0' || *s == ' ' || *s == ']')
+			return SECT_BAD;        /* "1." */
+	} else if (have && *s && *s != ' ' && *s != ']') {
 		return SECT_BAD;
+	}
 	if (*s && *s != ' ' && *s != ']') {
 		for (i = 0; i < n && !keyword(s, spec_kw[i].kw); i++)
 			;
