@@ -18,6 +18,8 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -880,6 +882,11 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	s->state = S_AUTH;
 	conn_init(&s->conn, rfd, wfd, CONN_SERVER);
 	conn_set_timeout(&s->conn, cfg->idle_secs);
+	/* A client that stops reading must not hold the session (and the
+	 * maildrop lock) forever: writes time out like reads.  Not a socket
+	 * (a pipe): nothing to do. */
+	struct timeval tv = { .tv_sec = cfg->idle_secs };
+	(void)setsockopt(wfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (cfg->verbose)
 		conn_set_log(&s->conn, stderr, mask_secrets);
 	if (priv_setup(s) < 0) {

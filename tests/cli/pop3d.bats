@@ -352,6 +352,35 @@ make_cert() {
 	assert_output "['m1', 'm3']"
 }
 
+@test "a client that stops reading is dropped after the idle time and frees the maildrop" {
+	head -c 3000000 /dev/zero | tr '\0' x | fold -w 70 | sed '1i Subject: big\n' > "$MD/new/1700000009.M9P9.lab"
+	fix_perms
+	start_pop3d --idle 2
+	"$PY" - "$PORT" <<-'EOF'
+	import socket, sys, time, poplib
+	port = int(sys.argv[1])
+	s = socket.create_connection(("127.0.0.1", port))
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+	s.sendall(b"USER bob\r\nPASS secret\r\n" + b"RETR 6\r\n" * 4)
+	# never read: the server's writes block, then time out (each blocked
+	# write gets the idle time), and the session ends, lock released
+	for t in range(30):
+	    time.sleep(1)
+	    p = poplib.POP3("127.0.0.1", port, timeout=10)
+	    p.user("bob")
+	    try:
+	        p.pass_("secret")
+	        break
+	    except poplib.error_proto as e:
+	        assert b"IN-USE" in e.args[0], e
+	        p.close()
+	else:
+	    raise SystemExit("the stalled session never ended")
+	assert p.stat()[0] == 6
+	p.quit()
+	EOF
+}
+
 @test "the chain: what maildeliver wrote (Maildir and mbox) comes back exact" {
 	[ -x "$BIN/maildeliver" ] || skip "maildeliver not built"
 	rm -rf "$MD"
