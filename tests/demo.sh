@@ -61,7 +61,9 @@ quoted() {
 }
 show() {
 	printf '   $ %s\n' "$(quoted "$@")"
-XX
+	"$@" > "$T/out" 2>&1
+	local rc=$?
+	sed 's/^/   | /' "$T/out"
 	return $rc
 }
 skip() { printf '   SKIP: %s\n' "$*"; SKIPPED+=("$*"); }
