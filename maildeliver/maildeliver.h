@@ -6,8 +6,9 @@
 
 #include "limits.h"
 
-/* The largest message we take: more is refused (EX_DATAERR), as a size
- * limit in an MTA is refused for good.  smtpd's --max-size is lower. */
+/* The largest message we take by default (--max-size): more is refused
+ * (EX_DATAERR), as a size limit in an MTA is refused for good.  The whole
+ * message is held in memory once, whatever the number of recipients. */
 #define MD_SIZE_MAX      ((size_t)512 * 1024 * 1024)
 #define MD_SENDER_MAX    SMTP_PATH_MAX      /* -f: a reverse-path, RFC 5321 4.5.3.1.3 */
 #define MD_JUNK_FOLDER   ".Junk"            /* Maildir++ folder for X-Spam-Flag: YES */
@@ -20,6 +21,7 @@ struct md_opts {
 	const char *folder;     /* folder for the no-operand case ($EXTENSION) */
 	int   no_junk;          /* --no-junk */
 	int   lock_wait;        /* --lock-wait seconds for a busy mbox */
+	size_t max_size;        /* --max-size bytes */
 	int   verbose;
 };
 
@@ -33,9 +35,9 @@ struct md_msg {
 	char  *from_sender;     /* sender of a leading "From " line, or NULL */
 };
 
-/* Read and normalise the message from fd.  EX_OK, or an EX_* code after
- * printing why.  Free with md_msg_free. */
-int md_read(int fd, struct md_msg *m);
+/* Read and normalise the message from fd, at most max bytes as read.
+ * EX_OK, or an EX_* code after printing why.  Free with md_msg_free. */
+int md_read(int fd, size_t max, struct md_msg *m);
 void md_msg_free(struct md_msg *m);
 /* Whether the header has "Delivered-To: addr" (a mail loop). */
 int md_delivered_to(const struct md_msg *m, const char *addr);

@@ -15,7 +15,7 @@
 
 const char *const progname = "maildeliver";
 
-enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT };
+enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT, O_MAXSIZE };
 
 static const struct option opts[] = {
 	{ "from",       required_argument, NULL, 'f' },
@@ -24,6 +24,7 @@ static const struct option opts[] = {
 	{ "mailbox",    required_argument, NULL, O_MAILBOX },
 	{ "no-junk",    no_argument,       NULL, O_NOJUNK },
 	{ "lock-wait",  required_argument, NULL, O_LOCKWAIT },
+	{ "max-size",   required_argument, NULL, O_MAXSIZE },
 	{ "verbose",    no_argument,       NULL, 'v' },
 	{ "help",       no_argument,       NULL, 'h' },
 	{ "version",    no_argument,       NULL, 'V' },
@@ -44,12 +45,13 @@ static void usage(FILE *f)
 	    "      --mailbox TEMPLATE  [maildir:|mbox:]PATH with %%u %%n %%d %%h (default %s)\n"
 	    "      --no-junk           do not file X-Spam-Flag: YES mail into the .Junk folder\n"
 	    "      --lock-wait SECS    wait this long for a locked mbox (default %d)\n"
+	    "      --max-size BYTES    refuse larger messages with 65 (default %zu)\n"
 	    "  -v, --verbose           say where each message went\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
 	    "Exit: 0 delivered, 64 usage, 65 bad data, 67 no such user, 73 cannot create,\n"
 	    "75 temporary failure (try again), 77 permission denied.\n",
-	    MAILBOX_DEFAULT, MBOX_LOCK_SECS);
+	    MAILBOX_DEFAULT, MBOX_LOCK_SECS, MD_SIZE_MAX);
 }
 
 static int sender_ok(const char *s)
@@ -95,6 +97,13 @@ static void parse(int argc, char **argv, struct md_opts *o)
 			if (*optarg == '\0' || *end != '\0' || o->lock_wait < 0 || o->lock_wait > 3600)
 				diex(EX_USAGE, "--lock-wait %s: expected 0..3600 seconds", optarg);
 			break;
+		case O_MAXSIZE: {
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v == 0 || v > MD_SIZE_MAX)
+				diex(EX_USAGE, "--max-size %s: expected 1..%zu bytes", optarg, MD_SIZE_MAX);
+			o->max_size = v;
+			break;
+		}
 		case 'v': o->verbose = 1; break;
 		case 'h': usage(stdout); exit(EX_OK);
 		case 'V': print_version(); exit(EX_OK);
@@ -105,7 +114,8 @@ static void parse(int argc, char **argv, struct md_opts *o)
 
 int main(int argc, char **argv)
 {
-	struct md_opts o = { .tmpl = MAILBOX_DEFAULT, .lock_wait = MBOX_LOCK_SECS };
+	struct md_opts o = { .tmpl = MAILBOX_DEFAULT, .lock_wait = MBOX_LOCK_SECS,
+	    .max_size = MD_SIZE_MAX };
 	struct md_msg m;
 	int rc;
 
@@ -119,7 +129,7 @@ int main(int argc, char **argv)
 	umask(077);
 	/* A file size limit gives EFBIG, which we handle (and cut back). */
 	signal(SIGXFSZ, SIG_IGN);
-	if ((rc = md_read(STDIN_FILENO, &m)) != EX_OK)
+	if ((rc = md_read(STDIN_FILENO, o.max_size, &m)) != EX_OK)
 		return rc;
 	rc = md_run(&o, &m, argv + optind, argc - optind);
 	md_msg_free(&m);

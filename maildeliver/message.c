@@ -16,7 +16,7 @@
 #include "err.h"
 #include "maildeliver.h"
 
-static int slurp(int fd, struct buf *b)
+static int slurp(int fd, size_t max, struct buf *b)
 {
 	for (;;) {
 		char *p = buf_reserve(b, IO_BUFSIZE);
@@ -30,8 +30,8 @@ static int slurp(int fd, struct buf *b)
 		if (n == 0)
 			return EX_OK;
 		buf_commit(b, n);
-		if (b->len > MD_SIZE_MAX) {
-			warnx_("message larger than %zu bytes", MD_SIZE_MAX);
+		if (b->len > max) {
+			warnx_("message larger than %zu bytes: refused", max);
 			return EX_DATAERR;
 		}
 	}
@@ -140,13 +140,13 @@ static void strip_from_line(struct md_msg *m)
 	m->len -= nl - m->data;
 }
 
-int md_read(int fd, struct md_msg *m)
+int md_read(int fd, size_t max, struct md_msg *m)
 {
 	struct buf b = { 0 };
 	int rc;
 
 	memset(m, 0, sizeof *m);
-	if ((rc = slurp(fd, &b)) != EX_OK) {
+	if ((rc = slurp(fd, max, &b)) != EX_OK) {
 		buf_free(&b);
 		return rc;
 	}

@@ -116,6 +116,22 @@ print(m.get_payload(), end="")' "$T/home/alice/Maildir"
 	cmp "$(only_file "$T/home/alice/Maildir/new")" "$T/want"
 }
 
+@test "--max-size: a larger message is refused for good (65), the limit itself passes" {
+	{ printf 'Subject: size\n\n'; head -c 4000 /dev/zero | tr '\0' y; } > "$T/sized"
+	n=$(stat -c %s "$T/sized")
+	run "${MD[@]}" --max-size $((n - 1)) alice < "$T/sized"
+	assert_equal "$status" 65
+	assert_output --partial "larger than $((n - 1)) bytes"
+	[ ! -e "$T/home/alice/Maildir" ]
+	run "${MD[@]}" --max-size "$n" alice < "$T/sized"
+	assert_success
+	only_file "$T/home/alice/Maildir/new"
+	for bad in 0 -1 x 1k 99999999999999; do
+		run "${MD[@]}" --max-size "$bad" alice < /dev/null
+		assert_equal "$status" 64
+	done
+}
+
 @test "an empty message is delivered with our two header lines" {
 	run "${MD[@]}" -f s@x alice < /dev/null
 	assert_success

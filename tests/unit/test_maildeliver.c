@@ -27,7 +27,7 @@ static void load(struct md_msg *m, const char *text, size_t len, size_t chunk)
 		_exit(0);
 	}
 	close(p[1]);
-	ck_assert_int_eq(md_read(p[0], m), EX_OK);
+	ck_assert_int_eq(md_read(p[0], MD_SIZE_MAX, m), EX_OK);
 	close(p[0]);
 }
 
