@@ -530,8 +530,8 @@ static int mutf7_run(const char **s, struct buf *out)
 			hi = 0;
 		} else if (u >= 0xd800 && u <= 0xdbff) {
 			hi = u;
-		} else if ((u >= 0xdc00 && u <= 0xdfff) || (u >= 0x20 && u <= 0x7e)) {
-			return -1;      /* lone surrogate, or printable ASCII encoded */
+		} else if ((u >= 0xdc00 && u <= 0xdfff) || u <= 0x7f) {
+			return -1;      /* lone surrogate, or ASCII (a NUL!) encoded */
 		} else {
 			put_utf8(out, u);
 		}
@@ -545,6 +545,8 @@ static int mutf7_run(const char **s, struct buf *out)
 
 int mutf7_decode(const char *s, struct buf *out)
 {
+	const char *run_end = NULL;
+
 	while (*s) {
 		unsigned char c = (unsigned char)*s;
 
@@ -557,9 +559,14 @@ int mutf7_decode(const char *s, struct buf *out)
 			buf_addc(out, '&');
 			s += 2;
 		} else {
+			/* two runs in a row are one run written twice: only the
+			 * canonical form names a mailbox, so a name has one form */
+			if (s == run_end)
+				return -1;
 			s++;
 			if (mutf7_run(&s, out) < 0)
 				return -1;
+			run_end = s;
 		}
 	}
 	if (out->p == NULL)

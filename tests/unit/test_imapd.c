@@ -231,7 +231,7 @@ START_TEST(mutf7)
 		buf_free(&b);
 	}
 	static const char *const bad[] = {
-		"&Jjo", "a&", "&AGE-", "&-&", "\xc3\xa9", "&2D0-", "&U,BTF2-", "tab\there", "&=-",
+		"&Jjo", "a&", "&AGE-", "&-&", "&AOk-&AOk-", "&AAA-", "\xc3\xa9", "&2D0-", "&U,BTF2-", "tab\there", "&=-",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct buf b = { 0 };
