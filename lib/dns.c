@@ -504,24 +504,63 @@ static int uncompress(const ns_msg *m, const unsigned char *p, char *name, size_
 	return 0;
 }
 
+/* TXT data as dig prints it: each character-string quoted, '"' and '\\'
+ * escaped, other bytes outside printable ASCII as \\DDD. */
+static int txt_quoted(const unsigned char *rd, const unsigned char *end, struct buf *b)
+{
+	for (const unsigned char *p = rd; p < end; p += 1 + *p) {
+		if ((size_t)(end - p) < 1u + *p)
+			return -1;
+		buf_adds(b, p == rd ? "\"" : " \"");
+		for (unsigned i = 1; i <= *p; i++) {
+			if (p[i] < 0x20 || p[i] > 0x7e)
+				buf_printf(b, "\\%03u", p[i]);
+			else if (p[i] == '"' || p[i] == '\\')
+				buf_printf(b, "\\%c", p[i]);
+			else
+				buf_addc(b, p[i]);
+		}
+		buf_addc(b, '"');
+	}
+	return 0;
+}
+
+/* SOA: MNAME RNAME SERIAL REFRESH RETRY EXPIRE MINIMUM (RFC 1035 3.3.13). */
+static int soa_text(const ns_msg *m, const unsigned char *rd, const unsigned char *end,
+    struct buf *b)
+{
+	char n1[NS_MAXDNAME + 1], n2[NS_MAXDNAME + 1];
+	const unsigned char *p;
+	int k1, k2;
+
+	if ((k1 = dn_skipname(rd, end)) < 0 || (k2 = dn_skipname(rd + k1, end)) < 0 ||
+	    end - (rd + k1 + k2) != 20)
+		return -1;
+	if (uncompress(m, rd, n1, sizeof n1) < 0 || uncompress(m, rd + k1, n2, sizeof n2) < 0)
+		return -1;
+	p = rd + k1 + k2;
+	buf_printf(b, "%s %s %lu %lu %lu %lu %lu", n1, n2, (unsigned long)ns_get32(p),
+	    (unsigned long)ns_get32(p + 4), (unsigned long)ns_get32(p + 8),
+	    (unsigned long)ns_get32(p + 12), (unsigned long)ns_get32(p + 16));
+	return 0;
+}
+
 /* The data of a record in zone-file form, as dig prints it (RFC 1035 5.1;
  * unknown types as RFC 3597 5 "\\# len hex").  Returns -1 if malformed. */
 static int rdata_text(const ns_msg *m, const ns_rr *rr, struct buf *b)
 {
 	const unsigned char *rd = ns_rr_rdata(*rr), *end = rd + ns_rr_rdlen(*rr);
 	size_t rl = ns_rr_rdlen(*rr);
-	char n1[NS_MAXDNAME + 1], n2[NS_MAXDNAME + 1], a[INET6_ADDRSTRLEN];
-	int k;
+	char n1[NS_MAXDNAME + 1], a[INET6_ADDRSTRLEN];
+	int fam = ns_rr_type(*rr) == ns_t_a ? AF_INET : AF_INET6;
 
 	switch (ns_rr_type(*rr)) {
 	case ns_t_a:
-	case ns_t_aaaa: {
-		int fam = ns_rr_type(*rr) == ns_t_a ? AF_INET : AF_INET6;
+	case ns_t_aaaa:
 		if (rl != (fam == AF_INET ? 4u : 16u) || !inet_ntop(fam, rd, a, sizeof a))
 			return -1;
 		buf_adds(b, a);
 		return 0;
-	}
 	case ns_t_ns:
 	case ns_t_cname:
 	case ns_t_ptr:
@@ -535,40 +574,11 @@ static int rdata_text(const ns_msg *m, const ns_rr *rr, struct buf *b)
 		buf_printf(b, "%u %s", ns_get16(rd), n1);
 		return 0;
 	case ns_t_txt:
-		for (const unsigned char *p = rd; p < end; p += 1 + *p) {
-			if ((size_t)(end - p) < 1u + *p)
-				return -1;
-			buf_adds(b, p == rd ? "\"" : " \"");
-			for (unsigned i = 1; i <= *p; i++) {
-				if (p[i] < 0x20 || p[i] > 0x7e)
-					buf_printf(b, "\\%03u", p[i]);
-				else if (p[i] == '"' || p[i] == '\\')
-					buf_printf(b, "\\%c", p[i]);
-				else
-					buf_addc(b, p[i]);
-			}
-			buf_addc(b, '"');
-		}
-		return 0;
+		return txt_quoted(rd, end, b);
 	case ns_t_soa:
-		if (uncompress(m, rd, n1, sizeof n1) < 0 ||
-		    (k = dn_skipname(rd, end)) < 0 || uncompress(m, rd + k, n2, sizeof n2) < 0)
-			return -1;
-		{
-			int k2 = dn_skipname(rd + k, end);
-			const unsigned char *p;
-			if (k2 < 0 || end - (rd + k + k2) != 20)
-				return -1;
-			p = rd + k + k2;
-			buf_printf(b, "%s %s %lu %lu %lu %lu %lu", n1, n2, (unsigned long)ns_get32(p),
-			    (unsigned long)ns_get32(p + 4), (unsigned long)ns_get32(p + 8),
-			    (unsigned long)ns_get32(p + 12), (unsigned long)ns_get32(p + 16));
-		}
-		return 0;
+		return soa_text(m, rd, end, b);
 	default:
-		buf_printf(b, "\\# %zu", rl);
-		if (rl)
-			buf_addc(b, ' ');
+		buf_printf(b, "\\# %zu%s", rl, rl ? " " : "");
 		for (size_t i = 0; i < rl; i++)
 			buf_printf(b, "%02X", rd[i]);
 		return 0;

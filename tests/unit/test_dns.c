@@ -457,6 +457,44 @@ START_TEST(parse_garbage)
 }
 END_TEST
 
+START_TEST(print_like_dig)
+{
+	static const unsigned char txt[] = { 3, 'a', '"', 'b', 2, 0x01, '\\' };
+	static const unsigned char unknown[] = { 0xde, 0xad };
+	unsigned char soa[300];
+	struct msg m;
+	char *out = NULL;
+	size_t len = 0, k = 0;
+	FILE *f = open_memstream(&out, &len);
+	int n;
+
+	n = dn_comp("ns.example.org", soa, 200, NULL, NULL);
+	k = (size_t)n;
+	n = dn_comp("hostmaster.example.org", soa + k, 200, NULL, NULL);
+	k += (size_t)n;
+	for (int i = 0; i < 20; i++)
+		soa[k++] = (unsigned char)(i % 4 == 3 ? i : 0);   /* 3, 7, 11, 15, 19 */
+	m_start(&m, 4242, 0x8583, "nx.example.org", ns_t_txt, 2, 1, 1);   /* aa, NXDOMAIN */
+	m_rr(&m, "nx.example.org", ns_t_txt, txt, sizeof txt);
+	m_rr(&m, "nx.example.org", 65280, unknown, sizeof unknown);
+	m_rr(&m, "example.org", ns_t_soa, soa, k);
+	m_a(&m, "ns.example.org", "192.0.2.53");
+	dns_print_msg(f, m.b, m.n);
+	dns_print_msg(f, m.b, 5);                       /* cut: said to be malformed */
+	fclose(f);
+	ck_assert_msg(strstr(out, "status: NXDOMAIN, id: 4242"), "%s", out);
+	ck_assert(strstr(out, "flags: qr aa rd ra; QUERY: 1, ANSWER: 2, AUTHORITY: 1, ADDITIONAL: 1"));
+	ck_assert(strstr(out, ";nx.example.org.\t\t\tIN\tTXT"));
+	ck_assert(strstr(out, "IN\tTXT\t\"a\\\"b\" \"\\001\\\\\""));
+	ck_assert(strstr(out, "IN\tTYPE65280\t\\# 2 DEAD"));
+	ck_assert(strstr(out, ";; AUTHORITY SECTION:\nexample.org.\t\t300\tIN\tSOA\t"
+	    "ns.example.org. hostmaster.example.org. 3 7 11 15 19"));
+	ck_assert(strstr(out, ";; ADDITIONAL SECTION:\nns.example.org.\t\t300\tIN\tA\t192.0.2.53"));
+	ck_assert(strstr(out, "malformed message"));
+	free(out);
+}
+END_TEST
+
 /* ------------------------------------------------- against a fake server */
 
 /* Serve one MX query: a spoofed answer (wrong id) first, then the real
@@ -561,6 +599,7 @@ int main(void)
 	tcase_add_test(tc, parse_rcodes);
 	tcase_add_test(tc, parse_txt_and_null_mx);
 	tcase_add_test(tc, parse_garbage);
+	tcase_add_test(tc, print_like_dig);
 	tcase_add_test(tc, exchange_spoof_and_tcp);
 	tcase_add_test(tc, open_errors);
 	tcase_set_timeout(tc, 20);
