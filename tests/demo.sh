@@ -121,7 +121,16 @@ mkdir -p "$MAILDIR/tmp" "$MAILDIR/new" "$MAILDIR/cur"
 printf 'demo:{PLAIN}demo:%s::%s::\n' "$IDS" "$HOME_DEMO" > "$USERS"
 chmod 711 "$T"
 chmod 644 "$USERS"
-[ "$(id -u)" -eq 0 ] && chown -R "$IDS" "$T/home"
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R "$IDS" "$T/home"
+	# the mail account must be able to reach the scratch dir: let it
+	# traverse every dir above that we own (a TMPDIR made 0700, say)
+	d=$(dirname "$T")
+	while [ "$d" != / ]; do
+		[ -O "$d" ] && chmod o+x "$d" 2>/dev/null
+		d=$(dirname "$d")
+	done
+fi
 show cat "$USERS"
 
 # --------------------------------------------------------------------------
