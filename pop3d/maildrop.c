@@ -651,6 +651,32 @@ static void mbox_add(struct maildrop *md, size_t *cap, size_t from, size_t end)
 	hex_md5(p + from, end - from, m->uid);
 }
 
+static int uidp_cmp(const void *a, const void *b)
+{
+	const struct msg *x = *(const struct msg *const *)a, *y = *(const struct msg *const *)b;
+	int c = strcmp(x->uid, y->uid);
+
+	return c ? c : (x < y ? -1 : x > y);
+}
+
+/* Two identical messages (same From_ line too) would share an id: the
+ * later copies get "-N", N their message number. */
+static void mbox_unique_ids(struct maildrop *md)
+{
+	struct msg **v;
+
+	if (md->n < 2)
+		return;
+	v = xmalloc(md->n * sizeof *v);
+	for (size_t i = 0; i < md->n; i++)
+		v[i] = &md->m[i];
+	qsort(v, md->n, sizeof *v, uidp_cmp);
+	for (size_t i = md->n - 1; i > 0; i--)
+		if (strncmp(v[i]->uid, v[i - 1]->uid, 32) == 0)
+			snprintf(v[i]->uid + 32, MAILDROP_UID_MAX - 31, "-%zu", (size_t)(v[i] - md->m) + 1);
+	free(v);
+}
+
 static void mbox_parse(struct maildrop *md)
 {
 	const unsigned char *p = md->map;
@@ -674,11 +700,7 @@ static void mbox_parse(struct maildrop *md)
 			end -= 2;
 		mbox_add(md, &cap, start, end);
 	}
-	/* Two identical messages (same From_ line too) would share an id. */
-	for (size_t i = 0; i < md->n; i++)
-		for (size_t j = i + 1; j < md->n && md->n < 10000; j++)
-			if (strcmp(md->m[i].uid, md->m[j].uid) == 0)
-				snprintf(md->m[j].uid + 32, MAILDROP_UID_MAX - 31, "-%zu", j + 1);
+	mbox_unique_ids(md);
 }
 
 static enum maildrop_rc mbox_open(struct maildrop *md, const char **why)

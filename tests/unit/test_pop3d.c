@@ -276,6 +276,22 @@ START_TEST(mbox_parse_send)
 	ck_assert_uint_eq(strlen(md.m[0].uid), 32);
 	ck_assert_str_ne(md.m[0].uid, md.m[1].uid);
 	maildrop_close(&md);
+
+	/* three identical copies: three different ids, the first unchanged */
+	{
+		const char *one = "From a@x Mon Nov 23 10:00:00 2026\nS: x\n\ny\n\n";
+		char three[256];
+
+		snprintf(three, sizeof three, "%s%s%s", one, one, one);
+		put_file("mbox", three, strlen(three));
+		ck_assert_int_eq(maildrop_open(&md, path, MB_MBOX, &why), MD_OK);
+		ck_assert_uint_eq(md.n, 3);
+		ck_assert_uint_eq(strlen(md.m[0].uid), 32);
+		ck_assert_str_eq(md.m[1].uid + 32, "-2");
+		ck_assert_str_eq(md.m[2].uid + 32, "-3");
+		ck_assert(strncmp(md.m[0].uid, md.m[2].uid, 32) == 0);
+		maildrop_close(&md);
+	}
 	ck_assert(!exists("mbox.lock"));
 	rm_tmp();
 }
