@@ -114,6 +114,72 @@ START_TEST(crlf_sizes)
 }
 END_TEST
 
+/* The obvious transformation, one byte at a time, to compare with. */
+static char *naive_wire(const char *in, size_t n, size_t *outn)
+{
+	struct buf b = { 0 };
+	int bol = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (bol && in[i] == '.')
+			buf_addc(&b, '.');
+		bol = 0;
+		if (in[i] == '\n') {
+			if (i == 0 || in[i - 1] != '\r')
+				buf_addc(&b, '\r');
+			buf_addc(&b, '\n');
+			bol = 1;
+		} else {
+			buf_addc(&b, in[i]);
+		}
+	}
+	if (n > 0 && in[n - 1] != '\n')
+		buf_add(&b, "\r\n", 2);
+	*outn = b.len;
+	return b.p ? b.p : calloc(1, 1);
+}
+
+START_TEST(maildir_random_messages)
+{
+	static const char *const pieces[] = { "a", ".", "..", "\n", "\r\n", "\r", "From ", " ", "x.y" };
+	struct maildrop md;
+	const char *why;
+
+	mkmaildir();
+	srand(1939);
+	for (int round = 0; round < 40; round++) {
+		struct buf in = { 0 }, out = { 0 };
+		size_t want_n, len = (size_t)(rand() % 60000);
+		char *want;
+
+		while (in.len < len)
+			buf_adds(&in, pieces[rand() % (sizeof pieces / sizeof pieces[0])]);
+		put_file("new/1.A.h", in.p ? in.p : "", in.len);
+		ck_assert_int_eq(maildrop_open(&md, tmp, MB_MAILDIR, &why), MD_OK);
+		ck_assert_uint_eq(md.n, 1);
+		ck_assert_int_eq(maildrop_send(&md, 0, -1, 1, buf_sink, &out), 0);
+		want = naive_wire(in.p ? in.p : "", in.len, &want_n);
+		ck_assert_uint_eq(out.len, want_n);
+		ck_assert(out.len == 0 || memcmp(out.p, want, want_n) == 0);
+		/* the size is what goes out, less the stuffing dots */
+		buf_free(&out);
+		ck_assert_int_eq(maildrop_send(&md, 0, -1, 0, buf_sink, &out), 0);
+		ck_assert_int_eq((long)out.len, md.m[0].size);
+		maildrop_close(&md);
+		free(want);
+		buf_free(&in);
+		buf_free(&out);
+		{
+			char p[512];
+
+			snprintf(p, sizeof p, "%s/%s", tmp, MAILDROP_SIZES);
+			unlink(p);
+		}
+	}
+	rm_tmp();
+}
+END_TEST
+
 START_TEST(maildir_list_send_top)
 {
 	struct maildrop md;
@@ -408,6 +474,7 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 30);
 	tcase_add_test(t, crlf_sizes);
 	tcase_add_test(t, maildir_list_send_top);
+	tcase_add_test(t, maildir_random_messages);
 	tcase_add_test(t, maildir_update);
 	tcase_add_test(t, maildir_size_cache);
 	tcase_add_test(t, maildir_renamed_and_vanished);
