@@ -88,3 +88,50 @@ check_empty() {
 	assert_failure 1
 	assert_output --partial "✘ part 2 decodes to exactly the bytes of data.bin"
 }
+
+# Each check must see a broken result, not only an empty dir.
+# mutate LAB 'SHELL TO BREAK THE RESULT' 'EXPECTED ✘ TEXT'
+mutate() {
+	local work=$BATS_TEST_TMPDIR/work
+	run timeout 120 "$ROOT/labs/$1/solution" "$work"
+	[ "$status" -ne 3 ] || skip "$output"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	(cd "$work" && eval "$2")
+	run timeout 120 "$ROOT/labs/$1/check" "$work"
+	[ "$status" -ne 3 ] || skip "$output"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial "✘ $3"
+}
+
+@test "lab 1: a message whose envelope sender is its From: is not enough" {
+	mutate 01-smtp-by-hand 'for f in home/student/Maildir/*/*; do sed -i "s/^Return-Path: .*/Return-Path: <alice@example.org>/" "$f"; done' \
+		"no message whose envelope sender"
+}
+@test "lab 3: the welcome message without its \\Flagged flag is caught" {
+	mutate 03-pop3-imap 'for f in home/student/Maildir/cur/*F*; do mv "$f" "${f%%:2,*}:2,S"; done' \
+		"the welcome message is not \\Flagged"
+}
+@test "lab 4: a socket unit without Accept=yes is caught" {
+	mutate 04-inetd 'sed -i s/Accept=yes/Accept=no/ systemd/maillab-pop3d.socket' \
+		"maillab-pop3d.socket: needs Accept=yes"
+}
+@test "lab 4: a comment after a value in xinetd.conf is caught" {
+	mutate 04-inetd 'sed -i "s/^\(\twait *= no\)\$/\1   # nowait/" xinetd.conf' \
+		"xinetd.conf: a comment after a value"
+}
+@test "lab 5: a backup MX with a better preference than the primary is caught" {
+	mutate 05-dns-mx 'sed -i s/mx.alpha.test,20/mx.alpha.test,5/ dns.conf' \
+		"beta.test's primary and backup MX"
+}
+@test "lab 6: a world-readable private key is caught" {
+	mutate 06-tls-auth 'chmod 644 mail.key' "mail.key has mode 644"
+}
+@test "lab 6: a certificate from another CA is caught" {
+	mutate 06-tls-auth 'openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out ca.crt -days 1 -subj /CN=Other 2>/dev/null' \
+		"openssl verify -CAfile ca.crt mail.crt fails"
+}
+@test "lab 7: spam left in INBOX is caught" {
+	mutate 07-spam-virus 'mv home/student/Maildir/.Junk/new/* home/student/Maildir/new/' \
+		"no message with X-Spam-Flag: YES in .Junk"
+}
