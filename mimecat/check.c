@@ -340,7 +340,8 @@ int mc_check(struct mc *mc)
 			check_decoding(&c, p);
 		}
 	}
-	qsort(c.v, c.n, sizeof *c.v, by_line);
+	if (c.n)
+		qsort(c.v, c.n, sizeof *c.v, by_line);
 	for (size_t i = 0; i < c.n; i++) {
 		fprintf(mc->out, "%s:%zu: %s (%s)\n", mc->name, c.v[i].line, c.v[i].text, c.v[i].rfc);
 		free(c.v[i].text);

@@ -165,7 +165,8 @@ int mc_explain(struct mc *mc)
 
 	for (const struct mime_part *p = mc->m.root; p; p = p->order)
 		part_notes(&ns, p, mc->base);
-	qsort(ns.v, ns.n, sizeof *ns.v, by_off);
+	if (ns.n)
+		qsort(ns.v, ns.n, sizeof *ns.v, by_off);
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s), off = (size_t)(s - mc->base);
