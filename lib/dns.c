@@ -44,6 +44,7 @@ struct dns {
 	int nsrv;
 	int timeout_ms;
 	int tries;
+	int route_ms;
 	FILE *trace;
 	char err[DNS_ERR_MAX];
 };
@@ -234,6 +235,7 @@ struct dns *dns_open(const struct dns_opts *o, char *err, size_t errlen)
 	d->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 0;
 	d->tries = o->tries > 0 ? o->tries : 0;
 	d->trace = o->trace;
+	d->route_ms = o->route_ms > 0 ? o->route_ms : DNS_ROUTE_MS;
 	if (o->server) {
 		if (dns_parse_server(o->server, &d->srv[0], &d->srvlen[0], err, errlen) < 0) {
 			free(d);
@@ -1227,12 +1229,22 @@ static enum dns_status implicit_mx(struct dns *d, struct dns_mxlist *l)
 	return DNS_OK;
 }
 
-/* Every host's addresses, through our server. */
+/* Every host's addresses, through our server.  A hostile domain with 100
+ * MX hosts whose names all time out would hold us for hours, so the
+ * lookups share one time budget; hosts left over count as temporary. */
 static void mx_fetch_addrs(struct dns *d, struct dns_mxlist *l)
 {
-	for (size_t i = 0; i < l->n; i++)
-		if (!l->v[i].implicit)
-			l->v[i].astatus = dns_host_addrs(d, l->v[i].host, &l->v[i].addrs);
+	long long deadline = now_ms() + d->route_ms;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->v[i].implicit)
+			continue;
+		if (now_ms() >= deadline) {
+			l->v[i].astatus = DNS_TEMPFAIL;
+			continue;
+		}
+		l->v[i].astatus = dns_host_addrs(d, l->v[i].host, &l->v[i].addrs);
+	}
 }
 
 /* The list is unusable when no host has an address (RFC 5321 5.1: "MUST

@@ -31,6 +31,7 @@
 #define DNS_ANSWER_MAX    1024      /* records kept from one answer (64 KB holds ~4000) */
 #define DNS_TIMEOUT_MS    5000      /* per try, as glibc's RES_TIMEOUT */
 #define DNS_TRIES         2         /* tries per server, as glibc's RES_DFLRETRY */
+#define DNS_ROUTE_MS      60000     /* all address lookups of one dns_mx(); then give up for now */
 
 /* The outcome of a lookup; dns_exit_code() maps it to sysexits. */
 enum dns_status {
@@ -48,6 +49,7 @@ struct dns_opts {
 	int timeout_ms;         /* wait per try; 0: resolv.conf's (-s: DNS_TIMEOUT_MS) */
 	int tries;              /* tries per server; 0: resolv.conf's (-s: DNS_TRIES) */
 	FILE *trace;            /* print every query and answer like dig (-v); NULL: quiet */
+	int route_ms;           /* time for all address lookups of one dns_mx; 0: DNS_ROUTE_MS */
 };
 
 struct dns;                     /* opaque resolver handle */

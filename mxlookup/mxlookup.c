@@ -72,7 +72,7 @@ static int worse(int a, int b)
 
 int mxlookup_run(const struct mxlookup_opts *o, char *const *domains, int n, FILE *out)
 {
-	struct dns_opts dopts = { o->server, o->timeout_ms, o->tries, o->verbose ? stderr : NULL };
+	struct dns_opts dopts = { o->server, o->timeout_ms, o->tries, o->verbose ? stderr : NULL, 0 };
 	char err[ERR_MAX];
 	struct dns *d = dns_open(&dopts, err, sizeof err);
 	int rc = 0;

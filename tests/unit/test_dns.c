@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns.h"
@@ -557,7 +558,7 @@ START_TEST(exchange_spoof_and_tcp)
 	close(udp);
 	close(tcp);
 	snprintf(spec, sizeof spec, "127.0.0.1:%u", ntohs(sa.sin_port));
-	d = dns_open(&(struct dns_opts){ spec, 2000, 1, NULL }, err, sizeof err);
+	d = dns_open(&(struct dns_opts){ spec, 2000, 1, NULL, 0 }, err, sizeof err);
 	ck_assert_ptr_nonnull(d);
 	ck_assert_int_eq(dns_mx(d, "fake.test", &r, &l), DNS_OK);
 	ck_assert_uint_eq(l.n, 2);
@@ -565,7 +566,64 @@ START_TEST(exchange_spoof_and_tcp)
 	ck_assert_str_eq(l.v[1].host, "mx2.fake.test");
 	dns_mxlist_free(&l);
 	dns_close(d);
-	kill(pid, SIGTERM);
+	kill(pid, SIGKILL);   /* not TERM: check's TERM handler, inherited, kills the group */
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
+/* Answer the MX query with three hosts, then never answer again. */
+static void mx_then_silence(int udp)
+{
+	unsigned char q[512];
+	struct sockaddr_storage peer;
+	socklen_t pl = sizeof peer;
+	ssize_t n = recvfrom(udp, q, sizeof q, 0, (struct sockaddr *)&peer, &pl);
+	char qname[NS_MAXDNAME];
+	struct msg m;
+
+	if (n < 12 || dn_expand(q, q + n, q + 12, qname, sizeof qname) < 0)
+		_exit(1);
+	m_start(&m, (unsigned)q[0] << 8 | q[1], F_OK_ANSWER, qname, ns_t_mx, 3, 0, 0);
+	m_mx(&m, qname, 10, "a.slow.test");
+	m_mx(&m, qname, 20, "b.slow.test");
+	m_mx(&m, qname, 30, "c.slow.test");
+	sendto(udp, m.b, m.n, 0, (struct sockaddr *)&peer, pl);
+	for (;;)
+		(void)recv(udp, q, sizeof q, 0);
+}
+
+START_TEST(route_time_budget)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof sa;
+	int udp = socket(AF_INET, SOCK_DGRAM, 0);
+	char spec[64], err[256];
+	struct dns_route r = { NULL, 1, 1 };
+	struct dns_mxlist l;
+	struct dns *d;
+	struct timespec t0, t1;
+	pid_t pid;
+
+	ck_assert_int_eq(bind(udp, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(udp, (struct sockaddr *)&sa, &sl), 0);
+	if ((pid = fork()) == 0)
+		mx_then_silence(udp);
+	close(udp);
+	snprintf(spec, sizeof spec, "127.0.0.1:%u", ntohs(sa.sin_port));
+	/* 150 ms per query, one try; 250 ms for all address lookups: the
+	 * first host's A and AAAA use it up, the others are not asked. */
+	d = dns_open(&(struct dns_opts){ spec, 150, 1, NULL, 250 }, err, sizeof err);
+	ck_assert_ptr_nonnull(d);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(dns_mx(d, "slow.test", &r, &l), DNS_TEMPFAIL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_uint_eq(l.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_int_eq(l.v[i].astatus, DNS_TEMPFAIL);
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 700);
+	dns_mxlist_free(&l);
+	dns_close(d);
+	kill(pid, SIGKILL);   /* not TERM: check's TERM handler, inherited, kills the group */
 	waitpid(pid, NULL, 0);
 }
 END_TEST
@@ -574,9 +632,9 @@ START_TEST(open_errors)
 {
 	char err[256];
 
-	ck_assert_ptr_null(dns_open(&(struct dns_opts){ "[::1", 0, 0, NULL }, err, sizeof err));
+	ck_assert_ptr_null(dns_open(&(struct dns_opts){ "[::1", 0, 0, NULL, 0 }, err, sizeof err));
 	ck_assert(strstr(err, "[::1"));
-	ck_assert_ptr_null(dns_open(&(struct dns_opts){ "1.2.3.4:0", 0, 0, NULL }, err, sizeof err));
+	ck_assert_ptr_null(dns_open(&(struct dns_opts){ "1.2.3.4:0", 0, 0, NULL, 0 }, err, sizeof err));
 }
 END_TEST
 
@@ -601,6 +659,7 @@ int main(void)
 	tcase_add_test(tc, parse_garbage);
 	tcase_add_test(tc, print_like_dig);
 	tcase_add_test(tc, exchange_spoof_and_tcp);
+	tcase_add_test(tc, route_time_budget);
 	tcase_add_test(tc, open_errors);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
