@@ -329,8 +329,15 @@ fi
 # --------------------------------------------------------------------------
 step "What the server saw"
 if [ -s "$T/smtpd.log" ]; then
-	explain "smtpd's -v transcript of the delivery (C: client, S: server):"
-	grep -E '^(C|S): |C: |S: ' "$T/smtpd.log" | head -30 | sed 's/^/   | /'
+	explain "smtpd's -v transcript (C: client, S: server); the first greeting went to the demo's own probe that waited for the port to open:"
+	# (a reply the server wrote in pieces is joined back into one line)
+	tr -d '\r' < "$T/smtpd.log" | awk '
+		pend != "" && /^S: / { print pend substr($0, 4); pend = ""; skip = 1; next }
+		pend != "" { print pend; pend = "" }
+		skip && /^S: *$/ { skip = 0; next }
+		{ skip = 0 }
+		/^S: [0-9][0-9][0-9][ -]$/ { pend = $0; next }
+		/^[CS]: / { print }' | head -30 | sed 's/^/   | /'
 else
 	skip "no smtpd transcript in this run"
 fi
