@@ -1,0 +1,75 @@
+#!/bin/sh
+# Build and run every libFuzzer harness tests/fuzz/fuzz_NAME.c for a bounded
+# time each (make fuzz calls this).  Each harness is linked with lib/ (built
+# here with the fuzzer's instrumentation) and with the extra sources listed
+# on a "FUZZ_EXTRA: file.c ..." line of the harness, if any.  The corpus
+# grows in tests/fuzz/corpus-NAME/ (gitignored), seeded from
+# tests/fuzz/seeds/NAME/ and, for mime, tests/corpus/mime/; a dictionary
+# tests/fuzz/NAME.dict is used when present.
+#
+#   FUZZ_SECS=60     seconds per harness        FUZZ_ONLY=mime   one harness
+#   FUZZ_BUILD=build-fuzz                       FUZZ_JOBS=1      parallel workers
+# Exit 0 if no harness found a crash, 1 otherwise (crash files are kept in
+# tests/fuzz/crash-NAME-*).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+secs=${FUZZ_SECS:-60}
+build=${FUZZ_BUILD:-build-fuzz}
+jobs=${FUZZ_JOBS:-1}
+cc=${FUZZ_CC:-clang}
+san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
+cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMAILLAB_VERSION=\"fuzz\" -iquote lib"
+libs="-lssl -lcrypto -lresolv -lcrypt"
+
+command -v "$cc" >/dev/null 2>&1 || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
+mkdir -p "$build/lib" || exit 1
+
+# lib/ once, instrumented, as an archive (only what a harness uses is linked)
+objs=""
+for c in lib/*.c; do
+	o="$build/lib/$(basename "$c" .c).o"
+	if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ -n "$(find lib -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
+		$cc $cflags $san -c -o "$o" "$c" || exit 1
+	fi
+	objs="$objs $o"
+done
+rm -f "$build/libfuzz.a"
+ar rcs "$build/libfuzz.a" $objs || exit 1
+
+failed=0 ran=0
+for h in tests/fuzz/fuzz_*.c; do
+	[ -e "$h" ] || continue
+	name=$(basename "$h" .c); name=${name#fuzz_}
+	[ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ] && continue
+	extra=$(sed -n 's/^.*FUZZ_EXTRA:[[:space:]]*//p' "$h" | head -1 | sed 's,[[:space:]]*\*/.*$,,')
+	bin="$build/fuzz_$name"
+	echo "== fuzz_$name: build"
+	$cc $cflags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o "$bin" "$h" $extra "$build/libfuzz.a" $libs || { failed=1; ran=$((ran + 1)); continue; }
+	corpus="tests/fuzz/corpus-$name"
+	mkdir -p "$corpus"
+	seeds=""
+	[ -d "tests/fuzz/seeds/$name" ] && seeds="tests/fuzz/seeds/$name"
+	[ "$name" = mime ] && seeds="$seeds tests/corpus/mime"
+	dict=""
+	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
+	echo "== fuzz_$name: ${secs}s"
+	start=$(date +%s)
+	"$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+		-jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
+		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
+		> "$build/fuzz_$name.log" 2>&1
+	rc=$?
+	end=$(date +%s)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/fuzz_$name.log" | tail -1)
+	if [ $rc -ne 0 ]; then
+		echo "fuzz_$name: FAILED after $((end - start))s (see $build/fuzz_$name.log)"
+		grep -E "ERROR|SUMMARY|Test unit written" "$build/fuzz_$name.log" | head -5
+		failed=1
+	else
+		echo "fuzz_$name: ok, $((end - start))s, ${execs:-?} runs, corpus $(ls "$corpus" | wc -l) inputs"
+	fi
+	ran=$((ran + 1))
+done
+[ $ran -gt 0 ] || { echo "fuzz: no harness" >&2; exit 1; }
+exit $failed
