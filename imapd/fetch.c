@@ -243,19 +243,41 @@ static void date_time(time_t t, struct buf *out)
 	buf_printf(out, "\"%s %c%02ld%02ld\"", s, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
+/* A message being fetched: its bytes, its header length, and its MIME
+ * tree, parsed only when an item needs more than header and body. */
+struct mdata {
+	const char *p;
+	size_t len, hlen;
+	int parsed;
+	struct mime_msg mm;
+};
+
+static const struct mime_part *mroot(struct mdata *md)
+{
+	if (!md->parsed) {
+		mime_parse(md->p, md->len, &md->mm);
+		md->parsed = 1;
+	}
+	return md->mm.root;
+}
+
 /* Append the wire form of stored bytes p[0..n), cut to <off.len>, as a
  * literal. */
 static void literal_part(const char *p, size_t n, const struct fitem *it, struct buf *out)
 {
+	size_t wlen = mime_wire_len(p, n);
+
+	if (it == NULL || !it->partial) {
+		buf_printf(out, "{%zu}\r\n", wlen);
+		mime_wire_copy(p, n, out);
+		return;
+	}
 	struct buf w = { 0 };
-	size_t from = 0, len;
+	size_t from, len;
 
 	mime_wire_copy(p, n, &w);
-	len = w.len;
-	if (it && it->partial) {
-		from = it->poff < w.len ? (size_t)it->poff : w.len;
-		len = w.len - from < it->plen ? w.len - from : (size_t)it->plen;
-	}
+	from = it->poff < w.len ? (size_t)it->poff : w.len;
+	len = w.len - from < it->plen ? w.len - from : (size_t)it->plen;
 	buf_printf(out, "{%zu}\r\n", len);
 	buf_add(out, w.p ? w.p + from : "", len);
 	buf_free(&w);
@@ -279,29 +301,51 @@ static size_t field_names(const char *rest, char **names, size_t max)
 	return n;
 }
 
-static void section_data(const struct mime_msg *mm, const struct fitem *it, struct buf *out)
+static void fields(const char *hdr, size_t hlen, const char *rest, int exclude,
+    const struct fitem *it, struct buf *out)
 {
-	struct mime_range r;
-	int rc = mime_section(mm->root, it->section, &r);
+	char *names[FETCH_FIELDS_MAX] = { 0 };
+	size_t n = field_names(rest ? rest : "", names, FETCH_FIELDS_MAX);
+	struct buf h = { 0 };
 
-	if (rc != SECT_OK) {
+	hdr_filter(hdr, hlen, (const char *const *)names, n, exclude, &h);
+	literal_part(h.p ? h.p : "", h.len, it, out);
+	buf_free(&h);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+}
+
+static void section_data(struct mdata *md, const struct fitem *it, struct buf *out)
+{
+	const char *sect = it->section;
+	struct mime_range r;
+
+	/* the top-level forms need no MIME parse: the header length will do */
+	if (sect[0] == '\0') {
+		literal_part(md->p, md->len, it, out);
+		return;
+	}
+	if (strcasecmp(sect, "HEADER") == 0 || strcasecmp(sect, "TEXT") == 0) {
+		int text = sect[0] == 't' || sect[0] == 'T';
+		literal_part(md->p + (text ? md->hlen : 0), text ? md->len - md->hlen : md->hlen, it, out);
+		return;
+	}
+	if (strncasecmp(sect, "HEADER.FIELDS.NOT", 17) == 0 && (sect[17] == ' ' || sect[17] == '(')) {
+		fields(md->p, md->hlen, sect + 17, 1, it, out);
+		return;
+	}
+	if (strncasecmp(sect, "HEADER.FIELDS", 13) == 0 && (sect[13] == ' ' || sect[13] == '(')) {
+		fields(md->p, md->hlen, sect + 13, 0, it, out);
+		return;
+	}
+	if (mime_section(mroot(md), sect, &r) != SECT_OK) {
 		buf_adds(out, "\"\"");
 		return;
 	}
-	if (r.spec == SPEC_FIELDS || r.spec == SPEC_FIELDS_NOT) {
-		char *names[FETCH_FIELDS_MAX];
-		size_t n = field_names(r.rest ? r.rest : "", names, FETCH_FIELDS_MAX);
-		struct buf h = { 0 };
-
-		hdr_filter(mm->base + r.off, r.len, (const char *const *)names, n,
-		    r.spec == SPEC_FIELDS_NOT, &h);
-		literal_part(h.p ? h.p : "", h.len, it, out);
-		buf_free(&h);
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		return;
-	}
-	literal_part(mm->base + r.off, r.len, it, out);
+	if (r.spec == SPEC_FIELDS || r.spec == SPEC_FIELDS_NOT)
+		fields(md->p + r.off, r.len, r.rest, r.spec == SPEC_FIELDS_NOT, it, out);
+	else
+		literal_part(md->p + r.off, r.len, it, out);
 }
 
 /* The label of a section item in the response: BODY[sect]<origin>. */
@@ -312,11 +356,9 @@ static void section_label(const struct fitem *it, struct buf *out)
 		buf_printf(out, "<%llu>", (unsigned long long)it->poff);
 }
 
-static void fetch_item(struct session *s, struct msg *m, const struct mime_msg *mm,
+static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
     const struct fitem *it, struct buf *out)
 {
-	const struct mime_part *root = mm ? mm->root : NULL;
-
 	switch (it->kind) {
 	case FI_FLAGS:
 		buf_adds(out, "FLAGS ");
@@ -334,29 +376,29 @@ static void fetch_item(struct session *s, struct msg *m, const struct mime_msg *
 		break;
 	case FI_ENVELOPE:
 		buf_adds(out, "ENVELOPE ");
-		mime_envelope(root, out);
+		mime_envelope(mroot(md), out);
 		break;
 	case FI_BODY:
 	case FI_BODYSTRUCTURE:
 		buf_adds(out, it->kind == FI_BODY ? "BODY " : "BODYSTRUCTURE ");
-		mime_bodystructure(root, it->kind == FI_BODYSTRUCTURE, out);
+		mime_bodystructure(mroot(md), it->kind == FI_BODYSTRUCTURE, out);
 		break;
 	case FI_RFC822:
 		buf_adds(out, "RFC822 ");
-		literal_part(mm->base, mm->len, NULL, out);
+		literal_part(md->p, md->len, NULL, out);
 		break;
 	case FI_RFC822_HEADER:
 		buf_adds(out, "RFC822.HEADER ");
-		literal_part(mm->base + root->off, root->body_off - root->off, NULL, out);
+		literal_part(md->p, md->hlen, NULL, out);
 		break;
 	case FI_RFC822_TEXT:
 		buf_adds(out, "RFC822.TEXT ");
-		literal_part(mm->base + root->body_off, root->end - root->body_off, NULL, out);
+		literal_part(md->p + md->hlen, md->len - md->hlen, NULL, out);
 		break;
 	case FI_SECTION:
 		section_label(it, out);
 		buf_addc(out, ' ');
-		section_data(mm, it, out);
+		section_data(md, it, out);
 		break;
 	}
 }
@@ -365,17 +407,15 @@ static void fetch_item(struct session *s, struct msg *m, const struct mime_msg *
 static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct buf *out)
 {
 	struct msg *m = &s->sel.m[i];
-	const char *data = NULL;
-	size_t len = 0;
-	struct mime_msg mm;
+	struct mdata md = { 0 };
 	int seen_now = 0;
 
 	if (m->gone)
 		return -1;
 	if (fe->need_msg) {
-		if (store_map(&s->sel, m, &data, &len) < 0)
+		if (store_map(&s->sel, m, &md.p, &md.len) < 0)
 			return -1;
-		mime_parse(data, len, &mm);
+		md.hlen = hdr_length(md.p, md.len, NULL);
 	}
 	if (fe->sets_seen && !s->sel.readonly && !(m->flags & FL_SEEN))
 		seen_now = store_set_flags(&s->sel, m, m->flags | FL_SEEN) == 0;
@@ -386,17 +426,17 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 	for (size_t k = 0; k < fe->n; k++) {
 		if (k)
 			buf_addc(out, ' ');
-		fetch_item(s, m, fe->need_msg ? &mm : NULL, &fe->v[k], out);
+		fetch_item(s, m, &md, &fe->v[k], out);
 	}
 	if (seen_now && !fe->has_flags) {
 		buf_adds(out, " FLAGS ");
 		flags_text(m->flags, out);
 	}
 	buf_adds(out, ")\r\n");
-	if (fe->need_msg) {
-		mime_free(&mm);
-		store_unmap(data, len);
-	}
+	if (md.parsed)
+		mime_free(&md.mm);
+	if (fe->need_msg)
+		store_unmap(md.p, md.len);
 	conn_write(&s->conn, out->p, out->len);
 	return 0;
 }

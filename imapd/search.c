@@ -198,8 +198,9 @@ struct sctx {
 	size_t seq;
 	uint32_t maxuid;
 	const char *data;
-	size_t len;
-	int state;              /* 0 not mapped, 1 parsed, -1 gone */
+	size_t len, hlen;
+	int state;              /* 0 not mapped, 1 mapped, -1 gone */
+	int parsed;             /* mm holds the MIME tree (only BODY and TEXT need it) */
 	struct mime_msg mm;
 };
 
@@ -210,19 +211,30 @@ static int load(struct sctx *x)
 			x->state = -1;
 			return -1;
 		}
-		mime_parse(x->data, x->len, &x->mm);
+		x->hlen = hdr_length(x->data, x->len, NULL);
 		x->state = 1;
 	}
 	return x->state;
 }
 
+static int load_mime(struct sctx *x)
+{
+	if (load(x) < 0)
+		return -1;
+	if (!x->parsed) {
+		mime_parse(x->data, x->len, &x->mm);
+		x->parsed = 1;
+	}
+	return 0;
+}
+
 static void unload(struct sctx *x)
 {
-	if (x->state == 1) {
+	if (x->parsed)
 		mime_free(&x->mm);
+	if (x->state == 1)
 		store_unmap(x->data, x->len);
-	}
-	x->state = 0;
+	x->state = x->parsed = 0;
 }
 
 /* Case-insensitive (ASCII) search of needle (lower case) in hay. */
@@ -244,15 +256,13 @@ static int ci_find(const char *hay, size_t n, const char *needle, size_t m)
 
 static int match_header(struct sctx *x, const struct skey *k)
 {
-	const struct mime_part *r;
 	struct hdr_iter it;
 	struct hdr_field f;
 	int found = 0;
 
 	if (load(x) < 0)
 		return 0;
-	r = x->mm.root;
-	hdr_iter_init(&it, x->data + r->off, r->body_off - r->off);
+	hdr_iter_init(&it, x->data, x->hlen);
 	while (!found && hdr_next(&it, &f)) {
 		struct buf raw = { 0 }, dec = { 0 };
 
@@ -280,7 +290,7 @@ static int match_body(struct sctx *x, const struct skey *k)
 {
 	int found = 0;
 
-	if (load(x) < 0)
+	if (load_mime(x) < 0)
 		return 0;
 	for (const struct mime_part *p = x->mm.root; p && !found; p = p->order) {
 		struct buf raw = { 0 }, utf = { 0 };
@@ -303,13 +313,11 @@ static int match_body(struct sctx *x, const struct skey *k)
 static int match_text(struct sctx *x, const struct skey *k)
 {
 	struct buf dec = { 0 };
-	const struct mime_part *r;
 	int found;
 
 	if (load(x) < 0)
 		return 0;
-	r = x->mm.root;
-	rfc2047_decode(x->data + r->off, r->body_off - r->off, &dec);
+	rfc2047_decode(x->data, x->hlen, &dec);
 	found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len);
 	buf_free(&dec);
 	return found || match_body(x, k);
@@ -320,7 +328,6 @@ static long long sent_day(struct sctx *x)
 {
 	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	struct buf v = { 0 };
-	const struct mime_part *r;
 	char mon[4] = "";
 	int d, y;
 	const char *p, *m;
@@ -328,8 +335,7 @@ static long long sent_day(struct sctx *x)
 
 	if (load(x) < 0)
 		return -1;
-	r = x->mm.root;
-	if (!hdr_get(x->data + r->off, r->body_off - r->off, "Date", &v))
+	if (!hdr_get(x->data, x->hlen, "Date", &v))
 		return -1;
 	p = v.p;
 	if ((m = strchr(p, ',')) != NULL)

@@ -25,6 +25,8 @@
 #include "store.h"
 
 #define UIDLIST_MAGIC "maillab-uidlist 1"
+#define STORE_MMAP_MIN (256 * 1024)    /* smaller messages are read, larger mapped */
+#define STORE_RACY_NS 2000000000LL      /* trust directory mtimes only this long after a change */
 
 struct ent {
 	uint32_t uid;
@@ -37,6 +39,8 @@ struct ent {
 
 struct list {
 	uint32_t uidvalidity, uidnext, recent_from;
+	long long cur_ns, new_ns;       /* mtimes of cur/ and new/ when the names were read */
+	long long scan_ns;              /* when that was */
 	uint32_t claimed_from;  /* first UID \Recent for the scanning session */
 	struct ent *e;
 	size_t   n, cap;
@@ -211,6 +215,14 @@ static uint64_t name_wsize(const char *base)
 
 /* ---- the UID list ---- */
 
+static long long ns_of(struct timespec t)
+{
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Read the list: header, then "UID [N] [Wsize] [Tdate] :file-name" lines
+ * in ascending UID order (N: the file is in new/).  The header also holds
+ * the mtimes of cur/ and new/ when the names were last read, and when. */
 static int read_uidlist(const char *path, struct list *l)
 {
 	char p[STORE_PATH_MAX + 32];
@@ -225,7 +237,8 @@ static int read_uidlist(const char *path, struct list *l)
 		return errno == ENOENT ? 0 : -1;
 	if ((k = getline(&line, &cap, f)) < 0 || strncmp(line, UIDLIST_MAGIC, strlen(UIDLIST_MAGIC)) != 0 ||
 	    getline(&line, &cap, f) < 0 ||
-	    sscanf(line, "V%u N%u R%u", &l->uidvalidity, &l->uidnext, &l->recent_from) != 3) {
+	    sscanf(line, "V%u N%u R%u C%lld D%lld S%lld", &l->uidvalidity, &l->uidnext, &l->recent_from,
+	    &l->cur_ns, &l->new_ns, &l->scan_ns) != 6) {
 		/* unreadable: start again with a new UIDVALIDITY */
 		l->uidvalidity = 0;
 		goto out;
@@ -237,17 +250,22 @@ static int read_uidlist(const char *path, struct list *l)
 
 		if (line[k - 1] == '\n')
 			line[--k] = '\0';
-		if ((colon = strstr(q, " :")) == NULL || uid == 0 || uid <= last || uid >= l->uidnext)
+		if ((colon = strstr(q, " :")) == NULL || colon[2] == '\0' || uid == 0 || uid <= last ||
+		    uid >= l->uidnext)
 			continue;       /* damaged line: the file gets a new UID */
 		e = list_add(l);
 		e->uid = (uint32_t)(last = (uint32_t)uid);
-		e->base = xstrdup(colon + 2);
-		for (char *t = strtok(q, " "); t && t < colon; t = strtok(NULL, " ")) {
+		e->name = xstrdup(colon + 2);
+		*colon = '\0';
+		for (char *t = strtok(q, " "); t; t = strtok(NULL, " ")) {
 			if (t[0] == 'W')
 				e->wsize = strtoull(t + 1, NULL, 10);
 			else if (t[0] == 'T')
 				e->date = (time_t)strtoll(t + 1, NULL, 10);
+			else if (t[0] == 'N')
+				e->in_new = 1;
 		}
+		parse_name(e->name, &e->base, &e->flags, &e->extra);
 	}
 out:
 	free(line);
@@ -264,16 +282,19 @@ static int write_uidlist(const char *path, const struct list *l)
 	snprintf(t, sizeof t, "%s/%s.tmp.%ld", path, STORE_UIDLIST, (long)getpid());
 	if ((f = fopen(t, "w")) == NULL)
 		return -1;
-	fprintf(f, "%s\nV%u N%u R%u\n", UIDLIST_MAGIC, l->uidvalidity, l->uidnext, l->recent_from);
+	fprintf(f, "%s\nV%u N%u R%u C%lld D%lld S%lld\n", UIDLIST_MAGIC, l->uidvalidity, l->uidnext,
+	    l->recent_from, l->cur_ns, l->new_ns, l->scan_ns);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ent *e = &l->e[i];
 
 		fprintf(f, "%u", e->uid);
+		if (e->in_new)
+			fputs(" N", f);
 		if (e->wsize != SIZE_UNKNOWN && name_wsize(e->base) == SIZE_UNKNOWN)
 			fprintf(f, " W%llu", (unsigned long long)e->wsize);
 		if (e->date)
 			fprintf(f, " T%lld", (long long)e->date);
-		fprintf(f, " :%s\n", e->base);
+		fprintf(f, " :%s\n", e->name);
 	}
 	if (fclose(f) != 0 || rename(t, p) != 0) {
 		unlink(t);
@@ -364,7 +385,12 @@ static int read_dir(const char *path, const char *sub, struct list *l, struct in
 			char *b;
 
 			e->found = 1;
+			if (e->in_new == (sub[0] == 'n') && e->name && strcmp(e->name, d->d_name) == 0)
+				continue;
+			l->changed = 1;
 			e->in_new = sub[0] == 'n';
+			free(e->name);
+			free(e->extra);
 			e->name = xstrdup(d->d_name);
 			parse_name(d->d_name, &b, &e->flags, &e->extra);
 			free(b);
@@ -418,6 +444,37 @@ static struct msg *view_find(const struct folder *f, uint32_t uid)
 	return NULL;
 }
 
+/* Whether the names in the list are those in cur/ and new/: neither
+ * directory changed since they were read, and that reading came well
+ * after the last change (a change in the same clock tick as the reading
+ * would not show in the mtime).  Otherwise record the mtimes now, before
+ * reading the directories, so a change during the reading shows later. */
+static int names_current(const char *path, struct list *l)
+{
+	char p[STORE_PATH_MAX + 8];
+	struct stat c, n;
+	struct timespec now;
+	long long cns, nns;
+
+	snprintf(p, sizeof p, "%s/cur", path);
+	if (stat(p, &c) < 0)
+		return 0;
+	snprintf(p, sizeof p, "%s/new", path);
+	if (stat(p, &n) < 0)
+		return 0;
+	cns = ns_of(c.st_mtim);
+	nns = ns_of(n.st_mtim);
+	if (l->uidvalidity && cns == l->cur_ns && nns == l->new_ns &&
+	    l->scan_ns - (cns > nns ? cns : nns) >= STORE_RACY_NS)
+		return 1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	l->cur_ns = cns;
+	l->new_ns = nns;
+	l->scan_ns = ns_of(now);
+	l->changed = 1;
+	return 0;
+}
+
 /* Scan the Maildir at path into l, under the lock.  claim: take the
  * \Recent messages for this session; cur: move new/ files into cur/;
  * known: a view whose cached sizes and dates go into the list. */
@@ -444,13 +501,18 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		l->uidnext = l->recent_from = 1;
 		l->changed = 1;
 	}
-	index_build(&ix, l);
-	if (read_dir(path, "cur", l, &ix, &nf, &nnf, &cap) < 0 ||
-	    read_dir(path, "new", l, &ix, &nf, &nnf, &cap) < 0) {
+	if (names_current(path, l)) {
+		for (size_t i = 0; i < l->n; i++)
+			l->e[i].found = 1;
+	} else {
+		index_build(&ix, l);
+		if (read_dir(path, "cur", l, &ix, &nf, &nnf, &cap) < 0 ||
+		    read_dir(path, "new", l, &ix, &nf, &nnf, &cap) < 0) {
+			free(ix.slot);
+			goto out;
+		}
 		free(ix.slot);
-		goto out;
 	}
-	free(ix.slot);
 	for (size_t i = 0; i < l->n; i++) {
 		struct ent *e = &l->e[i];
 		struct msg *m;
@@ -764,6 +826,17 @@ int store_map(struct folder *f, struct msg *m, const char **data, size_t *len)
 	*len = (size_t)st.st_size;
 	if (*len == 0) {
 		*data = "";
+	} else if (*len < STORE_MMAP_MIN) {
+		/* one read beats mmap + page faults + munmap for small mail */
+		char *b = xmalloc(*len);
+		ssize_t k = pread(fd, b, *len, 0);
+
+		if (k < 0 || (size_t)k != *len) {
+			free(b);
+			close(fd);
+			return -1;
+		}
+		*data = b;
 	} else if ((p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) {
 		close(fd);
 		return -1;
@@ -780,8 +853,10 @@ int store_map(struct folder *f, struct msg *m, const char **data, size_t *len)
 
 void store_unmap(const char *data, size_t len)
 {
-	if (len > 0)
+	if (len >= STORE_MMAP_MIN)
 		munmap((void *)data, len);
+	else if (len > 0)
+		free((void *)data);
 }
 
 uint64_t store_wsize(struct folder *f, struct msg *m)
