@@ -29,6 +29,7 @@
 #define SERVER_DEFAULT_ADDR "127.0.0.1"
 #define SERVER_DEFAULT_USER "mail"
 #define SERVER_SOCKS_MAX    (SERVER_LISTEN_MAX * 4)  /* a name may give several addresses */
+#define SERVER_BUSY_MS      100  /* pause after accept fails for want of resources */
 
 /* Text form of a socket address; IPv4-mapped IPv6 is shown as IPv4. */
 static void sa_text(const struct sockaddr_storage *ss, char *addr, size_t cap, int *port,
@@ -243,8 +244,14 @@ static void accept_one(struct listener *l, int lfd)
 	pid_t pid;
 
 	if ((cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
-		if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-			warn_("accept");
+		if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)
+			return;
+		int e = errno;
+		warn_("accept");
+		/* Out of descriptors or memory: the connection stays queued and
+		 * poll would wake us at once; let the children finish some. */
+		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+			poll(NULL, 0, SERVER_BUSY_MS);
 		return;
 	}
 	/* The session runs on the socket as on fds 0/1 under inetd. */
@@ -277,11 +284,19 @@ int server_listen(char *const *addrs, int n, session_fn fn, void *arg)
 		warnx_("too many listen addresses (at most %d)", SERVER_LISTEN_MAX);
 		return EX_USAGE;
 	}
-	for (int i = 0; i < n; i++)
-		if ((nfds = bind_spec(addrs[i], fds, nfds)) < 0)
+	for (int i = 0, k; i < n; i++) {
+		if ((k = bind_spec(addrs[i], fds, nfds)) < 0) {
+			while (nfds > 0)
+				close(fds[--nfds]);
 			return EX_UNAVAILABLE;
-	if ((sfd = signals_fd(&l.oldmask)) < 0)
+		}
+		nfds = k;
+	}
+	if ((sfd = signals_fd(&l.oldmask)) < 0) {
+		while (nfds > 0)
+			close(fds[--nfds]);
 		return EX_OSERR;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	l.pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	for (int i = 0; i < nfds; i++)
