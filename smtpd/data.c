@@ -20,18 +20,29 @@
 enum { D_BARE = 1, D_LONG = 2, D_BIG = 4 };
 
 /* Take one chunk (a line with its end, or SMTP_TEXT_MAX bytes of a longer
- * one) into s->msg; *bol says whether it starts a line. 1: end of data. */
+ * one) into s->msg.  *bol: it starts a line; *cr: the previous chunk of
+ * an over-long line ended in CR, so a lone "\n" now completes a CRLF.
+ * Returns 1 at the end of data. */
 static int data_chunk(struct session *s, const char *p, size_t n, enum conn_eol eol, int *bol,
-    int *flags)
+    int *cr, int *flags)
 {
 	size_t clen = n - (eol == CONN_EOL_CRLF ? 2 : eol == CONN_EOL_LF ? 1 : 0);
+	int pending_cr = *cr;
 
+	*cr = 0;
 	if (*bol && eol == CONN_EOL_CRLF && clen == 1 && p[0] == '.')
 		return 1;
-	if (eol == CONN_EOL_LF || memchr(p, '\r', clen) != NULL)
-		*flags |= D_BARE;
-	if (eol == CONN_EOL_NONE)
+	if (pending_cr && n == 1 && eol == CONN_EOL_LF) {
+		eol = CONN_EOL_CRLF;            /* "...\r" + "\n": a CRLF split by the limit */
+	} else if (eol == CONN_EOL_NONE) {
 		*flags |= D_LONG;
+		if (clen > 0 && p[clen - 1] == '\r')
+			*cr = 1, clen--;
+	} else if (eol == CONN_EOL_LF || pending_cr) {
+		*flags |= D_BARE;
+	}
+	if (memchr(p, '\r', clen) != NULL)
+		*flags |= D_BARE;
 	if (*bol && clen > 0 && p[0] == '.') {          /* RFC 5321 4.5.2 */
 		p++;
 		clen--;
@@ -51,7 +62,7 @@ static int data_chunk(struct session *s, const char *p, size_t n, enum conn_eol 
 int data_read(struct session *s, int *code, char *why, size_t cap)
 {
 	char chunk[SMTP_TEXT_MAX];
-	int bol = 1, flags = 0;
+	int bol = 1, cr = 0, flags = 0;
 	size_t n;
 
 	buf_reset(&s->msg);
@@ -63,7 +74,7 @@ int data_read(struct session *s, int *code, char *why, size_t cap)
 			reply(s, 421, "4.4.2 %s Error: timeout exceeded", s->cfg->hostname);
 		if (rc != CONN_OK || n == 0 || (conn_last_eol(&s->conn) == CONN_EOL_NONE && s->conn.eof))
 			return -1;      /* no end of data: nothing is delivered */
-		if (data_chunk(s, chunk, n, conn_last_eol(&s->conn), &bol, &flags))
+		if (data_chunk(s, chunk, n, conn_last_eol(&s->conn), &bol, &cr, &flags))
 			break;
 	}
 	if (flags & D_BIG) {
