@@ -168,6 +168,26 @@ print(m.get_payload(), end="")' "$T/home/alice/Maildir"
 	[ -z "$(find "$T" -newer "$T/passwd" -not -path "$T" -not -path "$T/home*" -not -name msg)" ]
 }
 
+@test "73 when the mailbox cannot be created, 77 when it may not be written, 75 with no home" {
+	: > "$T/home/alice/afile"; chown "$U:$G" "$T/home/alice/afile"
+	run "${MD[@]}" --mailbox 'maildir:%h/afile/Maildir' alice < "$T/msg"
+	assert_equal "$status" 73
+	assert_output --partial "Not a directory"
+	mkdir "$T/home/alice/ro"; chown "$U:$G" "$T/home/alice/ro"; chmod 500 "$T/home/alice/ro"
+	run "${MD[@]}" --mailbox 'maildir:%h/ro/Maildir' alice < "$T/msg"
+	assert_equal "$status" 77
+	assert_output --partial "Permission denied"
+	run "${MD[@]}" --mailbox 'mbox:%h/ro/mbox' alice < "$T/msg"
+	assert_equal "$status" 77
+	echo "nohome:{PLAIN}x:$U:$G::::" >> "$T/passwd"
+	run "${MD[@]}" nohome < "$T/msg"
+	assert_equal "$status" 75
+	assert_output --partial "no home directory"
+	run "${MD[@]}" --mailbox 'maildir:%h/%q' alice < "$T/msg"
+	assert_equal "$status" 75
+	assert_output --partial "unknown %-sequence"
+}
+
 @test "user+folder goes to the Maildir++ folder .folder when it exists, else INBOX" {
 	mkdir -p "$T/home/alice/Maildir/.lists/"{cur,new,tmp}
 	chown -R "$U:$G" "$T/home/alice/Maildir"
@@ -201,6 +221,10 @@ print(m.get_payload(), end="")' "$T/home/alice/Maildir"
 	rm "$T"/home/alice/Maildir/new/*
 	printf 'X-Spam-Flag: NO\nSubject: ham\n\nX-Spam-Flag: YES\n' | "${MD[@]}" alice
 	only_file "$T/home/alice/Maildir/new"
+	# -m files spam the same way
+	run maildeliver -m "maildir:$T/home/alice/other" < "$T/spam"
+	assert_success
+	only_file "$T/home/alice/other/.Junk/new"
 	# Python sees the Junk folder as a Maildir++ folder.
 	run "$PY" -c '
 import mailbox, sys
