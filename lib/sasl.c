@@ -76,40 +76,40 @@ static enum sasl_rc check_password(struct sasl *s, const char *name, const char 
 	return ok ? SASL_OK : SASL_FAIL;
 }
 
-/* RFC 4616 2: message = [authzid] NUL authcid NUL passwd. */
+/* RFC 4616 2: message = [authzid] NUL authcid NUL passwd, exactly two
+ * NULs (one inside the password would allow two readings) and a
+ * non-empty authcid.  0, or -1 when malformed. */
+static int plain_split(const char *dec, size_t n, const char **authz, const char **authc,
+    const char **pass)
+{
+	const char *end = dec + n, *nul1, *nul2;
+
+	if ((nul1 = memchr(dec, '\0', n)) == NULL ||
+	    (nul2 = memchr(nul1 + 1, '\0', end - nul1 - 1)) == NULL ||
+	    memchr(nul2 + 1, '\0', end - nul2 - 1) != NULL || nul2 == nul1 + 1)
+		return -1;
+	*authz = dec;
+	*authc = nul1 + 1;
+	*pass = nul2 + 1;
+	return 0;
+}
+
 static enum sasl_rc plain_response(struct sasl *s, const char *line, struct user *u)
 {
 	unsigned char dec[SASL_DEC_MAX];
 	ssize_t n = decode(line, dec);
 	const char *authz, *authc, *pass;
-	size_t zl, cl;
 	enum sasl_rc rc;
 
-	if (n < 0)
-		return SASL_BAD;
-	authz = (const char *)dec;
-	zl = strnlen(authz, n);
-	if ((ssize_t)zl >= n)
+	if (n < 0 || plain_split((const char *)dec, n, &authz, &authc, &pass) < 0)
 		rc = SASL_BAD;
 	else {
-		authc = authz + zl + 1;
-		cl = strnlen(authc, n - zl - 1);
-		if ((ssize_t)(zl + 1 + cl) >= n)
-			rc = SASL_BAD;
-		else {
-			pass = authc + cl + 1;
-			/* A NUL inside the password would make two readings possible. */
-			if (strlen(pass) != (size_t)(n - zl - cl - 2) || cl == 0)
-				rc = SASL_BAD;
-			else {
-				set_user(s, authc, cl);
-				/* We act for nobody else: authzid empty or the same user. */
-				if (zl != 0 && strcmp(authz, authc) != 0)
-					rc = SASL_FAIL;
-				else
-					rc = check_password(s, authc, pass, u);
-			}
-		}
+		set_user(s, authc, strlen(authc));
+		/* We act for nobody else: authzid empty or the same user. */
+		if (*authz != '\0' && strcmp(authz, authc) != 0)
+			rc = SASL_FAIL;
+		else
+			rc = check_password(s, authc, pass, u);
 	}
 	OPENSSL_cleanse(dec, sizeof dec);
 	return rc;
