@@ -52,11 +52,13 @@ for h in tests/fuzz/fuzz_*.c; do
 	[ -d "tests/fuzz/seeds/$name" ] && seeds="tests/fuzz/seeds/$name"
 	[ "$name" = mime ] && seeds="$seeds tests/corpus/mime"
 	dict=""
+	par=""
+	[ "$jobs" -gt 1 ] && par="-jobs=$jobs -workers=$jobs"
 	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
 	echo "== fuzz_$name: ${secs}s"
 	start=$(date +%s)
 	"$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
-		-jobs="$jobs" -workers="$jobs" -print_final_stats=1 \
+		$par -print_final_stats=1 \
 		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
 		> "$build/fuzz_$name.log" 2>&1
 	rc=$?
