@@ -131,7 +131,7 @@ port_open() {
 # free_port [ADDR]: a free TCP port from LAB_PORT_BASE upwards.
 free_port() {
 	local p
-	for ((p = LAB_PORT_BASE + RANDOM % 900; p < 65000; p++)); do
+	for ((p = LAB_PORT_BASE + RANDOM % 300; p < 65000; p++)); do
 		port_open "$p" "${1:-127.0.0.1}" || { echo "$p"; return 0; }
 	done
 	return 1

@@ -74,7 +74,7 @@ have() { [ -x "$BIN/$1" ]; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
 	local p
-	for ((p = PORT_BASE + RANDOM % 150; p < 65000; p++)); do
+	for ((p = PORT_BASE + RANDOM % 100; p < 65000; p++)); do
 		port_open "$p" || { echo "$p"; return 0; }
 	done
 	return 1

@@ -6,7 +6,7 @@ load helpers
 PORT_BASE=27000
 
 setup() {
-	export DEMO_PORT_BASE=$((PORT_BASE + 800 + RANDOM % 100))
+	export DEMO_PORT_BASE=$((PORT_BASE + 800 + RANDOM % 50))   # 27800-27999
 	export MAILLAB_BIN="$BIN"
 }
 teardown() { stop_all; }

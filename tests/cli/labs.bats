@@ -7,7 +7,7 @@ load helpers
 PORT_BASE=27000
 
 setup() {
-	export LAB_PORT_BASE=$((PORT_BASE + 100 * (RANDOM % 20)))
+	export LAB_PORT_BASE=$((PORT_BASE + 100 * (RANDOM % 7)))   # 27000-27899
 	export MAILLAB_BIN="$BIN"
 }
 teardown() { stop_all; }
