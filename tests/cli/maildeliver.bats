@@ -306,6 +306,35 @@ for i in range(600):
 	[ -s "$mb" ]
 }
 
+@test "30 deliveries at once into one mbox and one Maildir: all intact, none lost" {
+	for i in $(seq 30); do
+		{ printf 'Subject: parallel %s\n\n' "$i"; for j in $(seq 200); do printf 'From line %s of message %s\n' "$j" "$i"; done; } > "$T/p$i"
+	done
+	for i in $(seq 30); do
+		"${MD[@]}" --mailbox 'mbox:%h/mbox' -f "p$i@x" alice < "$T/p$i" &
+		"${MD[@]}" -f "p$i@x" alice < "$T/p$i" &
+	done
+	wait
+	run "$PY" - "$T/home/alice" <<-'EOF'
+	import mailbox, sys
+	home = sys.argv[1]
+	for box in (mailbox.mbox(home + "/mbox", create=False), mailbox.Maildir(home + "/Maildir", factory=None, create=False)):
+	    subjects = sorted(int(m["Subject"].split()[1]) for m in box)
+	    assert subjects == list(range(1, 31)), subjects
+	    for m in box:
+	        i = m["Subject"].split()[1]
+	        lines = m.get_payload().splitlines()
+	        want = [f"From line {j} of message {i}" for j in range(1, 201)]
+	        if isinstance(box, mailbox.mbox):
+	            want = [">" + w for w in want]
+	        assert lines == want, (i, lines[:3])
+	print("ok")
+	EOF
+	assert_success
+	assert_output ok
+	[ ! -e "$T/home/alice/mbox.lock" ]
+}
+
 @test "a fresh foreign dot-lock gives 75; a stale one (10 minutes) is broken" {
 	mb="$T/home/alice/mbox"
 	: > "$mb"; chown "$U:$G" "$mb"
