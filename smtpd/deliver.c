@@ -278,26 +278,39 @@ static int run_filter(struct session *s, const struct buf *m, struct buf *hdrs, 
 /* ---- local delivery ---- */
 
 /* argv for one MDA run: the --mda words, then -f SENDER [--users F]
- * [--mailbox T] RCPT.  Words point into words (a copy of --mda). */
-static void mda_argv(const struct session *s, char *words, const char *rcpt, char **argv)
+ * [--mailbox T] -- RCPT.  Words point into words (a copy of --mda). */
+static void mda_argv(const struct config *cfg, char *words, const char *sender,
+    const char *rcpt, char **argv)
 {
 	size_t n = 0;
 
 	for (char *t = strtok(words, " \t"); t && n < MDA_ARGS_MAX - 8; t = strtok(NULL, " \t"))
 		argv[n++] = t;
 	argv[n++] = "-f";
-	argv[n++] = (char *)s->from;
-	if (s->cfg->users) {
+	argv[n++] = (char *)sender;
+	if (cfg->users) {
 		argv[n++] = "--users";
-		argv[n++] = (char *)s->cfg->users;
+		argv[n++] = (char *)cfg->users;
 	}
-	if (s->cfg->mailbox) {
+	if (cfg->mailbox) {
 		argv[n++] = "--mailbox";
-		argv[n++] = (char *)s->cfg->mailbox;
+		argv[n++] = (char *)cfg->mailbox;
 	}
 	argv[n++] = "--";
 	argv[n++] = (char *)rcpt;
 	argv[n] = NULL;
+}
+
+int mda_exec(const struct config *cfg, const char *sender, const char *rcpt, int fd,
+    struct buf *err)
+{
+	char *argv[MDA_ARGS_MAX + 1], *words = xstrdup(cfg->mda);
+	int st;
+
+	mda_argv(cfg, words, sender, rcpt, argv);
+	st = run_child(argv, 0, fd, NULL, 0, err);
+	free(words);
+	return st;
 }
 
 /* Map the MDA's exit status to a reply (sysexits, as Postfix's pipe does:
@@ -330,7 +343,6 @@ static void mda_result(struct rcpt *r, int st, const struct buf *err)
 
 static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m)
 {
-	char *argv[MDA_ARGS_MAX + 1], *words;
 	struct buf err = { 0 };
 	int fd, st;
 
@@ -344,11 +356,11 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 		snprintf(r->reply, sizeof r->reply, "4.3.0 Error: cannot spool the message");
 		return;
 	}
-	words = xstrdup(s->cfg->mda);
-	mda_argv(s, words, r->addr, argv);
-	st = run_child(argv, 0, fd, NULL, 0, &err);
+	if (s->privsep >= 0)            /* root runs it for us: see privsep.c */
+		st = privsep_deliver(s->privsep, s->from, r->addr, fd, &err);
+	else
+		st = mda_exec(s->cfg, s->from, r->addr, fd, &err);
 	close(fd);
-	free(words);
 	mda_result(r, st, &err);
 	if (st != 0 && s->cfg->verbose)
 		warnx_("%s: %s exited %d: %s", r->addr, s->cfg->mda, st, err.p ? err.p : "");

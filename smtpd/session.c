@@ -586,14 +586,29 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 {
 	const struct config *cfg = arg;
 	struct session *s;
+	int chan = -1;
 
-	if (server_drop_privs(cfg->runas) < 0)
-		return EX_OSERR;
 	signal(SIGPIPE, SIG_IGN);
 	/* We wait for our MDA and filter: an inherited SIG_IGN (swaks --pipe,
 	 * some inetds) would have the kernel reap them first. */
 	signal(SIGCHLD, SIG_DFL);
+	if (geteuid() == 0) {           /* see privsep.c */
+		pid_t pid = privsep_fork(&chan);
+
+		if (pid < 0)
+			return EX_OSERR;
+		if (pid > 0) {
+			if (rfd > 2)
+				close(rfd);
+			if (wfd > 2 && wfd != rfd)
+				close(wfd);
+			return privsep_serve(cfg, chan, pid);
+		}
+	}
+	if (server_drop_privs(cfg->runas) < 0)
+		return EX_OSERR;
 	s = xcalloc(1, sizeof *s);
+	s->privsep = chan;
 	s->cfg = cfg;
 	s->peer = *peer;
 	s->state = S_INIT;
@@ -611,6 +626,8 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	conn_close(&s->conn);
 	transaction_reset(s);
 	buf_free(&s->msg);
+	if (s->privsep >= 0)
+		close(s->privsep);
 	free(s);
 	return 0;
 }

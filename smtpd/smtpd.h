@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include <openssl/ssl.h>
 
 #include "auth.h"
@@ -108,6 +109,7 @@ struct session {
 	struct buf msg;                 /* the message, LF line ends (BDAT: raw until LAST) */
 	char   id[QUEUE_ID_MAX];
 	size_t size;                    /* of the message delivered, for logs */
+	int    privsep;                 /* channel to the root half, or -1 */
 };
 
 /* main.c hands over here: inetd mode or listening.  Returns an exit code. */
@@ -151,6 +153,22 @@ void deliver_message(struct session *s);
 void received_line(struct session *s, struct buf *b, const char *rcpt);
 /* Whether the header block of an LF message has field name (case-insensitive). */
 int header_has(const char *msg, size_t len, const char *name);
+
+/* Run the MDA for one recipient with the message on fd; its stderr
+ * (first bytes) into err.  The exit status, 128+signal, or -1. */
+int mda_exec(const struct config *cfg, const char *sender, const char *rcpt, int fd,
+    struct buf *err);
+
+/* privsep.c: started as root, a session splits; see there. */
+/* Fork the protocol half.  Returns its pid in the root half (which then
+ * calls privsep_serve), 0 in the protocol half, -1 on error; *chan is
+ * each half's end of the channel. */
+pid_t privsep_fork(int *chan);
+/* The root half: run the MDA for each request until the protocol half
+ * ends; return its exit status. */
+int privsep_serve(const struct config *cfg, int chan, pid_t child);
+/* The protocol half: ask root to deliver fd's message; as mda_exec. */
+int privsep_deliver(int chan, const char *sender, const char *rcpt, int fd, struct buf *err);
 
 /* policy.c */
 int relay_allowed(const struct session *s);

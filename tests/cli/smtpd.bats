@@ -568,3 +568,23 @@ for src in ("127.0.0.1", "127.0.0.3"):
 	assert_line --index 0 "127.0.0.1 554 b'5.7.1 Service unavailable; Client host [127.0.0.1] blocked using bl.test; Listed in bl.test see https://bl.test/q?127.0.0.1'"
 	assert_line --index 1 "127.0.0.3 250 b'2.1.5 Ok'"
 }
+
+@test "started as root: the protocol runs as --user, the MDA writes as each recipient" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	mkdir -p home/carol
+	echo "carol:{PLAIN}x:65534:65534::$W/home/carol::" >> users
+	chown 65534:65534 home/carol
+	run sm -v <<< "$(printf 'EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<carol@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: two owners\r\n\r\nx\r\n.\r\nQUIT\r\n')"
+	assert_line --regexp "^250 2.0.0 Ok: 2 recipients"
+	[ "$(stat -c %u home/carol/Maildir/new/*)" = 65534 ]
+	[ "$(stat -c %u "$NEW"/*)" = "$(id -u mail)" ]
+	# and the protocol half is not root
+	start_smtpd
+	exec 4<>"/dev/tcp/127.0.0.1/$PORT"
+	read -r -t 5 greeting <&4
+	pids=$(pgrep -f "smtpd --hostname mx.example.org" | tr '\n' ' ')
+	users_=$(for p in $pids; do ps -o user= -p "$p"; done | sort -u | tr '\n' ' ')
+	exec 4>&-
+	[[ "$users_" == *mail* ]]
+	[[ "$greeting" == 220* ]]
+}

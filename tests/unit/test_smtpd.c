@@ -177,6 +177,7 @@ static void session_on(struct session *s, int fd)
 	dcfg.cmd_timeout = dcfg.data_timeout = 5;
 	snprintf(dcfg.hostname, sizeof dcfg.hostname, "mx.test");
 	s->cfg = &dcfg;
+	s->privsep = -1;
 	conn_init(&s->conn, fd, fd, CONN_SERVER);
 	conn_set_timeout(&s->conn, 5);
 }
