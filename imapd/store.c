@@ -533,7 +533,8 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		l->e[keep++] = *e;
 	}
 	l->n = keep;
-	qsort(nf, nnf, sizeof *nf, cmp_newfile);
+	if (nnf > 1)
+		qsort(nf, nnf, sizeof *nf, cmp_newfile);
 	for (size_t i = 0; i < nnf; i++) {
 		struct ent *e = list_add(l);
 
