@@ -225,11 +225,18 @@ static void params_value(const char *head, const struct mime_param *v, size_t n,
 
 void mc_field_value(const struct hdr_field *f, struct buf *out)
 {
-	struct buf u = { 0 };
+	struct buf u = { 0 }, w = { 0 };
 
 	hdr_unfold(f->value, f->vallen, 0, &u);
-	rfc2047_decode(u.p, u.len, out);
+	if (!utf8_valid(u.p, u.len)) {
+		/* raw 8-bit legacy mail: the charset most such mail is in */
+		charset_to_utf8(MC_LEGACY_CHARSET, u.p, u.len, &w);
+		rfc2047_decode(w.p, w.len, out);
+	} else {
+		rfc2047_decode(u.p, u.len, out);
+	}
 	buf_free(&u);
+	buf_free(&w);
 }
 
 int mc_mime_field(const struct mime_part *p, const struct hdr_field *f, struct buf *out)

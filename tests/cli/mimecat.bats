@@ -156,6 +156,7 @@ as in RFC 822."
 	assert_success
 	[[ "$output" != *$'\e'* ]]
 	assert_output --partial "^[[31m"
+	assert_output --partial "Subject: Café in raw latin-1"     # legacy 8-bit taken as windows-1252
 	run mimecat -t "$CORPUS/evil-names.eml"
 	[[ "$output" != *$'\e'* ]]
 	assert_output --partial 'a^[[31mred^Jline.txt'
