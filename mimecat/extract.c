@@ -95,8 +95,17 @@ static int put(void *arg, const char *s, size_t n)
 	return write_all(*(int *)arg, s, n);
 }
 
+/* A forwarded message attached as a whole is saved whole (.eml). */
+static int whole_message(const struct mc *mc, const struct mime_part *p)
+{
+	return !mc->all && mime_is_message(p) && p->disposition &&
+	    strcmp(p->disposition, "attachment") == 0;
+}
+
 static int wanted(const struct mc *mc, const struct mime_part *p)
 {
+	if (whole_message(mc, p))
+		return 1;
 	if (p->child)
 		return 0;
 	if (mc->all)
@@ -117,13 +126,17 @@ int mc_extract(struct mc *mc)
 		warn_("%s", mc->dir);
 		return EX_CANTCREAT;
 	}
+	size_t skip_to = 0;
+
 	for (const struct mime_part *p = mc->m.root; p; p = p->order) {
 		struct buf name = { 0 }, used = { 0 }, sec = { 0 };
 		size_t size = 0;
 		int fd;
 
-		if (!wanted(mc, p))
+		if (p->off < skip_to || !wanted(mc, p))
 			continue;
+		if (whole_message(mc, p))
+			skip_to = p->end;       /* its parts are in the .eml */
 		safe_name(p, &name);
 		mime_section_name(p, &sec);
 		if ((fd = create(dirfd, name.p, &used)) < 0) {

@@ -198,6 +198,13 @@ as in RFC 822."
 	assert_equal "$status" 73
 	mimecat -x b < "$CORPUS/signed.eml" > /dev/null
 	[ -f b/signature.asc ]
+	# a message attached as a whole is saved whole
+	mkdir c
+	sed 's/Content-Disposition: inline/Content-Disposition: attachment/' "$CORPUS/forward.eml" > fwd.eml
+	run mimecat -x c fwd.eml
+	assert_output --regexp '^2 +c/part-2.eml \(442 bytes\)$'
+	[ "$(ls c)" = part-2.eml ]
+	cmp c/part-2.eml <(mimecat -p 2 fwd.eml)
 }
 
 @test "mimecat -H: fields unfolded and decoded, RFC 2231 parameters joined" {
