@@ -80,7 +80,7 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
 	int examine = strcmp(c->name, "EXAMINE") == 0;
-	size_t unseen = 0;
+	struct store_summary sum;
 
 	if (c->nargs < 1 || c->nargs > 2) {
 		reply(s, c->tag, "BAD %s needs a mailbox name", c->name);
@@ -98,19 +98,14 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 		return;
 	}
 	s->state = ST_SELECTED;
-	for (size_t i = 0; i < s->sel.n && !unseen; i++)
-		if (!(s->sel.m[i].flags & FL_SEEN))
-			unseen = i + 1;
+	store_summary(&s->sel, &sum);
 	untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
 	untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted.",
 	    examine ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-	untagged(s, "%zu EXISTS", s->sel.n);
-	size_t recent = 0;
-	for (size_t i = 0; i < s->sel.n; i++)
-		recent += (s->sel.m[i].flags & FL_RECENT) != 0;
-	untagged(s, "%zu RECENT", recent);
-	if (unseen)
-		untagged(s, "OK [UNSEEN %zu] First unseen.", unseen);
+	untagged(s, "%u EXISTS", sum.messages);
+	untagged(s, "%u RECENT", sum.recent);
+	if (sum.first_unseen)
+		untagged(s, "OK [UNSEEN %u] First unseen.", sum.first_unseen);
 	untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
 	untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
 	reply(s, c->tag, "OK [%s] %s completed.", examine ? "READ-ONLY" : "READ-WRITE",

@@ -554,6 +554,11 @@ static void dispatch(struct session *s, struct imap_cmd *c)
 		return;
 	}
 	s->expunge_ok = cmd->expunge_ok;
+	/* a folder selected from its list's header alone is loaded when a
+	 * command first needs its messages */
+	if (s->state == ST_SELECTED && cmd->fn != cmd_noop && cmd->fn != cmd_idle &&
+	    cmd->fn != cmd_logout && cmd->fn != cmd_check)
+		store_load(&s->sel);
 	cmd->fn(s, c);
 }
 

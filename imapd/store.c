@@ -41,6 +41,7 @@ struct list {
 	uint32_t uidvalidity, uidnext, recent_from;
 	long long cur_ns, new_ns;       /* mtimes of cur/ and new/ when the names were read */
 	long long scan_ns;              /* when that was */
+	struct store_summary sum;
 	uint32_t claimed_from;  /* first UID \Recent for the scanning session */
 	struct ent *e;
 	size_t   n, cap;
@@ -220,29 +221,32 @@ static long long ns_of(struct timespec t)
 	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Read the list: header, then "UID [N] [Wsize] [Tdate] :file-name" lines
- * in ascending UID order (N: the file is in new/).  The header also holds
- * the mtimes of cur/ and new/ when the names were last read, and when. */
-static int read_uidlist(const char *path, struct list *l)
+/* The list: a header, then "UID [N] [Wsize] [Tdate] :file-name" lines in
+ * ascending UID order (N: the file is in new/).  The header also holds the
+ * mtimes of cur/ and new/ when the names were last read and when that was,
+ * and a summary (messages, unseen, first unseen, \Recent, in new/) so that
+ * SELECT of an unchanged folder needs only the header. */
+static int read_header(FILE *f, struct list *l)
 {
-	char p[STORE_PATH_MAX + 32];
+	char *line = NULL;
+	size_t cap = 0;
+	int ok = getline(&line, &cap, f) > 0 && strncmp(line, UIDLIST_MAGIC, strlen(UIDLIST_MAGIC)) == 0 &&
+	    getline(&line, &cap, f) > 0 &&
+	    sscanf(line, "V%u N%u R%u C%lld D%lld S%lld M%u U%u F%u Q%u X%u", &l->uidvalidity,
+	    &l->uidnext, &l->recent_from, &l->cur_ns, &l->new_ns, &l->scan_ns, &l->sum.messages,
+	    &l->sum.unseen, &l->sum.first_unseen, &l->sum.recent, &l->sum.in_new) == 11;
+
+	free(line);
+	return ok ? 0 : -1;
+}
+
+static void read_entries(FILE *f, struct list *l)
+{
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t k;
-	FILE *f;
 	uint32_t last = 0;
 
-	snprintf(p, sizeof p, "%s/%s", path, STORE_UIDLIST);
-	if ((f = fopen(p, "r")) == NULL)
-		return errno == ENOENT ? 0 : -1;
-	if ((k = getline(&line, &cap, f)) < 0 || strncmp(line, UIDLIST_MAGIC, strlen(UIDLIST_MAGIC)) != 0 ||
-	    getline(&line, &cap, f) < 0 ||
-	    sscanf(line, "V%u N%u R%u C%lld D%lld S%lld", &l->uidvalidity, &l->uidnext, &l->recent_from,
-	    &l->cur_ns, &l->new_ns, &l->scan_ns) != 6) {
-		/* unreadable: start again with a new UIDVALIDITY */
-		l->uidvalidity = 0;
-		goto out;
-	}
 	while ((k = getline(&line, &cap, f)) > 0) {
 		char *q, *colon;
 		struct ent *e;
@@ -267,10 +271,37 @@ static int read_uidlist(const char *path, struct list *l)
 		}
 		parse_name(e->name, &e->base, &e->flags, &e->extra);
 	}
-out:
 	free(line);
+}
+
+static int read_uidlist(const char *path, struct list *l)
+{
+	char p[STORE_PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(p, sizeof p, "%s/%s", path, STORE_UIDLIST);
+	if ((f = fopen(p, "r")) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	if (read_header(f, l) < 0)
+		l->uidvalidity = 0;     /* unreadable: start again with a new UIDVALIDITY */
+	else
+		read_entries(f, l);
 	fclose(f);
 	return 0;
+}
+
+static void summarise(struct list *l)
+{
+	memset(&l->sum, 0, sizeof l->sum);
+	l->sum.messages = (uint32_t)l->n;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ent *e = &l->e[i];
+
+		if (!(e->flags & FL_SEEN) && l->sum.unseen++ == 0)
+			l->sum.first_unseen = (uint32_t)i + 1;
+		l->sum.recent += e->uid >= l->recent_from;
+		l->sum.in_new += e->in_new;
+	}
 }
 
 static int write_uidlist(const char *path, const struct list *l)
@@ -282,8 +313,10 @@ static int write_uidlist(const char *path, const struct list *l)
 	snprintf(t, sizeof t, "%s/%s.tmp.%ld", path, STORE_UIDLIST, (long)getpid());
 	if ((f = fopen(t, "w")) == NULL)
 		return -1;
-	fprintf(f, "%s\nV%u N%u R%u C%lld D%lld S%lld\n", UIDLIST_MAGIC, l->uidvalidity, l->uidnext,
-	    l->recent_from, l->cur_ns, l->new_ns, l->scan_ns);
+	summarise((struct list *)l);
+	fprintf(f, "%s\nV%u N%u R%u C%lld D%lld S%lld M%u U%u F%u Q%u X%u\n", UIDLIST_MAGIC,
+	    l->uidvalidity, l->uidnext, l->recent_from, l->cur_ns, l->new_ns, l->scan_ns,
+	    l->sum.messages, l->sum.unseen, l->sum.first_unseen, l->sum.recent, l->sum.in_new);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ent *e = &l->e[i];
 
@@ -687,6 +720,10 @@ int store_sync(struct folder *f, int allow_expunge, int force, struct sync_repor
 
 	memset(r, 0, sizeof *r);
 	stat_times(f->path, &c, &n, &lt);
+	if (f->lazy && !force && same_time(c, f->seen_cur) && same_time(n, f->seen_new) &&
+	    same_time(lt, f->seen_list))
+		return 0;
+	store_load(f);
 	if (!force && same_time(c, f->seen_cur) && same_time(n, f->seen_new) &&
 	    same_time(lt, f->seen_list) && !f->dirty) {
 		/* nothing changed; but gone messages may now be announced */
@@ -710,6 +747,74 @@ int store_sync(struct folder *f, int allow_expunge, int force, struct sync_repor
 	return 0;
 }
 
+/* SELECT of a folder that did not change since its list was written
+ * (and, read-write, has nothing to claim or move): read only the header,
+ * and keep the list open, so the view loaded later is exactly the one
+ * announced, whatever happens to the file meanwhile (it is only ever
+ * replaced, never changed in place). */
+static int quick_open(struct folder *f)
+{
+	char p[STORE_PATH_MAX + 32];
+	struct list l;
+	FILE *fp;
+
+	memset(&l, 0, sizeof l);
+	stat_times(f->path, &f->seen_cur, &f->seen_new, &f->seen_list);
+	snprintf(p, sizeof p, "%s/%s", f->path, STORE_UIDLIST);
+	if ((fp = fopen(p, "r")) == NULL)
+		return 0;
+	if (read_header(fp, &l) < 0 || !names_current(f->path, &l) ||
+	    (!f->readonly && (l.sum.recent > 0 || l.sum.in_new > 0))) {
+		fclose(fp);
+		memset(&f->seen_cur, 0, sizeof f->seen_cur);
+		return 0;
+	}
+	f->snap = fp;
+	f->lazy = 1;
+	f->uidvalidity = l.uidvalidity;
+	f->uidnext = l.uidnext;
+	f->sum = l.sum;
+	if (!f->readonly)
+		f->sum.recent = 0;
+	return 1;
+}
+
+int store_load(struct folder *f)
+{
+	struct sync_report r = { 0 };
+	struct list l;
+
+	if (!f->lazy)
+		return 0;
+	memset(&l, 0, sizeof l);
+	rewind(f->snap);
+	if (read_header(f->snap, &l) == 0)
+		read_entries(f->snap, &l);
+	fclose(f->snap);
+	f->snap = NULL;
+	f->lazy = 0;
+	l.claimed_from = f->readonly ? l.recent_from : l.uidnext;
+	merge(f, &l, 1, &r);
+	sync_report_free(&r);
+	list_free(&l);
+	return 0;
+}
+
+void store_summary(const struct folder *f, struct store_summary *sum)
+{
+	if (f->lazy) {
+		*sum = f->sum;
+		return;
+	}
+	memset(sum, 0, sizeof *sum);
+	sum->messages = (uint32_t)f->n;
+	for (size_t i = 0; i < f->n; i++) {
+		if (!(f->m[i].flags & FL_SEEN) && sum->unseen++ == 0)
+			sum->first_unseen = (uint32_t)i + 1;
+		sum->recent += (f->m[i].flags & FL_RECENT) != 0;
+	}
+}
+
 int store_open(struct folder *f, const char *path, const char *name, int readonly)
 {
 	struct sync_report r;
@@ -721,6 +826,8 @@ int store_open(struct folder *f, const char *path, const char *name, int readonl
 		errno = ENOENT;
 		return -1;
 	}
+	if (quick_open(f))
+		return 0;
 	if (store_sync(f, 1, 1, &r) < 0)
 		return -1;
 	sync_report_free(&r);
@@ -731,6 +838,8 @@ void store_close(struct folder *f)
 {
 	struct sync_report r;
 
+	if (f->snap)
+		fclose(f->snap);
 	/* write back sizes and dates learnt in this session */
 	if (f->dirty && f->path[0] && store_sync(f, 0, 1, &r) == 0)
 		sync_report_free(&r);

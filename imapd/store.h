@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -43,6 +44,10 @@ struct msg {
 	time_t   date;          /* INTERNALDATE, 0: not known yet */
 };
 
+struct store_summary {
+	uint32_t messages, unseen, first_unseen, recent, in_new;
+};
+
 struct folder {
 	char     path[STORE_PATH_MAX];   /* the Maildir directory */
 	char     name[STORE_NAME_MAX + 8];
@@ -52,6 +57,9 @@ struct folder {
 	size_t   n, cap;
 	struct timespec seen_cur, seen_new, seen_list;  /* mtimes at the last scan */
 	int      dirty;         /* sizes or dates learnt that the list lacks */
+	int      lazy;          /* opened from the list's header only: m not loaded */
+	FILE    *snap;          /* the list as it was at SELECT, while lazy */
+	struct store_summary sum;       /* what SELECT announced, while lazy */
 };
 
 /* What a sync found, for the untagged replies. */
@@ -80,6 +88,11 @@ int store_exists(const char *path);
  * \Recent ones.  Return 0, or -1 (errno) when it is not a Maildir. */
 int store_open(struct folder *f, const char *path, const char *name, int readonly);
 void store_close(struct folder *f);
+/* Load the view of a folder opened lazily (a no-op otherwise); every use of
+ * f->m in a command goes after it.  Return 0. */
+int store_load(struct folder *f);
+/* What SELECT announces: messages, unseen, first unseen, \Recent. */
+void store_summary(const struct folder *f, struct store_summary *sum);
 
 /* Rescan f if anything changed on disk (always with force).  Messages that
  * vanished are removed from the view and reported in r->expunged when

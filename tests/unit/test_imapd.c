@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -338,6 +340,61 @@ START_TEST(store_uids)
 }
 END_TEST
 
+static void age_dirs(const char *dir)
+{
+	static const char *const subs[] = { "cur", "new" };
+	struct timespec old[2] = { { time(NULL) - 3600, 0 }, { time(NULL) - 3600, 0 } };
+	char p[1100];
+
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, subs[i]);
+		ck_assert_int_eq(utimensat(AT_FDCWD, p, old, 0), 0);
+	}
+}
+
+/* SELECT of an unchanged folder reads the list's header only; the view
+ * loaded later is the one announced, even if the folder changed since. */
+START_TEST(store_lazy)
+{
+	char dir[] = "/tmp/test_imapd.XXXXXX", p[1200];
+	struct folder f = { 0 };
+	struct store_summary sum;
+	struct sync_report r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(store_make_maildir(dir, 0), 0);
+	snprintf(p, sizeof p, "%s/cur", dir);
+	put_file(p, "1.a.host:2,S", "Subject: a\n\na\n");
+	put_file(p, "2.b.host:2,", "Subject: b\n\nb\n");
+	age_dirs(dir);
+	ck_assert_int_eq(store_open(&f, dir, "INBOX", 0), 0);
+	ck_assert_int_eq(f.lazy, 0);            /* first time: the directories are read */
+	store_close(&f);
+	memset(&f, 0, sizeof f);
+	ck_assert_int_eq(store_open(&f, dir, "INBOX", 0), 0);
+	ck_assert_int_eq(f.lazy, 1);
+	store_summary(&f, &sum);
+	ck_assert_int_eq(sum.messages, 2);
+	ck_assert_int_eq(sum.unseen, 1);
+	ck_assert_int_eq(sum.first_unseen, 2);
+	ck_assert_int_eq(sum.recent, 0);
+	put_file(p, "3.c.host:2,", "Subject: c\n\nc\n");
+	ck_assert_int_eq(store_load(&f), 0);
+	ck_assert_int_eq(f.n, 2);               /* as announced */
+	ck_assert_int_eq(f.m[1].uid, 2);
+	ck_assert_int_eq(store_sync(&f, 1, 0, &r), 0);
+	ck_assert_int_eq(r.exists, 1);          /* the news come with the next sync */
+	ck_assert_int_eq(f.n, 3);
+	ck_assert_int_eq(f.m[2].uid, 3);
+	sync_report_free(&r);
+	store_close(&f);
+
+	char cmd[1100];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("imapd");
@@ -354,6 +411,7 @@ int main(void)
 	tcase_add_test(tc, mutf7);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, store_uids);
+	tcase_add_test(tc, store_lazy);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
