@@ -9,6 +9,7 @@
 #      it needs is not installed (it says which; nothing was verified)
 #   64 usage error
 #
+# Sets DIR (the work dir) for the script that sources it.
 # Environment: LAB_DIR (the work dir, if not given as argument), MAILLAB_BIN
 # (the maillab binaries, default <repo>/bin), LAB_PORT_BASE (where the check
 # looks for free loopback ports, default 27000).
@@ -48,6 +49,7 @@ lab_dir() {
 		ko "work dir $d does not exist (make it and do the lab's steps in it)"
 		lab_finish
 	fi
+	# shellcheck disable=SC2034  # DIR is for the sourcing script
 	DIR=$(cd "$d" && pwd)
 }
 
@@ -59,6 +61,7 @@ solution_dir() {
 		exit 64
 	fi
 	mkdir -p "$d" || exit 73
+	# shellcheck disable=SC2034  # DIR is for the sourcing script
 	DIR=$(cd "$d" && pwd)
 }
 
