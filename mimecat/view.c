@@ -91,13 +91,26 @@ static void show_text(struct view *v, const struct mime_part *p)
 	buf_free(&sec);
 }
 
+/* text/plain or text/html (RFC 2046 5.1.4: of the alternatives a reader
+ * can show, the last is the richest; text/calendar and such are not what a
+ * person reads). */
+static int readable(const struct mime_part *p)
+{
+	if (mime_is_multipart(p) || mime_is_message(p))
+		return showable(p);
+	return showable(p) && (is(p, "text", "plain") || is(p, "text", "html"));
+}
+
 static void show_alternative(struct view *v, const struct mime_part *p)
 {
 	const struct mime_part *best = NULL;
 
 	for (const struct mime_part *c = p->child; c; c = c->next)
+		if (readable(c))
+			best = c;
+	for (const struct mime_part *c = p->child; c && !best; c = c->next)
 		if (showable(c))
-			best = c;       /* RFC 2046 5.1.4: the last is the richest */
+			best = c;
 	if (best)
 		show(v, best);
 	else if (p->child)

@@ -149,6 +149,10 @@ as in RFC 822."
 	assert_output --partial "signature.asc"
 	run mimecat "$CORPUS/related.eml"
 	assert_output --partial "Look: a picture"
+	printf 'Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\nplain one\n--a\nContent-Type: text/calendar\n\nBEGIN:VCALENDAR\n--a--\n' > cal.eml
+	run mimecat cal.eml
+	assert_output --partial "plain one"
+	refute_output --partial "VCALENDAR"
 }
 
 @test "mimecat never sends a message's terminal escapes to the terminal" {
