@@ -24,7 +24,8 @@
 #include "rfc2047.h"
 #include "send.h"
 
-#define PARAM_LINE_MAX 60       /* a parameter piece, to keep lines under 78 */
+#define PARAM_LINE_MAX 60       /* a short quoted parameter, name included */
+#define HEADER_LINE_WANT 78     /* RFC 5322 2.1.1: lines SHOULD stay within 78 */
 
 static const struct {
 	const char *ext, *type;
@@ -103,6 +104,8 @@ void mime_param(struct buf *out, const char *name, const char *value)
 	/* RFC 2231 3 and 4: name*0*=utf-8''%E2%82%AC...; name*1*=... */
 	struct buf e = { 0 };
 	size_t piece = 0, start = 0, k = 0;
+	/* "\tNAME*NN*=utf-8''PIECE;" within HEADER_LINE_WANT */
+	size_t room = HEADER_LINE_WANT - strlen(name) - sizeof "\t*NN*=utf-8'';" + 1;
 
 	buf_adds(&e, "");
 	for (size_t i = 0; i < n; i++) {
@@ -113,13 +116,13 @@ void mime_param(struct buf *out, const char *name, const char *value)
 		else
 			buf_printf(&e, "%%%02X", c);
 	}
-	if (e.len + strlen(name) + 10 <= PARAM_LINE_MAX) {
+	if (e.len <= room) {
 		buf_printf(out, ";\r\n\t%s*=utf-8''%s", name, e.p);
 		buf_free(&e);
 		return;
 	}
 	while (start < e.len) {
-		k = e.len - start > PARAM_LINE_MAX ? PARAM_LINE_MAX : e.len - start;
+		k = e.len - start > room ? room : e.len - start;
 		/* never split a %XX triplet */
 		if (start + k < e.len) {
 			if (e.p[start + k - 1] == '%')
@@ -445,9 +448,9 @@ static void text_parts(const struct compose *c, struct buf *out, const char *bnd
 	buf_printf(out, "Content-Type: multipart/alternative;\r\n\tboundary=\"%s\"\r\n\r\n", bnd);
 	buf_printf(out, "--%s\r\n", bnd);
 	leaf(out, "text/plain", body, blen, NULL);
-	buf_printf(out, "--%s\r\n", bnd);
+	buf_printf(out, "\r\n--%s\r\n", bnd);
 	leaf(out, "text/html", c->html, c->htmllen, NULL);
-	buf_printf(out, "--%s--\r\n", bnd);
+	buf_printf(out, "\r\n--%s--\r\n", bnd);
 }
 
 int compose_build(const struct compose *c, struct buf *out, char *err, size_t cap)
@@ -480,11 +483,11 @@ int compose_build(const struct compose *c, struct buf *out, char *err, size_t ca
 			buf_free(&f);
 			return -1;
 		}
-		buf_printf(out, "--%s\r\n", mix);
+		buf_printf(out, "\r\n--%s\r\n", mix);
 		leaf(out, mime_type_of(c->attach[i]), f.p ? f.p : "", f.len,
 		    base ? base + 1 : c->attach[i]);
 		buf_free(&f);
 	}
-	buf_printf(out, "--%s--\r\n", mix);
+	buf_printf(out, "\r\n--%s--\r\n", mix);
 	return 0;
 }
