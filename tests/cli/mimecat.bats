@@ -95,6 +95,21 @@ OUT
 	[ "$n" -ge 40 ]
 }
 
+@test "mimecat agrees with Python's email on messages Python composed" {
+	"$PY" "$ROOT/bench/mime/gen.py" gen 0 40
+	n=0
+	for f in gen/small/*.eml; do
+		"$PY" "$CORPUS/oracle.py" "$f" > py.txt
+		mimecat -t "$f" > tree.txt
+		while read -r sec type sha; do
+			[ "$(awk -v s="$sec" '$1 == s { print $2; exit }' tree.txt)" = "$type" ] || { echo "$f $sec"; return 1; }
+			[ "$(mimecat -p "$sec" "$f" | sha256sum | cut -d' ' -f1)" = "$sha" ] || { echo "$f $sec bytes"; return 1; }
+			n=$((n + 1))
+		done < py.txt
+	done
+	[ "$n" -ge 100 ]
+}
+
 @test "mimecat: a part at the end with no close delimiter keeps its last line end (as Dovecot)" {
 	run bash -c "mimecat -p 3 '$CORPUS/broken-noend.eml' 2>/dev/null"
 	assert_output "last, and no --x-- either"
