@@ -1,5 +1,10 @@
 /* limits.h — every protocol and parser limit of maillab, with its reason.
  * Programs may add their own at the top of their main module. */
+/* This file shadows <limits.h> for code built with -iquote lib (GCC's own
+ * limits.h reaches it through #include_next), so it passes the system's
+ * on before adding ours. */
+#include_next <limits.h>
+
 #ifndef ML_LIMITS_H
 #define ML_LIMITS_H
 
