@@ -165,21 +165,37 @@ void mc_text(const struct mime_part *p, int render_html, struct buf *out)
 	buf_free(&u);
 }
 
+/* Length of the UTF-8 sequence at s (lead byte >= 0x80), 0 if invalid. */
+static size_t utf8_len(const char *s, size_t n)
+{
+	unsigned char c = (unsigned char)s[0];
+	size_t k = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 :
+	    c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+
+	return k && k <= n && utf8_valid(s, k) ? k : 0;
+}
+
 static void put_safe(FILE *f, const char *s, size_t n, int lines)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t k;
 
-		/* a message must not drive the terminal: ESC, CR, BS... shown */
+		/* a message must not drive the terminal: ESC, CR, BS, C1
+		 * controls and invalid UTF-8 are shown, not sent */
 		if ((c < ' ' && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f) {
 			if (lines && c == '\r' && i + 1 < n && s[i + 1] == '\n')
 				continue;
 			fprintf(f, "^%c", c == 0x7f ? '?' : c + '@');
-		} else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
-		    (unsigned char)s[i + 1] < 0xa0) {
-			i++;        /* C1 controls (U+0080..U+009F) dropped */
-		} else {
+		} else if (c < 0x80) {
 			putc(c, f);
+		} else if ((k = utf8_len(s + i, n - i)) == 0) {
+			fprintf(f, "\\x%02x", c);
+		} else if (k == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {
+			i++;            /* C1 controls (U+0080..U+009F) dropped */
+		} else {
+			fwrite(s + i, 1, k, f);
+			i += k - 1;
 		}
 	}
 }
