@@ -639,3 +639,39 @@ make_cert() {
 	M.logout()
 	EOF
 }
+
+@test "the same Maildir under Dovecot: folders, messages and flags carry over both ways" {
+	[ -x /usr/lib/dovecot/imap ] || skip "dovecot-imapd not installed"
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc STORE 1 +FLAGS (\\Seen)\r\nd APPEND INBOX (\\Flagged) {21+}\r\nSubject: appended\r\n\r\n\r\ne CREATE Projects\r\nf LOGOUT\r'
+	assert_line "e OK Create completed."
+	mkdir -p dove/run dove/home
+	cat > dove/dovecot.conf <<-EOF
+	mail_location = maildir:$MD
+	log_path = /dev/null
+	ssl = no
+	base_dir = $BATS_TEST_TMPDIR/dove/run
+	state_dir = $BATS_TEST_TMPDIR/dove/run
+	EOF
+	chmod -R a+rwX dove
+	as=()
+	[ "$(id -u)" = 0 ] && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	run bash -c "printf 'a LIST \"\" *\r\nb SELECT INBOX\r\nc FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\nd STORE 2 +FLAGS (\\\\Answered)\r\ne APPEND Projects {19+}\r\nSubject: dovecot\r\n\r\nf LOGOUT\r\n' | env USER=bob HOME=$BATS_TEST_TMPDIR/dove/home ${as[*]} /usr/lib/dovecot/imap -c dove/dovecot.conf | tr -d '\r'"
+	assert_line --regexp '^\* LIST \(.*\) "\." Projects$'
+	assert_line "* 4 EXISTS"
+	assert_line --regexp '^\* 1 FETCH \(FLAGS \(\\Seen.*\) BODY'
+	assert_line --regexp '^\* 4 FETCH \(FLAGS \(\\Flagged.*\) BODY'
+	assert_line "Subject: appended"
+	assert_line --regexp '^e OK \[APPENDUID'
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc FETCH 2 (FLAGS)\r\nd STATUS Projects (MESSAGES)\r\ne UID FETCH 1:* (UID)\r'
+	assert_line --regexp '^\* 2 FETCH \(FLAGS \(\\Answered \\Seen( \\Recent)?\)\)$'
+	assert_line '* STATUS "Projects" (MESSAGES 1)'
+	assert_line "* 4 FETCH (UID 4)"
+}
+
+@test "started as root, a --user that does not exist stops the session before any command" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	run bash -c "printf 'a CAPABILITY\r\n' | imapd --users users --user no-such-user-here 2>err | tr -d '\r'"
+	assert_line "* BYE Server misconfigured."
+	refute_line --partial "a OK"
+	grep -q "no-such-user-here: no such user" err
+}
