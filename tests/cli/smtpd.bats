@@ -588,3 +588,12 @@ for src in ("127.0.0.1", "127.0.0.3"):
 	[[ "$users_" == *mail* ]]
 	[[ "$greeting" == 220* ]]
 }
+
+@test "-v: transcript and one Postfix-style log line per message and per refusal" {
+	run sh -c "printf '${HDR}x\r\n.\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n' | ${SM[*]} -v 2>&1 >/dev/null"
+	assert_line "C: EHLO client.example"
+	assert_line "S: 220 mx.example.org ESMTP maillab smtpd"
+	assert_line "* state GREET -> MAIL"
+	assert_line --regexp "^smtpd: [0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+: client=unknown\[stdin\], helo=<client.example>, from=<alice@example.org>, size=[0-9]+, nrcpt=1, proto=ESMTP, to=<bob@example.org> relay=local status=sent \(250 2.0.0 <bob@example.org> Ok: delivered\)$"
+	assert_line "smtpd: NOQUEUE: reject: RCPT from unknown[stdin]: 550 5.7.1 <x@elsewhere.example>: Relay access denied; from=<a@b.c> to=<x@elsewhere.example> helo=<client.example>"
+}
