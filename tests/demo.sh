@@ -63,7 +63,12 @@ show() {
 	printf '   $ %s\n' "$(quoted "$@")"
 	"$@" > "$T/out" 2>&1
 	local rc=$?
-	sed 's/^/   | /' "$T/out"
+	# SHORT_DATA=N: of the message sent after 354, show only the first N lines
+	awk -v keep="${SHORT_DATA:-0}" '
+		keep > 0 && /^S: 354/ { print; data = 1; n = 0; next }
+		data && /^C: \.\r?$/ { if (n > keep) printf "C: [... %d more lines of the message ...]\n", n - keep; print; data = 0; next }
+		data && /^C: / { if (++n <= keep) print; next }
+		{ print }' "$T/out" | sed 's/^/   | /'
 	return $rc
 }
 skip() { printf '   SKIP: %s\n' "$*"; SKIPPED+=("$*"); }
@@ -171,8 +176,9 @@ explain "The attachment is chart.png, $(wc -c < "$T/chart.png") bytes of binary 
 header (en-tête) From:/To:/Subject: is part of the message itself."
 if have smtp-send && [ "$SMTP_UP" = 1 ]; then
 	explain "smtp-send composes the MIME message and speaks SMTP to smtpd; -v shows the dialogue, C: what \
-the client says, S: what the server answers."
-	if show smtp-send -s "127.0.0.1:$SMTP_PORT" -f alice@example.org -v \
+the client says, S: what the server answers. The server offers PIPELINING, so MAIL, RCPT and DATA go out \
+together and their three replies come back together."
+	if SHORT_DATA=14 show smtp-send -s "127.0.0.1:$SMTP_PORT" -f alice@example.org -v \
 		--subject "Démo maillab : le graphique" --body "@$T/body.txt" --attach "$T/chart.png" \
 		demo@demo.test; then
 		good "smtp-send: message accepted"
