@@ -57,6 +57,16 @@ check_empty() {
 	assert_output --partial usage
 }
 
+@test "a check takes its work dir from LAB_DIR too" {
+	local work=$BATS_TEST_TMPDIR/work
+	run "$ROOT/labs/02-mime-by-hand/solution" "$work"
+	[ "$status" -ne 3 ] || skip "$output"
+	LAB_DIR=$work run "$ROOT/labs/02-mime-by-hand/check"
+	[ "$status" -ne 3 ] || skip "$output"
+	assert_success
+	assert_output --partial "✔ message.eml is there"
+}
+
 @test "a check on a dir that does not exist says so" {
 	run "$ROOT/labs/02-mime-by-hand/check" "$BATS_TEST_TMPDIR/nope"
 	[ "$status" -eq 1 ] || [ "$status" -eq 3 ]
