@@ -497,17 +497,73 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 
 # ---------------------------------------------------------------- our smtpd
 
-@test "against bin/smtpd over --pipe (inetd mode)" {
+# smtpd_cmd: the --pipe command for bin/smtpd in inetd mode, with a user bob
+# (password "pw") whose Maildir is under the test directory.  As root,
+# smtpd and the MDA run as nobody, so the directories are given to nobody.
+smtpd_cmd() {
+	local t=$BATS_TEST_TMPDIR uid gid
+	uid=$(id -u) gid=$(id -g)
+	mkdir -p "$t/home" "$t/q"
+	echo "bob:{PLAIN}pw:$uid:$gid::$t/home::" > "$t/users"
+	if [ "$uid" -eq 0 ]; then
+		uid=65534 gid=65534
+		sed -i "s/:0:0:/:$uid:$gid:/" "$t/users"
+		chown "$uid:$gid" "$t/home" "$t/q"
+		# smtpd reads the passwd-file after dropping to nobody
+		local p=$t
+		while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+		chmod o+r "$t/users"
+	fi
+	echo pw > "$t/bobpw"
+	echo "$BIN/smtpd --user $(id -un "$uid" 2>/dev/null || echo nobody) --hostname mx.example.test --domains example.test --users $t/users --mailbox maildir:$t/home/Maildir --queue $t/q --smtp-send '' --plaintext-auth"
+}
+
+@test "bin/smtpd over --pipe: delivered bytes, PIPELINING, BDAT" {
 	[ -x "$BIN/smtpd" ] || skip "bin/smtpd is not built yet"
-	local h=$BATS_TEST_TMPDIR/home
-	mkdir -p "$h"
-	echo "bob:{PLAIN}pw:$(id -u):$(id -g)::$h::" > "$BATS_TEST_TMPDIR/users"
-	run bash -c "printf 'Subject: via smtpd\n\n.dot\nbody\n' | smtp-send -v -f a@example.org --pipe '$BIN/smtpd --hostname mx.example.test --domains example.test --users $BATS_TEST_TMPDIR/users --mailbox maildir:$h/Maildir' bob@example.test"
+	local cmd
+	cmd=$(smtpd_cmd)
+	run bash -c "printf 'Subject: via smtpd\n\n.dot\n..two\nbody\n' | smtp-send -v -f a@example.org --pipe \"$cmd\" bob@example.test"
 	assert_success
-	run bash -c "cat $h/Maildir/new/*"
-	assert_output --partial "Subject: via smtpd"
+	assert_line "S: 250-PIPELINING"
+	assert_line "C: ..dot"
+	run bash -c "sed -n '/^Subject/,\$p' $BATS_TEST_TMPDIR/home/Maildir/new/*"
+	assert_output "Subject: via smtpd
+
+.dot
+..two
+body"
+	rm -f "$BATS_TEST_TMPDIR"/home/Maildir/new/*
+	run bash -c "printf 'Subject: bdat\n\n.dot\n' | smtp-send -v --bdat -f a@example.org --pipe \"$cmd\" bob@example.test"
+	assert_success
+	assert_line --regexp '^C: BDAT [0-9]+ LAST$'
+	run bash -c "cat $BATS_TEST_TMPDIR/home/Maildir/new/*"
+	assert_output --partial "Subject: bdat"
 	assert_output --partial ".dot"
 	refute_output --partial "..dot"
+	# a user it does not know: 550 from smtpd, exit 69
+	run bash -c "printf 'Subject: x\n\nx\n' | smtp-send --pipe \"$cmd\" nobody-here@example.test"
+	assert_equal "$status" 69
+}
+
+@test "the chain: smtp-send -> smtpd (AUTH, relay) -> queue -> smtp-send --queue -> MX" {
+	[ -x "$BIN/smtpd" ] || skip "bin/smtpd is not built yet"
+	local cmd dp sp
+	cmd=$(smtpd_cmd)
+	dp=$(free_port)
+	sp=$(free_port)
+	mx_setup "$dp"
+	srv "$BATS_TEST_TMPDIR/mx2" "$sp" --host=127.0.0.3
+	run bash -c "printf 'Subject: relayed\n\nhello\n' | smtp-send -v --auth bob --password-file $BATS_TEST_TMPDIR/bobpw -f bob@example.test --pipe \"$cmd\" far@sender.test"
+	assert_success
+	refute_output --partial "pw"
+	[ -n "$(ls "$BATS_TEST_TMPDIR/q/env")" ]
+	run smtp-send --queue "$BATS_TEST_TMPDIR/q" --dns 127.0.0.1:"$dp" --port "$sp"
+	assert_success
+	[ -z "$(ls "$BATS_TEST_TMPDIR/q/env")" ]
+	run "$PY" -c 'import json,sys; e=json.load(open(sys.argv[1])); print(e["from"], e["rcpt"])' "$BATS_TEST_TMPDIR/mx2/1.env"
+	assert_output "bob@example.test ['far@sender.test']"
+	grep -q "by mx.example.test (maillab smtpd) with ESMTPA" "$BATS_TEST_TMPDIR/mx2/1.eml"
+	grep -q "Subject: relayed" "$BATS_TEST_TMPDIR/mx2/1.eml"
 }
 
 # ---------------------------------------------------------------- compose
