@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "err.h"
 #include "limits.h"
 #include "send.h"
@@ -146,115 +147,26 @@ int addr_ok(const char *s)
 	return !inq;
 }
 
-/* ---- address lists, for -t (RFC 5322 3.4) ---- */
-
-static void push(char ***list, size_t *cnt, const char *s, size_t n)
-{
-	*list = xrealloc(*list, (*cnt + 1) * sizeof **list);
-	(*list)[(*cnt)++] = xstrndup(s, n);
-}
-
-/* One mailbox "Name <a@b>" or "a@b (comment)"; text in s[0..n). */
-static int one_mailbox(const char *s, size_t n, char ***list, size_t *cnt)
-{
-	struct buf a = { 0 };
-	const char *lt = NULL;
-	int inq = 0, depth = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '"' && depth == 0)
-			inq = !inq;
-		else if (s[i] == '\\' && i + 1 < n)
-			i++;
-		else if (!inq && s[i] == '(')
-			depth++;
-		else if (!inq && s[i] == ')' && depth > 0)
-			depth--;
-		else if (!inq && depth == 0 && s[i] == '<') {
-			lt = s + i;
-			break;
-		}
-	}
-	if (lt) {
-		const char *gt = memchr(lt, '>', (size_t)(s + n - lt));
-
-		if (gt == NULL)
-			return -1;
-		/* an obsolete route "@a,@b:x@y" keeps only the address */
-		const char *colon = memchr(lt, ':', (size_t)(gt - lt));
-		const char *st = (lt[1] == '@' && colon) ? colon + 1 : lt + 1;
-
-		push(list, cnt, st, (size_t)(gt - st));
-		return 1;
-	}
-	/* bare addr-spec: drop comments and folding white space */
-	inq = depth = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '"' && depth == 0)
-			inq = !inq;
-		if (!inq && c == '(') {
-			depth++;
-			continue;
-		}
-		if (!inq && c == ')' && depth > 0) {
-			depth--;
-			continue;
-		}
-		if (depth > 0 || (!inq && (c == ' ' || c == '\t' || c == '\r' || c == '\n')))
-			continue;
-		buf_addc(&a, c);
-	}
-	if (a.len == 0) {
-		buf_free(&a);
-		return 0;
-	}
-	push(list, cnt, a.p, a.len);
-	buf_free(&a);
-	return 1;
-}
+/* ---- -t: recipients from the header (RFC 5322 3.6.3) ---- */
 
 int addr_split(const char *s, size_t n, char ***list, size_t *cnt)
 {
-	size_t start = 0, total = 0;
-	int inq = 0, depth = 0, angle = 0;
+	struct addr_list l = { 0 };
+	int errors = addr_parse(s, n, &l), k = 0;
 
-	for (size_t i = 0; i <= n; i++) {
-		char c = i < n ? s[i] : ',';
+	for (size_t i = 0; i < l.n; i++) {
+		struct buf b = { 0 };
 
-		if (i < n && c == '\\') {
-			i++;
+		if (l.v[i].kind != ADDR_MAILBOX || l.v[i].local == NULL)
 			continue;
-		}
-		if (c == '"' && depth == 0)
-			inq = !inq;
-		else if (inq)
-			continue;
-		else if (c == '(')
-			depth++;
-		else if (c == ')' && depth > 0)
-			depth--;
-		else if (depth > 0)
-			continue;
-		else if (c == '<')
-			angle = 1;
-		else if (c == '>')
-			angle = 0;
-		else if (c == ':' && !angle)
-			start = i + 1;          /* group "name:" — its members follow */
-		else if ((c == ',' || c == ';') && !angle) {
-			int r = one_mailbox(s + start, i - start, list, cnt);
-
-			if (r < 0)
-				return -1;
-			total += (size_t)r;
-			start = i + 1;
-		}
+		addr_spec(&l.v[i], &b);
+		*list = xrealloc(*list, (*cnt + 1) * sizeof **list);
+		(*list)[(*cnt)++] = buf_take(&b);
+		k++;
 	}
-	if (inq || depth || angle)
-		return -1;
-	return (int)total;
+	addr_list_free(&l);
+	/* a list that parsed with errors and gave nothing is unusable */
+	return errors && k == 0 ? -1 : k;
 }
 
 /* Whether the field at p (a line start) is named name. */
