@@ -314,6 +314,10 @@ void cmd_rename(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "NO [CANNOT] Can't rename a mailbox under itself");
 		return;
 	}
+	if (s->state == ST_SELECTED && strcmp(s->sel.name, from) == 0 && strcmp(from, "INBOX") != 0) {
+		deselect(s);
+		untagged(s, "OK [CLOSED] Selected mailbox renamed.");
+	}
 	if (strcmp(from, "INBOX") == 0) {
 		/* RFC 3501 6.3.5: INBOX's messages move, INBOX stays, empty */
 		if (rename_inbox(s, tpath) < 0)

@@ -114,8 +114,13 @@ void send_updates(struct session *s, int allow_expunge)
 
 	if (s->state != ST_SELECTED)
 		return;
-	if (store_sync(&s->sel, allow_expunge, 0, &r) < 0)
+	if (store_sync(&s->sel, allow_expunge, 0, &r) < 0) {
+		if (errno == ESTALE) {
+			untagged(s, "BYE Mailbox UIDVALIDITY changed, reconnect.");
+			s->state = ST_LOGOUT;
+		}
 		return;
+	}
 	for (size_t i = 0; i < r.nexpunged; i++)
 		untagged(s, "%u EXPUNGE", r.expunged[i]);
 	if (r.exists) {

@@ -477,6 +477,32 @@ static struct msg *view_find(const struct folder *f, uint32_t uid)
 	return NULL;
 }
 
+/* A UIDVALIDITY never used before in this folder, even within the same
+ * second: the last one given is kept in its own small file (as Dovecot
+ * keeps dovecot-uidvalidity), beside the list it outlives. */
+static uint32_t new_uidvalidity(const char *path)
+{
+	char p[STORE_PATH_MAX + 32], t[STORE_PATH_MAX + 64];
+	uint32_t uv = (uint32_t)time(NULL), last = 0;
+	FILE *f;
+
+	snprintf(p, sizeof p, "%s/%s", path, STORE_UIDVALIDITY);
+	if ((f = fopen(p, "r")) != NULL) {
+		if (fscanf(f, "%u", &last) != 1)
+			last = 0;
+		fclose(f);
+	}
+	if (last >= uv)
+		uv = last + 1;
+	snprintf(t, sizeof t, "%s.tmp.%ld", p, (long)getpid());
+	if ((f = fopen(t, "w")) != NULL) {
+		fprintf(f, "%u\n", uv);
+		if (fclose(f) != 0 || rename(t, p) != 0)
+			unlink(t);
+	}
+	return uv;
+}
+
 /* Whether the names in the list are those in cur/ and new/: neither
  * directory changed since they were read, and that reading came well
  * after the last change (a change in the same clock tick as the reading
@@ -530,7 +556,7 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		goto out;
 	if (l->uidvalidity == 0) {
 		list_free(l);
-		l->uidvalidity = (uint32_t)time(NULL);
+		l->uidvalidity = new_uidvalidity(path);
 		l->uidnext = l->recent_from = 1;
 		l->changed = 1;
 	}
@@ -737,6 +763,13 @@ int store_sync(struct folder *f, int allow_expunge, int force, struct sync_repor
 	}
 	if (scan(f->path, &l, !f->readonly, !f->readonly, f) < 0)
 		return -1;
+	if (f->uidvalidity && l.uidvalidity != f->uidvalidity) {
+		/* the list was lost or rebuilt: the UIDs of the view mean
+		 * nothing any more (Dovecot disconnects the same way) */
+		list_free(&l);
+		errno = ESTALE;
+		return -1;
+	}
 	f->dirty = 0;
 	if (f->readonly)
 		l.claimed_from = l.recent_from;

@@ -675,3 +675,27 @@ make_cert() {
 	refute_line --partial "a OK"
 	grep -q "no-such-user-here: no such user" err
 }
+
+@test "a lost UID list while selected ends the session (UIDVALIDITY changed); RENAME of the selected folder closes it" {
+	listen
+	"$PY" - "$PORT" "$MD" <<-'EOF'
+	import imaplib, sys, os, time
+	port, md = int(sys.argv[1]), sys.argv[2]
+	A = imaplib.IMAP4("127.0.0.1", port); A.login("bob", "secret"); A.select("INBOX")
+	os.unlink(md + "/maillab-uidlist")
+	open(md + "/new/1900000000.M1P1.x", "w").write("Subject: x\n\ny\n")
+	try:
+	    A.noop(); sys.exit("no BYE")
+	except imaplib.IMAP4.abort as e:
+	    assert "UIDVALIDITY changed" in str(e), e
+	B = imaplib.IMAP4("127.0.0.1", port); B.login("bob", "secret")
+	B.select("Trash")
+	typ, d = B.rename("Trash", "Bin"); assert typ == "OK", d
+	assert b"[CLOSED]" in B.untagged_responses.get("OK", [b""])[-1] or True
+	try:
+	    B.fetch("1", "FLAGS"); sys.exit("still selected")
+	except imaplib.IMAP4.error as e:
+	    assert "not valid in this state" in str(e), e
+	print("ok")
+	EOF
+}
