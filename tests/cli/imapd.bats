@@ -699,3 +699,21 @@ make_cert() {
 	print("ok")
 	EOF
 }
+
+@test "AUTHENTICATE LOGIN, cancel with *, unknown mechanism, bad base64; loopback may use PLAIN" {
+	u=$(printf bob | base64); p=$(printf secret | base64)
+	run imap <<< $'a AUTHENTICATE LOGIN\r\n'"$u"$'\r\n'"$p"$'\r\nb AUTHENTICATE PLAIN\r\n*\r\nc AUTHENTICATE FOO\r\nd LOGOUT\r'
+	assert_line --regexp '^\+ VXNlcm5hbWU6$'
+	assert_line --regexp '^a OK \[CAPABILITY .*\] Logged in$'
+	assert_line "b BAD Command AUTHENTICATE not valid in this state"
+	run imap <<< $'b AUTHENTICATE PLAIN\r\n*\r\nc AUTHENTICATE FOO\r\nd AUTHENTICATE PLAIN !!!\r'
+	assert_line "b BAD Authentication canceled"
+	assert_line "c NO Unsupported authentication mechanism."
+	assert_line "d BAD Invalid base64 or response"
+	# off loopback and without TLS the capability would say LOGINDISABLED;
+	# every address a test may use is loopback, where passwords are allowed
+	listen
+	run bash -c "printf 'a CAPABILITY\r\nb LOGOUT\r\n' | timeout 5 nc 127.0.0.1 $PORT | tr -d '\r'"
+	assert_line --regexp 'AUTH=PLAIN'
+	refute_line --partial LOGINDISABLED
+}
