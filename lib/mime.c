@@ -385,6 +385,15 @@ static void read_fields(struct parser *ps, struct mime_part *p)
 	}
 }
 
+/* Whether s is an RFC 2045 token (a charset name must be one). */
+static int token(const char *s)
+{
+	for (; *s; s++)
+		if (!tchar((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
 /* Derived fields: charset, boundary, filename. */
 static void derive(struct mime_part *p)
 {
@@ -392,7 +401,7 @@ static void derive(struct mime_part *p)
 	const char *b = mime_param_raw(p->params, p->nparams, "boundary");
 	struct buf fn = { 0 };
 
-	if (cs && *cs && strlen(cs) <= CHARSET_NAME_MAX)
+	if (cs && *cs && strlen(cs) <= CHARSET_NAME_MAX && token(cs))
 		p->charset = lower_dup(cs, strlen(cs));
 	else if (strcmp(p->type, "text") == 0 && (p->flags & (MP_DEFTYPE | MP_BADTYPE)))
 		p->charset = xstrdup("us-ascii");

@@ -85,7 +85,7 @@ struct mime_part {
 	char *type, *subtype;           /* lower case, never NULL (defaults applied) */
 	struct mime_param *params;      /* Content-Type parameters */
 	size_t nparams;
-	char *charset;                  /* lower case, or NULL */
+	char *charset;                  /* lower case, or NULL (also when not a token) */
 	char *boundary;                 /* multipart boundary, or NULL */
 	enum mime_enc enc;
 	char *enc_name;                 /* Content-Transfer-Encoding as written, or NULL */

@@ -343,7 +343,9 @@ int mc_check(struct mc *mc)
 	if (c.n)
 		qsort(c.v, c.n, sizeof *c.v, by_line);
 	for (size_t i = 0; i < c.n; i++) {
-		fprintf(mc->out, "%s:%zu: %s (%s)\n", mc->name, c.v[i].line, c.v[i].text, c.v[i].rfc);
+		fprintf(mc->out, "%s:%zu: ", mc->name, c.v[i].line);
+		mc_put_name(mc->out, c.v[i].text);     /* may quote the message */
+		fprintf(mc->out, " (%s)\n", c.v[i].rfc);
 		free(c.v[i].text);
 	}
 	if (lost)

@@ -120,6 +120,14 @@ static void show_line(FILE *f, size_t no, const char *s, size_t n)
 	putc('\n', f);
 }
 
+/* A note may quote the message (a boundary): shown safely. */
+static void show_note(FILE *f, const char *text)
+{
+	fputs("        ", f);
+	mc_put_name(f, text);
+	putc('\n', f);
+}
+
 static int collect(void *arg, const char *s, size_t n)
 {
 	struct buf *b = arg;
@@ -182,7 +190,7 @@ int mc_explain(struct mc *mc)
 		for (; k < ns.n && ns.v[k].off <= off; k++) {
 			if (!noted++ && !(elide && ns.v[k].off < off))
 				show_line(mc->out, no, s, n);
-			fprintf(mc->out, "        %s\n", ns.v[k].text);
+			show_note(mc->out, ns.v[k].text);
 			if (ns.v[k].body) {
 				elide = ns.v[k].body;
 				elide_end = elide->end;
@@ -207,7 +215,7 @@ int mc_explain(struct mc *mc)
 			preview(mc->out, elide);
 	}
 	for (; k < ns.n; k++)
-		fprintf(mc->out, "        %s\n", ns.v[k].text);
+		show_note(mc->out, ns.v[k].text);
 	for (size_t i = 0; i < ns.n; i++)
 		free(ns.v[i].text);
 	free(ns.v);

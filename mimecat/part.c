@@ -131,13 +131,15 @@ int mc_imap(struct mc *mc)
 {
 	struct buf b = { 0 };
 
+	/* what the server sends, but with the message's control characters
+	 * (legal in IMAP quoted strings) shown, not sent to the terminal */
 	mime_bodystructure(mc->m.root, 1, &b);
 	fputs("BODYSTRUCTURE ", mc->out);
-	fwrite(b.p, 1, b.len, mc->out);
+	mc_put_safe(mc->out, b.p, b.len);
 	b.len = 0;
 	mime_envelope(mc->m.root, &b);
 	fputs("\nENVELOPE ", mc->out);
-	fwrite(b.p, 1, b.len, mc->out);
+	mc_put_safe(mc->out, b.p, b.len);
 	putc('\n', mc->out);
 	buf_free(&b);
 	return 0;

@@ -24,8 +24,10 @@ int mc_tree(struct mc *mc)
 
 		section_label(p, &sec);
 		fprintf(f, "%-12s %*s%s/%s", sec.p, (int)(2 * p->depth), "", p->type, p->subtype);
-		if (p->charset)
-			fprintf(f, " charset=%s", p->charset);
+		if (p->charset) {
+			fputs(" charset=", f);
+			mc_put_name(f, p->charset);
+		}
 		if (p->enc_name && *p->enc_name)
 			fprintf(f, " %s", p->enc_name);
 		if (p->disposition)

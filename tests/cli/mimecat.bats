@@ -181,6 +181,14 @@ as in RFC 822."
 	assert_output --partial 'a^[[31mred^Jline.txt'
 }
 
+@test "mimecat: escapes in a boundary or charset reach no output" {
+	printf 'Content-Type: multipart/mixed; boundary="\033[2Jb"\n\n--\033[2Jb\nContent-Type: text/plain; charset="utf-\033]0;x\007"\n\n\351t\351\n--\033[2Jb--\n' > esc.eml
+	for opt in -t -e -c -H "-p 1 --utf8" "" -B; do
+		mimecat $opt esc.eml > out.txt 2>&1 || true
+		if grep -q $'\e' out.txt; then echo "ESC in the output of mimecat $opt"; cat -A out.txt; return 1; fi
+	done
+}
+
 @test "mimecat -x: safe names, no path escape, no overwrite, no symlink following" {
 	mkdir out
 	echo keep > out/same.txt
