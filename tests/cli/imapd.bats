@@ -717,3 +717,39 @@ make_cert() {
 	assert_line --regexp 'AUTH=PLAIN'
 	refute_line --partial LOGINDISABLED
 }
+
+@test "offlineimap syncs both ways" {
+	command -v offlineimap >/dev/null || skip "offlineimap3 not installed"
+	listen
+	mkdir -p oi/local
+	cat > oi/rc <<-EOF
+	[general]
+	accounts = t
+	metadata = $BATS_TEST_TMPDIR/oi/meta
+	[Account t]
+	localrepository = L
+	remoterepository = R
+	[Repository L]
+	type = Maildir
+	localfolders = $BATS_TEST_TMPDIR/oi/local
+	[Repository R]
+	type = IMAP
+	remotehost = 127.0.0.1
+	remoteport = $PORT
+	remoteuser = bob
+	remotepass = secret
+	ssl = no
+	starttls = no
+	folderfilter = lambda f: f in ["INBOX", "Sent"]
+	EOF
+	HOME=$BATS_TEST_TMPDIR/oi run timeout 60 offlineimap -c oi/rc -o -u basic
+	assert_success
+	[ "$(find oi/local/INBOX -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)" = 3 ]
+	[ -n "$(find oi/local/INBOX -name '*:2,F')" ]
+	printf 'Subject: from offlineimap\n\nup\n' > oi/local/INBOX/new/1900000000_0.1.host
+	HOME=$BATS_TEST_TMPDIR/oi run timeout 60 offlineimap -c oi/rc -o -u basic
+	assert_success
+	run imap <<< $'a LOGIN bob secret\r\nb EXAMINE INBOX\r\nc FETCH 4 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r'
+	assert_line "* 4 EXISTS"
+	assert_line "Subject: from offlineimap"
+}
