@@ -139,6 +139,7 @@ EOF
 teardown() {
 	stop_all
 	dns_stop
+	[ ! -f "$BATS_TEST_TMPDIR/pf/main.cf" ] || postfix -c "$BATS_TEST_TMPDIR/pf" stop >/dev/null 2>&1 || true
 }
 
 # srv DIR PORT [options]: start aiosmtpd saving into DIR, wait for it.
@@ -564,6 +565,81 @@ body"
 	assert_output "bob@example.test ['far@sender.test']"
 	grep -q "by mx.example.test (maillab smtpd) with ESMTPA" "$BATS_TEST_TMPDIR/mx2/1.eml"
 	grep -q "Subject: relayed" "$BATS_TEST_TMPDIR/mx2/1.eml"
+}
+
+# ---------------------------------------------------------------- Postfix
+
+# postfix_start PORT: a private Postfix (postfix -c DIR) on 127.0.0.1:PORT,
+# no chroot, virtual mailbox bob@pf.test under the test directory.  Its
+# master must start as root, so the test is skipped for other users.
+postfix_start() {
+	local pf=$BATS_TEST_TMPDIR/pf p
+	mkdir -p "$pf/queue" "$pf/data" "$pf/vmail"
+	# its daemons run as postfix and must reach the queue
+	p=$pf
+	while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+	chown postfix "$pf/data"
+	chown -R 65534:65534 "$pf/vmail"
+	echo "bob@pf.test bob/Maildir/" > "$pf/vmailbox"
+	cat > "$pf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $pf/queue
+data_directory = $pf/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = postfix.test
+mydestination =
+inet_interfaces = loopback-only
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
+virtual_mailbox_domains = pf.test
+virtual_mailbox_base = $pf/vmail
+virtual_mailbox_maps = texthash:$pf/vmailbox
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+smtpd_tls_cert_file = $BATS_FILE_TMPDIR/cert.pem
+smtpd_tls_key_file = $BATS_FILE_TMPDIR/key.pem
+smtpd_tls_security_level = may
+maillog_file = /dev/stdout
+EOF
+	awk -v port="$1" '
+		/^smtp +inet/ { print "127.0.0.1:" port " inet n - n - - smtpd"; next }
+		/^[a-z0-9.:-]+ +(inet|unix|unix-dgram|fifo|pass) / && NF >= 8 { $5 = "n" }
+		{ print }' /etc/postfix/master.cf > "$pf/master.cf"
+	postfix -c "$pf" check >/dev/null 2>&1 || true
+	postfix -c "$pf" start >"$pf/start.log" 2>&1 || { cat "$pf/start.log"; return 1; }
+	wait_port "$1" 20
+}
+
+@test "against Postfix: STARTTLS, PIPELINING, DATA and BDAT, unknown user, SMTPUTF8" {
+	command -v postfix >/dev/null && id postfix >/dev/null 2>&1 || skip "Postfix is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root to start its master"
+	local p box=$BATS_TEST_TMPDIR/pf/vmail/bob/Maildir/new c=$BATS_FILE_TMPDIR/cert.pem i
+	p=$(free_port)
+	postfix_start "$p"
+	run bash -c "printf 'Subject: to postfix\n\n.dot\n..two\n' | smtp-send -v --starttls=required --cafile $c -s localhost:$p -f a@example.org bob@pf.test nobody@pf.test"
+	assert_equal "$status" 69
+	assert_line "S: 250-PIPELINING"
+	assert_line --partial "* TLS started"
+	assert_output --regexp "<nobody@pf.test>: failed by .*: 550 5.1.1"
+	run bash -c "printf 'Subject: bdat\n\n.dot\n' | smtp-send -v --bdat -s 127.0.0.1:$p -f a@example.org bob@pf.test"
+	assert_success
+	assert_line "C: BDAT 23 LAST"
+	run bash -c "printf 'Subject: utf8\n\ncaf\xc3\xa9\n' | smtp-send -v -s 127.0.0.1:$p -f \$'\xc3\xa9@example.org' bob@pf.test"
+	assert_success
+	assert_line --regexp "^C: MAIL FROM:<.*> SIZE=[0-9]+ BODY=8BITMIME SMTPUTF8$"
+	for ((i = 0; i < 50; i++)); do [ "$(ls "$box" 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.1; done
+	run bash -c "cat $box/*"
+	assert_output --partial "Subject: to postfix"
+	assert_output --partial $'\n.dot\n..two'
+	assert_output --partial "with ESMTPS"
+	assert_output --partial "Subject: bdat"
+	assert_output --partial "café"
 }
 
 # ---------------------------------------------------------------- compose
