@@ -24,8 +24,8 @@ struct cmdline {
 	struct opts o;
 	struct qopts q;
 	const char *queue;
-	char **rcpt;            /* allocated array of pointers */
-	size_t nrcpt;
+	char **rcpt;            /* allocated array: argv pointers, then -t's own strings */
+	size_t nrcpt, nargv;
 	int    from_headers;    /* -t */
 	int    ignore_dots;     /* -i */
 	const char *password_file;
@@ -482,6 +482,7 @@ int main(int argc, char **argv)
 			diex(EX_USAGE, "bad recipient address: %s", argv[i]);
 		push(&cl.rcpt, &cl.nrcpt, argv[i]);
 	}
+	cl.nargv = cl.nrcpt;
 	if (cl.o.server && cl.o.pipe_cmd)
 		diex(EX_USAGE, "-s and --pipe exclude each other");
 	if (cl.o.bdat && cl.o.lmtp)
@@ -489,6 +490,8 @@ int main(int argc, char **argv)
 	/* a server that hangs up must not kill us mid-write: we report it */
 	signal(SIGPIPE, SIG_IGN);
 	ex = cl.queue ? queue_mode(&cl) : send_mode(&cl);
+	for (size_t i = cl.nargv; i < cl.nrcpt; i++)
+		free(cl.rcpt[i]);
 	free(cl.rcpt);
 	free(cl.attach);
 	free(cl.headers);
