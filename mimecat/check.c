@@ -165,7 +165,9 @@ static void check_header(struct check *c, const struct mime_part *p)
 		report(c, p->line, "RFC 5322 3.6", "%s", "no Date field");
 	if (!seen[1])
 		report(c, p->line, "RFC 5322 3.6", "%s", "no From field");
-	if (!seen[11] && (mime || p->parent == NULL) && (mime || p->child))
+	/* required at the top level; in an encapsulated message only "if it
+	 * claims to be MIME-conformant", which we cannot tell */
+	if (!seen[11] && p->parent == NULL && (mime || p->child))
 		report(c, p->line, "RFC 2045 4", "%s", "MIME header fields without MIME-Version");
 }
 
@@ -282,23 +284,28 @@ static void check_type_rules(struct check *c, const struct mime_part *p)
 		report(c, p->line, "RFC 1847 2.1", "%s", "multipart/signed must have exactly two parts");
 }
 
+/* Line numbers of the first CRLF and first bare LF; counts of each. */
 static void check_line_ends(struct check *c)
 {
 	const char *s = c->mc->base, *end = s + c->mc->len;
-	size_t crlf = 0, lf = 0, line = 1, first_lf = 0;
+	size_t crlf = 0, lf = 0, line = 1, first_crlf = 0, first_lf = 0;
 
 	for (const char *p = s; p < end; p++) {
 		p = memchr(p, '\n', (size_t)(end - p));
 		if (p == NULL)
 			break;
-		if (p > s && p[-1] == '\r')
-			crlf++;
-		else if (lf++ == 0)
+		if (p > s && p[-1] == '\r') {
+			if (crlf++ == 0)
+				first_crlf = line;
+		} else if (lf++ == 0) {
 			first_lf = line;
+		}
 		line++;
 	}
+	/* stored mail has LF, mail on the wire CRLF: a mix is an error either way */
 	if (crlf && lf)
-		report(c, first_lf, "RFC 5322 2.3", "%s", "bare LF in a message whose lines end in CRLF");
+		report(c, crlf < lf ? first_crlf : first_lf, "RFC 5322 2.3",
+		    "mixed line ends: %zu CRLF, %zu bare LF; the first of the fewer here", crlf, lf);
 	for (const char *p = s; p < end && (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
 		if (p + 1 == end || p[1] != '\n') {
 			size_t l = 1;
