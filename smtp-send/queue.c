@@ -43,9 +43,9 @@ static void status_of(const char *text, int failed, char *out, size_t cap)
 
 		if (sscanf(p, "%1d.%3d.%3d%n", &a, &b, &c, &k) == 3 && (size_t)k == n &&
 		    (a == 2 || a == 4 || a == 5)) {
+			/* a 4.x.x that ran out of time stays 4.x.x, as Sendmail and
+			 * Postfix report it: the cause was transient */
 			snprintf(out, cap, "%.*s", (int)n, p);
-			if (failed && a == 4)
-				out[0] = '5';   /* a temporary error that ran out of time */
 			return;
 		}
 		p += n;
