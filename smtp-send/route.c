@@ -103,8 +103,8 @@ static void fixed_server(const struct opts *o, SSL_CTX *ctx, const char *from,
 	peer_close(&p);
 }
 
-/* Try every address of one MX host until a session runs. */
-static void try_host(const struct opts *o, SSL_CTX *ctx, const char *from,
+/* Try every address of one MX host until a session runs; 1 if one did. */
+static int try_host(const struct opts *o, SSL_CTX *ctx, const char *from,
     const struct message *m, struct rcpt *rv, size_t n, const struct dns_mx *mx,
     const char *domain)
 {
@@ -115,7 +115,7 @@ static void try_host(const struct opts *o, SSL_CTX *ctx, const char *from,
 		struct peer p;
 
 		if (retryable(rv, n, domain) == 0)
-			return;
+			return 0;
 		if (net_connect_addr(mx->addrs.v[a].text, port, SEND_CONNECT_SECS, &p, err,
 		    sizeof err) < 0) {
 			if (o->verbose)
@@ -129,10 +129,11 @@ static void try_host(const struct opts *o, SSL_CTX *ctx, const char *from,
 		snprintf(p.name, sizeof p.name, "%s[%s]:%d", mx->host, mx->addrs.v[a].text, port);
 		if (smtp_session(o, &p, ctx, from, m, rv, n) != SESS_FAIL) {
 			peer_close(&p);
-			return;     /* the host answered: its other addresses are the same host */
+			return 1;   /* the host answered: its other addresses are the same host */
 		}
 		peer_close(&p);
 	}
+	return 0;
 }
 
 static void by_mx(const struct opts *o, struct dns *d, SSL_CTX *ctx, const char *from,
@@ -164,9 +165,11 @@ static void by_mx(const struct opts *o, struct dns *d, SSL_CTX *ctx, const char 
 		}
 		if (o->verbose)
 			fprintf(stderr, "* trying MX %u %s\n", l.v[h].pref, l.v[h].host);
-		try_host(o, ctx, from, m, rv, n, &l.v[h], domain);
+		/* --quit-after studies one server: the first that answers */
+		if (try_host(o, ctx, from, m, rv, n, &l.v[h], domain) && o->quit_after != ST_NONE)
+			break;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && o->quit_after == ST_NONE; i++)
 		if (rv[i].state == RS_PENDING)
 			fail_rcpt(&rv[i], RS_TEMP, "4.4.1", domain, "no MX host could be reached");
 	dns_mxlist_free(&l);

@@ -348,6 +348,31 @@ RCPT TO:<x@example.net>"
 	[ ! -e "$d/1.eml" ]
 }
 
+@test "--quit-after data hangs up after 354: the server drops the message" {
+	local p d=$BATS_TEST_TMPDIR/m
+	p=$(free_port)
+	srv "$d" "$p"
+	run bash -c "$(declare -f msg); msg | smtp-send -v --quit-after data -s 127.0.0.1:$p x@example.net"
+	assert_success
+	assert_line --regexp '^S: 354'
+	assert_line --partial "closing without sending the message"
+	refute_line "C: QUIT"
+	sleep 0.3
+	[ ! -e "$d/1.eml" ]
+}
+
+@test "IPv6: -s [::1]:PORT, EHLO with an IPv6 address literal" {
+	"$PY" -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ||
+		skip "no IPv6 loopback here"
+	local p d=$BATS_TEST_TMPDIR/m
+	p=$(free_port)
+	srv "$d" "$p" --host=::1
+	run bash -c "$(declare -f msg); msg | smtp-send -v -s [::1]:$p x@example.net"
+	assert_success
+	assert_line "C: EHLO [IPv6:::1]"
+	[ -e "$d/1.eml" ]
+}
+
 # ---------------------------------------------------------------- TLS and AUTH
 
 @test "STARTTLS verified with --cafile; untrusted certificate refused (75); --insecure" {
@@ -544,6 +569,13 @@ body"
 	# a user it does not know: 550 from smtpd, exit 69
 	run bash -c "printf 'Subject: x\n\nx\n' | smtp-send --pipe \"$cmd\" nobody-here@example.test"
 	assert_equal "$status" 69
+	# LMTP: one reply per recipient
+	rm -f "$BATS_TEST_TMPDIR"/home/Maildir/new/*
+	run bash -c "printf 'Subject: lmtp\n\nx\n' | smtp-send -v --lmtp --pipe \"$cmd --lmtp\" bob@example.test"
+	assert_success
+	assert_line --partial "C: LHLO"
+	run bash -c "cat $BATS_TEST_TMPDIR/home/Maildir/new/*"
+	assert_output --partial "Subject: lmtp"
 }
 
 @test "the chain: smtp-send -> smtpd (AUTH, relay) -> queue -> smtp-send --queue -> MX" {
@@ -782,6 +814,20 @@ mx_setup() {
 	assert_success
 	[ -e "$BATS_TEST_TMPDIR/mx1/1.eml" ]
 	[ ! -e "$BATS_TEST_TMPDIR/mx2/1.eml" ]
+}
+
+@test "MX routing with --quit-after ehlo studies the first MX that answers" {
+	local dp sp
+	dp=$(free_port)
+	sp=$(free_port)
+	mx_setup "$dp"
+	srv "$BATS_TEST_TMPDIR/mx1" "$sp" --host=127.0.0.2
+	srv "$BATS_TEST_TMPDIR/mx2" "$sp" --host=127.0.0.3
+	run smtp-send -v --quit-after ehlo --dns 127.0.0.1:"$dp" --port "$sp" u@example.test
+	assert_success
+	assert_output --partial "trying MX 10 mx1.example.test"
+	refute_output --partial "trying MX 20"
+	assert_line "C: QUIT"
 }
 
 @test "MX routing: no such domain and null MX are permanent; DNS down is temporary" {
