@@ -104,19 +104,20 @@ void crlf_to_lf(struct buf *b)
 		b->p[o] = '\0';
 }
 
-/* Read and drop n bytes of a refused chunk; -1 if the connection broke. */
-static int bdat_skip(struct session *s, unsigned long long n)
+/* Read and drop n bytes of a refused chunk. */
+static enum conn_rc bdat_skip(struct session *s, unsigned long long n)
 {
 	char junk[IO_BUFSIZE / 8];
+	enum conn_rc rc;
 
 	while (n > 0) {
 		size_t k = n < sizeof junk ? (size_t)n : sizeof junk;
 
-		if (conn_read(&s->conn, junk, k) != CONN_OK)
-			return -1;
+		if ((rc = conn_read(&s->conn, junk, k)) != CONN_OK)
+			return rc;
 		n -= k;
 	}
-	return 0;
+	return CONN_OK;
 }
 
 /* "n" or "n LAST"; -1 on bad syntax. */
@@ -138,6 +139,7 @@ static int bdat_args(const char *args, unsigned long long *n, int *last)
 void cmd_bdat(struct session *s, char *args)
 {
 	unsigned long long n;
+	enum conn_rc rc;
 	int last;
 
 	if (bdat_args(args, &n, &last) < 0) {
@@ -148,17 +150,18 @@ void cmd_bdat(struct session *s, char *args)
 	}
 	conn_set_timeout(&s->conn, s->cfg->data_timeout);
 	if (!(s->state & (S_RCPT | S_BDAT))) {
-		if (bdat_skip(s, n) < 0)
+		if ((rc = bdat_skip(s, n)) != CONN_OK)
 			goto broken;
 		reply(s, 503, "5.5.1 Error: need RCPT command");
 		client_error(s);
 	} else if (n > (unsigned long long)s->cfg->max_size - s->msg.len) {
-		if (bdat_skip(s, n) < 0)
+		if ((rc = bdat_skip(s, n)) != CONN_OK)
 			goto broken;
 		reply(s, 552, "5.3.4 Error: message file too big");
 		transaction_reset(s);
 	} else {
-		if (conn_read(&s->conn, buf_reserve(&s->msg, (size_t)n), (size_t)n) != CONN_OK)
+		rc = conn_read(&s->conn, buf_reserve(&s->msg, (size_t)n), (size_t)n);
+		if (rc != CONN_OK)
 			goto broken;
 		buf_commit(&s->msg, (size_t)n);
 		set_state(s, S_BDAT);
@@ -173,5 +176,7 @@ void cmd_bdat(struct session *s, char *args)
 	conn_set_timeout(&s->conn, s->cfg->cmd_timeout);
 	return;
 broken:
+	if (rc == CONN_TIMEOUT)
+		reply(s, 421, "4.4.2 %s Error: timeout exceeded", s->cfg->hostname);
 	s->quit = 1;
 }

@@ -370,9 +370,12 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 /* ---- relaying ---- */
 
 /* Start "smtp-send --queue DIR" in the background, detached, so it
- * outlives this session; without it the mail waits in the queue. */
+ * outlives this session; without it the mail waits in the queue.
+ * --smtp-send may carry options ("smtp-send --dns 127.0.0.1:5353"). */
 static void start_runner(const struct config *cfg)
 {
+	char *argv[MDA_ARGS_MAX + 1], *words;
+	size_t n = 0;
 	pid_t pid;
 
 	if (cfg->smtp_send == NULL || cfg->smtp_send[0] == '\0')
@@ -387,7 +390,13 @@ static void start_runner(const struct config *cfg)
 			_exit(0);
 		signal(SIGPIPE, SIG_DFL);
 		dup2(null, 0), dup2(null, 1), dup2(null, 2);
-		execl(cfg->smtp_send, "smtp-send", "--queue", cfg->queue, (char *)NULL);
+		words = xstrdup(cfg->smtp_send);
+		for (char *t = strtok(words, " \t"); t && n < MDA_ARGS_MAX - 3; t = strtok(NULL, " \t"))
+			argv[n++] = t;
+		argv[n++] = "--queue";
+		argv[n++] = (char *)cfg->queue;
+		argv[n] = NULL;
+		execvp(argv[0], argv);
 		_exit(EX_UNAVAILABLE);
 	}
 	waitpid(pid, NULL, 0);

@@ -63,7 +63,7 @@ static void usage(FILE *f)
 	    "             [--plaintext-auth] [--lmtp] [--submission] [--max-size N]\n"
 	    "             [--max-rcpt N] [--timeout SECS] [--data-timeout SECS] [--user NAME]\n"
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
-	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send PATH] [--syslog]\n"
+	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains with the MDA and queue\n"
 	    "the rest for smtp-send --queue.  See smtpd(8).\n");

@@ -268,6 +268,7 @@ static void rcpt_refuse(struct session *s, const char *addr, int code, const cha
 	    s->peer.name[0] ? s->peer.name : "unknown", s->peer.addr[0] ? s->peer.addr : "stdin",
 	    code, text, s->from, addr, s->helo);
 	reply(s, code, "%s", text);
+	client_error(s);        /* as Postfix counts them: RCPT probing is a flood too */
 }
 
 /* Decide where addr goes: fills r, or replies and returns -1. */

@@ -597,3 +597,27 @@ for src in ("127.0.0.1", "127.0.0.3"):
 	assert_line --regexp "^smtpd: [0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+: client=unknown\[stdin\], helo=<client.example>, from=<alice@example.org>, size=[0-9]+, nrcpt=1, proto=ESMTP, to=<bob@example.org> relay=local status=sent \(250 2.0.0 <bob@example.org> Ok: delivered\)$"
 	assert_line "smtpd: NOQUEUE: reject: RCPT from unknown[stdin]: 550 5.7.1 <x@elsewhere.example>: Relay access denied; from=<a@b.c> to=<x@elsewhere.example> helo=<client.example>"
 }
+
+@test "relay end to end: authenticated client, queue, smtp-send --queue, a second smtpd" {
+	[ -x "$BIN/smtp-send" ] || skip "smtp-send not built"
+	mkdir -p q home/carol && chmod 777 q
+	echo "carol@remote.example:{PLAIN}x:$IDS::$W/home/carol::" >> users
+	fix_perms
+	PORTB=$(free_port)
+	start_bg smtpd -l "127.0.0.1:$PORTB" --hostname mx.remote.example --domains remote.example \
+		--users "$W/users" 2>"$W/b.log"
+	wait_port "$PORTB"
+	plain=$(printf '\0bob\0secret' | base64)
+	run sm --queue "$W/q" --smtp-send "$BIN/smtp-send -s 127.0.0.1:$PORTB" <<< "$(printf "EHLO c\r\nAUTH PLAIN $plain\r\nMAIL FROM:<bob@example.org>\r\nRCPT TO:<carol@remote.example>\r\nDATA\r\nSubject: far away\r\n\r\nrelayed\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: queued as [0-9]+\.M"
+	for i in $(seq 100); do [ "$(nmsg home/carol/Maildir/new)" = 1 ] && break; sleep 0.1; done
+	[ "$(nmsg home/carol/Maildir/new)" = 1 ]
+	for i in $(seq 50); do [ "$(nmsg q/env)" = 0 ] && break; sleep 0.1; done
+	[ "$(nmsg q/env)" = 0 ]
+	[ "$(nmsg q/msg)" = 0 ]
+	run cat home/carol/Maildir/new/*
+	assert_line "Delivered-To: carol@remote.example"
+	assert_line --regexp "^Received: from .* by mx\.remote\.example|^	by mx\.remote\.example \(maillab smtpd\) with ESMTP"
+	assert_line --partial "(Authenticated sender: bob)"
+	assert_line "relayed"
+}
