@@ -597,6 +597,7 @@ static void open_part(struct parser *ps, struct mime_part *parent)
 	ps->cur = p;
 	ps->st = ST_BODY;
 	p->body_off = (size_t)-1;       /* header not read yet */
+	p->hdr_wire = ps->barelf;       /* until begin_body: bare LFs before the header */
 }
 
 /* Read the header of ps->cur from ps->pos, stopping early at a boundary. */
@@ -644,7 +645,7 @@ static void begin_body(struct parser *ps)
 
 	p->body_off = ps->pos;
 	p->body_line = ps->lines + 1;
-	p->hdr_wire = (p->body_off - p->off);
+	p->hdr_wire = (p->body_off - p->off) + (ps->barelf - p->hdr_wire);
 	read_fields(ps, p);
 	derive(p);
 	/* body_lines and body_wire hold the counts at the body start until

@@ -50,7 +50,8 @@ struct mime_param {
 /* Part flags. */
 enum {
 	MP_NOEND      = 1 << 0,   /* multipart: no close delimiter before its end */
-	MP_NOPARTS    = 1 << 1,   /* multipart: no boundary line at all; kept as a leaf */
+	MP_NOPARTS    = 1 << 1,   /* multipart without boundary parameter, or whose
+	                           * boundary never appears: kept as a leaf */
 	MP_DEEP       = 1 << 2,   /* composite past MIME_DEPTH_MAX or MIME_PARTS_MAX: leaf */
 	MP_BADTYPE    = 1 << 3,   /* Content-Type unparseable: default used */
 	MP_DEFTYPE    = 1 << 4,   /* no Content-Type: default used (text/plain or,

@@ -56,6 +56,8 @@ static void check_tree(const struct mime_msg *m)
 		ck_assert_ptr_nonnull(p->subtype);
 		ck_assert_uint_le(p->depth, MIME_DEPTH_MAX);
 		ck_assert_uint_ge(p->body_wire, p->end - p->body_off);
+		ck_assert_uint_ge(p->hdr_wire, p->body_off - p->off);
+		ck_assert_uint_le(p->hdr_wire, 2 * (p->body_off - p->off));
 		ck_assert_uint_le(p->body_lines, p->end - p->body_off);
 		if (p->parent) {
 			ck_assert_uint_ge(p->off, p->parent->body_off);
@@ -98,6 +100,8 @@ START_TEST(structure)
 	ck_assert_str_eq(body(t, tmp, sizeof tmp), "one\ntwo");
 	ck_assert_uint_eq(t->body_lines, 1);
 	ck_assert_uint_eq(t->body_wire, 8);             /* "one\r\ntwo" */
+	ck_assert_uint_eq(t->hdr_wire, strlen("Content-Type: text/plain; charset=ISO-8859-1\r\n\r\n"));
+	ck_assert_uint_eq(r->hdr_wire, r->body_off + 4);   /* 4 header lines, LF each */
 	msg = t->next;
 	ck_assert(mime_is_message(msg));
 	inner = msg->child;
