@@ -700,7 +700,8 @@ void mime_parse(const char *base, size_t len, struct mime_msg *m)
 	ps->m = m;
 	ps->base = base;
 	ps->len = len;
-	if (len >= 5 && memcmp(base, "From ", 5) == 0)         /* mbox envelope line */
+	if (len >= 5 && memcmp(base, "From ", 5) == 0 &&      /* mbox envelope line, */
+	    hdr_line_kind(base, len, NULL) != HL_FIELD)         /* not "From : x" */
 		ps->pos = advance(ps, memchr(base, '\n', len));
 	open_part(ps, NULL);
 	ps->cur->flags |= MP_MESSAGE;

@@ -619,6 +619,10 @@ START_TEST(from_line_and_empty)
 	ck_assert_uint_eq(m.root->off, 39);
 	ck_assert_uint_eq(m.root->line, 2);
 	mime_free(&m);
+	mime_parse("From : obs@x\n\nb\n", 15, &m);           /* a field, not an mbox line */
+	ck_assert_uint_eq(m.root->off, 0);
+	ck_assert_uint_eq(m.root->body_off, 14);
+	mime_free(&m);
 	mime_parse("", 0, &m);
 	check_tree(&m);
 	ck_assert_uint_eq(m.nparts, 1);
