@@ -621,3 +621,18 @@ for src in ("127.0.0.1", "127.0.0.3"):
 	assert_line --partial "(Authenticated sender: bob)"
 	assert_line "relayed"
 }
+
+@test "-l [::1]:PORT: IPv6 client, Received: shows an IPv6 address literal" {
+	"$PY" -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null || skip "no IPv6 loopback"
+	PORT=$(free_port)
+	start_bg "${SM[@]}" -l "[::1]:$PORT" 2>"$W/smtpd.log"
+	for i in $(seq 100); do "$PY" -c 'import socket,sys; socket.create_connection(("::1", int(sys.argv[1])), 1)' "$PORT" 2>/dev/null && break; sleep 0.05; done
+	run "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("::1", int(sys.argv[1]))
+print(s.sendmail("alice@example.org", ["bob@example.org"], b"Subject: v6\r\n\r\nover IPv6\r\n"))
+s.quit()
+' "$PORT"
+	assert_output "{}"
+	grep -q "(unknown \[IPv6:::1\])" "$NEW"/*
+}
