@@ -134,6 +134,36 @@ static void show_related(struct view *v, const struct mime_part *p)
 	}
 }
 
+/* RFC 2046 5.2.2, 5.2.3: say what a partial or external body is. */
+static int show_reference(struct view *v, const struct mime_part *p)
+{
+	static const char *const ext[] = { "access-type", "url", "name", "site", "directory",
+	    "server", "expiration", "size" };
+	static const char *const part[] = { "id", "number", "total" };
+	const char *const *names;
+	size_t n;
+	FILE *f = v->mc->out;
+
+	if (is(p, "message", "external-body"))
+		names = ext, n = sizeof ext / sizeof ext[0];
+	else if (is(p, "message", "partial"))
+		names = part, n = sizeof part / sizeof part[0];
+	else
+		return 0;
+	fprintf(f, "\n[-- %s/%s:", p->type, p->subtype);
+	for (size_t i = 0; i < n; i++) {
+		struct buf b = { 0 };
+
+		if (mime_param_get(p->params, p->nparams, names[i], &b)) {
+			fprintf(f, " %s=", names[i]);
+			mc_put_name(f, b.p);
+		}
+		buf_free(&b);
+	}
+	fputs(" --]\n", f);
+	return 1;
+}
+
 static void show(struct view *v, const struct mime_part *p)
 {
 	if (mime_is_multipart(p)) {
@@ -161,7 +191,7 @@ static void show(struct view *v, const struct mime_part *p)
 	}
 	if (showable(p))
 		show_text(v, p);
-	else
+	else if (!show_reference(v, p))
 		list_attachment(v, p);
 }
 

@@ -164,6 +164,10 @@ as in RFC 822."
 	assert_output --partial "signature.asc"
 	run mimecat "$CORPUS/related.eml"
 	assert_output --partial "Look: a picture"
+	run mimecat "$CORPUS/external.eml"
+	assert_output --partial "[-- message/external-body: access-type=URL url=https://example.org/big.tar.gz size=104857600 --]"
+	run mimecat "$CORPUS/partial.eml"
+	assert_output --partial "[-- message/partial: id=big@example.org number=1 total=2 --]"
 	printf 'Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\nplain one\n--a\nContent-Type: text/calendar\n\nBEGIN:VCALENDAR\n--a--\n' > cal.eml
 	run mimecat cal.eml
 	assert_output --partial "plain one"
