@@ -636,3 +636,26 @@ s.quit()
 	assert_output "{}"
 	grep -q "(unknown \[IPv6:::1\])" "$NEW"/*
 }
+
+@test "--syslog: one mail.info line per message (a private /dev/log in a mount namespace)" {
+	[ "$(id -u)" = 0 ] || skip "needs root for a mount namespace"
+	unshare -m --propagation private true 2>/dev/null || skip "no mount namespaces"
+	mkdir d && mknod d/null c 1 3 && chmod 666 d/null
+	timeout 20 "$PY" -c '
+import os, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind("d/log"); os.chmod("d/log", 0o666)
+open("ready", "w").close()
+s.settimeout(10)
+with open("syslog.out", "wb") as f:
+    while True:
+        d = s.recv(4096); f.write(d + b"\n"); f.flush()
+        if b"status=" in d: break
+' &
+	for i in $(seq 100); do [ -f ready ] && break; sleep 0.05; done
+	printf "${HDR}x\r\n.\r\nQUIT\r\n" | unshare -m --propagation private \
+		sh -c "mount --bind '$W/d' /dev && exec ${SM[*]} --syslog" > out
+	wait
+	grep -q "^250 2.0.0" out
+	run cat syslog.out
+	assert_output --regexp "^<22>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} smtpd\[[0-9]+\]: [0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+: client=unknown\[stdin\], helo=<client.example>, from=<alice@example.org>, size=[0-9]+, nrcpt=1, proto=ESMTP, to=<bob@example.org> relay=local status=sent \(250 2.0.0 <bob@example.org> Ok: delivered\)$"
+}
