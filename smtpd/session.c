@@ -98,6 +98,11 @@ void reply(struct session *s, int code, const char *fmt, ...)
 	if (k < 0)
 		k = 0;
 	n += (size_t)k < sizeof line - (size_t)n - 2 ? k : (int)(sizeof line - (size_t)n - 3);
+	/* Texts quoted from elsewhere (an MDA's error, a DNSBL's TXT record)
+	 * must not add lines to the reply. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < ' ')
+			line[i] = ' ';
 	line[n++] = '\r';
 	line[n++] = '\n';
 	conn_write(&s->conn, line, (size_t)n);
