@@ -11,8 +11,8 @@
  * written as its owner, while a hostile client can at worst take over an
  * unprivileged process that may ask for local deliveries, which it could
  * do through SMTP anyway.  The request is checked (lengths, no control
- * characters, recipient not an option) and the MDA is exec'ed without a
- * shell, with "--" before the recipient. */
+ * characters) and the MDA is exec'ed without a shell, the sender as the
+ * argument of -f and "--" before the recipient. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -48,10 +48,11 @@ pid_t privsep_fork(int *chan)
 	return pid;
 }
 
-/* Addresses we pass to the MDA: printable, bounded, not an option. */
+/* Addresses we pass to the MDA: printable and bounded.  A leading '-' is
+ * harmless: the sender is the argument of -f, the recipient follows "--". */
 static int arg_ok(const char *s, size_t n, int empty_ok)
 {
-	if (n > SMTP_PATH_MAX || (n == 0 && !empty_ok) || s[0] == '-')
+	if (n > SMTP_PATH_MAX || (n == 0 && !empty_ok))
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)

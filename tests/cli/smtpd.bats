@@ -662,3 +662,10 @@ with open("syslog.out", "wb") as f:
 	run cat syslog.out
 	assert_output --regexp "^<22>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} smtpd\[[0-9]+\]: [0-9]+\.M[0-9]+P[0-9]+R[0-9a-f]+: client=unknown\[stdin\], helo=<client.example>, from=<alice@example.org>, size=[0-9]+, nrcpt=1, proto=ESMTP, to=<bob@example.org> relay=local status=sent \(250 2.0.0 <bob@example.org> Ok: delivered\)$"
 }
+
+@test "option-like addresses reach the MDA as data, never as options" {
+	run sm <<< "$(printf "EHLO c\r\nMAIL FROM:<-oQ/tmp/x@evil.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered"
+	run head -n 1 "$NEW"/*
+	assert_output "Return-Path: <-oQ/tmp/x@evil.example>"
+}
