@@ -36,7 +36,7 @@ struct sess {
 	struct rcpt *rv;
 	size_t n;
 	char   helo[256];
-	int    no_quit;         /* mid-DATA: a QUIT now would be message text */
+	int    no_quit;         /* mid-DATA (a QUIT would be message text), or the peer is gone */
 };
 
 /* Transcript maskers: show "AUTH PLAIN " but not what follows; during a
@@ -124,6 +124,7 @@ static int get_reply(struct sess *s)
 		if (rc != CONN_OK) {
 			fail_all(s, RS_TEMP, 0, "4.4.2", "connection lost: %s",
 			    rc == CONN_EOF ? "closed by server" : s->c.errbuf);
+			s->no_quit = 1;     /* nobody to say goodbye to */
 			return -1;
 		}
 		rr = reply_feed(&s->r, line, len, &why);

@@ -190,10 +190,20 @@ void peer_close(struct peer *p)
 		close(p->wfd);
 	p->rfd = p->wfd = -1;
 	if (p->child > 0) {
-		int st;
+		int st, i;
 
-		while (waitpid(p->child, &st, 0) < 0 && errno == EINTR)
-			;
+		/* with its input closed an inetd server ends; one that hangs
+		 * gets SEND_CHILD_WAIT_MS and then SIGTERM */
+		for (i = 0; i < SEND_CHILD_WAIT_MS / 10; i++) {
+			if (waitpid(p->child, &st, WNOHANG) != 0)
+				break;
+			usleep(10 * 1000);
+		}
+		if (i == SEND_CHILD_WAIT_MS / 10) {
+			kill(p->child, SIGTERM);
+			while (waitpid(p->child, &st, 0) < 0 && errno == EINTR)
+				;
+		}
 		p->child = -1;
 	}
 }

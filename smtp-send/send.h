@@ -23,6 +23,7 @@
 #define SEND_CONNECT_SECS 30            /* per address; Postfix: smtp_connect_timeout */
 #define SEND_CMD_SECS   (5 * 60)        /* RFC 5321 4.5.3.2.1-.5: 5 minutes per reply */
 #define SEND_DATA_END_SECS (10 * 60)    /* RFC 5321 4.5.3.2.6: 10 minutes after "." */
+#define SEND_CHILD_WAIT_MS 1000        /* --pipe: how long a server may take to exit */
 #define SEND_BDAT_CHUNK (64 * 1024)     /* BDAT chunk size */
 #define SEND_RCPT_MAX   1000            /* recipients per run; servers take >= 100 per transaction */
 #define SEND_PASS_MAX   512             /* a password */

@@ -516,6 +516,9 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 	run bash -c "$(declare -f msg); msg | timeout 20 smtp-send --timeout 1 --pipe 'sleep 5' a@example.net"
 	assert_equal "$status" 75
 	assert_output --partial "timed out"
+	# bare LF line ends from a server are taken
+	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'greeting=220 lf\n' 'ehlo=250-x\n250 8BITMIME\n')\" a@example.net"
+	assert_success
 	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'greeting=554 5.3.2 go away\r\n')\" a@example.net"
 	assert_equal "$status" 69
 	assert_output --partial "554 5.3.2 go away"
@@ -758,17 +761,38 @@ True"
 	run smtp-send --dry-run --body x --attach /nonexistent/file x@example.net
 	assert_equal "$status" 65
 	assert_output --partial "/nonexistent/file"
+	# only the last path component is a file name
+	mkdir -p "$BATS_TEST_TMPDIR/d"
+	echo x > "$BATS_TEST_TMPDIR/d/f.txt"
+	run smtp-send --dry-run --body x --attach "$BATS_TEST_TMPDIR/d/../d/f.txt" x@example.net
+	assert_success
+	assert_output --partial 'filename="f.txt"'
+	refute_output --partial '..'
+
 	run smtp-send --dry-run --subject $'\xff\xfe' --body x x@example.net
 	assert_equal "$status" 65
 }
 
-@test "compose: mimecat reads the composed message" {
+@test "compose: mimecat finds no RFC problem, the same tree, the same bytes" {
 	[ -x "$BIN/mimecat" ] || skip "bin/mimecat is not built yet"
-	printf 'abc' > "$BATS_TEST_TMPDIR/f.bin"
-	smtp-send --dry-run --subject 'Ünïcode' --body 'héllo' --attach "$BATS_TEST_TMPDIR/f.bin" x@example.net > "$BATS_TEST_TMPDIR/m.eml" 2>/dev/null
-	run mimecat "$BATS_TEST_TMPDIR/m.eml"
+	local t=$BATS_TEST_TMPDIR
+	printf 'abc\0\001' > "$t/f.bin"
+	printf '<p>x</p>\n' > "$t/p.html"
+	printf 'a,b\n' > "$t/d.csv"
+	smtp-send --dry-run --subject 'Ünïcode' --body 'héllo' --html "$t/p.html" --attach "$t/f.bin" \
+		--attach "$t/d.csv" x@example.net > "$t/m.eml" 2>/dev/null
+	run mimecat -c "$t/m.eml"
 	assert_success
-	assert_output --partial "f.bin"
+	run mimecat -t "$t/m.eml"
+	assert_success
+	assert_line --regexp '^1 +multipart/alternative'
+	assert_line --regexp '^1\.1 +text/plain charset=utf-8 quoted-printable'
+	assert_line --regexp '^1\.2 +text/html charset=us-ascii 7bit'
+	assert_line --regexp '^2 +application/octet-stream base64 attachment "f.bin"'
+	assert_line --regexp '^3 +text/csv charset=us-ascii 7bit attachment "d.csv"'
+	mimecat -p 2 "$t/m.eml" | cmp - "$t/f.bin"
+	run mimecat -p 1.1 "$t/m.eml"
+	assert_output "héllo"
 }
 
 # ---------------------------------------------------------------- MX routing
