@@ -60,8 +60,15 @@ static int literal(const struct qp_enc *e, const unsigned char *p, size_t i, siz
 		return 0;
 	if (e->col == 0 && c == '.')
 		return 0;
-	if (e->col == 0 && c == 'F' && n - i >= 5 && memcmp(p + i, "From ", 5) == 0)
-		return 0;
+	/* "From " at the start of a line; when the run ends before the five
+	 * bytes are known (a long line cut by the caller's buffer), a prefix
+	 * of it is enough: encoding an 'F' is always safe. */
+	if (e->col == 0 && c == 'F') {
+		size_t m = n - i < 5 ? n - i : 5;
+
+		if (memcmp(p + i, "From ", m) == 0 && (m == 5 || !line_ends))
+			return 0;
+	}
 	return 1;
 }
 
@@ -115,6 +122,15 @@ static size_t enc_run(struct qp_enc *e, const unsigned char *p, size_t n, int li
 	return (size_t)(d - out);
 }
 
+/* How many bytes at the end of p[0..n) (a line cut short) must wait for
+ * more input: the last one, which may be a blank that ends its line; in
+ * text mode a last CR may start the CRLF line end, so the byte before it
+ * waits too. */
+static size_t hold_len(const struct qp_enc *e, const unsigned char *p, size_t n)
+{
+	return (!e->binary && n >= 2 && p[n - 1] == '\r') ? 2 : 1;
+}
+
 /* Slow path: one byte into pend[], encoding it when a line ends or pend
  * is full.  Return bytes written. */
 static size_t enc_push(struct qp_enc *e, unsigned char c, char *d)
@@ -133,9 +149,11 @@ static size_t enc_push(struct qp_enc *e, unsigned char c, char *d)
 		return k;
 	}
 	if (e->npend == QP_PEND_MAX) {
-		k = enc_run(e, e->pend, e->npend - 1, 0, d);
-		e->pend[0] = e->pend[e->npend - 1];
-		e->npend = 1;
+		size_t keep = hold_len(e, e->pend, e->npend);
+
+		k = enc_run(e, e->pend, e->npend - keep, 0, d);
+		memmove(e->pend, e->pend + e->npend - keep, keep);
+		e->npend = keep;
 	}
 	e->pend[e->npend++] = c;
 	return k;
@@ -165,7 +183,7 @@ size_t qp_enc_update(struct qp_enc *e, const void *in, size_t n, char *out)
 			/* Hold a short partial line whole (its start may be
 			 * "From "), else all but the last byte, the only one
 			 * that may need lookahead. */
-			size_t keep = (n < QP_PEND_MAX && !e->binary) ? n : 1;
+			size_t keep = (n < QP_PEND_MAX && !e->binary) ? n : hold_len(e, s, n);
 
 			d += enc_run(e, s, n - keep, 0, d);
 			memcpy(e->pend, s + n - keep, keep);
@@ -202,7 +220,7 @@ void qp_dec_init(struct qp_dec *d, int lenient, int crlf)
 
 size_t qp_dec_bound(size_t n)
 {
-	return 2 * (n + QP_PEND_MAX) + 8;
+	return 2 * (n + QP_WS_MAX) + 8;
 }
 
 static int hexval(int c)
@@ -436,7 +454,8 @@ ssize_t qp_dec_final(struct qp_dec *d, char *out)
 	case QD_EQWS:       /* "=" and blanks at the very end: a soft break */
 	case QD_EQ:         /* "=" at the very end: a soft break */
 		break;
-	case QD_CR:
+	case QD_CR:         /* blanks then a bare CR: both are data */
+		k = flush_ws(d, out);
 		out[k++] = '\r';
 		break;
 	case QD_EQ1:

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 
 #define QP_PEND_MAX 80          /* encoder: input bytes held for lookahead */
+#define QP_WS_MAX 1000          /* decoder: blanks held until we know they are not
+                                   trailing (a line is at most 998, RFC 5322 2.1.1) */
 
 struct qp_enc {
 	int    binary;
@@ -36,7 +38,7 @@ struct qp_dec {
 	int    crlf;                /* output line ends: CRLF, else LF */
 	int    hex;                 /* first digit of =XX, or its character */
 	size_t nws;                 /* pending white space (may be trailing) */
-	char   ws[QP_PEND_MAX];
+	char   ws[QP_WS_MAX];
 	unsigned long long off;
 	const char *err;
 	unsigned long long erroff;

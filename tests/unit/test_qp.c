@@ -178,6 +178,118 @@ START_TEST(split_points)
 }
 END_TEST
 
+/* Properties of encoded text mode output: RFC 2045 6.7 rules 3 and 5, and
+ * no line that starts "From " or "." (mbox, SMTP). */
+static void check_encoded(const char *out, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *lf = memchr(out + i, '\n', n - i);
+		size_t l = lf ? (size_t)(lf - (out + i)) : n - i;
+		const char *line = out + i;
+
+		ck_assert_msg(l <= 76, "line of %zu: %.*s", l, (int)l, line);
+		ck_assert_msg(l == 0 || (line[l - 1] != ' ' && line[l - 1] != '\t'),
+		    "trailing blank: %.*s", (int)l, line);
+		ck_assert_msg(l < 5 || memcmp(line, "From ", 5) != 0, "From line: %.*s", (int)l, line);
+		ck_assert_msg(l == 0 || line[0] != '.', "dot line: %.*s", (int)l, line);
+		i += l + 1;
+	}
+}
+
+/* Long lines (the encoder holds at most QP_PEND_MAX bytes of a line):
+ * "blank CR LF" and "From " cut at every point still come out right. */
+START_TEST(split_long_lines)
+{
+	char text[16384];
+	size_t n = 0, wn;
+
+	for (int len = 70; len <= 170; len += 3) {
+		memset(text + n, 'x', (size_t)len);
+		n += (size_t)len;
+		memcpy(text + n, len % 2 ? " \r\n" : "\t\r\n", 3);
+		n += 3;
+		if (len % 25 == 1) {
+			memset(text + n, 'y', 75);
+			memcpy(text + n + 75, "From me\n", 8);
+			n += 83;
+		}
+		ck_assert_uint_lt(n, sizeof text - 300);
+	}
+	char *whole = enc(text, n, 0, 0, &wn);
+	check_encoded(whole, wn);
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct qp_enc e;
+		char *out = malloc(qp_enc_bound(n) * 2);
+		size_t k;
+
+		qp_enc_init(&e, 0, 0);
+		k = qp_enc_update(&e, text, cut, out);
+		k += qp_enc_update(&e, text + cut, n - cut, out + k);
+		k += qp_enc_final(&e, out + k);
+		check_encoded(out, k);
+		ck_assert_msg(k == wn && memcmp(out, whole, wn) == 0, "cut at %zu", cut);
+		free(out);
+	}
+	/* byte by byte */
+	{
+		struct qp_enc e;
+		char *out = malloc(qp_enc_bound(n) * 2);
+		size_t k = 0;
+
+		qp_enc_init(&e, 0, 0);
+		for (size_t i = 0; i < n; i++)
+			k += qp_enc_update(&e, text + i, 1, out + k);
+		k += qp_enc_final(&e, out + k);
+		ck_assert(k == wn && memcmp(out, whole, wn) == 0);
+		free(out);
+	}
+	free(whole);
+}
+END_TEST
+
+/* Rule 3: trailing blanks are deleted however many there are (a line of
+ * up to RFC 5322's 998 characters), at any split point. */
+START_TEST(many_trailing_blanks)
+{
+	char in[1200], want[16];
+	size_t n;
+
+	memcpy(in, "ab", 2);
+	memset(in + 2, ' ', 500);
+	in[300] = '\t';
+	memcpy(in + 502, "\r\ncd\n", 5);
+	n = 507;
+	strcpy(want, "ab\ncd\n");
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct qp_dec d;
+		char out[4096];
+		ssize_t a, b, f;
+
+		qp_dec_init(&d, 0, 0);
+		a = qp_dec_update(&d, in, cut, out);
+		b = qp_dec_update(&d, in + cut, n - cut, out + a);
+		f = qp_dec_final(&d, out + a + b);
+		ck_assert(a >= 0 && b >= 0 && f >= 0);
+		out[a + b + f] = '\0';
+		ck_assert_msg(strcmp(out, want) == 0, "cut %zu: %zu bytes", cut, strlen(out));
+	}
+	/* blanks then a bare CR (data, not a line end) at the end: all kept */
+	{
+		ssize_t k;
+		char *out = dec("a \t\r", 0, &k);
+
+		ck_assert_int_eq(k, 4);
+		ck_assert_str_eq(out, "a \t\r");
+		free(out);
+		out = dec("a \t\rb", 0, &k);
+		ck_assert_str_eq(out, "a \t\rb");
+		free(out);
+	}
+}
+END_TEST
+
 START_TEST(binary_round_trips)
 {
 	srand(3);
@@ -267,6 +379,8 @@ int main(void)
 	tcase_add_test(tc, binary_mode);
 	tcase_add_test(tc, decode_rules);
 	tcase_add_test(tc, split_points);
+	tcase_add_test(tc, split_long_lines);
+	tcase_add_test(tc, many_trailing_blanks);
 	tcase_add_test(tc, binary_round_trips);
 	tcase_add_test(tc, encoded_words);
 	tcase_add_test(tc, encode_words);
