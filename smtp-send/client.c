@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/x509v3.h>
 
 #include "conn.h"
 #include "err.h"
@@ -184,6 +185,29 @@ static int ehlo(struct sess *s)
 	return -1;
 }
 
+/* Start TLS.  A host name goes into SNI and the name check; an address
+ * literal is checked against the certificate's IP addresses instead, and
+ * is never sent as SNI (RFC 6066 3). */
+static int tls_start(struct sess *s)
+{
+	const char *h = s->p->host;
+	unsigned char a[sizeof(struct in6_addr)];
+	X509_VERIFY_PARAM *vp;
+	int r;
+
+	if (h[0] == '\0')
+		return conn_starttls(&s->c, s->ctx, NULL);
+	if (inet_pton(AF_INET, h, a) != 1 && inet_pton(AF_INET6, h, a) != 1)
+		return conn_starttls(&s->c, s->ctx, h);
+	vp = X509_VERIFY_PARAM_new();
+	X509_VERIFY_PARAM_set1(vp, SSL_CTX_get0_param(s->ctx));
+	X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(s->ctx), h);
+	r = conn_starttls(&s->c, s->ctx, NULL);
+	X509_VERIFY_PARAM_set1(SSL_CTX_get0_param(s->ctx), vp);  /* the context is shared */
+	X509_VERIFY_PARAM_free(vp);
+	return r;
+}
+
 static int starttls(struct sess *s)
 {
 	int code;
@@ -204,7 +228,7 @@ static int starttls(struct sess *s)
 		fail_reply(s);
 		return -1;
 	}
-	if (conn_starttls(&s->c, s->ctx, s->p->host[0] ? s->p->host : NULL) < 0) {
+	if (tls_start(s) < 0) {
 		fail_all(s, RS_TEMP, 0, "4.7.5", "TLS with %s: %s", s->p->name, s->c.errbuf);
 		return -1;
 	}
@@ -516,7 +540,7 @@ static int opening(struct sess *s)
 	int code;
 
 	if (o->tls == TLSM_IMPLICIT &&
-	    conn_starttls(&s->c, s->ctx, s->p->host[0] ? s->p->host : NULL) < 0) {
+	    tls_start(s) < 0) {
 		fail_all(s, RS_TEMP, 0, "4.7.5", "TLS with %s: %s", s->p->name, s->c.errbuf);
 		return -1;
 	}

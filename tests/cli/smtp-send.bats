@@ -132,12 +132,14 @@ while True:
 EOF
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" \
 		-days 2 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/okey.pem" -out "$d/other.pem" \
+		-days 2 -subj /CN=other.test -addext "subjectAltName=DNS:other.test" 2>/dev/null
 	printf 's3cr3t p@ss\n' > "$d/pw"
 	printf 'wrong\n' > "$d/badpw"
 }
 
 teardown() {
-	stop_all
+	stop_all || true
 	dns_stop
 	[ ! -f "$BATS_TEST_TMPDIR/pf/main.cf" ] || postfix -c "$BATS_TEST_TMPDIR/pf" stop >/dev/null 2>&1 || true
 }
@@ -375,7 +377,7 @@ RCPT TO:<x@example.net>"
 
 # ---------------------------------------------------------------- TLS and AUTH
 
-@test "STARTTLS verified with --cafile; untrusted certificate refused (75); --insecure" {
+@test "STARTTLS verified with --cafile (name or IP address); untrusted or wrong name refused (75); --insecure" {
 	local p d=$BATS_TEST_TMPDIR/m c=$BATS_FILE_TMPDIR/cert.pem
 	p=$(free_port)
 	srv "$d" "$p" --cert "$c" --key "$BATS_FILE_TMPDIR/key.pem"
@@ -383,13 +385,21 @@ RCPT TO:<x@example.net>"
 	assert_success
 	assert_line --partial "* TLS started: TLSv1."
 	grep -q '"tls": true' "$d/1.env"
+	# an address literal is checked against the certificate's IP addresses
+	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required --cafile $c -s 127.0.0.1:$p x@example.net"
+	assert_success
 	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required -s localhost:$p x@example.net"
 	assert_equal "$status" 75
 	assert_output --partial "certificate verification failed"
-	run bash -c "$(declare -f msg); msg | smtp-send --starttls --cafile $c -s 127.0.0.2:$p x@example.net"
-	[ "$status" -eq 75 ] || [ "$status" -eq 0 ]   # name mismatch: 127.0.0.2 is not in the certificate
 	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required --insecure -s localhost:$p x@example.net"
 	assert_success
+	stop_all || true
+	# a trusted certificate for another name
+	p=$(free_port)
+	srv "$d" "$p" --cert "$BATS_FILE_TMPDIR/other.pem" --key "$BATS_FILE_TMPDIR/okey.pem"
+	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required --cafile $BATS_FILE_TMPDIR/other.pem -s localhost:$p x@example.net"
+	assert_equal "$status" 75
+	assert_output --partial "hostname mismatch"
 }
 
 @test "--starttls=required fails when not offered (69); --starttls goes on in clear" {
