@@ -159,6 +159,18 @@ static void keep_dumpable(void)
 #endif
 }
 
+/* Sanitizer builds: the leak check cannot trace a process with mixed ids
+ * (real root, effective --user); be root again to exit. */
+static void exit_ids(const struct session *s)
+{
+#ifdef __SANITIZE_ADDRESS__
+	if (s->unpriv && seteuid(0) == 0 && setegid(0) == 0)
+		keep_dumpable();
+#else
+	(void)s;
+#endif
+}
+
 static int priv_setup(struct session *s)
 {
 	const char *name = s->o->runas ? s->o->runas : DEFAULT_RUNAS;
@@ -695,6 +707,9 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	}
 	if (s->o->implicit_tls && conn_starttls(&s->conn, s->o->ctx, NULL) < 0) {
 		warnx_("TLS: %s", s->conn.errbuf);
+		conn_close(&s->conn);
+		imap_reader_free(&s->rd);
+		exit_ids(s);
 		free(s);
 		return 1;
 	}
@@ -704,16 +719,11 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	buf_free(&caps);
 	loop(s);
 	conn_flush(&s->conn);
-	if (s->state == ST_SELECTED)
+	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
 		store_close(&s->sel);
 	conn_close(&s->conn);
 	imap_reader_free(&s->rd);
-	/* sanitizer builds: the leak check cannot trace a process with mixed
-	 * ids (real root, effective --user); be root again to exit */
-#ifdef __SANITIZE_ADDRESS__
-	if (s->unpriv && seteuid(0) == 0 && setegid(0) == 0)
-		keep_dumpable();
-#endif
+	exit_ids(s);
 	free(s);
 	return 0;
 }

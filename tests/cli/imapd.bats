@@ -27,6 +27,11 @@ setup() {
 
 teardown() {
 	stop_all
+	# a sanitizer report from a -l child would not fail the client: look
+	if [ -f "$BATS_TEST_TMPDIR/imapd.log" ] &&
+	    grep -E -A30 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/imapd.log"; then
+		return 1
+	fi
 }
 
 # Three messages: LF, CRLF, and a MIME multipart with a base64 part.
@@ -533,6 +538,17 @@ make_cert() {
 	assert_line "Subject: from local"
 }
 
+# Wait (at most 15 s) until folder $1 holds $2 messages.
+count_is() {
+	local i
+	for i in $(seq 75); do
+		imap <<< $'a LOGIN bob secret\r\nb STATUS '"$1"$' (MESSAGES)\r' |
+			grep -q "^\* STATUS \"$1\" (MESSAGES $2)" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 @test "mutt reads a message and moves it (tmux, batch keys)" {
 	listen
 	cat > muttrc <<-EOF
@@ -544,6 +560,7 @@ make_cert() {
 	set mail_check=1
 	set move=no
 	set confirmappend=no
+	set delete=yes
 	set pager_stop=yes
 	set header_cache=""
 	set message_cachedir=""
@@ -559,13 +576,13 @@ make_cert() {
 	tmux send-keys -t imapd-mutt q
 	sleep 0.3
 	tmux send-keys -t imapd-mutt s '=Trash' Enter
-	sleep 1
+	count_is "Trash" 1
 	tmux send-keys -t imapd-mutt '$'
-	sleep 1
+	count_is "INBOX" 2
 	tmux send-keys -t imapd-mutt q
-	sleep 1
+	sleep 0.5
 	tmux send-keys -t imapd-mutt y 2>/dev/null || true
-	sleep 1
+	sleep 0.5
 	tmux kill-session -t imapd-mutt 2>/dev/null || true
 	grep -q 'world' screen2
 	run imap <<< $'a LOGIN bob secret\r\nb STATUS Trash (MESSAGES)\r\nc STATUS INBOX (MESSAGES)\r'
