@@ -23,13 +23,12 @@ static int hexval(int c)
 }
 
 /* Parse one encoded-word at s[0..n): "=?cs?e?text?=".  On success return its
- * length and append its decoded UTF-8 to out; return 0 if s does not start
- * a well-formed encoded-word. */
-static size_t decode_word(const char *s, size_t n, struct buf *out)
+ * length, append its decoded bytes to raw and put its charset name in
+ * charset; return 0 if s does not start a well-formed encoded-word. */
+static size_t decode_word(const char *s, size_t n, char charset[CHARSET_NAME_MAX + 1],
+    struct buf *raw)
 {
 	const char *cs, *q1, *q2, *end;
-	char charset[CHARSET_NAME_MAX + 1];
-	struct buf raw = { 0 };
 	size_t cslen;
 	int enc;
 
@@ -67,23 +66,21 @@ static size_t decode_word(const char *s, size_t n, struct buf *out)
 		b64_dec_init(&d, 1);   /* lenient: missing padding is common */
 		k = b64_dec_update(&d, q2, tl, tmp);
 		f = b64_dec_final(&d, tmp + k);
-		buf_add(&raw, tmp, (size_t)(k + f));
+		buf_add(raw, tmp, (size_t)(k + f));
 		free(tmp);
 	} else {
 		for (const char *p = q2; p < end; p++) {
 			if (*p == '_') {
-				buf_addc(&raw, ' ');
+				buf_addc(raw, ' ');
 			} else if (*p == '=' && p + 2 < end && hexval(p[1]) >= 0 &&
 			    hexval(p[2]) >= 0) {
-				buf_addc(&raw, hexval(p[1]) << 4 | hexval(p[2]));
+				buf_addc(raw, hexval(p[1]) << 4 | hexval(p[2]));
 				p += 2;
 			} else {
-				buf_addc(&raw, *p);
+				buf_addc(raw, *p);
 			}
 		}
 	}
-	charset_to_utf8(charset, raw.p ? raw.p : "", raw.len, out);
-	buf_free(&raw);
 	return (size_t)(end + 2 - s);
 }
 
@@ -97,30 +94,48 @@ static int word_start(const char *in, size_t n, size_t i)
 	return i + 1 < n && in[i] == '=' && in[i + 1] == '?';
 }
 
+/* Convert the bytes of the adjacent encoded-words held in raw. */
+static void flush_words(const char *cs, struct buf *raw, struct buf *out)
+{
+	if (raw->len)
+		charset_to_utf8(cs, raw->p, raw->len, out);
+	raw->len = 0;
+}
+
 int rfc2047_decode(const char *in, size_t n, struct buf *out)
 {
+	/* The bytes of adjacent encoded-words in one charset are converted
+	 * together: senders split a multibyte character across two words
+	 * (RFC 2047 5 forbids it, but readers such as Python's email
+	 * package join them, and so do we). */
+	char cs[CHARSET_NAME_MAX + 1], wcs[CHARSET_NAME_MAX + 1];
+	struct buf raw = { 0 }, wraw = { 0 };
 	size_t i = 0;
 	int bad = 0, prev_word = 0;
 
 	buf_reserve(out, 0);
+	cs[0] = '\0';
 	while (i < n) {
 		size_t j = i, k;
 
 		while (j < n && is_ws(in[j]))
 			j++;
 		if (word_start(in, n, j)) {
-			size_t mark = out->len;
-
-			if (!prev_word)         /* RFC 2047 6.2: drop space between words */
-				buf_add(out, in + i, j - i);
-			if ((k = decode_word(in + j, n - j, out)) > 0) {
+			wraw.len = 0;
+			if ((k = decode_word(in + j, n - j, wcs, &wraw)) > 0) {
+				if (!prev_word || strcasecmp(cs, wcs) != 0)
+					flush_words(cs, &raw, out);
+				if (!prev_word)         /* RFC 2047 6.2: drop space between words */
+					buf_add(out, in + i, j - i);
+				buf_add(&raw, wraw.p ? wraw.p : "", wraw.len);
+				memcpy(cs, wcs, sizeof cs);
 				prev_word = 1;
 				i = j + k;
 				continue;
 			}
-			out->len = mark;
 			bad++;
 		}
+		flush_words(cs, &raw, out);
 		buf_add(out, in + i, j - i);
 		k = j;
 		if (k < n)
@@ -131,6 +146,10 @@ int rfc2047_decode(const char *in, size_t n, struct buf *out)
 		prev_word = 0;
 		i = k;
 	}
+	flush_words(cs, &raw, out);
+	buf_free(&raw);
+	buf_free(&wraw);
+	buf_reserve(out, 0);
 	out->p[out->len] = '\0';
 	return bad;
 }

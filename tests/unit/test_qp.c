@@ -339,6 +339,14 @@ START_TEST(encoded_words)
 	rfc2047_is("=?utf-8*fr?q?Caf=C3=A9?=", "Caf\xc3\xa9");   /* RFC 2231 language */
 	rfc2047_is("=?bogus", "=?bogus");                          /* malformed: as is */
 	rfc2047_is("plain \xff", "plain \xef\xbf\xbd");           /* bad 8-bit replaced */
+	/* a character split across adjacent words of one charset (common in
+	 * the wild; Python's email.header joins them too) */
+	rfc2047_is("=?UTF-8?Q?caf=C3?= =?utf-8?Q?=A9?=", "caf\xc3\xa9");
+	rfc2047_is("=?UTF-8?B?w6nD?= =?UTF-8?B?qQ==?= x", "\xc3\xa9\xc3\xa9 x");
+	rfc2047_is("=?UTF-8?Q?=C3?= =?ISO-8859-1?Q?=E9?=", "\xef\xbf\xbd\xc3\xa9");
+	rfc2047_is("=?UTF-8?Q?=C3?= x =?UTF-8?Q?=A9?=", "\xef\xbf\xbd x \xef\xbf\xbd");
+	rfc2047_is("=?ISO-2022-JP?B?GyRCJEgkJhsoQg==?= =?ISO-2022-JP?B?GyRCJEgbKEI=?=",
+	    "\xe3\x81\xa8\xe3\x81\x86\xe3\x81\xa8");
 }
 END_TEST
 
