@@ -325,74 +325,92 @@ static void rcpt_result(struct sess *s, struct rcpt *r, int *accepted)
 	set_rcpt(s, r, s->r.code >= 500 ? RS_PERM : RS_TEMP);
 }
 
-/* The envelope: MAIL, RCPT..., and DATA when pipelined.  Return the number
- * of accepted recipients (acc[i] set), or -1. */
+/* Read back, in order (RFC 2920 3.1), the replies to a pipelined MAIL,
+ * the RCPTs of todo[0..nt) and a DATA if data_sent.  0, or -1. */
+static int pipelined_replies(struct sess *s, const size_t *todo, size_t nt, int *acc,
+    int data_sent)
+{
+	int code = get_reply(s);
+
+	if (code < 0)
+		return -1;
+	if (code / 100 != 2) {
+		fail_reply(s);
+		for (size_t k = 0; k < nt; k++)         /* still read what is owed */
+			if (get_reply(s) < 0)
+				return -1;
+		if (data_sent && get_reply(s) == 354) {
+			conn_write(&s->c, ".\r\n", 3);
+			get_reply(s);
+		}
+		return -1;
+	}
+	for (size_t k = 0; k < nt; k++) {
+		if (get_reply(s) < 0)
+			return -1;
+		rcpt_result(s, &s->rv[todo[k]], &acc[todo[k]]);
+	}
+	return 0;
+}
+
+/* MAIL and the RCPTs of todo[0..nt), one at a time or pipelined with DATA
+ * (*data_sent then set).  0, or -1. */
+static int mail_rcpt(struct sess *s, const char *from, const char *params,
+    const size_t *todo, size_t nt, int *acc, int *data_sent)
+{
+	int pipe = s->caps.pipelining, code;
+	enum stage q = s->o->quit_after;
+
+	if (send_cmd(s, "MAIL FROM:<%s>%s", from, params) < 0)
+		return -1;
+	if (!pipe || q == ST_MAIL) {
+		if ((code = get_reply(s)) < 0)
+			return -1;
+		if (code / 100 != 2) {
+			fail_reply(s);
+			return -1;
+		}
+		if (q == ST_MAIL)
+			return 0;
+	}
+	for (size_t k = 0; k < nt; k++) {
+		if (send_cmd(s, "RCPT TO:<%s>", s->rv[todo[k]].addr) < 0)
+			return -1;
+		if (pipe)
+			continue;
+		if (get_reply(s) < 0)
+			return -1;
+		rcpt_result(s, &s->rv[todo[k]], &acc[todo[k]]);
+	}
+	if (!pipe)
+		return 0;
+	if (q != ST_RCPT && !(s->o->bdat && s->caps.chunking)) {
+		if (send_cmd(s, "DATA") < 0)
+			return -1;
+		*data_sent = 1;
+	}
+	return pipelined_replies(s, todo, nt, acc, *data_sent);
+}
+
+/* The envelope for the pending recipients.  Return the number accepted
+ * (acc[i] set for each), or -1. */
 static int envelope(struct sess *s, const char *from, const char *params, int *acc,
     int *data_sent)
 {
-	int pipe = s->caps.pipelining, nacc = 0, code;
-	enum stage q = s->o->quit_after;
 	size_t *todo = xcalloc(s->n + 1, sizeof *todo), nt = 0;
+	int nacc = 0, r;
 
 	*data_sent = 0;
 	for (size_t i = 0; i < s->n; i++)
 		if (s->rv[i].state == RS_PENDING)
 			todo[nt++] = i;
-	if (send_cmd(s, "MAIL FROM:<%s>%s", from, params) < 0)
-		goto fail;
-	if (!pipe || q == ST_MAIL) {
-		if ((code = get_reply(s)) < 0)
-			goto fail;
-		if (code / 100 != 2) {
-			fail_reply(s);
-			goto fail;
-		}
-		if (q == ST_MAIL)
-			goto count;
-	}
-	for (size_t k = 0; k < nt; k++) {
-		if (send_cmd(s, "RCPT TO:<%s>", s->rv[todo[k]].addr) < 0)
-			goto fail;
-		if (pipe)
-			continue;
-		if (get_reply(s) < 0)
-			goto fail;
-		rcpt_result(s, &s->rv[todo[k]], &acc[todo[k]]);
-	}
-	if (!pipe)
-		goto count;
-	if (q != ST_RCPT && !s->o->bdat) {
-		if (send_cmd(s, "DATA") < 0)
-			goto fail;
-		*data_sent = 1;
-	}
-	/* read the pipelined replies back in order (RFC 2920 3.1) */
-	if ((code = get_reply(s)) < 0)
-		goto fail;
-	if (code / 100 != 2) {
-		fail_reply(s);
-		for (size_t k = 0; k < nt; k++)         /* still read what is owed */
-			if (get_reply(s) < 0)
-				goto fail;
-		if (*data_sent && get_reply(s) == 354) {
-			conn_write(&s->c, ".\r\n", 3);
-			get_reply(s);
-		}
-		goto fail;
-	}
-	for (size_t k = 0; k < nt; k++) {
-		if (get_reply(s) < 0)
-			goto fail;
-		rcpt_result(s, &s->rv[todo[k]], &acc[todo[k]]);
-	}
-count:
+	r = mail_rcpt(s, from, params, todo, nt, acc, data_sent);
 	free(todo);
+	if (r < 0)
+		return -1;
 	for (size_t i = 0; i < s->n; i++)
 		nacc += acc[i];
 	return nacc;
-fail:
-	free(todo);
-	return -1;
 }
 
 /* Whether a refusal of the message text is about the data itself (exit 65):

@@ -83,33 +83,18 @@ static int is_attr_char(unsigned char c)
 	return c > ' ' && c < 0x7f && !strchr("()<>@,;:\\\"/[]?=*'%", c);
 }
 
-void mime_param(struct buf *out, const char *name, const char *value)
+/* RFC 2231 3 and 4: name*=utf-8''%E2%82%AC..., or when that is too long
+ * for a line, name*0*=utf-8''...; name*1*=... (never splitting a %XX). */
+static void param_2231(struct buf *out, const char *name, const char *value)
 {
-	size_t n = strlen(value);
-	int plain = !has_8bit(value, n) && n + strlen(name) <= PARAM_LINE_MAX;
-
-	for (size_t i = 0; plain && i < n; i++)
-		if ((unsigned char)value[i] < ' ' || value[i] == 0x7f)
-			plain = 0;
-	if (plain) {
-		buf_printf(out, ";\r\n\t%s=\"", name);
-		for (size_t i = 0; i < n; i++) {
-			if (value[i] == '"' || value[i] == '\\')
-				buf_addc(out, '\\');
-			buf_addc(out, value[i]);
-		}
-		buf_addc(out, '"');
-		return;
-	}
-	/* RFC 2231 3 and 4: name*0*=utf-8''%E2%82%AC...; name*1*=... */
-	struct buf e = { 0 };
-	size_t piece = 0, start = 0, k = 0;
 	/* "\tNAME*NN*=utf-8''PIECE;" within HEADER_LINE_WANT */
 	size_t room = HEADER_LINE_WANT - strlen(name) - sizeof "\t*NN*=utf-8'';" + 1;
+	size_t piece = 0, start = 0, k;
+	struct buf e = { 0 };
 
 	buf_adds(&e, "");
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)value[i];
+	for (const char *p = value; *p; p++) {
+		unsigned char c = (unsigned char)*p;
 
 		if (is_attr_char(c))
 			buf_addc(&e, (char)c);
@@ -123,7 +108,6 @@ void mime_param(struct buf *out, const char *name, const char *value)
 	}
 	while (start < e.len) {
 		k = e.len - start > room ? room : e.len - start;
-		/* never split a %XX triplet */
 		if (start + k < e.len) {
 			if (e.p[start + k - 1] == '%')
 				k -= 1;
@@ -136,6 +120,27 @@ void mime_param(struct buf *out, const char *name, const char *value)
 		start += k;
 	}
 	buf_free(&e);
+}
+
+void mime_param(struct buf *out, const char *name, const char *value)
+{
+	size_t n = strlen(value);
+	int plain = !has_8bit(value, n) && n + strlen(name) <= PARAM_LINE_MAX;
+
+	for (size_t i = 0; plain && i < n; i++)
+		if ((unsigned char)value[i] < ' ' || value[i] == 0x7f)
+			plain = 0;
+	if (!plain) {
+		param_2231(out, name, value);
+		return;
+	}
+	buf_printf(out, ";\r\n\t%s=\"", name);
+	for (size_t i = 0; i < n; i++) {
+		if (value[i] == '"' || value[i] == '\\')
+			buf_addc(out, '\\');
+		buf_addc(out, value[i]);
+	}
+	buf_addc(out, '"');
 }
 
 /* Append an unstructured header field, encoded when it needs to be. */

@@ -394,14 +394,40 @@ static SSL_CTX *client_ctx(const struct opts *o)
 	return ctx;
 }
 
+/* Send m and report; the exit code. */
+static int send_now(struct opts *o, const char *pwfile, const char *from,
+    const struct message *m, struct rcpt *rv, size_t n)
+{
+	SSL_CTX *ctx;
+	int ex;
+
+	if (o->auth_user)
+		o->password = get_password(pwfile, o->auth_user);
+	ctx = client_ctx(o);
+	deliver(o, ctx, from, m, rv, n);
+	report(o, rv, n);
+	/* with --quit-after, recipients not reached are no failure */
+	for (size_t i = 0; i < n && o->quit_after != ST_NONE; i++)
+		if (rv[i].state == RS_PENDING)
+			rv[i].state = RS_OK;
+	ex = rcpt_exit(rv, n);
+	if (ctx)
+		SSL_CTX_free(ctx);
+	if (o->password) {
+		explicit_bzero((char *)o->password, strlen(o->password));
+		free((char *)o->password);
+		o->password = NULL;
+	}
+	return ex;
+}
+
 static int send_mode(struct cmdline *cl)
 {
 	struct opts *o = &cl->o;
 	struct message m = { 0 };
 	struct rcpt *rv;
 	char *from = o->from ? xstrdup(o->from) : default_from(o);
-	SSL_CTX *ctx;
-	int ex;
+	int ex = 0;
 
 	if (!addr_ok(from))
 		diex(EX_USAGE, "bad sender address: %s", from);
@@ -410,7 +436,7 @@ static int send_mode(struct cmdline *cl)
 	else if (o->quit_after == ST_NONE || o->quit_after == ST_DATA || o->dry_run)
 		read_message(cl, &m);
 	else
-		msg_from_bytes("", 0, 1, &m, NULL, 0);
+		msg_from_bytes("", 0, 1, &m, NULL, 0);   /* stages before DATA need none */
 	if (cl->nrcpt == 0 && (o->quit_after == ST_NONE || o->quit_after >= ST_RCPT))
 		diex(EX_USAGE, "no recipients");
 	if (cl->nrcpt > SEND_RCPT_MAX)
@@ -418,29 +444,10 @@ static int send_mode(struct cmdline *cl)
 	rv = xcalloc(cl->nrcpt + 1, sizeof *rv);
 	for (size_t i = 0; i < cl->nrcpt; i++)
 		rv[i].addr = cl->rcpt[i];
-	if (o->dry_run) {
+	if (o->dry_run)
 		dry_run(from, &m, rv, cl->nrcpt);
-		ex = 0;
-	} else {
-		if (o->auth_user)
-			o->password = get_password(cl->password_file, o->auth_user);
-		ctx = client_ctx(o);
-		deliver(o, ctx, from, &m, rv, cl->nrcpt);
-		report(o, rv, cl->nrcpt);
-		ex = rcpt_exit(rv, cl->nrcpt);
-		if (o->quit_after != ST_NONE) {
-			for (size_t i = 0; i < cl->nrcpt; i++)
-				if (rv[i].state == RS_PENDING)
-					rv[i].state = RS_OK;
-			ex = rcpt_exit(rv, cl->nrcpt);
-		}
-		if (ctx)
-			SSL_CTX_free(ctx);
-	}
-	if (o->password) {
-		explicit_bzero((char *)o->password, strlen(o->password));
-		free((char *)o->password);
-	}
+	else
+		ex = send_now(o, cl->password_file, from, &m, rv, cl->nrcpt);
 	free(rv);
 	free(from);
 	msg_free(&m);
