@@ -440,22 +440,33 @@ void cmd_subscribe(struct session *s, struct imap_cmd *c)
 
 /* ---- LIST / LSUB ---- */
 
-/* RFC 3501 6.3.8: '*' matches anything, '%' anything but the delimiter. */
+/* RFC 3501 6.3.8: '*' matches anything, '%' anything but the delimiter.
+ * Dynamic programming over the name, O(pattern x name): a backtracking
+ * matcher takes exponential time on "*a*a*a*a...b", a cheap attack. */
 static int wild_match(const char *p, const char *n)
 {
-	for (; *p; p++, n++) {
-		if (*p == '*' || *p == '%') {
-			for (const char *k = n;; k++) {
-				if (wild_match(p + 1, k))
-					return 1;
-				if (*k == '\0' || (*p == '%' && *k == '.'))
-					return 0;
-			}
+	size_t len = strlen(n);
+	char *cur = xcalloc(len + 1, 1), *next = xcalloc(len + 1, 1);
+	int ok;
+
+	cur[0] = 1;
+	for (; *p; p++) {
+		for (size_t j = 0; j <= len; j++) {
+			if (*p == '*')
+				next[j] = cur[j] || (j > 0 && next[j - 1]);
+			else if (*p == '%')
+				next[j] = cur[j] || (j > 0 && next[j - 1] && n[j - 1] != '.');
+			else
+				next[j] = j > 0 && cur[j - 1] && n[j - 1] == *p;
 		}
-		if (*p != *n)
-			return 0;
+		char *t = cur;
+		cur = next;
+		next = t;
 	}
-	return *n == '\0';
+	ok = cur[len];
+	free(cur);
+	free(next);
+	return ok;
 }
 
 /* INBOX matches in any case (RFC 3501 5.1): compare with it upper-cased. */

@@ -19,6 +19,8 @@
 #include "mime.h"
 #include "rfc2047.h"
 
+#define SEARCH_DEPTH_MAX 100   /* nested OR/NOT/(): clients chain ORs deeper than lists nest */
+
 enum sop {
 	K_ALL, K_AND, K_OR, K_NOT, K_FLAG, K_NOFLAG, K_NEW, K_OLD, K_HEADER, K_BODY, K_TEXT,
 	K_BEFORE, K_ON, K_SINCE, K_SENTBEFORE, K_SENTON, K_SENTSINCE, K_LARGER, K_SMALLER,
@@ -127,7 +129,7 @@ static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey 
 	const struct imap_arg *x;
 
 	memset(k, 0, sizeof *k);
-	if (*i >= n || depth > IMAP_NEST_MAX)
+	if (*i >= n || depth > SEARCH_DEPTH_MAX)
 		return -1;
 	x = &a[(*i)++];
 	if (x->type == ARG_LIST) {

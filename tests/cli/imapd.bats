@@ -29,7 +29,7 @@ teardown() {
 	stop_all
 	# a sanitizer report from a -l child would not fail the client: look
 	if [ -f "$BATS_TEST_TMPDIR/imapd.log" ] &&
-	    grep -E -A30 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/imapd.log"; then
+	    grep -E -A60 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/imapd.log"; then
 		return 1
 	fi
 }
@@ -769,4 +769,14 @@ count_is() {
 	run imap <<< $'a LOGIN bob secret\r\nb EXAMINE INBOX\r\nc FETCH 4 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r'
 	assert_line "* 4 EXISTS"
 	assert_line "Subject: from offlineimap"
+}
+
+@test "hostile input: a LIST pattern made to backtrack returns at once" {
+	pat=$(printf '*a%.0s' {1..60})b
+	mkdir -p "$MD/.$(printf 'a%.0s' {1..150})/cur"
+	fix_perms
+	run timeout 5 bash -c "printf 'a LOGIN bob secret\r\nb LIST \"\" \"$pat\"\r\nc LIST \"\" \"*a*a%%\"\r\n' | imapd --users users | tr -d '\r'"
+	assert_success
+	assert_line "b OK List completed."
+	assert_line --regexp '^\* LIST \(.*\) "\." "a{150}"$'
 }
