@@ -779,4 +779,10 @@ count_is() {
 	assert_success
 	assert_line "b OK List completed."
 	assert_line --regexp '^\* LIST \(.*\) "\." "a{150}"$'
+	# SEARCH keys nest up to 100 (OR chains), no further
+	ors=$(printf 'OR %.0s' {1..40})$(printf 'FROM x %.0s' {1..41})
+	nots=$(printf 'NOT %.0s' {1..200})ALL
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SEARCH '"$ors"$'\r\nd SEARCH '"$nots"$'\r'
+	assert_line "c OK Search completed."
+	assert_line "d BAD Invalid SEARCH arguments"
 }
