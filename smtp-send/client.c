@@ -615,6 +615,34 @@ out:
 	return rc;
 }
 
+static size_t count_ok(const struct rcpt *rv, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += rv[i].state == RS_OK;
+	return k;
+}
+
+/* RFC 5321 4.5.3.1.10: a server may take fewer recipients per message
+ * ("452 4.5.3 too many recipients"); those go in the next transaction of
+ * the same session.  Make them pending again; how many. */
+static size_t too_many(struct sess *s)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->n; i++) {
+		struct rcpt *r = &s->rv[i];
+
+		if (r->state == RS_TEMP && r->code == 452 && strcmp(r->host, s->p->name) == 0 &&
+		    (strcmp(r->enh, "4.5.3") == 0 || strcasestr(r->text, "too many recipients"))) {
+			r->state = RS_PENDING;
+			k++;
+		}
+	}
+	return k;
+}
+
 enum sess_rc smtp_session(const struct opts *o, struct peer *p, SSL_CTX *ctx,
     const char *from, const struct message *m, struct rcpt *rv, size_t n)
 {
@@ -629,8 +657,13 @@ enum sess_rc smtp_session(const struct opts *o, struct peer *p, SSL_CTX *ctx,
 		conn_set_log(&s.c, stderr, mask_auth);
 	conn_note(&s.c, "connected to %s", p->name);
 	r = opening(&s);
-	if (r == 0)
+	while (r == 0) {
+		size_t ok = count_ok(rv, n);
+
 		r = transaction(&s, from, m);
+		if (r != 0 || count_ok(rv, n) == ok || too_many(&s) == 0)
+			break;
+	}
 	if (!s.no_quit && !s.c.eof)
 		quit(&s);
 	conn_close(&s.c);

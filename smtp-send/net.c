@@ -165,12 +165,16 @@ int net_pipe(const char *cmd, struct peer *p, char *err, size_t cap)
 		return -1;
 	}
 	if (pid == 0) {
+		/* its own process group, so that a hung server and whatever
+		 * its shell started can be stopped together */
+		setpgid(0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(to[0], 0) < 0 || dup2(from[1], 1) < 0)
 			_exit(127);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid);      /* both sides, whoever runs first */
 	close(to[0]);
 	close(from[1]);
 	memset(p, 0, sizeof *p);
@@ -200,7 +204,7 @@ void peer_close(struct peer *p)
 			usleep(10 * 1000);
 		}
 		if (i == SEND_CHILD_WAIT_MS / 10) {
-			kill(p->child, SIGTERM);
+			kill(-p->child, SIGTERM);
 			while (waitpid(p->child, &st, 0) < 0 && errno == EINTR)
 				;
 		}

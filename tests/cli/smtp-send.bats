@@ -118,10 +118,15 @@ while True:
     elif u.startswith(b'MAIL'):
         if args.get('hangup') == 'mail': sys.exit(0)
         send(arg('mail', '250 2.1.0 ok\r\n'))
-    elif u.startswith(b'RCPT'): send('550 5.1.1 no\r\n' if b'<bad' in l else '250 2.1.5 ok\r\n')
+    elif u.startswith(b'RCPT'):
+        nrcpt = globals().get('nrcpt', 0) + 1; globals()['nrcpt'] = nrcpt
+        if b'<bad' in l: send('550 5.1.1 no\r\n')
+        elif nrcpt > int(args.get('maxrcpt', 1000)): send('452 4.5.3 Error: too many recipients\r\n')
+        else: send('250 2.1.5 ok\r\n')
     elif u.startswith(b'DATA'):
         send('354 go\r\n')
         while line() != b'.': pass
+        nrcpt = 0
         send(arg('data', '250 2.0.0 ok\r\n'))
     elif u.startswith(b'BDAT'):
         p = l.split(); d = nbytes(int(p[1]))
@@ -488,6 +493,15 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 	assert_success
 	grep -q -- '--chunk 65536--' "$BATS_TEST_TMPDIR/fake.log"
 	grep -q -- 'LAST--' "$BATS_TEST_TMPDIR/fake.log"
+}
+
+@test "452 too many recipients: the rest go in a second transaction" {
+	run bash -c "$(declare -f msg); msg | smtp-send -v --pipe \"$(fake maxrcpt=2)\" a@example.net b@example.net c@example.net bad@example.net e@example.net"
+	assert_equal "$status" 69
+	assert_output --partial "<bad@example.net>: failed"
+	refute_output --partial "deferred"
+	run grep -c '^MAIL FROM' "$BATS_TEST_TMPDIR/fake.log"
+	assert_output 2
 }
 
 @test "HELO fallback when EHLO is refused" {
