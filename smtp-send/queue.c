@@ -67,9 +67,9 @@ static void crlf_to_lf(struct buf *b)
 
 /* The human part and the machine part of the report. */
 static void dsn_parts(struct buf *b, const struct queue_env *e, const int *newly,
-    const char *mta, const char *bnd)
+    const char *mta, const char *bnd, time_t now)
 {
-	char date[64], st[16];
+	char date[64], st[16], last[64];
 
 	buf_printf(b, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
 	    "This is the mail system at %s.\r\n\r\n"
@@ -79,6 +79,7 @@ static void dsn_parts(struct buf *b, const struct queue_env *e, const int *newly
 		if (newly[i])
 			buf_printf(b, "<%s>: %s\r\n", e->rcpt[i].addr, e->rcpt[i].text);
 	rfc5322_date(e->created, date, sizeof date);
+	rfc5322_date(now, last, sizeof last);
 	buf_printf(b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
 	    "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", bnd, mta, date);
 	for (size_t i = 0; i < e->nrcpt; i++) {
@@ -91,6 +92,7 @@ static void dsn_parts(struct buf *b, const struct queue_env *e, const int *newly
 		    e->rcpt[i].addr, st);
 		if (t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[3] == ' ')
 			buf_printf(b, "Diagnostic-Code: smtp; %s\r\n", t);
+		buf_printf(b, "Last-Attempt-Date: %s\r\n", last);
 	}
 }
 
@@ -116,7 +118,7 @@ static void dsn_build(const struct opts *o, const struct queue_env *e, const int
 	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
 	    "\tboundary=\"%s\"\r\n\r\nThis is a MIME-encapsulated delivery status notification.\r\n\r\n",
 	    date, mta, e->from, rnd, mta, bnd);
-	dsn_parts(b, e, newly, mta, bnd);
+	dsn_parts(b, e, newly, mta, bnd, now);
 	buf_printf(b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", bnd);
 	buf_add(b, m->p, m->hdrlen >= 2 ? m->hdrlen - 2 : m->hdrlen);
 	buf_printf(b, "\r\n--%s--\r\n", bnd);
