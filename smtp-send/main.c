@@ -66,7 +66,7 @@ static void usage(FILE *f)
 	    "      --bdat                use BDAT (CHUNKING) when offered\n"
 	    "  -t                        recipients from To:, Cc:, Bcc: (Bcc: removed)\n"
 	    "  -i, -oi                   a line with a single dot does not end the message\n"
-	    "  -v, --verbose             print the SMTP transcript on stderr\n"
+	    "  -v, --verbose             print the SMTP transcript on stderr (-vv: and DNS)\n"
 	    "      --dry-run             print the envelope (stderr) and message (stdout); send nothing\n"
 	    "      --quit-after STAGE    stop after connect|ehlo|tls|auth|mail|rcpt|data\n"
 	    "      --timeout SECS        wait at most SECS for each reply (default %d)\n"
@@ -171,7 +171,7 @@ static void option(struct cmdline *cl, int c, char *arg)
 	switch (c) {
 	case 's': o->server = arg; break;
 	case 'f': o->from = arg; break;
-	case 'v': o->verbose = 1; break;
+	case 'v': o->verbose++; break;
 	case 't': cl->from_headers = 1; break;
 	case 'i': cl->ignore_dots = 1; break;
 	case 'o': if (strcmp(arg, "i") == 0) cl->ignore_dots = 1; break;   /* sendmail -oi */

@@ -178,8 +178,8 @@ static void by_mx(const struct opts *o, struct dns *d, SSL_CTX *ctx, const char 
 void deliver(const struct opts *o, SSL_CTX *ctx, const char *from,
     const struct message *m, struct rcpt *rv, size_t n)
 {
-	/* -v shows the DNS questions and answers too, like dig */
-	struct dns_opts dopt = { .server = o->dns, .trace = o->verbose ? stderr : NULL };
+	/* -vv shows the DNS questions and answers too, like dig */
+	struct dns_opts dopt = { .server = o->dns, .trace = o->verbose > 1 ? stderr : NULL };
 	struct dns *d;
 	char err[300];
 
