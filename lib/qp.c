@@ -50,7 +50,9 @@ static const unsigned char safe[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,          /* n .. ~ */
 };
 
-static int literal(const struct qp_enc *e, const unsigned char *p, size_t i, size_t n, int line_ends)
+/* soft: the column is 0 because of a soft break just made */
+static int literal(const struct qp_enc *e, const unsigned char *p, size_t i, size_t n,
+    int line_ends, int soft)
 {
 	unsigned char c = p[i];
 
@@ -60,15 +62,13 @@ static int literal(const struct qp_enc *e, const unsigned char *p, size_t i, siz
 		return 0;
 	if (e->col == 0 && c == '.')
 		return 0;
-	/* "From " at the start of a line; when the run ends before the five
-	 * bytes are known (a long line cut by the caller's buffer), a prefix
-	 * of it is enough: encoding an 'F' is always safe. */
-	if (e->col == 0 && c == 'F') {
-		size_t m = n - i < 5 ? n - i : 5;
-
-		if (memcmp(p + i, "From ", m) == 0 && (m == 5 || !line_ends))
-			return 0;
-	}
+	/* "From " at the start of a line.  A text line start always has its
+	 * first bytes in this run (short lines are held whole), but after a
+	 * soft break or in binary mode the run may end before the five bytes
+	 * are known, and the output must not depend on where the caller's
+	 * buffers end: there an 'F' is always encoded. */
+	if (e->col == 0 && c == 'F')
+		return !(soft || e->binary || (n - i >= 5 && memcmp(p + i, "From ", 5) == 0));
 	return 1;
 }
 
@@ -97,7 +97,7 @@ static size_t enc_run(struct qp_enc *e, const unsigned char *p, size_t n, int li
 				continue;
 			}
 		}
-		int lit = literal(e, p, i, n, line_ends);
+		int lit = literal(e, p, i, n, line_ends, 0);
 		size_t w = lit ? 1 : 3;
 		size_t room = MIME_LINE_MAX - 1;  /* keep a column for '=' */
 
@@ -107,7 +107,7 @@ static size_t enc_run(struct qp_enc *e, const unsigned char *p, size_t n, int li
 			*d++ = '=';
 			d += eol(e, d);
 			e->col = 0;
-			lit = literal(e, p, i, n, line_ends);  /* now at column 0 */
+			lit = literal(e, p, i, n, line_ends, 1);  /* now at column 0 */
 			w = lit ? 1 : 3;
 		}
 		if (lit) {

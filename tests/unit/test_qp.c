@@ -101,6 +101,27 @@ START_TEST(binary_mode)
 
 	ck_assert_str_eq(out, "a=0D=0Ab=0A");
 	free(out);
+	out = enc("From x", 6, 1, 0, &n);                   /* mbox safety, binary too */
+	ck_assert_str_eq(out, "=46rom x");
+	free(out);
+	/* the output does not depend on where the input is cut (found by
+	 * fuzz_codecs: "Fm " cut after the F) */
+	for (int binary = 0; binary <= 1; binary++) {
+		const char *t = "Fm From Fr";
+
+		for (size_t cut = 0; cut <= 10; cut++) {
+			struct qp_enc e;
+			char a[256], *whole = enc(t, 10, binary, 0, &n);
+			size_t k;
+
+			qp_enc_init(&e, binary, 0);
+			k = qp_enc_update(&e, t, cut, a);
+			k += qp_enc_update(&e, t + cut, 10 - cut, a + k);
+			k += qp_enc_final(&e, a + k);
+			ck_assert_msg(k == n && memcmp(a, whole, n) == 0, "binary %d cut %zu", binary, cut);
+			free(whole);
+		}
+	}
 	out = enc("x\n", 2, 0, 1, &n);                       /* CRLF output */
 	ck_assert_str_eq(out, "x\r\n");
 	free(out);
