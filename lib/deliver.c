@@ -1,4 +1,5 @@
-/* deliver.c — find each recipient's mailbox and store the message there.
+/* deliver.c — find each recipient's mailbox and store the message there
+ * (maildeliver's core, and smtpd's in-process delivery).
  *
  * Design note: never as root.  Started by root (Postfix's local, smtpd,
  * an administrator), each delivery runs in a child that has switched for
@@ -7,6 +8,7 @@
  * trick of one user can never reach a file that user could not write.
  * Errors map to sysexits: temporary (75) whenever trying again may work. */
 #include <errno.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,9 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "buf.h"
 #include "err.h"
-#include "maildeliver.h"
+#include "deliver.h"
 #include "maildir.h"
 #include "mailbox.h"
 #include "mbox.h"
@@ -52,11 +55,37 @@ static int ex_errno(int e)
 	}
 }
 
-static int fail_errno(const struct target *t, const char *what)
+/* Why a delivery failed: into o->err when the caller collects it, else
+ * on stderr as "progname: ...". */
+static void __attribute__((format(printf, 2, 3))) md_warn(const struct md_opts *o,
+    const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf_reserve(&b, (size_t)n + 1), (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	if (o->err != NULL) {
+		buf_add(o->err, b.p, (size_t)n);
+		buf_addc(o->err, '\n');
+	} else {
+		warnx_("%s", b.p);
+	}
+	buf_free(&b);
+}
+
+static int fail_errno(const struct md_opts *o, const struct target *t, const char *what)
 {
 	int e = errno;
 
-	warnx_("%s: %s %s: %s", t->who, what, t->path, strerror(e));
+	md_warn(o, "%s: %s %s: %s", t->who, what, t->path, strerror(e));
 	return ex_errno(e);
 }
 
@@ -83,14 +112,14 @@ static int to_maildir(const struct md_opts *o, const struct target *t, const str
 	int folder = 0;
 
 	if (!maildir_exists(t->path) && maildir_make(t->path, 0) < 0)
-		return fail_errno(t, "create Maildir");
+		return fail_errno(o, t, "create Maildir");
 	snprintf(dir, sizeof dir, "%s", t->path);
 	if (m->spam && !o->no_junk) {
 		if (snprintf(dir, sizeof dir, "%s/%s", t->path, MD_JUNK_FOLDER) >= (int)sizeof dir)
-			return errno = ENAMETOOLONG, fail_errno(t, "Junk folder of");
+			return errno = ENAMETOOLONG, fail_errno(o, t, "Junk folder of");
 		folder = 1;
 		if (!maildir_exists(dir) && maildir_make(dir, 1) < 0)
-			return fail_errno(t, "create Junk folder in");
+			return fail_errno(o, t, "create Junk folder in");
 	} else if (t->folder[0] != '\0') {
 		char f[PATH_MAX];
 		if (snprintf(f, sizeof f, "%s/.%s", t->path, t->folder) < (int)sizeof f &&
@@ -100,7 +129,7 @@ static int to_maildir(const struct md_opts *o, const struct target *t, const str
 		}
 	}
 	if (write_maildir(t, m, dir, name, sizeof name) < 0)
-		return fail_errno(t, "deliver to Maildir");
+		return fail_errno(o, t, "deliver to Maildir");
 	if (o->verbose)
 		warnx_("%s: delivered to %s/new/%s%s", t->who, dir, name,
 		    folder ? " (folder)" : "");
@@ -115,17 +144,17 @@ static int to_mbox(const struct md_opts *o, const struct target *t, const struct
 
 	if (mbox_lock(&mb, t->path, o->lock_wait) < 0) {
 		if (errno == EAGAIN) {
-			warnx_("%s: mbox %s: still locked after %d s, try again later",
+			md_warn(o, "%s: mbox %s: still locked after %d s, try again later",
 			    t->who, t->path, o->lock_wait);
 			return EX_TEMPFAIL;
 		}
-		return fail_errno(t, "open mbox");
+		return fail_errno(o, t, "open mbox");
 	}
 	mbox_from_line(from, sizeof from, t->sender, time(NULL));
 	iov[0] = (struct iovec){ .iov_base = (void *)t->prefix, .iov_len = strlen(t->prefix) };
 	iov[1] = (struct iovec){ .iov_base = m->data, .iov_len = m->len };
 	if (mbox_append(&mb, from, iov, 2) < 0) {
-		int rc = fail_errno(t, "append to mbox");
+		int rc = fail_errno(o, t, "append to mbox");
 		mbox_unlock(&mb);
 		return rc;
 	}
@@ -177,15 +206,17 @@ static int store_as(const struct md_opts *o, const struct target *t, const struc
 		uid = u->uid;
 		gid = u->gid;
 	} else if (owner_of(t->path, &uid, &gid) < 0) {
-		return fail_errno(t, "find the owner of");
+		return fail_errno(o, t, "find the owner of");
 	}
 	if (uid == 0) {
-		warnx_("%s: refusing to deliver as root: give the user a uid and gid in the "
+		md_warn(o, "%s: refusing to deliver as root: give the user a uid and gid in the "
 		    "passwd-file, or a mailbox %s owned by the user", t->who, t->path);
 		return EX_TEMPFAIL;
 	}
+	if (o->become)          /* a one-delivery child: for good, here */
+		return server_become(uid, gid) < 0 ? EX_TEMPFAIL : store(o, t, m);
 	if ((pid = fork()) < 0) {
-		warn_("fork");
+		md_warn(o, "fork: %s", strerror(errno));
 		return EX_TEMPFAIL;
 	}
 	if (pid == 0)
@@ -234,23 +265,24 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 	memset(&t, 0, sizeof t);
 	t.who = rcpt;
 	if (!auth_name_ok(rcpt)) {
-		warnx_("%s: not a valid user name", rcpt);
+		md_warn(o, "%s: not a valid user name", rcpt);
 		return EX_NOUSER;
 	}
 	if ((rc = auth_lookup_rcpt(o->users, rcpt, &u)) < 0) {
-		warn_("%s: read %s", rcpt, o->users ? o->users : "user database");
+		md_warn(o, "%s: read %s: %s", rcpt, o->users ? o->users : "user database",
+		    strerror(errno));
 		return EX_TEMPFAIL;
 	}
 	if (rc == 0) {
-		warnx_("%s: no such user", rcpt);
+		md_warn(o, "%s: no such user", rcpt);
 		return EX_NOUSER;
 	}
 	if (md_delivered_to(m, rcpt)) {
-		warnx_("%s: mail loop: message already has Delivered-To: %s", rcpt, rcpt);
+		md_warn(o, "%s: mail loop: message already has Delivered-To: %s", rcpt, rcpt);
 		return EX_DATAERR;
 	}
 	if (mailbox_path(o->tmpl, &u, t.path, sizeof t.path, &t.kind, &why) < 0) {
-		warnx_("%s: mailbox: %s", rcpt, why);
+		md_warn(o, "%s: mailbox: %s", rcpt, why);
 		return EX_TEMPFAIL;
 	}
 	if (folder != NULL && auth_name_ok(folder))
@@ -279,7 +311,7 @@ static int deliver_direct(const struct md_opts *o, const struct md_msg *m, const
 	else if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
 		t.kind = MB_MBOX;
 	if (*p == '\0' || strlen(p) >= sizeof t.path) {
-		warnx_("%s: not a usable mailbox path", o->direct);
+		md_warn(o, "%s: not a usable mailbox path", o->direct);
 		return EX_USAGE;
 	}
 	snprintf(t.path, sizeof t.path, "%s", p);
@@ -316,7 +348,7 @@ int md_run(const struct md_opts *o, const struct md_msg *m, char *const *rcpts, 
 		/* Postfix's mailbox_command: we run as the recipient. */
 		struct passwd *pw = getpwuid(getuid());
 		if (pw == NULL) {
-			warnx_("no user name for uid %lu", (unsigned long)getuid());
+			md_warn(o, "no user name for uid %lu", (unsigned long)getuid());
 			return EX_NOUSER;
 		}
 		/* Postfix's local has already prepended Delivered-To: $RECIPIENT

@@ -1,9 +1,17 @@
-/* maildeliver.h — the MDA: one message on stdin into Maildirs and mboxes. */
-#ifndef MAILDELIVER_H
-#define MAILDELIVER_H
+/* deliver.h — local delivery: one message into Maildirs and mboxes.
+ *
+ * The one implementation behind maildeliver (the MDA, a message on stdin)
+ * and smtpd's in-process delivery (no --mda): find each recipient's
+ * mailbox (passwd-file or system account, --mailbox template, +detail
+ * folder, .Junk for X-Spam-Flag: YES), add Return-Path: and Delivered-To:,
+ * and store the message with fsync before success is reported.  Started
+ * by root, a delivery runs as the recipient's uid/gid, never as root. */
+#ifndef DELIVER_H
+#define DELIVER_H
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "limits.h"
 
 /* The largest message we take by default (--max-size): more is refused
@@ -23,6 +31,14 @@ struct md_opts {
 	int   lock_wait;        /* --lock-wait seconds for a busy mbox */
 	size_t max_size;        /* --max-size bytes */
 	int   verbose;
+	/* For a caller that delivers in-process (smtpd):
+	 * err:    why a delivery failed, one line each, instead of stderr
+	 *         (NULL: "progname: ..." on stderr, as maildeliver);
+	 * become: as root, switch to the recipient's uid/gid for good in this
+	 *         process instead of a child per delivery (the caller is a
+	 *         throwaway child that delivers to one recipient). */
+	struct buf *err;
+	int   become;
 };
 
 /* The message as it will be stored: LF line ends, no leading From_ line,
@@ -38,6 +54,8 @@ struct md_msg {
 /* Read and normalise the message from fd, at most max bytes as read.
  * EX_OK, or an EX_* code after printing why.  Free with md_msg_free. */
 int md_read(int fd, size_t max, struct md_msg *m);
+/* The same from memory (p[0..n) is copied). */
+int md_from_mem(const char *p, size_t n, struct md_msg *m);
 void md_msg_free(struct md_msg *m);
 /* Whether the header has "Delivered-To: addr" (a mail loop). */
 int md_delivered_to(const struct md_msg *m, const char *addr);

@@ -1,4 +1,4 @@
-/* message.c — read the message once and make it what every mailbox stores.
+/* deliver_msg.c — read the message once and make it what every mailbox stores.
  *
  * Stored form: LF line ends (a CRLF from SMTP becomes LF; a lone CR stays),
  * no leading mbox "From " line (its sender is kept as a default for -f),
@@ -14,7 +14,7 @@
 
 #include "buf.h"
 #include "err.h"
-#include "maildeliver.h"
+#include "deliver.h"
 
 static int slurp(int fd, size_t max, struct buf *b)
 {
@@ -140,6 +140,16 @@ static void strip_from_line(struct md_msg *m)
 	m->len -= nl - m->data;
 }
 
+/* Take b's bytes as the message m in its stored form. */
+static void normalise(struct buf *b, struct md_msg *m)
+{
+	buf_reserve(b, 1);
+	m->data = b->p;
+	m->len = crlf_to_lf(b->p, b->len);
+	strip_from_line(m);
+	scan_header(m);
+}
+
 int md_read(int fd, size_t max, struct md_msg *m)
 {
 	struct buf b = { 0 };
@@ -150,11 +160,17 @@ int md_read(int fd, size_t max, struct md_msg *m)
 		buf_free(&b);
 		return rc;
 	}
-	buf_reserve(&b, 1);
-	m->data = b.p;
-	m->len = crlf_to_lf(b.p, b.len);
-	strip_from_line(m);
-	scan_header(m);
+	normalise(&b, m);
+	return EX_OK;
+}
+
+int md_from_mem(const char *p, size_t n, struct md_msg *m)
+{
+	struct buf b = { 0 };
+
+	memset(m, 0, sizeof *m);
+	buf_add(&b, p, n);
+	normalise(&b, m);
 	return EX_OK;
 }
 
