@@ -449,6 +449,19 @@ RCPT TO:<x@example.net>"
 	assert_line --partial "C: AUTH"
 }
 
+@test "AUTH: the password is asked on the terminal, without echo" {
+	command -v script >/dev/null || skip "script(1) is not installed"
+	local p d=$BATS_TEST_TMPDIR/m
+	p=$(free_port)
+	srv "$d" "$p" --auth
+	msg > "$BATS_TEST_TMPDIR/in"
+	run bash -c "(sleep 0.5; printf 's3cr3t p@ss\n') | timeout 20 script -qec 'smtp-send --auth alice -s 127.0.0.1:$p x@example.net < $BATS_TEST_TMPDIR/in' /dev/null"
+	assert_success
+	assert_output --partial "Password for alice:"
+	refute_output --partial "s3cr3t"
+	[ -e "$d/1.eml" ]
+}
+
 @test "AUTH with a wrong password fails (69), nothing is sent" {
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
