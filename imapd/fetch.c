@@ -362,7 +362,7 @@ static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
 	switch (it->kind) {
 	case FI_FLAGS:
 		buf_adds(out, "FLAGS ");
-		flags_text(m->flags, out);
+		flags_text(&s->sel, m->flags, out);
 		break;
 	case FI_INTERNALDATE:
 		buf_adds(out, "INTERNALDATE ");
@@ -430,7 +430,7 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 	}
 	if (seen_now && !fe->has_flags) {
 		buf_adds(out, " FLAGS ");
-		flags_text(m->flags, out);
+		flags_text(&s->sel, m->flags, out);
 	}
 	buf_adds(out, ")\r\n");
 	if (md.parsed)
@@ -498,7 +498,8 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 	for (size_t i = 2; i < c->nargs; i++) {
 		unsigned f;
 
-		if ((c->nargs > 3 && c->args[i].type == ARG_LIST) || parse_flags(&c->args[i], &f) < 0) {
+		if ((c->nargs > 3 && c->args[i].type == ARG_LIST) ||
+		    parse_flags(&c->args[i], &f, s->sel.path, mode >= 0 && !s->sel.readonly) < 0) {
 			reply(s, c->tag, "BAD Invalid flags");
 			return;
 		}
@@ -512,6 +513,7 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "BAD Invalid sequence set");
 		return;
 	}
+	announce_flags(s, 0);   /* new keywords are told of before they are used */
 	for (size_t k = 0; k < n; k++) {
 		struct msg *m = &s->sel.m[idx[k]];
 		unsigned keep = m->flags & FL_RECENT;
@@ -525,7 +527,7 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 			continue;
 		out.len = 0;
 		buf_printf(&out, "* %zu FETCH (FLAGS ", idx[k] + 1);
-		flags_text(m->flags, &out);
+		flags_text(&s->sel, m->flags, &out);
 		if (s->uid)
 			buf_printf(&out, " UID %u", m->uid);
 		buf_adds(&out, ")\r\n");
@@ -554,6 +556,20 @@ static void uid_set(const uint32_t *v, size_t n, struct buf *out)
 			buf_printf(out, ":%u", v[j]);
 		i = j + 1;
 	}
+}
+
+/* The flags of a copy into the folder at path: keywords numbered there. */
+static unsigned copy_flags(struct session *s, unsigned flags, const char *path)
+{
+	unsigned out = flags & ~(FL_KEYWORDS | FL_RECENT);
+
+	for (int i = 0; i < KW_MAX; i++) {
+		int k;
+
+		if ((flags & FL_KW(i)) && s->sel.kw[i] && (k = store_keyword(path, s->sel.kw[i], 1)) >= 0)
+			out |= FL_KW(k);
+	}
+	return out;
 }
 
 void cmd_copy(struct session *s, struct imap_cmd *c)
@@ -592,7 +608,7 @@ void cmd_copy(struct session *s, struct imap_cmd *c)
 		struct msg *m = &s->sel.m[idx[done]];
 
 		src[done] = m->uid;
-		if ((bases[done] = store_copy(&s->sel, m, path, m->flags & ~(unsigned)FL_RECENT)) == NULL)
+		if ((bases[done] = store_copy(&s->sel, m, path, copy_flags(s, m->flags, path))) == NULL)
 			break;
 	}
 	if (done < n) {

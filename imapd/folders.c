@@ -39,7 +39,7 @@ int mailbox_arg(struct session *s, const char *tag, const struct imap_arg *a, ch
 	return 0;
 }
 
-int parse_flags(const struct imap_arg *a, unsigned *flags)
+int parse_flags(const struct imap_arg *a, unsigned *flags, const char *path, int create)
 {
 	static const struct { const char *name; unsigned bit; } names[] = {
 		{ "\\Seen", FL_SEEN }, { "\\Answered", FL_ANSWERED }, { "\\Flagged", FL_FLAGGED },
@@ -57,11 +57,15 @@ int parse_flags(const struct imap_arg *a, unsigned *flags)
 		for (k = 0; k < sizeof names / sizeof *names; k++)
 			if (strcasecmp(v[i].s, names[k].name) == 0)
 				break;
-		if (k < sizeof names / sizeof *names)
+		if (k < sizeof names / sizeof *names) {
 			*flags |= names[k].bit;
-		else if (v[i].s[0] == '\\')
+		} else if (v[i].s[0] == '\\') {
 			return -1;      /* \Recent, or an unknown system flag */
-		/* a keyword: not kept (PERMANENTFLAGS has no \*) */
+		} else {
+			int kw = store_keyword(path, v[i].s, create);
+			if (kw >= 0)
+				*flags |= FL_KW(kw);
+		}
 	}
 	return 0;
 }
@@ -99,9 +103,7 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 	}
 	s->state = ST_SELECTED;
 	store_summary(&s->sel, &sum);
-	untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-	untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted.",
-	    examine ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	announce_flags(s, 1);
 	untagged(s, "%u EXISTS", sum.messages);
 	untagged(s, "%u RECENT", sum.recent);
 	if (sum.first_unseen)
@@ -728,7 +730,7 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
 		return;
 	if (c->args[i].type == ARG_LIST && i < c->nargs - 1) {
-		if (parse_flags(&c->args[i], &flags) < 0) {
+		if (parse_flags(&c->args[i], &flags, path, 1) < 0) {
 			reply(s, c->tag, "BAD Invalid flags");
 			return;
 		}

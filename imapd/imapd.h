@@ -61,13 +61,18 @@ void reply(struct session *s, const char *tag, const char *fmt, ...)
 void untagged(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append an IMAP string: quoted when safe and short, else a literal. */
 void imap_string(struct buf *out, const char *p, size_t n);
-/* Append flags as "(\Seen \Draft ...)" (FL_RECENT included). */
-void flags_text(unsigned flags, struct buf *out);
+/* Append flags as "(\Seen \Draft ...)" (FL_RECENT and the keywords of
+ * folder f included). */
+void flags_text(const struct folder *f, unsigned flags, struct buf *out);
+/* Send FLAGS and PERMANENTFLAGS for the selected folder if it has new
+ * keywords (or always, with force). */
+void announce_flags(struct session *s, int force);
 /* Sync the selected folder and send EXPUNGE/EXISTS/RECENT/FETCH updates. */
 void send_updates(struct session *s, int allow_expunge);
 /* Parse a flag list ("(\Seen \Flagged)" or one atom) into FL_* bits;
- * keywords are ignored; -1 for \Recent or a malformed flag. */
-int parse_flags(const struct imap_arg *a, unsigned *flags);
+ * keywords are numbered in the folder at path (made there with create; one
+ * that cannot be kept is dropped); -1 for \Recent or a malformed flag. */
+int parse_flags(const struct imap_arg *a, unsigned *flags, const char *path, int create);
 /* The mailbox name argument a, checked and with INBOX upper-cased, into
  * name; its path into path.  -1 (reply already sent) if not acceptable. */
 int mailbox_arg(struct session *s, const char *tag, const struct imap_arg *a, char *name,

@@ -24,7 +24,7 @@
 enum sop {
 	K_ALL, K_AND, K_OR, K_NOT, K_FLAG, K_NOFLAG, K_NEW, K_OLD, K_HEADER, K_BODY, K_TEXT,
 	K_BEFORE, K_ON, K_SINCE, K_SENTBEFORE, K_SENTON, K_SENTSINCE, K_LARGER, K_SMALLER,
-	K_SEQ, K_UID, K_NONE
+	K_SEQ, K_UID, K_NONE, K_KEYWORD, K_UNKEYWORD
 };
 
 struct skey {
@@ -169,9 +169,11 @@ static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey 
 		return take_string(a, n, i, k);
 	}
 	if (arg_is(x, "KEYWORD") || arg_is(x, "UNKEYWORD")) {
-		/* no keywords are kept: KEYWORD matches nothing, UNKEYWORD all */
-		k->op = arg_is(x, "KEYWORD") ? K_NONE : K_ALL;
-		return *i < n && a[(*i)++].type == ARG_ATOM ? 0 : -1;
+		k->op = arg_is(x, "KEYWORD") ? K_KEYWORD : K_UNKEYWORD;
+		if (*i >= n || a[*i].type != ARG_ATOM)
+			return -1;
+		k->field = xstrdup(a[(*i)++].s);
+		return 0;
 	}
 	if (arg_is(x, "NOT") || arg_is(x, "OR")) {
 		size_t want = arg_is(x, "OR") ? 2 : 1;
@@ -365,6 +367,14 @@ static long long internal_day(struct sctx *x)
 	return (long long)((t + tm.tm_gmtoff) / 86400);
 }
 
+static int has_keyword(const struct sctx *x, const char *name)
+{
+	for (int i = 0; i < KW_MAX; i++)
+		if (x->s->sel.kw[i] && strcasecmp(x->s->sel.kw[i], name) == 0)
+			return (x->m->flags & FL_KW(i)) != 0;
+	return 0;
+}
+
 static int eval(struct sctx *x, const struct skey *k)
 {
 	long long d;
@@ -396,6 +406,8 @@ static int eval(struct sctx *x, const struct skey *k)
 	case K_SMALLER: return (long long)store_wsize(&x->s->sel, x->m) < k->num;
 	case K_SEQ: return seqset_has(&k->set, (uint32_t)x->seq, (uint32_t)x->s->sel.n);
 	case K_UID: return seqset_has(&k->set, x->m->uid, x->maxuid);
+	case K_KEYWORD: return has_keyword(x, k->field);
+	case K_UNKEYWORD: return !has_keyword(x, k->field);
 	}
 	return 0;
 }

@@ -90,7 +90,7 @@ void imap_string(struct buf *out, const char *p, size_t n)
 	buf_addc(out, '"');
 }
 
-void flags_text(unsigned flags, struct buf *out)
+void flags_text(const struct folder *f, unsigned flags, struct buf *out)
 {
 	static const struct { unsigned bit; const char *name; } names[] = {
 		{ FL_ANSWERED, "\\Answered" }, { FL_FLAGGED, "\\Flagged" },
@@ -105,7 +105,35 @@ void flags_text(unsigned flags, struct buf *out)
 			buf_printf(out, "%s%s", sep, names[i].name);
 			sep = " ";
 		}
+	for (int i = 0; i < KW_MAX; i++)
+		if ((flags & FL_KW(i)) && f && f->kw[i]) {
+			buf_printf(out, "%s%s", sep, f->kw[i]);
+			sep = " ";
+		}
 	buf_addc(out, ')');
+}
+
+void announce_flags(struct session *s, int force)
+{
+	struct buf b = { 0 }, kw = { 0 };
+	unsigned n = store_keywords_load(&s->sel);
+
+	if (!force && n <= s->sel.nkw_told)
+		return;
+	s->sel.nkw_told = n;
+	for (int i = 0; i < KW_MAX; i++)
+		if (s->sel.kw[i])
+			buf_printf(&kw, " %s", s->sel.kw[i]);
+	buf_printf(&b, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s)\r\n",
+	    kw.p ? kw.p : "");
+	if (s->sel.readonly)
+		buf_adds(&b, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
+	else
+		buf_printf(&b, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft%s%s)] "
+		    "Flags permitted.\r\n", kw.p ? kw.p : "", n < KW_MAX ? " \\*" : "");
+	conn_write(&s->conn, b.p, b.len);
+	buf_free(&b);
+	buf_free(&kw);
 }
 
 void send_updates(struct session *s, int allow_expunge)
@@ -121,6 +149,7 @@ void send_updates(struct session *s, int allow_expunge)
 		}
 		return;
 	}
+	announce_flags(s, 0);
 	for (size_t i = 0; i < r.nexpunged; i++)
 		untagged(s, "%u EXPUNGE", r.expunged[i]);
 	if (r.exists) {
@@ -133,7 +162,7 @@ void send_updates(struct session *s, int allow_expunge)
 		struct buf b = { 0 };
 
 		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", r.changed[i] + 1, m->uid);
-		flags_text(m->flags, &b);
+		flags_text(&s->sel, m->flags, &b);
 		buf_adds(&b, ")\r\n");
 		conn_write(&s->conn, b.p, b.len);
 		buf_free(&b);

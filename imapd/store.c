@@ -89,6 +89,9 @@ void store_flag_letters(unsigned flags, char *out)
 		*out++ = 'S';
 	if (flags & FL_DELETED)
 		*out++ = 'T';
+	for (int i = 0; i < KW_MAX; i++)
+		if (flags & FL_KW(i))
+			*out++ = (char)('a' + i);
 	*out = '\0';
 }
 
@@ -154,7 +157,7 @@ int store_make_maildir(const char *path, int marker)
 static void parse_name(const char *name, char **base, unsigned *flags, char **extra)
 {
 	const char *colon = strchr(name, ':');
-	char ex[64];
+	char ex[64] = "";
 	size_t ne = 0;
 
 	*base = colon ? xstrndup(name, (size_t)(colon - name)) : xstrdup(name);
@@ -168,6 +171,10 @@ static void parse_name(const char *name, char **base, unsigned *flags, char **ex
 			case 'S': *flags |= FL_SEEN; break;
 			case 'T': *flags |= FL_DELETED; break;
 			default:
+				if (*p >= 'a' && *p <= 'z') {
+					*flags |= FL_KW(*p - 'a');
+					break;
+				}
 				if (ne + 1 < sizeof ex && !strchr(ex, *p) && *p > ' ' && *p < 0x7f)
 					ex[ne++] = *p;
 				ex[ne] = '\0';
@@ -186,7 +193,7 @@ static int cmpchar(const void *a, const void *b)
 /* "base:2,FLAGS" with the letters in ASCII order, as Maildir asks. */
 static char *make_name(const char *base, unsigned flags, const char *extra)
 {
-	char letters[80];
+	char letters[128];
 	size_t n;
 
 	store_flag_letters(flags, letters);
@@ -212,6 +219,109 @@ static uint64_t name_wsize(const char *base)
 		return SIZE_UNKNOWN;
 	v = strtoull(w + 3, &end, 10);
 	return end == w + 3 ? SIZE_UNKNOWN : (uint64_t)v;
+}
+
+/* ---- keywords ---- */
+
+static int keyword_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > KW_NAME_MAX || name[0] == '\\')
+		return 0;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("(){%*\"\\]", *p))
+			return 0;
+	return 1;
+}
+
+static void read_keywords(const char *path, char *kw[KW_MAX])
+{
+	char p[STORE_PATH_MAX + 32], line[KW_NAME_MAX + 16];
+	FILE *f;
+
+	for (int i = 0; i < KW_MAX; i++)
+		kw[i] = NULL;
+	snprintf(p, sizeof p, "%s/%s", path, STORE_KEYWORDS);
+	if ((f = fopen(p, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char name[KW_NAME_MAX + 1];
+		int i;
+
+		if (sscanf(line, "%d %64s", &i, name) == 2 && i >= 0 && i < KW_MAX && kw[i] == NULL &&
+		    keyword_ok(name))
+			kw[i] = xstrdup(name);
+	}
+	fclose(f);
+}
+
+static void free_keywords(char *kw[KW_MAX])
+{
+	for (int i = 0; i < KW_MAX; i++) {
+		free(kw[i]);
+		kw[i] = NULL;
+	}
+}
+
+static int write_keywords(const char *path, char *kw[KW_MAX])
+{
+	char p[STORE_PATH_MAX + 32], t[STORE_PATH_MAX + 64];
+	FILE *f;
+
+	snprintf(p, sizeof p, "%s/%s", path, STORE_KEYWORDS);
+	snprintf(t, sizeof t, "%s.tmp.%ld", p, (long)getpid());
+	if ((f = fopen(t, "w")) == NULL)
+		return -1;
+	for (int i = 0; i < KW_MAX; i++)
+		if (kw[i])
+			fprintf(f, "%d %s\n", i, kw[i]);
+	if (fclose(f) != 0 || rename(t, p) != 0) {
+		unlink(t);
+		return -1;
+	}
+	return 0;
+}
+
+int store_keyword(const char *path, const char *name, int create)
+{
+	char p[STORE_PATH_MAX + 32], *kw[KW_MAX];
+	int lock = -1, found = -1, free_slot = -1;
+
+	if (!keyword_ok(name))
+		return -1;
+	if (create) {
+		snprintf(p, sizeof p, "%s/%s", path, STORE_LOCK);
+		if ((lock = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+			flock(lock, LOCK_EX);
+	}
+	read_keywords(path, kw);
+	for (int i = 0; i < KW_MAX && found < 0; i++) {
+		if (kw[i] && strcasecmp(kw[i], name) == 0)
+			found = i;
+		else if (!kw[i] && free_slot < 0)
+			free_slot = i;
+	}
+	if (found < 0 && create && free_slot >= 0) {
+		kw[free_slot] = xstrdup(name);
+		if (write_keywords(path, kw) == 0)
+			found = free_slot;
+	}
+	free_keywords(kw);
+	if (lock >= 0)
+		close(lock);
+	return found;
+}
+
+unsigned store_keywords_load(struct folder *f)
+{
+	unsigned n = 0;
+
+	free_keywords(f->kw);
+	read_keywords(f->path, f->kw);
+	for (int i = 0; i < KW_MAX; i++)
+		n += f->kw[i] != NULL;
+	return n;
 }
 
 /* ---- the UID list ---- */
@@ -871,8 +981,12 @@ void store_close(struct folder *f)
 {
 	struct sync_report r;
 
-	if (f->snap)
-		fclose(f->snap);
+	if (f->snap) {
+		fclose(f->snap);        /* nothing learnt: the view was never loaded */
+		f->snap = NULL;
+		f->lazy = 0;
+	}
+	free_keywords(f->kw);
 	/* write back sizes and dates learnt in this session */
 	if (f->dirty && f->path[0] && store_sync(f, 0, 1, &r) == 0)
 		sync_report_free(&r);

@@ -31,6 +31,15 @@ enum {
 	FL_RECENT = 32          /* session state only, never on disk */
 };
 
+/* Keywords, as Dovecot keeps them in Maildir: the folder's file
+ * "dovecot-keywords" numbers them ("0 $Forwarded"), and keyword N is the
+ * letter 'a' + N in the ":2," suffix; here it is flag bit 6 + N. */
+#define STORE_KEYWORDS  "dovecot-keywords"
+#define KW_MAX          26
+#define KW_NAME_MAX     64      /* longest keyword name we keep */
+#define FL_KW(i)        (1u << (6 + (i)))
+#define FL_KEYWORDS     (~0u << 6)
+
 #define SIZE_UNKNOWN UINT64_MAX
 
 struct msg {
@@ -61,6 +70,8 @@ struct folder {
 	int      lazy;          /* opened from the list's header only: m not loaded */
 	FILE    *snap;          /* the list as it was at SELECT, while lazy */
 	struct store_summary sum;       /* what SELECT announced, while lazy */
+	char    *kw[KW_MAX];    /* keyword names by number, NULL: unused */
+	unsigned nkw_told;      /* keywords the client was told of in FLAGS */
 };
 
 /* What a sync found, for the untagged replies. */
@@ -132,7 +143,14 @@ struct store_status {
 int store_status(const char *path, struct store_status *st, char *const *bases, size_t nb,
     uint32_t *uids);
 
-/* Flag letters "DFRST" of flags, for logs and tests. */
+/* Flag letters "DFRST" and keyword letters "a".."z" of flags (out: 40 bytes). */
 void store_flag_letters(unsigned flags, char *out);
+
+/* The number of keyword name (case-insensitive) in the folder at path,
+ * adding it to the folder's list when create is set; -1 if there is no
+ * such keyword, or no room (26), or the name is not a keyword atom. */
+int store_keyword(const char *path, const char *name, int create);
+/* Read the keyword names of f's folder into f->kw; return how many. */
+unsigned store_keywords_load(struct folder *f);
 
 #endif

@@ -324,6 +324,15 @@ make_cert() {
 	assert S("ANSWERED") == [] and S("UNANSWERED") == [b"1", b"2", b"3", b"4"]
 	assert S("DELETED") == [] and S("UNDELETED") == [b"1", b"2", b"3", b"4"]
 	assert S("KEYWORD", "foo") == [] and S("UNKEYWORD", "foo") == [b"1", b"2", b"3", b"4"]
+	# keywords, numbered in dovecot-keywords and kept as letters, as Dovecot does
+	typ, d = M.store("2", "+FLAGS", "($Forwarded Work)")
+	assert d == [b"2 (FLAGS (\\Seen \\Recent $Forwarded Work))"], d
+	assert M.untagged_responses["FLAGS"][-1] == b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded Work)", M.untagged_responses
+	assert open(md + "/dovecot-keywords").read() == "0 $Forwarded\n1 Work\n"
+	assert any(f.startswith("1700000002.M2P2.lab:2,Sab") for f in os.listdir(md + "/cur")), os.listdir(md + "/cur")
+	assert S("KEYWORD", "work") == [b"2"] and S("UNKEYWORD", "$Forwarded") == [b"1", b"3", b"4"]
+	typ, d = M.store("2", "-FLAGS", "(Work)"); assert d == [b"2 (FLAGS (\\Seen \\Recent $Forwarded))"], d
+	typ, d = M.store("2", "-FLAGS", "($Forwarded)")
 	assert S("OR", "FROM", "ann", "FLAGGED") == [b"1", b"3"]
 	assert S("NOT", "OR", "FROM", "ann", "FLAGGED") == [b"2", b"4"]
 	assert S("(FROM example.org SUBJECT t)") == [b"3"]
@@ -342,8 +351,10 @@ make_cert() {
 	typ, d = M.store("1", "FLAGS.SILENT", r"(\Seen)"); assert d == [None], d
 	typ, d = M.uid("STORE", "2", "+FLAGS", r"(\Deleted)"); assert b"UID 2" in d[0], d
 	assert sorted(os.listdir(md + "/cur"))[1].endswith(":2,ST"), os.listdir(md + "/cur")
+	typ, d = M.store("1", "+FLAGS", "(Important)")
 	# COPY, MOVE with COPYUID
 	typ, d = M.copy("1:2", "Trash"); assert re.match(rb"\[COPYUID \d+ 1:2 1:2\]", d[0]), d
+	assert open(md + "/.Trash/dovecot-keywords").read() == "0 Important\n"   # renumbered there
 	typ, d = M._simple_command("UID", "COPY", "3", "Trash"); assert re.match(rb"\[COPYUID \d+ 3 3\]", d[0]), d
 	r = M.copy("1", "Nope"); assert r[0] == "NO" and b"TRYCREATE" in r[1][0], r
 	typ, d = M._simple_command("MOVE", "3", "Junk"); ok((typ,))
@@ -659,7 +670,7 @@ count_is() {
 
 @test "the same Maildir under Dovecot: folders, messages and flags carry over both ways" {
 	[ -x /usr/lib/dovecot/imap ] || skip "dovecot-imapd not installed"
-	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc STORE 1 +FLAGS (\\Seen)\r\nd APPEND INBOX (\\Flagged) {21+}\r\nSubject: appended\r\n\r\n\r\ne CREATE Projects\r\nf LOGOUT\r'
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc STORE 1 +FLAGS (\\Seen Project)\r\nd APPEND INBOX (\\Flagged $Label1) {21+}\r\nSubject: appended\r\n\r\n\r\ne CREATE Projects\r\nf LOGOUT\r'
 	assert_line "e OK Create completed."
 	mkdir -p dove/run dove/home
 	cat > dove/dovecot.conf <<-EOF
@@ -675,8 +686,8 @@ count_is() {
 	run bash -c "printf 'a LIST \"\" *\r\nb SELECT INBOX\r\nc FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\nd STORE 2 +FLAGS (\\\\Answered)\r\ne APPEND Projects {19+}\r\nSubject: dovecot\r\n\r\nf LOGOUT\r\n' | env USER=bob HOME=$BATS_TEST_TMPDIR/dove/home ${as[*]} /usr/lib/dovecot/imap -c dove/dovecot.conf | tr -d '\r'"
 	assert_line --regexp '^\* LIST \(.*\) "\." Projects$'
 	assert_line "* 4 EXISTS"
-	assert_line --regexp '^\* 1 FETCH \(FLAGS \(\\Seen.*\) BODY'
-	assert_line --regexp '^\* 4 FETCH \(FLAGS \(\\Flagged.*\) BODY'
+	assert_line --regexp '^\* 1 FETCH \(FLAGS \(\\Seen.*Project.*\) BODY'
+	assert_line --regexp '^\* 4 FETCH \(FLAGS \(\\Flagged.*\$Label1.*\) BODY'
 	assert_line "Subject: appended"
 	assert_line --regexp '^e OK \[APPENDUID'
 	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc FETCH 2 (FLAGS)\r\nd STATUS Projects (MESSAGES)\r\ne UID FETCH 1:* (UID)\r'
