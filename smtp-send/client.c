@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/x509v3.h>
 
@@ -104,12 +105,53 @@ static void fail_reply(struct sess *s)
 	    (int)strcspn(t, "\n"), t);
 }
 
+/* The transcript line for a reply line, as lib/conn prints its own. */
+static void trace_in(const struct sess *s, const char *p, size_t n)
+{
+	FILE *f = s->c.log;
+
+	if (f == NULL)
+		return;
+	fputs("S: ", f);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if (ch < ' ' && ch != '\t')
+			fprintf(f, "\\x%02x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('\n', f);
+	fflush(f);
+}
+
+/* One reply line into buf (NUL-terminated, line end stripped).  Unlike
+ * conn_getline, an over-long line is not skipped to its end: a server
+ * that streams bytes without a line end must not keep us reading. */
+static enum conn_rc reply_line(struct sess *s, char *buf, size_t cap, size_t *len)
+{
+	enum conn_rc rc = conn_getchunk(&s->c, buf, cap - 1, len);
+	size_t n = *len;
+
+	if (rc != CONN_OK)
+		return rc;
+	if (conn_last_eol(&s->c) == CONN_EOL_NONE)
+		return s->c.eof ? CONN_EOF : CONN_TOOLONG;
+	n -= conn_last_eol(&s->c) == CONN_EOL_CRLF ? 2 : 1;
+	buf[n] = '\0';
+	*len = n;
+	trace_in(s, buf, n);
+	return CONN_OK;
+}
+
 /* Read one whole reply; its code, or -1 after failing every pending
  * recipient (temporarily: the connection broke or the server talks
- * nonsense, which another try may not repeat). */
+ * nonsense, which another try may not repeat).  A reply must be complete
+ * within the timeout, however slowly its lines drip in. */
 static int get_reply(struct sess *s)
 {
 	char line[SEND_REPLY_LINE_MAX];
+	time_t start = time(NULL);
 	const char *why;
 	size_t len;
 	enum conn_rc rc;
@@ -117,9 +159,12 @@ static int get_reply(struct sess *s)
 
 	reply_reset(&s->r);
 	do {
-		rc = conn_getline(&s->c, line, sizeof line, &len);
+		rc = reply_line(s, line, sizeof line, &len);
+		if (rc == CONN_OK && time(NULL) - start > s->c.timeout)
+			rc = CONN_TIMEOUT, snprintf(s->c.errbuf, sizeof s->c.errbuf, "reply too slow");
 		if (rc == CONN_TOOLONG) {
 			fail_all(s, RS_TEMP, 0, "4.5.0", "protocol error: reply line too long");
+			s->no_quit = 1;
 			return -1;
 		}
 		if (rc != CONN_OK) {

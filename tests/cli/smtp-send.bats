@@ -553,6 +553,13 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 	run bash -c "$(declare -f msg); msg | timeout 20 smtp-send --timeout 1 --pipe 'sleep 5' a@example.net"
 	assert_equal "$status" 75
 	assert_output --partial "timed out"
+	# an endless line is cut short; a reply dripping in line by line too
+	run bash -c "$(declare -f msg); msg | timeout 20 smtp-send --timeout 2 --pipe 'yes | tr -d \"\\n\"' a@example.net"
+	assert_equal "$status" 75
+	assert_output --partial "line too long"
+	run bash -c "$(declare -f msg); msg | timeout 20 smtp-send --timeout 2 --pipe 'while :; do printf \"220-x\\r\\n\"; sleep 0.5; done' a@example.net"
+	assert_equal "$status" 75
+	assert_output --partial "reply too slow"
 	# bare LF line ends from a server are taken
 	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'greeting=220 lf\n' 'ehlo=250-x\n250 8BITMIME\n')\" a@example.net"
 	assert_success
