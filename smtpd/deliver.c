@@ -18,13 +18,17 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "deliver.h"
 #include "err.h"
 #include "filter.h"
+#include "mailbox.h"
+#include "mbox.h"
 #include "smtpd.h"
 
 #define MDA_ARGS_MAX 16         /* words in --mda plus our own arguments */
@@ -181,8 +185,8 @@ static void drain(int ofd, int efd, struct buf *out, size_t outmax, struct buf *
 /* Run argv (or "sh -c argv[0]" when shell) with stdin from infd; capture
  * stdout into out (NULL: discard) and stderr into err.  Return the exit
  * code, 128+signal, or -1 if it could not start. */
-static int run_child(char *const argv[], int shell, int infd, struct buf *out, size_t outmax,
-    struct buf *err)
+static int run_child_fn(char *const argv[], int shell, int (*fn)(void *), void *arg, int infd,
+    struct buf *out, size_t outmax, struct buf *err)
 {
 	int op[2], ep[2], st;
 	pid_t pid;
@@ -201,6 +205,8 @@ static int run_child(char *const argv[], int shell, int infd, struct buf *out, s
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(infd, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
 			_exit(EX_OSERR);
+		if (fn != NULL)
+			_exit(fn(arg));
 		if (shell)
 			execl("/bin/sh", "sh", "-c", argv[0], (char *)NULL);
 		else
@@ -217,6 +223,12 @@ static int run_child(char *const argv[], int shell, int infd, struct buf *out, s
 		if (errno != EINTR)
 			return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run_child(char *const argv[], int shell, int infd, struct buf *out, size_t outmax,
+    struct buf *err)
+{
+	return run_child_fn(argv, shell, NULL, NULL, infd, out, outmax, err);
 }
 
 /* ---- the filter (lab 7) ---- */
@@ -313,6 +325,85 @@ int mda_exec(const struct config *cfg, const char *sender, const char *rcpt, int
 	return st;
 }
 
+/* In-process delivery (no --mda): lib/deliver.c, the very code of
+ * maildeliver, with maildeliver's settings (umask 077, SIGXFSZ ignored so
+ * a file size limit is EFBIG, handled), without a fork or exec when we are
+ * not root.  As root (the root half of privsep.c), a forked child of ours
+ * switches to the recipient's uid/gid for good and delivers: no exec. */
+struct local_job {
+	const struct config *cfg;
+	const char *sender, *rcpt;
+	const struct buf *msg;          /* the message, or NULL: read it from fd */
+	int fd;
+	struct buf *err;
+	int become;
+};
+
+static int local_run(struct local_job *j)
+{
+	struct md_opts o = { .sender = j->sender, .users = j->cfg->users,
+	    .tmpl = j->cfg->mailbox ? j->cfg->mailbox : MAILBOX_DEFAULT,
+	    .lock_wait = MBOX_LOCK_SECS, .max_size = MD_SIZE_MAX, .err = j->err,
+	    .become = j->become };
+	char *rcpts[1] = { (char *)j->rcpt };
+	struct md_msg m;
+	int rc;
+
+	if (j->msg != NULL)
+		rc = md_from_mem(j->msg->p ? j->msg->p : "", j->msg->len, &m);
+	else
+		rc = md_read(j->fd, MD_SIZE_MAX, &m);
+	if (rc != EX_OK)
+		return rc;
+	rc = md_run(&o, &m, rcpts, 1);
+	md_msg_free(&m);
+	return rc;
+}
+
+/* The forked child as root: deliver, put the reasons on stderr (our pipe). */
+static int local_child(void *arg)
+{
+	struct local_job *j = arg;
+	struct buf e = { 0 };
+	int rc;
+
+	umask(077);
+	signal(SIGXFSZ, SIG_IGN);
+	j->err = &e;
+	j->become = 1;
+	j->fd = 0;
+	rc = local_run(j);
+	if (e.len > 0 && write_all(2, e.p, e.len) < 0)
+		rc = rc ? rc : EX_IOERR;
+	return rc;
+}
+
+int local_deliver(const struct config *cfg, const char *sender, const char *rcpt, int fd,
+    const struct buf *msg, struct buf *err)
+{
+	struct local_job j = { .cfg = cfg, .sender = sender, .rcpt = rcpt, .msg = msg, .fd = fd,
+	    .err = err };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	mode_t mask;
+	int rc;
+
+	if (geteuid() == 0) {
+		if (fd < 0)
+			return -1;
+		j.msg = NULL;
+		return run_child_fn(NULL, 0, local_child, &j, fd, NULL, 0, err);
+	}
+	if (msg == NULL && fd < 0)
+		return -1;
+	mask = umask(077);
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGXFSZ, &ign, &old);
+	rc = local_run(&j);
+	sigaction(SIGXFSZ, &old, NULL);
+	umask(mask);
+	return rc;
+}
+
 /* Map the MDA's exit status to a reply (sysexits, as Postfix's pipe does:
  * unknown statuses are temporary, so mail is retried rather than lost). */
 static void mda_result(struct rcpt *r, int st, const struct buf *err)
@@ -346,9 +437,17 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 	struct buf err = { 0 };
 	int fd, st;
 
-	if (s->cfg->mda == NULL || s->cfg->mda[0] == '\0') {
+	if (s->cfg->mda != NULL && s->cfg->mda[0] == '\0') {
 		r->code = 451;
-		snprintf(r->reply, sizeof r->reply, "4.3.5 Error: no MDA configured (maildeliver missing)");
+		snprintf(r->reply, sizeof r->reply, "4.3.5 Error: no MDA configured");
+		return;
+	}
+	if (s->cfg->mda == NULL && s->privsep < 0) {      /* in-process, as ourselves */
+		st = local_deliver(s->cfg, s->from, r->addr, -1, m, &err);
+		mda_result(r, st, &err);
+		if (st != 0 && s->cfg->verbose)
+			warnx_("%s: delivery failed (%d): %s", r->addr, st, err.p ? err.p : "");
+		buf_free(&err);
 		return;
 	}
 	if ((fd = data_fd(m->p, m->len)) < 0) {
@@ -363,7 +462,8 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 	close(fd);
 	mda_result(r, st, &err);
 	if (st != 0 && s->cfg->verbose)
-		warnx_("%s: %s exited %d: %s", r->addr, s->cfg->mda, st, err.p ? err.p : "");
+		warnx_("%s: %s exited %d: %s", r->addr, s->cfg->mda ? s->cfg->mda : "delivery", st,
+		    err.p ? err.p : "");
 	buf_free(&err);
 }
 

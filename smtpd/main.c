@@ -65,7 +65,8 @@ static void usage(FILE *f)
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
-	    "mode) or on the -l addresses, deliver local domains with the MDA and queue\n"
+	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
+    "does, or with --mda CMD) and queue\n"
 	    "the rest for smtp-send --queue.  See smtpd(8).\n");
 }
 
@@ -101,7 +102,7 @@ static void add_nets(struct config *c, char *list)
 	}
 }
 
-/* The program beside our own binary (maildeliver, smtp-send), or "". */
+/* The program beside our own binary (smtp-send), or "". */
 static const char *beside_me(const char *name, char *buf, size_t cap)
 {
 	char self[PATH_MAX];
@@ -159,7 +160,7 @@ static void option(struct config *c, int o, char *arg)
 int main(int argc, char **argv)
 {
 	static struct config cfg;
-	static char mda[PATH_MAX], send[PATH_MAX];
+	static char send[PATH_MAX];
 	int o;
 
 	cfg.max_size = SMTPD_SIZE_DEFAULT;
@@ -186,8 +187,6 @@ int main(int argc, char **argv)
 		cfg.cmd_timeout = SMTP_CMD_SECS;
 	if (cfg.data_timeout == 0)
 		cfg.data_timeout = cfg.cmd_timeout < SMTP_DATA_SECS ? cfg.cmd_timeout : SMTP_DATA_SECS;
-	if (cfg.mda == NULL)
-		cfg.mda = beside_me("maildeliver", mda, sizeof mda);
 	if (cfg.smtp_send == NULL)
 		cfg.smtp_send = beside_me("smtp-send", send, sizeof send);
 	if (cfg.hostname[0] == '\0' && gethostname(cfg.hostname, sizeof cfg.hostname - 1) < 0)

@@ -116,7 +116,10 @@ int privsep_serve(const struct config *cfg, int chan, pid_t child)
 			kill(child, SIGKILL);
 			break;
 		}
-		st = mda_exec(cfg, sender, rcpt, fd, &err);
+		if (cfg->mda == NULL)
+			st = local_deliver(cfg, sender, rcpt, fd, NULL, &err);
+		else
+			st = mda_exec(cfg, sender, rcpt, fd, &err);
 		close(fd);
 		snprintf(rep, sizeof rep, "%d %.*s", st, (int)strcspn(err.p ? err.p : "", "\n"),
 		    err.p ? err.p : "");

@@ -45,7 +45,7 @@ struct config {
 	char   hostname[256];
 	const char *users;              /* passwd-file, NULL: system accounts */
 	const char *mailbox;            /* template, NULL: maildeliver's default */
-	const char *mda;                /* local delivery command */
+	const char *mda;                /* --mda command, NULL: deliver in-process */
 	const char *smtp_send;          /* the queue runner to start, "" if absent */
 	const char *queue;              /* spool for relayed mail, NULL: no relaying */
 	const char *runas;              /* --user */
@@ -158,6 +158,12 @@ int header_has(const char *msg, size_t len, const char *name);
  * (first bytes) into err.  The exit status, 128+signal, or -1. */
 int mda_exec(const struct config *cfg, const char *sender, const char *rcpt, int fd,
     struct buf *err);
+
+/* Deliver locally in-process (no --mda): lib/deliver, maildeliver's code,
+ * the message from msg or else from fd; as root in a forked child that
+ * becomes the recipient.  Returns a sysexits status as the MDA would. */
+int local_deliver(const struct config *cfg, const char *sender, const char *rcpt, int fd,
+    const struct buf *msg, struct buf *err);
 
 /* privsep.c: started as root, a session splits; see there. */
 /* Fork the protocol half.  Returns its pid in the root half (which then
