@@ -1077,6 +1077,23 @@ static void mx_free(struct dns_mx *x)
 	dns_addrs_free(&x->addrs);
 }
 
+size_t dns_mx_dedup(struct dns_mx *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		while (j < k && !dns_name_eq(v[j].host, v[i].host))
+			j++;
+		if (j < k)
+			mx_free(&v[i]);
+		else
+			v[k++] = v[i];
+	}
+	return k;
+}
+
 /* Is item (a host name, or an IPv4/IPv6 address) one of x's names or
  * addresses? */
 static int self_item_match(const struct dns_mx *x, const char *item, size_t len)
@@ -1287,6 +1304,7 @@ enum dns_status dns_mx(struct dns *d, const char *domain, const struct dns_route
 	if (st != DNS_OK)
 		return st;
 	dns_mx_order(out->v, out->n, !r->no_shuffle);
+	out->n = dns_mx_dedup(out->v, out->n);
 	while (out->n > DNS_MX_MAX)     /* hostile or silly: keep the best ones */
 		mx_free(&out->v[--out->n]);
 	if (r->want_addrs || (r->self && self_has_address(r->self)))

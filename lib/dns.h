@@ -160,6 +160,10 @@ int dns_name_eq(const char *a, const char *b);
 /* Sort v[0..n) by preference (stable); shuffle each run of equal
  * preferences when shuffle is set (RFC 5321 5.1). */
 void dns_mx_order(struct dns_mx *v, size_t n, int shuffle);
+/* Drop every host of sorted v[0..n) that an earlier entry already names
+ * (dns_name_eq), freeing it: an MTA tries a host once, at its best
+ * preference.  Returns the new count. */
+size_t dns_mx_dedup(struct dns_mx *v, size_t n);
 /* Loop avoidance: if one of self's comma-separated names or addresses
  * (addresses match hosts' addrs) is among l (sorted), drop every host whose
  * preference is >= its own and free them; l->n shrinks, l->self_* are set. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # mxlookup against a real DNS server (dnsmasq, tests/lib/dns.bash) with its
 # own zone, dig as the oracle for the records.
-PORT_BASE=21000
+PORT_BASE=29000
 load helpers
 load ../lib/dns
 
@@ -41,6 +41,12 @@ setup_file() {
 	dns_add_mx "$c" halfghost.test 10 nowhere.ghost.test
 	dns_add_mx "$c" halfghost.test 20 mx1.multi.test
 	dns_add_txt "$c" txtonly.test "v=spf1 -all"
+	# one host listed three times (another case, two preferences)
+	dns_add_mx "$c" dup.test 10 MX.Dup.test
+	dns_add_mx "$c" dup.test 10 mx.dup.test
+	dns_add_mx "$c" dup.test 5 mx.dup.test
+	dns_add_mx "$c" dup.test 20 other.dup.test
+	dns_add_host "$c" mx.dup.test 127.0.0.7
 	# 40 MX: too big for UDP, answered over TCP
 	for i in $(seq 1 40); do
 		dns_add_mx "$c" big.test "$i" "a-rather-long-mail-exchanger-name-number-$i.big.test"
@@ -118,6 +124,15 @@ dig_mx() {
 	assert_output "$want"
 	assert_line --index 0 "10 mx1.multi.test"
 	assert_line --index 2 "30 backup.other.test"
+}
+
+@test "a host listed several times is tried once, at its best preference" {
+	run dig_mx dup.test
+	assert_equal "${#lines[@]}" 4
+	run mx dup.test
+	assert_success
+	assert_output "5 mx.dup.test
+20 other.dup.test"
 }
 
 @test "equal preferences are shuffled over runs, the next preference stays last" {

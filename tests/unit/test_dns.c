@@ -185,6 +185,27 @@ START_TEST(order_stable)
 }
 END_TEST
 
+START_TEST(dedup_hosts)
+{
+	/* sorted already: a host listed again (any case, trailing dot) is
+	 * tried once, at its best preference */
+	static const unsigned prefs[] = { 5, 10, 10, 10, 20, 20 };
+	static const char *const hosts[] = { "mx.a", "MX.A.", "b", "mx.a", "c", "b" };
+	static const char *const want[] = { "mx.a", "b", "c" };
+	struct dns_mxlist l;
+
+	set_list(&l, prefs, hosts, 6);
+	l.n = dns_mx_dedup(l.v, l.n);
+	ck_assert_uint_eq(l.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		ck_assert_str_eq(l.v[i].host, want[i]);
+	ck_assert_uint_eq(l.v[0].pref, 5);
+	ck_assert_uint_eq(l.v[2].pref, 20);
+	dns_mxlist_free(&l);
+	ck_assert_uint_eq(dns_mx_dedup(NULL, 0), 0);
+}
+END_TEST
+
 START_TEST(order_shuffle)
 {
 	static const unsigned prefs[] = { 20, 10, 10, 10, 5 };
@@ -661,6 +682,7 @@ int main(void)
 	tcase_add_test(tc, exchange_spoof_and_tcp);
 	tcase_add_test(tc, route_time_budget);
 	tcase_add_test(tc, open_errors);
+	tcase_add_test(tc, dedup_hosts);
 	tcase_set_timeout(tc, 20);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
