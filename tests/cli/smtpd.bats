@@ -669,3 +669,90 @@ with open("syslog.out", "wb") as f:
 	run head -n 1 "$NEW"/*
 	assert_output "Return-Path: <-oQ/tmp/x@evil.example>"
 }
+
+# As an ordinary user: started as root, the test runs smtpd as "mail" (the
+# lab case, in-process delivery without a fork); otherwise as ourselves.
+sm_user() {
+	if [ "$(id -u)" = 0 ]; then
+		setpriv --reuid=mail --regid=mail --clear-groups "${SM[@]}" "$@" | tr -d '\r'
+	else
+		"${SM[@]}" "$@" | tr -d '\r'
+	fi
+}
+
+# Each delivered file, minus our Return-Path: and Delivered-To:, fed to
+# maildeliver for the same recipient must give the same bytes.
+same_as_maildeliver() {     # FILE SENDER RCPT USER-IN-FILE
+	local f=$1 out=$W/md-check
+	rm -rf "$out"; mkdir -p "$out"/Maildir/{cur,new,tmp} "$out"/Maildir/.lists/{cur,new,tmp}
+	echo "$4:{PLAIN}x:$IDS::$out::" > "$W/users-md"
+	chmod 644 "$W/users-md"
+	fix_perms; [ "$(id -u)" = 0 ] && chown -R "$IDS" "$out"
+	tail -n +3 "$f" | "$BIN/maildeliver" -f "$2" --users "$W/users-md" -- "$3"
+	local g
+	g=$(find "$out/Maildir" -type f -path '*/new/*')
+	[ -n "$g" ] && [ "$(echo "$g" | wc -l)" = 1 ]
+	# the same folder (INBOX, .Junk, .+detail) below each Maildir
+	[ "${f#"$W"/home/bob/Maildir}" != "$f" ]
+	[ "$(dirname "${f#"$W"/home/bob/Maildir}")" = "$(dirname "${g#"$out"/Maildir}")" ]
+	cmp "$f" "$g"
+}
+
+@test "in-process delivery (no --mda) stores exactly what maildeliver stores: INBOX, .Junk, +folder; as root and unprivileged" {
+	mkdir -p home/bob/Maildir/.lists/{cur,new,tmp} home/bob/Maildir/{cur,new,tmp}
+	fix_perms
+	msg='Subject: same\r\nReturn-Path: <forged@evil.example>\r\nFrom: a@b.c\r\n\r\nline\r\n..dot\r\ntab\there\r\n'
+	spam='Subject: buy\r\nX-Spam-Flag: YES\r\n\r\nspam\r\n'
+	for how in sm sm_user; do
+		rm -rf home/bob/Maildir/new/* home/bob/Maildir/.lists/new/* home/bob/Maildir/.Junk
+		run $how <<< "$(printf "EHLO c\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n${msg}.\r\nMAIL FROM:<>\r\nRCPT TO:<bob+lists@example.org>\r\nDATA\r\n${msg}.\r\nMAIL FROM:<s@x.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n${spam}.\r\nQUIT\r\n")"
+		assert_success
+		[ "$(echo "$output" | grep -c '^250 2.0.0 <bob.*Ok: delivered$')" = 3 ]
+		f1=$(ls "$NEW"/*); f2=$(ls "$W"/home/bob/Maildir/.lists/new/*); f3=$(ls "$W"/home/bob/Maildir/.Junk/new/*)
+		[ "$(head -n 2 "$f1")" = "$(printf 'Return-Path: <s@x.example>\nDelivered-To: bob@example.org')" ]
+		[ "$(head -n 2 "$f2")" = "$(printf 'Return-Path: <>\nDelivered-To: bob+lists@example.org')" ]
+		! grep -q forged "$f1"
+		same_as_maildeliver "$f1" s@x.example bob@example.org bob
+		same_as_maildeliver "$f2" "" bob+lists@example.org bob
+		same_as_maildeliver "$f3" s@x.example bob@example.org bob
+		[ "$(stat -c %a "$f1")" = 600 ]
+		[ "$(stat -c %u "$f1")" = "${IDS%:*}" ]
+	done
+}
+
+@test "in-process delivery: a failure reaches the reply with maildeliver's reason; mbox template" {
+	[ "$(id -u)" = 0 ] && chown root:root home/bob
+	chmod 555 home/bob
+	for how in sm sm_user; do
+		run $how <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
+		assert_line --regexp "^554 5.3.0 <bob@example.org>: delivery failed: bob@example.org: create Maildir $W/home/bob/Maildir: Permission denied$"
+	done
+	chmod 755 home/bob
+	fix_perms
+	for how in sm sm_user; do
+		run $how --mailbox "mbox:%h/mbox" <<< "$(printf "${HDR}Subject: m\r\n\r\nFrom here\r\n.\r\nQUIT\r\n")"
+		assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered$"
+	done
+	[ "$(grep -c '^From alice@example.org ' home/bob/mbox)" = 2 ]
+	[ "$(grep -c '^>From here$' home/bob/mbox)" = 2 ]
+	[ "$(stat -c %u home/bob/mbox)" = "${IDS%:*}" ]
+}
+
+@test "--mda CMD still runs the external command, with -f, --users, -- RCPT" {
+	cat > mda <<-EOF
+	#!/bin/sh
+	printf '%s\n' "\$@" > "$W/argv"
+	exec $BIN/maildeliver "\$@"
+	EOF
+	chmod 755 mda
+	run sm --mda "$W/mda" <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered$"
+	[ "$(nmsg "$NEW")" = 1 ]
+	run cat argv
+	assert_output "$(printf -- '-f\nalice@example.org\n--users\n%s\n--\nbob@example.org' "$W/users")"
+	# an MDA that fails temporarily: 451 with its first line of stderr
+	printf '#!/bin/sh\necho "disk on fire" >&2\nexit 75\n' > mda
+	run sm --mda "$W/mda" <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
+	assert_line "451 4.2.0 <bob@example.org>: temporary delivery failure: disk on fire"
+	[ "$(nmsg "$NEW")" = 1 ]
+}
