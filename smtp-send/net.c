@@ -120,8 +120,8 @@ static int try_ai(const struct addrinfo *ai, int timeout, struct peer *p,
 	return 0;
 }
 
-static int connect_ai(const char *host, int port, int flags, int timeout, struct peer *p,
-    char *err, size_t cap)
+static int connect_ai(const char *host, const char *name, int port, int flags, int timeout,
+    struct peer *p, char *err, size_t cap)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = flags }, *res, *ai;
 	char ps[16];
@@ -133,7 +133,7 @@ static int connect_ai(const char *host, int port, int flags, int timeout, struct
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next)
-		if (try_ai(ai, timeout, p, host, port, err, cap) == 0)
+		if (try_ai(ai, timeout, p, name, port, err, cap) == 0)
 			break;
 	freeaddrinfo(res);
 	return ai ? 0 : -1;
@@ -142,13 +142,13 @@ static int connect_ai(const char *host, int port, int flags, int timeout, struct
 int net_connect_host(const char *host, int port, int timeout, struct peer *p,
     char *err, size_t cap)
 {
-	return connect_ai(host, port, 0, timeout, p, err, cap);
+	return connect_ai(host, host, port, 0, timeout, p, err, cap);
 }
 
-int net_connect_addr(const char *addr, int port, int timeout, struct peer *p,
-    char *err, size_t cap)
+int net_connect_addr(const char *name, const char *addr, int port, int timeout,
+    struct peer *p, char *err, size_t cap)
 {
-	return connect_ai(addr, port, AI_NUMERICHOST, timeout, p, err, cap);
+	return connect_ai(addr, name, port, AI_NUMERICHOST, timeout, p, err, cap);
 }
 
 int net_pipe(const char *cmd, struct peer *p, char *err, size_t cap)

@@ -116,17 +116,15 @@ static int try_host(const struct opts *o, SSL_CTX *ctx, const char *from,
 
 		if (retryable(rv, n, domain) == 0)
 			return 0;
-		if (net_connect_addr(mx->addrs.v[a].text, port, SEND_CONNECT_SECS, &p, err,
-		    sizeof err) < 0) {
+		if (net_connect_addr(mx->host, mx->addrs.v[a].text, port, SEND_CONNECT_SECS, &p,
+		    err, sizeof err) < 0) {
 			if (o->verbose)
-				fprintf(stderr, "* %s (MX %u %s)\n", err, mx->pref, mx->host);
+				fprintf(stderr, "* %s\n", err);
 			for (size_t i = 0; i < n; i++)
 				if (rv[i].state == RS_PENDING)
 					fail_rcpt(&rv[i], RS_TEMP, "4.4.1", mx->host, err);
 			continue;
 		}
-		snprintf(p.host, sizeof p.host, "%s", mx->host);
-		snprintf(p.name, sizeof p.name, "%s[%s]:%d", mx->host, mx->addrs.v[a].text, port);
 		if (smtp_session(o, &p, ctx, from, m, rv, n) != SESS_FAIL) {
 			peer_close(&p);
 			return 1;   /* the host answered: its other addresses are the same host */

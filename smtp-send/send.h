@@ -213,9 +213,10 @@ int hostport_split(const char *s, char *host, size_t hcap, int *port, int dport)
  * -1 with a reason in err. */
 int net_connect_host(const char *host, int port, int timeout, struct peer *p,
     char *err, size_t cap);
-/* Connect to one address (text form) and port. */
-int net_connect_addr(const char *addr, int port, int timeout, struct peer *p,
-    char *err, size_t cap);
+/* Connect to one address (text form) and port; name is the host name
+ * for messages and TLS. */
+int net_connect_addr(const char *name, const char *addr, int port, int timeout,
+    struct peer *p, char *err, size_t cap);
 /* Start sh -c cmd on two pipes; 0 or -1. */
 int net_pipe(const char *cmd, struct peer *p, char *err, size_t cap);
 /* Close the peer and reap a --pipe child. */
