@@ -137,7 +137,9 @@ static int try_host(const struct opts *o, SSL_CTX *ctx, const char *from,
 static void by_mx(const struct opts *o, struct dns *d, SSL_CTX *ctx, const char *from,
     const struct message *m, struct rcpt *rv, size_t n, const char *domain)
 {
-	struct dns_route route = { .want_addrs = 1 };
+	/* with --helo we know our own name: an MX list that leads back to us
+	 * is cut there (RFC 5321 5.1) */
+	struct dns_route route = { .want_addrs = 1, .self = o->helo };
 	struct dns_mxlist l = { 0 };
 	enum dns_status st = dns_mx(d, domain, &route, &l);
 	char why[400];
@@ -148,7 +150,8 @@ static void by_mx(const struct opts *o, struct dns *d, SSL_CTX *ctx, const char 
 		for (size_t i = 0; i < n; i++)
 			if (rv[i].state == RS_PENDING)
 				fail_rcpt(&rv[i], st == DNS_TEMPFAIL ? RS_TEMP : RS_PERM,
-				    st == DNS_TEMPFAIL ? "4.4.3" : "5.1.2", domain, why);
+				    st == DNS_TEMPFAIL ? "4.4.3" : st == DNS_LOOP ? "5.4.6" : "5.1.2",
+				    domain, why);
 		dns_mxlist_free(&l);
 		return;
 	}

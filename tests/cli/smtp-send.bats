@@ -926,6 +926,10 @@ mx_setup() {
 	assert_equal "$status" 69
 	run bash -c "$(declare -f msg); msg | smtp-send --dns 127.0.0.1:$(free_port) u@example.test"
 	assert_equal "$status" 75
+	# we are the best MX: a loop, not a delivery to ourselves
+	run bash -c "$(declare -f msg); msg | smtp-send --helo mx1.example.test --dns 127.0.0.1:$dp u@example.test"
+	assert_equal "$status" 69
+	assert_output --partial "5.4.6"
 }
 
 # ---------------------------------------------------------------- queue runner
@@ -1044,7 +1048,7 @@ True"
 	mx_setup "$dp"
 	srv "$BATS_TEST_TMPDIR/mx2" "$sp" --host=127.0.0.3
 	enqueue "$q" 1000.M1P1R1 a@sender.test u@example.test
-	flock -x "$q/env/1000.M1P1R1" sleep 3 &
+	flock -x "$q/env/1000.M1P1R1" sleep 1.5 &
 	local fl=$!
 	sleep 0.3
 	smtp-send --queue "$q" --dns 127.0.0.1:"$dp" --port "$sp"
