@@ -431,6 +431,10 @@ static int send_mode(struct cmdline *cl)
 
 	if (!addr_ok(from))
 		diex(EX_USAGE, "bad sender address: %s", from);
+	/* say so before waiting for a message on standard input */
+	if (cl->nrcpt == 0 && !cl->from_headers && !o->dry_run &&
+	    (o->quit_after == ST_NONE || o->quit_after >= ST_RCPT))
+		diex(EX_USAGE, "no recipients");
 	if (cl->compose)
 		compose(cl, from, &m);
 	else if (o->quit_after == ST_NONE || o->quit_after == ST_DATA || o->dry_run)
