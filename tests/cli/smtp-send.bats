@@ -975,6 +975,9 @@ enqueue() {
 	grep -q "attempts 1" "$q/env/1000.M1P1R1"
 	smtp-send --queue "$q" --retry-now --dns 127.0.0.1:"$dp" --port "$sp"
 	grep -q "attempts 2" "$q/env/1000.M1P1R1"
+	# the wait doubles: 5 minutes, then 10
+	next=$(sed -n 's/^next //p' "$q/env/1000.M1P1R1")
+	[ "$next" -ge $(($(date +%s) + 550)) ]
 	[ ! -e "$BATS_TEST_TMPDIR/mx2/2.eml" ]      # u@ was not sent twice
 	# once every recipient has a final answer, the message goes
 	sed -i 's/^rcpt <temp@example.test> pending.*/rcpt <temp@example.test> done 250 ok/' "$q/env/1000.M1P1R1"
@@ -1039,6 +1042,18 @@ True"
 	[ -z "$(ls "$q/env")" ]
 	grep -q "^Status: 4.4.7" "$BATS_TEST_TMPDIR/mx2/1.eml"
 	grep -q "delivery time expired" "$BATS_TEST_TMPDIR/mx2/1.eml"
+}
+
+@test "queue: through a smarthost with -s" {
+	local p q=$BATS_TEST_TMPDIR/q
+	p=$(free_port)
+	srv "$BATS_TEST_TMPDIR/m" "$p"
+	enqueue "$q" 1000.M1P1R1 a@sender.test u@example.test v@other.test
+	run smtp-send -v --queue "$q" -s 127.0.0.1:"$p"
+	assert_success
+	[ -z "$(ls "$q/env")" ]
+	run "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["rcpt"])' "$BATS_TEST_TMPDIR/m/1.env"
+	assert_output "['u@example.test', 'v@other.test']"
 }
 
 @test "queue: a message locked by another runner is left alone" {
