@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -35,7 +37,17 @@ void conn_set_log(struct conn *c, FILE *f, conn_masker mask)
 
 void conn_set_timeout(struct conn *c, int secs)
 {
+	struct timeval tv = { .tv_sec = secs > 0 ? secs : 0 };
+
 	c->timeout = secs;
+	/* poll() bounds the wait for the first byte, but a blocking read()
+	 * inside SSL_read/SSL_accept waiting for the rest of a TLS record, and
+	 * a blocking write() to a peer that stopped reading, would wait for
+	 * ever: the socket timeouts make them fail with EAGAIN, which we
+	 * treat as WANT_READ/WANT_WRITE and then time out through poll().
+	 * (Not a socket, as a pipe: setsockopt fails and nothing changes.) */
+	setsockopt(c->rfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(c->wfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
 void conn_mask_next(struct conn *c)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -105,6 +106,66 @@ START_TEST(timeout)
 
 	conn_set_timeout(&c, 1);
 	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_TIMEOUT);
+}
+END_TEST
+
+/* A peer that never reads: writing gives up after the timeout instead of
+ * blocking for ever (a server must not hang on a client that stopped). */
+START_TEST(write_timeout)
+{
+	static char block[64 * 1024];
+	time_t t0 = time(NULL);
+	int r = 0;
+
+	memset(block, 'x', sizeof block);
+	conn_set_timeout(&c, 1);
+	for (int i = 0; i < 1024 && r == 0; i++)       /* up to 64 MB */
+		r = conn_write(&c, block, sizeof block);
+	if (r == 0)
+		r = conn_flush(&c);
+	ck_assert_int_eq(r, -1);
+	ck_assert_int_le(time(NULL) - t0, 6);
+}
+END_TEST
+
+/* A TLS peer that sends part of a record and stops (slowloris): the
+ * handshake fails after the timeout instead of blocking in SSL_accept. */
+START_TEST(tls_partial_record)
+{
+	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256];
+	SSL_CTX *sctx;
+	pid_t pid;
+	int st = -1;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
+	ck_assert_int_eq(system(cmd), 0);
+	sctx = tls_server_ctx(cert, key, err, sizeof err);
+	ck_assert_msg(sctx != NULL, "%s", err);
+	pid = fork();
+	if (pid == 0) {
+		struct conn s;
+
+		conn_init(&s, sv[1], sv[1], CONN_SERVER);
+		conn_set_timeout(&s, 1);
+		_exit(conn_starttls(&s, sctx, NULL) < 0 ? 0 : 1);
+	}
+	/* a handshake record header announcing 200 bytes, then 5 of them */
+	ck_assert_int_eq(write(sv[0], "\x16\x03\x01\x00\xc8\x01\x00\x00\xc4\x03", 10), 10);
+	for (int i = 0; i < 100; i++) {         /* 10 s at most */
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			break;
+		usleep(100000);
+	}
+	if (!WIFEXITED(st) && kill(pid, SIGKILL) == 0)
+		waitpid(pid, &st, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SSL_accept hung on a partial record");
+	SSL_CTX_free(sctx);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -256,6 +317,8 @@ int main(void)
 	tcase_add_test(tc, transcript);
 	tcase_add_test(tc, starttls);
 	tcase_add_test(tc, verify_fails);
+	tcase_add_test(tc, write_timeout);
+	tcase_add_test(tc, tls_partial_record);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
