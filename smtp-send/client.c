@@ -290,8 +290,10 @@ static int auth(struct sess *s)
 	int code;
 
 	if (m == SASL_M_NONE) {
-		fail_all(s, RS_PERM, 0, "5.7.8", "no usable AUTH mechanism (server offers: %s)",
-		    s->caps.auth[0] ? s->caps.auth : "none");
+		/* many servers offer AUTH only once TLS is on */
+		fail_all(s, RS_PERM, 0, "5.7.8", "no usable AUTH mechanism (server offers: %s)%s",
+		    s->caps.auth[0] ? s->caps.auth : "none",
+		    s->caps.starttls && !conn_is_tls(&s->c) ? "; try --starttls" : "");
 		return -1;
 	}
 	if (m != SASL_M_CRAM && !conn_is_tls(&s->c) && !s->p->local && !o->plaintext_auth) {
