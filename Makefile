@@ -29,7 +29,9 @@ endif
 CPPFLAGS += -D_GNU_SOURCE -DMAILLAB_VERSION='"$(VERSION)"' -iquote lib
 CFLAGS  += -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lresolv -lcrypt
-LDFLAGS += $(LDSAN)
+# --as-needed: a program loads only the libraries it uses (b64 never maps OpenSSL);
+# Debian's gcc already does this, clang and other toolchains may not.
+LDFLAGS += $(LDSAN) -Wl,--as-needed
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
