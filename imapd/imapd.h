@@ -29,6 +29,7 @@ struct imapd_opts {
 	int         implicit_tls;
 	int         plaintext_auth;
 	int         verbose;
+	int         use_syslog; /* --syslog: logins and logouts, mail facility */
 	int         auth_delay; /* seconds after a failed login */
 };
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -16,7 +17,8 @@
 
 const char *const progname = "imapd";
 
-enum { O_TLS = 256, O_PLAIN, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS, O_DELAY };
+enum { O_TLS = 256, O_PLAIN, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS, O_DELAY,
+	O_SYSLOG };
 
 static const struct option opts[] = {
 	{ "listen",         required_argument, NULL, 'l' },
@@ -29,6 +31,7 @@ static const struct option opts[] = {
 	{ "plaintext-auth", no_argument,       NULL, O_PLAIN },
 	{ "user",           required_argument, NULL, O_RUNAS },
 	{ "auth-delay",     required_argument, NULL, O_DELAY },
+	{ "syslog",         no_argument,       NULL, O_SYSLOG },
 	{ "verbose",        no_argument,       NULL, 'v' },
 	{ "help",           no_argument,       NULL, 'h' },
 	{ "version",        no_argument,       NULL, 'V' },
@@ -53,6 +56,7 @@ static void usage(FILE *f)
 	    "      --hostname NAME       name in the greeting (default: the host name)\n"
 	    "      --user NAME           unprivileged user when started as root (default mail)\n"
 	    "      --auth-delay SECS     pause after a failed login (default %d)\n"
+	    "      --syslog              log logins and logouts to syslog (mail facility)\n"
 	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY);
@@ -86,6 +90,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_TLS:     o->cfg.implicit_tls = 1; break;
 		case O_PLAIN:   o->cfg.plaintext_auth = 1; break;
 		case O_RUNAS:   o->cfg.runas = optarg; break;
+		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
 		case 'v':       o->cfg.verbose = 1; break;
 		case O_DELAY:
 			o->cfg.auth_delay = (int)strtol(optarg, &end, 10);
@@ -131,6 +136,8 @@ int main(int argc, char **argv)
 	/* Read the key while we may still be root, before any client byte. */
 	if (o.cert && (o.cfg.ctx = tls_server_ctx(o.cert, o.key, err, sizeof err)) == NULL)
 		diex(EX_CONFIG, "%s", err);
+	if (o.cfg.use_syslog)
+		openlog("imapd", LOG_PID, LOG_MAIL);
 	if (o.nlisten > 0)
 		return server_listen(o.listen, o.nlisten, imapd_session, &o.cfg);
 	server_peer(STDIN_FILENO, &peer);

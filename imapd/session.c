@@ -19,6 +19,7 @@
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -168,6 +169,22 @@ void send_updates(struct session *s, int allow_expunge)
 		buf_free(&b);
 	}
 	sync_report_free(&r);
+}
+
+/* An event worth a line in the logs: syslog with --syslog, and the -v
+ * transcript. */
+static void logmsg(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logmsg(struct session *s, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (s->o->use_syslog)
+		syslog(LOG_INFO, "%s [%s]", line, s->peer->addr[0] ? s->peer->addr : "local");
+	conn_note(&s->conn, "%s", line);
 }
 
 /* ---- privileges ----
@@ -343,6 +360,7 @@ static int login_done(struct session *s, const char *tag)
 		return -1;
 	}
 	set_state(s, ST_AUTH);
+	logmsg(s, "login: user=%s", s->user.name);
 	capabilities(s, &caps);
 	reply(s, tag, "OK [CAPABILITY %s] Logged in", caps.p);
 	buf_free(&caps);
@@ -351,6 +369,7 @@ static int login_done(struct session *s, const char *tag)
 
 static void login_failed(struct session *s, const char *tag, const char *text)
 {
+	logmsg(s, "login failed: user=%s", s->user.name[0] ? s->user.name : "?");
 	/* slow down password guessing (RFC 3501 11.4 advice, as Dovecot) */
 	if (s->o->auth_delay > 0) {
 		conn_flush(&s->conn);
@@ -748,6 +767,8 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	buf_free(&caps);
 	loop(s);
 	conn_flush(&s->conn);
+	if (s->state != ST_NOAUTH || s->user.name[0])
+		logmsg(s, "logout: user=%s in=%llu out=%llu", s->user.name, s->conn.nread, s->conn.nwritten);
 	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
 		store_close(&s->sel);
 	conn_close(&s->conn);
