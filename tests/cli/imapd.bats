@@ -223,6 +223,8 @@ make_cert() {
 	printf 'a LOGIN bob secret\r\nb LOGOUT\r\n' | imapd --users users -v 2>log >/dev/null
 	grep -q '^C: a LOGIN bob \*\*\*\*$' log
 	grep -q '^S: a OK \[CAPABILITY' log
+	grep -q '^\* login: user=bob$' log
+	grep -q '^\* logout: user=bob in=[0-9]* out=[0-9]*$' log
 	! grep -q secret log
 	plain=$(printf '\0bob\0secret' | base64)
 	printf 'a AUTHENTICATE PLAIN %s\r\nb LOGOUT\r\n' "$plain" | imapd --users users -v 2>log >/dev/null
