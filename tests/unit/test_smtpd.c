@@ -1,13 +1,19 @@
 /* Unit tests of smtpd's own modules: RFC 5321 paths, CIDR lists, local
  * domains, the DATA reader (whole and byte by byte, with every smuggling
- * variant), BDAT's CRLF conversion, header lookup and the Received: line. */
+ * variant), BDAT's CRLF conversion, header lookup and the Received: line,
+ * and in-process local delivery (lib/deliver, as maildeliver). */
 #include <check.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "../../smtpd/smtpd.h"
@@ -313,6 +319,87 @@ START_TEST(received)
 }
 END_TEST
 
+/* The one file in dir, read into out (NUL-terminated); its length or -1. */
+static ssize_t only_file(const char *dir, char *out, size_t cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_MAX];
+	ssize_t n = -1;
+	int files = 0, fd;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		files++;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if ((fd = open(path, O_RDONLY)) >= 0) {
+			n = read(fd, out, cap - 1);
+			close(fd);
+		}
+	}
+	closedir(d);
+	if (files != 1 || n < 0)
+		return -1;
+	out[n] = '\0';
+	return n;
+}
+
+START_TEST(local_inprocess)
+{
+	static const char msg[] = "Received: from x\n\tby y; date\nReturn-Path: <forged@evil>\n"
+	    "Subject: t\n\nbody\n";
+	static const char want[] = "Return-Path: <s@x.example>\nDelivered-To: bob@example.org\n"
+	    "Received: from x\n\tby y; date\nSubject: t\n\nbody\n";
+	char tmpl[] = "/tmp/test_smtpd.XXXXXX", users[64], home[64];
+	char newdir[96], got[1024];
+	struct config cfg = { .max_size = SMTPD_SIZE_DEFAULT };
+	struct buf m = { 0 }, err = { 0 };
+	unsigned uid = getuid(), gid = getgid();
+	FILE *f;
+	int fd;
+
+	if (geteuid() == 0)             /* root delivers as the user, never as root */
+		uid = gid = 65534;
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	ck_assert_int_eq(chmod(tmpl, 0755), 0);
+	snprintf(users, sizeof users, "%s/users", tmpl);
+	snprintf(home, sizeof home, "%s/home", tmpl);
+	ck_assert_int_eq(mkdir(home, 0700), 0);
+	ck_assert_int_eq(chown(home, uid, gid), 0);
+	ck_assert_ptr_nonnull(f = fopen(users, "w"));
+	fprintf(f, "bob:{PLAIN}x:%u:%u::%s::\n", uid, gid, home);
+	fclose(f);
+	cfg.users = users;
+	buf_add(&m, msg, sizeof msg - 1);
+	fd = memfd_create("t", 0);
+	ck_assert_int_eq(write(fd, msg, sizeof msg - 1), (ssize_t)sizeof msg - 1);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
+
+	ck_assert_int_eq(local_deliver(&cfg, "s@x.example", "bob@example.org", fd, &m, &err), 0);
+	snprintf(newdir, sizeof newdir, "%s/Maildir/new", home);
+	ck_assert_int_eq(only_file(newdir, got, sizeof got), (ssize_t)sizeof want - 1);
+	ck_assert_str_eq(got, want);
+
+	/* a user the passwd-file does not know: 67 with maildeliver's reason */
+	lseek(fd, 0, SEEK_SET);
+	ck_assert_int_eq(local_deliver(&cfg, "", "carol@example.org", fd, &m, &err), EX_NOUSER);
+	ck_assert_ptr_nonnull(err.p);
+	ck_assert_str_eq(err.p, "carol@example.org: no such user\n");
+	close(fd);
+	buf_free(&m);
+	buf_free(&err);
+	{
+		char cmd[PATH_MAX + 16];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+		ck_assert_int_eq(system(cmd), 0);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("smtpd");
@@ -330,6 +417,7 @@ static Suite *suite(void)
 	tcase_add_test(t, data_smuggling);
 	tcase_add_test(t, data_limits);
 	tcase_add_test(t, received);
+	tcase_add_test(t, local_inprocess);
 	suite_add_tcase(s, t);
 	return s;
 }
