@@ -885,8 +885,13 @@ int store_sync(struct folder *f, int allow_expunge, int force, struct sync_repor
 		l.claimed_from = l.recent_from;
 	merge(f, &l, allow_expunge, r);
 	list_free(&l);
-	/* record the times after our own writes, so they do not count as news */
-	stat_times(f->path, &f->seen_cur, &f->seen_new, &f->seen_list);
+	/* The directories' times from before the scan: a change made while
+	 * we read them shows next time.  The list's from after our own write
+	 * of it, which is no news. */
+	struct timespec after_c, after_n;
+	stat_times(f->path, &after_c, &after_n, &f->seen_list);
+	f->seen_cur = c;
+	f->seen_new = n;
 	return 0;
 }
 
