@@ -4,9 +4,10 @@
  *
  * The rule is RFC 5321 6.1: once we say 250 the mail is ours.  So a
  * relayed message is committed to the queue (fsync'ed) and a local one is
- * in the mailbox (the MDA exited 0, having fsync'ed it) before the reply
- * goes out.  The MDA gets the message on a memfd, runs once per
- * recipient, so each recipient has its own exit status (LMTP needs one
+ * in the mailbox (fsync'ed, by lib/deliver in-process or by an --mda that
+ * exited 0) before the reply goes out.  Delivery runs once per recipient
+ * (an --mda gets the message on a memfd), so each recipient has its own
+ * exit status (LMTP needs one
  * reply per recipient; SMTP folds them: any temporary failure is 451 for
  * the whole message, see DEVIATIONS.md). */
 #include <errno.h>
