@@ -74,7 +74,7 @@ static enum rd_event line_done(struct imap_reader *r)
 	if (end - r->line >= 2 && r->cmd.p[end - 2] == '\r')
 		eol = 2;
 	if (literal_suffix(r->cmd.p, r->line, end - eol, &size, &plus)) {
-		if (size > IMAP_LITERAL_MAX || r->cmd.len + size > IMAP_CMD_MAX ||
+		if (size > (r->litmax ? r->litmax : IMAP_LITERAL_MAX) || r->cmd.len + size > IMAP_CMD_MAX ||
 		    ++r->nlits > IMAP_LITERALS_MAX) {
 			r->why = "literal too big";
 			/* The client sends a LITERAL+ literal without waiting:

@@ -21,6 +21,7 @@
 #define IMAP_ARGS_MAX    100000   /* tokens in one command: a long UID set is one token */
 #define IMAP_TAG_MAX     64       /* a tag longer than this is not a client's */
 #define IMAP_LITERALS_MAX 1000    /* literals in one command */
+#define IMAP_PREAUTH_LITERAL_MAX (8 * 1024)  /* before login: a user name or password (Dovecot's imap-login is as strict) */
 
 enum rd_event {
 	RD_MORE,        /* everything was taken; feed more */
@@ -37,6 +38,7 @@ struct imap_reader {
 	int    skipping;        /* dropping the rest of a bad line */
 	int    nlits;
 	int    has_nul;
+	uint64_t litmax;        /* largest literal taken now; 0: IMAP_LITERAL_MAX */
 	const char *why;        /* reason for RD_ERROR / RD_FATAL, static text */
 };
 

@@ -705,6 +705,9 @@ static void loop(struct session *s)
 			break;
 		while (used < len && s->state != ST_LOGOUT) {
 			size_t k;
+
+			/* no big literal from a client that has not logged in */
+			s->rd.litmax = s->state == ST_NOAUTH ? IMAP_PREAUTH_LITERAL_MAX : IMAP_LITERAL_MAX;
 			enum rd_event ev = imap_reader_feed(&s->rd, chunk + used, len - used, &k);
 
 			used += k;

@@ -166,6 +166,10 @@ make_cert() {
 	assert_line "d BAD literal too big"
 	assert_line "e OK NOOP completed."
 	refute_line "+ OK"
+	# before login, literals are for names and passwords only
+	run imap <<< $'a LOGIN bob {9000}\r\nb LOGIN {3}\r\nbob {6}\r\nsecret\r'
+	assert_line "a BAD literal too big"
+	assert_line --regexp '^b OK \[CAPABILITY'
 	# a LITERAL+ literal too big: the stream cannot be trusted any more
 	run imap <<< $'a APPEND INBOX {4294967295+}\r\nb NOOP\r'
 	assert_line "* BYE literal too big"
