@@ -117,6 +117,7 @@ int maildir_open(struct maildir_msg *m, const char *dir)
 {
 	memset(m, 0, sizeof *m);
 	m->fd = -1;
+	m->last = -1;
 	if (strlen(dir) >= sizeof m->dir)
 		return errno = ENAMETOOLONG, -1;
 	strcpy(m->dir, dir);
@@ -138,10 +139,15 @@ int maildir_write(struct maildir_msg *m, const void *p, size_t n)
 {
 	const char *s = p, *nl = s, *end = s + n;
 
+	/* A CRLF already is what the wire form wants: count bare LFs only
+	 * (a CR ending the previous piece counts). */
 	while ((nl = memchr(nl, '\n', end - nl)) != NULL) {
-		m->lines++;
+		if ((nl > s ? nl[-1] : m->last) != '\r')
+			m->lines++;
 		nl++;
 	}
+	if (n > 0)
+		m->last = (unsigned char)s[n - 1];
 
 	while (n > 0) {
 		ssize_t w = write(m->fd, s, n);

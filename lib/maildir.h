@@ -33,7 +33,9 @@ int maildir_uniq(char *buf, size_t cap);
 struct maildir_msg {
 	int   fd;                       /* open in tmp/, -1 when closed */
 	off_t size;                     /* bytes written so far */
-	off_t lines;                    /* LFs written: size + lines is the CRLF size */
+	off_t lines;                    /* bare LFs (no CR before) written: size + lines
+	                                   is the size with CRLF line ends */
+	int   last;                     /* last byte written, -1 before the first */
 	char  dir[PATH_MAX];            /* the Maildir */
 	char  uniq[MAILDIR_UNIQ_MAX];   /* base name in tmp/ */
 	char  tmp[PATH_MAX];            /* dir/tmp/uniq */

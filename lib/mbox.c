@@ -44,37 +44,43 @@ static int fcntl_lock(int fd, int wait_secs)
 	return 0;
 }
 
-/* An existing dot-lock: when it is ours and its owner is gone (or it is
- * stale), cut the mbox back to the size it recorded and remove it.
- * Return 1 when removed, 0 when it must be waited for, -1 on error. */
-static int dotlock_recover(struct mbox *mb)
+int mbox_lock_recover(int mboxfd, const char *lock)
 {
-	char text[128];
+	char text[128], tag[32];
 	struct stat st;
-	long pid;
-	long long size;
+	long pid = 0;
+	long long size = -1;
 	ssize_t n;
-	int fd, ours, dead;
+	int fd, k, dead;
 
-	if ((fd = open(mb->lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if ((fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 1 : -1;
 	n = read(fd, text, sizeof text - 1);
 	if (fstat(fd, &st) < 0)
 		st.st_mtime = time(NULL);
 	close(fd);
 	text[n > 0 ? n : 0] = '\0';
-	ours = sscanf(text, MBOX_LOCK_TAG " %ld %lld", &pid, &size) == 2 && pid > 0 && size >= 0;
-	dead = ours && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+	/* "TAG PID [SIZE]": ours ("maildeliver PID SIZE") or pop3d's
+	 * ("pop3d PID"); a lock with no pid (mutt, Postfix) only goes stale. */
+	k = sscanf(text, "%31s %ld %lld", tag, &pid, &size);
+	dead = k >= 2 && pid > 0 && kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 	if (!dead && time(NULL) - st.st_mtime < MBOX_STALE_SECS)
 		return 0;
-	if (ours) {
+	/* A maildeliver that died in its append: cut the partial message. */
+	if (k == 3 && strcmp(tag, MBOX_LOCK_TAG) == 0 && size >= 0) {
 		struct stat mst;
-		if (fstat(mb->fd, &mst) == 0 && mst.st_size > size && ftruncate(mb->fd, size) < 0)
+		if (fstat(mboxfd, &mst) == 0 && mst.st_size > size && ftruncate(mboxfd, size) < 0)
 			return -1;
 	}
-	if (unlink(mb->lock) < 0 && errno != ENOENT)
+	if (unlink(lock) < 0 && errno != ENOENT)
 		return -1;
 	return 1;
+}
+
+/* An existing dot-lock: see mbox_lock_recover. */
+static int dotlock_recover(struct mbox *mb)
+{
+	return mbox_lock_recover(mb->fd, mb->lock);
 }
 
 /* Make path.lock holding our pid and the mbox size; 0 or -1.  A directory

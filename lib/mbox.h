@@ -49,6 +49,14 @@ size_t mbox_from_line(char *buf, size_t cap, const char *sender, time_t t);
  * 0, or -1 (errno). */
 int mbox_append(struct mbox *mb, const char *from_line, const struct iovec *iov, int n);
 
+/* A dot-lock file lock already exists for the mbox open on mboxfd, whose
+ * fcntl lock the caller holds.  Remove it when its owner is dead (a lock
+ * "TAG PID [SIZE]" naming a process that no longer runs; a dead
+ * maildeliver's "maildeliver PID SIZE" also has the mbox cut back to SIZE,
+ * dropping its partial message) or when it is MBOX_STALE_SECS old.
+ * 1 removed (take it again), 0 still held (wait), -1 error (errno). */
+int mbox_lock_recover(int mboxfd, const char *lock);
+
 /* Remove the dot-lock, release the fcntl lock and close. */
 void mbox_unlock(struct mbox *mb);
 

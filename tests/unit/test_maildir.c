@@ -275,6 +275,71 @@ START_TEST(mbox_crash_recovery)
 }
 END_TEST
 
+/* W= is the size with CRLF line ends: a CRLF already there counts once,
+ * also when the CR and the LF come in two writes. */
+START_TEST(wsize_with_crlf)
+{
+	char md[128], name[MAILDIR_UNIQ_MAX + 64];
+	struct maildir_msg m;
+
+	snprintf(md, sizeof md, "%s/Maildir", root);
+	ck_assert_int_eq(maildir_make(md, 0), 0);
+	ck_assert_int_eq(maildir_open(&m, md), 0);
+	ck_assert_int_eq(maildir_write(&m, "a\r\n", 3), 0);
+	ck_assert_int_eq(maildir_write(&m, "b\r", 2), 0);
+	ck_assert_int_eq(maildir_write(&m, "\nc\n", 3), 0);
+	ck_assert_int_eq(maildir_commit(&m, NULL, name, sizeof name), 0);
+	ck_assert_ptr_nonnull(strstr(name, ",S=8,W=9"));
+	/* a lone LF at the start of a piece, after a piece ending in a letter */
+	ck_assert_int_eq(maildir_open(&m, md), 0);
+	ck_assert_int_eq(maildir_write(&m, "x", 1), 0);
+	ck_assert_int_eq(maildir_write(&m, "\n", 1), 0);
+	ck_assert_int_eq(maildir_commit(&m, NULL, name, sizeof name), 0);
+	ck_assert_ptr_nonnull(strstr(name, ",S=2,W=3"));
+}
+END_TEST
+
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, &st, 0);
+	return pid;
+}
+
+/* pop3d's dot-lock ("pop3d PID"): kept while the session lives, taken
+ * over at once when it was killed (no truncation: it appends nothing). */
+START_TEST(mbox_pop3d_lock)
+{
+	char mbox[128], lock[160], text[64];
+	struct mbox mb;
+	size_t len;
+	int fd;
+
+	snprintf(mbox, sizeof mbox, "%s/mbox", root);
+	snprintf(lock, sizeof lock, "%s.lock", mbox);
+	append(mbox, (const char *[]){ "A: 1\n\n" }, 1);
+	fd = open(lock, O_WRONLY | O_CREAT, 0600);
+	len = snprintf(text, sizeof text, "pop3d %ld\n", (long)getpid());
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	ck_assert_int_eq(mbox_lock(&mb, mbox, 0), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	fd = open(lock, O_WRONLY | O_TRUNC);
+	len = snprintf(text, sizeof text, "pop3d %ld\n", (long)dead_pid());
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	ck_assert_int_eq(mbox_lock(&mb, mbox, 0), 0);
+	ck_assert_int_eq(mb.orig, 41);
+	mbox_unlock(&mb);
+	ck_assert_int_eq(access(lock, F_OK), -1);
+	ck_assert_str_eq(slurp(mbox, &len), "From a@b Thu Jan  1 00:00:00 1970\nA: 1\n\n\n");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("maildir");
@@ -291,6 +356,8 @@ int main(void)
 	tcase_add_test(tc, from_line);
 	tcase_add_test(tc, mbox_locks);
 	tcase_add_test(tc, mbox_crash_recovery);
+	tcase_add_test(tc, wsize_with_crlf);
+	tcase_add_test(tc, mbox_pop3d_lock);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
