@@ -32,6 +32,11 @@ LDLIBS  := $(PKG_LIBS) -lresolv -lcrypt
 # --as-needed: a program loads only the libraries it uses (b64 never maps OpenSSL);
 # Debian's gcc already does this, clang and other toolchains may not.
 LDFLAGS += $(LDSAN) -Wl,--as-needed
+ifdef SAN
+# ASan defines crypt_r itself (an interceptor that calls the real one), so
+# --as-needed would drop libcrypt and crypt_r would jump to NULL: keep it.
+LDLIBS  := $(PKG_LIBS) -lresolv -Wl,--no-as-needed -lcrypt -Wl,--as-needed
+endif
 
 LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
