@@ -104,7 +104,7 @@ int store_name_ok(const char *name)
 	int ok;
 
 	if (n == 0 || n > STORE_NAME_MAX || strchr(name, '/') || name[0] == '.' ||
-	    name[n - 1] == '.' || strstr(name, "..") || strchr(name, '~'))
+	    name[n - 1] == '.' || strstr(name, "..") || strpbrk(name, "~*%"))
 		return 0;
 	ok = mutf7_decode(name, &b) == 0;
 	buf_free(&b);

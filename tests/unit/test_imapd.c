@@ -251,7 +251,7 @@ START_TEST(names)
 {
 	static const char *const good[] = { "INBOX", "a", "a.b", "Sent", "&ZeVnLIqe-", "x y" };
 	static const char *const bad[] = {
-		"", ".", "..", "a..b", ".a", "a.", "a/b", "../x", "&Jjo", "a~b", "\x01",
+		"", ".", "..", "a..b", ".a", "a.", "a/b", "../x", "&Jjo", "a~b", "\x01", "a*", "b%c",
 	};
 
 	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
