@@ -27,6 +27,7 @@ setup() {
 
 teardown() {
 	stop_all
+	tmux kill-session -t imapd-mutt 2>/dev/null || true
 	# a sanitizer report from a -l child would not fail the client: look
 	if [ -f "$BATS_TEST_TMPDIR/imapd.log" ] &&
 	    grep -E -A60 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/imapd.log"; then
