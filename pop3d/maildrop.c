@@ -33,6 +33,7 @@
 
 #include "err.h"
 #include "maildrop.h"
+#include "mbox.h"
 
 #define EMIT_BUF   (16 * 1024)
 #define COPY_BUF   (64 * 1024)
@@ -389,6 +390,7 @@ static int maildir_scan(struct maildrop *md, const char *sub, size_t *cap)
 		sprintf(m->name, "%s/%s", sub, d->d_name);
 		maildir_uid(d->d_name, blen, m->uid);
 		m->size = name_wsize(d->d_name, blen);    /* -1: from the cache or counted */
+		m->wname = m->size >= 0;
 		md->n++;
 	}
 	closedir(dp);
@@ -441,7 +443,8 @@ static enum maildrop_rc maildir_open(struct maildrop *md, const char **why)
 }
 
 /* Another program (a MUA) may have renamed the file since we listed it:
- * find it again in cur/ by its base name. */
+ * find it again in cur/ by its base name.  0 found, 1 not there, -1 when
+ * cur/ cannot be read. */
 static int maildir_refind(struct maildrop *md, struct msg *m)
 {
 	const char *base = strchr(m->name, '/') + 1;
@@ -464,7 +467,7 @@ static int maildir_refind(struct maildrop *md, struct msg *m)
 			found = 1;
 		}
 	closedir(dp);
-	return found ? 0 : -1;
+	return found ? 0 : 1;
 }
 
 /* Read a whole file into md->rbuf (kept for the session: read() into a
@@ -548,6 +551,24 @@ static char *maildir_newname(const struct msg *m)
 	return out;
 }
 
+/* Remove a deleted message, wherever a MUA has moved it.  One that
+ * another client (imapd, a MUA) already removed is gone, as DELE asked. */
+static int maildir_remove(struct maildrop *md, struct msg *m)
+{
+	char path[sizeof md->path + 512];
+	int r;
+
+	snprintf(path, sizeof path, "%s/%s", md->path, m->name);
+	if (unlink(path) == 0)
+		return 0;
+	if (errno != ENOENT || (r = maildir_refind(md, m)) < 0)
+		return -1;
+	if (r == 1)
+		return 0;
+	snprintf(path, sizeof path, "%s/%s", md->path, m->name);
+	return unlink(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
 static int maildir_commit(struct maildrop *md)
 {
 	char from[sizeof md->path + 512], to[sizeof md->path + 512];
@@ -556,14 +577,12 @@ static int maildir_commit(struct maildrop *md)
 	for (size_t i = 0; i < md->n; i++) {
 		struct msg *m = &md->m[i];
 
-		snprintf(from, sizeof from, "%s/%s", md->path, m->name);
 		if (m->deleted) {
-			if (unlink(from) < 0 && !(errno == ENOENT && maildir_refind(md, m) == 0 &&
-			    snprintf(from, sizeof from, "%s/%s", md->path, m->name) > 0 &&
-			    unlink(from) == 0))
+			if (maildir_remove(md, m) < 0)
 				failed++;
 			continue;
 		}
+		snprintf(from, sizeof from, "%s/%s", md->path, m->name);
 		char *name = maildir_newname(m);
 
 		if (strcmp(name, m->name) != 0) {
@@ -581,30 +600,38 @@ static int maildir_commit(struct maildrop *md)
 
 /* ---------- mbox ---------- */
 
+/* path.lock, holding "pop3d PID" so that the lock of a session that was
+ * killed is known for what it is (lib/mbox.c reads it the same way). */
 static int mbox_dotlock(struct maildrop *md, const char **why)
 {
 	char path[sizeof md->path + 8];
 
 	snprintf(path, sizeof path, "%s.lock", md->path);
 	for (int tries = 0; ; tries++) {
-		struct stat st;
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		int r;
 
 		if (fd >= 0) {
-			close(fd);
 			md->dotlocked = 1;
+			dprintf(fd, "pop3d %ld\n", (long)getpid());
+			close(fd);
 			return MD_OK;
 		}
-		if (errno == EACCES || errno == EROFS)
+		if (errno == EACCES || errno == EROFS || errno == EPERM)
 			return MD_OK;   /* no dot-locks here (/var/mail without group mail): fcntl must do */
 		if (errno != EEXIST) {
 			*why = "cannot create the dot-lock";
 			return MD_ERR;
 		}
-		if (lstat(path, &st) == 0 && time(NULL) - st.st_mtime > MBOX_DOTLOCK_STALE) {
-			unlink(path);
-			continue;
+		/* We hold the fcntl lock: a dot-lock whose owner is dead (or
+		 * that is stale) is left over, and a dead maildeliver's partial
+		 * message is cut off with it. */
+		if ((r = mbox_lock_recover(md->lockfd, path)) < 0) {
+			*why = "cannot remove a stale dot-lock";
+			return MD_ERR;
 		}
+		if (r == 1)
+			continue;
 		if (tries + 1 >= MBOX_DOTLOCK_TRIES)
 			return MD_INUSE;
 		sleep(1);
@@ -840,6 +867,13 @@ int maildrop_send(struct maildrop *md, size_t i, long lines, int stuff,
 	} else if ((fd = maildir_read(md, &md->m[i], &n)) < 0) {
 		rc = -1;
 	} else {
+		/* ",W=" is the size with LF made CRLF (Dovecot's, imapd's
+		 * RFC822.SIZE); the wire form also ends an unterminated last
+		 * line. */
+		if (md->m[i].wname && n > 0 && md->rbuf[n - 1] != '\n') {
+			md->m[i].size = maildrop_crlf_size(md->rbuf, n);
+			md->m[i].wname = 0;
+		}
 		rc = send_buf(e, md->rbuf, n, lines, stuff, 0);
 	}
 	free(e);

@@ -18,7 +18,6 @@
 #define MAILDROP_SIZES_MAX (64 << 20)      /* a bigger cache is ignored */
 #define MAILDROP_UID_MAX   70              /* RFC 1939 7: unique-id is 1..70 chars */
 #define MAILDROP_MSGS_MAX  1000000         /* messages we list in one session */
-#define MBOX_DOTLOCK_STALE (5 * 60)        /* an older .lock is left over (mutt, Postfix, maildeliver) */
 #define MBOX_DOTLOCK_TRIES 5               /* one second apart, for a delivering MDA */
 
 enum maildrop_rc { MD_OK = 0, MD_ERR = -1, MD_INUSE = -2 };
@@ -31,6 +30,7 @@ struct msg {
 	off_t  from_off;        /* mbox: where its From_ line starts */
 	int    deleted;         /* DELE in this session */
 	int    seen;            /* RETR or TOP in this session */
+	int    wname;           /* Maildir: size taken from ",W=" in the name */
 };
 
 struct maildrop {
@@ -59,6 +59,9 @@ typedef int (*maildrop_sink)(void *arg, const void *p, size_t n);
 /* Send message i (0-based) in CRLF form, dot-stuffed when stuff is set,
  * through sink, without the final ".".  lines < 0: the whole message;
  * else the headers, the empty line and at most lines body lines (TOP).
+ * The message is read before the first sink call, and a size taken from
+ * a ",W=" name that turns out short (no line end at the end of the file,
+ * which the wire form adds) is corrected in md->m[i].size by then.
  * Return 0, or -1 (message vanished, I/O error, or the sink failed). */
 int maildrop_send(struct maildrop *md, size_t i, long lines, int stuff,
     maildrop_sink sink, void *arg);

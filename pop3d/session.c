@@ -58,7 +58,7 @@ struct session {
 	int    nerr;                /* bad commands */
 	unsigned long ncmds;
 	int    have_user;           /* USER seen, PASS may follow */
-	char   user[POP3_ARG_MAX + 1];
+	char   user[AUTH_NAME_MAX + 1];
 	char   stamp[POP3_STAMP_MAX];   /* APOP timestamp, "" when no APOP */
 	struct user u;
 	struct maildrop md;
@@ -239,11 +239,9 @@ static void enter_transaction(struct session *s)
 	const char *why;
 	off_t total = 0;
 
-	if (mailbox_path(s->cfg->mailbox, &s->u, path, sizeof path, &kind, &why) < 0) {
-		logmsg(s, "no maildrop for %s: %s", s->u.name, why);
-		reply(s, "-ERR [SYS/PERM] No maildrop for this user");
-		return;
-	}
+	/* The owner first: without a "maildir:" or "mbox:" prefix the
+	 * template is resolved by looking at the path, which only the owner
+	 * may be able to see (a home of mode 0700). */
 	if (s->unpriv) {
 		if (!s->u.has_ids || server_become(s->u.uid, s->u.gid) < 0) {
 			logmsg(s, "cannot switch to the owner of %s's mail", s->u.name);
@@ -253,6 +251,12 @@ static void enter_transaction(struct session *s)
 		}
 		s->became = 1;
 		sanitizer_dumpable();
+	}
+	if (mailbox_path(s->cfg->mailbox, &s->u, path, sizeof path, &kind, &why) < 0) {
+		logmsg(s, "no maildrop for %s: %s", s->u.name, why);
+		reply(s, "-ERR [SYS/PERM] No maildrop for this user");
+		s->quit = s->became;    /* no way back to another user */
+		return;
 	}
 	rc = maildrop_open(&s->md, path, kind, &why);
 	if (rc != MD_OK) {
@@ -280,7 +284,7 @@ static void cmd_user(struct session *s, char *arg)
 		refuse_plaintext(s);
 		return;
 	}
-	if (arg == NULL || *arg == '\0' || strchr(arg, ' ')) {
+	if (arg == NULL || *arg == '\0' || strchr(arg, ' ') || strlen(arg) >= sizeof s->user) {
 		bad(s, "Usage: USER name");
 		return;
 	}
@@ -615,31 +619,35 @@ static void cmd_uidl(struct session *s, char *arg)
 
 struct out {
 	struct session *s;
-	const char *hdr;        /* "+OK ..." written before the first byte */
-	int started;
+	long   i, lines;
+	int    started;
 };
+
+/* The +OK line, written before the first byte of the message: the size
+ * is known for sure only once the message has been read. */
+static void out_header(struct out *o)
+{
+	o->started = 1;
+	if (o->lines < 0)
+		reply(o->s, "+OK %lld octets", (long long)o->s->md.m[o->i].size);
+	else
+		reply(o->s, "+OK Top of message follows");
+}
 
 static int out_sink(void *arg, const void *p, size_t n)
 {
 	struct out *o = arg;
 
-	if (!o->started) {
-		o->started = 1;
-		reply(o->s, "%s", o->hdr);
-	}
+	if (!o->started)
+		out_header(o);
 	return conn_write(&o->s->conn, p, n);
 }
 
 /* RETR and TOP: the +OK line only once the message could be opened. */
 static void send_msg(struct session *s, long i, long lines)
 {
-	char hdr[64];
-	struct out o = { s, hdr, 0 };
+	struct out o = { s, i, lines, 0 };
 
-	if (lines < 0)
-		snprintf(hdr, sizeof hdr, "+OK %lld octets", (long long)s->md.m[i].size);
-	else
-		snprintf(hdr, sizeof hdr, "+OK Top of message follows");
 	if (maildrop_send(&s->md, (size_t)i, lines, 1, out_sink, &o) < 0) {
 		if (o.started) {
 			s->quit = 1;    /* cut in the middle: the client must not take it */
@@ -649,7 +657,7 @@ static void send_msg(struct session *s, long i, long lines)
 		return;
 	}
 	if (!o.started)
-		reply(s, "%s", hdr);
+		out_header(&o);
 	reply(s, ".");
 	if ((size_t)i + 1 > s->last)
 		s->last = (size_t)i + 1;
@@ -669,13 +677,25 @@ static void cmd_retr(struct session *s, char *arg)
 	s->md.m[i].seen = 1;
 }
 
+/* TOP's line count: any number of digits, a huge one meaning "all"
+ * (fetchmail sends 99999999; others send 2^31-1 or more). */
+static int parse_count(const char *a, unsigned long *v)
+{
+	size_t n = strspn(a, "0123456789");
+
+	if (n == 0 || a[n] != '\0')
+		return -1;
+	*v = n > POP3_NUM_MAX ? (unsigned long)LONG_MAX : strtoul(a, NULL, 10);
+	return 0;
+}
+
 static void cmd_top(struct session *s, char *arg)
 {
 	char *n = arg ? strchr(arg, ' ') : NULL;
 	unsigned long lines;
 	long i;
 
-	if (n == NULL || parse_num(n + 1, &lines) < 0) {
+	if (n == NULL || parse_count(n + 1, &lines) < 0) {
 		bad(s, "Usage: TOP msg n");
 		return;
 	}
@@ -783,10 +803,13 @@ static const struct cmd pop3_cmds[] = {
 
 /* Arguments are at most POP3_ARG_MAX each (RFC 1939 3), except a
  * password and a SASL initial response, which are checked by their
- * handlers against the line limit. */
+ * handlers against the line limit, and the user name of USER and APOP:
+ * RFC 2449 4 raised the command to 255 octets, and an address such as
+ * "firstname.lastname@department.example.org" is longer than 40. */
 static int args_ok(const struct cmd *c, const char *arg)
 {
-	if (arg == NULL || strcmp(c->name, "PASS") == 0 || strcmp(c->name, "AUTH") == 0)
+	if (arg == NULL || strcmp(c->name, "PASS") == 0 || strcmp(c->name, "AUTH") == 0 ||
+	    strcmp(c->name, "USER") == 0 || strcmp(c->name, "APOP") == 0)
 		return 1;
 	while (*arg) {
 		size_t n = strcspn(arg, " ");
@@ -820,6 +843,15 @@ static void dispatch(struct session *s, char *line, size_t len)
 	if (c == NULL) {
 		bad(s, "Unknown command");
 		return;
+	}
+	/* "LIST 1 " from a sloppy client; a password keeps its spaces. */
+	if (arg != NULL && c->fn != cmd_pass) {
+		size_t n = strlen(arg);
+
+		while (n > 0 && (arg[n - 1] == ' ' || arg[n - 1] == '\t'))
+			arg[--n] = '\0';
+		if (n == 0)
+			arg = NULL;
 	}
 	if (!(c->states & s->state)) {
 		bad(s, s->state == S_AUTH ? "Command not valid before login"

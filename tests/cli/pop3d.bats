@@ -4,7 +4,7 @@
 # fetchmail, openssl s_client, xinetd) against -l and inetd modes.
 
 load helpers
-PORT_BASE=25000
+PORT_BASE=28000
 
 # Started as root (as in CI), pop3d serves mail as the passwd-file's uid:
 # the tests give the mail to nobody (65534) and let it through the path.
@@ -250,6 +250,68 @@ make_cert() {
 	run pop <<<$'CAPA\nQUIT'
 	assert_line --index 1 "+OK Capability list follows"
 	assert_line --partial "signing off"
+}
+
+@test "a user name longer than 40 characters (RFC 2449: 255-octet commands) logs in with USER and APOP" {
+	long=christopher.montgomery-smith@engineering.example.org
+	printf '%s:{PLAIN}pw:%s::%s::\n' "$long" "$IDS" "$H" >> users
+	run pop <<<"USER $long"$'\r\nPASS pw\r\nSTAT\r\nQUIT\r'
+	assert_line --index 2 "+OK Maildrop has 5 messages (220 octets)"
+	"$PY" - "$long" <<-'EOF'
+	import hashlib, re, subprocess, sys
+	user = sys.argv[1]
+	p = subprocess.Popen(["pop3d", "--users", "users"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+	stamp = re.search(rb"<[^>]*>", p.stdout.readline()).group(0)
+	d = hashlib.md5(stamp + b"pw").hexdigest()
+	out, _ = p.communicate(b"APOP %s %s\r\nQUIT\r\n" % (user.encode(), d.encode()))
+	assert out.startswith(b"+OK Maildrop has 5 messages"), out
+	EOF
+	# still bounded: a name longer than a passwd-file holds is refused
+	run pop <<<"USER $(printf 'a%.0s' {1..300})"$'\r\nQUIT\r'
+	assert_line --index 1 "-ERR Line too long"
+}
+
+@test "TOP with a line count of any size; trailing blanks after an argument" {
+	run pop <<<$'USER bob\r\nPASS secret\r\nTOP 2 4294967295\r\nLIST 1 \r\nUIDL 2\t\r\nSTAT \r\nQUIT\r'
+	assert_line --index 3 "+OK Top of message follows"
+	assert_line --index 8 "line 3"
+	assert_line --index 9 "."
+	assert_line --index 10 "+OK 1 67"
+	assert_line --index 11 "+OK 2 1700000002.M2P2.lab"
+	assert_line --index 12 "+OK 5 220"
+}
+
+@test "as root: a template without maildir:/mbox: is resolved as the owner (an mbox in a 0700 home)" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	printf 'From a@b Mon Nov 23 10:00:00 2026\nSubject: in mbox\n\nhello\n\n' > "$H/mbox"
+	chown 65534:65534 "$H/mbox"
+	chmod 700 "$H"
+	run pop --mailbox '%h/mbox' <<<$'USER bob\r\nPASS secret\r\nSTAT\r\nRETR 1\r\nQUIT\r'
+	assert_line --index 2 "+OK Maildrop has 1 messages (27 octets)"
+	assert_line "Subject: in mbox"
+}
+
+@test "a client that stalls in the TLS handshake (pop3s, or after STLS) is dropped after --idle" {
+	make_cert
+	start_pop3d --cert cert.pem --key key.pem --idle 1
+	port1=$PORT
+	start_pop3d --cert cert.pem --key key.pem --tls --idle 1
+	"$PY" - "$port1" "$PORT" <<-'EOF'
+	import socket, sys, time
+	def dropped(port, first):
+	    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	    t = time.time()
+	    if first:
+	        s.recv(512)
+	        s.sendall(first)
+	        assert s.recv(512).startswith(b"+OK Begin TLS")
+	    s.sendall(b"\x16\x03\x01\x00")     # half a TLS record, then nothing
+	    while s.recv(512):
+	        pass
+	    return time.time() - t
+	assert dropped(int(sys.argv[1]), b"STLS\r\n") < 8
+	assert dropped(int(sys.argv[2]), None) < 8
+	EOF
 }
 
 @test "UPDATE: a dropped connection deletes nothing; QUIT deletes and moves to cur/ with S" {

@@ -466,6 +466,111 @@ START_TEST(maildir_size_cache)
 }
 END_TEST
 
+/* DELE of a message another client removed meanwhile: UPDATE did what
+ * was asked, so it reports no failure (a "-ERR" at QUIT would make a
+ * client think its other deletions failed too). */
+START_TEST(maildir_dele_of_vanished)
+{
+	struct maildrop md;
+	const char *why;
+	char a[512];
+
+	mkmaildir();
+	put_file("new/1.A.h", "a\n", 2);
+	put_file("new/2.B.h", "b\n", 2);
+	ck_assert_int_eq(maildrop_open(&md, tmp, MB_MAILDIR, &why), MD_OK);
+	snprintf(a, sizeof a, "%s/new/2.B.h", tmp);
+	ck_assert_int_eq(unlink(a), 0);
+	md.m[0].deleted = md.m[1].deleted = 1;
+	ck_assert_int_eq(maildrop_commit(&md, &why), 0);
+	ck_assert(!exists("new/1.A.h"));
+	maildrop_close(&md);
+	rm_tmp();
+}
+END_TEST
+
+/* A ",W=" size (LFs made CRLF, as Dovecot and imapd count) lacks the
+ * CRLF the wire adds after an unterminated last line: once read, the
+ * size is the one sent. */
+START_TEST(maildir_wsize_no_final_newline)
+{
+	struct maildrop md;
+	const char *why;
+	char *s;
+
+	mkmaildir();
+	put_file("new/1.A.h,S=4,W=5", "a\nbc", 4);
+	put_file("new/2.B.h,S=2,W=3", "x\n", 2);
+	ck_assert_int_eq(maildrop_open(&md, tmp, MB_MAILDIR, &why), MD_OK);
+	ck_assert_int_eq(md.m[0].size, 5);
+	s = send_str(&md, 0, -1, 1);
+	ck_assert_str_eq(s, "a\r\nbc\r\n");
+	ck_assert_int_eq(md.m[0].size, (off_t)strlen(s));
+	free(s);
+	s = send_str(&md, 1, -1, 1);
+	ck_assert_int_eq(md.m[1].size, (off_t)strlen(s));
+	free(s);
+	maildrop_close(&md);
+	rm_tmp();
+}
+END_TEST
+
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, &st, 0);
+	return pid;
+}
+
+/* The dot-lock of a session that was killed (SIGTERM from the listener,
+ * SIGKILL) names a dead pid: the next session takes it at once instead of
+ * refusing the user for five minutes; a dead maildeliver's partial
+ * message is cut off.  Our own lock says "pop3d PID". */
+START_TEST(mbox_lock_of_dead_session)
+{
+	struct maildrop md;
+	const char *why;
+	char path[512], text[64], *lock;
+	size_t n;
+
+	mk_tmp();
+	put_file("mbox", mbox, strlen(mbox));
+	snprintf(text, sizeof text, "pop3d %ld\n", (long)dead_pid());
+	put_file("mbox.lock", text, strlen(text));
+	snprintf(path, sizeof path, "%s/mbox", tmp);
+	ck_assert_int_eq(maildrop_open(&md, path, MB_MBOX, &why), MD_OK);
+	ck_assert_uint_eq(md.n, 3);
+	ck_assert_ptr_nonnull(lock = get_file("mbox.lock", &n));
+	snprintf(text, sizeof text, "pop3d %ld\n", (long)getpid());
+	ck_assert_str_eq(lock, text);
+	free(lock);
+	maildrop_close(&md);
+	ck_assert(!exists("mbox.lock"));
+
+	/* maildeliver killed in its append: lock "maildeliver PID SIZE" */
+	put_file("mbox", mbox, strlen(mbox));
+	snprintf(path, sizeof path, "%s/mbox", tmp);
+	{
+		FILE *f = fopen(path, "ab");
+		fputs("From half a message", f);
+		fclose(f);
+	}
+	snprintf(text, sizeof text, "maildeliver %ld %zu\n", (long)dead_pid(), strlen(mbox));
+	put_file("mbox.lock", text, strlen(text));
+	ck_assert_int_eq(maildrop_open(&md, path, MB_MBOX, &why), MD_OK);
+	ck_assert_uint_eq(md.n, 3);
+	maildrop_close(&md);
+	ck_assert_ptr_nonnull(lock = get_file("mbox", &n));
+	ck_assert_uint_eq(n, strlen(mbox));
+	free(lock);
+	rm_tmp();
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pop3d");
@@ -482,6 +587,9 @@ static Suite *suite(void)
 	tcase_add_test(t, mbox_parse_send);
 	tcase_add_test(t, mbox_update_in_place);
 	tcase_add_test(t, mbox_locks_and_garbage);
+	tcase_add_test(t, maildir_dele_of_vanished);
+	tcase_add_test(t, maildir_wsize_no_final_newline);
+	tcase_add_test(t, mbox_lock_of_dead_session);
 	suite_add_tcase(s, t);
 	return s;
 }
