@@ -120,6 +120,14 @@ static void scan_header(struct md_msg *m)
 	m->hdr_len = p - m->data;
 }
 
+static int sender_chars_ok(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= ' ' || p[i] == 0x7f || p[i] == '<' || p[i] == '>')
+			return 0;
+	return 1;
+}
+
 /* A leading mbox separator "From SENDER DATE": keep SENDER, drop the line. */
 static void strip_from_line(struct md_msg *m)
 {
@@ -132,7 +140,11 @@ static void strip_from_line(struct md_msg *m)
 	sp = memchr(m->data + 5, ' ', nl - m->data - 5);
 	if (sp == NULL)
 		sp = nl;
-	if (sp > m->data + 5 && sp - m->data - 5 <= MD_SENDER_MAX)
+	/* It goes into Return-Path: <...> and the mbox From_ line: no
+	 * control character (a lone CR would start a header line of its own
+	 * in some readers), no angle bracket, as for -f and $SENDER. */
+	if (sp > m->data + 5 && sp - m->data - 5 <= MD_SENDER_MAX &&
+	    sender_chars_ok(m->data + 5, sp - m->data - 5))
 		m->from_sender = xstrndup(m->data + 5, sp - m->data - 5);
 	if (nl < m->data + m->len)
 		nl++;

@@ -3,7 +3,7 @@
 # module (mailbox.Maildir, mailbox.mbox) is the independent reader.
 
 load helpers
-PORT_BASE=22000
+PORT_BASE=28500
 
 setup() {
 	# Our own tree, reachable by the unprivileged delivery user when we
@@ -99,6 +99,20 @@ print(m.get_payload(), end="")' "$T/home/alice/Maildir"
 	assert_success
 	run head -1 "$(only_file "$T/home/alice/Maildir/new")"
 	assert_output "Return-Path: <>"
+}
+
+@test "a From_ line sender with a CR, '<' or '>' is not taken (Return-Path and From_ stay one clean line)" {
+	printf 'From <evil>\rX-Injected:_yes Mon Nov 23 10:00:00 2026\nSubject: s\n\nbody\n' > "$T/m3"
+	run "${MD[@]}" alice < "$T/m3"
+	assert_success
+	f=$(only_file "$T/home/alice/Maildir/new")
+	run head -1 "$f"
+	assert_output "Return-Path: <>"
+	! grep -q $'\r' "$f"
+	run "${MD[@]}" --mailbox 'mbox:%h/mbox' alice < "$T/m3"
+	assert_success
+	run head -1 "$T/home/alice/mbox"
+	assert_output --regexp '^From MAILER-DAEMON [A-Z][a-z]{2} '
 }
 
 @test "\$SENDER is the default sender (Postfix mailbox_command)" {
