@@ -93,11 +93,15 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_RUNAS:   o->cfg.runas = optarg; break;
 		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
 		case 'v':       o->cfg.verbose = 1; break;
-		case O_IDLE:
-			o->cfg.idle_secs = atoi(optarg);
-			if (o->cfg.idle_secs <= 0)
-				diex(EX_USAGE, "--idle: expected a number of seconds");
+		case O_IDLE: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v <= 0 || v > POP3_IDLE_MAX)
+				diex(EX_USAGE, "--idle %s: expected 1..%d seconds", optarg, POP3_IDLE_MAX);
+			o->cfg.idle_secs = (int)v;
 			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(EX_OK);

@@ -11,6 +11,7 @@
 #define POP3_CMDS_MAX    100000 /* commands in one session, whatever they are */
 #define POP3_APOP_MAX    32     /* APOP digest: 32 hex digits (RFC 1939 7) */
 #define POP3_NUM_MAX     9      /* digits of a message number or line count */
+#define POP3_IDLE_MAX    86400  /* --idle: a day; more is a typo (and overflows ms in poll) */
 
 struct pop3d_cfg {
 	const char *hostname;       /* in the greeting and the APOP timestamp */

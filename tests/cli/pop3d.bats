@@ -95,6 +95,10 @@ make_cert() {
 	assert_equal "$status" 64
 	run pop3d extra-arg
 	assert_equal "$status" 64
+	for bad in 10x 0 -5 99999999999; do
+		run pop3d --idle "$bad"
+		assert_equal "$status" 64
+	done
 	run mandoc -Tlint -W warning "$ROOT/pop3d/pop3d.8"
 	assert_success
 }
