@@ -685,6 +685,9 @@ static void run_command(struct session *s)
 		imap_cmd_free(&c);
 		return;
 	}
+	/* the arguments hold their own copies: a big APPEND's buffer goes now */
+	if (s->rd.cmd.cap > 2 * IMAP_LINE_MAX)
+		buf_free(&s->rd.cmd);
 	dispatch(s, &c);
 	imap_cmd_free(&c);
 }

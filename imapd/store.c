@@ -1248,30 +1248,29 @@ static char *finish(const char *path, char *base, int fd, unsigned flags, time_t
 	return base;
 }
 
-char *store_deliver(const char *path, const char *data, size_t n, unsigned flags, time_t date)
+char *store_deliver(const char *path, char *data, size_t n, unsigned flags, time_t date)
 {
 	char tmp[STORE_PATH_MAX + 300];
-	struct buf lf = { 0 };
 	char *base;
+	size_t k = 0;
 	int fd;
 
-	/* stored with LF line ends, as maildeliver and Dovecot store */
+	/* stored with LF line ends, as maildeliver and Dovecot store; in
+	 * place, so a 64 MiB message is not held twice */
 	for (size_t i = 0; i < n; i++)
 		if (!(data[i] == '\r' && i + 1 < n && data[i + 1] == '\n'))
-			buf_addc(&lf, data[i]);
-	base = unique_base(lf.len, wire_size(lf.p ? lf.p : "", lf.len));
+			data[k++] = data[i];
+	base = unique_base(k, wire_size(data, k));
 	snprintf(tmp, sizeof tmp, "%s/tmp/%s", path, base);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
-	    write_all(fd, lf.p ? lf.p : "", lf.len) < 0) {
+	    write_all(fd, data, k) < 0) {
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);
 		}
-		buf_free(&lf);
 		free(base);
 		return NULL;
 	}
-	buf_free(&lf);
 	return finish(path, base, fd, flags, date);
 }
 

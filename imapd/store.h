@@ -127,10 +127,10 @@ int store_set_flags(struct folder *f, struct msg *m, unsigned flags);
 /* Unlink m's file.  0, or -1 if it was already gone. */
 int store_unlink(struct folder *f, struct msg *m);
 
-/* Deliver data[0..n) (CRLF or LF lines; stored with LF) into the Maildir at
- * path with flags and date (0: now).  Return the new base name (caller
- * frees) or NULL (errno). */
-char *store_deliver(const char *path, const char *data, size_t n, unsigned flags, time_t date);
+/* Deliver data[0..n) (CRLF or LF lines; stored with LF, converted in place,
+ * so data is changed) into the Maildir at path with flags and date (0:
+ * now).  Return the new base name (caller frees) or NULL (errno). */
+char *store_deliver(const char *path, char *data, size_t n, unsigned flags, time_t date);
 /* Put a copy of m (a hard link when possible) into the Maildir at path with
  * flags; return the new base name or NULL. */
 char *store_copy(struct folder *f, struct msg *m, const char *path, unsigned flags);

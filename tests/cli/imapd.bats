@@ -804,3 +804,25 @@ count_is() {
 	assert_line "c OK Search completed."
 	assert_line "d BAD Invalid SEARCH arguments"
 }
+
+@test "a 5 MB message: APPEND, sizes, partial and whole fetch, COPY" {
+	listen
+	"$PY" - "$PORT" "$MD" <<-'EOF'
+	import imaplib, sys, hashlib, os
+	port, md = int(sys.argv[1]), sys.argv[2]
+	body = b"".join(b"line %07d of a big message, with some text to fill it up\r\n" % i for i in range(80000))
+	msg = b"Subject: big\r\n\r\n" + body
+	M = imaplib.IMAP4("127.0.0.1", port); M.login("bob", "secret")
+	typ, d = M.append("INBOX", None, None, msg); assert typ == "OK", d
+	M.select("INBOX")
+	typ, d = M.fetch("4", "(RFC822.SIZE)"); assert b"RFC822.SIZE %d" % len(msg) in d[0], (d, len(msg))
+	typ, d = M.fetch("4", "(BODY.PEEK[])"); assert d[0][1] == msg
+	typ, d = M.fetch("4", "(BODY.PEEK[TEXT]<4000000.100>)"); assert d[0][1] == body[4000000:4000100]
+	typ, d = M.copy("4", "Trash"); assert typ == "OK", d
+	M.select("Trash")
+	typ, d = M.fetch("1", "(BODY.PEEK[])"); assert d[0][1] == msg
+	big = [f for f in os.listdir(md + "/cur") if ",S=%d," % (len(msg) - 80002) in f]
+	assert len(big) == 1, os.listdir(md + "/cur")
+	print("ok")
+	EOF
+}
