@@ -51,7 +51,9 @@ struct conn {
 void conn_init(struct conn *c, int rfd, int wfd, enum conn_side side);
 /* Turn on the transcript (to f, normally stderr), with an optional masker. */
 void conn_set_log(struct conn *c, FILE *f, conn_masker mask);
-/* Seconds a read may wait for data before CONN_TIMEOUT; 0: forever. */
+/* Seconds a read may wait for data before CONN_TIMEOUT; 0: forever.  On a
+ * socket it also sets SO_RCVTIMEO/SO_SNDTIMEO, so a write to a peer that
+ * stopped reading and a TLS record or handshake left half-sent fail too. */
 void conn_set_timeout(struct conn *c, int secs);
 
 /* Read one line into buf, NUL-terminated with its line end stripped.  cap
