@@ -373,6 +373,29 @@ make_cert() {
 	[ ! -e "$H/mbox.lock" ]
 }
 
+@test "mbox: a session killed by SIGTERM leaves a dot-lock that blocks neither the next login nor delivery" {
+	printf 'From a@x Mon Nov 23 10:00:00 2026\nSubject: m1\n\nx\n\n' > "$H/mbox"
+	fix_perms
+	mkfifo in1
+	( exec pop3d --users users --mailbox 'mbox:%h/mbox' < in1 > out1 ) &
+	pid=$!
+	exec 7>in1
+	printf 'USER bob\r\nPASS secret\r\n' >&7
+	for i in $(seq 50); do grep -q "Maildrop has" out1 2>/dev/null && break; sleep 0.1; done
+	grep -qx "pop3d $pid" "$H/mbox.lock"
+	kill -TERM "$pid"
+	wait "$pid" || true
+	exec 7>&-
+	[ -e "$H/mbox.lock" ]          # left behind: SIGTERM is not caught
+	start=$SECONDS
+	run pop --mailbox 'mbox:%h/mbox' <<<$'USER bob\r\nPASS secret\r\nSTAT\r\nQUIT\r'
+	assert_line --index 3 "+OK 1 18"
+	[ $((SECONDS - start)) -le 2 ]
+	printf 'Subject: m2\n\ny\n' | maildeliver --users users --mailbox 'mbox:%h/mbox' --lock-wait 1 bob
+	run pop --mailbox 'mbox:%h/mbox' <<<$'USER bob\r\nPASS secret\r\nSTAT\r\nQUIT\r'
+	assert_line --index 2 --partial "Maildrop has 2 messages"
+}
+
 @test "privileges: as root, input is read as 'mail', mail as the owner; as a user, as that user" {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	mail_uid=$(id -u mail)
