@@ -371,16 +371,78 @@ static const unsigned char hexv[256] = {
 	['a'] = 11, 12, 13, 14, 15, 16,
 };
 
+/* Fastest path: whole lines s[j..LF] in the buffer, read with memchr
+ * (the line end, then each '=') and copied with memcpy: the trailing
+ * blanks (and a CR before the LF) are cut first, so every blank left is
+ * data; "=XX" is decoded, a last '=' is a soft break.  A line with any
+ * other '=' is left to the slower paths, which report it.  Returns where
+ * it stopped (at the start of a line it did not take); *op advances. */
+static size_t dec_lines(struct qp_dec *d, const unsigned char *restrict s, size_t n,
+    size_t j, char **op)
+{
+	char *restrict o = *op;
+
+	while (j < n) {
+		const unsigned char *lf = memchr(s + j, '\n', n - j);
+		size_t e, end, p;
+		char *o0 = o;
+		int soft = 0;
+
+		if (lf == NULL)
+			break;
+		e = (size_t)(lf - s);
+		end = e;
+		if (end > j && s[end - 1] == '\r')
+			end--;
+		while (end > j && (s[end - 1] == ' ' || s[end - 1] == '\t'))
+			end--;
+		for (p = j; p < end;) {
+			const unsigned char *eq = memchr(s + p, '=', end - p);
+			size_t q = eq ? (size_t)(eq - s) : end;
+
+			memcpy(o, s + p, q - p);
+			o += q - p;
+			p = q;
+			if (eq == NULL)
+				break;
+			if (p + 1 == end) {             /* soft line break */
+				soft = 1;
+				p++;
+				break;
+			}
+			if (p + 2 < end && hexv[s[p + 1]] && hexv[s[p + 2]]) {
+				*o++ = (char)((hexv[s[p + 1]] - 1) << 4 | (hexv[s[p + 2]] - 1));
+				p += 3;
+				continue;
+			}
+			break;                          /* a bad '=': not here */
+		}
+		if (p < end) {
+			o = o0;
+			break;
+		}
+		if (!soft)
+			o += dec_eol(d, o);
+		j = e + 1;
+	}
+	*op = o;
+	return j;
+}
+
 /* Fast path: plain text, single spaces between words, "=XX", soft and
  * hard line breaks, without the state machine.  Stops at anything else
  * (blanks that may be trailing, a sequence cut by the buffer end, bad
- * escapes) and returns how far it got; *op advances. */
+ * escapes) and returns how far it got; *op advances.  After each line
+ * end it goes back to dec_lines. */
 static size_t dec_fast(struct qp_dec *d, const unsigned char *restrict s, size_t n,
     char **op)
 {
-	char *restrict o = *op;     /* restrict: output never aliases input */
+	char *o;
 	size_t j = 0;
 
+again:
+	j = dec_lines(d, s, n, j, op);
+	o = *op;
 	while (j < n) {
 		unsigned char c = s[j];
 
@@ -393,6 +455,8 @@ static size_t dec_fast(struct qp_dec *d, const unsigned char *restrict s, size_t
 			j += 3;
 		} else if (c == '=' && j + 1 < n && s[j + 1] == '\n') {
 			j += 2;         /* soft line break */
+			*op = o;
+			goto again;
 		} else if (c == ' ' || c == '\t') {
 			size_t k = j + 1;
 
@@ -409,9 +473,13 @@ static size_t dec_fast(struct qp_dec *d, const unsigned char *restrict s, size_t
 		} else if (c == '\n') {
 			o += dec_eol(d, o);
 			j++;
+			*op = o;
+			goto again;
 		} else if (c == '\r' && j + 1 < n && s[j + 1] == '\n') {
 			o += dec_eol(d, o);
 			j += 2;
+			*op = o;
+			goto again;
 		} else {
 			break;
 		}
