@@ -1,5 +1,5 @@
 /* session.c — one POP3 session: RFC 1939 with CAPA (RFC 2449), STLS
- * (RFC 2595), AUTH (RFC 5034) and LAST (RFC 1460).
+ * (RFC 2595), AUTH (RFC 5034), UTF8 (RFC 6856) and LAST (RFC 1460).
  *
  * Design note.  One command table says which commands each state takes;
  * the dispatcher owns the common failures (unknown, wrong state, bad
@@ -58,6 +58,7 @@ struct session {
 	int    nerr;                /* bad commands */
 	unsigned long ncmds;
 	int    have_user;           /* USER seen, PASS may follow */
+	int    utf8;                /* UTF8 given (RFC 6856) */
 	char   user[AUTH_NAME_MAX + 1];
 	char   stamp[POP3_STAMP_MAX];   /* APOP timestamp, "" when no APOP */
 	struct user u;
@@ -273,7 +274,7 @@ static void enter_transaction(struct session *s)
 	s->have_md = 1;
 	for (size_t i = 0; i < s->md.n; i++)
 		total += s->md.m[i].size;
-	logmsg(s, "login %s, %zu messages", s->u.name, s->md.n);
+	logmsg(s, "login %s, %zu messages%s", s->u.name, s->md.n, s->utf8 ? " (UTF8)" : "");
 	set_state(s, S_TRANS);
 	reply(s, "+OK Maildrop has %zu messages (%lld octets)", s->md.n, (long long)total);
 }
@@ -486,6 +487,7 @@ static void cmd_capa(struct session *s, char *arg)
 	reply(s, "AUTH-RESP-CODE");
 	reply(s, "PIPELINING");
 	reply(s, "EXPIRE NEVER");
+	reply(s, "UTF8 USER");
 	if (s->state == S_AUTH) {
 		if (plaintext_ok(s))
 			reply(s, "USER");
@@ -497,6 +499,19 @@ static void cmd_capa(struct session *s, char *arg)
 	}
 	reply(s, "IMPLEMENTATION %s %s", POP3_IMPLEMENTATION, MAILLAB_VERSION);
 	reply(s, ".");
+}
+
+/* RFC 6856: UTF-8 in user names, passwords and message headers.  We
+ * take UTF-8 names (auth_name_ok) and send messages as stored in either
+ * mode, so the command only records the client's consent. */
+static void cmd_utf8(struct session *s, char *arg)
+{
+	if (arg != NULL) {
+		bad(s, "UTF8 takes no argument");
+		return;
+	}
+	s->utf8 = 1;
+	reply(s, "+OK UTF8 enabled");
 }
 
 static void cmd_stls(struct session *s, char *arg)
@@ -786,6 +801,7 @@ static const struct cmd pop3_cmds[] = {
 	{ "APOP", S_AUTH,           cmd_apop },
 	{ "AUTH", S_AUTH,           cmd_auth },
 	{ "STLS", S_AUTH,           cmd_stls },
+	{ "UTF8", S_AUTH,           cmd_utf8 },
 	{ "CAPA", S_AUTH | S_TRANS, cmd_capa },
 	{ "QUIT", S_AUTH | S_TRANS, cmd_quit },
 	{ "STAT", S_TRANS,          cmd_stat },

@@ -275,6 +275,25 @@ make_cert() {
 	assert_line --index 1 "-ERR Line too long"
 }
 
+@test "UTF8 (RFC 6856): CAPA announces it, poplib's utf8() enables it, a UTF-8 user name logs in" {
+	printf 'zo\xc3\xab@example.org:{PLAIN}pw:%s::%s::\n' "$IDS" "$H" >> users
+	start_pop3d
+	"$PY" - "$PORT" <<-'EOF'
+	import poplib, sys
+	p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
+	assert p.capa()["UTF8"] == ["USER"], p.capa()
+	assert p.utf8().startswith(b"+OK"), "utf8"
+	p.user("zoë@example.org"); p.pass_("pw")
+	assert p.stat() == (5, 220)
+	try:
+	    p.utf8()
+	    raise SystemExit("UTF8 accepted after login")
+	except poplib.error_proto:
+	    pass
+	p.quit()
+	EOF
+}
+
 @test "TOP with a line count of any size; trailing blanks after an argument" {
 	run pop <<<$'USER bob\r\nPASS secret\r\nTOP 2 4294967295\r\nLIST 1 \r\nUIDL 2\t\r\nSTAT \r\nQUIT\r'
 	assert_line --index 3 "+OK Top of message follows"
