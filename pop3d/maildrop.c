@@ -202,11 +202,13 @@ static off_t name_wsize(const char *base, size_t blen)
 	return -1;
 }
 
-/* Map a message file; *p is NULL for an empty file.  Return fd or -1. */
+/* Map a message file; *p is NULL for an empty file.  Return fd or -1.
+ * O_NONBLOCK (here and in read_file): a FIFO put in a message's place
+ * must not hang the session in open(); fstat then refuses it. */
 static int map_file(const char *path, unsigned char **p, size_t *n)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	*p = NULL;
 	*n = 0;
@@ -475,7 +477,7 @@ static int maildir_refind(struct maildrop *md, struct msg *m)
 static int read_file(struct maildrop *md, const char *path, size_t *n)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	size_t got = 0;
 
 	if (fd < 0)

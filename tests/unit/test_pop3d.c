@@ -515,6 +515,28 @@ START_TEST(maildir_wsize_no_final_newline)
 }
 END_TEST
 
+/* A FIFO renamed into a listed message's place is refused, not waited on. */
+START_TEST(maildir_fifo_in_place_of_message)
+{
+	struct maildrop md;
+	const char *why;
+	char a[512];
+
+	mkmaildir();
+	put_file("new/1.A.h", "a\n", 2);
+	ck_assert_int_eq(maildrop_open(&md, tmp, MB_MAILDIR, &why), MD_OK);
+	snprintf(a, sizeof a, "%s/new/1.A.h", tmp);
+	ck_assert_int_eq(unlink(a), 0);
+	snprintf(a, sizeof a, "%s/cur/1.A.h:2,S", tmp);
+	ck_assert_int_eq(mkfifo(a, 0600), 0);
+	alarm(5);
+	ck_assert_int_eq(maildrop_send(&md, 0, -1, 1, fail_sink, NULL), -1);
+	alarm(0);
+	maildrop_close(&md);
+	rm_tmp();
+}
+END_TEST
+
 static pid_t dead_pid(void)
 {
 	pid_t pid = fork();
@@ -590,6 +612,7 @@ static Suite *suite(void)
 	tcase_add_test(t, maildir_dele_of_vanished);
 	tcase_add_test(t, maildir_wsize_no_final_newline);
 	tcase_add_test(t, mbox_lock_of_dead_session);
+	tcase_add_test(t, maildir_fifo_in_place_of_message);
 	suite_add_tcase(s, t);
 	return s;
 }
