@@ -53,7 +53,8 @@ int mbox_lock_recover(int mboxfd, const char *lock)
 	ssize_t n;
 	int fd, k, dead;
 
-	if ((fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	/* O_NONBLOCK: a FIFO named like the lock must not hang us in open(). */
+	if ((fd = open(lock, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 1 : -1;
 	n = read(fd, text, sizeof text - 1);
 	if (fstat(fd, &st) < 0)

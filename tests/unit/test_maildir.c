@@ -336,6 +336,13 @@ START_TEST(mbox_pop3d_lock)
 	ck_assert_int_eq(mb.orig, 41);
 	mbox_unlock(&mb);
 	ck_assert_int_eq(access(lock, F_OK), -1);
+	/* a FIFO as the lock: not waited on in open(), only refused */
+	ck_assert_int_eq(mkfifo(lock, 0600), 0);
+	alarm(5);
+	ck_assert_int_eq(mbox_lock(&mb, mbox, 0), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	alarm(0);
+	unlink(lock);
 	ck_assert_str_eq(slurp(mbox, &len), "From a@b Thu Jan  1 00:00:00 1970\nA: 1\n\n\n");
 }
 END_TEST
