@@ -221,7 +221,15 @@ static void refuse_plaintext(struct session *s)
 
 static void login_failed(struct session *s, const char *who)
 {
-	logmsg(s, "login failed for %s", who[0] ? who : "(none)");
+	char name[AUTH_NAME_MAX + 1];
+	size_t i;
+
+	/* The name is the client's, not checked yet: no control characters
+	 * into the logs (a CR or an escape sequence forging a line). */
+	for (i = 0; who[i] && i < sizeof name - 1; i++)
+		name[i] = (unsigned char)who[i] < ' ' || who[i] == 0x7f ? '?' : who[i];
+	name[i] = '\0';
+	logmsg(s, "login failed for %s", name[0] ? name : "(none)");
 	sleep(AUTH_FAIL_DELAY);
 	if (++s->nfail >= AUTH_FAIL_MAX) {
 		reply(s, "-ERR [AUTH] Authentication failed; too many failures, closing connection");

@@ -517,6 +517,10 @@ make_cert() {
 	printf 'AUTH PLAIN\r\n%s\r\nQUIT\r\n' "$plain" | pop3d --users users -v 2>log >/dev/null
 	grep -qx 'C: \*\*\*\*' log
 	! grep -q "$plain" log
+	# a hostile user name cannot put control characters into the log
+	printf 'USER a\033[2Jb\rX\r\nPASS x\r\nQUIT\r\n' | pop3d --users users -v 2>log >/dev/null
+	grep -qx '\* login failed for a?\[2Jb?X' log
+	! grep -q $'\033' log
 	run bash -c "sleep 3 | pop3d --users users --idle 1 | tr -d '\r'"
 	assert_line --index 1 "-ERR Autologout; idle for too long"
 }
