@@ -206,8 +206,12 @@ static int run_child_fn(char *const argv[], int shell, int (*fn)(void *), void *
 		signal(SIGPIPE, SIG_DFL);
 		if (dup2(infd, 0) < 0 || dup2(op[1], 1) < 0 || dup2(ep[1], 2) < 0)
 			_exit(EX_OSERR);
-		if (fn != NULL)
+		if (fn != NULL) {
+			/* No exec to close the O_CLOEXEC ones: the child keeps
+			 * only stdin, stdout and stderr (not the privsep channel). */
+			close_range(3, ~0U, 0);
 			_exit(fn(arg));
+		}
 		if (shell)
 			execl("/bin/sh", "sh", "-c", argv[0], (char *)NULL);
 		else
