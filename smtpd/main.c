@@ -66,8 +66,7 @@ static void usage(FILE *f)
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
-    "does, or with --mda CMD) and queue\n"
-	    "the rest for smtp-send --queue.  See smtpd(8).\n");
+	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
 }
 
 static long long num_arg(const char *opt, const char *s, long long min, long long max)
