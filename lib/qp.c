@@ -397,14 +397,23 @@ static size_t dec_lines(struct qp_dec *d, const unsigned char *restrict s, size_
 		while (end > j && (s[end - 1] == ' ' || s[end - 1] == '\t'))
 			end--;
 		for (p = j; p < end;) {
-			const unsigned char *eq = memchr(s + p, '=', end - p);
-			size_t q = eq ? (size_t)(eq - s) : end;
+			if (s[p] != '=') {
+				/* a run of data: short ones (binary) byte by
+				 * byte, long ones (text) with memchr */
+				size_t q = p, lim = end - p > 16 ? p + 16 : end;
+				const unsigned char *eq;
 
-			memcpy(o, s + p, q - p);
-			o += q - p;
-			p = q;
-			if (eq == NULL)
-				break;
+				while (q < lim && s[q] != '=')
+					q++;
+				if (q == lim && q < end) {
+					eq = memchr(s + q, '=', end - q);
+					q = eq ? (size_t)(eq - s) : end;
+				}
+				memcpy(o, s + p, q - p);
+				o += q - p;
+				p = q;
+				continue;
+			}
 			if (p + 1 == end) {             /* soft line break */
 				soft = 1;
 				p++;
