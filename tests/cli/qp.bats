@@ -111,3 +111,46 @@ print(str(make_header(decode_header(open("enc").read()))))'
 	run qp --header 'UTF-8?Q'
 	assert_equal "$status" 64
 }
+
+# Feed stdin in small pieces with pauses, so qp's reads end mid-line.
+trickle() {
+	"$PY" -c '
+import sys, time
+d = open(sys.argv[1], "rb").read()
+for i in range(0, len(d), 37):
+    sys.stdout.buffer.write(d[i:i + 37]); sys.stdout.buffer.flush(); time.sleep(0.002)
+' "$1"
+}
+
+@test "qp: long CRLF lines with a trailing blank, read in pieces, still follow rule 3" {
+	"$PY" -c '
+import sys
+out = b""
+for n in range(70, 200, 7):
+    out += b"x" * n + (b" " if n % 2 else b"\t") + b"\r\n" + b"y" * 75 + b"From here\r\n"
+sys.stdout.buffer.write(out)' > in.txt
+	trickle in.txt | qp > out.qp
+	run grep -c '[ 	]$' out.qp
+	assert_output 0
+	run grep -c '^From ' out.qp
+	assert_output 0
+	run awk 'length($0) > 76' out.qp
+	assert_output ""
+	tr -d '\r' < in.txt > want.txt
+	py_decode < out.qp > back.txt
+	cmp want.txt back.txt
+	qp < in.txt | cmp - out.qp
+}
+
+@test "qp -d: trailing blanks of any length go, blanks before a bare CR stay" {
+	printf 'a%300s\r\nb \t\r' '' > in.qp
+	run bash -c 'qp -d < in.qp | od -An -c | tr -s " "'
+	assert_output " a \n b \t \r"
+}
+
+@test "qp -d --header joins a UTF-8 character split across two words" {
+	run qp -d --header UTF-8 <<<'=?UTF-8?Q?caf=C3?= =?UTF-8?Q?=A9?= ok'
+	assert_output "café ok"
+	"$PY" -c 'from email.header import decode_header, make_header; print(make_header(decode_header("=?UTF-8?Q?caf=C3?= =?UTF-8?Q?=A9?= ok")))' > want
+	qp -d --header UTF-8 <<<'=?UTF-8?Q?caf=C3?= =?UTF-8?Q?=A9?= ok' | cmp - want
+}
