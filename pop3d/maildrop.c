@@ -90,6 +90,9 @@ static void emit_text(struct emit *e, const unsigned char *p, size_t n, long lin
 	int body = 0;
 
 	while (i < n && !e->err) {
+		/* TOP: stop before looking for the end of a line not sent */
+		if (body && lines >= 0 && lines-- == 0)
+			break;
 		const unsigned char *lf = memchr(p + i, '\n', n - i);
 		size_t end = lf ? (size_t)(lf - p) : n, next = lf ? end + 1 : n;
 		const unsigned char *s = p + i;
@@ -98,8 +101,6 @@ static void emit_text(struct emit *e, const unsigned char *p, size_t n, long lin
 		if (lf && end > i && p[end - 1] == '\r')
 			end--;
 		len = end - i;
-		if (body && lines >= 0 && lines-- == 0)
-			break;
 		if (len == 0)
 			body = 1;
 		if (unquote && quoted_from(s, len)) {
@@ -526,6 +527,22 @@ static int maildir_read(struct maildrop *md, struct msg *m, size_t *n)
 	return rc;
 }
 
+/* The same as a mapping (for TOP, which reads only the header and a few
+ * lines: a client listing headers of big messages must not read them
+ * whole).  Return the fd (see unmap_file) or -1. */
+static int maildir_map(struct maildrop *md, struct msg *m, unsigned char **p, size_t *n)
+{
+	char path[sizeof md->path + 512];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", md->path, m->name);
+	if ((fd = map_file(path, p, n)) < 0 && errno == ENOENT && maildir_refind(md, m) == 0) {
+		snprintf(path, sizeof path, "%s/%s", md->path, m->name);
+		fd = map_file(path, p, n);
+	}
+	return fd;
+}
+
 /* The name a kept message gets at UPDATE: in cur/ with ":2,FLAGS", and
  * 'S' added (in ASCII order, as the Maildir spec asks) when it was read. */
 static char *maildir_newname(const struct msg *m)
@@ -866,6 +883,15 @@ int maildrop_send(struct maildrop *md, size_t i, long lines, int stuff,
 	e->n = 0;
 	if (md->kind == MB_MBOX) {
 		rc = send_buf(e, md->map + md->m[i].off, (size_t)md->m[i].len, lines, stuff, 1);
+	} else if (lines >= 0) {
+		unsigned char *p;
+
+		if ((fd = maildir_map(md, &md->m[i], &p, &n)) < 0) {
+			rc = -1;
+		} else {
+			rc = send_buf(e, p, n, lines, stuff, 0);
+			unmap_file(fd, p, n);
+		}
 	} else if ((fd = maildir_read(md, &md->m[i], &n)) < 0) {
 		rc = -1;
 	} else {

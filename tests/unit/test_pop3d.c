@@ -537,6 +537,36 @@ START_TEST(maildir_fifo_in_place_of_message)
 }
 END_TEST
 
+/* TOP reads what it sends: the header of a 64 GiB message (sparse, its
+ * size from ",W=") comes at once, without reading or allocating the rest. */
+START_TEST(maildir_top_of_huge_message)
+{
+	static const char head[] = "Subject: huge\n\nline 1\nline 2\n";
+	struct maildrop md;
+	const char *why;
+	char path[512], *s;
+	int fd;
+
+	mkmaildir();
+	snprintf(path, sizeof path, "%s/new/1.A.h,S=68719476736,W=68719476740", tmp);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	ck_assert_int_eq(ftruncate(fd, (off_t)64 << 30), 0);
+	close(fd);
+	ck_assert_int_eq(maildrop_open(&md, tmp, MB_MAILDIR, &why), MD_OK);
+	alarm(10);
+	s = send_str(&md, 0, 1, 1);
+	ck_assert_str_eq(s, "Subject: huge\r\n\r\nline 1\r\n");
+	free(s);
+	s = send_str(&md, 0, 0, 1);
+	ck_assert_str_eq(s, "Subject: huge\r\n\r\n");
+	free(s);
+	alarm(0);
+	maildrop_close(&md);
+	rm_tmp();
+}
+END_TEST
+
 static pid_t dead_pid(void)
 {
 	pid_t pid = fork();
@@ -613,6 +643,7 @@ static Suite *suite(void)
 	tcase_add_test(t, maildir_wsize_no_final_newline);
 	tcase_add_test(t, mbox_lock_of_dead_session);
 	tcase_add_test(t, maildir_fifo_in_place_of_message);
+	tcase_add_test(t, maildir_top_of_huge_message);
 	suite_add_tcase(s, t);
 	return s;
 }
