@@ -130,6 +130,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct peer peer;
 	char err[512];
+	int rc;
 
 	memset(&o, 0, sizeof o);
 	o.cfg.mailbox = MAILBOX_DEFAULT;
@@ -145,8 +146,12 @@ int main(int argc, char **argv)
 		diex(EX_CONFIG, "%s", err);
 	if (o.cfg.use_syslog)
 		openlog("pop3d", LOG_PID, LOG_MAIL);
-	if (o.nlisten > 0)
-		return server_listen(o.listen, o.nlisten, pop3d_session, &o.cfg);
-	server_peer(STDIN_FILENO, &peer);
-	return pop3d_session(STDIN_FILENO, STDOUT_FILENO, &peer, &o.cfg);
+	if (o.nlisten > 0) {
+		rc = server_listen(o.listen, o.nlisten, pop3d_session, &o.cfg);
+	} else {
+		server_peer(STDIN_FILENO, &peer);
+		rc = pop3d_session(STDIN_FILENO, STDOUT_FILENO, &peer, &o.cfg);
+	}
+	SSL_CTX_free(o.cfg.tls);        /* a stopped listener leaks nothing */
+	return rc;
 }

@@ -668,6 +668,20 @@ make_cert() {
 	assert_equal "$output" "$(crlf "$MD/cur/1700000002.M2P2.lab:2,S")"
 }
 
+@test "SIGTERM stops the listener with status 0, its TLS context freed (SAN=1: no leak report)" {
+	make_cert
+	PORT=$(free_port)
+	pop3d -l "127.0.0.1:$PORT" --users users --cert cert.pem --key key.pem 2>stop.log &
+	pid=$!
+	wait_port "$PORT"
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	assert_equal "$st" 0
+	run grep -E "Sanitizer|runtime error" stop.log
+	assert_failure
+}
+
 @test "under a real xinetd" {
 	PORT=$(free_port)
 	cat > xinetd.conf <<-EOF
