@@ -149,6 +149,17 @@ const char *parse_path(char **pp, char *out, size_t cap, int utf8, int null_ok)
 	    (why = check_domain(at + 1, end, utf8)) != NULL) {
 		return why;
 	}
+	/* A quoted local part that needs no quotes ("bob"@d) is the same
+	 * mailbox as bob@d (RFC 5321 4.1.2, RFC 5322 3.4.1): store it bare. */
+	if (at != NULL && at - p >= 3 && *p == '"' && at[-1] == '"' &&
+	    check_local(p + 1, at - 1, utf8) == NULL) {
+		size_t ln = (size_t)(at - p) - 2;
+
+		memcpy(out, p + 1, ln);
+		memcpy(out + ln, at, (size_t)(end - at));
+		out[ln + (size_t)(end - at)] = '\0';
+		return NULL;
+	}
 	memcpy(out, p, (size_t)(end - p));
 	out[end - p] = '\0';
 	return NULL;

@@ -276,6 +276,65 @@ static void rcpt_refuse(struct session *s, const char *addr, int code, const cha
 	client_error(s);        /* as Postfix counts them: RCPT probing is a flood too */
 }
 
+/* The first user name of the passwd-file users into name, or "". */
+static void first_user(const char *users, char *name, size_t cap)
+{
+	char line[1024];
+	FILE *f;
+
+	name[0] = '\0';
+	if (users == NULL || (f = fopen(users, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL) {
+		size_t n = strcspn(line, ":\r\n");
+
+		if (line[0] == '#' || n == 0 || line[n] != ':')
+			continue;
+		snprintf(name, cap, "%.*s", (int)n, line);
+		break;
+	}
+	fclose(f);
+}
+
+/* Find the local recipient r->addr (auth_lookup_rcpt); failing that, the
+ * same address with its local part in lower case (as Postfix's local(8)
+ * folds it: "Bob@d" reaches bob), and for "postmaster" with or without a
+ * domain (RFC 5321 4.5.1: MUST be accepted) the user postmaster, else
+ * root, else the first user of the passwd-file (the administrator).  When
+ * a fallback finds the user, r->addr becomes the name that delivery will
+ * look up.  As auth_lookup. */
+static int rcpt_lookup(const char *users, struct rcpt *r)
+{
+	char low[sizeof r->addr], first[AUTH_NAME_MAX + 1];
+	const char *at = strrchr(r->addr, '@');
+	size_t nl = at ? (size_t)(at - r->addr) : strlen(r->addr);
+	const char *names[] = { "postmaster", "root", first };
+	int rc;
+
+	if ((rc = auth_lookup_rcpt(users, r->addr, &r->user)) != 0)
+		return rc;
+	memcpy(low, r->addr, sizeof low);
+	for (size_t i = 0; i < nl; i++)
+		if (low[i] >= 'A' && low[i] <= 'Z')
+			low[i] += 'a' - 'A';
+	if (strcmp(low, r->addr) != 0 && (rc = auth_lookup_rcpt(users, low, &r->user)) != 0) {
+		if (rc > 0)
+			memcpy(r->addr, low, sizeof low);
+		return rc;
+	}
+	if (nl != 10 || strncmp(low, "postmaster", 10) != 0)
+		return 0;
+	first_user(users, first, sizeof first);
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		if (names[i][0] == '\0' || (rc = auth_lookup(users, names[i], &r->user)) == 0)
+			continue;
+		if (rc > 0)
+			snprintf(r->addr, sizeof r->addr, "%s", names[i]);
+		return rc;
+	}
+	return 0;
+}
+
 /* Decide where addr goes: fills r, or replies and returns -1. */
 static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 {
@@ -291,7 +350,7 @@ static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 			snprintf(text, sizeof text, "5.7.1 <%s>: Relay access denied", addr);
 			return rcpt_refuse(s, addr, 550, text), -1;
 		}
-	} else if ((rc = auth_lookup_rcpt(s->cfg->users, addr, &r->user)) <= 0) {
+	} else if ((rc = rcpt_lookup(s->cfg->users, r)) <= 0) {
 		if (rc < 0) {
 			warn_("%s", s->cfg->users ? s->cfg->users : "user database");
 			return reply(s, 451, "4.3.0 <%s>: Temporary lookup failure", addr), -1;
