@@ -435,6 +435,12 @@ int conn_starttls(struct conn *c, SSL_CTX *ctx, const char *host)
 		tls_error(c->errbuf, sizeof c->errbuf);
 		return -1;
 	}
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* OpenSSL 3 calls a TCP close without close_notify an error; for line
+	 * protocols it is the end of the session (many clients never send
+	 * close_notify), and the commands say where the data ends. */
+	SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	SSL_set_rfd(c->ssl, c->rfd);
 	SSL_set_wfd(c->ssl, c->wfd);
 	if (c->side == CONN_CLIENT && host != NULL) {

@@ -169,6 +169,61 @@ START_TEST(tls_partial_record)
 }
 END_TEST
 
+/* A TLS peer that closes the connection without close_notify (as Python's
+ * smtplib and many clients do after QUIT) is an end of file, not an error. */
+START_TEST(tls_eof_without_close_notify)
+{
+	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256], buf[64];
+	SSL_CTX *sctx, *cctx;
+	pid_t pid;
+	size_t n;
+	int st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+	snprintf(key, sizeof key, "%s/key.pem", dir);
+	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
+	ck_assert_int_eq(system(cmd), 0);
+	sctx = tls_server_ctx(cert, key, err, sizeof err);
+	ck_assert_msg(sctx != NULL, "%s", err);
+	pid = fork();
+	if (pid == 0) {
+		struct conn s;
+		enum conn_rc rc;
+
+		close(sv[0]);
+		conn_init(&s, sv[1], sv[1], CONN_SERVER);
+		conn_set_timeout(&s, 5);
+		if (conn_starttls(&s, sctx, NULL) < 0)
+			_exit(2);
+		if (conn_getline(&s, buf, sizeof buf, &n) != CONN_OK || strcmp(buf, "QUIT") != 0)
+			_exit(3);
+		rc = conn_getline(&s, buf, sizeof buf, &n);
+		_exit(rc == CONN_EOF ? 0 : 10 + (int)rc);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+	cctx = tls_client_ctx(NULL, 1, err, sizeof err);
+	ck_assert_msg(cctx != NULL, "%s", err);
+	c.side = CONN_CLIENT;
+	ck_assert_msg(conn_starttls(&c, cctx, NULL) == 0, "%s", c.errbuf);
+	conn_printf(&c, "QUIT\r\n");
+	ck_assert_int_eq(conn_flush(&c), 0);
+	SSL_free(c.ssl);                /* no SSL_shutdown: no close_notify */
+	c.ssl = NULL;
+	close(sv[0]);
+	sv[0] = -1;
+	waitpid(pid, &st, 0);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "server got exit %d (10 + conn_rc)",
+	    WEXITSTATUS(st));
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(output_and_discard)
 {
 	char buf[64];
@@ -319,6 +374,7 @@ int main(void)
 	tcase_add_test(tc, verify_fails);
 	tcase_add_test(tc, write_timeout);
 	tcase_add_test(tc, tls_partial_record);
+	tcase_add_test(tc, tls_eof_without_close_notify);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
