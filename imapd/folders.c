@@ -667,6 +667,18 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
 		return;
 	}
+	/* \Recent belongs to the session that claimed it: for the folder this
+	 * session has selected, count what SELECT and the syncs announced. */
+	if (s->state == ST_SELECTED && strcmp(s->sel.path, path) == 0) {
+		if (s->sel.lazy)
+			st.recent = s->sel.sum.recent;
+		else {
+			st.recent = 0;
+			for (size_t i = 0; i < s->sel.n; i++)
+				if ((s->sel.m[i].flags & FL_RECENT) && !s->sel.m[i].gone)
+					st.recent++;
+		}
+	}
 	for (size_t i = 0; i < c->args[1].nkids; i++) {
 		const struct imap_arg *it = &c->args[1].kids[i];
 		uint32_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :

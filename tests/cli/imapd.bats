@@ -4,7 +4,7 @@
 # curl, mbsync, mutt, openssl s_client, xinetd) against -l and inetd modes.
 
 load helpers
-PORT_BASE=26000
+PORT_BASE=31000
 
 # Started as root (as in CI), imapd serves mail as the passwd-file's uid:
 # the tests give the mail to nobody (65534) and let it through the path.
@@ -137,6 +137,12 @@ make_cert() {
 	assert_line --partial "$uv"
 	assert_line '* 3 FETCH (UID 3 FLAGS (\Flagged))'
 	assert_line "b OK [READ-ONLY] Examine completed."
+}
+
+@test "STATUS of the selected folder counts the session's \\Recent messages, as SELECT did" {
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc STATUS INBOX (MESSAGES RECENT UNSEEN)\r\nd LOGOUT\r'
+	assert_line "* 3 RECENT"
+	assert_line '* STATUS "INBOX" (MESSAGES 3 RECENT 3 UNSEEN 2)'
 }
 
 @test "APPEND with a synchronising literal waits for the continuation; LITERAL+ does not" {
