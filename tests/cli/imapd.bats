@@ -516,6 +516,49 @@ make_cert() {
 	assert_line --partial "* SEARCH 3"
 }
 
+@test "a Thunderbird-like session: ID, LIST with SPECIAL-USE, SELECT (CONDSTORE), CHANGEDSINCE refused, header fetch" {
+	run imap <<< $'1 CAPABILITY\r\n2 ID ("name" "Thunderbird" "version" "115.0")\r\n3 LOGIN bob secret\r\n4 LIST (SPECIAL-USE) "" "*"\r\n5 LIST "" "*" RETURN (SPECIAL-USE)\r\n6 SELECT INBOX (CONDSTORE)\r\n7 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)\r\n8 UID FETCH 1:* (FLAGS)\r\n9 UID FETCH 1 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])\r\n10 LOGOUT\r'
+	assert_line --partial '* ID ("name" "maillab imapd"'
+	assert_line '* LIST (\HasNoChildren \Sent) "." "Sent"'
+	assert_line '* LIST (\HasNoChildren \Junk) "." "Junk"'
+	# LIST (SPECIAL-USE) gives only the special folders
+	! sed -n '/^3 OK/,/^4 OK/p' <<< "$output" | grep -q '"INBOX"'
+	assert_line '6 OK [READ-WRITE] Select completed.'
+	assert_line '7 BAD Invalid FETCH arguments'
+	assert_line '* 3 FETCH (UID 3 FLAGS (\Flagged \Recent))'
+	assert_line '8 OK Fetch completed.'
+	# the header fields in the order of the message, the blank line last
+	assert_line --partial '* 1 FETCH (UID 1 RFC822.SIZE 135 FLAGS (\Recent) BODY[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)] {121}'
+	assert_line 'Message-ID: <1@x>'
+	assert_line '9 OK Fetch completed.'
+	assert_line '10 OK Logout completed.'
+}
+
+@test "fetchmail --protocol IMAP delivers every message byte for byte (LF, CRLF, no final newline, 8-bit)" {
+	printf 'From: x@y\nSubject: no final newline\n\nabc' > "$MD/cur/1700000004.M4P4.lab:2,"
+	printf 'From: \303\251t\303\251 <e@x>\nSubject: 8bit \351\n\nbody \377\n' > "$MD/cur/1700000005.M5P5.lab:2,"
+	fix_perms
+	listen
+	mkdir out
+	printf 'poll 127.0.0.1 port %s protocol IMAP user bob password secret mda "/bin/sh -c '"'"'cat > %s/out/$$$$'"'"'" keep fetchall\n' \
+		"$PORT" "$BATS_TEST_TMPDIR" > fmrc
+	chmod 600 fmrc
+	run timeout 30 fetchmail -f fmrc -s --nosslcertck -i "$BATS_TEST_TMPDIR/fmids"
+	[ "$status" -eq 0 ] || [ "$status" -eq 1 ]
+	[ "$(ls out | wc -l)" -eq 5 ]
+	for f in out/*; do
+		# fetchmail puts its own Received: (3 lines) on top, LF line ends
+		subj=$(grep -a -m1 '^Subject:' "$f")
+		src=$(grep -al -- "^${subj%$'\r'}" "$MD"/cur/* "$MD"/new/* 2>/dev/null | head -1)
+		[ -n "$src" ]
+		tail -n +4 "$f" > got
+		tr -d '\r' < "$src" > want
+		# fetchmail itself ends a last line that has no newline
+		[ -n "$(tail -c1 want)" ] && echo >> want
+		cmp want got
+	done
+}
+
 @test "mbsync (isync) syncs a mailbox both ways, with flags" {
 	listen
 	mkdir -p mbhome/local
