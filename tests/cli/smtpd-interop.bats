@@ -28,6 +28,8 @@ setup() {
 
 teardown() {
 	stop_all
+	# the private Postfix of a test (bats owns the EXIT trap: stop it here)
+	[ ! -f "$W/pf/main.cf" ] || postfix -c "$W/pf" stop >/dev/null 2>&1 || true
 }
 
 sm() {
@@ -76,4 +78,90 @@ s.quit()' "$PORT"
 	assert_line --regexp '^250 2\.0\.0 Ok'
 	assert_equal "$(nmsg "$NEW")" 3
 	grep -q '^Delivered-To: bob@example.org$' "$NEW"/*
+}
+
+# postfix_relay PFPORT SMTPDPORT: a private Postfix (postfix -c DIR, no
+# chroot) listening on 127.0.0.1:PFPORT that relays all mail to our smtpd
+# on SMTPDPORT (relayhost, opportunistic STARTTLS).  Needs root.
+postfix_relay() {
+	local pf=$W/pf p
+	mkdir -p "$pf/queue" "$pf/data"
+	p=$pf
+	while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+	chown postfix "$pf/data"
+	cat > "$pf/main.cf" <<-EOF2
+	compatibility_level = 3.6
+	queue_directory = $pf/queue
+	data_directory = $pf/data
+	mail_owner = postfix
+	setgid_group = postdrop
+	myhostname = relay.test
+	mydestination =
+	inet_interfaces = loopback-only
+	inet_protocols = ipv4
+	mynetworks = 127.0.0.0/8
+	smtpd_relay_restrictions = permit_mynetworks reject
+	relayhost = [127.0.0.1]:$2
+	smtp_tls_security_level = may
+	smtp_tls_loglevel = 1
+	alias_maps =
+	alias_database =
+	local_recipient_maps =
+	biff = no
+	maillog_file = $pf/maillog
+	maillog_file_prefixes = $pf
+	EOF2
+	awk -v port="$1" '
+		/^smtp +inet/ { print "127.0.0.1:" port " inet n - n - - smtpd"; next }
+		/^[a-z0-9.:-]+ +(inet|unix|unix-dgram|fifo|pass) / && NF >= 8 { $5 = "n" }
+		{ print }' /etc/postfix/master.cf > "$pf/master.cf"
+	postfix -c "$pf" check >/dev/null 2>&1 || true
+	postfix -c "$pf" start >"$pf/start.log" 2>&1 || { cat "$pf/start.log"; return 1; }
+	PFDIR=$pf
+	wait_port "$1" 20
+}
+
+@test "Postfix relays to smtpd (relayhost, STARTTLS): delivered, its bounce for an unknown user, Received fields parse" {
+	command -v postfix >/dev/null && id postfix >/dev/null 2>&1 || skip "Postfix is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root to start its master"
+	local pfp i
+	make_cert
+	start_smtpd --cert cert.pem --key key.pem
+	pfp=$(free_port)
+	postfix_relay "$pfp" "$PORT"
+	run timeout 20 "$PY" -c '
+import smtplib, sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "alice@relay.test"; m["To"] = "bob@example.org"; m["Subject"] = "via postfix"
+m.set_content("caf\u00e9 \u2013 8-bit\n.leading dot\n", cte="8bit")
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+print(s.send_message(m, to_addrs=["bob@example.org", "Postmaster@example.org", "nobody@example.org"]))
+s.quit()' "$pfp"
+	assert_success
+	for ((i = 0; i < 100; i++)); do
+		[ "$(nmsg "$NEW")" -ge 2 ] && grep -q 'status=bounced' "$PFDIR/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	postfix -c "$W/pf" stop >/dev/null 2>&1 || true
+	assert_equal "$(nmsg "$NEW")" 2
+	run grep -h 'to=<' "$PFDIR/maillog"
+	assert_output --regexp 'to=<bob@example.org>.*status=sent \(250 2\.0\.0'
+	assert_output --regexp 'to=<nobody@example.org>.*status=bounced \(host 127\.0\.0\.1\[127\.0\.0\.1\] said: 550 5\.1\.1 <nobody@example.org>: Recipient address rejected: User unknown'
+	grep -q 'Trusted TLS connection established\|Untrusted TLS connection established\|Anonymous TLS connection established' "$PFDIR/maillog"
+	run "$PY" - "$NEW" <<-'EOF2'
+	import email, email.policy, glob, re, sys
+	for f in sorted(glob.glob(sys.argv[1] + "/*")):
+	    m = email.message_from_binary_file(open(f, "rb"), policy=email.policy.default)
+	    r = m.get_all("Received")
+	    assert len(r) >= 2, r
+	    top = str(r[0])
+	    assert re.match(r"from relay\.test \(\S+ \[127\.0\.0\.1\]\)\s+\(using TLS", top), top
+	    assert " by mx.example.org (maillab smtpd) with ESMTPS id " in " ".join(top.split()), top
+	    assert m["Subject"] == "via postfix" and not m.defects, m.defects
+	    assert "café" in m.get_content() and "\n.leading dot" in m.get_content()
+	print("ok")
+	EOF2
+	assert_success
+	assert_output "ok"
 }
