@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -191,7 +192,78 @@ static int owner_of(const char *path, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
-/* As root: deliver in a child running as uid/gid.  Otherwise in place. */
+/* The ids of a root process while it stores one message as someone else. */
+struct saved_ids {
+	gid_t  egid;
+	int    ngroups;
+	gid_t *groups;
+};
+
+/* Back to the saved ids (euid 0 first: it is what allows the others), and
+ * check that they are all back.  A process that cannot return to exactly
+ * what it was must not go on serving with the wrong ids: it exits (smtpd's
+ * session then answers 451 and the client retries). */
+static void ids_leave(const struct md_opts *o, struct saved_ids *sv)
+{
+	int n;
+	gid_t *now = NULL;
+
+	if (seteuid(0) < 0 || setegid(sv->egid) < 0 || setgroups((size_t)sv->ngroups,
+	    sv->groups) < 0 || geteuid() != 0 || getegid() != sv->egid)
+		goto fatal;
+	if ((n = getgroups(0, NULL)) != sv->ngroups)
+		goto fatal;
+	now = xcalloc((size_t)n + 1, sizeof *now);
+	if (getgroups(n, now) != n || memcmp(now, sv->groups, (size_t)n * sizeof *now) != 0)
+		goto fatal;
+	free(now);
+	free(sv->groups);
+	sv->groups = NULL;
+	return;
+fatal:
+	md_warn(o, "cannot return to root's ids after a delivery (%s); stopping",
+	    strerror(errno));
+	_exit(EX_OSERR);
+}
+
+/* For a long-lived root process that delivers many messages (smtpd's root
+ * half), without a fork per message: switch the effective uid and gid and
+ * the supplementary groups to the recipient's (exactly what server_become
+ * sets for good: the one group gid), store, and switch back.  While the
+ * effective uid is not 0 the kernel clears every effective capability, so
+ * the file is created, opened and fsync'ed with the recipient's rights
+ * only, and owned by uid/gid.  The real and saved uids stay 0, so the
+ * recipient cannot signal or ptrace the process meanwhile. */
+static int store_effective(const struct md_opts *o, const struct target *t,
+    const struct md_msg *m, uid_t uid, gid_t gid)
+{
+	struct saved_ids sv = { .egid = getegid() };
+	int rc, n;
+
+	if ((n = getgroups(0, NULL)) < 0) {
+		md_warn(o, "getgroups: %s", strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	sv.groups = xcalloc((size_t)n + 1, sizeof *sv.groups);
+	if ((sv.ngroups = getgroups(n, sv.groups)) != n) {
+		md_warn(o, "getgroups: %s", strerror(errno));
+		free(sv.groups);
+		return EX_TEMPFAIL;
+	}
+	if (setgroups(1, &gid) < 0 || setegid(gid) < 0 || seteuid(uid) < 0 ||
+	    geteuid() != uid || getegid() != gid) {
+		md_warn(o, "%s: switch to uid %lu gid %lu: %s", t->who, (unsigned long)uid,
+		    (unsigned long)gid, strerror(errno));
+		ids_leave(o, &sv);
+		return EX_TEMPFAIL;
+	}
+	rc = store(o, t, m);
+	ids_leave(o, &sv);
+	return rc;
+}
+
+/* As root: deliver in a child running as uid/gid (or, for smtpd's root
+ * half, with the effective ids switched).  Otherwise in place. */
 static int store_as(const struct md_opts *o, const struct target *t, const struct md_msg *m,
     const struct user *u)
 {
@@ -213,6 +285,8 @@ static int store_as(const struct md_opts *o, const struct target *t, const struc
 		    "passwd-file, or a mailbox %s owned by the user", t->who, t->path);
 		return EX_TEMPFAIL;
 	}
+	if (o->become == MD_BECOME_EFFECTIVE)   /* smtpd's root half: here, and back */
+		return store_effective(o, t, m, uid, gid);
 	if (o->become)          /* a one-delivery child: for good, here */
 		return server_become(uid, gid) < 0 ? EX_TEMPFAIL : store(o, t, m);
 	if ((pid = fork()) < 0) {

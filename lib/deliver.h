@@ -36,10 +36,16 @@ struct md_opts {
 	 *         (NULL: "progname: ..." on stderr, as maildeliver);
 	 * become: as root, switch to the recipient's uid/gid for good in this
 	 *         process instead of a child per delivery (the caller is a
-	 *         throwaway child that delivers to one recipient). */
+	 *         throwaway child that delivers to one recipient), or with
+	 *         MD_BECOME_EFFECTIVE only the effective uid/gid and groups for
+	 *         the store itself, then back to root (the caller is a long-lived
+	 *         single-threaded root process: smtpd's root half). */
 	struct buf *err;
 	int   become;
 };
+
+#define MD_BECOME_FORGOOD    1
+#define MD_BECOME_EFFECTIVE  2
 
 /* The message as it will be stored: LF line ends, no leading From_ line,
  * no Return-Path fields (we add the one of this delivery). */

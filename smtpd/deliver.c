@@ -332,9 +332,13 @@ int mda_exec(const struct config *cfg, const char *sender, const char *rcpt, int
 
 /* In-process delivery (no --mda): lib/deliver.c, the very code of
  * maildeliver, with maildeliver's settings (umask 077, SIGXFSZ ignored so
- * a file size limit is EFBIG, handled), without a fork or exec when we are
- * not root.  As root (the root half of privsep.c), a forked child of ours
- * switches to the recipient's uid/gid for good and delivers: no exec. */
+ * a file size limit is EFBIG, handled), without a fork or exec.  As root
+ * (the root half of privsep.c, single-threaded, holding no client socket)
+ * the message comes from the unprivileged half as a regular file (its
+ * memfd), and lib/deliver switches the effective uid, gid and groups to
+ * the recipient's for the store only, then back (MD_BECOME_EFFECTIVE): the
+ * file is created and written as its owner, never as uid 0, and the root
+ * half exits rather than go on with other ids. */
 struct local_job {
 	const struct config *cfg;
 	const char *sender, *rcpt;
@@ -365,41 +369,29 @@ static int local_run(struct local_job *j)
 	return rc;
 }
 
-/* The forked child as root: deliver, put the reasons on stderr (our pipe). */
-static int local_child(void *arg)
-{
-	struct local_job *j = arg;
-	struct buf e = { 0 };
-	int rc;
-
-	umask(077);
-	signal(SIGXFSZ, SIG_IGN);
-	j->err = &e;
-	j->become = 1;
-	j->fd = 0;
-	rc = local_run(j);
-	if (e.len > 0 && write_all(2, e.p, e.len) < 0)
-		rc = rc ? rc : EX_IOERR;
-	return rc;
-}
-
 int local_deliver(const struct config *cfg, const char *sender, const char *rcpt, int fd,
     const struct buf *msg, struct buf *err)
 {
 	struct local_job j = { .cfg = cfg, .sender = sender, .rcpt = rcpt, .msg = msg, .fd = fd,
 	    .err = err };
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	struct stat st;
 	mode_t mask;
 	int rc;
 
 	if (geteuid() == 0) {
-		if (fd < 0)
-			return -1;
+		/* Only a regular file (the memfd): a pipe or socket from a
+		 * misbehaving half could keep root waiting. */
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    lseek(fd, 0, SEEK_SET) < 0) {
+			buf_adds(err, "the message is not a regular file");
+			return EX_SOFTWARE;
+		}
 		j.msg = NULL;
-		return run_child_fn(NULL, 0, local_child, &j, fd, NULL, 0, err);
-	}
-	if (msg == NULL && fd < 0)
+		j.become = MD_BECOME_EFFECTIVE;
+	} else if (msg == NULL && fd < 0) {
 		return -1;
+	}
 	mask = umask(077);
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGXFSZ, &ign, &old);

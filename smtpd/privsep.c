@@ -5,9 +5,11 @@
  * --user for good and runs the whole protocol.  The parent keeps root, holds
  * no client socket, and does exactly one thing: on a request from the child
  * over a SOCK_SEQPACKET pair ("sender\0recipient\0" plus the message as a
- * passed file descriptor) it delivers: without --mda in a forked child
- * that switches for good to the recipient's uid/gid (lib/deliver.c, never
- * uid 0), with --mda by running the command as root, which switches itself
+ * passed file descriptor) it delivers: without --mda in this process,
+ * with the effective uid, gid and groups switched to the recipient's for
+ * the store and back (lib/deliver.c MD_BECOME_EFFECTIVE: no fork per
+ * message, never written as uid 0, and the process exits if it cannot
+ * return to root's ids), with --mda by running the command as root, which switches itself
  * (maildeliver does, and refuses uid 0); it answers with the exit status
  * and the first line of the reason.  So mail is
  * written as its owner, while a hostile client can at worst take over an

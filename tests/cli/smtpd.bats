@@ -592,6 +592,66 @@ for src in ("127.0.0.1", "127.0.0.3"):
 	[[ "$greeting" == 220* ]]
 }
 
+@test "started as root: no fork per delivery; each file is written as its owner (uid and gid), and a failed delivery leaves the root half with root's ids" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	mkdir -p home/carol home/dave
+	echo "carol:{PLAIN}x:65534:100::$W/home/carol::" >> users
+	echo "dave:{PLAIN}x:65533:65533::$W/home/dave::" >> users
+	chown 65534:100 home/carol
+	chown root:root home/dave
+	chmod 755 home/dave
+	start_smtpd
+	LISTENER=$(tail -n 1 "$W/pids")
+	run timeout 60 "$PY" - "$PORT" "$LISTENER" <<-'EOF'
+	import os, smtplib, sys
+	port, listener = int(sys.argv[1]), sys.argv[2]
+	def status(pid):
+	    d = {}
+	    for l in open("/proc/%s/status" % pid):
+	        k, _, v = l.partition(":")
+	        d[k] = v.split()
+	    return d
+	def root_half():
+	    # the session's parent half: the listener's child that stays root
+	    for p in os.listdir("/proc"):
+	        if p.isdigit():
+	            try:
+	                st = status(p)
+	            except OSError:
+	                continue
+	            if st["PPid"] == [listener]:
+	                return p, st
+	s = smtplib.SMTP("127.0.0.1", port)
+	s.ehlo("c")
+	pid, before = root_half()
+	assert before["Uid"] == ["0"] * 4 and before["Gid"] == ["0"] * 4, before
+	for rcpt in ("dave", "carol", "dave", "bob"):
+	    try:
+	        s.sendmail("a@b.c", [rcpt + "@example.org"], "Subject: to %s\r\n\r\nx\r\n" % rcpt)
+	        print(rcpt, "250")
+	    except smtplib.SMTPException as e:
+	        print(rcpt, getattr(e, "recipients", e))
+	    _, now = root_half()
+	    for k in ("Uid", "Gid", "Groups", "CapEff"):
+	        assert now[k] == before[k], (rcpt, k, now[k], before[k])
+	    # no delivery child left behind, no other child than the protocol half
+	    kids = [p for p in os.listdir("/proc") if p.isdigit() and
+	            os.path.exists("/proc/%s/status" % p) and status(p).get("PPid") == [pid]]
+	    assert len(kids) == 1, kids
+	s.quit()
+	EOF
+	assert_success
+	assert_line --index 0 --regexp "^dave .*554.*create Maildir $W/home/dave/Maildir: Permission denied"
+	assert_line --index 1 "carol 250"
+	assert_line --index 2 --regexp "^dave .*554"
+	assert_line --index 3 "bob 250"
+	f=$(ls home/carol/Maildir/new/*)
+	[ "$(stat -c %u:%g:%a "$f")" = 65534:100:600 ]
+	[ "$(stat -c %u:%g home/carol/Maildir/new)" = 65534:100 ]
+	[ "$(stat -c %u:%g "$NEW"/*)" = "$IDS" ]
+	[ ! -e home/dave/Maildir ]
+}
+
 @test "-v: transcript and one Postfix-style log line per message and per refusal" {
 	run sh -c "printf '${HDR}x\r\n.\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@elsewhere.example>\r\nQUIT\r\n' | ${SM[*]} -v 2>&1 >/dev/null"
 	assert_line "C: EHLO client.example"
