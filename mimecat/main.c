@@ -19,6 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: mimecat [-t | -p SECTION [--utf8] | -x [DIR] [-a] | -H [-p SECTION] [-a] | -e | -c | -B] [FILE]\n"
+	    "       mimecat -t | -c | -x DIR [-a] FILE...\n"
 	    "Show a MIME message (FILE or standard input) as a person reads it, or:\n\n"
 	    "  -t, --tree            the structure: one line per part, with its IMAP section number\n"
 	    "  -p, --part=SECTION    that part's body, transfer-decoded (SECTION as in IMAP BODY[...])\n"
@@ -73,6 +74,25 @@ static int run(struct mc *mc, enum mode mode, const char *file)
 	return rc;
 }
 
+/* Several messages, as mshow -t takes them: -t heads each tree with
+ * "==> FILE <==" (as head(1) does); -c names the file on each line.  The
+ * exit status is the worst one. */
+static int run_all(struct mc *mc, enum mode mode, char **files, int n)
+{
+	int worst = 0;
+
+	for (int i = 0; i < n; i++) {
+		int rc;
+
+		if (n > 1 && mode == M_TREE)
+			printf("%s==> %s <==\n", i ? "\n" : "", files[i]);
+		rc = run(mc, mode, files[i]);
+		if (rc > worst)
+			worst = rc;
+	}
+	return worst;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -120,16 +140,18 @@ int main(int argc, char **argv)
 		warnx_("--utf8 needs -p SECTION");
 		return EX_USAGE;
 	}
-	/* "mimecat -x DIR FILE", "mimecat -x DIR < msg", "mimecat -x FILE" */
+	/* "mimecat -x DIR FILE...", "mimecat -x DIR < msg", "mimecat -x FILE" */
 	if (mode == M_EXTRACT && mc.dir == NULL && optind < argc &&
-	    (argc - optind == 2 || is_dir(argv[optind])))
+	    (argc - optind >= 2 || is_dir(argv[optind])))
 		mc.dir = argv[optind++];
 	if (mc.dir == NULL)
 		mc.dir = ".";
-	if (argc - optind > 1) {
-		warnx_("one message at a time");
+	if (argc - optind > 1 && mode != M_TREE && mode != M_CHECK && mode != M_EXTRACT) {
+		warnx_("one message at a time (-t, -c and -x take several)");
 		usage(stderr);
 		return EX_USAGE;
 	}
-	return run(&mc, mode, optind < argc ? argv[optind] : NULL);
+	if (optind == argc)
+		return run(&mc, mode, NULL);
+	return run_all(&mc, mode, argv + optind, argc - optind);
 }

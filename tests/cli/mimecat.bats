@@ -37,6 +37,7 @@ is_asan() {
 	assert_equal "$status" 64
 	run mimecat "$CORPUS/signed.eml" "$CORPUS/digest.eml"
 	assert_equal "$status" 64
+	assert_output --partial "one message at a time"
 	run mimecat nonexistent.eml
 	assert_equal "$status" 66
 	assert_output --partial "nonexistent.eml"
@@ -56,6 +57,27 @@ TEXT         multipart/mixed  570 B
 OUT
 	run mimecat -t "$CORPUS/plain-rfc822.eml"
 	assert_output "1            text/plain charset=us-ascii  26 B"
+}
+
+@test "mimecat -t, -c, -x take several files" {
+	run mimecat -t "$CORPUS/plain-rfc822.eml" "$CORPUS/signed.eml"
+	assert_success
+	assert_line "==> $CORPUS/plain-rfc822.eml <=="
+	assert_line "==> $CORPUS/signed.eml <=="
+	assert_line --regexp '^2 +application/pgp-signature'
+	run mimecat -c "$CORPUS/plain-rfc822.eml" "$CORPUS/broken-noend.eml"
+	assert_equal "$status" 65
+	assert_output --partial "plain-rfc822.eml: no problem found"
+	assert_output --partial "broken-noend.eml:20: missing close delimiter"
+	run mimecat -t "$CORPUS/signed.eml" nonexistent.eml
+	assert_equal "$status" 66
+	assert_output --partial "multipart/signed"
+	mkdir out
+	run mimecat -x out "$CORPUS/signed.eml" "$CORPUS/encodings.eml"
+	assert_success
+	[ -f out/signature.asc ] && [ -f out/dots.png ] && [ -f out/raw.bin ]
+	run mimecat -H "$CORPUS/signed.eml" "$CORPUS/encodings.eml"
+	assert_equal "$status" 64
 }
 
 @test "mimecat -t: every multipart and message type of the course" {
