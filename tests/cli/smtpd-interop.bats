@@ -165,3 +165,102 @@ s.quit()' "$pfp"
 	assert_success
 	assert_output "ok"
 }
+
+@test "swaks: STARTTLS with AUTH PLAIN, LOGIN and CRAM-MD5, implicit TLS, pipelining, --quit-after, LMTP" {
+	make_cert
+	start_smtpd --cert cert.pem --key key.pem
+	local a p2 p3
+	for a in PLAIN LOGIN CRAM-MD5; do
+		run swaks -s "127.0.0.1:$PORT" --tls -a "$a" -au bob -ap secret -f a@example.com \
+			-t bob@example.org --h-Subject "auth $a" --timeout 10
+		assert_success
+		assert_line --regexp "^<~  235 2\.7\.0 Authentication successful"
+		assert_line --regexp "^<~  250 2\.0\.0 <bob@example.org> Ok: delivered"
+	done
+	run swaks -s "127.0.0.1:$PORT" -a PLAIN -au bob -ap wrong -f a@example.com -t bob@example.org --timeout 10
+	assert_failure
+	assert_line --regexp "^<\*\* 535 5\.7\.8 "
+	p2=$(free_port)
+	start_bg "${SM[@]}" -l "127.0.0.1:$p2" --tls --cert cert.pem --key key.pem 2>/dev/null
+	wait_port "$p2"
+	run swaks -s "127.0.0.1:$p2" --tls-on-connect --pipeline -a CRAM-MD5 -au bob -ap secret \
+		-f a@example.com -t bob@example.org,postmaster --timeout 10
+	assert_success
+	assert_line "<~  250 2.0.0 Ok: 2 recipients, id $(sed -n 's/.*Ok: 2 recipients, id \(\S*\)$/\1/p' <<< "$output")"
+	run swaks -s "127.0.0.1:$PORT" --pipeline -f a@example.com -t bob@example.org,nobody@example.org --quit-after RCPT --timeout 10
+	assert_line "<-  250 2.1.5 Ok"
+	assert_line "<** 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown"
+	assert_line "<-  221 2.0.0 Bye"
+	p3=$(free_port)
+	start_bg smtpd --lmtp --hostname mx.example.org --users "$W/users" -l "127.0.0.1:$p3" 2>/dev/null
+	wait_port "$p3"
+	run swaks -s "127.0.0.1:$p3" --protocol LMTP -f a@example.com -t bob@example.org,nobody@example.org,alice@example.net --timeout 10
+	assert_line "<-  220 mx.example.org LMTP maillab smtpd"
+	assert_line "<-  250 2.0.0 <bob@example.org> Ok: delivered"
+	assert_line "<-  250 2.0.0 <alice@example.net> Ok: delivered"
+	# 3 AUTH, 2 (bob and postmaster) over implicit TLS, 1 by LMTP
+	assert_equal "$(nmsg "$NEW")" 6
+	assert_equal "$(nmsg "$W/home/alice/Maildir/new")" 1
+}
+
+@test "swaks: 8-bit body without BODY=, a 998-octet line is taken, a 999-octet line refused 500 5.5.0" {
+	start_smtpd
+	local l
+	l=$(head -c 998 /dev/zero | tr '\0' x)
+	run swaks -s "127.0.0.1:$PORT" -f a@example.com -t bob@example.org --timeout 10 \
+		--body "$(printf 'caf\xc3\xa9\n%s\n' "$l")"
+	assert_success
+	run swaks -s "127.0.0.1:$PORT" -f a@example.com -t bob@example.org --timeout 10 --body "${l}y"
+	assert_failure
+	assert_line "<** 500 5.5.0 Error: message line longer than 1000 octets"
+	assert_equal "$(nmsg "$NEW")" 1
+	grep -q "^$l\$" "$NEW"/*
+	grep -q $'^caf\xc3\xa9$' "$NEW"/*
+}
+
+@test "msmtp: STARTTLS and AUTH, two recipients; LMTP to --lmtp" {
+	command -v msmtp >/dev/null || skip "msmtp is not installed"
+	make_cert
+	start_smtpd --cert cert.pem --key key.pem
+	printf 'secret\n' > pw
+	run bash -c "printf 'Subject: msmtp\n\nbody \xc3\xa9\n' | msmtp -v --host=127.0.0.1 --port=$PORT --tls=on \
+		--tls-starttls=on --tls-certcheck=off --auth=on --user=bob --passwordeval='cat $W/pw' \
+		--from=a@example.com bob@example.org alice@example.net 2>&1 | tr -d '\r'"
+	assert_success
+	assert_line "<-- 235 2.7.0 Authentication successful"
+	assert_line --regexp "^<-- 250 2\.0\.0 Ok: 2 recipients, id "
+	local p3
+	p3=$(free_port)
+	start_bg smtpd --lmtp --hostname mx.example.org --users "$W/users" -l "127.0.0.1:$p3" 2>/dev/null
+	wait_port "$p3"
+	run bash -c "printf 'Subject: lmtp\n\nx\n' | msmtp --host=127.0.0.1 --port=$p3 --protocol=lmtp \
+		--from=a@example.com bob@example.org"
+	assert_success
+	assert_equal "$(nmsg "$NEW")" 2
+	assert_equal "$(nmsg "$W/home/alice/Maildir/new")" 1
+}
+
+@test "curl: several --mail-rcpt, one unknown (--mail-rcpt-allowfails); smtplib send_message with SMTPUTF8" {
+	start_smtpd
+	printf 'From: a@example.com\r\nSubject: curl\r\n\r\nhi\r\n' > m.txt
+	run bash -c "curl -sS -v --max-time 10 smtp://127.0.0.1:$PORT --mail-from a@example.com \
+		--mail-rcpt bob@example.org --mail-rcpt alice@example.net --mail-rcpt nobody@example.org \
+		--mail-rcpt-allowfails -T m.txt 2>&1 | tr -d '\r'"
+	assert_success
+	assert_line "< 550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown"
+	assert_line --regexp "^< 250 2\.0\.0 Ok: 2 recipients, id "
+	run timeout 20 "$PY" -c '
+import smtplib, sys
+from email.message import EmailMessage
+m = EmailMessage(); m["From"] = "jös\u00e9@exämple.com"; m["To"] = "bob@example.org"
+m["Subject"] = "\u00fcn\u00efcode"; m.set_content("\u00f1\n")
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+print(s.send_message(m)); s.quit()' "$PORT"
+	assert_success
+	assert_output "{}"
+	run grep -l 'with UTF8SMTP' "$NEW"/*
+	assert_success
+	run grep -h '^Return-Path' $output
+	assert_output "Return-Path: <jösé@exämple.com>"
+	assert_equal "$(nmsg "$NEW")" 2
+}
