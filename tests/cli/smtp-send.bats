@@ -147,6 +147,7 @@ teardown() {
 	stop_all || true
 	dns_stop
 	[ ! -f "$BATS_TEST_TMPDIR/pf/main.cf" ] || postfix -c "$BATS_TEST_TMPDIR/pf" stop >/dev/null 2>&1 || true
+	[ ! -f "$BATS_TEST_TMPDIR/dovecot" ] || dovecot -c "$(cat "$BATS_TEST_TMPDIR/dovecot")" stop >/dev/null 2>&1 || true
 }
 
 # srv DIR PORT [options]: start aiosmtpd saving into DIR, wait for it.
@@ -1089,4 +1090,56 @@ True"
 	[ -z "$(ls "$q/env")" ]
 	run bash -c "ls $BATS_TEST_TMPDIR/mx2/*.eml | wc -l"
 	assert_output 6
+}
+
+# ---------------------------------------------------------------- Dovecot LMTP
+
+@test "LMTP to Dovecot's lmtp: per-recipient replies, dot-unstuffed bytes in each Maildir" {
+	[ -x /usr/lib/dovecot/lmtp ] && command -v dovecot >/dev/null || skip "dovecot-lmtpd is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private Dovecot needs root"
+	local d=$BATS_TEST_TMPDIR/dv p i f
+	p=$(free_port)
+	mkdir -p "$d/run" "$d/mail"
+	chown mail:mail "$d/mail"
+	i=$d
+	while [ "$i" != / ]; do chmod o+x "$i"; i=$(dirname "$i"); done
+	cat > "$d/dovecot.conf" <<EOF2
+base_dir = $d/run
+state_dir = $d/run
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+log_path = $d/log
+first_valid_uid = 1
+mail_location = maildir:$d/mail/%n/Maildir
+passdb {
+  driver = static
+  args = nopassword=y
+}
+userdb {
+  driver = static
+  args = uid=mail gid=mail home=$d/mail/%n
+}
+service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = $p
+  }
+}
+EOF2
+	dovecot -c "$d/dovecot.conf" || { cat "$d/log"; false; }
+	echo "$d/dovecot.conf" > "$BATS_TEST_TMPDIR/dovecot"
+	wait_port "$p" 10
+	run bash -c "printf 'Subject: to dovecot\n\n.dot\n..two\n\xc3\xa9\n' | smtp-send -v --lmtp -s 127.0.0.1:$p -f a@example.com bob@example.org carol@example.org"
+	dovecot -c "$d/dovecot.conf" stop
+	assert_success
+	assert_line --regexp "^C: LHLO "
+	assert_line --regexp "^C: MAIL FROM:<a@example.com>( SIZE=[0-9]+)? BODY=8BITMIME$"
+	assert_line --regexp "^smtp-send: <bob@example.org>: accepted by 127\.0\.0\.1.*: 250 2\.0\.0 <bob@example.org> "
+	assert_line --regexp "^smtp-send: <carol@example.org>: accepted by "
+	for u in bob carol; do
+		f=$(ls "$d/mail/$u/Maildir/new/"*)
+		run "$PY" -c 'import sys; d = open(sys.argv[1], "rb").read(); print(d.split(b"\nSubject: ", 1)[1])' "$f"
+		assert_output "b'to dovecot\\n\\n.dot\\n..two\\n\\xc3\\xa9\\n'"
+	done
 }
