@@ -264,3 +264,29 @@ print(s.send_message(m)); s.quit()' "$PORT"
 	assert_output "Return-Path: <jösé@exämple.com>"
 	assert_equal "$(nmsg "$NEW")" 2
 }
+
+@test "reply codes (RFC 5321, RFC 3463): source route stripped, parameters, RSET, DATA after failed RCPT, VRFY, HELP, any case" {
+	run sm <<< "$(printf 'ehlo c\r\nmail from:<a@example.com> SIZE=100 BODY=8BITMIME SMTPUTF8 AUTH=<>\r\nRcPt To:<@a.example,@b.example:bob@example.org>\r\nrset\r\nDATA\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\nMAIL FROM:<a@example.com>\r\nRSET\r\nMAIL FROM:<a@example.com> BODY=BINARYMIME\r\nMAIL FROM:<a@example.com> SIZE=x\r\nMAIL FROM:<a@example.com> FOO=1\r\nVRFY bob\r\nEXPN list\r\nhelp\r\nnoop\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<@x.example:bob@example.org> NOTIFY=NEVER\r\nquit\r\n')"
+	assert_success
+	assert_line --index 0 "220 mx.example.org ESMTP maillab smtpd"
+	assert_line --index 9 "250 HELP"
+	assert_line --index 10 "250 2.1.0 Ok"
+	assert_line --index 11 "250 2.1.5 Ok"
+	assert_line --index 12 "250 2.0.0 Ok"
+	assert_line --index 13 "503 5.5.1 Error: need RCPT command"
+	assert_line --index 14 "250 2.1.0 Ok"
+	assert_line --index 15 "550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown"
+	assert_line --index 16 "503 5.5.1 Error: need RCPT command"
+	assert_line --index 17 "503 5.5.1 Error: nested MAIL command"
+	assert_line --index 18 "250 2.0.0 Ok"
+	assert_line --index 19 "555 5.5.4 Unsupported BODY type"
+	assert_line --index 20 "501 5.5.4 Bad SIZE parameter"
+	assert_line --index 21 "555 5.5.4 Unsupported option: FOO"
+	assert_line --index 22 --regexp "^252 2\.5\.2 "
+	assert_line --index 23 --regexp "^502 5\.5\.1 "
+	assert_line --index 24 --regexp "^214 2\.0\.0 "
+	assert_line --index 25 "250 2.0.0 Ok"
+	assert_line --index 26 "250 2.1.0 Ok"
+	assert_line --index 27 "555 5.5.4 Unsupported option: NOTIFY=NEVER"
+	assert_line --index 28 "221 2.0.0 Bye"
+}
