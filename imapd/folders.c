@@ -556,17 +556,20 @@ static void list_pattern(struct session *s, struct listing *l, char **v, size_t 
 	for (size_t i = 0; i < n; i++) {
 		char parent[STORE_NAME_MAX + 8];
 
+		/* missing parents first, outermost first, so a client building
+		 * its folder tree meets each parent before its children */
+		snprintf(parent, sizeof parent, "%s", v[i]);
+		for (char *dot = strchr(parent, '.'); dot; dot = strchr(dot + 1, '.')) {
+			*dot = '\0';
+			if (!in_list(v, n, parent) && !in_list(done, ndone, parent) && name_match(pat, parent)) {
+				done = xrealloc(done, (ndone + 1) * sizeof *done);
+				done[ndone++] = xstrdup(parent);
+				list_one(s, l, parent, 0);
+			}
+			*dot = '.';
+		}
 		if (name_match(pat, v[i]))
 			list_one(s, l, v[i], in_list(l->names, l->nnames, v[i]));
-		snprintf(parent, sizeof parent, "%s", v[i]);
-		for (char *dot = strrchr(parent, '.'); dot; dot = strrchr(parent, '.')) {
-			*dot = '\0';
-			if (in_list(v, n, parent) || in_list(done, ndone, parent) || !name_match(pat, parent))
-				continue;
-			done = xrealloc(done, (ndone + 1) * sizeof *done);
-			done[ndone++] = xstrdup(parent);
-			list_one(s, l, parent, 0);
-		}
 	}
 	free_names(done, ndone);
 }

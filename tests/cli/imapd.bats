@@ -203,6 +203,15 @@ make_cert() {
 	refute_line --partial "x30 "
 }
 
+@test "LIST gives a missing parent (\Noselect) before its children, as Dovecot does" {
+	mkdir -p "$MD"/.x.y.z/{cur,new,tmp}
+	fix_perms
+	run imap <<< $'a LOGIN bob secret\r\nb LIST "" "x*"\r\nc LIST "" "*"\r\nd LOGOUT\r'
+	assert_line '* LIST (\Noselect \HasChildren) "." "x"'
+	# both listings: x, then x.y, then x.y.z
+	[ "$(grep -o '"x[.yz]*"$' <<< "$output" | tr '\n' ' ')" = '"x" "x.y" "x.y.z" "x" "x.y" "x.y.z" ' ]
+}
+
 @test "mailbox names are confined to the user's Maildir; modified UTF-7 is checked" {
 	run imap <<< $'a LOGIN bob secret\r\nb CREATE ../evil\r\nc CREATE a/b\r\nd CREATE .hidden\r\ne CREATE a..b\r\nf CREATE "&Jjo"\r\ng CREATE "&ZeVnLIqe-"\r\nh CREATE work.\r\ni CREATE work.2024\r\nj LIST "" *\r\nk SELECT ../../../etc\r\nl CREATE INBOX\r\nm CREATE work\r'
 	for t in b c d e f; do assert_line "$t NO [CANNOT] Invalid mailbox name"; done
