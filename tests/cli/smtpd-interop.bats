@@ -290,3 +290,29 @@ print(s.send_message(m)); s.quit()' "$PORT"
 	assert_line --index 27 "555 5.5.4 Unsupported option: NOTIFY=NEVER"
 	assert_line --index 28 "221 2.0.0 Bye"
 }
+
+@test "Postfix against smtpd --greylist: deferred on 451 4.7.1, delivered once flushed after the delay" {
+	command -v postfix >/dev/null && id postfix >/dev/null 2>&1 || skip "Postfix is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root to start its master"
+	local pfp i
+	# started as root, smtpd keeps the greylist as --user (mail)
+	mkdir grey
+	[ "$(id -u)" != 0 ] || chown "$IDS" grey
+	start_smtpd --greylist "$W/grey" --greylist-delay 2
+	pfp=$(free_port)
+	postfix_relay "$pfp" "$PORT"
+	printf 'Subject: greylisted\n\nhi\n' | timeout 10 swaks -s "127.0.0.1:$pfp" -f alice@relay.test \
+		-t bob@example.org --data - >/dev/null
+	for ((i = 0; i < 100; i++)); do grep -q 'status=deferred' "$PFDIR/maillog" 2>/dev/null && break; sleep 0.1; done
+	run grep -h 'status=deferred' "$PFDIR/maillog"
+	assert_output --regexp 'said: 451 4\.7\.1 <bob@example.org>: Recipient address rejected: Greylisted'
+	assert_equal "$(nmsg "$NEW")" 0
+	sleep 2
+	postqueue -c "$PFDIR" -f
+	for ((i = 0; i < 100; i++)); do [ "$(nmsg "$NEW")" -ge 1 ] && break; sleep 0.1; done
+	postfix -c "$PFDIR" stop >/dev/null 2>&1 || true
+	assert_equal "$(nmsg "$NEW")" 1
+	grep -q '^Subject: greylisted' "$NEW"/*
+	run grep -h 'to=<bob@example.org>.*status=sent' "$PFDIR/maillog"
+	assert_success
+}
