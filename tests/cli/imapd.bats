@@ -625,6 +625,63 @@ count_is() {
 	return 1
 }
 
+@test "mbsync: folders created and removed both ways, deletions expunged on both sides" {
+	mkdir -p "$MD"/.Work.Old/{cur,new,tmp} "$MD"/.Empty/{cur,new,tmp}
+	printf 'Subject: old work\n\nw\n' > "$MD/.Work.Old/cur/1700000009.M9P9.lab:2,S"
+	fix_perms
+	listen
+	mkdir -p mbhome/local
+	cat > mbhome/rc <<-EOF
+	IMAPAccount t
+	Host 127.0.0.1
+	Port $PORT
+	User bob
+	Pass secret
+	SSLType None
+	AuthMechs LOGIN
+
+	IMAPStore remote
+	Account t
+
+	MaildirStore local
+	Path $BATS_TEST_TMPDIR/mbhome/local/
+	Inbox $BATS_TEST_TMPDIR/mbhome/local/INBOX
+	SubFolders Verbatim
+
+	Channel c
+	Far :remote:
+	Near :local:
+	Patterns *
+	Create Both
+	Remove Both
+	Expunge Both
+	SyncState *
+	EOF
+	HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -c mbhome/rc -a
+	assert_success
+	# the parent Work has no Maildir on the server (\Noselect): only Work/Old carries mail
+	grep -q 'Subject: old work' mbhome/local/Work/Old/cur/*
+	# local: a new folder with a message; a message of INBOX deleted (T)
+	mkdir -p mbhome/local/Projects/{cur,new,tmp}
+	printf 'Subject: project plan\n\nplan\n' > mbhome/local/Projects/new/1900000001.1.local
+	f=$(grep -l 'Subject: one' mbhome/local/INBOX/*/* | head -1)
+	mv "$f" "${f%%:2,*}:2,T"
+	# server: an empty folder removed (mbsync removes only empty ones)
+	[ -d mbhome/local/Empty/cur ]
+	rm -rf "$MD/.Empty"
+	sleep 1.1
+	HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -c mbhome/rc -a
+	assert_success
+	run imap <<< $'a LOGIN bob secret\r\nb LIST "" "*"\r\nc EXAMINE Projects\r\nd FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\ne EXAMINE INBOX\r\nf SEARCH SUBJECT one\r\ng LOGOUT\r'
+	assert_line '* LIST (\HasNoChildren) "." "Projects"'
+	assert_line '* LIST (\Noselect \HasChildren) "." "Work"'
+	refute_line --partial '"Empty"'
+	assert_line 'Subject: project plan'
+	assert_line '* 2 EXISTS'
+	assert_line '* SEARCH'
+	[ ! -d mbhome/local/Empty ]
+}
+
 @test "mutt reads a message and moves it (tmux, batch keys)" {
 	listen
 	cat > muttrc <<-EOF
