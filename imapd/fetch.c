@@ -351,7 +351,17 @@ static void section_data(struct mdata *md, const struct fitem *it, struct buf *o
 /* The label of a section item in the response: BODY[sect]<origin>. */
 static void section_label(const struct fitem *it, struct buf *out)
 {
-	buf_printf(out, "BODY[%s]", it->section);
+	const char *p = it->section;
+
+	/* part numbers and keywords in capitals, as servers send them and many
+	 * parsers compare them; the header field list as the client wrote it */
+	buf_adds(out, "BODY[");
+	for (; *p && *p != '('; p++) {
+		char ch = *p;
+
+		buf_addc(out, ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+	}
+	buf_printf(out, "%s]", p);
 	if (it->partial)
 		buf_printf(out, "<%llu>", (unsigned long long)it->poff);
 }

@@ -568,6 +568,14 @@ make_cert() {
 	done
 }
 
+@test "FETCH labels: section keywords in capitals, header field names as the client wrote them" {
+	run imap <<< $'a LOGIN bob secret\r\nb select inbox\r\nc uid fetch 3 (body.peek[header.fields (subject X-Priority)] body.peek[1.mime] body.peek[header.fields.not (Date)]<0.4> body.peek[text]<0.3>)\r\nd LOGOUT\r'
+	assert_line --partial '* 3 FETCH (UID 3 BODY[HEADER.FIELDS (subject X-Priority)] {18}'
+	assert_line ' BODY[1.MIME] {28}'
+	assert_line ' BODY[HEADER.FIELDS.NOT (Date)]<0> {4}'
+	assert_line --partial 'BODY[TEXT]<0> {3}'
+}
+
 @test "mbsync (isync) syncs a mailbox both ways, with flags" {
 	listen
 	mkdir -p mbhome/local
