@@ -221,6 +221,19 @@ static uint64_t name_wsize(const char *base)
 	return end == w + 3 ? SIZE_UNKNOWN : (uint64_t)v;
 }
 
+/* The S= (file size) field of a base name, if any. */
+static uint64_t name_ssize(const char *base)
+{
+	const char *w = strstr(base, ",S=");
+	char *end;
+	unsigned long long v;
+
+	if (w == NULL)
+		return SIZE_UNKNOWN;
+	v = strtoull(w + 3, &end, 10);
+	return end == w + 3 ? SIZE_UNKNOWN : (uint64_t)v;
+}
+
 /* ---- keywords ---- */
 
 static int keyword_ok(const char *name)
@@ -433,7 +446,7 @@ static int write_uidlist(const char *path, const struct list *l)
 		fprintf(f, "%u", e->uid);
 		if (e->in_new)
 			fputs(" N", f);
-		if (e->wsize != SIZE_UNKNOWN && name_wsize(e->base) == SIZE_UNKNOWN)
+		if (e->wsize != SIZE_UNKNOWN && name_wsize(e->base) != e->wsize)
 			fprintf(f, " W%llu", (unsigned long long)e->wsize);
 		if (e->date)
 			fprintf(f, " T%lld", (long long)e->date);
@@ -1086,6 +1099,11 @@ int store_map(struct folder *f, struct msg *m, const char **data, size_t *len)
 		f->dirty = 1;
 	}
 	*len = (size_t)st.st_size;
+	/* a recorded size this file cannot have (edited by hand, a name copied
+	 * from another file): count it again, so RFC822.SIZE matches the bytes */
+	if (m->wsize != SIZE_UNKNOWN && (m->wsize < *len || m->wsize > 2 * (uint64_t)*len ||
+	    (name_ssize(m->base) != SIZE_UNKNOWN && name_ssize(m->base) != *len)))
+		m->wsize = SIZE_UNKNOWN;
 	if (*len == 0) {
 		*data = "";
 	} else if (*len < STORE_MMAP_MIN) {

@@ -145,6 +145,19 @@ make_cert() {
 	assert_line '* STATUS "INBOX" (MESSAGES 3 RECENT 3 UNSEEN 2)'
 }
 
+@test "a message edited by hand (its S=/W= name sizes stale) is fetched with the RFC822.SIZE of its bytes, also later" {
+	printf 'From: a@b\nSubject: w\n\nbody edited\n' > "$MD/cur/1700000004.M4P4.lab,S=30,W=32:2,S"
+	printf 'From: a@b\nSubject: v\n\nbody\n' > "$MD/cur/1700000005.M5P5.lab,W=999:2,S"
+	fix_perms
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc FETCH 4:5 (RFC822.SIZE BODY.PEEK[])\r\nd LOGOUT\r'
+	assert_line '* 4 FETCH (RFC822.SIZE 38 BODY[] {38}'
+	assert_line '* 5 FETCH (RFC822.SIZE 31 BODY[] {31}'
+	# the corrected sizes are kept for the next session
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc FETCH 4:5 RFC822.SIZE\r\nd LOGOUT\r'
+	assert_line '* 4 FETCH (RFC822.SIZE 38)'
+	assert_line '* 5 FETCH (RFC822.SIZE 31)'
+}
+
 @test "APPEND with a synchronising literal waits for the continuation; LITERAL+ does not" {
 	run imap <<< $'a LOGIN bob secret\r\nb APPEND INBOX (\\Seen \\Flagged) "05-Mar-2021 10:20:30 +0100" {23}\r\nSubject: sync\r\n\r\nbody\r\n\r\nc APPEND Sent {9+}\r\nSubject:\n\r\nd LOGOUT\r'
 	assert_line "+ OK"
