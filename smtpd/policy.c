@@ -153,7 +153,13 @@ int greylist_check(struct session *s, const char *rcpt)
 		if (fd >= 0)
 			close(fd);
 		if (triplet_new(path, now) < 0) {
-			log_line(s, "warning: greylist %s: %s", s->cfg->greylist, strerror(errno));
+			int e = errno;
+
+			/* Fail open, but never silently: the administrator
+			 * must learn that greylisting is off. */
+			log_line(s, "warning: greylist %s: %s", s->cfg->greylist, strerror(e));
+			if (!s->cfg->verbose)
+				warnx_("warning: greylist %s: %s", s->cfg->greylist, strerror(e));
 			return -1;
 		}
 		return 451;

@@ -316,3 +316,13 @@ print(s.send_message(m)); s.quit()' "$PORT"
 	run grep -h 'to=<bob@example.org>.*status=sent' "$PFDIR/maillog"
 	assert_success
 }
+
+@test "--greylist with a store it cannot write: mail goes through (fail open) and stderr says why, without -v" {
+	mkdir ro
+	chmod 555 ro
+	[ "$(id -u)" = 0 ] || [ ! -w ro ] || skip "ro is writable"
+	run bash -c "printf 'EHLO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nQUIT\r\n' | ${SM[*]} --greylist $W/ro/grey 2>err | tr -d '\r'"
+	assert_line "250 2.1.5 Ok"
+	run cat err
+	assert_output --regexp "greylist .*/ro/grey: (Permission denied|No such file or directory)"
+}
