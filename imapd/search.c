@@ -412,6 +412,29 @@ static int eval(struct sctx *x, const struct skey *k)
 	return 0;
 }
 
+/* Search strings sent in another charset, as UTF-8: those with 8-bit bytes
+ * only, so the key names stay as they are (the ASCII-based charsets that
+ * clients use leave ASCII alone). */
+static void args_to_utf8(const char *cs, struct imap_arg *a)
+{
+	if (a->type == ARG_LIST) {
+		for (size_t k = 0; k < a->nkids; k++)
+			args_to_utf8(cs, &a->kids[k]);
+		return;
+	}
+	for (size_t k = 0; k < a->len; k++)
+		if ((unsigned char)a->s[k] >= 0x80) {
+			struct buf u = { 0 };
+
+			charset_to_utf8(cs, a->s, a->len, &u);
+			buf_addc(&u, '\0');
+			free(a->s);
+			a->len = u.len - 1;
+			a->s = buf_take(&u);
+			return;
+		}
+}
+
 void cmd_search(struct session *s, struct imap_cmd *c)
 {
 	struct skey root = { .op = K_AND };
@@ -419,12 +442,19 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 	struct buf out = { 0 };
 
 	if (c->nargs >= 2 && arg_is(&c->args[0], "CHARSET")) {
-		if (!arg_astring(&c->args[1]) || (strcasecmp(c->args[1].s, "UTF-8") != 0 &&
-		    strcasecmp(c->args[1].s, "US-ASCII") != 0)) {
-			reply(s, c->tag, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset");
+		struct buf probe = { 0 };
+		int known = arg_astring(&c->args[1]) &&
+		    charset_to_utf8(c->args[1].s, "", 0, &probe) >= 0;
+
+		buf_free(&probe);
+		if (!known) {
+			reply(s, c->tag, "NO [BADCHARSET (UTF-8 US-ASCII ISO-8859-1)] Unsupported charset");
 			return;
 		}
 		i = 2;
+		if (!charset_is_utf8(c->args[1].s))
+			for (size_t k = 2; k < c->nargs; k++)
+				args_to_utf8(c->args[1].s, &c->args[k]);
 	}
 	if (i >= c->nargs)
 		goto bad;

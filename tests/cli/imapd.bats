@@ -158,6 +158,16 @@ make_cert() {
 	assert_line '* 5 FETCH (RFC822.SIZE 31)'
 }
 
+@test "SEARCH CHARSET ISO-8859-1 and other iconv charsets: the strings are converted to UTF-8; unknown ones BADCHARSET" {
+	printf 'From: b@example.org\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\n\nStra\303\237e\n' > "$MD/cur/1700000004.M4P4.lab:2,S"
+	fix_perms
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SEARCH CHARSET ISO-8859-1 SUBJECT {4}\r\nGr\374\337\r\nd SEARCH CHARSET windows-1252 OR BODY "Stra\337e" FROM nobody\r\ne SEARCH CHARSET X-NO-SUCH SUBJECT a\r\nf SEARCH CHARSET ISO-8859-1 SUBJECT three\r\ng LOGOUT\r'
+	assert_line '* SEARCH 4'
+	[ "$(grep -c '^\* SEARCH 4$' <<< "$output")" = 2 ]
+	assert_line --partial 'e NO [BADCHARSET'
+	assert_line '* SEARCH 3'
+}
+
 @test "APPEND with a synchronising literal waits for the continuation; LITERAL+ does not" {
 	run imap <<< $'a LOGIN bob secret\r\nb APPEND INBOX (\\Seen \\Flagged) "05-Mar-2021 10:20:30 +0100" {23}\r\nSubject: sync\r\n\r\nbody\r\n\r\nc APPEND Sent {9+}\r\nSubject:\n\r\nd LOGOUT\r'
 	assert_line "+ OK"
@@ -379,7 +389,7 @@ make_cert() {
 	assert S("LARGER", "200") == [b"3"] and S("SMALLER", "110") == [b"2", b"4"]
 	assert U("UID", "2,4") == [b"2", b"4"]
 	bad(M.search, None, "FROB")
-	r = M.search("KOI8-R", "ALL"); assert r[0] == "NO" and b"BADCHARSET" in r[1][0], r
+	r = M.search("X-NO-SUCH", "ALL"); assert r[0] == "NO" and b"BADCHARSET" in r[1][0], r
 	# STORE
 	typ, d = M.store("1", "+FLAGS", r"(\Flagged \Answered)"); assert d == [b"1 (FLAGS (\\Answered \\Flagged \\Seen \\Recent))"], d
 	typ, d = M.store("1", "-FLAGS", r"\Answered"); assert d == [b"1 (FLAGS (\\Flagged \\Seen \\Recent))"], d
