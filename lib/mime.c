@@ -394,12 +394,26 @@ static int token(const char *s)
 	return 1;
 }
 
+static int param_2231(const struct mime_param *v, size_t n, const char *name, struct buf *out);
+
+/* A parameter's plain value, or else its RFC 2231 extended value
+ * (boundary*="us-ascii'en'b1", charset*=..., as some mailers send them);
+ * the extended value is kept in *tmp.  NULL if neither is there. */
+static const char *param_plain(const struct mime_part *p, const char *name, struct buf *tmp)
+{
+	const char *v = mime_param_raw(p->params, p->nparams, name);
+
+	if (v == NULL && param_2231(p->params, p->nparams, name, tmp))
+		v = tmp->p ? tmp->p : "";
+	return v;
+}
+
 /* Derived fields: charset, boundary, filename. */
 static void derive(struct mime_part *p)
 {
-	const char *cs = mime_param_raw(p->params, p->nparams, "charset");
-	const char *b = mime_param_raw(p->params, p->nparams, "boundary");
-	struct buf fn = { 0 };
+	struct buf fn = { 0 }, cst = { 0 }, bt = { 0 };
+	const char *cs = param_plain(p, "charset", &cst);
+	const char *b = param_plain(p, "boundary", &bt);
 
 	if (cs && *cs && strlen(cs) <= CHARSET_NAME_MAX && token(cs))
 		p->charset = lower_dup(cs, strlen(cs));
@@ -411,6 +425,8 @@ static void derive(struct mime_part *p)
 	    mime_param_get(p->params, p->nparams, "name", &fn))
 		p->filename = buf_take(&fn);
 	buf_free(&fn);
+	buf_free(&cst);
+	buf_free(&bt);
 }
 
 /* RFC 2046 5.1.1 bchars. */
@@ -909,6 +925,19 @@ int mime_decode(const struct mime_part *p, int (*out)(void *, const char *, size
 		struct b64_dec d;
 		ssize_t k;
 
+		/* RFC 2045 6.8: an "=" means the end of the data has been
+		 * reached; what follows (a list footer, say) is not decoded,
+		 * as Python's email does */
+		const char *eq = memchr(s, '=', n);
+
+		if (eq) {
+			size_t m = (size_t)(eq - s);
+
+			while (m < n && (s[m] == '=' || s[m] == '\r' || s[m] == '\n' ||
+			    s[m] == ' ' || s[m] == '\t'))
+				m++;
+			n = m;
+		}
 		b64_dec_init(&d, 1);
 		for (size_t i = 0; i < n && rc == 0; i += DECODE_BLOCK / 4 * 3) {
 			size_t c = n - i < DECODE_BLOCK / 4 * 3 ? n - i : DECODE_BLOCK / 4 * 3;

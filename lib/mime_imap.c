@@ -126,6 +126,21 @@ static void join_2231(const struct mime_param *v, size_t n, size_t first, size_t
 	buf_free(&val);
 }
 
+/* Whether p names a charset, plainly or as RFC 2231 "charset*"/"charset*N". */
+static int has_charset(const struct mime_part *p)
+{
+	for (size_t i = 0; i < p->nparams; i++) {
+		long idx;
+		int ext;
+		const char *nm = p->params[i].name;
+
+		if (strcasecmp(nm, "charset") == 0 ||
+		    (split_2231(nm, &idx, &ext) == 7 && strncasecmp(nm, "charset", 7) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* body-fld-param: as written, but RFC 2231 continuations joined (as
  * Dovecot does: clients do not all join them); a text part without a
  * charset gets charset=us-ascii (RFC 2045 5.2). */
@@ -249,8 +264,7 @@ static void leaf(const struct mime_part *p, int ext, struct buf *out)
 	buf_addc(out, ' ');
 	mime_nstring(subtype, out);
 	buf_addc(out, ' ');
-	params(p->params, p->nparams, text &&
-	    mime_param_raw(p->params, p->nparams, "charset") == NULL, out);
+	params(p->params, p->nparams, text && !has_charset(p), out);
 	buf_addc(out, ' ');
 	mime_nstring(p->id, out);
 	buf_addc(out, ' ');
