@@ -151,14 +151,64 @@ size_t mc_decode(const struct mime_part *p, struct buf *out)
 	return out->len - start;
 }
 
+/* RFC 3676 4: a format=flowed text as a reader shows it.  A line ending
+ * in a space (not the "-- " signature line) flows into the next line of
+ * the same quote depth; the stuffed space after the quote marks goes; with
+ * delsp=yes the trailing space goes too (4.2).  Quoted paragraphs keep
+ * their ">" marks, one space after them. */
+static void unflow(const char *s, size_t n, int delsp, struct buf *out)
+{
+	int open = 0, depth = 0;        /* a flowed paragraph in progress */
+
+	for (size_t i = 0; i < n;) {
+		const char *nl = memchr(s + i, '\n', n - i);
+		size_t e = nl ? (size_t)(nl - s) : n, next = nl ? e + 1 : n, b = i;
+		int q = 0, flowed;
+
+		if (e > i && s[e - 1] == '\r')
+			e--;
+		while (b < e && s[b] == '>')
+			b++, q++;
+		if (b < e && s[b] == ' ')
+			b++;                    /* space-stuffing (4.4) */
+		if (open && q != depth) {       /* quote depth changed (4.5) */
+			buf_addc(out, '\n');
+			open = 0;
+		}
+		if (!open && q) {
+			for (int k = 0; k < q; k++)
+				buf_addc(out, '>');
+			buf_addc(out, ' ');
+		}
+		flowed = e > b && s[e - 1] == ' ' && !(e - b == 3 && memcmp(s + b, "-- ", 3) == 0);
+		buf_add(out, s + b, e - b - (flowed && delsp));
+		if (flowed) {
+			open = 1;
+			depth = q;
+		} else {
+			if (nl)
+				buf_addc(out, '\n');
+			open = 0;
+		}
+		i = next;
+	}
+	if (open)
+		buf_addc(out, '\n');
+}
+
 void mc_text(const struct mime_part *p, int render_html, struct buf *out)
 {
 	struct buf raw = { 0 }, u = { 0 };
+	const char *fmt = mime_param_raw(p->params, p->nparams, "format");
+	const char *delsp = mime_param_raw(p->params, p->nparams, "delsp");
 
 	mc_decode(p, &raw);
 	charset_to_utf8(p->charset ? p->charset : "us-ascii", raw.p, raw.len, &u);
+
 	if (render_html && strcmp(p->subtype, "html") == 0)
 		mc_html_to_text(u.p ? u.p : "", u.len, out);
+	else if (render_html && strcmp(p->subtype, "plain") == 0 && fmt && strcasecmp(fmt, "flowed") == 0)
+		unflow(u.p ? u.p : "", u.len, delsp && strcasecmp(delsp, "yes") == 0, out);
 	else
 		buf_add(out, u.p ? u.p : "", u.len);
 	buf_free(&raw);

@@ -485,3 +485,17 @@ PY
 	mimecat -p 2 "$CORPUS/b64-footer.eml" | od -An -tx1 > hex.txt
 	[ "$(tr -d ' \n' < hex.txt)" = 0001020304 ]
 }
+
+@test "mimecat shows format=flowed text (RFC 3676) joined, unstuffed, quotes kept apart, signature kept" {
+	run mimecat "$CORPUS/flowed-pgp.eml"
+	assert_success
+	assert_line "> This is a long quoted line that the sender wrapped because it was over seventy-eight columns."
+	assert_line ">> Deeper quoted text that was wrapped too."
+	assert_line "This is my reply, which Thunderbird wrapped at seventy-two columns so it must be joined back into one line when shown; café."
+	assert_line "From the start of a space-stuffed line."
+	assert_line "-- "
+	assert_line "Alice"
+	# -p gives the bytes as sent
+	run mimecat -p 1 "$CORPUS/flowed-pgp.eml"
+	assert_line "> This is a long quoted line that the sender wrapped because it was "
+}
