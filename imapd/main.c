@@ -138,8 +138,16 @@ int main(int argc, char **argv)
 		diex(EX_CONFIG, "%s", err);
 	if (o.cfg.use_syslog)
 		openlog("imapd", LOG_PID, LOG_MAIL);
+	int rc;
+
 	if (o.nlisten > 0)
-		return server_listen(o.listen, o.nlisten, imapd_session, &o.cfg);
-	server_peer(STDIN_FILENO, &peer);
-	return imapd_session(STDIN_FILENO, STDOUT_FILENO, &peer, &o.cfg);
+		rc = server_listen(o.listen, o.nlisten, imapd_session, &o.cfg);
+	else {
+		server_peer(STDIN_FILENO, &peer);
+		rc = imapd_session(STDIN_FILENO, STDOUT_FILENO, &peer, &o.cfg);
+	}
+	/* o is gone once main returns: free the context before (no leak report) */
+	if (o.cfg.ctx)
+		SSL_CTX_free(o.cfg.ctx);
+	return rc;
 }
