@@ -634,7 +634,12 @@ static enum sess_rc transaction(struct sess *s, const char *from, const struct m
 {
 	char params[128];
 	int *acc = xcalloc(s->n + 1, sizeof *acc), data_sent, nacc, rc = -1;
+	struct message down = { 0 };
 
+	if (m->eightbit && !s->caps.eightbitmime && msg_downgrade(m, &down) == 0) {
+		conn_note(&s->c, "8-bit text to a server without 8BITMIME; sent as quoted-printable");
+		m = &down;
+	}
 	if (mail_params(s, from, m, params, sizeof params) < 0)
 		goto out;
 	nacc = envelope(s, from, params, acc, &data_sent);
@@ -659,6 +664,7 @@ static enum sess_rc transaction(struct sess *s, const char *from, const struct m
 		rc = send_data(s, m, acc, data_sent);
 out:
 	free(acc);
+	msg_free(&down);
 	return rc;
 }
 

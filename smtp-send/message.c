@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "err.h"
 #include "limits.h"
+#include "qp.h"
 #include "send.h"
 
 int read_all(int fd, struct buf *out, char *err, size_t cap)
@@ -223,4 +224,75 @@ int msg_header_rcpts(struct message *m, char ***list, size_t *n, char *err, size
 		pos += fl;
 	}
 	return total;
+}
+
+/* Value of the field at p (length fl, with its line ends) without leading
+ * white space and with folding, into out (at most cap - 1 bytes). */
+static void field_value(const char *p, size_t fl, size_t nl, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = nl; i < fl && k + 1 < cap; i++)
+		if (p[i] != '\r' && p[i] != '\n' && !(k == 0 && (p[i] == ' ' || p[i] == '\t')))
+			out[k++] = p[i];
+	out[k] = '\0';
+}
+
+int msg_downgrade(const struct message *m, struct message *out)
+{
+	size_t pos = 0, hend = m->hdrlen;
+	int ctype = 0, mimever = 0;
+	struct buf b = { 0 };
+	struct qp_enc e;
+	char v[256];
+
+	memset(out, 0, sizeof *out);
+	if (m->utf8hdr || hend >= m->len || hend < 2)
+		return -1;
+	for (pos = 0; pos < hend && !(m->p[pos] == '\r' && m->p[pos + 1] == '\n'); ) {
+		size_t fl = field_len(m->p + pos, m->p + hend);
+
+		if (field_is(m->p + pos, fl, "Content-Type")) {
+			field_value(m->p + pos, fl, 13, v, sizeof v);
+			if (strncasecmp(v, "text/", 5) != 0)
+				return -1;      /* multipart, message, binary types: not ours to rewrite */
+			ctype = 1;
+		} else if (field_is(m->p + pos, fl, "Content-Transfer-Encoding")) {
+			field_value(m->p + pos, fl, 26, v, sizeof v);
+			if (strncasecmp(v, "8bit", 4) != 0 && strncasecmp(v, "7bit", 4) != 0)
+				return -1;
+		} else if (field_is(m->p + pos, fl, "MIME-Version")) {
+			mimever = 1;
+		}
+		pos += fl;
+	}
+	if (!ctype)
+		return -1;              /* no charset: the bytes' meaning is unknown */
+	for (pos = 0; pos < hend && !(m->p[pos] == '\r' && m->p[pos + 1] == '\n'); ) {
+		size_t fl = field_len(m->p + pos, m->p + hend);
+
+		if (!field_is(m->p + pos, fl, "Content-Transfer-Encoding"))
+			buf_add(&b, m->p + pos, fl);
+		pos += fl;
+	}
+	if (!mimever)
+		buf_adds(&b, "MIME-Version: 1.0\r\n");
+	buf_adds(&b, "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	qp_enc_init(&e, 0, 1);
+	{
+		size_t n = m->len - hend, k;
+		char *o = buf_reserve(&b, qp_enc_bound(n) + 8);
+
+		k = qp_enc_update(&e, m->p + hend, n, o);
+		k += qp_enc_final(&e, o + k);
+		buf_commit(&b, k);
+	}
+	if (b.len < 2 || b.p[b.len - 1] != '\n')
+		buf_add(&b, "\r\n", 2);
+	out->hdrlen = header_end(b.p, b.len);
+	out->len = b.len;
+	buf_adds(&b, "");
+	out->p = buf_take(&b);
+	out->eightbit = has_8bit(out->p, out->len);
+	return 0;
 }

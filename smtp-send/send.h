@@ -85,6 +85,12 @@ int read_all(int fd, struct buf *out, char *err, size_t cap);
 void msg_free(struct message *m);
 /* Append the message dot-stuffed (RFC 5321 4.5.2) and ".\r\n" to out. */
 void msg_stuff(const struct message *m, struct buf *out);
+/* RFC 6152 3: for a server without 8BITMIME, a copy of m whose 8-bit
+ * text body is quoted-printable (Content-Transfer-Encoding replaced,
+ * MIME-Version added when missing).  Only a single text part (text/...) with a
+ * 7bit or 8bit encoding and an ASCII header is rewritten; 0, else -1
+ * (out untouched: send m as it is). */
+int msg_downgrade(const struct message *m, struct message *out);
 /* -t: append every address of the To, Cc and Bcc fields to the list and
  * remove the Bcc fields from m.  Return the number of addresses, or -1 if
  * a field cannot be parsed (reason in err). */

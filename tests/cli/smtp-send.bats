@@ -1143,3 +1143,56 @@ EOF2
 		assert_output "b'to dovecot\\n\\n.dot\\n..two\\n\\xc3\\xa9\\n'"
 	done
 }
+
+@test "no 8BITMIME: an 8-bit text/plain body goes as quoted-printable (RFC 6152 3); Python's email decodes it" {
+	local p d=$BATS_TEST_TMPDIR/old
+	p=$(free_port)
+	mkdir -p "$d"
+	start_bg "$PY" -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); s.settimeout(20)
+n = 0
+def session(c):
+    global n
+    f = c.makefile("rb"); w = lambda x: c.sendall(x.encode())
+    w("220 old ESMTP\r\n")
+    for l in f:
+        u = l.strip().upper()
+        if u.startswith(b"EHLO"): w("250-old\r\n250 SIZE 100000\r\n")
+        elif u.startswith(b"MAIL"): open(sys.argv[2] + "/%d.env" % n, "wb").write(l); w("250 ok\r\n")
+        elif u.startswith(b"RCPT"): w("250 ok\r\n")
+        elif u == b"DATA":
+            w("354 go\r\n"); d = b""
+            for l in f:
+                if l == b".\r\n": break
+                d += l
+            open(sys.argv[2] + "/%d.eml" % n, "wb").write(d); n += 1; w("250 ok\r\n")
+        elif u == b"QUIT": w("221 bye\r\n"); break
+while True:
+    c, _ = s.accept()
+    try: session(c)
+    except OSError: pass
+    c.close()' "$p" "$d"
+	wait_port "$p"
+	run bash -c "printf 'Subject: qp\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\xc3\xa9t\xc3\xa9\n.dot = x \n' | smtp-send -v -s 127.0.0.1:$p a@example.net"
+	assert_success
+	assert_line "* 8-bit text to a server without 8BITMIME; sent as quoted-printable"
+	refute_line --partial "BODY=8BITMIME"
+	# a multipart body is not rewritten: sent as it is
+	run bash -c "printf 'Subject: mp\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\n\xc3\xa9\n--b--\n' | smtp-send -v -s 127.0.0.1:$p a@example.net"
+	assert_success
+	assert_line "* 8-bit message to a server without 8BITMIME; sent as it is"
+	run "$PY" - "$d" <<'EOF2'
+import sys, email, email.policy
+d = sys.argv[1]
+raw = open(d + "/0.eml", "rb").read()
+assert all(b < 0x80 for b in raw), raw
+m = email.message_from_bytes(raw, policy=email.policy.default)
+print(m["Content-Transfer-Encoding"], m["MIME-Version"], m.get_content().replace("\r\n", "\n") == "\u00e9t\u00e9\n.dot = x \n")
+print(open(d + "/1.eml", "rb").read().count(b"\xc3\xa9"))
+EOF2
+	assert_success
+	assert_output "quoted-printable 1.0 True
+1"
+}

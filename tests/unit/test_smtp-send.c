@@ -244,6 +244,35 @@ START_TEST(message_lines)
 }
 END_TEST
 
+START_TEST(message_downgrade)
+{
+	struct message m, d;
+	char err[200];
+	static const char in[] = "Subject: x\nContent-Type: text/plain;\n charset=utf-8\n"
+	    "Content-Transfer-Encoding:\n 8bit\n\ncaf\xc3\xa9 \n";
+	static const char mp[] = "Content-Type: multipart/mixed; boundary=b\n\n\xc3\xa9\n";
+	static const char none[] = "Subject: x\n\n\xc3\xa9\n";
+
+	ck_assert_int_eq(msg_from_bytes(in, sizeof in - 1, 1, &m, err, sizeof err), 0);
+	ck_assert_int_eq(msg_downgrade(&m, &d), 0);
+	ck_assert_str_eq(d.p, "Subject: x\r\nContent-Type: text/plain;\r\n charset=utf-8\r\n"
+	    "MIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "caf=C3=A9=20\r\n");
+	ck_assert(!d.eightbit);
+	ck_assert_uint_eq(d.len, strlen(d.p));
+	ck_assert_str_eq(d.p + d.hdrlen, "caf=C3=A9=20\r\n");
+	msg_free(&d);
+	msg_free(&m);
+	/* multipart, no Content-Type, base64: left alone */
+	ck_assert_int_eq(msg_from_bytes(mp, sizeof mp - 1, 1, &m, err, sizeof err), 0);
+	ck_assert_int_eq(msg_downgrade(&m, &d), -1);
+	msg_free(&m);
+	ck_assert_int_eq(msg_from_bytes(none, sizeof none - 1, 1, &m, err, sizeof err), 0);
+	ck_assert_int_eq(msg_downgrade(&m, &d), -1);
+	msg_free(&m);
+}
+END_TEST
+
 START_TEST(header_rcpts)
 {
 	static const char in[] = "From: me@x\nTO: \"Doe, J\" <j@x>, k@x (Kay)\n"
@@ -399,6 +428,7 @@ int main(void)
 	tcase_add_test(tc, reply_bytewise);
 	tcase_add_test(tc, sasl_vectors);
 	tcase_add_test(tc, message_lines);
+	tcase_add_test(tc, message_downgrade);
 	tcase_add_test(tc, header_rcpts);
 	tcase_add_test(tc, compose_text);
 	tcase_add_test(tc, compose_params);
