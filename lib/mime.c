@@ -898,6 +898,16 @@ int mime_param_get(const struct mime_param *v, size_t n, const char *name, struc
 		return 1;
 	if ((plain = mime_param_raw(v, n, name)) == NULL)
 		return 0;
+	if (!utf8_valid(plain, strlen(plain))) {
+		/* raw 8-bit from a legacy mailer: read it in the charset most
+		 * such mail is in, as header fields are */
+		struct buf w = { 0 };
+
+		charset_to_utf8(MIME_LEGACY_CHARSET, plain, strlen(plain), &w);
+		rfc2047_decode(w.p ? w.p : "", w.len, out);
+		buf_free(&w);
+		return 1;
+	}
 	rfc2047_decode(plain, strlen(plain), out);      /* also makes it valid UTF-8 */
 	return 1;
 }

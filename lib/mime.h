@@ -151,9 +151,13 @@ void mime_free(struct mime_msg *m);
 int mime_is_multipart(const struct mime_part *p);
 int mime_is_message(const struct mime_part *p);
 
+/* Raw 8-bit parameter values that are not UTF-8 are read in this charset. */
+#define MIME_LEGACY_CHARSET "windows-1252"
+
 /* Look a parameter up (ASCII case-insensitive) in v[0..n) and append its
  * value to out as UTF-8: RFC 2231 continuations joined, charset converted,
- * or RFC 2047 encoded-words (not standard there, but common) decoded.
+ * or RFC 2047 encoded-words (not standard there, but common) decoded; a
+ * raw 8-bit value that is not UTF-8 is read as MIME_LEGACY_CHARSET.
  * Return 1 if found, else 0. */
 int mime_param_get(const struct mime_param *v, size_t n, const char *name, struct buf *out);
 /* The raw value of the parameter named exactly name, or NULL. */

@@ -297,6 +297,10 @@ START_TEST(rfc2231)
 	param_is("name=\"=?utf-8?q?na=C3=AFve?=\"", "name", "na\xc3\xafve");
 	param_is("name*=utf-8''%E2%82%AC; name=plain", "name", "\xe2\x82\xac");
 	param_is("name*=unknown-cs''%FF", "name", "\xef\xbf\xbd");
+	/* raw 8-bit: UTF-8 as it is, else windows-1252 (legacy mailers) */
+	param_is("name=\"na\xefve\"", "name", "na\xc3\xafve");
+	param_is("name=\"na\xc3\xafve\"", "name", "na\xc3\xafve");
+	param_is("name=\"\x80\"", "name", "\xe2\x82\xac");
 	param_is("name*0*=utf-8''%; name*1=%zz", "name", "%%zz");
 	param_is("other=1", "name", NULL);
 	param_is("name*00=a", "name", NULL);
