@@ -77,6 +77,28 @@ static int copy_utf8(const char *in, size_t n, struct buf *out)
 	return replaced;
 }
 
+/* Names mailers put in charset= that iconv does not know, and labels whose
+ * text is in practice written in a superset (as the WHATWG Encoding
+ * standard reads them: Outlook's "iso-8859-1" holds Windows quotes, its
+ * "gb2312" GBK, "ks_c_5601-1987" is CP949, "-i"/"-e" are bidi variants). */
+static const struct { const char *label, *name; } charset_alias[] = {
+	{ "iso-8859-1", "CP1252" }, { "latin1", "CP1252" }, { "iso_8859-1", "CP1252" },
+	{ "iso-8859-9", "CP1254" }, { "iso-8859-11", "CP874" }, { "tis-620", "CP874" },
+	{ "ks_c_5601-1987", "CP949" }, { "ks_c_5601-1989", "CP949" }, { "ks_c_5601", "CP949" },
+	{ "euc-kr", "CP949" }, { "x-windows-949", "CP949" }, { "windows-949", "CP949" },
+	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "x-gbk", "GB18030" },
+	{ "cp936", "GB18030" }, { "gb_2312-80", "GB18030" }, { "csgb2312", "GB18030" },
+	{ "x-euc-cn", "GB18030" }, { "big5", "BIG5-HKSCS" }, { "x-x-big5", "BIG5-HKSCS" },
+	{ "shift_jis", "CP932" }, { "shift-jis", "CP932" }, { "x-sjis", "CP932" },
+	{ "sjis", "CP932" }, { "ms_kanji", "CP932" }, { "windows-31j", "CP932" },
+	{ "x-euc-jp", "EUC-JP" }, { "x-euc-tw", "EUC-TW" },
+	{ "iso-8859-6-i", "ISO-8859-6" }, { "iso-8859-6-e", "ISO-8859-6" },
+	{ "iso-8859-8-i", "ISO-8859-8" }, { "iso-8859-8-e", "ISO-8859-8" },
+	{ "x-mac-roman", "MACINTOSH" }, { "x-mac-cyrillic", "MAC-CYRILLIC" },
+	{ "x-mac-ce", "MAC-CENTRALEUROPE" }, { "x-user-defined", "CP1252" },
+	{ "unicode-1-1-utf-7", "UTF-7" }, { "x-unicode-2-0-utf-7", "UTF-7" },
+};
+
 int charset_to_utf8(const char *cs, const char *in, size_t n, struct buf *out)
 {
 	iconv_t cd;
@@ -86,6 +108,11 @@ int charset_to_utf8(const char *cs, const char *in, size_t n, struct buf *out)
 
 	if (charset_is_utf8(cs) || strlen(cs) > CHARSET_NAME_MAX)
 		return charset_is_utf8(cs) ? copy_utf8(in, n, out) : (copy_utf8(in, n, out), -1);
+	for (size_t i = 0; i < sizeof charset_alias / sizeof charset_alias[0]; i++)
+		if (strcasecmp(cs, charset_alias[i].label) == 0) {
+			cs = charset_alias[i].name;
+			break;
+		}
 	cd = iconv_open("UTF-8", cs);
 	if (cd == (iconv_t)-1) {
 		copy_utf8(in, n, out);

@@ -513,3 +513,15 @@ PY
 	run mimecat "$CORPUS/8bit-names.eml"
 	assert_line "Voici mon CV, déjà mis à jour."
 }
+
+@test "mimecat reads charsets as real mailers label them: ks_c_5601-1987, iso-8859-8-i, Latin-1 with Windows quotes, GBK in gb2312" {
+	run mimecat "$CORPUS/charsets.eml"
+	assert_success
+	assert_line "Subject: 회의"
+	assert_line "“smart” quotes – and café € 5"
+	assert_line "안녕하세요"
+	assert_line "שלום"
+	assert_line "朱镕基"
+	run mimecat -p 2 --utf8 "$CORPUS/charsets.eml"
+	assert_output "안녕하세요"
+}
