@@ -105,8 +105,10 @@ void received_line(struct session *s, struct buf *b, const char *rcpt)
 		buf_printf(b, "\n\t(using %s)", tls);
 	if (s->authuser[0])
 		buf_printf(b, "\n\t(Authenticated sender: %s)", s->authuser);
-	buf_printf(b, "\n\tby %s (maillab smtpd) with %s id %s", s->cfg->hostname, protocol(s),
-	    s->id);
+	/* RFC 5321 4.4: ID is an Atom or a msg-id; our ids hold dots, which
+	 * an Atom may not, so they go in msg-id form. */
+	buf_printf(b, "\n\tby %s (maillab smtpd) with %s id <%s@%s>", s->cfg->hostname,
+	    protocol(s), s->id, s->cfg->hostname);
 	rfc5322_date(date, sizeof date, time(NULL));
 	if (rcpt != NULL && strpbrk(rcpt, "\r\n") == NULL)
 		buf_printf(b, "\n\tfor <%s>", rcpt);

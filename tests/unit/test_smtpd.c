@@ -309,9 +309,9 @@ START_TEST(received)
 	s->esmtp = 1;
 	received_line(s, &b, "bob@example.org");
 	ck_assert_msg(strncmp(b.p, "Received: from client_evil__ (unknown [IPv6:2001:db8::1])\n"
-	    "\t(Authenticated sender: bob)\n\tby mx.test (maillab smtpd) with ESMTPA id ID1\n"
+	    "\t(Authenticated sender: bob)\n\tby mx.test (maillab smtpd) with ESMTPA id <ID1@mx.test>\n"
 	    "\tfor <bob@example.org>; ", strlen("Received: from client_evil__ (unknown [IPv6:2001:db8::1])\n"
-	    "\t(Authenticated sender: bob)\n\tby mx.test (maillab smtpd) with ESMTPA id ID1\n"
+	    "\t(Authenticated sender: bob)\n\tby mx.test (maillab smtpd) with ESMTPA id <ID1@mx.test>\n"
 	    "\tfor <bob@example.org>; ")) == 0, "%s", b.p);
 	ck_assert(b.p[b.len - 1] == '\n');
 	buf_free(&b);
