@@ -739,7 +739,10 @@ count_is() {
 	tmux capture-pane -p -t imapd-mutt > screen2
 	tmux send-keys -t imapd-mutt q
 	sleep 0.3
-	tmux send-keys -t imapd-mutt s '=Trash' Enter
+	# mutt drops keys typed ahead of its prompt (slow under load): wait for it
+	tmux send-keys -t imapd-mutt s
+	for i in $(seq 50); do tmux capture-pane -p -t imapd-mutt | grep -q 'Save to mailbox' && break; sleep 0.2; done
+	tmux send-keys -t imapd-mutt '=Trash' Enter
 	count_is "Trash" 1
 	tmux send-keys -t imapd-mutt '$'
 	count_is "INBOX" 2
