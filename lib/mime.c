@@ -280,6 +280,7 @@ static enum mime_enc parse_cte(struct mime_part *p, const char *s, size_t n)
 	static const struct { const char *name; enum mime_enc enc; } t[] = {
 		{ "7bit", ENC_7BIT }, { "8bit", ENC_8BIT }, { "binary", ENC_BINARY },
 		{ "quoted-printable", ENC_QP }, { "base64", ENC_BASE64 },
+		{ "x-uuencode", ENC_UU }, { "x-uue", ENC_UU }, { "uuencode", ENC_UU },
 	};
 	const char *end = s + n, *w;
 
@@ -916,6 +917,58 @@ int mime_param_get(const struct mime_param *v, size_t n, const char *name, struc
 
 #define DECODE_BLOCK (64 * 1024)
 
+/* uudecode the body s[0..n) from its "begin" line to its "end" line (a
+ * short line, its trailing blanks lost in transit, is read as padded with
+ * zeros).  Without a "begin" line the body is given as it is, as Python's
+ * email does.  Return out's first non-zero value; *bad is set when a line
+ * is malformed or "end" is missing. */
+static int uu_decode(const char *s, size_t n, int (*out)(void *, const char *, size_t),
+    void *arg, char *tmp, size_t *bad)
+{
+	size_t i = 0, k = 0;
+	int rc = 0, begun = 0;
+
+	*bad = 1;
+	while (i < n && rc == 0) {
+		const char *nl = memchr(s + i, '\n', n - i);
+		size_t e = nl ? (size_t)(nl - s) : n, next = nl ? e + 1 : n, len;
+
+		if (e > i && s[e - 1] == '\r')
+			e--;
+		if (!begun) {
+			begun = e - i >= 6 && memcmp(s + i, "begin ", 6) == 0;
+			i = next;
+			continue;
+		}
+		if (e - i >= 3 && memcmp(s + i, "end", 3) == 0 && (e - i == 3 || s[i + 3] == ' ')) {
+			*bad = 0;
+			break;
+		}
+		len = e > i ? (size_t)((s[i] - ' ') & 077) : 0;
+		for (size_t j = i + 1, got = 0; got < len; j += 4) {
+			unsigned char c[4], b[3];
+
+			for (int q = 0; q < 4; q++)
+				c[q] = j + (size_t)q < e ? (unsigned char)((s[j + q] - ' ') & 077) : 0;
+			b[0] = (unsigned char)(c[0] << 2 | c[1] >> 4);
+			b[1] = (unsigned char)(c[1] << 4 | c[2] >> 2);
+			b[2] = (unsigned char)(c[2] << 6 | c[3]);
+			for (int q = 0; q < 3 && got < len; q++, got++)
+				tmp[k++] = (char)b[q];
+		}
+		if (k > DECODE_BLOCK - 64) {
+			rc = out(arg, tmp, k);
+			k = 0;
+		}
+		i = next;
+	}
+	if (!begun)
+		return n ? out(arg, s, n) : 0;
+	if (rc == 0 && k)
+		rc = out(arg, tmp, k);
+	return rc;
+}
+
 int mime_decode(const struct mime_part *p, int (*out)(void *, const char *, size_t),
     void *arg, size_t *errors)
 {
@@ -924,6 +977,14 @@ int mime_decode(const struct mime_part *p, int (*out)(void *, const char *, size
 	char *tmp;
 	int rc = 0;
 
+	if (p->enc == ENC_UU) {
+		tmp = xmalloc(DECODE_BLOCK + 16);
+		rc = uu_decode(s, n, out, arg, tmp, &bad);
+		free(tmp);
+		if (errors)
+			*errors = bad;
+		return rc;
+	}
 	if (p->enc != ENC_BASE64 && p->enc != ENC_QP) {
 		rc = n ? out(arg, s, n) : 0;
 		if (errors)

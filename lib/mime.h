@@ -38,7 +38,9 @@
 #define MIME_DEFECTS_MAX 1000   /* defects recorded; more are only counted */
 #define MIME_BOUNDARY_MAX 70    /* RFC 2046 5.1.1: 1 to 70 characters */
 
-enum mime_enc { ENC_7BIT, ENC_8BIT, ENC_BINARY, ENC_QP, ENC_BASE64, ENC_UNKNOWN };
+/* ENC_UU: "x-uuencode" (not MIME, but old mailers send it; Python and
+ * munpack decode it) */
+enum mime_enc { ENC_7BIT, ENC_8BIT, ENC_BINARY, ENC_QP, ENC_BASE64, ENC_UU, ENC_UNKNOWN };
 
 /* A parameter as written, for IMAP: name as in the header (may end in "*"
  * or "*0*" under RFC 2231), value with quotes and escapes removed. */

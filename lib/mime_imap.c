@@ -153,8 +153,6 @@ static void params(const struct mime_param *v, size_t n, int ascii_default, stru
 		return;
 	}
 	buf_addc(out, '(');
-	if (ascii_default)
-		buf_adds(out, "\"charset\" \"us-ascii\""), k++;
 	for (size_t i = 0; i < n; i++) {
 		long idx;
 		int ext;
@@ -182,6 +180,8 @@ static void params(const struct mime_param *v, size_t n, int ascii_default, stru
 		buf_addc(out, ' ');
 		mime_nstring(v[i].value, out);
 	}
+	if (ascii_default)              /* after the others, as Dovecot puts it */
+		buf_adds(out, k ? " \"charset\" \"us-ascii\"" : "\"charset\" \"us-ascii\"");
 	buf_addc(out, ')');
 }
 

@@ -525,3 +525,16 @@ PY
 	run mimecat -p 2 --utf8 "$CORPUS/charsets.eml"
 	assert_output "안녕하세요"
 }
+
+@test "mimecat decodes Content-Transfer-Encoding x-uuencode (and x-uue) as Python's email does; -x saves the file" {
+	"$PY" -c 'import sys; sys.stdout.buffer.write(bytes(range(256))*2+b"hello, uuencode\n")' > want.bin
+	mimecat -p 2 "$CORPUS/uuencode.eml" > got.bin
+	cmp want.bin got.bin
+	run mimecat -p 3 "$CORPUS/uuencode.eml"
+	assert_output "hi"
+	mkdir out
+	mimecat -x out "$CORPUS/uuencode.eml"
+	cmp want.bin out/data.bin
+	run mimecat -t "$CORPUS/uuencode.eml"
+	assert_line --regexp '^2 .* x-uuencode attachment "data\.bin"  528 B'
+}

@@ -392,6 +392,34 @@ START_TEST(decode_qp_and_bad)
 }
 END_TEST
 
+START_TEST(decode_base64_pad_and_uu)
+{
+	/* base64 ends at "=" (RFC 2045 6.8); x-uuencode from "begin" to "end",
+	 * a line that lost its trailing blanks read as zeros; no "begin": raw */
+	const char *s = "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Transfer-Encoding: base64\n\naGk=\n-- \nfooter\n--b\n"
+	    "Content-Transfer-Encoding: x-uuencode\n\njunk\nbegin 644 f\n#86)C\n#80``\n#80\n`\nend\n--b\n"
+	    "Content-Transfer-Encoding: X-UUE\n\nno begin line\n--b--\n";
+	struct mime_msg m;
+	struct buf out = { 0 };
+	size_t errors;
+
+	mime_parse(s, strlen(s), &m);
+	mime_decode(m.root->child, collect, &out, &errors);
+	ck_assert_str_eq(out.p, "hi");
+	out.len = 0;
+	mime_decode(m.root->child->next, collect, &out, &errors);
+	ck_assert_uint_eq(out.len, 9);
+	ck_assert_int_eq(memcmp(out.p, "abca\0\0a\0\0", 9), 0);
+	ck_assert_uint_eq(errors, 0);
+	out.len = 0;
+	mime_decode(m.root->child->next->next, collect, &out, &errors);
+	ck_assert_int_eq(memcmp(out.p, "no begin line", 13), 0);
+	buf_free(&out);
+	mime_free(&m);
+}
+END_TEST
+
 START_TEST(sections)
 {
 	struct mime_msg m;
@@ -652,6 +680,7 @@ int main(void)
 	tcase_add_test(tc, rfc2047_words);
 	tcase_add_test(tc, decode_blocks);
 	tcase_add_test(tc, decode_qp_and_bad);
+	tcase_add_test(tc, decode_base64_pad_and_uu);
 	tcase_add_test(tc, sections);
 	tcase_add_test(tc, single_part_sections);
 	tcase_add_test(tc, bodystructure);
