@@ -27,7 +27,7 @@ setup() {
 
 teardown() {
 	stop_all
-	tmux kill-session -t imapd-mutt 2>/dev/null || true
+	tmux kill-server 2>/dev/null || true
 	# a sanitizer report from a -l child would not fail the client: look
 	if [ -f "$BATS_TEST_TMPDIR/imapd.log" ] &&
 	    grep -E -A60 'Sanitizer|runtime error' "$BATS_TEST_TMPDIR/imapd.log"; then
@@ -50,6 +50,12 @@ fix_perms() {
 	chown -R 65534:65534 "$BATS_TEST_TMPDIR/home"
 	local d=$BATS_TEST_TMPDIR
 	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+}
+
+# tmux on a socket of the test's own: no other tmux user on the machine can
+# end or disturb the mutt session (the default server is shared)
+tmux() {
+	command tmux -S "$BATS_TEST_TMPDIR/tmux.sock" "$@"
 }
 
 imap() {      # imapd in inetd mode, the dialogue on stdin, CRs dropped
