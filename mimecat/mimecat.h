@@ -14,6 +14,7 @@
 #define MC_PREVIEW_BYTES 240     /* decoded bytes previewed by -e */
 #define MC_SHOW_COLS     160     /* -e truncates longer lines */
 #define MC_LEGACY_CHARSET "windows-1252"  /* raw 8-bit header bytes that are not UTF-8 */
+#define MC_META_SCAN     1024    /* bytes of HTML searched for a <meta> charset */
 #define MC_ATT_MAX       1000    /* attachments listed by the reading view */
 
 /* One run: the input and what the options asked for. */

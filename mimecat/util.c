@@ -1,4 +1,5 @@
 /* util.c — input mapping and helpers shared by mimecat's modes. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -196,14 +197,44 @@ static void unflow(const char *s, size_t n, int delsp, struct buf *out)
 		buf_addc(out, '\n');
 }
 
+/* An HTML body sent without a charset parameter: the charset its first
+ * bytes name in a <meta> tag (as browsers prescan them), copied to cs. */
+static int meta_charset(const char *s, size_t n, char *cs, size_t cap)
+{
+	static const char key[] = "charset=";
+
+	if (n > MC_META_SCAN)
+		n = MC_META_SCAN;
+	for (size_t i = 0; i + sizeof key - 1 < n; i++) {
+		size_t j = i + sizeof key - 1, k = 0;
+
+		if (strncasecmp(s + i, key, sizeof key - 1) != 0)
+			continue;
+		if (j < n && (s[j] == '"' || s[j] == '\''))
+			j++;
+		while (j < n && k + 1 < cap && (isalnum((unsigned char)s[j]) ||
+		    strchr("-_.:", s[j]) != NULL))
+			cs[k++] = s[j++];
+		cs[k] = '\0';
+		return k > 0;
+	}
+	return 0;
+}
+
 void mc_text(const struct mime_part *p, int render_html, struct buf *out)
 {
 	struct buf raw = { 0 }, u = { 0 };
 	const char *fmt = mime_param_raw(p->params, p->nparams, "format");
 	const char *delsp = mime_param_raw(p->params, p->nparams, "delsp");
 
+	char meta[CHARSET_NAME_MAX + 1];
+
 	mc_decode(p, &raw);
-	charset_to_utf8(p->charset ? p->charset : "us-ascii", raw.p, raw.len, &u);
+	if (p->charset == NULL && strcmp(p->subtype, "html") == 0 &&
+	    meta_charset(raw.p ? raw.p : "", raw.len, meta, sizeof meta))
+		charset_to_utf8(meta, raw.p, raw.len, &u);
+	else
+		charset_to_utf8(p->charset ? p->charset : "us-ascii", raw.p, raw.len, &u);
 
 	if (render_html && strcmp(p->subtype, "html") == 0)
 		mc_html_to_text(u.p ? u.p : "", u.len, out);

@@ -538,3 +538,9 @@ PY
 	run mimecat -t "$CORPUS/uuencode.eml"
 	assert_line --regexp '^2 .* x-uuencode attachment "data\.bin"  528 B'
 }
+
+@test "mimecat reads an HTML part without a charset parameter in the charset its <meta> names" {
+	run mimecat "$CORPUS/html-meta.eml"
+	assert_success
+	assert_line "Привет, мир"
+}
