@@ -155,7 +155,10 @@ static enum conn_rc ssl_wait(struct conn *c, int r)
 		return CONN_EOF;
 	case SSL_ERROR_SYSCALL:
 		if (ERR_peek_error() == 0) {    /* peer closed without close_notify */
-			if (errno == 0 || r == 0)
+			/* A peer that closes with our data unread (TLS 1.3
+			 * session tickets) makes its kernel send a reset:
+			 * the session is over all the same. */
+			if (errno == 0 || r == 0 || errno == ECONNRESET)
 				return CONN_EOF;
 			set_err(c, "TLS");
 			return CONN_ERR;
