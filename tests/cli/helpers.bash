@@ -50,3 +50,12 @@ stop_all() {
 	while read -r p; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done < "$f"
 	rm -f "$f"
 }
+
+# A throwaway self-signed certificate for localhost: cert.pem and key.pem in
+# the current directory, readable by the unprivileged --user a server
+# started as root switches to.
+make_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-keyout key.pem -out cert.pem 2>/dev/null
+	chmod 644 key.pem cert.pem
+}

@@ -68,12 +68,6 @@ listen() {
 	wait_port "$PORT"
 }
 
-make_cert() {
-	openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 \
-		-subj /CN=localhost 2>/dev/null
-	[ "$(id -u)" = 0 ] && chmod 644 key.pem
-	return 0
-}
 
 @test "--help, --version and usage errors" {
 	run imapd --help

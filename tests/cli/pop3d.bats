@@ -75,10 +75,6 @@ start_pop3d() {
 	wait_port "$PORT"
 }
 
-make_cert() {
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-		-keyout key.pem -out cert.pem 2>/dev/null
-}
 
 @test "pop3d --help, --version, bad options, man page" {
 	run pop3d --help

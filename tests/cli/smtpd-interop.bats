@@ -46,11 +46,6 @@ start_smtpd() {
 	wait_port "$PORT"
 }
 
-make_cert() {
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-		-keyout key.pem -out cert.pem 2>/dev/null
-	chmod 644 key.pem cert.pem
-}
 
 @test "postmaster without a domain and Postmaster@local domain are accepted (RFC 5321 4.5.1) and reach the first user" {
 	start_smtpd

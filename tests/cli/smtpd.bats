@@ -68,11 +68,6 @@ start_smtpd() {
 	wait_port "$PORT"
 }
 
-make_cert() {
-	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-		-keyout key.pem -out cert.pem 2>/dev/null
-	chmod 644 key.pem cert.pem
-}
 
 HDR='EHLO client.example\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n'
 
