@@ -4,7 +4,13 @@
  * the listening sockets, so there is no handler and no global state: SIGCHLD
  * reaps, SIGTERM/SIGINT/SIGHUP stop (and pass SIGTERM on to the sessions
  * still running).  At SERVER_CHILDREN_MAX sessions it stops accepting and
- * lets the kernel's backlog hold new connections until a child ends. */
+ * lets the kernel's backlog hold new connections until a child ends.
+ *
+ * With reuse (server_listen_reuse, Postfix's max_use), a child that has
+ * finished a session accepts the next client itself on the inherited
+ * listening sockets, and the listener accepts only while no worker is
+ * waiting: a busy server forks a worker now and then instead of once per
+ * connection. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -185,10 +192,14 @@ struct listener {
 	struct pollfd pfd[SERVER_SOCKS_MAX + 1];   /* [0] is the signalfd */
 	int    nfds;
 	pid_t  child[SERVER_CHILDREN_MAX];
-	int    nchild;
+	char   idle[SERVER_CHILDREN_MAX];   /* reusing worker waiting for a client */
+	int    nchild, nidle;
+	int    status[2];               /* reusing workers report idle/busy here, or -1 */
 	sigset_t oldmask;
 	session_fn fn;
 	void  *arg;
+	int    max_use;                 /* sessions per child (1: no reuse) */
+	worker_init_fn init;
 };
 
 static void reap(struct listener *l)
@@ -199,7 +210,9 @@ static void reap(struct listener *l)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		for (int i = 0; i < l->nchild; i++)
 			if (l->child[i] == pid) {
+				l->nidle -= l->idle[i];
 				l->child[i] = l->child[--l->nchild];
+				l->idle[i] = l->idle[l->nchild];
 				break;
 			}
 	}
@@ -220,12 +233,94 @@ static int take_signals(struct listener *l)
 	return stop;
 }
 
+/* Reusing workers (server_listen_reuse).  Each tells the listener over a
+ * SOCK_SEQPACKET pair when it starts and stops waiting for a client, so
+ * the listener accepts (and forks) only while no worker is idle.  Every
+ * worker holds the same end of the pair; the listener alone holds the
+ * other, so when the listener ends, however it ends, that end hangs up and
+ * idle workers exit instead of serving on for a dead listener. */
+struct worker_state {
+	pid_t worker;                   /* the listener's child (smtpd's root half) */
+	int   idle;                     /* 1: waiting for a client */
+};
+
+static void tell(struct listener *l, pid_t worker, int idle)
+{
+	struct worker_state ws = { worker, idle };
+
+	/* Blocking: a lost "busy" would leave the listener waiting for an
+	 * idle worker that is not.  The listener reads at once; if it has
+	 * gone, the send fails and the hang-up ends the worker. */
+	while (send(l->status[1], &ws, sizeof ws, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+static void take_status(struct listener *l)
+{
+	struct worker_state ws;
+
+	while (recv(l->status[0], &ws, sizeof ws, MSG_DONTWAIT) == sizeof ws)
+		for (int i = 0; i < l->nchild; i++)
+			if (l->child[i] == ws.worker) {
+				l->nidle += (ws.idle != 0) - l->idle[i];
+				l->idle[i] = ws.idle != 0;
+				break;
+			}
+}
+
+/* The worker's epoll set: every listening socket, each connection waking
+ * one waiter (EPOLLEXCLUSIVE), and the status socket, whose hang-up wakes
+ * all.  -1 on failure. */
+static int worker_epoll(const struct listener *l)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLRDHUP, .data.u32 = 0 };
+
+	if (ep < 0)
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, l->status[1], &ev) < 0)
+		goto fail;
+	for (int i = 1; i < l->nfds; i++) {
+		ev = (struct epoll_event){ .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = (uint32_t)i };
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, l->pfd[i].fd, &ev) < 0)
+			goto fail;
+	}
+	return ep;
+fail:
+	warn_("epoll");
+	close(ep);
+	return -1;
+}
+
+/* Wait for the next client: its socket, or -1 to end this worker (idle
+ * for SERVER_IDLE_SECS, listener gone, out of descriptors: the listener
+ * forks a new worker when it needs one). */
+static int worker_accept(struct listener *l, int ep, pid_t worker)
+{
+	struct epoll_event ev;
+	int cfd = -1, n;
+
+	tell(l, worker, 1);
+	for (;;) {
+		n = epoll_wait(ep, &ev, 1, SERVER_IDLE_SECS * 1000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || ev.data.u32 == 0)
+			break;
+		cfd = accept4(l->pfd[ev.data.u32].fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd >= 0 || (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED))
+			break;  /* a client, or accept failed for want of resources */
+	}
+	tell(l, worker, 0);
+	return cfd;
+}
+
 noreturn static void run_child(struct listener *l, int cfd)
 {
 	struct peer peer;
+	int rc, ep;
+	pid_t worker = getpid();
 
-	for (int i = 0; i < l->nfds; i++)
-		close(l->pfd[i].fd);
 	/* Start as inetd would: default dispositions for what the listener
 	 * handles (a handler inherited from the caller must not run here). */
 	signal(SIGPIPE, SIG_DFL);
@@ -234,8 +329,33 @@ noreturn static void run_child(struct listener *l, int cfd)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &l->oldmask, NULL);
-	server_peer(cfd, &peer);
-	exit(l->fn(cfd, cfd, &peer, l->arg));
+	close(l->pfd[0].fd);
+	if (l->max_use <= 1) {
+		for (int i = 1; i < l->nfds; i++)
+			close(l->pfd[i].fd);
+		server_peer(cfd, &peer);
+		exit(l->fn(cfd, cfd, &peer, l->arg));
+	}
+	close(l->status[0]);
+	if (l->init != NULL) {
+		int fds[SERVER_SOCKS_MAX + 2], n = 0;
+
+		for (int i = 1; i < l->nfds; i++)
+			fds[n++] = l->pfd[i].fd;
+		fds[n++] = cfd;
+		fds[n++] = l->status[1];
+		if (l->init(l->arg, fds, n) != 0)
+			exit(EX_OSERR);
+	}
+	ep = worker_epoll(l);
+	for (int used = 1;; used++) {
+		server_peer(cfd, &peer);
+		rc = l->fn(cfd, cfd, &peer, l->arg);
+		close(cfd);
+		if (used >= l->max_use || rc != 0 || ep < 0 ||
+		    (cfd = worker_accept(l, ep, worker)) < 0)
+			exit(rc);
+	}
 }
 
 static void accept_one(struct listener *l, int lfd)
@@ -262,6 +382,7 @@ static void accept_one(struct listener *l, int lfd)
 	}
 	if (pid == 0)
 		run_child(l, cfd);
+	l->idle[l->nchild] = 0;
 	l->child[l->nchild++] = pid;
 	close(cfd);
 }
@@ -274,12 +395,21 @@ static void stop_children(struct listener *l)
 
 int server_listen(char *const *addrs, int n, session_fn fn, void *arg)
 {
+	return server_listen_reuse(addrs, n, fn, arg, 1, NULL);
+}
+
+int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int max_use,
+    worker_init_fn init)
+{
 	struct listener l;
 	int fds[SERVER_SOCKS_MAX], nfds = 0, sfd;
 
 	memset(&l, 0, sizeof l);
 	l.fn = fn;
 	l.arg = arg;
+	l.max_use = max_use;
+	l.init = init;
+	l.status[0] = l.status[1] = -1;
 	if (n > SERVER_LISTEN_MAX) {
 		warnx_("too many listen addresses (at most %d)", SERVER_LISTEN_MAX);
 		return EX_USAGE;
@@ -292,6 +422,14 @@ int server_listen(char *const *addrs, int n, session_fn fn, void *arg)
 		}
 		nfds = k;
 	}
+	/* Workers and listener race for each connection: nobody may block. */
+	for (int i = 0; max_use > 1 && i < nfds; i++)
+		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+	if (max_use > 1 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.status) < 0) {
+		warn_("socketpair");
+		l.status[0] = l.status[1] = -1;
+		l.max_use = 1;
+	}
 	if ((sfd = signals_fd(&l.oldmask)) < 0) {
 		while (nfds > 0)
 			close(fds[--nfds]);
@@ -303,21 +441,37 @@ int server_listen(char *const *addrs, int n, session_fn fn, void *arg)
 		l.pfd[i + 1] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
 	l.nfds = nfds + 1;
 	for (;;) {
-		/* At the limit, poll only the signalfd: new clients wait in the backlog. */
-		int np = l.nchild < SERVER_CHILDREN_MAX ? l.nfds : 1;
-		if (poll(l.pfd, np, -1) < 0) {
+		/* At the limit, or while a reusing worker waits for clients,
+		 * poll only the signalfd and the status pipe: new clients wait
+		 * in the backlog for a worker. */
+		struct pollfd p[SERVER_SOCKS_MAX + 2];
+		int np = 0, base, accepting = l.nchild < SERVER_CHILDREN_MAX && l.nidle == 0;
+
+		p[np++] = l.pfd[0];
+		if (l.status[0] >= 0)
+			p[np++] = (struct pollfd){ .fd = l.status[0], .events = POLLIN };
+		base = np;
+		for (int i = 1; accepting && i < l.nfds; i++)
+			p[np++] = l.pfd[i];
+		if (poll(p, np, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			warn_("poll");
 			break;
 		}
-		if ((l.pfd[0].revents & POLLIN) && take_signals(&l))
+		if ((p[0].revents & POLLIN) && take_signals(&l))
 			break;
-		for (int i = 1; i < np; i++)
-			if ((l.pfd[i].revents & POLLIN) && l.nchild < SERVER_CHILDREN_MAX)
-				accept_one(&l, l.pfd[i].fd);
+		if (base > 1 && (p[1].revents & POLLIN)) {
+			take_status(&l);
+			continue;       /* a worker may have become idle */
+		}
+		for (int i = base; i < np; i++)
+			if ((p[i].revents & POLLIN) && l.nchild < SERVER_CHILDREN_MAX)
+				accept_one(&l, p[i].fd);
 	}
 	stop_children(&l);
+	if (l.status[0] >= 0)
+		close(l.status[0]), close(l.status[1]);
 	for (int i = 0; i < l.nfds; i++)
 		close(l.pfd[i].fd);
 	sigprocmask(SIG_SETMASK, &l.oldmask, NULL);

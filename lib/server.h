@@ -43,6 +43,27 @@ int server_inetd(session_fn fn, void *arg);
  * after printing it. */
 int server_listen(char *const *addrs, int n, session_fn fn, void *arg);
 
+#define SERVER_REUSE_MAX  10000  /* sessions one worker may serve (--max-use) */
+#define SERVER_IDLE_SECS  100    /* a reusing worker idle this long exits (Postfix max_idle) */
+
+/* Called once in each new worker of server_listen_reuse, before its first
+ * session, with the descriptors a process that will serve no client must
+ * close (the listening sockets and the first client's).  Return 0 to go
+ * on serving in this process; a process that is not to serve clients
+ * (smtpd's root half) closes them and never returns. */
+typedef int (*worker_init_fn)(void *arg, const int *fds, int nfds);
+
+/* As server_listen, but a child that has finished its session goes back
+ * to accepting on the inherited listening sockets (non-blocking, woken one
+ * at a time with EPOLLEXCLUSIVE) for up to max_use sessions in all, and
+ * exits after SERVER_IDLE_SECS without a client, when a session returns
+ * non-zero, or when the listener has ended.  The listener accepts only
+ * while no worker waits, and forks a new worker for each connection it
+ * accepts itself (at most SERVER_CHILDREN_MAX workers).  init (may be
+ * NULL) runs once per worker.  max_use <= 1 is exactly server_listen. */
+int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int max_use,
+    worker_init_fn init);
+
 /* If running as root: switch for good to user runas (default "mail"):
  * setgroups, setgid, setuid, and check that root cannot be regained.  A
  * no-op for an ordinary user.  Return 0, or -1 after printing why. */

@@ -18,7 +18,7 @@ enum {
 	O_HOSTNAME = 256, O_USERS, O_MAILBOX, O_CERT, O_KEY, O_TLS, O_PLAINAUTH, O_SYSLOG,
 	O_DOMAINS, O_RELAYFROM, O_QUEUE, O_MDA, O_LMTP, O_SUBMISSION, O_MAXSIZE, O_MAXRCPT,
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
-	O_SMTPSEND
+	O_SMTPSEND, O_MAXUSE
 };
 
 static const struct option opts[] = {
@@ -51,6 +51,7 @@ static const struct option opts[] = {
 	{ "greylist-delay", required_argument, NULL, O_GREYDELAY },
 	{ "filter",         required_argument, NULL, O_FILTER },
 	{ "smtp-send",      required_argument, NULL, O_SMTPSEND },
+	{ "max-use",        required_argument, NULL, O_MAXUSE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -64,6 +65,7 @@ static void usage(FILE *f)
 	    "             [--max-rcpt N] [--timeout SECS] [--data-timeout SECS] [--user NAME]\n"
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
+	    "             [--max-use N]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -152,6 +154,7 @@ static void option(struct config *c, int o, char *arg)
 	case O_GREYDELAY: c->greylist_delay = (int)num_arg("--greylist-delay", arg, 0, 86400 * 30); break;
 	case O_FILTER: c->filter = arg; break;
 	case O_SMTPSEND: c->smtp_send = arg; break;
+	case O_MAXUSE: c->max_use = (int)num_arg("--max-use", arg, 1, SERVER_REUSE_MAX); break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }
@@ -165,6 +168,8 @@ int main(int argc, char **argv)
 	cfg.max_size = SMTPD_SIZE_DEFAULT;
 	cfg.max_rcpt = SMTP_RCPT_MAX;
 	cfg.greylist_delay = SMTPD_GREYLIST_DELAY;
+	cfg.max_use = SMTPD_MAX_USE;
+	cfg.worker_chan = -1;
 	while ((o = getopt_long(argc, argv, "hVvl:", opts, NULL)) != -1) {
 		if (o == 'h') {
 			usage(stdout);

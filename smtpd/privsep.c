@@ -16,7 +16,13 @@
  * unprivileged process that may ask for local deliveries, which it could
  * do through SMTP anyway.  The request is checked (lengths, no control
  * characters) and the MDA is exec'ed without a shell, the sender as the
- * argument of -f and "--" before the recipient. */
+ * argument of -f and "--" before the recipient.
+ *
+ * With -l the split is made once per worker (smtpd_worker in session.c,
+ * called by server_listen_reuse), and the same two halves serve the
+ * worker's --max-use sessions one after the other: the protocol half dies
+ * with the root half (PR_SET_PDEATHSIG), the root half ends when the
+ * protocol half closes the channel. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -657,7 +658,9 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	/* We wait for our MDA and filter: an inherited SIG_IGN (swaks --pipe,
 	 * some inetds) would have the kernel reap them first. */
 	signal(SIGCHLD, SIG_DFL);
-	if (geteuid() == 0) {           /* see privsep.c */
+	if (cfg->worker_chan >= 0) {
+		chan = cfg->worker_chan;        /* split once per worker: smtpd_worker */
+	} else if (geteuid() == 0) {    /* see privsep.c */
 		pid_t pid = privsep_fork(&chan);
 
 		if (pid < 0)
@@ -670,7 +673,7 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 			return privsep_serve(cfg, chan, pid);
 		}
 	}
-	if (server_drop_privs(cfg->runas) < 0)
+	if (cfg->worker_chan < 0 && server_drop_privs(cfg->runas) < 0)
 		return EX_OSERR;
 	s = xcalloc(1, sizeof *s);
 	s->privsep = chan;
@@ -691,9 +694,38 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	conn_close(&s->conn);
 	transaction_reset(s);
 	buf_free(&s->msg);
-	if (s->privsep >= 0)
+	if (s->privsep >= 0 && s->privsep != cfg->worker_chan)
 		close(s->privsep);
 	free(s);
+	return 0;
+}
+
+/* A new reusing worker (server_listen_reuse): started as root, split here,
+ * once for all its sessions.  The root half closes every client-facing
+ * descriptor and serves deliveries until the protocol half ends; the
+ * protocol half drops to --user, dies with its root half, and returns to
+ * accept and serve up to --max-use sessions with the channel in cfg. */
+static int smtpd_worker(void *arg, const int *fds, int nfds)
+{
+	struct config *cfg = arg;
+	pid_t root = getpid(), pid;
+	int chan;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pid = privsep_fork(&chan)) < 0)
+		return -1;
+	if (pid > 0) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		exit(privsep_serve(cfg, chan, pid));
+	}
+	if (server_drop_privs(cfg->runas) < 0)
+		return -1;
+	/* Set after the switch of ids, which clears it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != root)
+		return -1;
+	cfg->worker_chan = chan;
 	return 0;
 }
 
@@ -706,7 +738,8 @@ int smtpd_run(struct config *cfg)
 		diex(EX_CONFIG, "%s", err);
 	log_open(cfg);
 	if (cfg->nlisten > 0)
-		return server_listen(cfg->listen, cfg->nlisten, smtpd_session, cfg);
+		return server_listen_reuse(cfg->listen, cfg->nlisten, smtpd_session, cfg,
+		    cfg->max_use, smtpd_worker);
 	struct peer p;
 
 	server_peer(0, &p);

@@ -34,6 +34,7 @@
 #define SMTPD_GREYLIST_DELAY (5 * 60) /* Postgrey's default: 300 s */
 #define SMTPD_GREYLIST_MAXAGE (35 * 24 * 3600) /* a triplet is forgotten after 35 days */
 #define SMTPD_REASON_MAX     256     /* DNSBL TXT reasons we quote */
+#define SMTPD_MAX_USE        100     /* --max-use: sessions per process, as Postfix's max_use */
 
 struct cidr {
 	int family;                     /* AF_INET or AF_INET6 */
@@ -66,6 +67,8 @@ struct config {
 	int    max_rcpt;
 	int    cmd_timeout, data_timeout;
 	int    greylist_delay;
+	int    max_use;                 /* --max-use: sessions per worker process */
+	int    worker_chan;             /* a reusing worker's channel to its root half, or -1 */
 	SSL_CTX *ssl;
 };
 

@@ -44,6 +44,10 @@ setup() {
 
 teardown() {
 	stop_all
+	# a listener's workers report sanitizer findings only in its log
+	if [ -f "$W/smtpd.log" ] && grep -E -A40 "Sanitizer|runtime error" "$W/smtpd.log"; then
+		return 1
+	fi
 }
 
 fix_perms() {
@@ -810,4 +814,201 @@ same_as_maildeliver() {     # FILE SENDER RCPT USER-IN-FILE
 	run sm --mda "$W/mda" <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
 	assert_line "451 4.2.0 <bob@example.org>: temporary delivery failure: disk on fire"
 	[ "$(nmsg "$NEW")" = 1 ]
+}
+
+# --max-use: which worker served a message is the P<pid> of its id in the
+# log (the id is made by the process that speaks SMTP).
+workers_py() {
+	cat > workers.py <<-'EOF'
+	import os, re, smtplib, socket, ssl, sys, time
+	LOG = os.environ["W"] + "/smtpd.log"
+	def pids():
+	    """The worker pid of each message logged so far, in order."""
+	    return re.findall(r"^smtpd: \d+\.M\d+P(\d+)R\S*: client=", open(LOG).read(), re.M)
+	def settle():
+	    """Give the last worker time to be waiting again: a client that
+	    comes sooner rightly gets a new worker from the listener."""
+	    time.sleep(0.4)
+	def send(port, subj):
+	    settle()
+	    n = len(pids())
+	    s = smtplib.SMTP("127.0.0.1", port)
+	    s.sendmail("a@b.c", ["bob@example.org"], "Subject: %s\r\n\r\nx\r\n" % subj)
+	    s.quit()
+	    return wait_logged(n + 1)
+	def wait_logged(n):
+	    for _ in range(100):
+	        p = pids()
+	        if len(p) >= n:
+	            return p[-1]
+	        time.sleep(0.05)
+	    raise AssertionError("message not logged")
+	def tree(root):
+	    """Every descendant of process root."""
+	    kids = {}
+	    for p in os.listdir("/proc"):
+	        try:
+	            st = open("/proc/%s/stat" % p).read() if p.isdigit() else ""
+	        except OSError:
+	            continue
+	        if st:
+	            kids.setdefault(int(st.rsplit(")", 1)[1].split()[1]), []).append(int(p))
+	    out, todo = [], [int(root)]
+	    while todo:
+	        for k in kids.get(todo.pop(), []):
+	            out.append(k)
+	            todo.append(k)
+	    return out
+	def alive(pids):
+	    return [p for p in pids if os.path.exists("/proc/%d" % p) and
+	            open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()[0] != "Z"]
+	EOF
+}
+
+@test "--max-use: one worker serves several sessions; TLS, AUTH, an aborted transaction and descriptors do not carry over" {
+	make_cert
+	workers_py
+	start_smtpd -v --max-use 10 --cert cert.pem --key key.pem
+	W=$W run timeout 60 "$PY" - "$PORT" <<-'EOF'
+	import os, smtplib, ssl, sys
+	sys.path.insert(0, ".")
+	from workers import *
+	port = int(sys.argv[1])
+	def nfds(pid):
+	    return len(os.listdir("/proc/%s/fd" % pid))
+	ctx = ssl._create_unverified_context()
+	settle()
+	s = smtplib.SMTP("127.0.0.1", port)
+	s.starttls(context=ctx)
+	s.login("bob", "secret")
+	s.sendmail("a@b.c", ["bob@example.org"], "Subject: first\r\n\r\nx\r\n")
+	s.quit()
+	w1 = wait_logged(1)
+	settle()
+	fds1 = nfds(w1)
+	# session 2: a transaction the client drops after RCPT
+	s = smtplib.SMTP("127.0.0.1", port)
+	s.ehlo("two")
+	s.mail("a@b.c")
+	s.rcpt("alice@example.net")
+	s.close()
+	settle()
+	# session 3: plain text again, nobody logged in, no recipient left over
+	s = smtplib.SMTP("127.0.0.1", port)
+	s.ehlo("three")
+	assert s.has_extn("starttls"), s.esmtp_features
+	assert s.docmd("MAIL FROM:<a@b.c>")[0] == 250
+	assert s.docmd("DATA")[0] == 503
+	s.rset()
+	s.sendmail("a@b.c", ["bob@example.org"], "Subject: third\r\n\r\nx\r\n")
+	s.quit()
+	w3 = wait_logged(2)
+	settle()
+	assert w1 == w3, (w1, w3)
+	assert nfds(w3) == fds1, (fds1, nfds(w3))
+	EOF
+	assert_success
+	[ "$(nmsg home/bob/Maildir/new)" = 2 ]
+	[ "$(nmsg home/alice)" = 0 ]
+	grep -l "Subject: first" "$NEW"/* | xargs grep -q "with ESMTPSA"
+	grep -l "Subject: third" "$NEW"/* | xargs grep -q "with ESMTP id"
+	run grep -E "client=.*helo=<" "$W/smtpd.log"
+	[ "${#lines[@]}" = 2 ]
+	[[ "${lines[0]}" == *"sasl_username=bob"* ]]
+	[[ "${lines[1]}" != *sasl_username* ]]
+}
+
+@test "--max-use N: a worker ends after N sessions and the next client gets a new one; 1 is a process per session" {
+	workers_py
+	# wait_port's probe is the first worker's first session.
+	start_smtpd -v --max-use 3
+	W=$W run timeout 60 "$PY" - "$PORT" <<-'EOF'
+	import sys
+	sys.path.insert(0, ".")
+	from workers import *
+	w = [send(int(sys.argv[1]), "m%d" % i) for i in range(4)]
+	assert w[0] == w[1] != w[2] == w[3], w
+	EOF
+	assert_success
+	stop_all || true
+	: > "$W/smtpd.log"
+	start_smtpd -v --max-use 1
+	W=$W run timeout 60 "$PY" - "$PORT" <<-'EOF'
+	import sys
+	sys.path.insert(0, ".")
+	from workers import *
+	w = [send(int(sys.argv[1]), "n%d" % i) for i in range(3)]
+	assert len(set(w)) == 3, w
+	EOF
+	assert_success
+	[ "$(nmsg home/bob/Maildir/new)" = 7 ]
+}
+
+@test "--max-use: 300 connections from 15 clients at once, each message delivered once, by few workers" {
+	workers_py
+	start_smtpd --max-use 100
+	W=$W run timeout 120 "$PY" - "$PORT" <<-'EOF'
+	import smtplib, sys, threading
+	sys.path.insert(0, ".")
+	from workers import *
+	port, errs = int(sys.argv[1]), []
+	def client(k):
+	    try:
+	        for i in range(20):
+	            s = smtplib.SMTP("127.0.0.1", port, timeout=30)
+	            s.sendmail("a@b.c", ["bob@example.org"], "Subject: c%d-%d\r\n\r\nx\r\n" % (k, i))
+	            s.quit()
+	    except Exception as e:
+	        errs.append(repr(e))
+	ts = [threading.Thread(target=client, args=(k,)) for k in range(15)]
+	for t in ts: t.start()
+	for t in ts: t.join()
+	assert not errs, errs
+	# the worker is in each message's id (Received: ... id <time>.M<usec>P<pid>R...)
+	new = os.environ["W"] + "/home/bob/Maildir/new/"
+	w = [re.search(r"with ESMTP id <\d+\.M\d+P(\d+)R", open(new + f).read()).group(1)
+	     for f in os.listdir(new)]
+	assert len(w) == 300, len(w)
+	assert len(set(w)) <= 100, len(set(w))   # without reuse: 300
+	EOF
+	assert_success
+	[ "$(nmsg home/bob/Maildir/new)" = 300 ]
+	[ "$(cat "$NEW"/* | grep -c '^Subject: c')" = 300 ]
+	[ "$(cat "$NEW"/* | grep '^Subject: c' | sort -u | wc -l)" = 300 ]
+}
+
+@test "--max-use: the listener's SIGTERM ends every worker; after a SIGKILL idle workers leave and the port closes" {
+	workers_py
+	for sig in TERM KILL; do
+		start_smtpd --max-use 100
+		LISTENER=$(tail -n 1 "$W/pids")
+		W=$W run timeout 60 "$PY" - "$PORT" "$LISTENER" "$sig" <<-'EOF'
+		import os, signal, socket, sys, time
+		sys.path.insert(0, ".")
+		from workers import *
+		port, listener, sig = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+		# three sessions at once: three workers, idle once the clients leave
+		cs = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
+		for c in cs:
+		    assert c.recv(512).startswith(b"220"), "no greeting"
+		for c in cs:
+		    c.sendall(b"QUIT\r\n"); c.recv(512); c.close()
+		time.sleep(0.3)
+		procs = tree(listener)
+		assert len(procs) >= 3, procs
+		os.kill(listener, getattr(signal, "SIG" + sig))
+		for _ in range(100):
+		    if not alive(procs):
+		        break
+		    time.sleep(0.05)
+		assert not alive(procs), ("left running", alive(procs))
+		try:
+		    socket.create_connection(("127.0.0.1", port), timeout=2).recv(512)
+		    raise AssertionError("still accepting")
+		except ConnectionRefusedError:
+		    pass
+		EOF
+		assert_success
+		stop_all || true
+	done
 }

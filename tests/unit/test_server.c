@@ -168,6 +168,108 @@ START_TEST(listen_limit_and_stop)
 }
 END_TEST
 
+/* A reusing worker's session: say our pid and how many times init ran in
+ * this process, then hold until the client closes. */
+static int inits;
+
+static int init_count(void *arg, const int *fds, int nfds)
+{
+	(void)arg;
+	ck_assert_int_ge(nfds, 3);      /* listening socket, client, status */
+	for (int i = 0; i < nfds; i++)
+		ck_assert_int_ge(fds[i], 0);
+	inits++;
+	return 0;
+}
+
+static int whoami(int rfd, int wfd, const struct peer *pe, void *arg)
+{
+	char c;
+
+	(void)pe;
+	(void)arg;
+	dprintf(wfd, "%ld %d\n", (long)getpid(), inits);
+	while (read(rfd, &c, 1) > 0)
+		;
+	return 0;
+}
+
+/* Connect, read "pid inits", close; the pid of the worker that served. */
+static long served_by(int port, int *ninit)
+{
+	char buf[64];
+	long pid = -1;
+	int fd = connect_to(AF_INET, "127.0.0.1", port);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert(readable(fd, 5000));
+	n = read(fd, buf, sizeof buf - 1);
+	ck_assert_int_gt(n, 0);
+	buf[n] = '\0';
+	ck_assert_int_eq(sscanf(buf, "%ld %d", &pid, ninit), 2);
+	close(fd);
+	usleep(300000);                 /* the worker is waiting again */
+	return pid;
+}
+
+START_TEST(listen_reuse)
+{
+	int port = 22000 + 2000 + getpid() % 90, ninit;
+	char a4[32], buf[8];
+	char *addrs[1] = { a4 };
+	int fds[SERVER_CHILDREN_MAX + 1];
+	long w[4];
+	pid_t pid;
+	int st;
+
+	snprintf(a4, sizeof a4, "127.0.0.1:%d", port);
+	if ((pid = fork()) == 0)
+		_exit(server_listen_reuse(addrs, 1, whoami, NULL, 3, init_count));
+	/* One worker serves three sessions, init once; the fourth client gets
+	 * a new worker. */
+	for (int i = 0; i < 4; i++) {
+		w[i] = served_by(port, &ninit);
+		ck_assert_int_eq(ninit, 1);
+	}
+	ck_assert_int_eq(w[0], w[1]);
+	ck_assert_int_eq(w[1], w[2]);
+	ck_assert_int_ne(w[2], w[3]);
+	ck_assert_int_ne(w[0], pid);
+	/* The limit holds with reuse: SERVER_CHILDREN_MAX sessions at once,
+	 * one more waits until a session ends, then a worker takes it. */
+	for (int i = 0; i < SERVER_CHILDREN_MAX; i++) {
+		fds[i] = connect_to(AF_INET, "127.0.0.1", port);
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert(readable(fds[i], 5000));
+		ck_assert_int_gt(read(fds[i], buf, sizeof buf), 0);
+	}
+	fds[SERVER_CHILDREN_MAX] = connect_to(AF_INET, "127.0.0.1", port);
+	ck_assert_int_ge(fds[SERVER_CHILDREN_MAX], 0);
+	ck_assert(!readable(fds[SERVER_CHILDREN_MAX], 300));
+	close(fds[0]);
+	ck_assert(readable(fds[SERVER_CHILDREN_MAX], 5000));
+	for (int i = 1; i <= SERVER_CHILDREN_MAX; i++)
+		close(fds[i]);
+	usleep(300000);
+	/* A listener killed outright: its idle workers leave, the port closes. */
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	for (int i = 0; i < 100; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+		inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
+		st = connect(fd, (struct sockaddr *)&in, sizeof in);
+		close(fd);
+		if (st < 0)
+			break;
+		usleep(50000);
+	}
+	ck_assert_int_lt(st, 0);
+}
+END_TEST
+
 START_TEST(inetd_mode)
 {
 	int sv[2], in, out;
@@ -278,6 +380,7 @@ int main(void)
 	tcase_add_test(tc, listen_fork);
 	tcase_add_test(tc, listen_errors);
 	tcase_add_test(tc, listen_limit_and_stop);
+	tcase_add_test(tc, listen_reuse);
 	tcase_add_test(tc, inetd_mode);
 	tcase_add_test(tc, privileges);
 	suite_add_tcase(s, tc);
