@@ -42,9 +42,7 @@ struct session {
 	int          state;
 	int          fails;     /* failed logins */
 	int          bad;       /* BAD replies in a row */
-	int          unpriv;    /* started as root: euid is run_uid until login */
-	uid_t        run_uid;
-	gid_t        run_gid;
+	struct server_ids ids;  /* started as root: the --user ids until login */
 	int          uid;       /* the command came as UID ... */
 	int          expunge_ok; /* EXPUNGE responses allowed before the reply */
 	struct user  user;

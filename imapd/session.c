@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <grp.h>
-#include <pwd.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -194,67 +191,6 @@ static void logmsg(struct session *s, const char *fmt, ...)
  * only, keeps root in the saved id to read the passwd-file, and after a
  * login switches for good to the mail owner (server_become), never uid 0. */
 
-#define DEFAULT_RUNAS "mail"
-
-/* Sanitizer builds: a process whose ids changed is not dumpable, and the
- * leak checker needs to trace it at exit. */
-static void keep_dumpable(void)
-{
-#ifdef __SANITIZE_ADDRESS__
-	prctl(PR_SET_DUMPABLE, 1);
-#endif
-}
-
-/* Sanitizer builds: the leak check cannot trace a process with mixed ids
- * (real root, effective --user); be root again to exit. */
-static void exit_ids(const struct session *s)
-{
-#ifdef __SANITIZE_ADDRESS__
-	if (s->unpriv && seteuid(0) == 0 && setegid(0) == 0)
-		keep_dumpable();
-#else
-	(void)s;
-#endif
-}
-
-static int priv_setup(struct session *s)
-{
-	const char *name = s->o->runas ? s->o->runas : DEFAULT_RUNAS;
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0) {
-		warnx_("user %s: %s", name, pw ? "is root" : "no such user (needed to run unprivileged)");
-		return -1;
-	}
-	s->run_uid = pw->pw_uid;
-	s->run_gid = pw->pw_gid;
-	if (setgroups(1, &s->run_gid) < 0 || setegid(s->run_gid) < 0 || seteuid(s->run_uid) < 0) {
-		warn_("switch to user %s", name);
-		return -1;
-	}
-	s->unpriv = 1;
-	keep_dumpable();
-	return 0;
-}
-
-/* Root for a moment, to read a passwd-file only root may read. */
-static void priv_up(struct session *s)
-{
-	if (s->unpriv && (seteuid(0) < 0 || setegid(0) < 0))
-		warn_("regain root for the passwd-file");
-}
-
-static void priv_down(struct session *s)
-{
-	if (s->unpriv && (setegid(s->run_gid) < 0 || seteuid(s->run_uid) < 0)) {
-		warn_("drop root");
-		_exit(EXIT_FAILURE);    /* never go on parsing input as root */
-	}
-	keep_dumpable();
-}
-
 /* ---- capabilities and authentication ---- */
 
 static int plain_ok(const struct session *s)
@@ -343,14 +279,14 @@ static int login_done(struct session *s, const char *tag)
 		    why ? why : "mbox is not served by imapd");
 		return -1;
 	}
-	if (s->unpriv) {
+	if (s->ids.unpriv) {
 		if (!s->user.has_ids || seteuid(0) < 0 || server_become(s->user.uid, s->user.gid) < 0) {
-			priv_down(s);
+			server_priv_down(&s->ids);
 			reply(s, tag, "NO [SERVERBUG] Cannot switch to the mail owner");
 			return -1;
 		}
-		s->unpriv = 0;
-		keep_dumpable();
+		s->ids.unpriv = 0;
+		server_keep_dumpable();
 	} else if (s->user.has_ids && server_become(s->user.uid, s->user.gid) < 0) {
 		reply(s, tag, "NO [SERVERBUG] Cannot switch to the mail owner");
 		return -1;
@@ -396,9 +332,9 @@ static void cmd_login(struct session *s, struct imap_cmd *c)
 	const char *name = c->args[0].s;
 	int found = 0;
 	if (strlen(name) == c->args[0].len && auth_name_ok(name)) {
-		priv_up(s);
+		server_priv_up(&s->ids);
 		found = auth_lookup(s->o->users, name, &s->user) == 1;
-		priv_down(s);
+		server_priv_down(&s->ids);
 	}
 	if (!found || strlen(c->args[1].s) != c->args[1].len || !auth_verify(&s->user, c->args[1].s)) {
 		login_failed(s, c->tag, "Authentication failed.");
@@ -424,10 +360,10 @@ static void cmd_authenticate(struct session *s, struct imap_cmd *c)
 		    "non-secure (SSL/TLS) connections.");
 		return;
 	}
-	priv_up(s);
+	server_priv_up(&s->ids);
 	rc = sasl_start(&sasl, s->o->users, c->args[0].s, c->nargs == 2 ? c->args[1].s : NULL,
 	    s->o->hostname, chal, sizeof chal, &s->user);
-	priv_down(s);
+	server_priv_down(&s->ids);
 	while (rc == SASL_CONTINUE) {
 		conn_printf(&s->conn, "+ %s\r\n", chal);
 		conn_mask_next(&s->conn);
@@ -439,9 +375,9 @@ static void cmd_authenticate(struct session *s, struct imap_cmd *c)
 			reply(s, c->tag, "BAD Authentication canceled");
 			return;
 		}
-		priv_up(s);
+		server_priv_up(&s->ids);
 		rc = sasl_step(&sasl, line, chal, sizeof chal, &s->user);
-		priv_down(s);
+		server_priv_down(&s->ids);
 	}
 	switch (rc) {
 	case SASL_OK:
@@ -753,7 +689,7 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	if (s->o->verbose)
 		conn_set_log(&s->conn, stderr, NULL);
 	imap_reader_init(&s->rd);
-	if (priv_setup(s) < 0) {
+	if (server_unpriv(s->o->runas, &s->ids) < 0) {
 		untagged(s, "BYE Server misconfigured.");
 		conn_flush(&s->conn);
 		free(s);
@@ -763,7 +699,7 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 		warnx_("TLS: %s", s->conn.errbuf);
 		conn_close(&s->conn);
 		imap_reader_free(&s->rd);
-		exit_ids(s);
+		server_exit_ids(&s->ids);
 		free(s);
 		return 1;
 	}
@@ -779,7 +715,7 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 		store_close(&s->sel);
 	conn_close(&s->conn);
 	imap_reader_free(&s->rd);
-	exit_ids(s);
+	server_exit_ids(&s->ids);
 	free(s);
 	return 0;
 }

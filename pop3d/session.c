@@ -14,10 +14,7 @@
  * (server_become), never uid 0. */
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <stdarg.h>
@@ -43,7 +40,6 @@
 #define POP3_IMPLEMENTATION "maillab-pop3d"
 #define POP3_STAMP_MAX      (AUTH_NAME_MAX + 64)   /* <pid.time@host> */
 #define SASL_MECH_MAX       20                     /* RFC 4422 3.1 */
-#define DEFAULT_RUNAS       "mail"
 #define POP3_REPLY_MAX      512    /* RFC 2449 4: replies up to 512 octets incl. CRLF */
 
 enum { S_AUTH = 1, S_TRANS = 2 };
@@ -65,10 +61,8 @@ struct session {
 	struct maildrop md;
 	int    have_md;
 	size_t last;                /* LAST: highest message number accessed */
-	int    unpriv;              /* started as root: euid is run_uid for now */
+	struct server_ids ids;      /* started as root: the --user ids until login */
 	int    became;              /* switched for good to the mail owner */
-	uid_t  run_uid;
-	gid_t  run_gid;
 };
 
 struct cmd {
@@ -145,66 +139,6 @@ static size_t mask_secrets(const char *line, size_t len, int incoming)
 	return len;
 }
 
-/* ---------- privileges (root only) ---------- */
-
-/* Changing ids makes the process non-dumpable, and LeakSanitizer cannot
- * inspect a non-dumpable process; only sanitizer builds turn it back. */
-static void sanitizer_dumpable(void)
-{
-#ifdef __SANITIZE_ADDRESS__
-	prctl(PR_SET_DUMPABLE, 1);
-#endif
-}
-
-/* Nor a process with mixed ids (real root, effective "mail"): sanitizer
- * builds go back to root once the session is over, for the leak check. */
-static void sanitizer_exit_ids(const struct session *s)
-{
-#ifdef __SANITIZE_ADDRESS__
-	if (s->unpriv && !s->became && seteuid(0) == 0 && setegid(0) == 0)
-		prctl(PR_SET_DUMPABLE, 1);
-#else
-	(void)s;
-#endif
-}
-
-static int priv_setup(struct session *s)
-{
-	const char *name = s->cfg->runas ? s->cfg->runas : DEFAULT_RUNAS;
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0) {
-		warnx_("user %s: %s", name, pw ? "is root" : "no such user (needed to run unprivileged)");
-		return -1;
-	}
-	s->run_uid = pw->pw_uid;
-	s->run_gid = pw->pw_gid;
-	if (setgroups(1, &s->run_gid) < 0 || setegid(s->run_gid) < 0 || seteuid(s->run_uid) < 0) {
-		warn_("switch to user %s", name);
-		return -1;
-	}
-	s->unpriv = 1;
-	sanitizer_dumpable();
-	return 0;
-}
-
-/* Root for a moment, to read a passwd-file only root may read. */
-static void priv_up(struct session *s)
-{
-	if (s->unpriv && !s->became && (seteuid(0) < 0 || setegid(0) < 0))
-		warn_("regain root for the passwd-file");
-}
-
-static void priv_down(struct session *s)
-{
-	if (s->unpriv && !s->became && (setegid(s->run_gid) < 0 || seteuid(s->run_uid) < 0)) {
-		warn_("drop root");
-		_exit(EXIT_FAILURE);    /* never go on parsing input as root */
-	}
-}
-
 /* ---------- AUTHORIZATION ---------- */
 
 static int plaintext_ok(const struct session *s)
@@ -251,15 +185,16 @@ static void enter_transaction(struct session *s)
 	/* The owner first: without a "maildir:" or "mbox:" prefix the
 	 * template is resolved by looking at the path, which only the owner
 	 * may be able to see (a home of mode 0700). */
-	if (s->unpriv) {
+	if (s->ids.unpriv) {
 		if (!s->u.has_ids || server_become(s->u.uid, s->u.gid) < 0) {
 			logmsg(s, "cannot switch to the owner of %s's mail", s->u.name);
 			reply(s, "-ERR [SYS/PERM] Cannot access this maildrop");
 			s->quit = 1;
 			return;
 		}
+		s->ids.unpriv = 0;
 		s->became = 1;
-		sanitizer_dumpable();
+		server_keep_dumpable();
 	}
 	if (mailbox_path(s->cfg->mailbox, &s->u, path, sizeof path, &kind, &why) < 0) {
 		logmsg(s, "no maildrop for %s: %s", s->u.name, why);
@@ -316,10 +251,10 @@ static void cmd_pass(struct session *s, char *arg)
 		return;
 	}
 	/* RFC 1939 7: the password may contain spaces; it is the rest of the line. */
-	priv_up(s);
+	server_priv_up(&s->ids);
 	if (arg != NULL && auth_name_ok(s->user) && auth_lookup(s->cfg->users, s->user, &s->u) == 1)
 		ok = auth_verify(&s->u, arg);
-	priv_down(s);
+	server_priv_down(&s->ids);
 	if (arg)
 		OPENSSL_cleanse(arg, strlen(arg));
 	if (!ok) {
@@ -366,11 +301,11 @@ static void cmd_apop(struct session *s, char *arg)
 	*digest++ = '\0';
 	for (char *p = digest; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	priv_up(s);
+	server_priv_up(&s->ids);
 	if (auth_name_ok(arg) && auth_lookup(s->cfg->users, arg, &s->u) == 1 &&
 	    (secret = auth_plain_secret(&s->u)) != NULL)
 		ok = apop_digest_ok(s, secret, digest);
-	priv_down(s);
+	server_priv_down(&s->ids);
 	if (!ok) {
 		login_failed(s, arg);
 		return;
@@ -422,9 +357,9 @@ static enum sasl_rc auth_exchange(struct session *s, struct sasl *sa, enum sasl_
 		}
 		if (memchr(line, '\0', len))
 			return SASL_BAD;
-		priv_up(s);
+		server_priv_up(&s->ids);
 		rc = sasl_step(sa, line, chal, cap, &s->u);
-		priv_down(s);
+		server_priv_down(&s->ids);
 		OPENSSL_cleanse(line, len);
 	}
 	return rc;
@@ -452,9 +387,9 @@ static void cmd_auth(struct session *s, char *arg)
 		refuse_plaintext(s);
 		return;
 	}
-	priv_up(s);
+	server_priv_up(&s->ids);
 	rc = sasl_start(&sa, s->cfg->users, arg, initial, s->cfg->hostname, chal, sizeof chal, &s->u);
-	priv_down(s);
+	server_priv_down(&s->ids);
 	if (initial)
 		OPENSSL_cleanse(initial, strlen(initial));
 	rc = auth_exchange(s, &sa, rc, chal, sizeof chal);
@@ -945,7 +880,7 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	(void)setsockopt(wfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (cfg->verbose)
 		conn_set_log(&s->conn, stderr, mask_secrets);
-	if (priv_setup(s) < 0) {
+	if (server_unpriv(s->cfg->runas, &s->ids) < 0) {
 		free(s);
 		return EXIT_FAILURE;
 	}
@@ -962,7 +897,7 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	if (s->have_md)
 		maildrop_close(&s->md);
 	conn_close(&s->conn);
-	sanitizer_exit_ids(s);
+	server_exit_ids(&s->ids);
 	OPENSSL_cleanse(&s->u, sizeof s->u);
 	free(s);
 	return status;
