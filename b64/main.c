@@ -20,6 +20,7 @@ struct job {
 	struct b64_dec dec;
 	const char *name;       /* current input, for messages */
 	int last;               /* the current input is the last one */
+	int failed;             /* decoding failed: stop at the next call */
 };
 
 static void usage(FILE *f)
@@ -55,16 +56,22 @@ static ssize_t enc_step(void *st, const char *in, size_t n, char *out)
 	return (ssize_t)k;
 }
 
+/* On an error, write what was decoded before it (as coreutils does), then
+ * fail at the next call, or in run() when it was the last. */
 static ssize_t dec_step(void *st, const char *in, size_t n, char *out)
 {
 	struct job *j = st;
-	ssize_t k = b64_dec_update(&j->dec, in, n, (unsigned char *)out), f = 0;
+	ssize_t k, f = 0;
 
+	if (j->failed)
+		return -1;
+	k = b64_dec_update(&j->dec, in, n, (unsigned char *)out);
 	if (k >= 0 && n == 0 && j->last)
-		f = b64_dec_final(&j->dec, (unsigned char *)out);
+		f = b64_dec_final(&j->dec, (unsigned char *)out + k);
 	if (k < 0 || f < 0) {
 		warnx_("decode %s: %s at offset %llu", j->name, j->dec.err, j->dec.erroff);
-		return -1;
+		j->failed = 1;
+		return (k < 0 ? 0 : k) + (ssize_t)j->dec.errout;
 	}
 	return k + f;
 }
@@ -83,6 +90,8 @@ static int run(struct job *j, const char *path)
 	}
 	rc = filter_run(fd, j->name, j->decode ? dec_step : enc_step, j,
 	    j->decode ? dec_bound : enc_bound);
+	if (j->failed)
+		rc = -1;        /* also when it was the last call */
 	if (fd != STDIN_FILENO)
 		close(fd);
 	return rc;

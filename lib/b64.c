@@ -349,6 +349,22 @@ static ssize_t dec_slow(struct b64_dec *d, unsigned char c, unsigned char *o)
 	return 3;
 }
 
+/* The bytes a partial quantum of 2 or 3 characters stands for; the
+ * quantum is then empty. */
+static ssize_t dec_partial(struct b64_dec *d, unsigned char *o)
+{
+	ssize_t k = 0;
+
+	if (d->n >= 2) {
+		o[k++] = (unsigned char)(d->acc >> (d->n == 2 ? 4 : 10));
+		if (d->n == 3)
+			o[k++] = (unsigned char)(d->acc >> 2);
+	}
+	d->n = d->pad = 0;
+	d->acc = 0;
+	return k;
+}
+
 ssize_t b64_dec_update(struct b64_dec *d, const char *in, size_t n, unsigned char *out)
 {
 	const unsigned char *s = (const unsigned char *)in, *end = s + n;
@@ -374,8 +390,10 @@ ssize_t b64_dec_update(struct b64_dec *d, const char *in, size_t n, unsigned cha
 				break;
 		}
 		ssize_t k = dec_slow(d, *s, o);
-		if (k < 0)
+		if (k < 0) {
+			d->errout = (size_t)(o - out) + (size_t)dec_partial(d, o);
 			return -1;
+		}
 		o += k;
 		s++;
 		d->off++;
@@ -385,20 +403,13 @@ ssize_t b64_dec_update(struct b64_dec *d, const char *in, size_t n, unsigned cha
 
 ssize_t b64_dec_final(struct b64_dec *d, unsigned char *out)
 {
-	ssize_t k = 0;
-
 	if (d->n == 0)
 		return 0;
-	if (!d->lenient)
+	if (!d->lenient) {
+		d->errout = (size_t)dec_partial(d, out);
 		return dec_fail(d, "truncated input", d->off);
-	if (d->n >= 2) {    /* missing padding: decode what is there */
-		out[0] = (unsigned char)(d->acc >> (d->n == 2 ? 4 : 10));
-		k = 1;
-		if (d->n == 3)
-			out[k++] = (unsigned char)(d->acc >> 2);
 	}
-	d->n = 0;
-	return k;
+	return dec_partial(d, out);     /* missing padding: decode what is there */
 }
 
 size_t b64_encode(const void *in, size_t n, char *out)

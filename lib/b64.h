@@ -37,14 +37,18 @@ struct b64_dec {
 	unsigned long long off; /* input offset, for error messages */
 	const char *err;        /* why decoding failed, static text */
 	unsigned long long erroff;  /* where */
+	size_t errout;          /* bytes written to out before the error (as
+	                         * coreutils, with those of a partial quantum) */
 };
 
 void b64_dec_init(struct b64_dec *d, int lenient);
 /* Decode n characters into out (room: n / 4 * 3 + 3).  Return the number of
- * bytes written, or -1 with d->err and d->erroff set (strict mode only). */
+ * bytes written, or -1 with d->err, d->erroff and d->errout set (strict
+ * mode only): out[0..errout) is what the input decodes to up to the error. */
 ssize_t b64_dec_update(struct b64_dec *d, const char *in, size_t n, unsigned char *out);
 /* End of input: write what a lenient decoder can still make of a partial
- * quantum (at most 2 bytes); strict mode fails on a partial quantum. */
+ * quantum (at most 2 bytes); strict mode fails on a partial quantum, with
+ * those bytes in out[0..errout). */
 ssize_t b64_dec_final(struct b64_dec *d, unsigned char *out);
 
 /* One-shot helpers for short strings (SASL, RFC 2047).  b64_encode writes

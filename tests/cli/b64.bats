@@ -101,3 +101,18 @@ setup() {
 	run b64 -d in
 	assert_equal "$status" 65
 }
+
+@test "b64 -d on bad input writes what coreutils writes before the error, and fails when it does" {
+	head -c 30000 /dev/urandom | base64 > good
+	for bad in 'YWJj!ZGVm' 'YWJjZ!' 'YWJjZGU' 'YWJjZA=x' 'YQ=' 'YWJj=ZGVm' 'YWJjZGVm*'; do
+		# alone, and in the middle of a long input, past the first read
+		printf '%s' "$bad" > in1
+		{ head -c 20000 good; printf '%s' "$bad"; tail -c +20001 good; } > in2
+		for f in in1 in2; do
+			want=0; base64 -d $f > want 2>/dev/null || want=65
+			got=0; b64 -d $f > got 2>/dev/null || got=$?
+			assert_equal "$bad $f $got" "$bad $f $want"
+			cmp want got
+		done
+	done
+}
