@@ -423,14 +423,14 @@ int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int
 		}
 		nfds = k;
 	}
-	/* Workers and listener race for each connection: nobody may block. */
-	for (int i = 0; max_use > 1 && i < nfds; i++)
-		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 	if (max_use > 1 && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.status) < 0) {
 		warn_("socketpair");
 		l.status[0] = l.status[1] = -1;
-		l.max_use = 1;
+		l.max_use = 1;          /* a process per connection, then */
 	}
+	/* Workers and listener race for each connection: nobody may block. */
+	for (int i = 0; l.max_use > 1 && i < nfds; i++)
+		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
 	if ((sfd = signals_fd(&l.oldmask)) < 0) {
 		while (nfds > 0)
 			close(fds[--nfds]);
@@ -443,8 +443,8 @@ int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int
 	l.nfds = nfds + 1;
 	for (;;) {
 		/* At the limit, or while a reusing worker waits for clients,
-		 * poll only the signalfd and the status pipe: new clients wait
-		 * in the backlog for a worker. */
+		 * poll only the signalfd and the status socket: new clients
+		 * wait in the backlog for a worker. */
 		struct pollfd p[SERVER_SOCKS_MAX + 2];
 		int np = 0, base, accepting = l.nchild < SERVER_CHILDREN_MAX && l.nidle == 0;
 
@@ -479,28 +479,39 @@ int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int
 	return EX_OK;
 }
 
-int server_drop_privs(const char *runas)
+/* The unprivileged user runas (default "mail") the protocol runs as, or
+ * NULL after printing why (no such user, or root itself). */
+static struct passwd *run_user(const char *runas)
 {
-	struct passwd *pw;
 	const char *name = runas != NULL && *runas ? runas : SERVER_DEFAULT_USER;
+	struct passwd *pw;
 
-	if (geteuid() != 0 && getuid() != 0)
-		return 0;
 	if ((pw = getpwnam(name)) == NULL) {
 		warnx_("user %s: no such user (needed to drop root privileges)", name);
-		return -1;
+		return NULL;
 	}
 	if (pw->pw_uid == 0) {
 		warnx_("user %s: is root; refusing to run the protocol as root", name);
-		return -1;
+		return NULL;
 	}
+	return pw;
+}
+
+int server_drop_privs(const char *runas)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 && getuid() != 0)
+		return 0;
+	if ((pw = run_user(runas)) == NULL)
+		return -1;
 	if (setgroups(1, &pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		warn_("switch to user %s", name);
+		warn_("switch to user %s", pw->pw_name);
 		return -1;
 	}
 	if (setuid(0) == 0 || seteuid(0) == 0) {
-		warnx_("user %s: root privileges could be regained; stopping", name);
+		warnx_("user %s: root privileges could be regained; stopping", pw->pw_name);
 		return -1;
 	}
 	return 0;
@@ -536,20 +547,17 @@ int server_become(uid_t uid, gid_t gid)
 
 int server_unpriv(const char *runas, struct server_ids *ids)
 {
-	const char *name = runas != NULL && *runas ? runas : SERVER_DEFAULT_USER;
 	struct passwd *pw;
 
 	ids->unpriv = 0;
 	if (geteuid() != 0)
 		return 0;
-	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0) {
-		warnx_("user %s: %s", name, pw ? "is root" : "no such user (needed to run unprivileged)");
+	if ((pw = run_user(runas)) == NULL)
 		return -1;
-	}
 	ids->uid = pw->pw_uid;
 	ids->gid = pw->pw_gid;
 	if (setgroups(1, &ids->gid) < 0 || setegid(ids->gid) < 0 || seteuid(ids->uid) < 0) {
-		warn_("switch to user %s", name);
+		warn_("switch to user %s", pw->pw_name);
 		return -1;
 	}
 	ids->unpriv = 1;

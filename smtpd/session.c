@@ -673,7 +673,7 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 			return privsep_serve(cfg, chan, pid);
 		}
 	}
-	if (cfg->worker_chan < 0 && server_drop_privs(cfg->runas) < 0)
+	if (server_drop_privs(cfg->runas) < 0)  /* a no-op in a worker: done once */
 		return EX_OSERR;
 	s = xcalloc(1, sizeof *s);
 	s->privsep = chan;
