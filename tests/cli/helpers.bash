@@ -59,3 +59,14 @@ make_cert() {
 		-keyout key.pem -out cert.pem 2>/dev/null
 	chmod 644 key.pem cert.pem
 }
+
+# As root, a server that has dropped to an unprivileged user must still
+# reach the test's mail: home/ goes to OWNER (uid:gid, default nobody's
+# 65534:65534) and every directory above it becomes searchable.  Nothing
+# to do as an ordinary user.
+fix_perms() {
+	[ "$(id -u)" = 0 ] || return 0
+	chown -R "${1:-65534:65534}" "$BATS_TEST_TMPDIR/home"
+	local d=$BATS_TEST_TMPDIR
+	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+}

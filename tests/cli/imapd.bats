@@ -45,13 +45,6 @@ make_mail() {
 		> "$MD/cur/1700000003.M3P3.lab:2,F"
 }
 
-fix_perms() {
-	[ "$(id -u)" = 0 ] || return 0
-	chown -R 65534:65534 "$BATS_TEST_TMPDIR/home"
-	local d=$BATS_TEST_TMPDIR
-	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-}
-
 # tmux on a socket of the test's own: no other tmux user on the machine can
 # end or disturb the mutt session (the default server is shared)
 tmux() {

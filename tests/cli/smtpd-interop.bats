@@ -5,47 +5,19 @@
 # (RFC 5321, RFC 3463) and messages checked in the Maildir.
 
 load helpers
+load smtpd-common
 PORT_BASE=32000
 
 setup() {
-	cd "$BATS_TEST_TMPDIR"
-	W=$BATS_TEST_TMPDIR
-	if [ "$(id -u)" = 0 ]; then IDS=$(id -u mail):$(id -g mail); else IDS=$(id -u):$(id -g); fi
-	mkdir -p home/bob home/alice
-	cat > users <<-EOF2
-	bob:{PLAIN}secret:$IDS::$W/home/bob::
-	alice@example.net:{PLAIN}alicepw:$IDS::$W/home/alice::
-	EOF2
-	chmod 644 users
-	NEW=$W/home/bob/Maildir/new
-	SM=(smtpd --hostname mx.example.org --domains example.org,example.net --users "$W/users")
-	if [ "$(id -u)" = 0 ]; then
-		chown -R "$IDS" "$W/home"
-		local d=$W
-		while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-	fi
+	smtpd_setup
 }
 
 teardown() {
 	stop_all
 	# the private Postfix of a test (bats owns the EXIT trap: stop it here)
 	[ ! -f "$W/pf/main.cf" ] || postfix -c "$W/pf" stop >/dev/null 2>&1 || true
+	smtpd_log_clean
 }
-
-sm() {
-	"${SM[@]}" "$@" | tr -d '\r'
-}
-
-nmsg() {
-	find "$1" -type f 2>/dev/null | wc -l
-}
-
-start_smtpd() {
-	PORT=$(free_port)
-	start_bg "${SM[@]}" -l "127.0.0.1:$PORT" "$@" 2>"$W/smtpd.log"
-	wait_port "$PORT"
-}
-
 
 @test "postmaster without a domain and Postmaster@local domain are accepted (RFC 5321 4.5.1) and reach the first user" {
 	start_smtpd

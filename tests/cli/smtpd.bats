@@ -5,23 +5,11 @@
 # inetd modes; messages checked byte for byte in the Maildir.
 
 load helpers
+load smtpd-common
 PORT_BASE=23000
 
-# Started as root (as in CI), smtpd drops to the user "mail" and so runs
-# maildeliver as mail: the test homes belong to mail and the passwd-file
-# gives mail's ids.  As an ordinary user everything is that user's.
 setup() {
-	cd "$BATS_TEST_TMPDIR"
-	W=$BATS_TEST_TMPDIR
-	if [ "$(id -u)" = 0 ]; then IDS=$(id -u mail):$(id -g mail); else IDS=$(id -u):$(id -g); fi
-	mkdir -p home/bob home/alice
-	cat > users <<-EOF
-	bob:{PLAIN}secret:$IDS::$W/home/bob::
-	alice@example.net:{PLAIN}alicepw:$IDS::$W/home/alice::
-	EOF
-	chmod 644 users
-	NEW=$W/home/bob/Maildir/new
-	SM=(smtpd --hostname mx.example.org --domains example.org,example.net --users "$W/users")
+	smtpd_setup
 	cat > chk.py <<-'EOF'
 	# chk.py FILE SENDER RCPT EXPECTED: the delivered file is exactly
 	# Return-Path, Delivered-To, our Received: field, then EXPECTED's bytes.
@@ -39,39 +27,12 @@ setup() {
 	assert rest == exp, "body differs:\n%r\n%r" % (rest, exp)
 	sys.stdout.write(m.group(3).decode())
 	EOF
-	fix_perms
 }
 
 teardown() {
 	stop_all
-	# a listener's workers report sanitizer findings only in its log
-	if [ -f "$W/smtpd.log" ] && grep -E -A40 "Sanitizer|runtime error" "$W/smtpd.log"; then
-		return 1
-	fi
+	smtpd_log_clean
 }
-
-fix_perms() {
-	[ "$(id -u)" = 0 ] || return 0
-	chown -R "$IDS" "$W/home"
-	local d=$W
-	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
-}
-
-# smtpd in inetd mode with the dialogue on stdin; CRs dropped from replies.
-sm() {
-	"${SM[@]}" "$@" | tr -d '\r'
-}
-
-nmsg() {
-	find "$1" -type f 2>/dev/null | wc -l
-}
-
-start_smtpd() {
-	PORT=$(free_port)
-	start_bg "${SM[@]}" -l "127.0.0.1:$PORT" "$@" 2>"$W/smtpd.log"
-	wait_port "$PORT"
-}
-
 
 HDR='EHLO client.example\r\nMAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n'
 
@@ -517,7 +478,7 @@ s.quit()
 	printf '#!/bin/sh\ncat >/dev/null\nexit 2\n' > broken
 	chmod 755 spamc clam broken
 	mkdir -p home/bob/Maildir/.Junk/new home/bob/Maildir/.Junk/cur home/bob/Maildir/.Junk/tmp home/bob/Maildir/new home/bob/Maildir/cur home/bob/Maildir/tmp
-	fix_perms
+	fix_perms "$IDS"
 	run sm --filter "$W/spamc" <<< "$(printf "${HDR}Subject: ham\r\n\r\nhello\r\n.\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: spam\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n.\r\nQUIT\r\n")"
 	[ "$(grep -c '^250 2.0.0 <bob@example.org> Ok: delivered' <<< "$output")" = 2 ]
 	[ "$(nmsg "$NEW")" = 1 ]
@@ -664,7 +625,7 @@ for src in ("127.0.0.1", "127.0.0.3"):
 	[ -x "$BIN/smtp-send" ] || skip "smtp-send not built"
 	mkdir -p q home/carol && chmod 777 q
 	echo "carol@remote.example:{PLAIN}x:$IDS::$W/home/carol::" >> users
-	fix_perms
+	fix_perms "$IDS"
 	PORTB=$(free_port)
 	start_bg smtpd -l "127.0.0.1:$PORTB" --hostname mx.remote.example --domains remote.example \
 		--users "$W/users" 2>"$W/b.log"
@@ -746,7 +707,7 @@ same_as_maildeliver() {     # FILE SENDER RCPT USER-IN-FILE
 	rm -rf "$out"; mkdir -p "$out"/Maildir/{cur,new,tmp} "$out"/Maildir/.lists/{cur,new,tmp}
 	echo "$4:{PLAIN}x:$IDS::$out::" > "$W/users-md"
 	chmod 644 "$W/users-md"
-	fix_perms; [ "$(id -u)" = 0 ] && chown -R "$IDS" "$out"
+	fix_perms "$IDS"; [ "$(id -u)" = 0 ] && chown -R "$IDS" "$out"
 	tail -n +3 "$f" | "$BIN/maildeliver" -f "$2" --users "$W/users-md" -- "$3"
 	local g
 	g=$(find "$out/Maildir" -type f -path '*/new/*')
@@ -759,7 +720,7 @@ same_as_maildeliver() {     # FILE SENDER RCPT USER-IN-FILE
 
 @test "in-process delivery (no --mda) stores exactly what maildeliver stores: INBOX, .Junk, +folder; as root and unprivileged" {
 	mkdir -p home/bob/Maildir/.lists/{cur,new,tmp} home/bob/Maildir/{cur,new,tmp}
-	fix_perms
+	fix_perms "$IDS"
 	msg='Subject: same\r\nReturn-Path: <forged@evil.example>\r\nFrom: a@b.c\r\n\r\nline\r\n..dot\r\ntab\there\r\n'
 	spam='Subject: buy\r\nX-Spam-Flag: YES\r\n\r\nspam\r\n'
 	for how in sm sm_user; do
@@ -787,7 +748,7 @@ same_as_maildeliver() {     # FILE SENDER RCPT USER-IN-FILE
 		assert_line --regexp "^554 5.3.0 <bob@example.org>: delivery failed: bob@example.org: create Maildir $W/home/bob/Maildir: Permission denied$"
 	done
 	chmod 755 home/bob
-	fix_perms
+	fix_perms "$IDS"
 	for how in sm sm_user; do
 		run $how --mailbox "mbox:%h/mbox" <<< "$(printf "${HDR}Subject: m\r\n\r\nFrom here\r\n.\r\nQUIT\r\n")"
 		assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered$"
