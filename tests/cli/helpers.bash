@@ -70,3 +70,29 @@ fix_perms() {
 	local d=$BATS_TEST_TMPDIR
 	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 }
+
+# A real xinetd on a free loopback port (left in PORT), run as the current
+# user, starting SERVER with ARGS for each connection as an administrator
+# would configure it: start_xinetd NAME SERVER [ARGS...].
+start_xinetd() {
+	local name=$1 server=$2 conf=$BATS_TEST_TMPDIR/xinetd.conf
+	shift 2
+	PORT=$(free_port)
+	cat > "$conf" <<-EOF
+	service $name
+	{
+	    type        = UNLISTED
+	    socket_type = stream
+	    protocol    = tcp
+	    wait        = no
+	    user        = $(id -un)
+	    bind        = 127.0.0.1
+	    port        = $PORT
+	    server      = $server
+	    server_args = $*
+	    log_type    = FILE $BATS_TEST_TMPDIR/xinetd.log
+	}
+	EOF
+	start_bg xinetd -dontfork -f "$conf" -pidfile "$BATS_TEST_TMPDIR/xinetd.pid"
+	wait_port "$PORT"
+}

@@ -785,27 +785,7 @@ count_is() {
 }
 
 @test "under a real xinetd" {
-	PORT=$(free_port)
-	cat > xinetd.conf <<-EOF
-	defaults
-	{
-	}
-	service imap-maillab
-	{
-	    type        = UNLISTED
-	    port        = $PORT
-	    bind        = 127.0.0.1
-	    socket_type = stream
-	    protocol    = tcp
-	    wait        = no
-	    user        = $(id -un)
-	    server      = $BIN/imapd
-	    server_args = --users $BATS_TEST_TMPDIR/users
-	    log_type    = FILE $BATS_TEST_TMPDIR/xinetd.log
-	}
-	EOF
-	start_bg xinetd -dontfork -f xinetd.conf -pidfile "$BATS_TEST_TMPDIR/xinetd.pid"
-	wait_port "$PORT"
+	start_xinetd imap-maillab "$BIN/imapd" --users "$BATS_TEST_TMPDIR/users"
 	"$PY" - "$PORT" <<-'EOF'
 	import imaplib, sys
 	M = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))

@@ -672,27 +672,7 @@ start_pop3d() {
 }
 
 @test "under a real xinetd" {
-	PORT=$(free_port)
-	cat > xinetd.conf <<-EOF
-	defaults
-	{
-	}
-	service pop3-maillab
-	{
-	    type        = UNLISTED
-	    port        = $PORT
-	    bind        = 127.0.0.1
-	    socket_type = stream
-	    protocol    = tcp
-	    wait        = no
-	    user        = $(id -un)
-	    server      = $BIN/pop3d
-	    server_args = --users $BATS_TEST_TMPDIR/users
-	    log_type    = FILE $BATS_TEST_TMPDIR/xinetd.log
-	}
-	EOF
-	start_bg xinetd -dontfork -f xinetd.conf -pidfile "$BATS_TEST_TMPDIR/xinetd.pid"
-	wait_port "$PORT"
+	start_xinetd pop3-maillab "$BIN/pop3d" --users "$BATS_TEST_TMPDIR/users"
 	"$PY" - "$PORT" <<-'EOF'
 	import poplib, sys
 	p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)

@@ -404,25 +404,7 @@ print(lines(t, b"\r\n").strip())
 }
 
 @test "under a real xinetd on a loopback port" {
-	PORT=$(free_port)
-	cat > xinetd.conf <<-EOF
-	service smtpd-test
-	{
-	    type        = UNLISTED
-	    socket_type = stream
-	    protocol    = tcp
-	    wait        = no
-	    user        = $(id -un)
-	    bind        = 127.0.0.1
-	    port        = $PORT
-	    server      = $BIN/smtpd
-	    server_args = --hostname mx.example.org --domains example.org --users $W/users
-	    log_type    = FILE $W/xinetd.log
-	    disable     = no
-	}
-	EOF
-	start_bg xinetd -dontfork -f xinetd.conf -pidfile "$W/xinetd.pid"
-	wait_port "$PORT"
+	start_xinetd smtpd-test "$BIN/smtpd" --hostname mx.example.org --domains example.org --users "$W/users"
 	run "$PY" -c '
 import smtplib, sys
 s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]))
