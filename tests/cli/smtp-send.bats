@@ -169,6 +169,11 @@ fake() {
 
 msg() { printf 'From: a@example.org\nTo: x@example.net\nSubject: test\n\nhello\n'; }
 
+# send ARGS...: the test message on a pipe into smtp-send ARGS, under run.
+send() {
+	run bash -c "$(declare -f msg); msg | smtp-send \"\$@\"" send "$@"
+}
+
 # ---------------------------------------------------------------- options
 
 @test "--help and --version exit 0; misuse exits 64" {
@@ -230,7 +235,7 @@ msg() { printf 'From: a@example.org\nTo: x@example.net\nSubject: test\n\nhello\n
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p"
-	run bash -c "$(declare -f msg); msg | smtp-send -v -s 127.0.0.1:$p x@example.net"
+	send -v -s 127.0.0.1:$p x@example.net
 	assert_success
 	assert_line --regexp '^S: 220 '
 	assert_line --regexp '^C: EHLO (\[127\.0\.0\.1\]|.*\..*)$'
@@ -243,15 +248,15 @@ msg() { printf 'From: a@example.org\nTo: x@example.net\nSubject: test\n\nhello\n
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p"
-	run bash -c "$(declare -f msg); msg | smtp-send -s 127.0.0.1:$p ok@example.net temp@example.net"
+	send -s 127.0.0.1:$p ok@example.net temp@example.net
 	assert_equal "$status" 75
 	assert_output --partial "<temp@example.net>: deferred by 127.0.0.1[127.0.0.1]:$p: 451 4.2.0 try later"
 	refute_output --partial "ok@example.net"
-	run bash -c "$(declare -f msg); msg | smtp-send -s 127.0.0.1:$p ok@example.net bad@example.net temp@example.net"
+	send -s 127.0.0.1:$p ok@example.net bad@example.net temp@example.net
 	assert_equal "$status" 69
 	assert_output --partial "<bad@example.net>: failed by"
 	assert_output --partial "550 5.1.1 no such user"
-	run bash -c "$(declare -f msg); msg | smtp-send -s 127.0.0.1:$p ok@example.net"
+	send -s 127.0.0.1:$p ok@example.net
 	assert_success
 	# the message went to the accepted recipients only
 	run "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["rcpt"])' "$d/1.env"
@@ -322,7 +327,7 @@ msg() { printf 'From: a@example.org\nTo: x@example.net\nSubject: test\n\nhello\n
 @test "connection refused is a temporary failure (75)" {
 	local p
 	p=$(free_port)
-	run bash -c "$(declare -f msg); msg | smtp-send -s 127.0.0.1:$p x@example.net"
+	send -s 127.0.0.1:$p x@example.net
 	assert_equal "$status" 75
 	assert_output --partial "Connection refused"
 }
@@ -360,7 +365,7 @@ RCPT TO:<x@example.net>"
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p"
-	run bash -c "$(declare -f msg); msg | smtp-send -v --quit-after data -s 127.0.0.1:$p x@example.net"
+	send -v --quit-after data -s 127.0.0.1:$p x@example.net
 	assert_success
 	assert_line --regexp '^S: 354'
 	assert_line --partial "closing without sending the message"
@@ -375,7 +380,7 @@ RCPT TO:<x@example.net>"
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p" --host=::1
-	run bash -c "$(declare -f msg); msg | smtp-send -v -s [::1]:$p x@example.net"
+	send -v -s [::1]:$p x@example.net
 	assert_success
 	assert_line "C: EHLO [IPv6:::1]"
 	[ -e "$d/1.eml" ]
@@ -387,23 +392,23 @@ RCPT TO:<x@example.net>"
 	local p d=$BATS_TEST_TMPDIR/m c=$BATS_FILE_TMPDIR/cert.pem
 	p=$(free_port)
 	srv "$d" "$p" --cert "$c" --key "$BATS_FILE_TMPDIR/key.pem"
-	run bash -c "$(declare -f msg); msg | smtp-send -v --starttls=required --cafile $c -s localhost:$p x@example.net"
+	send -v --starttls=required --cafile $c -s localhost:$p x@example.net
 	assert_success
 	assert_line --partial "* TLS started: TLSv1."
 	grep -q '"tls": true' "$d/1.env"
 	# an address literal is checked against the certificate's IP addresses
-	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required --cafile $c -s 127.0.0.1:$p x@example.net"
+	send --starttls=required --cafile $c -s 127.0.0.1:$p x@example.net
 	assert_success
-	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required -s localhost:$p x@example.net"
+	send --starttls=required -s localhost:$p x@example.net
 	assert_equal "$status" 75
 	assert_output --partial "certificate verification failed"
-	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required --insecure -s localhost:$p x@example.net"
+	send --starttls=required --insecure -s localhost:$p x@example.net
 	assert_success
 	stop_all || true
 	# a trusted certificate for another name
 	p=$(free_port)
 	srv "$d" "$p" --cert "$BATS_FILE_TMPDIR/other.pem" --key "$BATS_FILE_TMPDIR/okey.pem"
-	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required --cafile $BATS_FILE_TMPDIR/other.pem -s localhost:$p x@example.net"
+	send --starttls=required --cafile $BATS_FILE_TMPDIR/other.pem -s localhost:$p x@example.net
 	assert_equal "$status" 75
 	assert_output --partial "hostname mismatch"
 }
@@ -412,10 +417,10 @@ RCPT TO:<x@example.net>"
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p"
-	run bash -c "$(declare -f msg); msg | smtp-send --starttls=required -s 127.0.0.1:$p x@example.net"
+	send --starttls=required -s 127.0.0.1:$p x@example.net
 	assert_equal "$status" 69
 	assert_output --partial "does not offer STARTTLS"
-	run bash -c "$(declare -f msg); msg | smtp-send --starttls -s 127.0.0.1:$p x@example.net"
+	send --starttls -s 127.0.0.1:$p x@example.net
 	assert_success
 }
 
@@ -423,7 +428,7 @@ RCPT TO:<x@example.net>"
 	local p d=$BATS_TEST_TMPDIR/m c=$BATS_FILE_TMPDIR/cert.pem
 	p=$(free_port)
 	srv "$d" "$p" --tls --cert "$c" --key "$BATS_FILE_TMPDIR/key.pem"
-	run bash -c "$(declare -f msg); msg | smtp-send -v --tls --cafile $c -s localhost:$p x@example.net"
+	send -v --tls --cafile $c -s localhost:$p x@example.net
 	assert_success
 	assert_line --partial "* TLS started"
 	[ -e "$d/1.eml" ]
@@ -434,7 +439,7 @@ RCPT TO:<x@example.net>"
 	p=$(free_port)
 	srv "$d" "$p" --auth
 	for m in PLAIN LOGIN CRAM-MD5; do
-		run bash -c "$(declare -f msg); msg | smtp-send -v --auth alice --auth-mech $m --password-file $BATS_FILE_TMPDIR/pw -s 127.0.0.1:$p x@example.net"
+		send -v --auth alice --auth-mech $m --password-file $BATS_FILE_TMPDIR/pw -s 127.0.0.1:$p x@example.net
 		assert_success
 		assert_line --regexp "^C: AUTH $m( \*\*\*\*)?$"
 		assert_line --regexp '^S: 235'
@@ -445,7 +450,7 @@ RCPT TO:<x@example.net>"
 		refute_output --partial "$b64"
 	done
 	# the best offered mechanism is picked without --auth-mech
-	run bash -c "$(declare -f msg); msg | smtp-send -v --auth alice --password-file $BATS_FILE_TMPDIR/pw -s 127.0.0.1:$p x@example.net"
+	send -v --auth alice --password-file $BATS_FILE_TMPDIR/pw -s 127.0.0.1:$p x@example.net
 	assert_success
 	assert_line --partial "C: AUTH"
 }
@@ -467,18 +472,18 @@ RCPT TO:<x@example.net>"
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p" --auth
-	run bash -c "$(declare -f msg); msg | smtp-send --auth alice --password-file $BATS_FILE_TMPDIR/badpw -s 127.0.0.1:$p x@example.net"
+	send --auth alice --password-file $BATS_FILE_TMPDIR/badpw -s 127.0.0.1:$p x@example.net
 	assert_equal "$status" 69
 	assert_output --partial "535"
 	[ ! -e "$d/1.eml" ]
-	run bash -c "$(declare -f msg); msg | smtp-send --auth alice --password-file /nonexistent -s 127.0.0.1:$p x@example.net"
+	send --auth alice --password-file /nonexistent -s 127.0.0.1:$p x@example.net
 	assert_equal "$status" 66
 }
 
 # ---------------------------------------------------------------- protocol details
 
 @test "PIPELINING: MAIL, RCPT..., DATA go in one write" {
-	run bash -c "$(declare -f msg); msg | smtp-send --pipe '$(fake)' a@example.net bad@example.net"
+	send --pipe "$(fake)" a@example.net bad@example.net
 	assert_equal "$status" 69
 	run "$PY" -c '
 import sys
@@ -488,7 +493,7 @@ print(any(b"MAIL FROM" in c and b"RCPT TO:<a@" in c and b"RCPT TO:<bad@" in c an
 }
 
 @test "no PIPELINING: one command at a time" {
-	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'ehlo=250-fake\r\n250 8BITMIME\r\n')\" a@example.net b@example.net"
+	send --pipe "$(fake 'ehlo=250-fake\r\n250 8BITMIME\r\n')" a@example.net b@example.net
 	assert_success
 	run "$PY" -c '
 import sys
@@ -510,7 +515,7 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 }
 
 @test "452 too many recipients: the rest go in a second transaction" {
-	run bash -c "$(declare -f msg); msg | smtp-send -v --pipe \"$(fake maxrcpt=2)\" a@example.net b@example.net c@example.net bad@example.net e@example.net"
+	send -v --pipe "$(fake maxrcpt=2)" a@example.net b@example.net c@example.net bad@example.net e@example.net
 	assert_equal "$status" 69
 	assert_output --partial "<bad@example.net>: failed"
 	refute_output --partial "deferred"
@@ -519,7 +524,7 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 }
 
 @test "HELO fallback when EHLO is refused" {
-	run bash -c "$(declare -f msg); msg | smtp-send -v --pipe \"$(fake 'ehlo=502 5.5.2 no EHLO here\r\n')\" a@example.net"
+	send -v --pipe "$(fake 'ehlo=502 5.5.2 no EHLO here\r\n')" a@example.net
 	assert_success
 	assert_line --partial "C: HELO"
 }
@@ -528,7 +533,7 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p" --lmtp
-	run bash -c "$(declare -f msg); msg | smtp-send -v --lmtp -s 127.0.0.1:$p a@example.net full@example.net"
+	send -v --lmtp -s 127.0.0.1:$p a@example.net full@example.net
 	assert_equal "$status" 75
 	assert_line --partial "C: LHLO"
 	assert_output --partial "<full@example.net>: deferred by 127.0.0.1[127.0.0.1]:$p: 452 4.2.2"
@@ -536,10 +541,10 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 }
 
 @test "hostile replies: garbage, code change, flood, overlong, hangup, silence" {
-	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'greeting=hello there\r\n')\" a@example.net"
+	send --pipe "$(fake 'greeting=hello there\r\n')" a@example.net
 	assert_equal "$status" 75
 	assert_output --partial "not an SMTP reply line"
-	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'ehlo=250-fake\r\n251 x\r\n')\" a@example.net"
+	send --pipe "$(fake 'ehlo=250-fake\r\n251 x\r\n')" a@example.net
 	assert_equal "$status" 75
 	assert_output --partial "reply code changes"
 	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake "ehlo=$(for i in $(seq 200); do printf '250-x\\r\\n'; done)250 x\\r\\n")\" a@example.net"
@@ -548,7 +553,7 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake "greeting=220 $(printf '%3000s' '' | tr ' ' x)\\r\\n")\" a@example.net"
 	assert_equal "$status" 75
 	assert_output --partial "line too long"
-	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake hangup=mail)\" a@example.net"
+	send --pipe "$(fake hangup=mail)" a@example.net
 	assert_equal "$status" 75
 	assert_output --partial "connection lost"
 	run bash -c "$(declare -f msg); msg | timeout 20 smtp-send --timeout 1 --pipe 'sleep 5' a@example.net"
@@ -562,9 +567,9 @@ print(not any(b"MAIL FROM" in c and b"RCPT TO" in c for c in chunks))' "$BATS_TE
 	assert_equal "$status" 75
 	assert_output --partial "reply too slow"
 	# bare LF line ends from a server are taken
-	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'greeting=220 lf\n' 'ehlo=250-x\n250 8BITMIME\n')\" a@example.net"
+	send --pipe "$(fake 'greeting=220 lf\n' 'ehlo=250-x\n250 8BITMIME\n')" a@example.net
 	assert_success
-	run bash -c "$(declare -f msg); msg | smtp-send --pipe \"$(fake 'greeting=554 5.3.2 go away\r\n')\" a@example.net"
+	send --pipe "$(fake 'greeting=554 5.3.2 go away\r\n')" a@example.net
 	assert_equal "$status" 69
 	assert_output --partial "554 5.3.2 go away"
 }
@@ -864,7 +869,7 @@ mx_setup() {
 	sp=$(free_port)
 	mx_setup "$dp"
 	srv "$BATS_TEST_TMPDIR/mx2" "$sp" --host=127.0.0.3
-	run bash -c "$(declare -f msg); msg | smtp-send -v --dns 127.0.0.1:$dp --port $sp -f a@sender.test u@example.test"
+	send -v --dns 127.0.0.1:$dp --port $sp -f a@sender.test u@example.test
 	assert_success
 	assert_output --partial "trying MX 10 mx1.example.test"
 	assert_output --partial "127.0.0.2"
@@ -878,7 +883,7 @@ mx_setup() {
 	sp=$(free_port)
 	mx_setup "$dp"
 	srv "$BATS_TEST_TMPDIR/mx2" "$sp" --host=127.0.0.3
-	run bash -c "$(declare -f msg); msg | smtp-send -v --dns 127.0.0.1:$dp --port $sp u@multi.test"
+	send -v --dns 127.0.0.1:$dp --port $sp u@multi.test
 	assert_success
 	assert_output --partial "connected to mx3.multi.test[127.0.0.3]:$sp"
 	[ -e "$BATS_TEST_TMPDIR/mx2/1.eml" ]
@@ -894,10 +899,10 @@ mx_setup() {
 	mx_setup "$dp"
 	srv "$BATS_TEST_TMPDIR/mx1" "$sp" --host=127.0.0.2
 	srv "$BATS_TEST_TMPDIR/mx2" "$sp" --host=127.0.0.3
-	run bash -c "$(declare -f msg); msg | smtp-send --dns 127.0.0.1:$dp --port $sp temp1@example.test"
+	send --dns 127.0.0.1:$dp --port $sp temp1@example.test
 	# temp* is refused 4xx by both: deferred, and both were asked
 	assert_equal "$status" 75
-	run bash -c "$(declare -f msg); msg | smtp-send --dns 127.0.0.1:$dp --port $sp u@example.test"
+	send --dns 127.0.0.1:$dp --port $sp u@example.test
 	assert_success
 	[ -e "$BATS_TEST_TMPDIR/mx1/1.eml" ]
 	[ ! -e "$BATS_TEST_TMPDIR/mx2/1.eml" ]
@@ -921,14 +926,14 @@ mx_setup() {
 	local dp
 	dp=$(free_port)
 	mx_setup "$dp"
-	run bash -c "$(declare -f msg); msg | smtp-send --dns 127.0.0.1:$dp u@nowhere.test"
+	send --dns 127.0.0.1:$dp u@nowhere.test
 	assert_equal "$status" 69
-	run bash -c "$(declare -f msg); msg | smtp-send --dns 127.0.0.1:$dp u@nomail.test"
+	send --dns 127.0.0.1:$dp u@nomail.test
 	assert_equal "$status" 69
-	run bash -c "$(declare -f msg); msg | smtp-send --dns 127.0.0.1:$(free_port) u@example.test"
+	send --dns 127.0.0.1:$(free_port) u@example.test
 	assert_equal "$status" 75
 	# we are the best MX: a loop, not a delivery to ourselves
-	run bash -c "$(declare -f msg); msg | smtp-send --helo mx1.example.test --dns 127.0.0.1:$dp u@example.test"
+	send --helo mx1.example.test --dns 127.0.0.1:$dp u@example.test
 	assert_equal "$status" 69
 	assert_output --partial "5.4.6"
 }
