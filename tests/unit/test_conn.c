@@ -33,6 +33,35 @@ static void teardown(void)
 	close(sv[1]);
 }
 
+/* One throwaway certificate for localhost, made once in main() for every
+ * TLS test (each runs in a child of main: check's fork mode). */
+static char certdir[] = "/tmp/test_conn_XXXXXX", cert[300], key[300];
+
+static void make_cert(void)
+{
+	char cmd[1024];
+
+	if (mkdtemp(certdir) == NULL) {
+		perror("mkdtemp");
+		exit(EXIT_FAILURE);
+	}
+	snprintf(cert, sizeof cert, "%s/cert.pem", certdir);
+	snprintf(key, sizeof key, "%s/key.pem", certdir);
+	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "test_conn: openssl req failed\n");
+		exit(EXIT_FAILURE);
+	}
+}
+
+static void remove_cert(void)
+{
+	unlink(cert);
+	unlink(key);
+	rmdir(certdir);
+}
+
 static void peer_says(const char *s)
 {
 	ck_assert_int_eq(write(sv[1], s, strlen(s)), (ssize_t)strlen(s));
@@ -132,17 +161,11 @@ END_TEST
  * handshake fails after the timeout instead of blocking in SSL_accept. */
 START_TEST(tls_partial_record)
 {
-	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256];
+	char err[256];
 	SSL_CTX *sctx;
 	pid_t pid;
 	int st = -1;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
-	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
-	ck_assert_int_eq(system(cmd), 0);
 	sctx = tls_server_ctx(cert, key, err, sizeof err);
 	ck_assert_msg(sctx != NULL, "%s", err);
 	pid = fork();
@@ -164,8 +187,6 @@ START_TEST(tls_partial_record)
 		waitpid(pid, &st, 0);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "SSL_accept hung on a partial record");
 	SSL_CTX_free(sctx);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -173,18 +194,12 @@ END_TEST
  * smtplib and many clients do after QUIT) is an end of file, not an error. */
 START_TEST(tls_eof_without_close_notify)
 {
-	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256], buf[64];
+	char err[256], buf[64];
 	SSL_CTX *sctx, *cctx;
 	pid_t pid;
 	size_t n;
 	int st;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
-	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
-	ck_assert_int_eq(system(cmd), 0);
 	sctx = tls_server_ctx(cert, key, err, sizeof err);
 	ck_assert_msg(sctx != NULL, "%s", err);
 	pid = fork();
@@ -219,8 +234,6 @@ START_TEST(tls_eof_without_close_notify)
 	    WEXITSTATUS(st));
 	SSL_CTX_free(sctx);
 	SSL_CTX_free(cctx);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -269,18 +282,12 @@ END_TEST
 /* TLS: a forked server accepts, the client connects, a line each way. */
 START_TEST(starttls)
 {
-	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256], buf[64];
+	char err[256], buf[64];
 	SSL_CTX *sctx, *cctx;
 	pid_t pid;
 	size_t n;
 	int st;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
-	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
-	ck_assert_int_eq(system(cmd), 0);
 	sctx = tls_server_ctx(cert, key, err, sizeof err);
 	ck_assert_msg(sctx != NULL, "%s", err);
 	ck_assert_ptr_null(tls_server_ctx(cert, "/nonexistent", err, sizeof err));
@@ -314,25 +321,17 @@ START_TEST(starttls)
 	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	SSL_CTX_free(sctx);
 	SSL_CTX_free(cctx);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
 /* A client that checks the name refuses a certificate for another host. */
 START_TEST(verify_fails)
 {
-	char dir[] = "/tmp/test_conn_XXXXXX", cmd[1024], cert[300], key[300], err[256];
+	char err[256];
 	SSL_CTX *sctx, *cctx;
 	pid_t pid;
 	int st;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-	snprintf(key, sizeof key, "%s/key.pem", dir);
-	snprintf(cmd, sizeof cmd, "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
-	    "-subj /CN=localhost -keyout %s -out %s 2>/dev/null", key, cert);
-	ck_assert_int_eq(system(cmd), 0);
 	sctx = tls_server_ctx(cert, key, err, sizeof err);
 	pid = fork();
 	if (pid == 0) {
@@ -349,8 +348,6 @@ START_TEST(verify_fails)
 	waitpid(pid, &st, 0);
 	SSL_CTX_free(sctx);
 	SSL_CTX_free(cctx);
-	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	ck_assert_int_eq(system(cmd), 0);
 }
 END_TEST
 
@@ -376,9 +373,11 @@ int main(void)
 	tcase_add_test(tc, tls_partial_record);
 	tcase_add_test(tc, tls_eof_without_close_notify);
 	suite_add_tcase(s, tc);
+	make_cert();
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	remove_cert();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
