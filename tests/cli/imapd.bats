@@ -592,8 +592,10 @@ listen() {
 	assert_line --partial 'BODY[TEXT]<0> {3}'
 }
 
-@test "mbsync (isync) syncs a mailbox both ways, with flags" {
-	listen
+# mbsync_rc MECH [CHANNEL-LINE]: an mbsync configuration in mbhome/rc that
+# syncs every folder of bob's on our imapd ($PORT, SASL MECH, no TLS) with
+# the Maildir mbhome/local/, both ways.
+mbsync_rc() {
 	mkdir -p mbhome/local
 	cat > mbhome/rc <<-EOF
 	IMAPAccount t
@@ -602,7 +604,7 @@ listen() {
 	User bob
 	Pass secret
 	SSLType None
-	AuthMechs PLAIN
+	AuthMechs $1
 
 	IMAPStore remote
 	Account t
@@ -619,7 +621,13 @@ listen() {
 	Create Both
 	Expunge Both
 	SyncState *
+	${2:-}
 	EOF
+}
+
+@test "mbsync (isync) syncs a mailbox both ways, with flags" {
+	listen
+	mbsync_rc PLAIN
 	HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -c mbhome/rc -a
 	assert_success
 	[ "$(find mbhome/local/INBOX -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)" = 3 ]
@@ -654,33 +662,7 @@ count_is() {
 	printf 'Subject: old work\n\nw\n' > "$MD/.Work.Old/cur/1700000009.M9P9.lab:2,S"
 	fix_perms
 	listen
-	mkdir -p mbhome/local
-	cat > mbhome/rc <<-EOF
-	IMAPAccount t
-	Host 127.0.0.1
-	Port $PORT
-	User bob
-	Pass secret
-	SSLType None
-	AuthMechs LOGIN
-
-	IMAPStore remote
-	Account t
-
-	MaildirStore local
-	Path $BATS_TEST_TMPDIR/mbhome/local/
-	Inbox $BATS_TEST_TMPDIR/mbhome/local/INBOX
-	SubFolders Verbatim
-
-	Channel c
-	Far :remote:
-	Near :local:
-	Patterns *
-	Create Both
-	Remove Both
-	Expunge Both
-	SyncState *
-	EOF
+	mbsync_rc LOGIN "Remove Both"
 	HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -c mbhome/rc -a
 	assert_success
 	# the parent Work has no Maildir on the server (\Noselect): only Work/Old carries mail
