@@ -63,18 +63,14 @@ static void __attribute__((format(printf, 2, 3))) md_warn(const struct md_opts *
 {
 	struct buf b = { 0 };
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf_reserve(&b, (size_t)n + 1), (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (b.p == NULL)
+		return;         /* a formatting error: nothing to say */
 	if (o->err != NULL) {
-		buf_add(o->err, b.p, (size_t)n);
+		buf_add(o->err, b.p, b.len);
 		buf_addc(o->err, '\n');
 	} else {
 		warnx_("%s", b.p);

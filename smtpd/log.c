@@ -24,19 +24,14 @@ void log_line(const struct session *s, const char *fmt, ...)
 {
 	struct buf b = { 0 };
 	va_list ap;
-	int n;
 
 	if (!s->cfg->syslog && !s->cfg->verbose)
 		return;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
-	if (n < 0)
+	if (b.p == NULL)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(buf_reserve(&b, (size_t)n), (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf_commit(&b, (size_t)n);
 	if (s->cfg->syslog)
 		syslog(LOG_MAIL | LOG_INFO, "%s", b.p);
 	if (s->cfg->verbose)
