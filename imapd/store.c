@@ -208,23 +208,11 @@ static char *make_name(const char *base, unsigned flags, const char *extra)
 	return buf_take(&b);
 }
 
-/* The W= (wire size) field of a Dovecot-style base name, if any. */
-static uint64_t name_wsize(const char *base)
+/* A size field of a Dovecot-style base name: tag ",W=" (the wire size,
+ * CRLF line ends) or ",S=" (the file size); SIZE_UNKNOWN without one. */
+static uint64_t name_size(const char *base, const char *tag)
 {
-	const char *w = strstr(base, ",W=");
-	char *end;
-	unsigned long long v;
-
-	if (w == NULL)
-		return SIZE_UNKNOWN;
-	v = strtoull(w + 3, &end, 10);
-	return end == w + 3 ? SIZE_UNKNOWN : (uint64_t)v;
-}
-
-/* The S= (file size) field of a base name, if any. */
-static uint64_t name_ssize(const char *base)
-{
-	const char *w = strstr(base, ",S=");
+	const char *w = strstr(base, tag);
 	char *end;
 	unsigned long long v;
 
@@ -446,7 +434,7 @@ static int write_uidlist(const char *path, const struct list *l)
 		fprintf(f, "%u", e->uid);
 		if (e->in_new)
 			fputs(" N", f);
-		if (e->wsize != SIZE_UNKNOWN && name_wsize(e->base) != e->wsize)
+		if (e->wsize != SIZE_UNKNOWN && name_size(e->base, ",W=") != e->wsize)
 			fprintf(f, " W%llu", (unsigned long long)e->wsize);
 		if (e->date)
 			fprintf(f, " T%lld", (long long)e->date);
@@ -764,7 +752,7 @@ static void take_ent(struct msg *m, struct ent *e)
 	m->extra = e->extra;
 	m->in_new = e->in_new;
 	if (m->wsize == SIZE_UNKNOWN)
-		m->wsize = e->wsize != SIZE_UNKNOWN ? e->wsize : name_wsize(e->base);
+		m->wsize = e->wsize != SIZE_UNKNOWN ? e->wsize : name_size(e->base, ",W=");
 	if (m->date == 0)
 		m->date = e->date;
 	e->base = e->name = e->extra = NULL;
@@ -1102,7 +1090,7 @@ int store_map(struct folder *f, struct msg *m, const char **data, size_t *len)
 	/* a recorded size this file cannot have (edited by hand, a name copied
 	 * from another file): count it again, so RFC822.SIZE matches the bytes */
 	if (m->wsize != SIZE_UNKNOWN && (m->wsize < *len || m->wsize > 2 * (uint64_t)*len ||
-	    (name_ssize(m->base) != SIZE_UNKNOWN && name_ssize(m->base) != *len)))
+	    (name_size(m->base, ",S=") != SIZE_UNKNOWN && name_size(m->base, ",S=") != *len)))
 		m->wsize = SIZE_UNKNOWN;
 	if (*len == 0) {
 		*data = "";
