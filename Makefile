@@ -84,8 +84,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBA) $$(call test_objs,$$*)
 deps:
 	@tests/deps.sh build test
 
+# check's per-test timeouts (4 s unless a case sets its own) are multiplied
+# for the slowest way CI runs them: 3 for a plain build, 10 under ASan+UBSan
+# on two busy cores (sanitize sets CK_MULT).  A caller's own value wins.
+CK_MULT ?= 3
 unit: deps $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	  CK_FORK=yes CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-$(CK_MULT)} $$t; done
 
 cli: deps all
 	MAILLAB_BIN=$(abspath $(BIN)) bats --print-output-on-failure tests/cli
@@ -99,7 +104,7 @@ check: deps
 sanitize: deps
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:exitcode=99 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	 $(MAKE) --no-print-directory SAN=1 BUILD=build-san BIN=bin-san unit cli
+	 $(MAKE) --no-print-directory SAN=1 CK_MULT=10 BUILD=build-san BIN=bin-san unit cli
 
 lint:
 	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done
