@@ -26,12 +26,27 @@ free_port() {
 
 # Wait (at most $2 seconds, default 10) until something listens on 127.0.0.1:$1.
 wait_port() {
-	local port=$1 secs=${2:-10} i
+	local port=$1 secs=${2:-30} i
 	for ((i = 0; i < secs * 20; i++)); do
 		(exec 3<>/dev/tcp/${3:-127.0.0.1}/$port) 2>/dev/null && return 0
 		sleep 0.05
 	done
 	echo "nothing listens on port $port after ${secs}s" >&2
+	return 1
+}
+
+# wait_for SECS 'CONDITION': evaluate the shell condition every 0.1 s until it
+# holds (0) or SECS seconds have passed (1, saying what never came).  Tests
+# synchronise on conditions, never on a fixed sleep, whose length holds only
+# on a fast idle machine; the bound is for a machine that is neither (ASan on
+# two busy cores), so it is generous: a test that passes returns at once.
+wait_for() {
+	local secs=$1 cond=$2 i
+	for ((i = 0; i < secs * 10; i++)); do
+		eval "$cond" && return 0
+		sleep 0.1
+	done
+	echo "still not true after ${secs}s: $cond" >&2
 	return 1
 }
 

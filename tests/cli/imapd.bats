@@ -642,15 +642,10 @@ mbsync_rc() {
 	assert_line "Subject: from local"
 }
 
-# Wait (at most 15 s) until folder $1 holds $2 messages.
+# Wait (at most 30 s) until folder $1 holds $2 messages.
 count_is() {
-	local i
-	for i in $(seq 75); do
-		imap <<< $'a LOGIN bob secret\r\nb STATUS '"$1"$' (MESSAGES)\r' |
-			grep -q "^\* STATUS \"$1\" (MESSAGES $2)" && return 0
-		sleep 0.2
-	done
-	return 1
+	wait_for 30 "imap <<< \$'a LOGIN bob secret\\r\\nb STATUS $1 (MESSAGES)\\r' |
+		grep -q '^\\* STATUS \"$1\" (MESSAGES $2)'"
 }
 
 @test "mbsync: folders created and removed both ways, deletions expunged on both sides" {
@@ -702,17 +697,17 @@ count_is() {
 	EOF
 	tmux kill-session -t imapd-mutt 2>/dev/null || true
 	tmux new-session -d -s imapd-mutt -x 120 -y 40 "HOME=$BATS_TEST_TMPDIR mutt -n -F $BATS_TEST_TMPDIR/muttrc; sleep 2"
-	for i in $(seq 50); do tmux capture-pane -p -t imapd-mutt | grep -q 'three' && break; sleep 0.2; done
+	wait_for 30 "tmux capture-pane -p -t imapd-mutt | grep -q 'three'"
 	tmux capture-pane -p -t imapd-mutt > screen1
 	grep -q 'one' screen1 && grep -q 'three' screen1
 	tmux send-keys -t imapd-mutt Enter
-	for i in $(seq 50); do tmux capture-pane -p -t imapd-mutt | grep -q 'world' && break; sleep 0.2; done
+	wait_for 30 "tmux capture-pane -p -t imapd-mutt | grep -q 'world'"
 	tmux capture-pane -p -t imapd-mutt > screen2
 	tmux send-keys -t imapd-mutt q
 	sleep 0.3
 	# mutt drops keys typed ahead of its prompt (slow under load): wait for it
 	tmux send-keys -t imapd-mutt s
-	for i in $(seq 50); do tmux capture-pane -p -t imapd-mutt | grep -q 'Save to mailbox' && break; sleep 0.2; done
+	wait_for 30 "tmux capture-pane -p -t imapd-mutt | grep -q 'Save to mailbox'"
 	tmux send-keys -t imapd-mutt '=Trash' Enter
 	count_is "Trash" 1
 	tmux send-keys -t imapd-mutt '$'

@@ -307,8 +307,7 @@ for i in range(600):
     if os.path.exists(sys.argv[3]):
         break
     time.sleep(0.05)' "$mb" "$T/locked" "$T/release"
-	for i in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.05; done
-	[ -e "$T/locked" ]
+	wait_for 30 '[ -e "$T/locked" ]'
 	run "${MD[@]}" --mailbox 'mbox:%h/mbox' --lock-wait 1 alice < "$T/msg"
 	assert_equal "$status" 75
 	assert_output --partial "try again later"
@@ -544,10 +543,7 @@ postfix_stop() {
 	s.quit()
 	EOF
 	assert_success
-	for i in $(seq 200); do
-		[ -n "$(ls -A "$T/home/alice/Maildir/new")" ] && [ -n "$(ls -A "$T/home/alice/Maildir/.lists/new")" ] && break
-		sleep 0.1
-	done
+	wait_for 60 '[ -n "$(ls -A "$T/home/alice/Maildir/new")" ] && [ -n "$(ls -A "$T/home/alice/Maildir/.lists/new")" ]' || true
 	postfix_stop
 	cat "$T/pf/maillog"
 	f=$(only_file "$T/home/alice/Maildir/new")

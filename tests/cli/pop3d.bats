@@ -345,7 +345,7 @@ start_pop3d() {
 	( pop3d --users users < in1 > out1 ) &
 	exec 7>in1
 	printf 'USER bob\r\nPASS secret\r\n' >&7
-	for i in $(seq 50); do grep -q "Maildrop has" out1 2>/dev/null && break; sleep 0.1; done
+	wait_for 30 'grep -q "Maildrop has" out1 2>/dev/null'
 	run pop <<<$'USER bob\r\nPASS secret\r\nQUIT\r'
 	assert_line --index 2 "-ERR [IN-USE] Maildrop is locked by another session"
 	# another user's maildrop is not locked
@@ -365,7 +365,7 @@ start_pop3d() {
 	( pop3d --users users --mailbox 'mbox:%h/mbox' < in1 > out1 ) &
 	exec 7>in1
 	printf 'USER bob\r\nPASS secret\r\n' >&7
-	for i in $(seq 50); do grep -q "Maildrop has" out1 2>/dev/null && break; sleep 0.1; done
+	wait_for 30 'grep -q "Maildrop has" out1 2>/dev/null'
 	[ -e "$H/mbox.lock" ]
 	start=$SECONDS
 	run pop --mailbox 'mbox:%h/mbox' <<<$'USER bob\r\nPASS secret\r\nQUIT\r'
@@ -385,7 +385,7 @@ start_pop3d() {
 	pid=$!
 	exec 7>in1
 	printf 'USER bob\r\nPASS secret\r\n' >&7
-	for i in $(seq 50); do grep -q "Maildrop has" out1 2>/dev/null && break; sleep 0.1; done
+	wait_for 30 'grep -q "Maildrop has" out1 2>/dev/null'
 	grep -qx "pop3d $pid" "$H/mbox.lock"
 	kill -TERM "$pid"
 	wait "$pid" || true
@@ -407,12 +407,12 @@ start_pop3d() {
 	( exec pop3d --users users < in1 > out1 ) &
 	pid=$!
 	exec 7>in1
-	for i in $(seq 50); do [ -s out1 ] && break; sleep 0.1; done
+	wait_for 30 '[ -s out1 ]'
 	# real, effective, saved, fs: effective "mail" before any client byte
 	run awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status
 	assert_output "0 $mail_uid 0 $mail_uid"
 	printf 'USER bob\r\nPASS secret\r\n' >&7
-	for i in $(seq 50); do grep -q "Maildrop has" out1 && break; sleep 0.1; done
+	wait_for 30 'grep -q "Maildrop has" out1'
 	run awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status
 	assert_output "65534 65534 65534 65534"
 	printf 'QUIT\r\n' >&7

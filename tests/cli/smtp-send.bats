@@ -719,7 +719,7 @@ EOF
 	run bash -c "printf 'Subject: utf8\n\ncaf\xc3\xa9\n' | smtp-send -v -s 127.0.0.1:$p -f \$'\xc3\xa9@example.org' bob@pf.test"
 	assert_success
 	assert_line --regexp "^C: MAIL FROM:<.*> SIZE=[0-9]+ BODY=8BITMIME SMTPUTF8$"
-	for ((i = 0; i < 50; i++)); do [ "$(ls "$box" 2>/dev/null | wc -l)" -ge 3 ] && break; sleep 0.1; done
+	wait_for 30 '[ "$(ls "$box" 2>/dev/null | wc -l)" -ge 3 ]' || true
 	run bash -c "cat $box/*"
 	assert_output --partial "Subject: to postfix"
 	assert_output --partial $'\n.dot\n..two'
@@ -1069,12 +1069,15 @@ True"
 	mx_setup "$dp"
 	srv "$BATS_TEST_TMPDIR/mx2" "$sp" --host=127.0.0.3
 	enqueue "$q" 1000.M1P1R1 a@sender.test u@example.test
-	flock -x "$q/env/1000.M1P1R1" sleep 1.5 &
+	# the other runner holds the lock until told to let go (a fifo), however slow the machine
+	mkfifo "$BATS_TEST_TMPDIR/release"
+	flock -x "$q/env/1000.M1P1R1" sh -c ': > "$1/locked"; read x < "$1/release"' sh "$BATS_TEST_TMPDIR" &
 	local fl=$!
-	sleep 0.3
+	wait_for 30 '[ -e "$BATS_TEST_TMPDIR/locked" ]'
 	smtp-send --queue "$q" --dns 127.0.0.1:"$dp" --port "$sp"
 	[ -e "$q/env/1000.M1P1R1" ]
 	[ ! -e "$BATS_TEST_TMPDIR/mx2/1.eml" ]
+	echo go > "$BATS_TEST_TMPDIR/release"
 	wait "$fl"
 	smtp-send --queue "$q" --dns 127.0.0.1:"$dp" --port "$sp"
 	[ ! -e "$q/env/1000.M1P1R1" ]

@@ -106,10 +106,7 @@ s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
 print(s.send_message(m, to_addrs=["bob@example.org", "Postmaster@example.org", "nobody@example.org"]))
 s.quit()' "$pfp"
 	assert_success
-	for ((i = 0; i < 100; i++)); do
-		[ "$(nmsg "$NEW")" -ge 2 ] && grep -q 'status=bounced' "$PFDIR/maillog" 2>/dev/null && break
-		sleep 0.1
-	done
+	wait_for 60 '[ "$(nmsg "$NEW")" -ge 2 ] && grep -q "status=bounced" "$PFDIR/maillog" 2>/dev/null' || true
 	postfix -c "$W/pf" stop >/dev/null 2>&1 || true
 	assert_equal "$(nmsg "$NEW")" 2
 	run grep -h 'to=<' "$PFDIR/maillog"
@@ -270,13 +267,13 @@ print(s.send_message(m)); s.quit()' "$PORT"
 	postfix_relay "$pfp" "$PORT"
 	printf 'Subject: greylisted\n\nhi\n' | timeout 10 swaks -s "127.0.0.1:$pfp" -f alice@relay.test \
 		-t bob@example.org --data - >/dev/null
-	for ((i = 0; i < 100; i++)); do grep -q 'status=deferred' "$PFDIR/maillog" 2>/dev/null && break; sleep 0.1; done
+	wait_for 60 'grep -q status=deferred "$PFDIR/maillog" 2>/dev/null' || true
 	run grep -h 'status=deferred' "$PFDIR/maillog"
 	assert_output --regexp 'said: 451 4\.7\.1 <bob@example.org>: Recipient address rejected: Greylisted'
 	assert_equal "$(nmsg "$NEW")" 0
 	sleep 2
 	postqueue -c "$PFDIR" -f
-	for ((i = 0; i < 100; i++)); do [ "$(nmsg "$NEW")" -ge 1 ] && break; sleep 0.1; done
+	wait_for 60 '[ "$(nmsg "$NEW")" -ge 1 ]' || true
 	postfix -c "$PFDIR" stop >/dev/null 2>&1 || true
 	assert_equal "$(nmsg "$NEW")" 1
 	grep -q '^Subject: greylisted' "$NEW"/*

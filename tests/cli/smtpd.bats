@@ -163,7 +163,7 @@ s.quit()
 	run tail -n 4 "q/msg/$id"
 	assert_output "$(printf 'Subject: relayed\n\nhello\n.dot')"
 	grep -q "^Received: from c\|^Received: from " "q/msg/$id"
-	for i in $(seq 50); do [ -f out/runner.args ] && break; sleep 0.1; done
+	wait_for 30 '[ -f out/runner.args ]'
 	run cat out/runner.args
 	assert_output "--queue $W/q"
 }
