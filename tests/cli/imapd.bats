@@ -739,7 +739,7 @@ count_is() {
 	M.login("bob", "secret"); M.logout()
 	EOF
 	# pipelined plaintext after STARTTLS is dropped, not run inside TLS
-	run bash -c "printf 'a STARTTLS\r\nb LOGIN bob secret\r\n' | timeout 5 imapd --users users --cert cert.pem --key key.pem | tr -d '\r'"
+	run bash -c "printf 'a STARTTLS\r\nb LOGIN bob secret\r\n' | timeout 20 imapd --users users --cert cert.pem --key key.pem | tr -d '\r'"
 	assert_line "a OK Begin TLS negotiation now."
 	refute_line --partial "b OK"
 }
@@ -843,7 +843,7 @@ count_is() {
 	# off loopback and without TLS the capability would say LOGINDISABLED;
 	# every address a test may use is loopback, where passwords are allowed
 	listen
-	run bash -c "printf 'a CAPABILITY\r\nb LOGOUT\r\n' | timeout 5 nc 127.0.0.1 $PORT | tr -d '\r'"
+	run bash -c "printf 'a CAPABILITY\r\nb LOGOUT\r\n' | timeout 20 nc 127.0.0.1 $PORT | tr -d '\r'"
 	assert_line --regexp 'AUTH=PLAIN'
 	refute_line --partial LOGINDISABLED
 }
@@ -888,7 +888,7 @@ count_is() {
 	pat=$(printf '*a%.0s' {1..60})b
 	mkdir -p "$MD/.$(printf 'a%.0s' {1..150})/cur"
 	fix_perms
-	run timeout 5 bash -c "printf 'a LOGIN bob secret\r\nb LIST \"\" \"$pat\"\r\nc LIST \"\" \"*a*a%%\"\r\n' | imapd --users users | tr -d '\r'"
+	run timeout 10 bash -c "printf 'a LOGIN bob secret\r\nb LIST \"\" \"$pat\"\r\nc LIST \"\" \"*a*a%%\"\r\n' | imapd --users users | tr -d '\r'"
 	assert_success
 	assert_line "b OK List completed."
 	assert_line --regexp '^\* LIST \(.*\) "\." "a{150}"$'
