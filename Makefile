@@ -47,9 +47,17 @@ MANS    := $(wildcard $(PROGS:%=%/*.[1-8]))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+# The labs' shell tools (maillab-user, maillab-check) go beside the programs,
+# so that one PATH entry serves both, as after make install.
+TOOLS   := $(wildcard labs/bin/*)
+BIN_TOOLS := $(TOOLS:labs/bin/%=$(BIN)/%)
 
 .PHONY: all check unit cli demo install deps sanitize fuzz lint clean bench
-all: $(BINS)
+all: $(BINS) $(BIN_TOOLS)
+
+$(BIN_TOOLS): $(BIN)/%: labs/bin/%
+	@mkdir -p $(BIN)
+	cp $< $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -120,7 +128,7 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BINS) $(BIN_TOOLS) $(DESTDIR)$(PREFIX)/bin
 	@for m in $(MANS); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done
 

@@ -16,7 +16,11 @@
 
 LABS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$LABS_DIR/.." && pwd)
-BIN=${MAILLAB_BIN:-$ROOT/bin}
+# The programs: MAILLAB_BIN, else <repo>/bin in a source tree, else where
+# smtpd is found in PATH (installed: labs in $PREFIX/share/maillab/labs).
+if [ -n "${MAILLAB_BIN:-}" ]; then BIN=$MAILLAB_BIN
+elif [ -d "$ROOT/bin" ] || ! command -v smtpd >/dev/null 2>&1; then BIN=$ROOT/bin
+else BIN=$(dirname "$(command -v smtpd)"); fi
 PATH="$BIN:$PATH"
 export ROOT BIN PATH
 # Debian's python3 (the pyenv one earlier in PATH may lack modules we use).
@@ -26,6 +30,17 @@ LAB_PORT_BASE=${LAB_PORT_BASE:-27000}
 LAB_FAILS=0
 LAB_OKS=0
 LAB_PIDS=()
+
+# msg "English text" "texte français": the one the reader's locale asks for.
+# French when LC_ALL, else LC_MESSAGES, else LANG starts with "fr" (the
+# course is taught in French); English otherwise.
+lab_french() {
+	local l=${LC_ALL:-${LC_MESSAGES:-${LANG:-}}}
+	case $l in fr*) return 0 ;; *) return 1 ;; esac
+}
+msg() {
+	if lab_french; then printf '%s' "$2"; else printf '%s' "$1"; fi
+}
 
 ok() { printf '\342\234\224 %s\n' "$*"; LAB_OKS=$((LAB_OKS + 1)); }      # ✔
 ko() { printf '\342\234\230 %s\n' "$*"; LAB_FAILS=$((LAB_FAILS + 1)); }  # ✘
@@ -42,11 +57,12 @@ expect() {
 lab_dir() {
 	local d=${1:-${LAB_DIR:-}}
 	if [ -z "$d" ]; then
-		echo "usage: $(basename "$0") WORKDIR   (or set LAB_DIR)" >&2
+		echo "$(msg usage utilisation): $(basename "$0") WORKDIR   ($(msg or "ou") LAB_DIR=WORKDIR)" >&2
 		exit 64
 	fi
 	if [ ! -d "$d" ]; then
-		ko "work dir $d does not exist (make it and do the lab's steps in it)"
+		ko "$(msg "work dir $d does not exist (make it and do the lab's steps in it)" \
+			"le répertoire de travail $d n'existe pas (créez-le et faites-y les étapes du TP)")"
 		lab_finish
 	fi
 	# shellcheck disable=SC2034  # DIR is for the sourcing script
@@ -57,7 +73,7 @@ lab_dir() {
 solution_dir() {
 	local d=${1:-${LAB_DIR:-}}
 	if [ -z "$d" ]; then
-		echo "usage: $(basename "$0") WORKDIR   (or set LAB_DIR)" >&2
+		echo "$(msg usage utilisation): $(basename "$0") WORKDIR   ($(msg or "ou") LAB_DIR=WORKDIR)" >&2
 		exit 64
 	fi
 	mkdir -p "$d" || exit 73
@@ -72,8 +88,8 @@ need_prog() {
 		[ -x "$BIN/$p" ] || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then
-		printf '\342\234\230 not built yet:%s (in %s) - run make; this check cannot verify anything without it\n' \
-			"$missing" "$BIN"
+		printf '\342\234\230 %s\n' "$(msg "not built yet:$missing (in $BIN) - run make; this check cannot verify anything without it" \
+			"pas encore compilé :$missing (dans $BIN) - lancez make ; sans cela ce contrôle ne peut rien vérifier")"
 		exit 3
 	fi
 }
@@ -85,7 +101,8 @@ need_tool() {
 		command -v "$t" >/dev/null 2>&1 || [ -x "$t" ] || missing="$missing $t"
 	done
 	if [ -n "$missing" ]; then
-		printf '\342\234\230 not installed:%s - run tests/deps.sh test as root; this check cannot run\n' "$missing"
+		printf '\342\234\230 %s\n' "$(msg "not installed:$missing - run tests/deps.sh test as root; this check cannot run" \
+			"pas installé :$missing - lancez tests/deps.sh test en root ; ce contrôle ne peut pas tourner")"
 		exit 3
 	fi
 }
@@ -96,10 +113,10 @@ have_prog() { [ -x "$BIN/$1" ]; }
 lab_finish() {
 	local total=$((LAB_OKS + LAB_FAILS))
 	if [ "$LAB_FAILS" -eq 0 ]; then
-		printf 'All %d checks passed.\n' "$total"
+		msg "All $total checks passed." "Les $total vérifications sont réussies."; echo
 		exit 0
 	fi
-	printf '%d of %d checks failed.\n' "$LAB_FAILS" "$total"
+	msg "$LAB_FAILS of $total checks failed." "$LAB_FAILS vérifications sur $total ont échoué."; echo
 	exit 1
 }
 
