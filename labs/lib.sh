@@ -2,7 +2,8 @@
 # Source it:   . "$(dirname "$0")/../lib.sh"
 #
 # A check prints one line per thing it verifies, "✔ what is right" or
-# "✘ what is missing", and ends with a summary.  Exit status:
+# "✘ what is missing" (with its cause on the lines under it), and ends with a
+# summary, "✔ N/N: …" or "✘ F of N …".  Messages: msg "English" "français".  Exit status:
 #   0  everything is right
 #   1  something is missing or wrong (the ✘ lines say what)
 #   3  the check cannot run: a program it needs is not built yet, or a tool
@@ -113,10 +114,11 @@ have_prog() { [ -x "$BIN/$1" ]; }
 lab_finish() {
 	local total=$((LAB_OKS + LAB_FAILS))
 	if [ "$LAB_FAILS" -eq 0 ]; then
-		msg "All $total checks passed." "Les $total vérifications sont réussies."; echo
+		# "✔ N/N" first, the same in both languages: the sheets show it.
+		msg "✔ $total/$total: all checks passed." "✔ $total/$total : toutes les vérifications sont réussies."; echo
 		exit 0
 	fi
-	msg "$LAB_FAILS of $total checks failed." "$LAB_FAILS vérifications sur $total ont échoué."; echo
+	msg "✘ $LAB_FAILS of $total checks failed." "✘ $LAB_FAILS vérifications sur $total ont échoué."; echo
 	exit 1
 }
 
