@@ -35,23 +35,37 @@ LAB_PIDS=()
 # msg "English text" "texte français": the one the reader's locale asks for.
 # French when LC_ALL, else LC_MESSAGES, else LANG starts with "fr" (the
 # course is taught in French); English otherwise.
-lab_french() {
-	local l=${LC_ALL:-${LC_MESSAGES:-${LANG:-}}}
-	case $l in fr*) return 0 ;; *) return 1 ;; esac
-}
+case ${LC_ALL:-${LC_MESSAGES:-${LANG:-}}} in fr*) LAB_FR=1 ;; *) LAB_FR=0 ;; esac
+lab_french() { [ "$LAB_FR" = 1 ]; }
 msg() {
-	if lab_french; then printf '%s' "$2"; else printf '%s' "$1"; fi
+	if [ "$LAB_FR" = 1 ] && [ $# -ge 2 ]; then printf '%s' "$2"; else printf '%s' "$1"; fi
 }
 
-ok() { printf '\342\234\224 %s\n' "$*"; LAB_OKS=$((LAB_OKS + 1)); }      # ✔
-ko() { printf '\342\234\230 %s\n' "$*"; LAB_FAILS=$((LAB_FAILS + 1)); }  # ✘
-note() { printf '  %s\n' "$*"; }
+# ok EN [FR], ko EN [FR], note EN [FR]: one line in the reader's language
+# (with two texts; no command substitution, so no fork per line).
+ok() { lab_pick "$@"; printf '\342\234\224 %s\n' "$LAB_T"; LAB_OKS=$((LAB_OKS + 1)); }      # ✔
+ko() { lab_pick "$@"; printf '\342\234\230 %s\n' "$LAB_T"; LAB_FAILS=$((LAB_FAILS + 1)); }  # ✘
+note() { lab_pick "$@"; printf '  %s\n' "$LAB_T"; }
+# lab_pick EN FR (or one text): the reader's one into LAB_T.
+lab_pick() {
+	if [ $# -eq 2 ]; then
+		if [ "$LAB_FR" = 1 ]; then LAB_T=$2; else LAB_T=$1; fi
+	else
+		LAB_T="$*"
+	fi
+}
 
-# check COND-COMMAND... -- "message": ✔ if the command succeeds, ✘ if not.
+# expect COND-COMMAND... "message": ✔ if the command succeeds, ✘ if not.
 expect() {
 	local msg=${*: -1}
 	set -- "${@:1:$#-1}"
 	if "$@" >/dev/null 2>&1; then ok "$msg"; else ko "$msg"; fi
+}
+# expect2 COND-COMMAND... "English" "français": the same, in two languages.
+expect2() {
+	local en=${*: -2:1} fr=${*: -1}
+	set -- "${@:1:$#-2}"
+	if "$@" >/dev/null 2>&1; then ok "$en" "$fr"; else ko "$en" "$fr"; fi
 }
 
 # The work dir: first argument, else $LAB_DIR.  Sets DIR (absolute).
