@@ -2,7 +2,8 @@
 # Source it:   . "$(dirname "$0")/../lib.sh"
 #
 # A check prints one line per thing it verifies, "✔ what is right" or
-# "✘ what is missing", and ends with a summary.  Exit status:
+# "✘ what is missing" (with its cause on the lines under it), and ends with a
+# summary, "✔ N/N: …" or "✘ F of N …".  Messages: msg "English" "français".  Exit status:
 #   0  everything is right
 #   1  something is missing or wrong (the ✘ lines say what)
 #   3  the check cannot run: a program it needs is not built yet, or a tool
@@ -34,23 +35,37 @@ LAB_PIDS=()
 # msg "English text" "texte français": the one the reader's locale asks for.
 # French when LC_ALL, else LC_MESSAGES, else LANG starts with "fr" (the
 # course is taught in French); English otherwise.
-lab_french() {
-	local l=${LC_ALL:-${LC_MESSAGES:-${LANG:-}}}
-	case $l in fr*) return 0 ;; *) return 1 ;; esac
-}
+case ${LC_ALL:-${LC_MESSAGES:-${LANG:-}}} in fr*) LAB_FR=1 ;; *) LAB_FR=0 ;; esac
+lab_french() { [ "$LAB_FR" = 1 ]; }
 msg() {
-	if lab_french; then printf '%s' "$2"; else printf '%s' "$1"; fi
+	if [ "$LAB_FR" = 1 ] && [ $# -ge 2 ]; then printf '%s' "$2"; else printf '%s' "$1"; fi
 }
 
-ok() { printf '\342\234\224 %s\n' "$*"; LAB_OKS=$((LAB_OKS + 1)); }      # ✔
-ko() { printf '\342\234\230 %s\n' "$*"; LAB_FAILS=$((LAB_FAILS + 1)); }  # ✘
-note() { printf '  %s\n' "$*"; }
+# ok EN [FR], ko EN [FR], note EN [FR]: one line in the reader's language
+# (with two texts; no command substitution, so no fork per line).
+ok() { lab_pick "$@"; printf '\342\234\224 %s\n' "$LAB_T"; LAB_OKS=$((LAB_OKS + 1)); }      # ✔
+ko() { lab_pick "$@"; printf '\342\234\230 %s\n' "$LAB_T"; LAB_FAILS=$((LAB_FAILS + 1)); }  # ✘
+note() { lab_pick "$@"; printf '  %s\n' "$LAB_T"; }
+# lab_pick EN FR (or one text): the reader's one into LAB_T.
+lab_pick() {
+	if [ $# -eq 2 ]; then
+		if [ "$LAB_FR" = 1 ]; then LAB_T=$2; else LAB_T=$1; fi
+	else
+		LAB_T="$*"
+	fi
+}
 
-# check COND-COMMAND... -- "message": ✔ if the command succeeds, ✘ if not.
+# expect COND-COMMAND... "message": ✔ if the command succeeds, ✘ if not.
 expect() {
 	local msg=${*: -1}
 	set -- "${@:1:$#-1}"
 	if "$@" >/dev/null 2>&1; then ok "$msg"; else ko "$msg"; fi
+}
+# expect2 COND-COMMAND... "English" "français": the same, in two languages.
+expect2() {
+	local en=${*: -2:1} fr=${*: -1}
+	set -- "${@:1:$#-2}"
+	if "$@" >/dev/null 2>&1; then ok "$en" "$fr"; else ko "$en" "$fr"; fi
 }
 
 # The work dir: first argument, else $LAB_DIR.  Sets DIR (absolute).
@@ -113,10 +128,11 @@ have_prog() { [ -x "$BIN/$1" ]; }
 lab_finish() {
 	local total=$((LAB_OKS + LAB_FAILS))
 	if [ "$LAB_FAILS" -eq 0 ]; then
-		msg "All $total checks passed." "Les $total vérifications sont réussies."; echo
+		# "✔ N/N" first, the same in both languages: the sheets show it.
+		msg "✔ $total/$total: all checks passed." "✔ $total/$total : toutes les vérifications sont réussies."; echo
 		exit 0
 	fi
-	msg "$LAB_FAILS of $total checks failed." "$LAB_FAILS vérifications sur $total ont échoué."; echo
+	msg "✘ $LAB_FAILS of $total checks failed." "✘ $LAB_FAILS vérifications sur $total ont échoué."; echo
 	exit 1
 }
 
