@@ -43,7 +43,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIBA    := $(BUILD)/libmaillab.a
 PROGS   := $(sort $(patsubst %/main.c,%,$(wildcard */main.c)))
 BINS    := $(PROGS:%=$(BIN)/%)
-MANS    := $(wildcard $(PROGS:%=%/*.[1-8]))
+MANS    := $(wildcard $(PROGS:%=%/*.[1-8])) $(wildcard labs/man/*.[1-8])
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
