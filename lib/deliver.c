@@ -276,9 +276,16 @@ static int store_as(const struct md_opts *o, const struct target *t, const struc
 	} else if (owner_of(t->path, &uid, &gid) < 0) {
 		return fail_errno(o, t, "find the owner of");
 	}
+	if (uid == 0 && u != NULL && u->has_ids) {
+		md_warn(o, "%s: refusing to deliver as root: the passwd-file gives the user uid 0; "
+		    "give it the ids of an ordinary account instead (as root, maillab-user add "
+		    "uses the mail account's) and make %s that account's", t->who, t->path);
+		return EX_TEMPFAIL;
+	}
 	if (uid == 0) {
-		md_warn(o, "%s: refusing to deliver as root: give the user a uid and gid in the "
-		    "passwd-file, or a mailbox %s owned by the user", t->who, t->path);
+		md_warn(o, "%s: refusing to deliver as root: %s belongs to root; chown it to the "
+		    "user, or give the user a uid and gid other than 0 in a passwd-file (--users)",
+		    t->who, t->path);
 		return EX_TEMPFAIL;
 	}
 	if (o->become == MD_BECOME_EFFECTIVE)   /* smtpd's root half: here, and back */
