@@ -82,7 +82,15 @@ static int fail_errno(const struct md_opts *o, const struct target *t, const cha
 {
 	int e = errno;
 
-	md_warn(o, "%s: %s %s: %s", t->who, what, t->path, strerror(e));
+	/* Permissions: say whose ids were refused, and the fix. */
+	if (e == EACCES || e == EPERM)
+		md_warn(o, "%s: %s %s: %s (delivering as uid %lu gid %lu: make the mailbox that "
+		    "account's, chown -R %lu:%lu %s, or give the user the mailbox owner's ids)",
+		    t->who, what, t->path, strerror(e), (unsigned long)geteuid(),
+		    (unsigned long)getegid(), (unsigned long)geteuid(), (unsigned long)getegid(),
+		    t->path);
+	else
+		md_warn(o, "%s: %s %s: %s", t->who, what, t->path, strerror(e));
 	return ex_errno(e);
 }
 

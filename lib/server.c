@@ -599,11 +599,13 @@ static struct passwd *run_user(const char *runas)
 	struct passwd *pw;
 
 	if ((pw = getpwnam(name)) == NULL) {
-		warnx_("user %s: no such user (needed to drop root privileges)", name);
+		warnx_("user %s: no such user (needed to drop root privileges): create it, or name "
+		    "an existing unprivileged account with --user", name);
 		return NULL;
 	}
 	if (pw->pw_uid == 0) {
-		warnx_("user %s: is root; refusing to run the protocol as root", name);
+		warnx_("user %s: is root; refusing to run the protocol as root: name an "
+		    "unprivileged account with --user (default mail)", name);
 		return NULL;
 	}
 	return pw;
