@@ -288,3 +288,24 @@ SHEET
 	run maillab-check 9
 	assert_failure 64
 }
+
+@test "run-sheet --mistakes: a planted mistake the check does not name fails" {
+	local d=$BATS_TEST_TMPDIR/fake
+	mkdir -p "$d"
+	printf '#!/bin/bash\nmkdir -p "$1" && echo right > "$1/f"\n' > "$d/solution"
+	printf '#!/bin/bash\nif [ "$(cat "$1/f" 2>/dev/null)" = right ]; then echo "✔ 1/1"; exit 0; fi\necho "✘ f is not right"; exit 1\n' > "$d/check"
+	chmod +x "$d/solution" "$d/check"
+	{
+		printf 'mistake: f emptied\nplant: : > f\nen: ✘ f is not right\nfr: ✘ f is not right\n\n'
+		printf 'mistake: f removed\nplant: rm f\nen: ✘ f\nfr: ✘ f\n\n'
+		printf 'mistake: f changed\nplant: echo wrong > f\nen: ✘ f is not right\nfr: ✘ f is not right\n'
+	} > "$d/tests"
+	run timeout 60 "$ROOT/labs/run-sheet" --mistakes "$d"
+	echo "$output"
+	assert_success
+	printf '\nmistake: nothing planted\nplant: true\nen: ✘ f\nfr: ✘ f\n' >> "$d/tests"
+	run timeout 60 "$ROOT/labs/run-sheet" --mistakes "$d"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial 'planted mistake "nothing planted": the en check should exit 1'
+}
