@@ -120,7 +120,7 @@ sanitize: deps
 # unprivileged user (maillab-student, made if missing; not root: as yourself),
 # then each lab's planted mistakes.  LABS=labs/01-smtp-by-hand for one lab.
 LABS ?= $(sort $(wildcard labs/[0-9][0-9]-*))
-check-labs: all
+check-labs: deps all
 	@/usr/bin/python3 -S labs/run-sheet --all $(LABS)
 
 lint:
