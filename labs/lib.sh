@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # labs/lib.sh — what every labs/NN-topic/check and solution shares.
 # Source it:   . "$(dirname "$0")/../lib.sh"
 #

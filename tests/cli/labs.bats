@@ -163,7 +163,8 @@ one
 two
 END
 false # fails
-(printf '220 hi\r\n'; sleep 0.2; printf '250 ok\r\n'; sleep 30) | nc -l 127.0.0.1 $port >/dev/null &
+/usr/bin/python3 -Sc "import socket, time; s = socket.create_server(('127.0.0.1', $port)); c, _ = s.accept(); c.send(b'220 hi\r\n'); c.recv(99); c.send(b'250 ok\r\n'); time.sleep(30)" &
+timeout 5 sh -c 'until ss -ltn | grep -q ":$port "; do sleep 0.1; done'
 \`\`\`
 \`\`\`console
 \$ cat f.txt
@@ -226,6 +227,7 @@ SHEET
 \`\`\`sh
 sleep 1001 &
 (printf '220 hi\r\n'; sleep 30) | nc -l 127.0.0.1 $port >/dev/null &
+timeout 5 sh -c 'until ss -ltn | grep -q ":$port "; do sleep 0.1; done'
 \`\`\`
 \`\`\`session
 \$ nc -C 127.0.0.1 $port
@@ -237,7 +239,7 @@ SHEET
 	run timeout 60 "$ROOT/labs/run-sheet" "$d"
 	echo "$output"
 	assert_failure 1
-	assert_output --partial "README.md:7: waited 10 s"
+	assert_output --partial "README.md:8: waited 10 s"
 	assert_output --partial "+220 hi"
 	run pgrep -f "sleep 1001"
 	assert_failure
@@ -287,4 +289,35 @@ SHEET
 	assert_output --regexp "vérifications sur [0-9]+ ont échoué"
 	run maillab-check 9
 	assert_failure 64
+}
+
+@test "run-sheet --mistakes: a planted mistake the check does not name fails" {
+	local d=$BATS_TEST_TMPDIR/fake
+	mkdir -p "$d"
+	printf '#!/bin/bash\nmkdir -p "$1" && echo right > "$1/f"\n' > "$d/solution"
+	printf '#!/bin/bash\nif [ "$(cat "$1/f" 2>/dev/null)" = right ]; then echo "✔ 1/1"; exit 0; fi\necho "✘ f is not right"; exit 1\n' > "$d/check"
+	chmod +x "$d/solution" "$d/check"
+	{
+		printf 'mistake: f emptied\nplant: : > f\nen: ✘ f is not right\nfr: ✘ f is not right\n\n'
+		printf 'mistake: f removed\nplant: rm f\nen: ✘ f\nfr: ✘ f\n\n'
+		printf 'mistake: f changed\nplant: echo wrong > f\nen: ✘ f is not right\nfr: ✘ f is not right\n'
+	} > "$d/tests"
+	run timeout 60 "$ROOT/labs/run-sheet" --mistakes "$d"
+	echo "$output"
+	assert_success
+	printf '\nmistake: nothing planted\nplant: true\nen: ✘ f\nfr: ✘ f\n' >> "$d/tests"
+	run timeout 60 "$ROOT/labs/run-sheet" --mistakes "$d"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial 'planted mistake "nothing planted": the en check should exit 1'
+}
+
+@test "run-sheet: a session whose command ends before its S: lines fails at once" {
+	local port d=$BATS_TEST_TMPDIR/bad
+	port=$(free_port)
+	printf '```session\n$ nc -C 127.0.0.1 %s\nS: 220 hi\nC: QUIT\n^C\n```\n' "$port" | sheet "$d"
+	run timeout 30 "$ROOT/labs/run-sheet" "$d"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial "README.md:3: the command ended (exit 1) before"
 }
