@@ -47,9 +47,17 @@ MANS    := $(wildcard $(PROGS:%=%/*.[1-8]))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+# The labs' shell tools (maillab-user, maillab-check) go beside the programs,
+# so that one PATH entry serves both, as after make install.
+TOOLS   := $(filter-out %.1 %.5 %.7 %.8,$(wildcard labs/bin/*))
+BIN_TOOLS := $(TOOLS:labs/bin/%=$(BIN)/%)
 
-.PHONY: all check unit cli demo install deps sanitize fuzz lint clean bench
-all: $(BINS)
+.PHONY: all check unit cli demo install deps sanitize fuzz lint clean bench check-labs deb check-deb
+all: $(BINS) $(BIN_TOOLS)
+
+$(BIN_TOOLS): $(BIN)/%: labs/bin/%
+	@mkdir -p $(BIN)
+	cp $< $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -99,6 +107,7 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory unit cli
+	@$(MAKE) --no-print-directory check-labs
 
 # The same suite, rebuilt with ASan + UBSan in its own build and bin dirs.
 sanitize: deps
@@ -106,8 +115,16 @@ sanitize: deps
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 $(MAKE) --no-print-directory SAN=1 CK_MULT=10 BUILD=build-san BIN=bin-san unit cli
 
+# Every lab sheet typed literally (labs/run-sheet): both languages hold the
+# same runnable blocks, the French sheet typed as root, the English one as an
+# unprivileged user (maillab-student, made if missing; not root: as yourself),
+# then each lab's planted mistakes.  LABS=labs/01-smtp-by-hand for one lab.
+LABS ?= $(sort $(wildcard labs/[0-9][0-9]-*))
+check-labs: deps all
+	@/usr/bin/python3 -S labs/run-sheet --all $(LABS)
+
 lint:
-	@for m in $(MANS); do mandoc -Tlint -W warning $$m || exit 1; done
+	@for m in $(MANS) $(DOC_MANS); do mandoc -Tlint -W warning $$m || exit 1; done
 
 demo: deps all
 	@tests/demo.sh
@@ -118,11 +135,37 @@ fuzz: deps
 bench: all
 	@for b in bench/*/run; do echo "== $$b"; $$b; done
 
+# What a lab machine needs: the programs, the lab tools (whatever labs/bin
+# holds), maillab-demo, the man pages, the labs, the docs, and the inetd
+# examples of lab 4 with the installed paths.
+DOCS      := README.md DEVIATIONS.md docs/DESIGN.md docs/STYLE.md
+DOC_MANS  := $(wildcard docs/*.[1-8] labs/bin/*.[1-8])
+LAB_TOOLS := $(filter-out $(DOC_MANS),$(wildcard labs/bin/*))
+SHARE     := $(DESTDIR)$(PREFIX)/share
+EXAMPLES  := $(SHARE)/doc/maillab/examples
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
-	@for m in $(MANS); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
-	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/maillab/labs $(EXAMPLES)
+	install -m 755 $(BINS) $(LAB_TOOLS) $(DESTDIR)$(PREFIX)/bin
+	install -m 755 tests/demo.sh $(DESTDIR)$(PREFIX)/bin/maillab-demo
+	@for m in $(MANS) $(DOC_MANS); do s=$${m##*.}; install -d $(SHARE)/man/man$$s; \
+	  install -m 644 $$m $(SHARE)/man/man$$s; done
+	tar -C labs --exclude=./bin --exclude=__pycache__ --exclude='*.pyc' -cf - . | \
+	  tar -C $(SHARE)/maillab/labs --no-same-owner -xf -
+	chmod -R u+rwX,go+rX,go-w $(SHARE)/maillab/labs
+	install -m 644 $(DOCS) $(SHARE)/doc/maillab
+	tar -C labs/04-inetd -cf - xinetd.d systemd inetd.conf | tar -C $(EXAMPLES) --no-same-owner -xf -
+	find $(EXAMPLES) -type f -exec sed -i 's|/usr/local/bin/|$(PREFIX)/bin/|g' {} + -exec chmod 644 {} +
+
+# A Debian package built with dpkg-deb alone (no network, no debian/ source
+# tree): packaging/build-deb.sh; make check-deb installs it in a fresh
+# Debian 12 chroot and runs the demo from the installed files (not part of
+# make check: it downloads Debian once and needs root).
+deb:
+	@tests/deps.sh build deb
+	@packaging/build-deb.sh $(VERSION)
+
+check-deb: deb
+	@packaging/check-deb.sh $(VERSION)
 
 clean:
 	rm -rf build build-san bin bin-san

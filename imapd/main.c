@@ -28,7 +28,7 @@ static const struct option opts[] = {
 	{ "cert",           required_argument, NULL, O_CERT },
 	{ "key",            required_argument, NULL, O_KEY },
 	{ "tls",            no_argument,       NULL, O_TLS },
-	{ "plaintext-auth", no_argument,       NULL, O_PLAIN },
+	{ "plaintext-auth", optional_argument, NULL, O_PLAIN },
 	{ "user",           required_argument, NULL, O_RUNAS },
 	{ "auth-delay",     required_argument, NULL, O_DELAY },
 	{ "syslog",         no_argument,       NULL, O_SYSLOG },
@@ -42,7 +42,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: imapd [-v] [-l [ADDR:]PORT]... [--users FILE] [--mailbox TEMPLATE]\n"
-	    "             [--cert FILE --key FILE [--tls]] [--plaintext-auth] [--hostname NAME]\n"
+	    "             [--cert FILE --key FILE [--tls]] [--plaintext-auth[=WHEN]]\n"
+	    "             [--hostname NAME]\n"
 	    "IMAP4rev1 server on Maildir++: one session on stdin/stdout (inetd mode),\n"
 	    "or listening with -l.\n\n"
 	    "  -l, --listen [ADDR:]PORT  listen and fork a session per connection (default 127.0.0.1)\n"
@@ -51,8 +52,8 @@ static void usage(FILE *f)
 	    "      --mailbox TEMPLATE    maildir:PATH with %%u %%n %%d %%h (default %s)\n"
 	    "      --cert FILE, --key FILE  certificate and key: enables STARTTLS\n"
 	    "      --tls                 TLS from the first byte (imaps, port 993)\n"
-	    "      --plaintext-auth      allow passwords without TLS from any address\n"
-	    "                            (always allowed from loopback)\n"
+	    "      --plaintext-auth[=WHEN]  passwords without TLS: never, loopback (the\n"
+	    "                            default: 127/8, ::1, a pipe) or always (the bare option)\n"
 	    "      --hostname NAME       name in the greeting (default: the host name)\n"
 	    "      --user NAME           unprivileged user when started as root (default mail)\n"
 	    "      --auth-delay SECS     pause after a failed login (default %d)\n"
@@ -88,7 +89,11 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_CERT:    o->cert = optarg; break;
 		case O_KEY:     o->key = optarg; break;
 		case O_TLS:     o->cfg.implicit_tls = 1; break;
-		case O_PLAIN:   o->cfg.plaintext_auth = 1; break;
+		case O_PLAIN:
+			if ((o->cfg.plaintext_auth = server_plain_auth_arg(optarg)) < 0)
+				diex(EX_USAGE, "--plaintext-auth=%s: expected never, loopback or always",
+				    optarg);
+			break;
 		case O_RUNAS:   o->cfg.runas = optarg; break;
 		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
 		case 'v':       o->cfg.verbose = 1; break;
@@ -124,6 +129,7 @@ int main(int argc, char **argv)
 	struct peer peer;
 	char err[512];
 
+	server_inetd_stderr("* BYE imapd: service not available, see the mail log\r\n");
 	memset(&o, 0, sizeof o);
 	o.cfg.mailbox = MAILBOX_DEFAULT;
 	o.cfg.auth_delay = AUTH_FAIL_DELAY;

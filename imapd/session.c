@@ -195,7 +195,7 @@ static void logmsg(struct session *s, const char *fmt, ...)
 
 static int plain_ok(const struct session *s)
 {
-	return conn_is_tls(&s->conn) || s->o->plaintext_auth || s->peer->loopback;
+	return conn_is_tls(&s->conn) || server_plain_ok(s->o->plaintext_auth, s->peer);
 }
 
 static void capabilities(struct session *s, struct buf *b)
@@ -280,6 +280,10 @@ static int login_done(struct session *s, const char *tag)
 		return -1;
 	}
 	if (s->ids.unpriv) {
+		if (!s->user.has_ids)
+			warnx_("user %s: no uid and gid in the passwd-file, and started as root imapd "
+			    "reads mail only as its owner: give the user the ids of an ordinary "
+			    "account (as root, maillab-user add uses the mail account's)", s->user.name);
 		if (!s->user.has_ids || seteuid(0) < 0 || server_become(s->user.uid, s->user.gid) < 0) {
 			server_priv_down(&s->ids);
 			reply(s, tag, "NO [SERVERBUG] Cannot switch to the mail owner");

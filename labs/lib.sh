@@ -1,8 +1,10 @@
+# shellcheck shell=bash
 # labs/lib.sh — what every labs/NN-topic/check and solution shares.
 # Source it:   . "$(dirname "$0")/../lib.sh"
 #
 # A check prints one line per thing it verifies, "✔ what is right" or
-# "✘ what is missing", and ends with a summary.  Exit status:
+# "✘ what is missing" (with its cause on the lines under it), and ends with a
+# summary, "✔ N/N: …" or "✘ F of N …".  Messages: msg "English" "français".  Exit status:
 #   0  everything is right
 #   1  something is missing or wrong (the ✘ lines say what)
 #   3  the check cannot run: a program it needs is not built yet, or a tool
@@ -16,7 +18,11 @@
 
 LABS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$LABS_DIR/.." && pwd)
-BIN=${MAILLAB_BIN:-$ROOT/bin}
+# The programs: MAILLAB_BIN, else <repo>/bin in a source tree, else where
+# smtpd is found in PATH (installed: labs in $PREFIX/share/maillab/labs).
+if [ -n "${MAILLAB_BIN:-}" ]; then BIN=$MAILLAB_BIN
+elif [ -d "$ROOT/bin" ] || ! command -v smtpd >/dev/null 2>&1; then BIN=$ROOT/bin
+else BIN=$(dirname "$(command -v smtpd)"); fi
 PATH="$BIN:$PATH"
 export ROOT BIN PATH
 # Debian's python3 (the pyenv one earlier in PATH may lack modules we use).
@@ -27,26 +33,52 @@ LAB_FAILS=0
 LAB_OKS=0
 LAB_PIDS=()
 
-ok() { printf '\342\234\224 %s\n' "$*"; LAB_OKS=$((LAB_OKS + 1)); }      # ✔
-ko() { printf '\342\234\230 %s\n' "$*"; LAB_FAILS=$((LAB_FAILS + 1)); }  # ✘
-note() { printf '  %s\n' "$*"; }
+# msg "English text" "texte français": the one the reader's locale asks for.
+# French when LC_ALL, else LC_MESSAGES, else LANG starts with "fr" (the
+# course is taught in French); English otherwise.
+case ${LC_ALL:-${LC_MESSAGES:-${LANG:-}}} in fr*) LAB_FR=1 ;; *) LAB_FR=0 ;; esac
+lab_french() { [ "$LAB_FR" = 1 ]; }
+msg() {
+	if [ "$LAB_FR" = 1 ] && [ $# -ge 2 ]; then printf '%s' "$2"; else printf '%s' "$1"; fi
+}
 
-# check COND-COMMAND... -- "message": ✔ if the command succeeds, ✘ if not.
+# ok EN [FR], ko EN [FR], note EN [FR]: one line in the reader's language
+# (with two texts; no command substitution, so no fork per line).
+ok() { lab_pick "$@"; printf '\342\234\224 %s\n' "$LAB_T"; LAB_OKS=$((LAB_OKS + 1)); }      # ✔
+ko() { lab_pick "$@"; printf '\342\234\230 %s\n' "$LAB_T"; LAB_FAILS=$((LAB_FAILS + 1)); }  # ✘
+note() { lab_pick "$@"; printf '  %s\n' "$LAB_T"; }
+# lab_pick EN FR (or one text): the reader's one into LAB_T.
+lab_pick() {
+	if [ $# -eq 2 ]; then
+		if [ "$LAB_FR" = 1 ]; then LAB_T=$2; else LAB_T=$1; fi
+	else
+		LAB_T="$*"
+	fi
+}
+
+# expect COND-COMMAND... "message": ✔ if the command succeeds, ✘ if not.
 expect() {
 	local msg=${*: -1}
 	set -- "${@:1:$#-1}"
 	if "$@" >/dev/null 2>&1; then ok "$msg"; else ko "$msg"; fi
+}
+# expect2 COND-COMMAND... "English" "français": the same, in two languages.
+expect2() {
+	local en=${*: -2:1} fr=${*: -1}
+	set -- "${@:1:$#-2}"
+	if "$@" >/dev/null 2>&1; then ok "$en" "$fr"; else ko "$en" "$fr"; fi
 }
 
 # The work dir: first argument, else $LAB_DIR.  Sets DIR (absolute).
 lab_dir() {
 	local d=${1:-${LAB_DIR:-}}
 	if [ -z "$d" ]; then
-		echo "usage: $(basename "$0") WORKDIR   (or set LAB_DIR)" >&2
+		echo "$(msg usage utilisation): $(basename "$0") WORKDIR   ($(msg or "ou") LAB_DIR=WORKDIR)" >&2
 		exit 64
 	fi
 	if [ ! -d "$d" ]; then
-		ko "work dir $d does not exist (make it and do the lab's steps in it)"
+		ko "$(msg "work dir $d does not exist (make it and do the lab's steps in it)" \
+			"le répertoire de travail $d n'existe pas (créez-le et faites-y les étapes du TP)")"
 		lab_finish
 	fi
 	# shellcheck disable=SC2034  # DIR is for the sourcing script
@@ -57,7 +89,7 @@ lab_dir() {
 solution_dir() {
 	local d=${1:-${LAB_DIR:-}}
 	if [ -z "$d" ]; then
-		echo "usage: $(basename "$0") WORKDIR   (or set LAB_DIR)" >&2
+		echo "$(msg usage utilisation): $(basename "$0") WORKDIR   ($(msg or "ou") LAB_DIR=WORKDIR)" >&2
 		exit 64
 	fi
 	mkdir -p "$d" || exit 73
@@ -72,8 +104,8 @@ need_prog() {
 		[ -x "$BIN/$p" ] || missing="$missing $p"
 	done
 	if [ -n "$missing" ]; then
-		printf '\342\234\230 not built yet:%s (in %s) - run make; this check cannot verify anything without it\n' \
-			"$missing" "$BIN"
+		printf '\342\234\230 %s\n' "$(msg "not built yet:$missing (in $BIN) - run make; this check cannot verify anything without it" \
+			"pas encore compilé :$missing (dans $BIN) - lancez make ; sans cela ce contrôle ne peut rien vérifier")"
 		exit 3
 	fi
 }
@@ -85,7 +117,8 @@ need_tool() {
 		command -v "$t" >/dev/null 2>&1 || [ -x "$t" ] || missing="$missing $t"
 	done
 	if [ -n "$missing" ]; then
-		printf '\342\234\230 not installed:%s - run tests/deps.sh test as root; this check cannot run\n' "$missing"
+		printf '\342\234\230 %s\n' "$(msg "not installed:$missing - run tests/deps.sh test as root; this check cannot run" \
+			"pas installé :$missing - lancez tests/deps.sh test en root ; ce contrôle ne peut pas tourner")"
 		exit 3
 	fi
 }
@@ -96,10 +129,11 @@ have_prog() { [ -x "$BIN/$1" ]; }
 lab_finish() {
 	local total=$((LAB_OKS + LAB_FAILS))
 	if [ "$LAB_FAILS" -eq 0 ]; then
-		printf 'All %d checks passed.\n' "$total"
+		# "✔ N/N" first, the same in both languages: the sheets show it.
+		msg "✔ $total/$total: all checks passed." "✔ $total/$total : toutes les vérifications sont réussies."; echo
 		exit 0
 	fi
-	printf '%d of %d checks failed.\n' "$LAB_FAILS" "$total"
+	msg "✘ $LAB_FAILS of $total checks failed." "✘ $LAB_FAILS vérifications sur $total ont échoué."; echo
 	exit 1
 }
 

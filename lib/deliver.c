@@ -82,7 +82,15 @@ static int fail_errno(const struct md_opts *o, const struct target *t, const cha
 {
 	int e = errno;
 
-	md_warn(o, "%s: %s %s: %s", t->who, what, t->path, strerror(e));
+	/* Permissions: say whose ids were refused, and the fix. */
+	if (e == EACCES || e == EPERM)
+		md_warn(o, "%s: %s %s: %s (delivering as uid %lu gid %lu: make the mailbox that "
+		    "account's, chown -R %lu:%lu %s, or give the user the mailbox owner's ids)",
+		    t->who, what, t->path, strerror(e), (unsigned long)geteuid(),
+		    (unsigned long)getegid(), (unsigned long)geteuid(), (unsigned long)getegid(),
+		    t->path);
+	else
+		md_warn(o, "%s: %s %s: %s", t->who, what, t->path, strerror(e));
 	return ex_errno(e);
 }
 
@@ -276,9 +284,16 @@ static int store_as(const struct md_opts *o, const struct target *t, const struc
 	} else if (owner_of(t->path, &uid, &gid) < 0) {
 		return fail_errno(o, t, "find the owner of");
 	}
+	if (uid == 0 && u != NULL && u->has_ids) {
+		md_warn(o, "%s: refusing to deliver as root: the passwd-file gives the user uid 0; "
+		    "give it the ids of an ordinary account instead (as root, maillab-user add "
+		    "uses the mail account's) and make %s that account's", t->who, t->path);
+		return EX_TEMPFAIL;
+	}
 	if (uid == 0) {
-		md_warn(o, "%s: refusing to deliver as root: give the user a uid and gid in the "
-		    "passwd-file, or a mailbox %s owned by the user", t->who, t->path);
+		md_warn(o, "%s: refusing to deliver as root: %s belongs to root; chown it to the "
+		    "user, or give the user a uid and gid other than 0 in a passwd-file (--users)",
+		    t->who, t->path);
 		return EX_TEMPFAIL;
 	}
 	if (o->become == MD_BECOME_EFFECTIVE)   /* smtpd's root half: here, and back */

@@ -26,7 +26,9 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -38,6 +40,7 @@
 #define SERVER_DEFAULT_USER "mail"
 #define SERVER_SOCKS_MAX    (SERVER_LISTEN_MAX * 4)  /* a name may give several addresses */
 #define SERVER_BUSY_MS      100  /* pause after accept fails for want of resources */
+#define SERVER_LOGLINE_MAX  1024 /* a stderr line sent to syslog; longer ones are split */
 
 /* Text form of a socket address; IPv4-mapped IPv6 is shown as IPv4. */
 static void sa_text(const struct sockaddr_storage *ss, char *addr, size_t cap, int *port,
@@ -80,6 +83,115 @@ void server_peer(int fd, struct peer *p)
 	len = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		sa_text(&ss, p->local_addr, sizeof p->local_addr, &p->local_port, &loop);
+}
+
+int server_plain_auth_arg(const char *arg)
+{
+	if (arg == NULL || strcmp(arg, "always") == 0)
+		return PLAIN_ALWAYS;
+	if (strcmp(arg, "loopback") == 0)
+		return PLAIN_LOOPBACK;
+	if (strcmp(arg, "never") == 0)
+		return PLAIN_NEVER;
+	return -1;
+}
+
+int server_plain_ok(int policy, const struct peer *p)
+{
+	return policy == PLAIN_ALWAYS || (policy == PLAIN_LOOPBACK && p->loopback);
+}
+
+/* stderr under inetd (server_inetd_stderr): a stdio stream whose lines go
+ * to syslog.  It lives until the process ends. */
+struct errlog {
+	const char *farewell;           /* the line for the client, or NULL */
+	pid_t  pid;                     /* the process the client talks to */
+	int    said;                    /* a "prog: ..." diagnostic was logged */
+	size_t len;
+	char   line[SERVER_LOGLINE_MAX];
+};
+
+static void errlog_flush(struct errlog *l)
+{
+	size_t n = strlen(progname);
+	const char *text = l->line;
+	int prio = LOG_INFO;            /* the -v transcript */
+
+	l->line[l->len] = '\0';
+	l->len = 0;
+	if (strncmp(text, progname, n) == 0 && strncmp(text + n, ": ", 2) == 0) {
+		text += n + 2;          /* syslog names the program already */
+		prio = LOG_ERR;
+		l->said = 1;
+	}
+	syslog(LOG_MAIL | prio, "%s", text);
+}
+
+static ssize_t errlog_write(void *cookie, const char *p, size_t n)
+{
+	struct errlog *l = cookie;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			errlog_flush(l);
+			continue;
+		}
+		if (l->len == sizeof l->line - 1)
+			errlog_flush(l);
+		l->line[l->len++] = p[i] == '\r' ? ' ' : p[i];
+	}
+	return (ssize_t)n;
+}
+
+/* on_exit: a startup failure is told to the client in its protocol. */
+static void errlog_exit(int status, void *cookie)
+{
+	struct errlog *l = cookie;
+
+	fflush(stderr);
+	if (l->len > 0)
+		errlog_flush(l);
+	if (getpid() == l->pid && status >= EX__BASE && l->said && l->farewell != NULL) {
+		ssize_t w = write(STDOUT_FILENO, l->farewell, strlen(l->farewell));
+		(void)w;        /* the client may be gone: nothing more to do */
+	}
+}
+
+static int same_socket(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && S_ISSOCK(sa.st_mode) &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int server_inetd_stderr(const char *farewell)
+{
+	static const cookie_io_functions_t io = { .write = errlog_write };
+	struct errlog *l;
+	FILE *f;
+	int null;
+
+	if (!same_socket(STDIN_FILENO, STDERR_FILENO))
+		return 0;
+	if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+		return 0;       /* no way to silence fd 2: keep it (cannot happen) */
+	/* The stream is never closed: stderr must work until the end. */
+	if ((l = calloc(1, sizeof *l)) == NULL || (f = fopencookie(l, "w", io)) == NULL) {
+		free(l);
+		close(null);
+		return 0;
+	}
+	l->farewell = farewell;
+	l->pid = getpid();
+	setvbuf(f, NULL, _IOLBF, 0);
+	openlog(progname, LOG_PID, LOG_MAIL);
+	fflush(stderr);
+	dup2(null, STDERR_FILENO);
+	close(null);
+	stderr = f;
+	on_exit(errlog_exit, l);
+	return 1;
 }
 
 int server_inetd(session_fn fn, void *arg)
@@ -487,11 +599,13 @@ static struct passwd *run_user(const char *runas)
 	struct passwd *pw;
 
 	if ((pw = getpwnam(name)) == NULL) {
-		warnx_("user %s: no such user (needed to drop root privileges)", name);
+		warnx_("user %s: no such user (needed to drop root privileges): create it, or name "
+		    "an existing unprivileged account with --user", name);
 		return NULL;
 	}
 	if (pw->pw_uid == 0) {
-		warnx_("user %s: is root; refusing to run the protocol as root", name);
+		warnx_("user %s: is root; refusing to run the protocol as root: name an "
+		    "unprivileged account with --user (default mail)", name);
 		return NULL;
 	}
 	return pw;
@@ -522,7 +636,9 @@ int server_become(uid_t uid, gid_t gid)
 	uid_t r, e, s;
 
 	if (uid == 0) {
-		warnx_("refusing to access mail as root (uid 0)");
+		warnx_("refusing to access mail as root (uid 0): give the user the ids of an "
+		    "ordinary account in the passwd-file (as root, maillab-user add uses the mail "
+		    "account's) and make its mailbox that account's");
 		return -1;
 	}
 	getresuid(&r, &e, &s);

@@ -26,8 +26,32 @@ struct peer {
 /* Runs one session on rfd/wfd; returns the child's exit status. */
 typedef int (*session_fn)(int rfd, int wfd, const struct peer *peer, void *arg);
 
+/* --plaintext-auth[=never|loopback|always]: when a password may be sent
+ * without TLS.  loopback, the default, allows it from 127/8, ::1 and a
+ * pipe, so a lab works without certificates; never refuses it even there,
+ * to show what a client meets on the Internet (RFC 3207, 2595, 3501). */
+enum plain_auth { PLAIN_LOOPBACK = 0, PLAIN_NEVER, PLAIN_ALWAYS };
+
+/* The option's argument (NULL: the bare option, always) as a policy, or
+ * -1 for a word that is none of the three. */
+int server_plain_auth_arg(const char *arg);
+
+/* May this peer send a password on a connection without TLS? */
+int server_plain_ok(int policy, const struct peer *p);
+
 /* Describe fd's peer (getpeername); for a pipe or tty, loopback = 1. */
 void server_peer(int fd, struct peer *p);
+
+/* inetd mode, before anything is printed (call it first in main): inetd,
+ * xinetd and systemd (StandardError=inherit) give the server the client's
+ * socket as fd 2 too, so a diagnostic would land inside the protocol
+ * stream.  When fd 2 is the socket of fd 0, fd 2 becomes /dev/null (for
+ * the programs we start as well) and stderr's lines go to syslog (mail
+ * facility, as ident progname, LOG_ERR); and if the process then exits
+ * with a status of sysexits.h (64 and up) after a "prog: ..." diagnostic,
+ * the client gets farewell on fd 1 (one protocol-correct line, CRLF
+ * included) instead of a silent close.  Return 1 if stderr was moved. */
+int server_inetd_stderr(const char *farewell);
 
 /* inetd mode: run fn on fds 0/1 with the peer of fd 0, SIGPIPE ignored
  * (a write error is seen as such).  Returns fn's status. */

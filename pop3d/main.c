@@ -28,7 +28,7 @@ static const struct option opts[] = {
 	{ "cert",           required_argument, NULL, O_CERT },
 	{ "key",            required_argument, NULL, O_KEY },
 	{ "tls",            no_argument,       NULL, O_TLS },
-	{ "plaintext-auth", no_argument,       NULL, O_PLAIN },
+	{ "plaintext-auth", optional_argument, NULL, O_PLAIN },
 	{ "require-tls",    no_argument,       NULL, O_REQTLS },
 	{ "user",           required_argument, NULL, O_RUNAS },
 	{ "idle",           required_argument, NULL, O_IDLE },
@@ -43,7 +43,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: pop3d [-v] [-l [ADDR:]PORT]... [--users FILE] [--mailbox TEMPLATE]\n"
-	    "             [--cert FILE --key FILE [--tls]] [--plaintext-auth] [--hostname NAME]\n"
+	    "             [--cert FILE --key FILE [--tls]] [--plaintext-auth[=WHEN]]\n"
+	    "             [--hostname NAME]\n"
 	    "POP3 server: one session on stdin/stdout (inetd mode), or listening with -l.\n\n"
 	    "  -l, --listen [ADDR:]PORT  listen and fork a session per connection (default 127.0.0.1)\n"
 	    "      --users FILE          passwd-file (user:{SCHEME}secret:uid:gid:gecos:home:shell)\n"
@@ -51,9 +52,9 @@ static void usage(FILE *f)
 	    "      --mailbox TEMPLATE    [maildir:|mbox:]PATH with %%u %%n %%d %%h (default %s)\n"
 	    "      --cert FILE, --key FILE  certificate and key: enables STLS\n"
 	    "      --tls                 TLS from the first byte (pop3s, port 995)\n"
-	    "      --plaintext-auth      allow passwords without TLS from any address\n"
-	    "                            (always allowed from loopback)\n"
-	    "      --require-tls         no password without TLS, not even from loopback\n"
+	    "      --plaintext-auth[=WHEN]  passwords without TLS: never, loopback (the\n"
+	    "                            default: 127/8, ::1, a pipe) or always (the bare option)\n"
+	    "      --require-tls         the same as --plaintext-auth=never\n"
 	    "      --hostname NAME       name in the greeting (default: the host name)\n"
 	    "      --user NAME           unprivileged user when started as root (default mail)\n"
 	    "      --idle SECS           autologout timer (default %d)\n"
@@ -88,7 +89,11 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_CERT:    o->cert = optarg; break;
 		case O_KEY:     o->key = optarg; break;
 		case O_TLS:     o->cfg.implicit_tls = 1; break;
-		case O_PLAIN:   o->cfg.plaintext_auth = 1; break;
+		case O_PLAIN:
+			if ((o->cfg.plaintext_auth = server_plain_auth_arg(optarg)) < 0)
+				diex(EX_USAGE, "--plaintext-auth=%s: expected never, loopback or always",
+				    optarg);
+			break;
 		case O_REQTLS:  o->cfg.require_tls = 1; break;
 		case O_RUNAS:   o->cfg.runas = optarg; break;
 		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
@@ -119,8 +124,11 @@ static void parse(int argc, char **argv, struct opts *o)
 	}
 	if ((o->cert == NULL) != (o->key == NULL))
 		diex(EX_USAGE, "--cert and --key go together");
-	if (o->cfg.require_tls && o->cfg.plaintext_auth)
+	if (o->cfg.require_tls && o->cfg.plaintext_auth != PLAIN_LOOPBACK &&
+	    o->cfg.plaintext_auth != PLAIN_NEVER)
 		diex(EX_USAGE, "--require-tls and --plaintext-auth contradict each other");
+	if (o->cfg.require_tls)
+		o->cfg.plaintext_auth = PLAIN_NEVER;
 	if (o->cfg.implicit_tls && o->cert == NULL)
 		diex(EX_USAGE, "--tls needs --cert and --key");
 }
@@ -132,6 +140,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc;
 
+	server_inetd_stderr("-ERR [SYS/TEMP] pop3d: service not available, see the mail log\r\n");
 	memset(&o, 0, sizeof o);
 	o.cfg.mailbox = MAILBOX_DEFAULT;
 	o.cfg.idle_secs = POP3_IDLE_SECS;

@@ -20,8 +20,8 @@ struct pop3d_cfg {
 	const char *runas;          /* unprivileged user when started as root */
 	SSL_CTX    *tls;            /* NULL: no STLS, no --tls */
 	int         implicit_tls;   /* --tls: TLS from the first byte (pop3s) */
-	int         plaintext_auth; /* passwords allowed without TLS anywhere */
-	int         require_tls;    /* not even from loopback */
+	int         plaintext_auth; /* enum plain_auth: passwords without TLS */
+	int         require_tls;    /* --require-tls, i.e. --plaintext-auth=never */
 	int         verbose;        /* transcript on stderr */
 	int         use_syslog;     /* one line per login and logout */
 	int         idle_secs;      /* autologout timer */

@@ -143,8 +143,7 @@ static size_t mask_secrets(const char *line, size_t len, int incoming)
 
 static int plaintext_ok(const struct session *s)
 {
-	return conn_is_tls(&s->conn) || s->cfg->plaintext_auth ||
-	    (s->peer->loopback && !s->cfg->require_tls);
+	return conn_is_tls(&s->conn) || server_plain_ok(s->cfg->plaintext_auth, s->peer);
 }
 
 static void refuse_plaintext(struct session *s)
@@ -186,6 +185,10 @@ static void enter_transaction(struct session *s)
 	 * template is resolved by looking at the path, which only the owner
 	 * may be able to see (a home of mode 0700). */
 	if (s->ids.unpriv) {
+		if (!s->u.has_ids)
+			warnx_("user %s: no uid and gid in the passwd-file, and started as root pop3d "
+			    "reads mail only as its owner: give the user the ids of an ordinary "
+			    "account (as root, maillab-user add uses the mail account's)", s->u.name);
 		if (!s->u.has_ids || server_become(s->u.uid, s->u.gid) < 0) {
 			logmsg(s, "cannot switch to the owner of %s's mail", s->u.name);
 			reply(s, "-ERR [SYS/PERM] Cannot access this maildrop");
@@ -881,6 +884,8 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	if (cfg->verbose)
 		conn_set_log(&s->conn, stderr, mask_secrets);
 	if (server_unpriv(s->cfg->runas, &s->ids) < 0) {
+		reply(s, "-ERR [SYS/PERM] Server misconfigured, see the mail log");
+		conn_flush(&s->conn);
 		free(s);
 		return EXIT_FAILURE;
 	}

@@ -1,11 +1,15 @@
 /* smtpd — SMTP, ESMTP and LMTP server (inetd mode or -l listening).
  * This file only parses options; the work starts in smtpd_run(). */
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
 #include <linux/limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -32,7 +36,7 @@ static const struct option opts[] = {
 	{ "cert",           required_argument, NULL, O_CERT },
 	{ "key",            required_argument, NULL, O_KEY },
 	{ "tls",            no_argument,       NULL, O_TLS },
-	{ "plaintext-auth", no_argument,       NULL, O_PLAINAUTH },
+	{ "plaintext-auth", optional_argument, NULL, O_PLAINAUTH },
 	{ "syslog",         no_argument,       NULL, O_SYSLOG },
 	{ "domains",        required_argument, NULL, O_DOMAINS },
 	{ "relay-from",     required_argument, NULL, O_RELAYFROM },
@@ -61,7 +65,7 @@ static void usage(FILE *f)
 	    "usage: smtpd [-v] [-l [ADDR:]PORT]... [--hostname NAME] [--domains LIST]\n"
 	    "             [--users FILE] [--mailbox TEMPLATE] [--mda CMD] [--queue DIR]\n"
 	    "             [--relay-from CIDR,...] [--cert FILE --key FILE] [--tls]\n"
-	    "             [--plaintext-auth] [--lmtp] [--submission] [--max-size N]\n"
+	    "             [--plaintext-auth[=never|loopback|always]] [--lmtp] [--submission] [--max-size N]\n"
 	    "             [--max-rcpt N] [--timeout SECS] [--data-timeout SECS] [--user NAME]\n"
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
@@ -116,6 +120,109 @@ static const char *beside_me(const char *name, char *buf, size_t cap)
 	return access(buf, X_OK) == 0 ? buf : "";
 }
 
+/* Who writes the queue and greylist files: the session's user, which is
+ * --user (default mail) when started as root, else ourselves. */
+struct writer {
+	uid_t uid;
+	gid_t gid;
+	char  name[64];
+	int   root;                     /* we are root: we can fix ownership */
+};
+
+static void find_writer(const struct config *c, struct writer *w)
+{
+	const char *name = c->runas != NULL && *c->runas ? c->runas : "mail";
+	struct passwd *pw;
+
+	w->root = geteuid() == 0;
+	if (!w->root) {
+		w->uid = geteuid();
+		w->gid = getegid();
+		pw = getpwuid(w->uid);
+		snprintf(w->name, sizeof w->name, "%s", pw ? pw->pw_name : "you");
+		return;
+	}
+	if ((pw = getpwnam(name)) == NULL || pw->pw_uid == 0)
+		diex(EX_CONFIG, "user %s: %s (the user the protocol runs as: see --user)", name,
+		    pw ? "is root" : "no such user");
+	w->uid = pw->pw_uid;
+	w->gid = pw->pw_gid;
+	snprintf(w->name, sizeof w->name, "%s", pw->pw_name);
+}
+
+/* May w create files in the directory st describes?  As root we decide
+ * from the mode bits, the way the kernel will for w's ids (its one group). */
+static int writable_by(const struct stat *st, const struct writer *w, const char *dir)
+{
+	if (!w->root)
+		return access(dir, W_OK | X_OK) == 0;
+	if (st->st_uid == w->uid)
+		return (st->st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+	if (st->st_gid == w->gid)
+		return (st->st_mode & (S_IWGRP | S_IXGRP)) == (S_IWGRP | S_IXGRP);
+	return (st->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+}
+
+/* A --queue or --greylist directory the sessions will write: made if
+ * missing (as root, owned by the writer), else it must be a directory
+ * the writer may write.  Otherwise smtpd refuses to start, saying how to
+ * fix it: running without greylisting or a queue would hide the mistake. */
+static void usable_dir(const char *what, const char *dir, const struct writer *w)
+{
+	struct stat st;
+	struct group *gr;
+	struct passwd *pw;
+
+	if (stat(dir, &st) < 0 && errno == ENOENT) {
+		if (mkdir(dir, 0700) < 0)
+			die(EX_CANTCREAT, "%s dir %s: cannot create it", what, dir);
+		if (w->root && chown(dir, w->uid, w->gid) < 0)
+			die(EX_CANTCREAT, "%s dir %s: cannot give it to %s", what, dir, w->name);
+		return;
+	}
+	if (stat(dir, &st) < 0)
+		die(EX_CONFIG, "%s dir %s", what, dir);
+	if (!S_ISDIR(st.st_mode))
+		diex(EX_CONFIG, "%s dir %s: not a directory", what, dir);
+	if (writable_by(&st, w, dir))
+		return;
+	pw = getpwuid(st.st_uid);
+	gr = getgrgid(st.st_gid);
+	if (w->root)
+		diex(EX_CONFIG, "%s dir %s: not writable by uid %lu (%s), the user smtpd runs as "
+		    "(--user): owner %s:%s, mode %04o; fix: chown -R %s: %s "
+		    "(or make it with: maillab-user dir %s)", what, dir, (unsigned long)w->uid,
+		    w->name, pw ? pw->pw_name : "?", gr ? gr->gr_name : "?",
+		    (unsigned)(st.st_mode & 07777), w->name, dir, dir);
+	diex(EX_CONFIG, "%s dir %s: not writable by uid %lu (%s): owner %s:%s, mode %04o; "
+	    "fix: chmod u+rwx %s if it is yours, or give smtpd a directory of your own",
+	    what, dir, (unsigned long)w->uid, w->name, pw ? pw->pw_name : "?",
+	    gr ? gr->gr_name : "?", (unsigned)(st.st_mode & 07777), dir);
+}
+
+static void check_dirs(const struct config *c)
+{
+	struct writer w;
+	char sub[PATH_MAX];
+	static const char *const qsub[] = { "tmp", "msg", "env" };
+
+	if (c->queue == NULL && c->greylist == NULL)
+		return;
+	find_writer(c, &w);
+	if (c->greylist != NULL)
+		usable_dir("greylist", c->greylist, &w);
+	if (c->queue == NULL)
+		return;
+	usable_dir("queue", c->queue, &w);
+	for (size_t i = 0; i < sizeof qsub / sizeof qsub[0]; i++) {
+		struct stat st;
+
+		snprintf(sub, sizeof sub, "%s/%s", c->queue, qsub[i]);
+		if (stat(sub, &st) == 0)        /* queue_init makes missing ones */
+			usable_dir("queue", sub, &w);
+	}
+}
+
 static void option(struct config *c, int o, char *arg)
 {
 	switch (o) {
@@ -131,7 +238,10 @@ static void option(struct config *c, int o, char *arg)
 	case O_CERT: c->cert = arg; break;
 	case O_KEY: c->key = arg; break;
 	case O_TLS: c->tls = 1; break;
-	case O_PLAINAUTH: c->plaintext_auth = 1; break;
+	case O_PLAINAUTH:
+		if ((c->plaintext_auth = server_plain_auth_arg(arg)) < 0)
+			diex(EX_USAGE, "--plaintext-auth=%s: expected never, loopback or always", arg);
+		break;
 	case O_SYSLOG: c->syslog = 1; break;
 	case O_DOMAINS: add_domains(c, arg); break;
 	case O_RELAYFROM: add_nets(c, arg); break;
@@ -165,6 +275,7 @@ int main(int argc, char **argv)
 	static char send[PATH_MAX];
 	int o;
 
+	server_inetd_stderr("421 4.3.0 smtpd: service not available, see the mail log\r\n");
 	cfg.max_size = SMTPD_SIZE_DEFAULT;
 	cfg.max_rcpt = SMTP_RCPT_MAX;
 	cfg.greylist_delay = SMTPD_GREYLIST_DELAY;
@@ -191,6 +302,7 @@ int main(int argc, char **argv)
 		cfg.cmd_timeout = SMTP_CMD_SECS;
 	if (cfg.data_timeout == 0)
 		cfg.data_timeout = cfg.cmd_timeout < SMTP_DATA_SECS ? cfg.cmd_timeout : SMTP_DATA_SECS;
+	check_dirs(&cfg);
 	if (cfg.smtp_send == NULL)
 		cfg.smtp_send = beside_me("smtp-send", send, sizeof send);
 	if (cfg.hostname[0] == '\0' && gethostname(cfg.hostname, sizeof cfg.hostname - 1) < 0)

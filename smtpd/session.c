@@ -144,7 +144,7 @@ static size_t mask_auth(const char *line, size_t len, int incoming)
 
 static int auth_allowed(const struct session *s)
 {
-	return conn_is_tls(&s->conn) || s->cfg->plaintext_auth || s->peer.loopback;
+	return conn_is_tls(&s->conn) || server_plain_ok(s->cfg->plaintext_auth, &s->peer);
 }
 
 static void cmd_helo(struct session *s, char *args)
@@ -545,6 +545,10 @@ static void cmd_auth(struct session *s, char *args)
 
 	if (s->authuser[0] != '\0') {
 		reply(s, 503, "5.5.1 Error: already authenticated");
+		return;
+	}
+	if (!auth_allowed(s) && s->cfg->ssl != NULL) {
+		reply(s, 530, "5.7.0 Must issue a STARTTLS command first");     /* RFC 3207 4 */
 		return;
 	}
 	if (!auth_allowed(s)) {

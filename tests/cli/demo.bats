@@ -85,3 +85,13 @@ PY
 	assert_output --partial "FAILED: smtpd does not listen"
 	assert_output --partial "demo FAILED"
 }
+
+@test "make demo speaks French when LANG starts with fr, and the chain still runs" {
+	LANG=fr_FR.UTF-8 LC_ALL= LC_MESSAGES= run timeout 180 "$ROOT/tests/demo.sh"
+	echo "$output"
+	assert_success
+	assert_output --partial "== 1. Créer un utilisateur de messagerie"
+	assert_output --partial "démo terminée"
+	refute_output --partial "ÉCHEC"
+	refute_output --partial "demo complete"
+}

@@ -23,7 +23,7 @@ solve_and_check() {
 	if [ "$status" -eq 3 ]; then skip "$1 check: $output"; fi
 	echo "$output"
 	assert_success
-	assert_output --partial "All "
+	assert_output --regexp "✔ [0-9]+/[0-9]+"
 	refute_output --partial "✘"
 }
 
@@ -144,4 +144,180 @@ mutate() {
 @test "lab 7: spam left in INBOX is caught" {
 	mutate 07-spam-virus 'mv home/student/Maildir/.Junk/new/* home/student/Maildir/new/' \
 		"no message with X-Spam-Flag: YES in .Junk"
+}
+
+
+# ---- the sheet runner and the lab tools ------------------------------------
+
+# sheet DIR: DIR/README.md from stdin.
+sheet() { mkdir -p "$1" && cat > "$1/README.md"; }
+
+@test "run-sheet: a sheet whose shown output comes passes (… wildcards, sh, console, session)" {
+	local port d=$BATS_TEST_TMPDIR/good
+	port=$(free_port)
+	sheet "$d" <<SHEET
+\`\`\`sh
+mkdir -p ~/w && cd ~/w
+cat > f.txt <<'END'
+one
+two
+END
+false # fails
+/usr/bin/python3 -Sc "import socket, time; s = socket.create_server(('127.0.0.1', $port)); c, _ = s.accept(); c.send(b'220 hi\r\n'); c.recv(99); c.send(b'250 ok\r\n'); time.sleep(30)" &
+timeout 5 sh -c 'until ss -ltn | grep -q ":$port "; do sleep 0.1; done'
+\`\`\`
+\`\`\`console
+\$ cat f.txt
+one
+two
+\$ printf 'a\nb\nc\n'
+…
+c
+\$ echo "id=\$RANDOM."
+id=….
+\`\`\`
+\`\`\`session
+\$ nc -C 127.0.0.1 $port
+S: 220 hi
+C: HELLO
+S: 250 …
+^C
+\`\`\`
+SHEET
+	run timeout 60 "$ROOT/labs/run-sheet" "$d"
+	echo "$output"
+	assert_success
+	assert_output --partial "ok   good"
+}
+
+@test "run-sheet: a wrong shown line fails with the file, line and a diff" {
+	local d=$BATS_TEST_TMPDIR/bad
+	sheet "$d" <<'SHEET'
+# title
+```console
+$ printf 'a\nb\n'
+a
+c
+```
+SHEET
+	run timeout 60 "$ROOT/labs/run-sheet" "$d"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial "README.md:3: the output differs from the sheet for: \$ printf"
+	assert_output --partial "-c"
+	assert_output --partial "+b"
+}
+
+@test "run-sheet: a failing sh command fails, and so does a '# fails' command that succeeds" {
+	local d=$BATS_TEST_TMPDIR/bad
+	printf '```sh\ntrue\nls /nonexistent\n```\n' | sheet "$d"
+	run timeout 60 "$ROOT/labs/run-sheet" "$d"
+	assert_failure 1
+	assert_output --partial "this command exited 2: ls /nonexistent"
+	printf '```sh\ntrue # fails\n```\n' | sheet "$d"
+	run timeout 60 "$ROOT/labs/run-sheet" "$d"
+	assert_failure 1
+	assert_output --partial "should fail"
+}
+
+@test "run-sheet: a session line that never comes fails (bounded) and leaves no process behind" {
+	local port d=$BATS_TEST_TMPDIR/bad
+	port=$(free_port)
+	sheet "$d" <<SHEET
+\`\`\`sh
+sleep 1001 &
+(printf '220 hi\r\n'; sleep 30) | nc -l 127.0.0.1 $port >/dev/null &
+timeout 5 sh -c 'until ss -ltn | grep -q ":$port "; do sleep 0.1; done'
+\`\`\`
+\`\`\`session
+\$ nc -C 127.0.0.1 $port
+S: 220 bye
+C: QUIT
+^C
+\`\`\`
+SHEET
+	run timeout 60 "$ROOT/labs/run-sheet" "$d"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial "README.md:8: waited 10 s"
+	assert_output --partial "+220 hi"
+	run pgrep -f "sleep 1001"
+	assert_failure
+}
+
+@test "run-sheet --same: the two languages must hold the same runnable blocks" {
+	local d=$BATS_TEST_TMPDIR/two
+	printf '# A\n```sh\necho one\n```\nprose\n' | sheet "$d"
+	printf '# B\n```sh\necho one\n```\nautre prose\n' > "$d/README.fr.md"
+	run "$ROOT/labs/run-sheet" --same "$d"
+	assert_success
+	printf '# B\n```sh\necho un\n```\n' > "$d/README.fr.md"
+	run "$ROOT/labs/run-sheet" --same "$d"
+	assert_failure 1
+	assert_output --partial "+echo un"
+}
+
+@test "maillab-user: a mail user with your ids, or the mail account's as root" {
+	cd "$BATS_TEST_TMPDIR"
+	run maillab-user add users student secret
+	assert_success
+	if [ "$(id -u)" -eq 0 ]; then
+		assert_output --partial "the servers never touch mail as uid 0"
+		grep -q "^student:{PLAIN}secret:$(id -u mail):$(id -g mail)::$PWD/home/student::\$" users
+		[ "$(stat -c %U home/student/Maildir/new)" = mail ]
+	else
+		grep -q "^student:{PLAIN}secret:$(id -u):$(id -g)::$PWD/home/student::\$" users
+	fi
+	run maillab-user add users student other
+	[ "$(grep -c '^student:' users)" -eq 1 ]
+	LANG=fr_FR.UTF-8 run maillab-user dir queue
+	assert_success
+	assert_output --partial "queue créé"
+	[ "$(stat -c %a queue)" = 700 ]
+	run maillab-user add users
+	assert_failure 64
+}
+
+@test "maillab-check: grades lab N from any directory, in French when LANG says so" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir lab2
+	HOME=$BATS_TEST_TMPDIR run maillab-check 2
+	assert_failure 1
+	assert_output --regexp "[0-9]+ of [0-9]+ checks failed"
+	HOME=$BATS_TEST_TMPDIR LANG=fr_FR.UTF-8 run maillab-check 2 "$BATS_TEST_TMPDIR/lab2"
+	assert_failure 1
+	assert_output --regexp "vérifications sur [0-9]+ ont échoué"
+	run maillab-check 9
+	assert_failure 64
+}
+
+@test "run-sheet --mistakes: a planted mistake the check does not name fails" {
+	local d=$BATS_TEST_TMPDIR/fake
+	mkdir -p "$d"
+	printf '#!/bin/bash\nmkdir -p "$1" && echo right > "$1/f"\n' > "$d/solution"
+	printf '#!/bin/bash\nif [ "$(cat "$1/f" 2>/dev/null)" = right ]; then echo "✔ 1/1"; exit 0; fi\necho "✘ f is not right"; exit 1\n' > "$d/check"
+	chmod +x "$d/solution" "$d/check"
+	{
+		printf 'mistake: f emptied\nplant: : > f\nen: ✘ f is not right\nfr: ✘ f is not right\n\n'
+		printf 'mistake: f removed\nplant: rm f\nen: ✘ f\nfr: ✘ f\n\n'
+		printf 'mistake: f changed\nplant: echo wrong > f\nen: ✘ f is not right\nfr: ✘ f is not right\n'
+	} > "$d/tests"
+	run timeout 60 "$ROOT/labs/run-sheet" --mistakes "$d"
+	echo "$output"
+	assert_success
+	printf '\nmistake: nothing planted\nplant: true\nen: ✘ f\nfr: ✘ f\n' >> "$d/tests"
+	run timeout 60 "$ROOT/labs/run-sheet" --mistakes "$d"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial 'planted mistake "nothing planted": the en check should exit 1'
+}
+
+@test "run-sheet: a session whose command ends before its S: lines fails at once" {
+	local port d=$BATS_TEST_TMPDIR/bad
+	port=$(free_port)
+	printf '```session\n$ nc -C 127.0.0.1 %s\nS: 220 hi\nC: QUIT\n^C\n```\n' "$port" | sheet "$d"
+	run timeout 30 "$ROOT/labs/run-sheet" "$d"
+	echo "$output"
+	assert_failure 1
+	assert_output --partial "README.md:3: the command ended (exit 1) before"
 }

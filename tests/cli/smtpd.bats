@@ -727,7 +727,7 @@ same_as_maildeliver() {     # FILE SENDER RCPT USER-IN-FILE
 	chmod 555 home/bob
 	for how in sm sm_user; do
 		run $how <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
-		assert_line --regexp "^554 5.3.0 <bob@example.org>: delivery failed: bob@example.org: create Maildir $W/home/bob/Maildir: Permission denied$"
+		assert_line --regexp "^554 5.3.0 <bob@example.org>: delivery failed: bob@example.org: create Maildir $W/home/bob/Maildir: Permission denied \(delivering as uid [0-9]+ gid [0-9]+: .*chown -R [0-9]+:[0-9]+ $W/home/bob/Maildir.*\)$"
 	done
 	chmod 755 home/bob
 	fix_perms "$IDS"

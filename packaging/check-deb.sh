@@ -1,0 +1,62 @@
+#!/bin/sh
+# packaging/check-deb.sh VERSION — install build/deb/maillab_VERSION-1_ARCH.deb
+# in a fresh Debian 12 (bookworm) chroot and run the demo from the installed
+# files: as root, in French, and as an unprivileged user.  Needs root.
+#
+# The base system is made once with debootstrap from Debian's mirror
+# (minbase plus the package's Depends and curl, which the demo uses as a
+# client) and kept as build/deb/bookworm.tar.gz; every run unpacks it into
+# a new tree, so each run starts from a fresh system.  The chroot runs in
+# its own mount and network namespaces (loopback only): nothing it mounts
+# or listens on is seen outside, and it all goes when it ends.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+VERSION=$1-1
+ARCH=$(dpkg --print-architecture)
+OUT=$ROOT/build/deb
+DEB=$OUT/maillab_${VERSION}_$ARCH.deb
+BASE=$OUT/bookworm.tar.gz
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+INCLUDE=python3,curl,libssl3,libcrypt1,ca-certificates
+R=$OUT/chroot
+
+[ "$(id -u)" = 0 ] || { echo "check-deb: needs root (debootstrap, chroot)" >&2; exit 1; }
+[ -f "$DEB" ] || { echo "check-deb: no $DEB (make deb)" >&2; exit 1; }
+if [ ! -f "$BASE" ]; then
+	echo "check-deb: making a Debian 12 base system with debootstrap from $MIRROR (once)"
+	rm -rf "$R"
+	debootstrap --variant=minbase --include="$INCLUDE" bookworm "$R" "$MIRROR" \
+		> "$OUT/debootstrap.log" 2>&1 || { tail -20 "$OUT/debootstrap.log"; exit 1; }
+	rm -rf "$R/var/cache/apt/archives"/*.deb
+	tar -C "$R" -czf "$BASE.tmp" . && mv "$BASE.tmp" "$BASE"
+fi
+rm -rf "$R"
+mkdir -p "$R"
+tar -C "$R" -xzf "$BASE"
+cp "$DEB" "$R/tmp/maillab.deb"
+echo "check-deb: fresh Debian $(cat "$R/etc/debian_version") in $R"
+
+# In the chroot's own namespaces: install, then the three demos.
+unshare --mount --net --fork sh -eu -c '
+	R=$1
+	ip link set lo up
+	mount --make-rprivate /
+	mount -t proc proc "$R/proc"
+	mount --rbind /dev "$R/dev"
+	mount -t tmpfs tmpfs "$R/tmp" -o mode=1777
+	cp "$2" "$R/tmp/maillab.deb"
+	run() { echo "check-deb: # $*"; chroot "$R" "$@"; }
+	run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		--no-download /tmp/maillab.deb
+	run dpkg -s maillab | sed -n "s/^\(Status\|Version\|Depends\): /  \1: /p"
+	run sh -c "smtpd --version && pop3d --version && imapd --version && maildeliver --version"
+	run sh -c "ls /usr/share/maillab/labs && ls /usr/share/doc/maillab/examples/*"
+	run sh -c "zcat /usr/share/man/man8/smtpd.8.gz | head -3"
+	run env LANG=C.UTF-8 maillab-demo
+	run env LANG=fr_FR.UTF-8 maillab-demo | tail -3
+	run env TMPDIR=/tmp chroot --userspec=nobody:nogroup / env HOME=/tmp LANG=C.UTF-8 \
+		maillab-demo | tail -3
+	run sh -c "apt-get remove -y -q maillab > /dev/null && ! command -v smtpd"
+' check-deb "$R" "$DEB"
+rm -rf "$R"
+echo "check-deb: the package installs on a fresh Debian 12 and the demo runs from it (root, French, nobody)"
