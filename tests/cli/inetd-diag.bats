@@ -254,3 +254,20 @@ with_syslog() {
 	run smtpd --queue q < /dev/null
 	assert_success
 }
+
+@test "smtpd as root: a greylist dir of the mail account's under a parent it cannot search is refused" {
+	[ "$(id -u)" = 0 ] || skip "the ownership rules apply when started as root"
+	mkdir -p locked/grey
+	chown mail: locked/grey
+	chmod 700 locked
+	run smtpd --greylist "$BATS_TEST_TMPDIR/locked/grey" < /dev/null
+	assert_equal "$status" 78
+	assert_output --partial "cannot reach it: $BATS_TEST_TMPDIR/locked is not searchable; fix: chmod o+x $BATS_TEST_TMPDIR/locked"
+	cd locked
+	run smtpd --greylist grey < /dev/null
+	assert_equal "$status" 78
+	assert_output --partial "cannot reach it: $BATS_TEST_TMPDIR/locked is not searchable"
+	chmod 711 .
+	run smtpd --greylist grey < /dev/null
+	assert_success
+}
