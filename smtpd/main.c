@@ -10,6 +10,7 @@
 #include <string.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -163,6 +164,54 @@ static int writable_by(const struct stat *st, const struct writer *w, const char
 	return (st->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
 }
 
+/* As root: can w reach dir at all?  A directory owned by w is no use
+ * under a parent w may not search (root's home is 0700).  Found by trying
+ * as w, in a child; the first parent w cannot search goes into blocked
+ * (cap bytes).  1 if dir is reachable, 0 if not, -1 if we cannot tell. */
+static int reachable_by(const struct writer *w, const char *dir, char *blocked, size_t cap)
+{
+	int fd[2], st;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe(fd) < 0 || (pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		char path[PATH_MAX];
+
+		close(fd[0]);
+		if (setgroups(1, &w->gid) < 0 || setresgid(w->gid, w->gid, w->gid) < 0 ||
+		    setresuid(w->uid, w->uid, w->uid) < 0)
+			_exit(2);
+		snprintf(path, sizeof path, "%s", dir);
+		if (path[0] != '/' && access(".", X_OK) < 0) {     /* a relative path starts here */
+			n = write(fd[1], ".", 1);
+			_exit(n < 0 ? 2 : 1);
+		}
+		for (char *p = path + 1; (p = strchr(p, '/')) != NULL; p++) {
+			*p = '\0';
+			if (access(path, X_OK) < 0) {
+				n = write(fd[1], path, strlen(path));
+				_exit(n < 0 ? 2 : 1);
+			}
+			*p = '/';
+		}
+		_exit(access(path, X_OK) == 0 ? 0 : 1);
+	}
+	close(fd[1]);
+	n = read(fd[0], blocked, cap - 1);
+	blocked[n > 0 ? n : 0] = '\0';
+	close(fd[0]);
+	if (strcmp(blocked, ".") == 0 && getcwd(blocked, cap) == NULL)
+		snprintf(blocked, cap, "the current directory");
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 2)
+		return -1;
+	return WEXITSTATUS(st) == 0;
+}
+
 /* A --queue or --greylist directory the sessions will write: made if
  * missing (as root, owned by the writer), else it must be a directory
  * the writer may write.  Otherwise smtpd refuses to start, saying how to
@@ -184,8 +233,16 @@ static void usable_dir(const char *what, const char *dir, const struct writer *w
 		die(EX_CONFIG, "%s dir %s", what, dir);
 	if (!S_ISDIR(st.st_mode))
 		diex(EX_CONFIG, "%s dir %s: not a directory", what, dir);
-	if (writable_by(&st, w, dir))
-		return;
+	if (writable_by(&st, w, dir)) {
+		char blocked[PATH_MAX];
+
+		if (!w->root || reachable_by(w, dir, blocked, sizeof blocked) != 0)
+			return;
+		diex(EX_CONFIG, "%s dir %s: uid %lu (%s), the user smtpd runs as (--user), cannot "
+		    "reach it: %s is not searchable; fix: chmod o+x %s, or use a directory outside "
+		    "it", what, dir, (unsigned long)w->uid, w->name, blocked[0] ? blocked : dir,
+		    blocked[0] ? blocked : dir);
+	}
 	pw = getpwuid(st.st_uid);
 	gr = getgrgid(st.st_gid);
 	if (w->root)

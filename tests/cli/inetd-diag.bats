@@ -46,6 +46,73 @@ talk() {
 	EOF
 }
 
+# As inetd starts a server (one socket as fds 0, 1 and 2), but with a
+# syslog of our own: in a private mount namespace /dev is a fresh tmpfs
+# holding null, zero, urandom, random and a /dev/log datagram socket we
+# read.  Prints what the client received, then the syslog lines.  Root only.
+# with_syslog SEND CMD...: SEND is the client's lines, "|"-separated.
+with_syslog() {
+	unshare --mount --fork "$PY" - "$BATS_TEST_TMPDIR" "$@" <<-'EOF'
+	import os, socket, subprocess, sys
+	T, send, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
+	def sh(*a): subprocess.run(a, check=True)
+	sh("mount", "--make-rprivate", "/")
+	os.makedirs(T + "/olddev", exist_ok=True)
+	sh("mount", "--rbind", "/dev", T + "/olddev")
+	sh("mount", "-t", "tmpfs", "tmpfs", "/dev")
+	for n in ("null", "zero", "urandom", "random"):
+	    open("/dev/" + n, "w").close()
+	    sh("mount", "--bind", T + "/olddev/" + n, "/dev/" + n)
+	log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+	log.bind("/dev/log")
+	os.chmod("/dev/log", 0o666)
+	a, b = socket.socketpair()
+	p = subprocess.Popen(cmd, stdin=b, stdout=b, stderr=b)
+	b.close()
+	a.settimeout(10)
+	data = b""
+	try:
+	    data = a.recv(65536)
+	    a.sendall("".join(l + "\r\n" for l in send.split("|")).encode())
+	    while True:
+	        c = a.recv(65536)
+	        if not c:
+	            break
+	        data += c
+	except (socket.timeout, ConnectionResetError, BrokenPipeError):
+	    pass
+	p.wait(10)
+	log.settimeout(1)
+	print(data.decode("utf-8", "replace").replace("\r", ""), end="")
+	try:
+	    while True:
+	        print("SYSLOG " + log.recv(4096).decode("utf-8", "replace"))
+	except socket.timeout:
+	    pass
+	EOF
+}
+
+@test "inetd socket as stderr: pop3d's diagnostic goes to syslog (mail.err), naming the fix" {
+	[ "$(id -u)" = 0 ] || skip "needs root (a private /dev with our own /dev/log)"
+	echo "bob:{PLAIN}secret:0:0::$H::" > users
+	run with_syslog "USER bob|PASS secret|QUIT" pop3d --users users
+	assert_success
+	assert_line --regexp '^-ERR \[SYS/PERM\] '
+	refute_line --regexp '^pop3d:'
+	# <19>: facility mail (2) * 8 + priority err (3)
+	assert_line --regexp '^SYSLOG <19>.* pop3d\[[0-9]+\]: refusing to access mail as root \(uid 0\): .*maillab-user add'
+}
+
+@test "inetd socket as stderr: smtpd that cannot start says 421 to the client and why to syslog" {
+	[ "$(id -u)" = 0 ] || skip "needs root (a private /dev with our own /dev/log)"
+	mkdir grey
+	chmod 755 grey
+	run with_syslog "QUIT" smtpd --greylist grey
+	assert_success
+	assert_line --index 0 "421 4.3.0 smtpd: service not available, see the mail log"
+	assert_line --regexp "^SYSLOG <19>.* smtpd\[[0-9]+\]: greylist dir grey: not writable by uid [0-9]+ \(mail\).*fix: chown -R mail: grey"
+}
+
 @test "xinetd, pop3d as root and a user with uid 0: -ERR [SYS/PERM] on the wire, the diagnostic off it" {
 	[ "$(id -u)" = 0 ] || skip "pop3d refuses uid 0 only when started as root"
 	echo "bob:{PLAIN}secret:0:0::$H::" > users
@@ -185,5 +252,22 @@ talk() {
 	assert_output --partial "queue dir q/env: not writable"
 	chown mail: q/env
 	run smtpd --queue q < /dev/null
+	assert_success
+}
+
+@test "smtpd as root: a greylist dir of the mail account's under a parent it cannot search is refused" {
+	[ "$(id -u)" = 0 ] || skip "the ownership rules apply when started as root"
+	mkdir -p locked/grey
+	chown mail: locked/grey
+	chmod 700 locked
+	run smtpd --greylist "$BATS_TEST_TMPDIR/locked/grey" < /dev/null
+	assert_equal "$status" 78
+	assert_output --partial "cannot reach it: $BATS_TEST_TMPDIR/locked is not searchable; fix: chmod o+x $BATS_TEST_TMPDIR/locked"
+	cd locked
+	run smtpd --greylist grey < /dev/null
+	assert_equal "$status" 78
+	assert_output --partial "cannot reach it: $BATS_TEST_TMPDIR/locked is not searchable"
+	chmod 711 .
+	run smtpd --greylist grey < /dev/null
 	assert_success
 }

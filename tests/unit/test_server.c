@@ -368,6 +368,34 @@ START_TEST(privileges)
 }
 END_TEST
 
+START_TEST(plain_auth_policy)
+{
+	struct peer lo = { .loopback = 1 }, far = { .loopback = 0 };
+
+	ck_assert_int_eq(server_plain_auth_arg(NULL), PLAIN_ALWAYS);   /* the bare option */
+	ck_assert_int_eq(server_plain_auth_arg("always"), PLAIN_ALWAYS);
+	ck_assert_int_eq(server_plain_auth_arg("loopback"), PLAIN_LOOPBACK);
+	ck_assert_int_eq(server_plain_auth_arg("never"), PLAIN_NEVER);
+	ck_assert_int_eq(server_plain_auth_arg("Never"), -1);
+	ck_assert_int_eq(server_plain_auth_arg(""), -1);
+	ck_assert_int_eq(PLAIN_LOOPBACK, 0);    /* a zeroed config is the default */
+	ck_assert(server_plain_ok(PLAIN_LOOPBACK, &lo));
+	ck_assert(!server_plain_ok(PLAIN_LOOPBACK, &far));
+	ck_assert(!server_plain_ok(PLAIN_NEVER, &lo));
+	ck_assert(server_plain_ok(PLAIN_ALWAYS, &far));
+}
+END_TEST
+
+/* Not the inetd situation (fd 2 is not fd 0's socket): stderr stays. */
+START_TEST(inetd_stderr_untouched)
+{
+	FILE *before = stderr;
+
+	ck_assert_int_eq(server_inetd_stderr("421 x\r\n"), 0);
+	ck_assert_ptr_eq(stderr, before);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("server");
@@ -383,6 +411,8 @@ int main(void)
 	tcase_add_test(tc, listen_reuse);
 	tcase_add_test(tc, inetd_mode);
 	tcase_add_test(tc, privileges);
+	tcase_add_test(tc, plain_auth_policy);
+	tcase_add_test(tc, inetd_stderr_untouched);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
