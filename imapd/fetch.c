@@ -3,6 +3,7 @@
  * Sizes and offsets are wire octets: messages are stored with LF line
  * ends and every bare LF goes out as CRLF, so a partial fetch <o.n> cuts
  * the CRLF form.  Each response is built in memory and written whole. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +20,17 @@
 
 /* ---- sequence sets ---- */
 
-static int cmp_size(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+struct idx_range { size_t from, to; };   /* indexes [from, to) of f->m */
 
-	return x < y ? -1 : x > y;
+static int cmp_range(const void *a, const void *b)
+{
+	const struct idx_range *x = a, *y = b;
+
+	return x->from < y->from ? -1 : x->from > y->from;
 }
 
-static size_t uid_lower_bound(const struct folder *f, uint32_t uid)
+/* The first index whose UID is at least uid (f->n if none). */
+static size_t uid_lower_bound(const struct folder *f, uint64_t uid)
 {
 	size_t lo = 0, hi = f->n;
 
@@ -41,17 +45,23 @@ static size_t uid_lower_bound(const struct folder *f, uint32_t uid)
 	return lo;
 }
 
+/* The ranges of the set are turned into index ranges, sorted and merged
+ * before any index is listed: each message is named once, in ascending
+ * order, however often the set repeats it ("1,1,1", or "1:*" a thousand
+ * times), and the list never outgrows the folder. */
 int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_t *n)
 {
 	struct folder *f = &s->sel;
 	struct seqset set;
-	size_t cap = 0;
+	struct idx_range *rg;
+	size_t nr = 0, total = 0, end = 0;
 	uint32_t max = s->uid ? (f->n ? f->m[f->n - 1].uid : 0) : (uint32_t)f->n;
 
 	*idx = NULL;
 	*n = 0;
 	if (a->type != ARG_ATOM || seqset_parse(a->s, &set) < 0)
 		return -1;
+	rg = xcalloc(set.n ? set.n : 1, sizeof *rg);
 	for (size_t i = 0; i < set.n; i++) {
 		uint32_t lo = set.r[i].lo ? set.r[i].lo : max, hi = set.r[i].hi ? set.r[i].hi : max;
 
@@ -62,30 +72,38 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 		}
 		if (!s->uid && (hi > max || lo == 0)) {
 			seqset_free(&set);
-			free(*idx);
-			*idx = NULL;
-			*n = 0;
+			free(rg);
 			return -1;      /* RFC 3501 9: a number past the end is invalid */
 		}
-		size_t from = s->uid ? uid_lower_bound(f, lo) : lo - 1;
-		for (size_t k = from; k < f->n && (s->uid ? f->m[k].uid <= hi : k < hi); k++) {
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 64;
-				*idx = xrealloc(*idx, cap * sizeof **idx);
-			}
-			(*idx)[(*n)++] = k;
+		if (s->uid) {
+			rg[nr].from = uid_lower_bound(f, lo);
+			rg[nr].to = uid_lower_bound(f, (uint64_t)hi + 1);
+		} else {
+			rg[nr].from = lo - 1;
+			rg[nr].to = hi;
 		}
+		if (rg[nr].from < rg[nr].to)
+			nr++;
 	}
 	seqset_free(&set);
-	if (set.n > 1 && *n > 1) {
-		size_t k = 1;
+	qsort(rg, nr, sizeof *rg, cmp_range);
+	for (size_t i = 0; i < nr; i++) {       /* count what the merged ranges add */
+		size_t from = rg[i].from > end ? rg[i].from : end;
 
-		qsort(*idx, *n, sizeof **idx, cmp_size);
-		for (size_t i = 1; i < *n; i++)
-			if ((*idx)[i] != (*idx)[k - 1])
-				(*idx)[k++] = (*idx)[i];
-		*n = k;
+		if (rg[i].to > from) {
+			total += rg[i].to - from;
+			end = rg[i].to;
+		}
 	}
+	if (total > 0)
+		*idx = xcalloc(total, sizeof **idx);
+	end = 0;
+	for (size_t i = 0; i < nr; i++)
+		for (size_t k = rg[i].from > end ? rg[i].from : end; k < rg[i].to; k++) {
+			(*idx)[(*n)++] = k;
+			end = k + 1;
+		}
+	free(rg);
 	return 0;
 }
 
@@ -139,6 +157,22 @@ static int section_ok(const char *sect)
 	return rc != SECT_BAD;
 }
 
+/* A number of RFC 3501 9 (digits only, at most 2^32 - 1) at p, its end in
+ * *end; -1 if there is none ("-1", " 1", "+1") or it is too large. */
+static int64_t number32(const char *p, char **end)
+{
+	int64_t v = 0;
+
+	*end = (char *)p;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++)
+		if ((v = v * 10 + (*p - '0')) > UINT32_MAX)
+			return -1;
+	*end = (char *)p;
+	return v;
+}
+
 /* BODY[...]<o.n> / BODY.PEEK[...]<o.n> */
 static int parse_section(struct fetch *fe, const char *s, int peek)
 {
@@ -154,13 +188,10 @@ static int parse_section(struct fetch *fe, const char *s, int peek)
 	if (!section_ok(it->section))
 		return -1;
 	if (close[1] == '<') {
-		unsigned long long o, n;
+		int64_t o, n;
 
-		o = strtoull(close + 2, &end, 10);
-		if (end == close + 2 || *end != '.')
-			return -1;
-		n = strtoull(end + 1, &end, 10);
-		if (*end != '>' || end[1] != '\0' || n == 0)
+		if ((o = number32(close + 2, &end)) < 0 || *end != '.' ||
+		    (n = number32(end + 1, &end)) <= 0 || *end != '>' || end[1] != '\0')
 			return -1;
 		it->partial = 1;
 		it->poff = o;
@@ -428,7 +459,7 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 		md.hlen = hdr_length(md.p, md.len, NULL);
 	}
 	if (fe->sets_seen && !s->sel.readonly && !(m->flags & FL_SEEN))
-		seen_now = store_set_flags(&s->sel, m, m->flags | FL_SEEN) == 0;
+		seen_now = store_change_flags(&s->sel, m, FL_SEEN, 0) == 0;
 	out->len = 0;
 	buf_printf(out, "* %zu FETCH (", i + 1);
 	if (s->uid && !fe->has_uid)
@@ -527,9 +558,12 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 	for (size_t k = 0; k < n; k++) {
 		struct msg *m = &s->sel.m[idx[k]];
 		unsigned keep = m->flags & FL_RECENT;
-		unsigned nf = mode > 0 ? m->flags | flags : mode < 0 ? m->flags & ~flags : flags | keep;
+		int rc = m->gone ? -1 :
+		    mode > 0 ? store_change_flags(&s->sel, m, flags, 0) :
+		    mode < 0 ? store_change_flags(&s->sel, m, 0, flags) :
+		    (flags | keep) == m->flags ? 0 : store_set_flags(&s->sel, m, flags | keep);
 
-		if (m->gone || (nf != m->flags && store_set_flags(&s->sel, m, nf) < 0)) {
+		if (rc < 0) {
 			gone = 1;
 			continue;
 		}

@@ -4,6 +4,7 @@
  *
  * The hierarchy delimiter is "." (Maildir++).  Names stay in modified
  * UTF-7 on disk, as Dovecot keeps them, so both servers share a Maildir. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -97,8 +98,13 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 		untagged(s, "OK [CLOSED] Previous mailbox closed.");
 	}
 	if (store_open(&s->sel, path, name, examine) < 0) {
+		int e = errno;
+
 		store_close(&s->sel);
-		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		if (store_exists(path))         /* its UID list cannot be written: a full disk */
+			reply(s, c->tag, "NO [SERVERBUG] Cannot open %s: %s", name, strerror(e));
+		else
+			reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
 		return;
 	}
 	s->state = ST_SELECTED;
@@ -547,14 +553,24 @@ static void list_one(struct session *s, const struct listing *l, const char *nam
 }
 
 /* List every name of v matching pattern, and the missing parents that
- * match it (as \Noselect: RFC 3501 6.3.8, "foo/bar" without "foo"). */
+ * match it (as \Noselect: RFC 3501 6.3.8, "foo/bar" without "foo").  LSUB
+ * gives an unsubscribed parent only in place of a child the pattern does
+ * not reach ("%" and "foo/bar" subscribed: RFC 3501 6.3.9); with "*" the
+ * child itself is listed, and its parent, not subscribed, is not. */
 static void list_pattern(struct session *s, struct listing *l, char **v, size_t n, const char *pat)
 {
 	char **done = NULL;
 	size_t ndone = 0;
+	int lsub = strcmp(l->cmd, "LSUB") == 0;
 
 	for (size_t i = 0; i < n; i++) {
 		char parent[STORE_NAME_MAX + 8];
+		int match = name_match(pat, v[i]);
+
+		if (lsub && match) {
+			list_one(s, l, v[i], in_list(l->names, l->nnames, v[i]));
+			continue;
+		}
 
 		/* missing parents first, outermost first, so a client building
 		 * its folder tree meets each parent before its children */
@@ -568,7 +584,7 @@ static void list_pattern(struct session *s, struct listing *l, char **v, size_t 
 			}
 			*dot = '.';
 		}
-		if (name_match(pat, v[i]))
+		if (match)
 			list_one(s, l, v[i], in_list(l->names, l->nnames, v[i]));
 	}
 	free_names(done, ndone);
@@ -705,34 +721,69 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 
 /* ---- APPEND ---- */
 
-/* "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 9 date-time); 0 if malformed. */
-static time_t parse_date_time(const char *s)
+/* n digits at *p as a number (advancing *p); -1 if they are not digits. */
+static int digits(const char **p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	return v;
+}
+
+/* "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 9 date-time; the day may be one
+ * digit, or a space and one digit) into *t; -1 if malformed or not a real
+ * time ("31-Feb", "25:61:61", zone "+9959").  The epoch itself is a date
+ * like any other. */
+static int parse_date_time(const char *s, time_t *t)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct tm tm = { 0 };
-	char mon[4], sign;
-	int day, zone, n = 0;
-	const char *m;
+	const char *p = s, *m;
+	int day, year, hh, mm, ss, zh, zm, sign, leap;
 
-	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &tm.tm_year, &tm.tm_hour,
-	    &tm.tm_min, &tm.tm_sec, &sign, &zone, &n) != 8 || s[n] != '\0' ||
-	    (sign != '+' && sign != '-') || day < 1 || day > 31 || strlen(mon) != 3)
-		return 0;
-	if ((m = strcasestr(months, mon)) == NULL || (m - months) % 3 != 0)
-		return 0;
+	if (*p == ' ')
+		p++;
+	if ((day = digits(&p, 1)) < 0)
+		return -1;
+	if (isdigit((unsigned char)*p))
+		day = day * 10 + (*p++ - '0');
+	if (*p++ != '-' || strlen(p) < 3)
+		return -1;
+	for (m = months; *m; m += 3)
+		if (strncasecmp(m, p, 3) == 0)
+			break;
+	p += 3;
+	if (*m == '\0' || *p++ != '-' || (year = digits(&p, 4)) < 0 || *p++ != ' ' ||
+	    (hh = digits(&p, 2)) < 0 || *p++ != ':' || (mm = digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (ss = digits(&p, 2)) < 0 || *p++ != ' ' || (*p != '+' && *p != '-'))
+		return -1;
+	sign = *p++ == '-' ? -1 : 1;
+	if ((zh = digits(&p, 2)) < 0 || (zm = digits(&p, 2)) < 0 || *p != '\0')
+		return -1;
 	tm.tm_mon = (int)(m - months) / 3;
+	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (day < 1 || day > mdays[tm.tm_mon] || (tm.tm_mon == 1 && day == 29 && !leap) ||
+	    hh > 23 || mm > 59 || ss > 60 || zh > 23 || zm > 59)
+		return -1;
 	tm.tm_mday = day;
-	tm.tm_year -= 1900;
-	time_t t = timegm(&tm);
-	int off = (zone / 100) * 3600 + (zone % 100) * 60;
-	return sign == '+' ? t - off : t + off;
+	tm.tm_year = year - 1900;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	*t = timegm(&tm) - sign * (zh * 3600 + zm * 60);
+	return 0;
 }
 
 void cmd_append(struct session *s, struct imap_cmd *c)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
 	unsigned flags = 0;
-	time_t date = 0;
+	time_t date = STORE_DATE_NOW;
 	size_t i = 1;
 	struct store_status st;
 	uint32_t uid;
@@ -752,7 +803,7 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 		i++;
 	}
 	if (i < c->nargs - 1) {
-		if (c->args[i].type != ARG_STRING || (date = parse_date_time(c->args[i].s)) == 0) {
+		if (c->args[i].type != ARG_STRING || parse_date_time(c->args[i].s, &date) < 0) {
 			reply(s, c->tag, "BAD Invalid date-time");
 			return;
 		}

@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "addr.h"
 #include "charset.h"
 #include "err.h"
 #include "header.h"
@@ -258,6 +259,41 @@ static int ci_find(const char *hay, size_t n, const char *needle, size_t m)
 	return 0;
 }
 
+static int is_address_key(const char *field)
+{
+	return strcmp(field, "FROM") == 0 || strcmp(field, "TO") == 0 || strcmp(field, "CC") == 0 ||
+	    strcmp(field, "BCC") == 0;
+}
+
+/* The addresses of a field as ENVELOPE gives them, each "name <local@domain>"
+ * without comments, folding or quoting, searched for the needle: a client
+ * that searches FROM for an address it read in ENVELOPE finds it however
+ * the header wrote it ("<user (comment)@ (comment) domain.org>"). */
+static int match_addresses(const char *v, size_t n, const struct skey *k)
+{
+	struct addr_list l = { 0 };
+	struct buf b = { 0 };
+	int found = 0;
+
+	addr_parse(v, n, &l);
+	for (size_t i = 0; i < l.n && !found; i++) {
+		if (l.v[i].kind != ADDR_MAILBOX)
+			continue;
+		b.len = 0;
+		if (l.v[i].name != NULL) {
+			rfc2047_decode(l.v[i].name, strlen(l.v[i].name), &b);
+			buf_addc(&b, ' ');
+		}
+		buf_addc(&b, '<');
+		addr_spec(&l.v[i], &b);
+		buf_addc(&b, '>');
+		found = ci_find(b.p, b.len, k->str, k->len);
+	}
+	buf_free(&b);
+	addr_list_free(&l);
+	return found;
+}
+
 static int match_header(struct sctx *x, const struct skey *k)
 {
 	struct hdr_iter it;
@@ -276,7 +312,8 @@ static int match_header(struct sctx *x, const struct skey *k)
 			return 1;
 		hdr_unfold(f.value, f.vallen, 0, &raw);
 		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
-		found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len);
+		found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len) ||
+		    (is_address_key(k->field) && match_addresses(raw.p ? raw.p : "", raw.len, k));
 		buf_free(&raw);
 		buf_free(&dec);
 	}

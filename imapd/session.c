@@ -237,9 +237,11 @@ static void cmd_noop(struct session *s, struct imap_cmd *c)
 
 static void cmd_logout(struct session *s, struct imap_cmd *c)
 {
+	/* out of the selected state first: nothing about the folder may
+	 * follow the BYE (RFC 3501 6.1.3, 7.1.5) */
+	s->state = ST_LOGOUT;
 	untagged(s, "BYE Logging out");
 	reply(s, c->tag, "OK Logout completed.");
-	s->state = ST_LOGOUT;
 }
 
 static void cmd_starttls(struct session *s, struct imap_cmd *c)

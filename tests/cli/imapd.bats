@@ -926,3 +926,114 @@ count_is() {
 	print("ok")
 	EOF
 }
+
+@test "STORE +FLAGS/-FLAGS change only the flags they name, even on a copy another session changed (issue 18)" {
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys
+	port = int(sys.argv[1])
+	A = imaplib.IMAP4("127.0.0.1", port); A.login("bob", "secret"); A.select("INBOX")
+	B = imaplib.IMAP4("127.0.0.1", port); B.login("bob", "secret"); B.select("INBOX")
+	A.store("2", "+FLAGS", r"(\Answered)")
+	typ, d = B.store("2", "-FLAGS", r"(\Seen)")      # B still thinks: (\Seen)
+	assert typ == "OK", d
+	B.store("1", "-FLAGS", r"(\Flagged)")            # not set as B saw it
+	A.store("1", "+FLAGS", r"(\Draft)")
+	B.store("1", "+FLAGS", r"(\Seen)")
+	for S in (A, B):
+	    S.noop(); S.untagged_responses.clear()
+	    typ, d = S.fetch("1:2", "(FLAGS)")
+	    flags = [x.decode() for x in d][-2:]
+	    assert "\\Answered" in flags[1] and "\\Seen" not in flags[1], flags
+	    assert "\\Draft" in flags[0] and "\\Seen" in flags[0], flags
+	print("ok")
+	EOF
+}
+
+@test "UIDVALIDITY of a folder deleted and created again in the same second differs (issue 18)" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE re\r\nc STATUS re (UIDVALIDITY)\r\nd DELETE re\r\ne CREATE re\r\nf STATUS re (UIDVALIDITY)\r\ng DELETE re\r\nh CREATE re\r\ni STATUS re (UIDVALIDITY)\r\nj LOGOUT\r'
+	assert_success
+	uvs=$(grep -o 'UIDVALIDITY [0-9]*' <<< "$output" | sort -u | wc -l)
+	assert_equal "$uvs" 3
+}
+
+@test "'[' is an atom and list character outside FETCH sections (issue 18)" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE a[b\r\ne SELECT foo[bar\r\nc SELECT a[b\r\nd LIST "" a[*\r\nx SELECT INBOX\r\nf FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject)]\r\ng FETCH 1 BODY[HEADER\r\nh LOGOUT\r'
+	assert_line "b OK Create completed."
+	assert_line --regexp '^c OK \[READ-WRITE\]'
+	assert_line --regexp '^\* LIST \(.*\) "\." "?a\[b"?$'
+	assert_line "d OK List completed."
+	assert_line "e NO [NONEXISTENT] Mailbox doesn't exist: foo[bar"
+	assert_line --regexp '^f OK'
+	assert_line "g BAD unterminated ["
+}
+
+@test "SEARCH FROM/TO match the address as ENVELOPE reads it, comments and all (issue 18)" {
+	printf 'From: <user-from (comment)@ (comment) domain.org>\nTo: "Some One" <some (x) . one @ example.net>\nSubject: addr\n\nx\n' > "$MD/cur/1700000004.M4P4.lab:2,S"
+	fix_perms
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SEARCH FROM user-from@domain.org\r\nd SEARCH TO "some.one@example.net"\r\ne SEARCH TO "Some One <some.one@"\r\nf SEARCH FROM "(comment)"\r\ng LOGOUT\r'
+	assert_line "* SEARCH 4"
+	refute_line "* SEARCH"
+	[ "$(grep -c '^\* SEARCH 4$' <<< "$output")" = 4 ]
+}
+
+@test "LSUB \"*\" lists subscribed folders only; \"%\" gives an unsubscribed parent as \\Noselect (issue 18)" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE par.kid\r\nc SUBSCRIBE par.kid\r\nd LSUB "" "*"\r\ne LSUB "" "%"\r\nf LSUB "" "par.%"\r\ng LOGOUT\r'
+	assert_line '* LSUB () "." "par.kid"'
+	assert_line '* LSUB (\Noselect) "." "par"'
+	[ "$(grep -c '^\* LSUB (\\Noselect) "\." "par"$' <<< "$output")" = 1 ]
+	# the \Noselect parent is the answer to "%" (e), not to "*" (d)
+	[ "$(sed -n '/^c OK/,/^d OK/p' <<< "$output" | grep -c '"par"$')" = 0 ]
+}
+
+@test "nothing about the folder follows the BYE of LOGOUT (issue 18)" {
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, socket, sys
+	port = int(sys.argv[1])
+	B = imaplib.IMAP4("127.0.0.1", port); B.login("bob", "secret"); B.select("INBOX")
+	s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	f = s.makefile("rb"); f.readline()
+	s.sendall(b"a LOGIN bob secret\r\nb SELECT INBOX\r\n")
+	while not f.readline().startswith(b"b "): pass
+	B.store("1", "+FLAGS", r"(\Flagged)")
+	B.append("INBOX", None, None, b"Subject: new\r\n\r\nx\r\n")
+	s.sendall(b"c LOGOUT\r\n")
+	lines = []
+	while True:
+	    l = f.readline()
+	    if not l: break
+	    lines.append(l)
+	    if l.startswith(b"c "): break
+	bye = [i for i, l in enumerate(lines) if l.startswith(b"* BYE")]
+	assert bye and lines[bye[0] + 1].startswith(b"c OK"), lines
+	print("ok")
+	EOF
+}
+
+@test "a sequence set names each message once: COPY 1,1,1, MOVE 2,2, FETCH 1,1,1:2, 1:* many times (issue 19)" {
+	set1=$(printf '1:*,%.0s' $(seq 1000))
+	run imap <<< "a LOGIN bob secret"$'\r\n'"b SELECT INBOX"$'\r\n'"c COPY 1,1,1 Trash"$'\r\n'"d MOVE 2,2 Junk"$'\r\n'"e FETCH 1,1,1:2 (UID)"$'\r\n'"f UID FETCH 3,1,3,1:2 (FLAGS)"$'\r\n'"g FETCH ${set1}1 (UID)"$'\r\n'"h STATUS Trash (MESSAGES)"$'\r\n'"i STATUS Junk (MESSAGES)"$'\r\nj LOGOUT\r'
+	assert_line --regexp '^c OK \[COPYUID [0-9]+ 1 1\] '
+	assert_line --regexp '^\* OK \[COPYUID [0-9]+ 2 1\]'
+	assert_line '* STATUS "Trash" (MESSAGES 1)'
+	assert_line '* STATUS "Junk" (MESSAGES 1)'
+	[ "$(sed -n '/^d OK/,/^e OK/p' <<< "$output" | grep -c FETCH)" = 2 ]
+	[ "$(sed -n '/^e OK/,/^f OK/p' <<< "$output" | grep -c FETCH)" = 2 ]
+	[ "$(sed -n '/^f OK/,/^g OK/p' <<< "$output" | grep -c FETCH)" = 2 ]
+}
+
+@test "APPEND dates and FETCH partials follow the grammar: the epoch is a date, 31-Feb is not; <-1.5> and 2^32 are refused (issue 19)" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND INBOX "01-Jan-1970 00:00:00 +0000" {3+}\r\nx\r\n\r\nc APPEND INBOX "31-Feb-2024 10:00:00 +0000" {3+}\r\nx\r\n\r\nd APPEND INBOX "01-Feb-2024 25:61:61 +0000" {3+}\r\nx\r\n\r\ne APPEND INBOX "01-Feb-2024 10:00:00 +9959" {3+}\r\nx\r\n\r\nf APPEND INBOX " 9-Feb-2024 10:00:00 -0130" {3+}\r\nx\r\n\r\ng SELECT INBOX\r\nh FETCH 4:5 INTERNALDATE\r\ni FETCH 1 BODY.PEEK[]<-1.5>\r\nj FETCH 1 BODY.PEEK[]<4294967296.1>\r\nk FETCH 1 BODY.PEEK[]<1.4294967296>\r\nl FETCH 1 BODY.PEEK[]<4294967295.1>\r\nm LOGOUT\r'
+	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 4\]'
+	assert_line "c BAD Invalid date-time"
+	assert_line "d BAD Invalid date-time"
+	assert_line "e BAD Invalid date-time"
+	assert_line --regexp '^f OK \[APPENDUID [0-9]+ 5\]'
+	assert_line '* 4 FETCH (INTERNALDATE "01-Jan-1970 00:00:00 +0000")'
+	assert_line --regexp '^\* 5 FETCH \(INTERNALDATE "09-Feb-2024 11:30:00 [+-][0-9]{4}"\)$'
+	assert_line --regexp '^i BAD'
+	assert_line --regexp '^j BAD'
+	assert_line --regexp '^k BAD'
+	assert_line '* 1 FETCH (BODY[]<4294967295> {0}'
+}
