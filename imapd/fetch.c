@@ -587,21 +587,6 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 
 /* ---- COPY / MOVE ---- */
 
-/* A list of UIDs as a compact set: "1:3,7". */
-static void uid_set(const uint32_t *v, size_t n, struct buf *out)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j + 1 < n && v[j + 1] == v[j] + 1)
-			j++;
-		buf_printf(out, "%s%u", i ? "," : "", v[i]);
-		if (j > i)
-			buf_printf(out, ":%u", v[j]);
-		i = j + 1;
-	}
-}
-
 /* The flags of a copy into the folder at path: keywords numbered there. */
 static unsigned copy_flags(struct session *s, unsigned flags, const char *path)
 {
@@ -661,9 +646,9 @@ void cmd_copy(struct session *s, struct imap_cmd *c)
 	}
 	if (n > 0 && store_status(path, &st, bases, n, dst) == 0) {
 		buf_printf(&set, "COPYUID %u ", st.uidvalidity);
-		uid_set(src, n, &set);
+		number_set(src, n, &set);
 		buf_addc(&set, ' ');
-		uid_set(dst, n, &set);
+		number_set(dst, n, &set);
 	}
 	if (move) {
 		if (set.p)

@@ -110,5 +110,18 @@ void cmd_copy(struct session *s, struct imap_cmd *c);
 
 /* search.c */
 void cmd_search(struct session *s, struct imap_cmd *c);
+/* The CHARSET argument cs of SEARCH, SORT or THREAD: the strings of
+ * a[0..n) converted from it to UTF-8; -1 (NO [BADCHARSET] sent) if unknown. */
+int search_charset(struct session *s, const char *tag, const struct imap_arg *cs,
+    struct imap_arg *a, size_t n);
+/* The indexes (ascending) of the selected folder's messages that match the
+ * search criteria a[0..n), in *hits (caller frees); -1 if malformed. */
+int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **hits, size_t *nhits);
+/* Append v[0..n) (ascending) as a compact set: "1:3,7". */
+void number_set(const uint32_t *v, size_t n, struct buf *out);
+
+/* sort.c */
+void cmd_sort(struct session *s, struct imap_cmd *c);
+void cmd_thread(struct session *s, struct imap_cmd *c);
 
 #endif

@@ -24,7 +24,8 @@
 #include "mailbox.h"
 #include "sasl.h"
 
-#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE " \
+#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH SORT SORT=DISPLAY " \
+	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES UIDPLUS MOVE " \
 	"SPECIAL-USE CHILDREN UNSELECT"
 
 /* ---- replies ---- */
@@ -498,6 +499,8 @@ static const struct command commands[] = {
 	{ "UNSELECT",     ST_SELECTED, cmd_close,      1 },
 	{ "EXPUNGE",      ST_SELECTED, cmd_expunge,    1 },
 	{ "SEARCH",       ST_SELECTED, cmd_search,     0 },
+	{ "SORT",         ST_SELECTED, cmd_sort,       0 },
+	{ "THREAD",       ST_SELECTED, cmd_thread,     0 },
 	{ "FETCH",        ST_SELECTED, cmd_fetch,      0 },
 	{ "STORE",        ST_SELECTED, cmd_store,      0 },
 	{ "COPY",         ST_SELECTED, cmd_copy,       0 },
@@ -505,7 +508,8 @@ static const struct command commands[] = {
 };
 
 /* Commands that may follow UID (RFC 3501 6.4.8, RFC 4315, RFC 6851). */
-static const char *const uid_commands[] = { "FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE" };
+static const char *const uid_commands[] = { "FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE",
+	"SORT", "THREAD" };
 
 static const struct command *find_command(const char *name)
 {

@@ -1037,3 +1037,37 @@ count_is() {
 	assert_line --regexp '^k BAD'
 	assert_line '* 1 FETCH (BODY[]<4294967295> {0}'
 }
+
+@test "Python imaplib: SORT (RFC 5256, SORT=DISPLAY), THREAD REFERENCES and ORDEREDSUBJECT, SEARCH RETURN (ESEARCH)" {
+	printf 'From: Zed <z@example.org>\nSubject: Re: one\nDate: Mon, 2 Jan 2023 11:00:00 +0000\nMessage-ID: <4@x>\nReferences: <1@x>\n\nreply\n' \
+		> "$MD/cur/1700000004.M4P4.lab:2,S"
+	fix_perms
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys
+	port = int(sys.argv[1])
+	M = imaplib.IMAP4("127.0.0.1", port); M.login("bob", "secret"); M.select("INBOX")
+	caps = M.capabilities
+	for c in ("SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH"):
+	    assert c in caps, caps
+	def one(r): assert r[0] == "OK", r; return r[1][0].decode()
+	assert one(M.sort("(SUBJECT)", "UTF-8", "ALL")) == "2 1 4 3"      # café, one, Re: one, three
+	assert one(M.sort("(REVERSE SIZE)", "UTF-8", "ALL")).split()[0] == "3"
+	assert one(M.sort("(DATE)", "UTF-8", "ALL")).startswith("1 4 2")
+	assert one(M.sort("(DISPLAYFROM)", "UTF-8", "ALL")) == "1 2 3 4"  # Ann, b@, c@, Zed
+	assert one(M.sort("(FROM)", "UTF-8", "NOT SEEN")) == "1 3"
+	typ, d = M.uid("SORT", "(ARRIVAL)", "UTF-8", "ALL"); assert d[0] == b"1 2 3 4", d
+	assert one(M.thread("REFERENCES", "UTF-8", "ALL")) == "(1 4)(2)(3)"
+	assert one(M.thread("ORDEREDSUBJECT", "UTF-8", "ALL")) == "(1 4)(2)(3)"
+	M.search(None, "RETURN", "(MIN MAX COUNT)", "ALL")
+	d = M.untagged_responses.pop("ESEARCH")
+	assert d[0].endswith(b"MIN 1 MAX 4 COUNT 4"), d
+	M.uid("SEARCH", "RETURN", "()", "SEEN")
+	d = M.untagged_responses.pop("ESEARCH")
+	assert d[0].endswith(b"UID ALL 2,4"), d
+	try:
+	    M.sort("(BOGUS)", "UTF-8", "ALL"); raise SystemExit("BOGUS accepted")
+	except imaplib.IMAP4.error: pass
+	print("ok")
+	EOF
+}
