@@ -779,57 +779,106 @@ static int parse_date_time(const char *s, time_t *t)
 	return 0;
 }
 
+static int all_known(const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (uids[i] == 0)
+			return 0;
+	return 1;
+}
+
+/* One message of APPEND: [flags] [date-time] message, from a[*i]; its
+ * flags and date (STORE_DATE_NOW without one) out.  -1 (BAD sent) if not. */
+static int append_args(struct session *s, const char *tag, const struct imap_arg *a, size_t n,
+    size_t *i, const char *path, unsigned *flags, time_t *date)
+{
+	*flags = 0;
+	*date = STORE_DATE_NOW;
+	if (*i < n && a[*i].type == ARG_LIST) {
+		if (parse_flags(&a[*i], flags, path, 1) < 0) {
+			reply(s, tag, "BAD Invalid flags");
+			return -1;
+		}
+		(*i)++;
+	}
+	/* a date-time is quoted; a message is a literal (RFC 3501 9) */
+	if (*i + 1 < n && a[*i].type == ARG_STRING && !a[*i].literal) {
+		if (parse_date_time(a[*i].s, date) < 0) {
+			reply(s, tag, "BAD Invalid date-time");
+			return -1;
+		}
+		(*i)++;
+	}
+	if (*i >= n || a[*i].type != ARG_STRING) {
+		reply(s, tag, "BAD APPEND arguments");
+		return -1;
+	}
+	return 0;
+}
+
+/* APPEND, with several messages in one command (MULTIAPPEND, RFC 3502):
+ * all are saved or none. */
 void cmd_append(struct session *s, struct imap_cmd *c)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
-	unsigned flags = 0;
-	time_t date = STORE_DATE_NOW;
-	size_t i = 1;
 	struct store_status st;
-	uint32_t uid;
-	char *base;
+	char **bases = NULL;
+	unsigned *fl = NULL;
+	uint32_t *uids = NULL;
+	size_t nb = 0, i = 1;
+	int err = 0;
 
-	if (c->nargs < 2 || c->nargs > 4 || c->args[c->nargs - 1].type != ARG_STRING) {
+	if (c->nargs < 2 || c->args[c->nargs - 1].type != ARG_STRING) {
 		reply(s, c->tag, "BAD APPEND needs a mailbox name and a message");
 		return;
 	}
 	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
 		return;
-	if (c->args[i].type == ARG_LIST && i < c->nargs - 1) {
-		if (parse_flags(&c->args[i], &flags, path, 1) < 0) {
-			reply(s, c->tag, "BAD Invalid flags");
+	/* every message is checked before the first is saved */
+	for (size_t k = 1; k < c->nargs; k++, nb++) {
+		unsigned flags;
+		time_t date;
+
+		if (append_args(s, c->tag, c->args, c->nargs, &k, path, &flags, &date) < 0)
+			return;
+		if (c->args[k].len == 0) {
+			reply(s, c->tag, "NO Can't save a zero byte message.");
 			return;
 		}
-		i++;
-	}
-	if (i < c->nargs - 1) {
-		if (c->args[i].type != ARG_STRING || parse_date_time(c->args[i].s, &date) < 0) {
-			reply(s, c->tag, "BAD Invalid date-time");
-			return;
-		}
-		i++;
-	}
-	if (i != c->nargs - 1) {
-		reply(s, c->tag, "BAD APPEND arguments");
-		return;
 	}
 	if (!store_exists(path)) {
 		reply(s, c->tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", name);
 		return;
 	}
-	if (c->args[i].len == 0) {
-		reply(s, c->tag, "NO Can't save a zero byte message.");
-		return;
+	bases = xcalloc(nb, sizeof *bases);
+	fl = xcalloc(nb, sizeof *fl);
+	uids = xcalloc(nb, sizeof *uids);
+	for (size_t k = 0; k < nb && !err; k++, i++) {
+		time_t date;
+
+		append_args(s, c->tag, c->args, c->nargs, &i, path, &fl[k], &date);
+		if ((bases[k] = store_deliver(path, c->args[i].s, c->args[i].len, fl[k], date)) == NULL)
+			err = errno;
 	}
-	if ((base = store_deliver(path, c->args[i].s, c->args[i].len, flags, date)) == NULL) {
-		reply(s, c->tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(errno));
-		return;
-	}
-	if (store_status(path, &st, &base, 1, &uid) < 0 || uid == 0)
+	if (err) {
+		for (size_t k = 0; k < nb; k++)
+			if (bases[k])
+				store_discard(path, bases[k], fl[k]);
+		reply(s, c->tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(err));
+	} else if (store_status(path, &st, bases, nb, uids) < 0 || !all_known(uids, nb)) {
 		reply(s, c->tag, "OK Append completed.");
-	else
-		reply(s, c->tag, "OK [APPENDUID %u %u] Append completed.", st.uidvalidity, uid);
-	free(base);
+	} else {
+		struct buf set = { 0 };
+
+		number_set(uids, nb, &set);
+		reply(s, c->tag, "OK [APPENDUID %u %s] Append completed.", st.uidvalidity, set.p);
+		buf_free(&set);
+	}
+	for (size_t k = 0; k < nb; k++)
+		free(bases[k]);
+	free(bases);
+	free(fl);
+	free(uids);
 }
 
 /* ---- CHECK / CLOSE / UNSELECT / EXPUNGE ---- */

@@ -117,8 +117,16 @@ int search_charset(struct session *s, const char *tag, const struct imap_arg *cs
 /* The indexes (ascending) of the selected folder's messages that match the
  * search criteria a[0..n), in *hits (caller frees); -1 if malformed. */
 int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **hits, size_t *nhits);
-/* Append v[0..n) (ascending) as a compact set: "1:3,7". */
+/* Append v[0..n) as a compact set: "1:3,7" (runs of consecutive numbers
+ * become ranges; the order is kept). */
 void number_set(const uint32_t *v, size_t n, struct buf *out);
+/* RETURN (MIN MAX ALL COUNT) of RFC 4731 (and ESORT, RFC 5267) as RET_*
+ * bits; "()" is ALL.  -1 if an option is unknown. */
+enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8 };
+int search_return_options(const struct imap_arg *a);
+/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set" for the numbers
+ * v[0..n) (in the order ALL lists them: ascending, or SORT's). */
+void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n);
 
 /* sort.c */
 void cmd_sort(struct session *s, struct imap_cmd *c);

@@ -533,10 +533,7 @@ void number_set(const uint32_t *v, size_t n, struct buf *out)
 	}
 }
 
-enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8 };
-
-/* RETURN (MIN MAX ALL COUNT) of RFC 4731; "()" is ALL.  -1 if unknown. */
-static int return_options(const struct imap_arg *a)
+int search_return_options(const struct imap_arg *a)
 {
 	static const struct { const char *name; int bit; } opts[] = {
 		{ "MIN", RET_MIN }, { "MAX", RET_MAX }, { "ALL", RET_ALL }, { "COUNT", RET_COUNT },
@@ -558,10 +555,15 @@ static int return_options(const struct imap_arg *a)
 	return ret ? ret : RET_ALL;
 }
 
-/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set" (RFC 4731 3.1). */
-static void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n)
+void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n)
 {
 	struct buf out = { 0 };
+	uint32_t min = n ? v[0] : 0, max = min;
+
+	for (size_t i = 1; i < n; i++) {
+		min = v[i] < min ? v[i] : min;
+		max = v[i] > max ? v[i] : max;
+	}
 
 	buf_adds(&out, "* ESEARCH (TAG ");
 	imap_string(&out, tag, strlen(tag));
@@ -569,9 +571,9 @@ static void esearch_reply(struct session *s, const char *tag, int ret, const uin
 	if (s->uid)
 		buf_adds(&out, " UID");
 	if ((ret & RET_MIN) && n > 0)
-		buf_printf(&out, " MIN %u", v[0]);
+		buf_printf(&out, " MIN %u", min);
 	if ((ret & RET_MAX) && n > 0)
-		buf_printf(&out, " MAX %u", v[n - 1]);
+		buf_printf(&out, " MAX %u", max);
 	if (ret & RET_COUNT)
 		buf_printf(&out, " COUNT %zu", n);
 	if ((ret & RET_ALL) && n > 0) {
@@ -591,7 +593,7 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 	uint32_t *v;
 
 	if (n >= 2 && arg_is(&a[0], "RETURN")) {
-		if ((ret = return_options(&a[1])) < 0) {
+		if ((ret = search_return_options(&a[1])) < 0) {
 			reply(s, c->tag, "BAD Invalid SEARCH RETURN options");
 			return;
 		}

@@ -407,11 +407,21 @@ void cmd_sort(struct session *s, struct imap_cmd *c)
 	unsigned want = 0;
 	struct buf out = { 0 };
 
-	if (c->nargs < 1 || parse_program(&c->args[0], &p) < 0) {
+	int ret = 0;
+	size_t first = 0;
+
+	if (c->nargs >= 2 && arg_is(&c->args[0], "RETURN")) {       /* ESORT, RFC 5267 */
+		if ((ret = search_return_options(&c->args[1])) < 0) {
+			reply(s, c->tag, "BAD Invalid SORT RETURN options");
+			return;
+		}
+		first = 2;
+	}
+	if (c->nargs < first + 1 || parse_program(&c->args[first], &p) < 0) {
 		reply(s, c->tag, "BAD Invalid SORT program");
 		return;
 	}
-	if (select_messages(s, c, 1, &hits, &n) < 0)
+	if (select_messages(s, c, first + 1, &hits, &n) < 0)
 		return;
 	for (size_t i = 0; i < p.n; i++)
 		want |= 1u << p.k[i].kind;
@@ -419,6 +429,18 @@ void cmd_sort(struct session *s, struct imap_cmd *c)
 	for (size_t i = 0; i < n; i++)
 		load_item(s, &v[i], hits[i], want, 0);
 	qsort_r(v, n, sizeof *v, compare_items, &p);
+	if (ret) {
+		uint32_t *num = xcalloc(n ? n : 1, sizeof *num);
+
+		for (size_t i = 0; i < n; i++)
+			num[i] = number_of(s, v[i].idx);
+		esearch_reply(s, c->tag, ret, num, n);
+		free(num);
+		free_items(v, n);
+		free(hits);
+		reply(s, c->tag, "OK Sort completed.");
+		return;
+	}
 	buf_adds(&out, "* SORT");
 	for (size_t i = 0; i < n; i++)
 		buf_printf(&out, " %u", number_of(s, v[i].idx));

@@ -1327,6 +1327,16 @@ static char *finish(const char *path, char *base, int fd, unsigned flags, time_t
 	return base;
 }
 
+int store_discard(const char *path, const char *base, unsigned flags)
+{
+	char p[STORE_PATH_MAX + 320];
+	char *name = make_name(base, flags, NULL);
+	int k = snprintf(p, sizeof p, "%s/cur/%s", path, name);
+
+	free(name);
+	return k < 0 || (size_t)k >= sizeof p ? -1 : unlink(p);
+}
+
 char *store_deliver(const char *path, char *data, size_t n, unsigned flags, time_t date)
 {
 	char tmp[STORE_PATH_MAX + 300];

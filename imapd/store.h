@@ -137,6 +137,9 @@ int store_unlink(struct folder *f, struct msg *m);
  * so data is changed) into the Maildir at path with flags and date
  * (STORE_DATE_NOW: now).  Return the new base name (caller frees) or NULL (errno). */
 char *store_deliver(const char *path, char *data, size_t n, unsigned flags, time_t date);
+/* Remove the message store_deliver just saved as base with flags (an
+ * APPEND of several messages that failed half-way).  0 or -1. */
+int store_discard(const char *path, const char *base, unsigned flags);
 /* Put a copy of m (a hard link when possible) into the Maildir at path with
  * flags; return the new base name or NULL. */
 char *store_copy(struct folder *f, struct msg *m, const char *path, unsigned flags);

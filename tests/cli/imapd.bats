@@ -1071,3 +1071,12 @@ count_is() {
 	print("ok")
 	EOF
 }
+
+@test "MULTIAPPEND saves every message of one APPEND or none; ESORT answers SORT RETURN with ESEARCH" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent (\\Seen) {10+}\r\nSubject:\r\n {11+}\r\nSubject:x\r\n "02-Jan-2024 10:00:00 +0100" {3+}\r\nz\r\n\r\nc APPEND Sent {3+}\r\nz\r\n {0+}\r\n\r\nd STATUS Sent (MESSAGES)\r\ne SELECT INBOX\r\nf SORT RETURN (MIN MAX COUNT ALL) (REVERSE SUBJECT) UTF-8 ALL\r\ng UID SORT RETURN (COUNT) (ARRIVAL) UTF-8 1:2\r\nh LOGOUT\r'
+	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 1:3\] Append completed\.$'
+	assert_line "c NO Can't save a zero byte message."
+	assert_line '* STATUS "Sent" (MESSAGES 3)'
+	assert_line '* ESEARCH (TAG "f") MIN 1 MAX 3 COUNT 3 ALL 3,1:2'
+	assert_line '* ESEARCH (TAG "g") UID COUNT 2'
+}
