@@ -111,13 +111,13 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 
 enum fkind {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_BODY, FI_BODYSTRUCTURE, FI_UID,
-	FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_SECTION
+	FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_SECTION, FI_BINARY, FI_BINARY_SIZE
 };
 
 struct fitem {
 	enum fkind kind;
 	int   peek;
-	char *section;          /* FI_SECTION: text between [ and ] */
+	char *section;          /* FI_SECTION, FI_BINARY*: text between [ and ] */
 	int   partial;
 	uint64_t poff, plen;
 };
@@ -173,8 +173,18 @@ static int64_t number32(const char *p, char **end)
 	return v;
 }
 
-/* BODY[...]<o.n> / BODY.PEEK[...]<o.n> */
-static int parse_section(struct fetch *fe, const char *s, int peek)
+/* BINARY's section: part numbers only, "" or "1.2" (RFC 3516 4.1). */
+static int binary_section_ok(const char *sect)
+{
+	for (const char *p = sect; *p; p++)
+		if (!(isdigit((unsigned char)*p) || (*p == '.' && p > sect && p[1] != '\0' &&
+		    p[1] != '.')) || (*p == '0' && (p == sect || p[-1] == '.')))
+			return 0;
+	return 1;
+}
+
+/* BODY[...]<o.n> / BODY.PEEK[...]<o.n>, and the BINARY forms of kind k */
+static int parse_section(struct fetch *fe, const char *s, int peek, enum fkind k)
 {
 	const char *open = strchr(s, '['), *close = strrchr(s, ']');
 	struct fitem *it;
@@ -182,10 +192,12 @@ static int parse_section(struct fetch *fe, const char *s, int peek)
 
 	if (open == NULL || close == NULL || close < open)
 		return -1;
-	it = add_item(fe, FI_SECTION);
+	it = add_item(fe, k);
 	it->peek = peek;
 	it->section = xstrndup(open + 1, (size_t)(close - open - 1));
-	if (!section_ok(it->section))
+	if (k == FI_SECTION ? !section_ok(it->section) : !binary_section_ok(it->section))
+		return -1;
+	if (k == FI_BINARY_SIZE && close[1] != '\0')
 		return -1;
 	if (close[1] == '<') {
 		int64_t o, n;
@@ -226,9 +238,15 @@ static int parse_item(struct fetch *fe, const struct imap_arg *a)
 			return 0;
 		}
 	if (strncasecmp(a->s, "BODY.PEEK[", 10) == 0)
-		return parse_section(fe, a->s, 1);
+		return parse_section(fe, a->s, 1, FI_SECTION);
 	if (strncasecmp(a->s, "BODY[", 5) == 0)
-		return parse_section(fe, a->s, 0);
+		return parse_section(fe, a->s, 0, FI_SECTION);
+	if (strncasecmp(a->s, "BINARY.PEEK[", 12) == 0)
+		return parse_section(fe, a->s, 1, FI_BINARY);
+	if (strncasecmp(a->s, "BINARY[", 7) == 0)
+		return parse_section(fe, a->s, 0, FI_BINARY);
+	if (strncasecmp(a->s, "BINARY.SIZE[", 12) == 0)
+		return parse_section(fe, a->s, 1, FI_BINARY_SIZE);
 	return -1;
 }
 
@@ -379,6 +397,69 @@ static void section_data(struct mdata *md, const struct fitem *it, struct buf *o
 		literal_part(md->p + r.off, r.len, it, out);
 }
 
+static int collect_bytes(void *arg, const char *p, size_t n)
+{
+	buf_add(arg, p, n);
+	return 0;
+}
+
+/* The content of BINARY[sect] in out: the part's body with its transfer
+ * encoding undone, text lines ending in CRLF as on the wire (base64 gives
+ * bytes as they are); the whole message, or a multipart or message part,
+ * as BODY[] gives it.  -1 for a part in an encoding we cannot undo. */
+static int binary_data(struct mdata *md, const char *sect, struct buf *out)
+{
+	struct mime_range r;
+	const struct mime_part *p;
+
+	if (sect[0] == '\0') {
+		mime_wire_copy(md->p, md->len, out);
+		return 0;
+	}
+	if (mime_section(mroot(md), sect, &r) != SECT_OK)
+		return 0;
+	p = r.part;
+	if (mime_is_multipart(p) || mime_is_message(p) || p->enc == ENC_7BIT ||
+	    p->enc == ENC_8BIT || p->enc == ENC_BINARY) {
+		mime_wire_copy(md->p + r.off, r.len, out);
+		return 0;
+	}
+	if (p->enc != ENC_QP && p->enc != ENC_BASE64)
+		return -1;
+	struct buf raw = { 0 };
+	mime_decode(p, collect_bytes, &raw, NULL);
+	if (p->enc == ENC_QP)
+		mime_wire_copy(raw.p ? raw.p : "", raw.len, out);
+	else
+		buf_add(out, raw.p ? raw.p : "", raw.len);
+	buf_free(&raw);
+	return 0;
+}
+
+/* BINARY[sect]<o> literal8-or-literal / BINARY.SIZE[sect] n */
+static void binary_item(struct mdata *md, const struct fitem *it, struct buf *out)
+{
+	struct buf d = { 0 };
+	size_t from = 0, len;
+
+	binary_data(md, it->section, &d);
+	len = d.len;
+	if (it->kind == FI_BINARY_SIZE) {
+		buf_printf(out, "BINARY.SIZE[%s] %zu", it->section, len);
+		buf_free(&d);
+		return;
+	}
+	buf_printf(out, "BINARY[%s]", it->section);
+	if (it->partial) {
+		buf_printf(out, "<%llu>", (unsigned long long)it->poff);
+		from = it->poff < d.len ? (size_t)it->poff : d.len;
+		len = d.len - from < it->plen ? d.len - from : (size_t)it->plen;
+	}
+	buf_printf(out, " %s{%zu}\r\n", d.p && memchr(d.p + from, '\0', len) ? "~" : "", len);
+	buf_add(out, d.p ? d.p + from : "", len);
+	buf_free(&d);
+}
+
 /* The label of a section item in the response: BODY[sect]<origin>. */
 static void section_label(const struct fitem *it, struct buf *out)
 {
@@ -440,6 +521,10 @@ static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
 		section_label(it, out);
 		buf_addc(out, ' ');
 		section_data(md, it, out);
+		break;
+	case FI_BINARY:
+	case FI_BINARY_SIZE:
+		binary_item(md, it, out);
 		break;
 	}
 }

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "err.h"
+#include "header.h"
 #include "imapd.h"
 
 #define LIST_NAMES_MAX 10000    /* folders listed at most (each is a directory) */
@@ -779,6 +781,45 @@ static int parse_date_time(const char *s, time_t *t)
 	return 0;
 }
 
+/* A message APPENDed as a literal8 with NULs in it, not multipart: its
+ * body goes into base64, as Dovecot does, so that BODY[] can still send it
+ * (no NUL may go in a literal) and BINARY[] gives the bytes back (RFC 3516
+ * 4.2).  A multipart one is kept as it came.  Return the new text in *out
+ * (caller frees), or 0 to keep a as it is. */
+static int binary_to_base64(const struct imap_arg *a, struct buf *out)
+{
+	size_t hlen = hdr_length(a->s, a->len, NULL);
+	struct hdr_iter it;
+	struct hdr_field f;
+	struct b64_enc e;
+
+	if (a->literal != 2 || memchr(a->s, '\0', a->len) == NULL)
+		return 0;
+	hdr_iter_init(&it, a->s, hlen);
+	while (hdr_next(&it, &f))
+		if (f.name && hdr_is(&f, "Content-Type")) {
+			struct buf v = { 0 };
+			hdr_unfold(f.value, f.vallen, 0, &v);
+			int multi = v.p && strncasecmp(v.p, "multipart/", 10) == 0;
+			buf_free(&v);
+			if (multi)
+				return 0;
+		}
+	hdr_iter_init(&it, a->s, hlen);
+	while (hdr_next(&it, &f))
+		if (!(f.name && hdr_is(&f, "Content-Transfer-Encoding")) && f.name)
+			buf_add(out, f.raw, f.rawlen);
+	buf_adds(out, "Content-Transfer-Encoding: base64\r\n\r\n");
+	b64_enc_init(&e, 76, 1);
+	size_t room = b64_enc_bound(&e, a->len - hlen) + 8;
+	char *enc = xmalloc(room);
+	size_t k = b64_enc_update(&e, a->s + hlen, a->len - hlen, enc);
+	k += b64_enc_final(&e, enc + k);
+	buf_add(out, enc, k);
+	free(enc);
+	return 1;
+}
+
 static int all_known(const uint32_t *uids, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -856,9 +897,16 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 	for (size_t k = 0; k < nb && !err; k++, i++) {
 		time_t date;
 
+		struct buf conv = { 0 };
+
 		append_args(s, c->tag, c->args, c->nargs, &i, path, &fl[k], &date);
-		if ((bases[k] = store_deliver(path, c->args[i].s, c->args[i].len, fl[k], date)) == NULL)
+		if (binary_to_base64(&c->args[i], &conv))
+			bases[k] = store_deliver(path, conv.p, conv.len, fl[k], date);
+		else
+			bases[k] = store_deliver(path, c->args[i].s, c->args[i].len, fl[k], date);
+		if (bases[k] == NULL)
 			err = errno;
+		buf_free(&conv);
 	}
 	if (err) {
 		for (size_t k = 0; k < nb; k++)

@@ -307,6 +307,15 @@ static int parse_one(struct pstate *ps, struct imap_arg *a)
 		return parse_quoted(ps, a);
 	case '{':
 		return parse_literal(ps, a);
+	case '~':               /* literal8 (RFC 3516): a literal that may hold NULs */
+		if (ps->p + 1 < ps->end && ps->p[1] == '{') {
+			ps->p++;
+			if (parse_literal(ps, a) < 0)
+				return -1;
+			a->literal = 2;
+			return 0;
+		}
+		return parse_atom(ps, a);
 	case '(':
 		if (ps->depth >= IMAP_NEST_MAX)
 			return fail(ps, "lists nested too deep");

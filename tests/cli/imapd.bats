@@ -1080,3 +1080,38 @@ count_is() {
 	assert_line '* ESEARCH (TAG "f") MIN 1 MAX 3 COUNT 3 ALL 3,1:2'
 	assert_line '* ESEARCH (TAG "g") UID COUNT 2'
 }
+
+@test "BINARY: BINARY[] undoes base64 and quoted-printable, BINARY.SIZE, literal8 in APPEND and FETCH (RFC 3516)" {
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys, base64, socket
+	port = int(sys.argv[1])
+	M = imaplib.IMAP4("127.0.0.1", port); M.login("bob", "secret")
+	assert "BINARY" in M.capabilities, M.capabilities
+	blob = bytes(range(256))
+	msg = (b"Subject: b\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+	       b"--B\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nau lait\r\n"
+	       b"--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	       + base64.encodebytes(blob).replace(b"\n", b"\r\n") + b"--B--\r\n")
+	typ, d = M.append("INBOX", None, None, msg); assert typ == "OK", d
+	M.select("INBOX")
+	typ, d = M.fetch("4", "(BINARY.SIZE[1] BINARY.SIZE[2] BINARY.PEEK[1])")
+	assert typ == "OK", d
+	assert b"BINARY.SIZE[1] 13 BINARY.SIZE[2] 256" in d[0][0], d
+	assert d[0][1] == "café au lait".encode(), d   # the CRLF before --B is the boundary's
+	typ, d = M.fetch("4", "(BINARY.PEEK[2])")
+	assert b"BINARY[2] ~{256}" in d[0][0] and d[0][1] == blob, d
+	typ, d = M.fetch("4", "(BINARY.PEEK[2]<250.10>)")
+	assert d[0][1] == blob[250:], d
+	# a literal8 with NULs: kept as base64, given back byte for byte
+	raw = b"Subject: nul\r\nContent-Type: application/octet-stream\r\n\r\n\x00\x01\xff\r\n"
+	S = socket.create_connection(("127.0.0.1", port)); f = S.makefile("rb"); f.readline()
+	S.sendall(b"a LOGIN bob secret\r\nb APPEND INBOX ~{%d+}\r\n%s\r\nc LOGOUT\r\n" % (len(raw), raw))
+	replies = f.read()
+	assert b"b OK [APPENDUID" in replies, replies
+	M.noop()
+	typ, d = M.fetch("5", "(BINARY.PEEK[1] BODY.PEEK[1])")
+	assert d[0][1] == b"\x00\x01\xff\r\n" and b"\x00" not in d[1][1], d
+	print("ok")
+	EOF
+}
