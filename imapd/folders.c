@@ -516,28 +516,56 @@ static int has_children(char **v, size_t n, const char *name)
 	return 0;
 }
 
+static int status_items_ok(const struct imap_arg *items);
+static int send_status(struct session *s, const char *name, const char *path,
+    const struct imap_arg *items);
+
 struct listing {
 	const char *cmd;        /* "LIST" or "LSUB" */
 	char **names, **subs;
 	size_t nnames, nsubs;
-	int only_subscribed, only_special, show_subscribed;
+	char **pats;            /* reference + pattern, each */
+	size_t npats;
+	int extended;           /* RFC 5258 syntax: selection or return options, patterns list */
+	int only_subscribed, only_special, show_subscribed, recursive;
+	const struct imap_arg *status;  /* RETURN (STATUS (...)), RFC 5819; or NULL */
 };
+
+static int any_match(const struct listing *l, const char *name)
+{
+	for (size_t i = 0; i < l->npats; i++)
+		if (name_match(l->pats[i], name))
+			return 1;
+	return 0;
+}
+
+/* RECURSIVEMATCH (RFC 5258 3.5): name has a subscribed descendant that no
+ * pattern matches, so the client learns of it through name's CHILDINFO. */
+static int childinfo(const struct listing *l, const char *name)
+{
+	size_t k = strlen(name);
+
+	if (!l->recursive)
+		return 0;
+	for (size_t i = 0; i < l->nsubs; i++)
+		if (l->subs[i] && strncmp(l->subs[i], name, k) == 0 && l->subs[i][k] == '.' &&
+		    !any_match(l, l->subs[i]))
+			return 1;
+	return 0;
+}
 
 static void list_one(struct session *s, const struct listing *l, const char *name, int exists)
 {
 	struct buf attrs = { 0 };
 	const char *su = special_use(name);
-	int subscribed = in_list(l->subs, l->nsubs, name);
+	int subscribed = in_list(l->subs, l->nsubs, name), info = childinfo(l, name);
+	int lsub = strcmp(l->cmd, "LSUB") == 0;
 
-	if ((l->only_subscribed && !subscribed) || (l->only_special && !su))
+	if ((l->only_subscribed && !subscribed && !info) || (l->only_special && !su))
 		return;
 	if (!exists)
-		buf_adds(&attrs, strcmp(l->cmd, "LSUB") == 0 ? "\\Noselect" : "\\NonExistent");
-	if (strcmp(l->cmd, "LIST") == 0) {
-		if (!exists && strcmp(l->cmd, "LIST") == 0) {
-			attrs.len = 0;
-			buf_adds(&attrs, "\\Noselect");
-		}
+		buf_adds(&attrs, !lsub && l->extended && subscribed ? "\\NonExistent" : "\\Noselect");
+	if (!lsub) {
 		buf_printf(&attrs, "%s%s", attrs.len ? " " : "",
 		    has_children(l->names, l->nnames, name) ? "\\HasChildren" : "\\HasNoChildren");
 		if (su)
@@ -548,110 +576,159 @@ static void list_one(struct session *s, const struct listing *l, const char *nam
 	struct buf line = { 0 };
 	buf_printf(&line, "* %s (%s) \".\" ", l->cmd, attrs.p ? attrs.p : "");
 	imap_string(&line, name, strlen(name));
+	if (info)
+		buf_adds(&line, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_adds(&line, "\r\n");
 	conn_write(&s->conn, line.p, line.len);
 	buf_free(&line);
 	buf_free(&attrs);
+	if (l->status && exists) {
+		char path[STORE_PATH_MAX];
+
+		if (store_path(s->root, name, path, sizeof path) == 0)
+			send_status(s, name, path, l->status);
+	}
 }
 
-/* List every name of v matching pattern, and the missing parents that
- * match it (as \Noselect: RFC 3501 6.3.8, "foo/bar" without "foo").  LSUB
+/* List every name of v matching a pattern, and the missing parents that
+ * match one (as \Noselect: RFC 3501 6.3.8, "foo/bar" without "foo").  LSUB
  * gives an unsubscribed parent only in place of a child the pattern does
  * not reach ("%" and "foo/bar" subscribed: RFC 3501 6.3.9); with "*" the
  * child itself is listed, and its parent, not subscribed, is not. */
-static void list_pattern(struct session *s, struct listing *l, char **v, size_t n, const char *pat)
+static void done_add(char ***done, size_t *n, const char *name)
 {
-	char **done = NULL;
-	size_t ndone = 0;
+	*done = xrealloc(*done, (*n + 1) * sizeof **done);
+	(*done)[(*n)++] = xstrdup(name);
+}
+
+static void list_names(struct session *s, struct listing *l, char **v, size_t n, char ***done,
+    size_t *ndone)
+{
 	int lsub = strcmp(l->cmd, "LSUB") == 0;
 
 	for (size_t i = 0; i < n; i++) {
 		char parent[STORE_NAME_MAX + 8];
-		int match = name_match(pat, v[i]);
+		int match = any_match(l, v[i]);
 
-		if (lsub && match) {
-			list_one(s, l, v[i], in_list(l->names, l->nnames, v[i]));
+		if (in_list(*done, *ndone, v[i]))
 			continue;
-		}
-
-		/* missing parents first, outermost first, so a client building
-		 * its folder tree meets each parent before its children */
-		snprintf(parent, sizeof parent, "%s", v[i]);
-		for (char *dot = strchr(parent, '.'); dot; dot = strchr(dot + 1, '.')) {
-			*dot = '\0';
-			if (!in_list(v, n, parent) && !in_list(done, ndone, parent) && name_match(pat, parent)) {
-				done = xrealloc(done, (ndone + 1) * sizeof *done);
-				done[ndone++] = xstrdup(parent);
-				list_one(s, l, parent, 0);
+		if (!(lsub && match)) {
+			/* missing parents first, outermost first, so a client
+			 * building its folder tree meets each parent before its
+			 * children */
+			snprintf(parent, sizeof parent, "%s", v[i]);
+			for (char *dot = strchr(parent, '.'); dot; dot = strchr(dot + 1, '.')) {
+				*dot = '\0';
+				if (!in_list(v, n, parent) && (lsub || !in_list(l->names, l->nnames, parent)) &&
+				    !in_list(*done, *ndone, parent) && any_match(l, parent)) {
+					done_add(done, ndone, parent);
+					list_one(s, l, parent, 0);
+				}
+				*dot = '.';
 			}
-			*dot = '.';
 		}
-		if (match)
+		if (match) {
+			done_add(done, ndone, v[i]);
 			list_one(s, l, v[i], in_list(l->names, l->nnames, v[i]));
+		}
 	}
-	free_names(done, ndone);
 }
 
+/* The options of RFC 5258 (selection) and RFC 5258, 5819, 6154 (return);
+ * -1 for one we do not know. */
 static int list_options(const struct imap_arg *a, struct listing *l, int selection)
 {
+	int base = 0;
+
+	if (a->type != ARG_LIST)
+		return -1;
 	for (size_t i = 0; i < a->nkids; i++) {
-		if (a->kids[i].type != ARG_ATOM)
+		const struct imap_arg *o = &a->kids[i];
+
+		if (o->type != ARG_ATOM) {
 			return -1;
-		if (arg_is(&a->kids[i], "SUBSCRIBED")) {
+		} else if (arg_is(o, "SUBSCRIBED")) {
 			l->show_subscribed = 1;
 			l->only_subscribed |= selection;
-		} else if (arg_is(&a->kids[i], "SPECIAL-USE")) {
+			base = 1;
+		} else if (arg_is(o, "SPECIAL-USE")) {
 			l->only_special |= selection;
+			base = 1;
+		} else if (selection && arg_is(o, "RECURSIVEMATCH")) {
+			l->recursive = 1;
+		} else if (selection && arg_is(o, "REMOTE")) {
+			continue;       /* no remote mailboxes here */
+		} else if (!selection && arg_is(o, "CHILDREN")) {
+			continue;       /* \HasChildren / \HasNoChildren are always given */
+		} else if (!selection && arg_is(o, "STATUS") && i + 1 < a->nkids &&
+		    status_items_ok(&a->kids[i + 1])) {
+			l->status = &a->kids[++i];
+		} else {
+			return -1;
 		}
 	}
-	return 0;
+	/* RECURSIVEMATCH needs an option it can recurse on (RFC 5258 3) */
+	return selection && l->recursive && !base ? -1 : 0;
 }
 
 void cmd_list(struct session *s, struct imap_cmd *c)
 {
 	struct listing l = { .cmd = c->name };
 	const struct imap_arg *a = c->args, *ref, *pats;
-	size_t na = c->nargs;
+	size_t na = c->nargs, ndone = 0;
+	int lsub = strcmp(c->name, "LSUB") == 0;
+	char **done = NULL;
 
-	/* RFC 5258 forms, as clients send them: (SELECTION) ref pat RETURN (...) */
-	if (strcmp(c->name, "LIST") == 0 && na > 0 && a[0].type == ARG_LIST) {
+	/* RFC 5258: LIST [(selection)] ref pattern(s) [RETURN (options)] */
+	if (!lsub && na > 0 && a[0].type == ARG_LIST) {
 		if (list_options(&a[0], &l, 1) < 0)
 			goto bad;
+		l.extended = 1;
 		a++, na--;
 	}
-	if (na == 4 && arg_is(&a[2], "RETURN") && a[3].type == ARG_LIST &&
-	    strcmp(c->name, "LIST") == 0) {
+	if (!lsub && na == 4 && arg_is(&a[2], "RETURN")) {
 		if (list_options(&a[3], &l, 0) < 0)
 			goto bad;
+		l.extended = 1;
 		na = 2;
 	}
-	if (na != 2 || !arg_astring(&a[0]) || (!arg_astring(&a[1]) && a[1].type != ARG_LIST))
+	if (na != 2 || !arg_astring(&a[0]) || (!arg_astring(&a[1]) && (lsub || a[1].type != ARG_LIST)))
 		goto bad;
 	ref = &a[0];
 	pats = &a[1];
-	if (pats->type != ARG_LIST && pats->len == 0 && strcmp(c->name, "LIST") == 0) {
+	l.extended |= pats->type == ARG_LIST;
+	if (pats->type != ARG_LIST && pats->len == 0 && !lsub) {
 		/* the delimiter and root of the hierarchy (RFC 3501 6.3.8) */
 		untagged(s, "LIST (\\Noselect) \".\" \"\"");
 		reply(s, c->tag, "OK List completed.");
 		return;
 	}
-	l.names = folder_names(s->root, &l.nnames);
-	l.subs = read_subs(s->root, &l.nsubs);
 	for (size_t i = 0; i < (pats->type == ARG_LIST ? pats->nkids : 1); i++) {
 		const struct imap_arg *p = pats->type == ARG_LIST ? &pats->kids[i] : pats;
 		char full[2 * STORE_NAME_MAX + 16];
 
-		if (!arg_astring(p))
-			continue;
+		if (!arg_astring(p)) {
+			free_names(l.pats, l.npats);
+			goto bad;
+		}
 		snprintf(full, sizeof full, "%s%s", ref->s, p->s);
-		if (strcmp(c->name, "LSUB") == 0)
-			list_pattern(s, &l, l.subs, l.nsubs, full);
-		else
-			list_pattern(s, &l, l.names, l.nnames, full);
+		l.pats = xrealloc(l.pats, (l.npats + 1) * sizeof *l.pats);
+		l.pats[l.npats++] = xstrdup(full);
 	}
+	l.names = folder_names(s->root, &l.nnames);
+	l.subs = read_subs(s->root, &l.nsubs);
+	if (lsub) {
+		list_names(s, &l, l.subs, l.nsubs, &done, &ndone);
+	} else {
+		list_names(s, &l, l.names, l.nnames, &done, &ndone);
+		if (l.only_subscribed)  /* subscribed names of folders that are gone */
+			list_names(s, &l, l.subs, l.nsubs, &done, &ndone);
+	}
+	free_names(done, ndone);
+	free_names(l.pats, l.npats);
 	free_names(l.names, l.nnames);
 	free_names(l.subs, l.nsubs);
-	reply(s, c->tag, "OK %s completed.", strcmp(c->name, "LIST") == 0 ? "List" : "Lsub");
+	reply(s, c->tag, "OK %s completed.", lsub ? "Lsub" : "List");
 	return;
 bad:
 	reply(s, c->tag, "BAD %s needs a reference and a mailbox pattern", c->name);
@@ -659,35 +736,36 @@ bad:
 
 /* ---- STATUS ---- */
 
-void cmd_status(struct session *s, struct imap_cmd *c)
-{
-	static const char *const items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN" };
-	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
-	struct store_status st;
-	struct buf b = { 0 };
+static const char *const status_items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
+	"UNSEEN" };
 
-	if (c->nargs != 2 || c->args[1].type != ARG_LIST || c->args[1].nkids == 0) {
-		reply(s, c->tag, "BAD STATUS needs a mailbox name and a list of items");
-		return;
-	}
-	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
-		return;
-	for (size_t i = 0; i < c->args[1].nkids; i++) {
+/* Whether items is a non-empty list of STATUS items we know. */
+static int status_items_ok(const struct imap_arg *items)
+{
+	if (items->type != ARG_LIST || items->nkids == 0)
+		return 0;
+	for (size_t i = 0; i < items->nkids; i++) {
 		size_t k;
 
-		for (k = 0; k < sizeof items / sizeof *items; k++)
-			if (arg_is(&c->args[1].kids[i], items[k]))
+		for (k = 0; k < sizeof status_items / sizeof *status_items; k++)
+			if (arg_is(&items->kids[i], status_items[k]))
 				break;
-		if (k == sizeof items / sizeof *items) {
-			reply(s, c->tag, "BAD Unknown STATUS item");
-			buf_free(&b);
-			return;
-		}
+		if (k == sizeof status_items / sizeof *status_items)
+			return 0;
 	}
-	if (store_status(path, &st, NULL, 0, NULL) < 0) {
-		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
-		return;
-	}
+	return 1;
+}
+
+/* Send "* STATUS name (items...)" for the folder at path; -1 if it is not
+ * a folder. */
+static int send_status(struct session *s, const char *name, const char *path,
+    const struct imap_arg *items)
+{
+	struct store_status st;
+	struct buf b = { 0 }, line = { 0 };
+
+	if (store_status(path, &st, NULL, 0, NULL) < 0)
+		return -1;
 	/* \Recent belongs to the session that claimed it: for the folder this
 	 * session has selected, count what SELECT and the syncs announced. */
 	if (s->state == ST_SELECTED && strcmp(s->sel.path, path) == 0) {
@@ -700,8 +778,8 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 					st.recent++;
 		}
 	}
-	for (size_t i = 0; i < c->args[1].nkids; i++) {
-		const struct imap_arg *it = &c->args[1].kids[i];
+	for (size_t i = 0; i < items->nkids; i++) {
+		const struct imap_arg *it = &items->kids[i];
 		uint32_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :
 		    arg_is(it, "UIDNEXT") ? st.uidnext : arg_is(it, "UIDVALIDITY") ? st.uidvalidity :
 		    st.unseen;
@@ -711,13 +789,33 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 	for (char *p = b.p; p && *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
-	struct buf line = { 0 };
 	buf_adds(&line, "* STATUS ");
 	imap_string(&line, name, strlen(name));
 	buf_printf(&line, " (%s)\r\n", b.p);
 	conn_write(&s->conn, line.p, line.len);
 	buf_free(&line);
 	buf_free(&b);
+	return 0;
+}
+
+void cmd_status(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+
+	if (c->nargs != 2 || c->args[1].type != ARG_LIST || c->args[1].nkids == 0) {
+		reply(s, c->tag, "BAD STATUS needs a mailbox name and a list of items");
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	if (!status_items_ok(&c->args[1])) {
+		reply(s, c->tag, "BAD Unknown STATUS item");
+		return;
+	}
+	if (send_status(s, name, path, &c->args[1]) < 0) {
+		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return;
+	}
 	reply(s, c->tag, "OK Status completed.");
 }
 

@@ -1115,3 +1115,18 @@ count_is() {
 	print("ok")
 	EOF
 }
+
+@test "LIST-EXTENDED: several patterns, (SUBSCRIBED RECURSIVEMATCH) with CHILDINFO, \\NonExistent; LIST-STATUS; unknown options BAD" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE p.q\r\nc CREATE gone\r\nd SUBSCRIBE p.q\r\ne SUBSCRIBE gone\r\nf DELETE gone\r\ng LIST "" (Sent Trash)\r\nh LIST (SUBSCRIBED) "" *\r\ni LIST (SUBSCRIBED RECURSIVEMATCH) "" %\r\nj LIST "" (INBOX Junk) RETURN (STATUS (MESSAGES UNSEEN))\r\nk LIST (BOGUS) "" *\r\nl LIST (RECURSIVEMATCH) "" *\r\nm LIST "" * RETURN (BOGUS)\r\nn LOGOUT\r'
+	assert_line '* LIST (\HasNoChildren \Sent) "." "Sent"'
+	assert_line '* LIST (\HasNoChildren \Trash) "." "Trash"'
+	[ "$(sed -n '/^f OK/,/^g OK/p' <<< "$output" | grep -c '^\* LIST')" = 2 ]
+	assert_line '* LIST (\HasNoChildren \Subscribed) "." "p.q"'
+	assert_line '* LIST (\NonExistent \HasNoChildren \Subscribed) "." "gone"'
+	assert_line '* LIST (\Noselect \HasChildren) "." "p" ("CHILDINFO" ("SUBSCRIBED"))'
+	assert_line '* STATUS "INBOX" (MESSAGES 3 UNSEEN 2)'
+	assert_line '* STATUS "Junk" (MESSAGES 0 UNSEEN 0)'
+	assert_line --regexp '^k BAD'
+	assert_line --regexp '^l BAD'
+	assert_line --regexp '^m BAD'
+}
