@@ -755,3 +755,131 @@ out:
 	free(idx);
 	buf_free(&set);
 }
+
+/* ---- IMAP URLs for CATENATE (RFC 4469, RFC 5092) ---- */
+
+/* Undo the %XX escapes of s[0..n) into out (cap bytes); -1 if malformed. */
+static int url_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (k + 1 >= cap)
+			return -1;
+		if (s[i] != '%') {
+			out[k++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n || sscanf(s + i + 1, "%2x", &v) != 1 || !isxdigit((unsigned char)s[i + 1]) ||
+		    !isxdigit((unsigned char)s[i + 2]) || v == 0)
+			return -1;
+		out[k++] = (char)v;
+		i += 2;
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+/* The value of ";KEY=value" starting at *p (case-insensitive key), up to
+ * the next '/', unescaped into out; *p moves past it.  -1 if not there. */
+static int url_field(const char **p, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	const char *v, *end;
+
+	if (strncasecmp(*p, key, klen) != 0)
+		return -1;
+	v = *p + klen;
+	end = strchr(v, '/');
+	if (end == NULL)
+		end = v + strlen(v);
+	if (url_unescape(v, (size_t)(end - v), out, cap) < 0)
+		return -1;
+	*p = end;
+	return 0;
+}
+
+int fetch_url(struct session *s, const char *url, struct buf *out)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX], sect[256] = "", num[32];
+	const char *p = url, *slash;
+	uint32_t uid, uidvalidity = 0;
+	int64_t poff = 0, plen = -1;
+	struct folder f = { 0 };
+	struct mdata md = { 0 };
+	struct msg *m = NULL;
+	int rc = -1;
+
+	/* "/mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=s][/;PARTIAL=o[.l]]" */
+	if (*p++ != '/' || (slash = strstr(p, "/;")) == NULL)
+		return -1;
+	const char *semi = memchr(p, ';', (size_t)(slash - p));
+	if (url_unescape(p, (size_t)((semi ? semi : slash) - p), name, sizeof name) < 0)
+		return -1;
+	if (semi) {
+		const char *q = semi;
+		char *end;
+
+		if (url_field(&q, ";UIDVALIDITY=", num, sizeof num) < 0 || q != slash)
+			return -1;
+		uidvalidity = (uint32_t)number32(num, &end);
+		if (*end != '\0' || uidvalidity == 0)
+			return -1;
+	}
+	p = slash + 1;
+	char *end;
+	if (url_field(&p, ";UID=", num, sizeof num) < 0 || (uid = (uint32_t)number32(num, &end)) == 0 ||
+	    *end != '\0')
+		return -1;
+	if (strncmp(p, "/;", 2) == 0 && strncasecmp(p + 1, ";SECTION=", 9) == 0) {
+		p++;
+		if (url_field(&p, ";SECTION=", sect, sizeof sect) < 0)
+			return -1;
+	}
+	if (strncmp(p, "/;", 2) == 0 && strncasecmp(p + 1, ";PARTIAL=", 9) == 0) {
+		p++;
+		if (url_field(&p, ";PARTIAL=", num, sizeof num) < 0 || (poff = number32(num, &end)) < 0 ||
+		    (*end == '.' && (plen = number32(end + 1, &end)) <= 0) || *end != '\0')
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	if (strcasecmp(name, "INBOX") == 0)
+		strcpy(name, "INBOX");
+	if (!store_name_ok(name) || store_path(s->root, name, path, sizeof path) < 0 ||
+	    !store_exists(path) || store_open(&f, path, name, 1) < 0 || store_load(&f) < 0)
+		goto out;
+	if (uidvalidity && uidvalidity != f.uidvalidity)
+		goto out;
+	for (size_t i = 0; i < f.n; i++)
+		if (f.m[i].uid == uid)
+			m = &f.m[i];
+	if (m == NULL || store_map(&f, m, &md.p, &md.len) < 0)
+		goto out;
+	md.hlen = hdr_length(md.p, md.len, NULL);
+	struct buf w = { 0 };
+	struct mime_range r;
+	if (sect[0] == '\0') {
+		mime_wire_copy(md.p, md.len, &w);
+		rc = 0;
+	} else if (mime_section(mroot(&md), sect, &r) == SECT_OK && r.spec != SPEC_FIELDS &&
+	    r.spec != SPEC_FIELDS_NOT) {
+		mime_wire_copy(md.p + r.off, r.len, &w);
+		rc = 0;
+	}
+	if (rc == 0) {
+		size_t from = (uint64_t)poff < w.len ? (size_t)poff : w.len;
+		size_t len = plen < 0 || w.len - from < (uint64_t)plen ? w.len - from : (size_t)plen;
+
+		buf_add(out, w.p ? w.p + from : "", len);
+	}
+	buf_free(&w);
+	if (md.parsed)
+		mime_free(&md.mm);
+	store_unmap(md.p, md.len);
+out:
+	store_close(&f);
+	return rc;
+}

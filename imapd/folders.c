@@ -948,9 +948,42 @@ static int append_args(struct session *s, const char *tag, const struct imap_arg
 		}
 		(*i)++;
 	}
+	if (*i + 1 < n && arg_is(&a[*i], "CATENATE") && a[*i + 1].type == ARG_LIST) {
+		const struct imap_arg *l = &a[++*i];       /* RFC 4469: (TEXT lit / URL "url")... */
+
+		for (size_t k = 0; k < l->nkids; k += 2)
+			if (k + 1 >= l->nkids || l->kids[k + 1].type != ARG_STRING ||
+			    !(arg_is(&l->kids[k], "TEXT") || arg_is(&l->kids[k], "URL"))) {
+				reply(s, tag, "BAD Invalid CATENATE list");
+				return -1;
+			}
+		if (l->nkids == 0) {
+			reply(s, tag, "BAD Empty CATENATE list");
+			return -1;
+		}
+		return 0;
+	}
 	if (*i >= n || a[*i].type != ARG_STRING) {
 		reply(s, tag, "BAD APPEND arguments");
 		return -1;
+	}
+	return 0;
+}
+
+/* The message of a CATENATE list: its TEXT parts and the parts its URLs
+ * name, one after the other, into out.  -1 with *bad the URL that names
+ * nothing here. */
+static int catenate(struct session *s, const struct imap_arg *l, struct buf *out, const char **bad)
+{
+	for (size_t k = 0; k + 1 < l->nkids; k += 2) {
+		const struct imap_arg *v = &l->kids[k + 1];
+
+		if (arg_is(&l->kids[k], "TEXT")) {
+			buf_add(out, v->s, v->len);
+		} else if (fetch_url(s, v->s, out) < 0) {
+			*bad = v->s;
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -966,8 +999,10 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 	uint32_t *uids = NULL;
 	size_t nb = 0, i = 1;
 	int err = 0;
+	char *badurl_text = NULL;
 
-	if (c->nargs < 2 || c->args[c->nargs - 1].type != ARG_STRING) {
+	if (c->nargs < 2 || (c->args[c->nargs - 1].type != ARG_STRING &&
+	    c->args[c->nargs - 1].type != ARG_LIST)) {
 		reply(s, c->tag, "BAD APPEND needs a mailbox name and a message");
 		return;
 	}
@@ -980,7 +1015,7 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 
 		if (append_args(s, c->tag, c->args, c->nargs, &k, path, &flags, &date) < 0)
 			return;
-		if (c->args[k].len == 0) {
+		if (c->args[k].type == ARG_STRING && c->args[k].len == 0) {
 			reply(s, c->tag, "NO Can't save a zero byte message.");
 			return;
 		}
@@ -994,23 +1029,37 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 	uids = xcalloc(nb, sizeof *uids);
 	for (size_t k = 0; k < nb && !err; k++, i++) {
 		time_t date;
-
 		struct buf conv = { 0 };
+		const char *badurl = NULL;
 
 		append_args(s, c->tag, c->args, c->nargs, &i, path, &fl[k], &date);
-		if (binary_to_base64(&c->args[i], &conv))
+		if (c->args[i].type == ARG_LIST) {
+			if (catenate(s, &c->args[i], &conv, &badurl) < 0) {
+				badurl_text = xstrdup(badurl);
+				err = -1;
+			} else if (conv.len == 0) {
+				err = -2;
+			} else {
+				bases[k] = store_deliver(path, conv.p, conv.len, fl[k], date);
+			}
+		} else if (binary_to_base64(&c->args[i], &conv))
 			bases[k] = store_deliver(path, conv.p, conv.len, fl[k], date);
 		else
 			bases[k] = store_deliver(path, c->args[i].s, c->args[i].len, fl[k], date);
-		if (bases[k] == NULL)
-			err = errno;
+		if (bases[k] == NULL && err == 0)
+			err = errno ? errno : EIO;
 		buf_free(&conv);
 	}
 	if (err) {
 		for (size_t k = 0; k < nb; k++)
 			if (bases[k])
 				store_discard(path, bases[k], fl[k]);
-		reply(s, c->tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(err));
+		if (err == -1)
+			reply(s, c->tag, "NO [BADURL %s] The URL names no message here.", badurl_text);
+		else if (err == -2)
+			reply(s, c->tag, "NO Can't save a zero byte message.");
+		else
+			reply(s, c->tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(err));
 	} else if (store_status(path, &st, bases, nb, uids) < 0 || !all_known(uids, nb)) {
 		reply(s, c->tag, "OK Append completed.");
 	} else {
@@ -1025,6 +1074,7 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 	free(bases);
 	free(fl);
 	free(uids);
+	free(badurl_text);
 }
 
 /* ---- CHECK / CLOSE / UNSELECT / EXPUNGE ---- */

@@ -107,6 +107,10 @@ int folders_init(const char *root);
 void cmd_fetch(struct session *s, struct imap_cmd *c);
 void cmd_store(struct session *s, struct imap_cmd *c);
 void cmd_copy(struct session *s, struct imap_cmd *c);
+/* Append to out the wire bytes an IMAP URL of this server names
+ * ("/INBOX;UIDVALIDITY=5/;UID=3/;SECTION=1.TEXT/;PARTIAL=0.100", RFC 5092),
+ * for CATENATE (RFC 4469); -1 if it names nothing here. */
+int fetch_url(struct session *s, const char *url, struct buf *out);
 
 /* search.c */
 void cmd_search(struct session *s, struct imap_cmd *c);
