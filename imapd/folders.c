@@ -1048,6 +1048,8 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 			bases[k] = store_deliver(path, c->args[i].s, c->args[i].len, fl[k], date);
 		if (bases[k] == NULL && err == 0)
 			err = errno ? errno : EIO;
+		else if (bases[k] != NULL && nb > 1)    /* UIDs in the order of the messages */
+			store_status(path, &st, &bases[k], 1, &uids[k]);
 		buf_free(&conv);
 	}
 	if (err) {
