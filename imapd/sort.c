@@ -18,6 +18,8 @@
 #include "rfc2047.h"
 
 #define SORT_KEYS_MAX 16        /* keys in one SORT program: each is used once */
+#define THREAD_DEPTH_MAX 1000   /* a reference chain deeper than this is cut: the tree is
+                                 * walked recursively, and each link looks up the chain */
 
 enum skind {
 	SK_ARRIVAL, SK_CC, SK_DATE, SK_FROM, SK_SIZE, SK_SUBJECT, SK_TO, SK_DISPLAYFROM,
@@ -318,6 +320,49 @@ static void free_items(struct item *v, size_t n)
 	free(v);
 }
 
+/* ---- a table of strings to numbers, for grouping by base subject ---- */
+
+struct strtab {
+	const char **key;
+	size_t *val;
+	size_t mask;
+};
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void strtab_init(struct strtab *t, size_t n)
+{
+	t->mask = 1;
+	while (t->mask < 2 * n + 16)
+		t->mask <<= 1;
+	t->key = xcalloc(t->mask, sizeof *t->key);
+	t->val = xcalloc(t->mask, sizeof *t->val);
+	t->mask--;
+}
+
+/* The slot of key: t->key[slot] is NULL if it is not in the table yet. */
+static size_t strtab_slot(const struct strtab *t, const char *key)
+{
+	size_t h = hash_str(key) & t->mask;
+
+	while (t->key[h] && strcmp(t->key[h], key) != 0)
+		h = (h + 1) & t->mask;
+	return h;
+}
+
+static void strtab_free(struct strtab *t)
+{
+	free(t->key);
+	free(t->val);
+}
+
 /* ---- SORT ---- */
 
 struct program {
@@ -508,27 +553,32 @@ static void thread_subject(const struct session *s, struct item *v, size_t n, st
 {
 	struct node *nd = xcalloc(n ? n : 1, sizeof *nd);
 	size_t *first = xcalloc(n ? n : 1, sizeof *first), nfirst = 0;
+	size_t *last = xcalloc(n ? n : 1, sizeof *last);        /* last child of each root */
+	struct strtab t;
 
 	qsort(v, n, sizeof *v, cmp_sent);
+	strtab_init(&t, n);
 	for (size_t i = 0; i < n; i++) {
-		size_t root = 0;
+		size_t h = strtab_slot(&t, v[i].text[SK_SUBJECT]), root;
 
 		nd[i].msg = (long)i;
-		for (size_t k = 0; k < nfirst && !root; k++)
-			if (strcmp(v[first[k] - 1].text[SK_SUBJECT], v[i].text[SK_SUBJECT]) == 0)
-				root = first[k];
-		if (root == 0) {
+		if (t.key[h] == NULL) {
+			t.key[h] = v[i].text[SK_SUBJECT];
+			t.val[h] = i + 1;
 			first[nfirst++] = i + 1;
 			continue;
 		}
-		/* append as the last child of the root */
-		size_t *link = &nd[root - 1].child;
-		while (*link)
-			link = &nd[*link - 1].next;
-		*link = i + 1;
+		root = t.val[h];        /* append as the last child of the root */
+		if (last[root - 1])
+			nd[last[root - 1] - 1].next = i + 1;
+		else
+			nd[root - 1].child = i + 1;
+		last[root - 1] = i + 1;
 	}
 	for (size_t k = 0; k < nfirst; k++)
 		print_thread(s, v, nd, first[k], out, 1);
+	strtab_free(&t);
+	free(last);
 	free(first);
 	free(nd);
 }
@@ -553,19 +603,10 @@ static size_t new_node(struct forest *f, long msg)
 	return ++f->n;
 }
 
-static size_t hash_id(const char *s)
-{
-	size_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 /* The node of message ID id, made (as a dummy) if unknown; *made tells. */
 static size_t id_node(struct forest *f, const char *id, int *made)
 {
-	size_t h = hash_id(id) & f->mask;
+	size_t h = hash_str(id) & f->mask;
 
 	*made = 0;
 	for (; f->slot[h]; h = (h + 1) & f->mask)
@@ -597,10 +638,14 @@ static int next_id(const char **p, char *buf, size_t cap)
 	return 0;
 }
 
+/* Whether a is b or one of its ancestors, or b is too deep to take a
+ * child (a link under it is refused either way). */
 static int is_ancestor(const struct forest *f, size_t a, size_t b)
 {
+	size_t depth = 0;
+
 	for (size_t k = b; k; k = f->nd[k - 1].parent)
-		if (k == a)
+		if (k == a || ++depth > THREAD_DEPTH_MAX)
 			return 1;
 	return 0;
 }
@@ -808,23 +853,23 @@ static void thread_references(const struct session *s, struct item *v, size_t n,
 	prune(&f, 0, &roots, &nroots);
 	sort_children(&f, v, 0, &roots, &nroots);
 	/* step 6: root threads with the same base subject together */
-	size_t *table = xcalloc(nroots + 1, sizeof *table), ntable = 0;
+	struct strtab table;
+	strtab_init(&table, nroots);
 	for (size_t i = 0; i < nroots; i++) {
 		const char *subj = subject_of(&f, v, roots[i]);
 		size_t t;
 
 		if (*subj == '\0')
 			continue;
-		for (t = 0; t < ntable; t++)
-			if (strcmp(subject_of(&f, v, table[t]), subj) == 0)
-				break;
-		if (t == ntable) {
-			table[ntable++] = roots[i];
+		t = strtab_slot(&table, subj);
+		if (table.key[t] == NULL) {
+			table.key[t] = subj;
+			table.val[t] = i;       /* where in roots the thread of the subject is */
 			continue;
 		}
-		const struct node *old = &f.nd[table[t] - 1], *cur = &f.nd[roots[i] - 1];
+		const struct node *old = &f.nd[roots[table.val[t]] - 1], *cur = &f.nd[roots[i] - 1];
 		if (old->msg >= 0 && (cur->msg < 0 || (v[old->msg].reply && !v[cur->msg].reply)))
-			table[t] = roots[i];
+			table.val[t] = i;
 	}
 	for (size_t i = 0; i < nroots; i++) {
 		const char *subj = subject_of(&f, v, roots[i]);
@@ -832,12 +877,10 @@ static void thread_references(const struct session *s, struct item *v, size_t n,
 
 		if (*subj == '\0')
 			continue;
-		for (t = 0; t < ntable; t++)
-			if (strcmp(subject_of(&f, v, table[t]), subj) == 0)
-				break;
-		if (t == ntable || table[t] == cur)
+		t = strtab_slot(&table, subj);
+		if (table.key[t] == NULL || table.val[t] == i)
 			continue;
-		old = table[t];
+		old = roots[table.val[t]];
 		if (f.nd[old - 1].msg < 0 && f.nd[cur - 1].msg < 0) {
 			while (f.nd[cur - 1].child)
 				link_node(&f, old, f.nd[cur - 1].child);
@@ -851,10 +894,7 @@ static void thread_references(const struct session *s, struct item *v, size_t n,
 
 			link_node(&f, d, old);
 			link_node(&f, d, cur);
-			for (size_t j = 0; j < nroots; j++)
-				if (roots[j] == old)
-					roots[j] = d;
-			table[t] = d;
+			roots[table.val[t]] = d;
 		}
 		roots[i] = 0;           /* merged: no longer a root */
 	}
@@ -871,7 +911,7 @@ static void thread_references(const struct session *s, struct item *v, size_t n,
 		free(f.nd[k].id);
 	free(f.nd);
 	free(f.slot);
-	free(table);
+	strtab_free(&table);
 	free(roots);
 }
 
