@@ -722,7 +722,8 @@ static void sort_children(struct forest *f, const struct item *v, size_t p, size
 		sort_children(f, v, kids[i], roots, nroots);
 		node_key(f, v, kids[i]);
 	}
-	qsort_r(kids, n, sizeof *kids, cmp_nodes_r, f);
+	if (n > 1)
+		qsort_r(kids, n, sizeof *kids, cmp_nodes_r, f);
 	if (p == 0) {
 		free(*roots);
 		*roots = kids;
