@@ -737,8 +737,8 @@ static void sort_children(struct forest *f, const struct item *v, size_t p, size
 }
 
 /* Step 4: dummies without children go; a dummy's children move up to its
- * place, except several children to the root level.  Returns the new list
- * of the children of p (0: roots in *roots). */
+ * place, except several children to the root level.  Rewrites the list
+ * of the children of p (0: the roots, in *roots). */
 static void prune(struct forest *f, size_t p, size_t **roots, size_t *nroots)
 {
 	size_t *kids = NULL, n = 0, cap = 0, *out = NULL, nout = 0;

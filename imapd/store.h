@@ -21,7 +21,8 @@
 
 #define STORE_UIDLIST   "maillab-uidlist"
 #define STORE_LOCK      "maillab-uidlist.lock"
-#define STORE_UIDVALIDITY "maillab-uidvalidity"
+#define STORE_UIDVALIDITY "maillab-uidvalidity"   /* in the Maildir's root: the last
+                                                   * UIDVALIDITY given to any of its folders */
 #define STORE_SUBSCRIPTIONS "subscriptions"
 #define STORE_NAME_MAX  200     /* mailbox name bytes: ".name" must fit NAME_MAX (255) */
 #define STORE_PATH_MAX  4096
