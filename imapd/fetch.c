@@ -3,6 +3,7 @@
  * Sizes and offsets are wire octets: messages are stored with LF line
  * ends and every bare LF goes out as CRLF, so a partial fetch <o.n> cuts
  * the CRLF form.  Each response is built in memory and written whole. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,14 +20,17 @@
 
 /* ---- sequence sets ---- */
 
-static int cmp_size(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+struct idx_range { size_t from, to; };   /* indexes [from, to) of f->m */
 
-	return x < y ? -1 : x > y;
+static int cmp_range(const void *a, const void *b)
+{
+	const struct idx_range *x = a, *y = b;
+
+	return x->from < y->from ? -1 : x->from > y->from;
 }
 
-static size_t uid_lower_bound(const struct folder *f, uint32_t uid)
+/* The first index whose UID is at least uid (f->n if none). */
+static size_t uid_lower_bound(const struct folder *f, uint64_t uid)
 {
 	size_t lo = 0, hi = f->n;
 
@@ -41,17 +45,23 @@ static size_t uid_lower_bound(const struct folder *f, uint32_t uid)
 	return lo;
 }
 
+/* The ranges of the set are turned into index ranges, sorted and merged
+ * before any index is listed: each message is named once, in ascending
+ * order, however often the set repeats it ("1,1,1", or "1:*" a thousand
+ * times), and the list never outgrows the folder. */
 int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_t *n)
 {
 	struct folder *f = &s->sel;
 	struct seqset set;
-	size_t cap = 0;
+	struct idx_range *rg;
+	size_t nr = 0, total = 0, end = 0;
 	uint32_t max = s->uid ? (f->n ? f->m[f->n - 1].uid : 0) : (uint32_t)f->n;
 
 	*idx = NULL;
 	*n = 0;
 	if (a->type != ARG_ATOM || seqset_parse(a->s, &set) < 0)
 		return -1;
+	rg = xcalloc(set.n ? set.n : 1, sizeof *rg);
 	for (size_t i = 0; i < set.n; i++) {
 		uint32_t lo = set.r[i].lo ? set.r[i].lo : max, hi = set.r[i].hi ? set.r[i].hi : max;
 
@@ -62,30 +72,38 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 		}
 		if (!s->uid && (hi > max || lo == 0)) {
 			seqset_free(&set);
-			free(*idx);
-			*idx = NULL;
-			*n = 0;
+			free(rg);
 			return -1;      /* RFC 3501 9: a number past the end is invalid */
 		}
-		size_t from = s->uid ? uid_lower_bound(f, lo) : lo - 1;
-		for (size_t k = from; k < f->n && (s->uid ? f->m[k].uid <= hi : k < hi); k++) {
-			if (*n == cap) {
-				cap = cap ? cap * 2 : 64;
-				*idx = xrealloc(*idx, cap * sizeof **idx);
-			}
-			(*idx)[(*n)++] = k;
+		if (s->uid) {
+			rg[nr].from = uid_lower_bound(f, lo);
+			rg[nr].to = uid_lower_bound(f, (uint64_t)hi + 1);
+		} else {
+			rg[nr].from = lo - 1;
+			rg[nr].to = hi;
 		}
+		if (rg[nr].from < rg[nr].to)
+			nr++;
 	}
 	seqset_free(&set);
-	if (set.n > 1 && *n > 1) {
-		size_t k = 1;
+	qsort(rg, nr, sizeof *rg, cmp_range);
+	for (size_t i = 0; i < nr; i++) {       /* count what the merged ranges add */
+		size_t from = rg[i].from > end ? rg[i].from : end;
 
-		qsort(*idx, *n, sizeof **idx, cmp_size);
-		for (size_t i = 1; i < *n; i++)
-			if ((*idx)[i] != (*idx)[k - 1])
-				(*idx)[k++] = (*idx)[i];
-		*n = k;
+		if (rg[i].to > from) {
+			total += rg[i].to - from;
+			end = rg[i].to;
+		}
 	}
+	if (total > 0)
+		*idx = xcalloc(total, sizeof **idx);
+	end = 0;
+	for (size_t i = 0; i < nr; i++)
+		for (size_t k = rg[i].from > end ? rg[i].from : end; k < rg[i].to; k++) {
+			(*idx)[(*n)++] = k;
+			end = k + 1;
+		}
+	free(rg);
 	return 0;
 }
 
@@ -93,13 +111,13 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 
 enum fkind {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_BODY, FI_BODYSTRUCTURE, FI_UID,
-	FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_SECTION
+	FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_SECTION, FI_BINARY, FI_BINARY_SIZE
 };
 
 struct fitem {
 	enum fkind kind;
 	int   peek;
-	char *section;          /* FI_SECTION: text between [ and ] */
+	char *section;          /* FI_SECTION, FI_BINARY*: text between [ and ] */
 	int   partial;
 	uint64_t poff, plen;
 };
@@ -139,8 +157,34 @@ static int section_ok(const char *sect)
 	return rc != SECT_BAD;
 }
 
-/* BODY[...]<o.n> / BODY.PEEK[...]<o.n> */
-static int parse_section(struct fetch *fe, const char *s, int peek)
+/* A number of RFC 3501 9 (digits only, at most 2^32 - 1) at p, its end in
+ * *end; -1 if there is none ("-1", " 1", "+1") or it is too large. */
+static int64_t number32(const char *p, char **end)
+{
+	int64_t v = 0;
+
+	*end = (char *)p;
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++)
+		if ((v = v * 10 + (*p - '0')) > UINT32_MAX)
+			return -1;
+	*end = (char *)p;
+	return v;
+}
+
+/* BINARY's section: part numbers only, "" or "1.2" (RFC 3516 4.1). */
+static int binary_section_ok(const char *sect)
+{
+	for (const char *p = sect; *p; p++)
+		if (!(isdigit((unsigned char)*p) || (*p == '.' && p > sect && p[1] != '\0' &&
+		    p[1] != '.')) || (*p == '0' && (p == sect || p[-1] == '.')))
+			return 0;
+	return 1;
+}
+
+/* BODY[...]<o.n> / BODY.PEEK[...]<o.n>, and the BINARY forms of kind k */
+static int parse_section(struct fetch *fe, const char *s, int peek, enum fkind k)
 {
 	const char *open = strchr(s, '['), *close = strrchr(s, ']');
 	struct fitem *it;
@@ -148,19 +192,18 @@ static int parse_section(struct fetch *fe, const char *s, int peek)
 
 	if (open == NULL || close == NULL || close < open)
 		return -1;
-	it = add_item(fe, FI_SECTION);
+	it = add_item(fe, k);
 	it->peek = peek;
 	it->section = xstrndup(open + 1, (size_t)(close - open - 1));
-	if (!section_ok(it->section))
+	if (k == FI_SECTION ? !section_ok(it->section) : !binary_section_ok(it->section))
+		return -1;
+	if (k == FI_BINARY_SIZE && close[1] != '\0')
 		return -1;
 	if (close[1] == '<') {
-		unsigned long long o, n;
+		int64_t o, n;
 
-		o = strtoull(close + 2, &end, 10);
-		if (end == close + 2 || *end != '.')
-			return -1;
-		n = strtoull(end + 1, &end, 10);
-		if (*end != '>' || end[1] != '\0' || n == 0)
+		if ((o = number32(close + 2, &end)) < 0 || *end != '.' ||
+		    (n = number32(end + 1, &end)) <= 0 || *end != '>' || end[1] != '\0')
 			return -1;
 		it->partial = 1;
 		it->poff = o;
@@ -195,9 +238,15 @@ static int parse_item(struct fetch *fe, const struct imap_arg *a)
 			return 0;
 		}
 	if (strncasecmp(a->s, "BODY.PEEK[", 10) == 0)
-		return parse_section(fe, a->s, 1);
+		return parse_section(fe, a->s, 1, FI_SECTION);
 	if (strncasecmp(a->s, "BODY[", 5) == 0)
-		return parse_section(fe, a->s, 0);
+		return parse_section(fe, a->s, 0, FI_SECTION);
+	if (strncasecmp(a->s, "BINARY.PEEK[", 12) == 0)
+		return parse_section(fe, a->s, 1, FI_BINARY);
+	if (strncasecmp(a->s, "BINARY[", 7) == 0)
+		return parse_section(fe, a->s, 0, FI_BINARY);
+	if (strncasecmp(a->s, "BINARY.SIZE[", 12) == 0)
+		return parse_section(fe, a->s, 1, FI_BINARY_SIZE);
 	return -1;
 }
 
@@ -348,6 +397,69 @@ static void section_data(struct mdata *md, const struct fitem *it, struct buf *o
 		literal_part(md->p + r.off, r.len, it, out);
 }
 
+static int collect_bytes(void *arg, const char *p, size_t n)
+{
+	buf_add(arg, p, n);
+	return 0;
+}
+
+/* The content of BINARY[sect] in out: the part's body with its transfer
+ * encoding undone, text lines ending in CRLF as on the wire (base64 gives
+ * bytes as they are); the whole message, or a multipart or message part,
+ * as BODY[] gives it.  -1 for a part in an encoding we cannot undo. */
+static int binary_data(struct mdata *md, const char *sect, struct buf *out)
+{
+	struct mime_range r;
+	const struct mime_part *p;
+
+	if (sect[0] == '\0') {
+		mime_wire_copy(md->p, md->len, out);
+		return 0;
+	}
+	if (mime_section(mroot(md), sect, &r) != SECT_OK)
+		return 0;
+	p = r.part;
+	if (mime_is_multipart(p) || mime_is_message(p) || p->enc == ENC_7BIT ||
+	    p->enc == ENC_8BIT || p->enc == ENC_BINARY) {
+		mime_wire_copy(md->p + r.off, r.len, out);
+		return 0;
+	}
+	if (p->enc != ENC_QP && p->enc != ENC_BASE64)
+		return -1;
+	struct buf raw = { 0 };
+	mime_decode(p, collect_bytes, &raw, NULL);
+	if (p->enc == ENC_QP)
+		mime_wire_copy(raw.p ? raw.p : "", raw.len, out);
+	else
+		buf_add(out, raw.p ? raw.p : "", raw.len);
+	buf_free(&raw);
+	return 0;
+}
+
+/* BINARY[sect]<o> literal8-or-literal / BINARY.SIZE[sect] n */
+static void binary_item(struct mdata *md, const struct fitem *it, struct buf *out)
+{
+	struct buf d = { 0 };
+	size_t from = 0, len;
+
+	binary_data(md, it->section, &d);
+	len = d.len;
+	if (it->kind == FI_BINARY_SIZE) {
+		buf_printf(out, "BINARY.SIZE[%s] %zu", it->section, len);
+		buf_free(&d);
+		return;
+	}
+	buf_printf(out, "BINARY[%s]", it->section);
+	if (it->partial) {
+		buf_printf(out, "<%llu>", (unsigned long long)it->poff);
+		from = it->poff < d.len ? (size_t)it->poff : d.len;
+		len = d.len - from < it->plen ? d.len - from : (size_t)it->plen;
+	}
+	buf_printf(out, " %s{%zu}\r\n", d.p && memchr(d.p + from, '\0', len) ? "~" : "", len);
+	buf_add(out, d.p ? d.p + from : "", len);
+	buf_free(&d);
+}
+
 /* The label of a section item in the response: BODY[sect]<origin>. */
 static void section_label(const struct fitem *it, struct buf *out)
 {
@@ -410,6 +522,10 @@ static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
 		buf_addc(out, ' ');
 		section_data(md, it, out);
 		break;
+	case FI_BINARY:
+	case FI_BINARY_SIZE:
+		binary_item(md, it, out);
+		break;
 	}
 }
 
@@ -428,7 +544,7 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 		md.hlen = hdr_length(md.p, md.len, NULL);
 	}
 	if (fe->sets_seen && !s->sel.readonly && !(m->flags & FL_SEEN))
-		seen_now = store_set_flags(&s->sel, m, m->flags | FL_SEEN) == 0;
+		seen_now = store_change_flags(&s->sel, m, FL_SEEN, 0) == 0;
 	out->len = 0;
 	buf_printf(out, "* %zu FETCH (", i + 1);
 	if (s->uid && !fe->has_uid)
@@ -527,9 +643,12 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 	for (size_t k = 0; k < n; k++) {
 		struct msg *m = &s->sel.m[idx[k]];
 		unsigned keep = m->flags & FL_RECENT;
-		unsigned nf = mode > 0 ? m->flags | flags : mode < 0 ? m->flags & ~flags : flags | keep;
+		int rc = m->gone ? -1 :
+		    mode > 0 ? store_change_flags(&s->sel, m, flags, 0) :
+		    mode < 0 ? store_change_flags(&s->sel, m, 0, flags) :
+		    (flags | keep) == m->flags ? 0 : store_set_flags(&s->sel, m, flags | keep);
 
-		if (m->gone || (nf != m->flags && store_set_flags(&s->sel, m, nf) < 0)) {
+		if (rc < 0) {
 			gone = 1;
 			continue;
 		}
@@ -552,21 +671,6 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 }
 
 /* ---- COPY / MOVE ---- */
-
-/* A list of UIDs as a compact set: "1:3,7". */
-static void uid_set(const uint32_t *v, size_t n, struct buf *out)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-
-		while (j + 1 < n && v[j + 1] == v[j] + 1)
-			j++;
-		buf_printf(out, "%s%u", i ? "," : "", v[i]);
-		if (j > i)
-			buf_printf(out, ":%u", v[j]);
-		i = j + 1;
-	}
-}
 
 /* The flags of a copy into the folder at path: keywords numbered there. */
 static unsigned copy_flags(struct session *s, unsigned flags, const char *path)
@@ -627,9 +731,9 @@ void cmd_copy(struct session *s, struct imap_cmd *c)
 	}
 	if (n > 0 && store_status(path, &st, bases, n, dst) == 0) {
 		buf_printf(&set, "COPYUID %u ", st.uidvalidity);
-		uid_set(src, n, &set);
+		number_set(src, n, &set);
 		buf_addc(&set, ' ');
-		uid_set(dst, n, &set);
+		number_set(dst, n, &set);
 	}
 	if (move) {
 		if (set.p)
@@ -650,4 +754,132 @@ out:
 	free(dst);
 	free(idx);
 	buf_free(&set);
+}
+
+/* ---- IMAP URLs for CATENATE (RFC 4469, RFC 5092) ---- */
+
+/* Undo the %XX escapes of s[0..n) into out (cap bytes); -1 if malformed. */
+static int url_unescape(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (k + 1 >= cap)
+			return -1;
+		if (s[i] != '%') {
+			out[k++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n || sscanf(s + i + 1, "%2x", &v) != 1 || !isxdigit((unsigned char)s[i + 1]) ||
+		    !isxdigit((unsigned char)s[i + 2]) || v == 0)
+			return -1;
+		out[k++] = (char)v;
+		i += 2;
+	}
+	out[k] = '\0';
+	return 0;
+}
+
+/* The value of ";KEY=value" starting at *p (case-insensitive key), up to
+ * the next '/', unescaped into out; *p moves past it.  -1 if not there. */
+static int url_field(const char **p, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+	const char *v, *end;
+
+	if (strncasecmp(*p, key, klen) != 0)
+		return -1;
+	v = *p + klen;
+	end = strchr(v, '/');
+	if (end == NULL)
+		end = v + strlen(v);
+	if (url_unescape(v, (size_t)(end - v), out, cap) < 0)
+		return -1;
+	*p = end;
+	return 0;
+}
+
+int fetch_url(struct session *s, const char *url, struct buf *out)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX], sect[256] = "", num[32];
+	const char *p = url, *slash;
+	uint32_t uid, uidvalidity = 0;
+	int64_t poff = 0, plen = -1;
+	struct folder f = { 0 };
+	struct mdata md = { 0 };
+	struct msg *m = NULL;
+	int rc = -1;
+
+	/* "/mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=s][/;PARTIAL=o[.l]]" */
+	if (*p++ != '/' || (slash = strstr(p, "/;")) == NULL)
+		return -1;
+	const char *semi = memchr(p, ';', (size_t)(slash - p));
+	if (url_unescape(p, (size_t)((semi ? semi : slash) - p), name, sizeof name) < 0)
+		return -1;
+	if (semi) {
+		const char *q = semi;
+		char *end;
+
+		if (url_field(&q, ";UIDVALIDITY=", num, sizeof num) < 0 || q != slash)
+			return -1;
+		uidvalidity = (uint32_t)number32(num, &end);
+		if (*end != '\0' || uidvalidity == 0)
+			return -1;
+	}
+	p = slash + 1;
+	char *end;
+	if (url_field(&p, ";UID=", num, sizeof num) < 0 || (uid = (uint32_t)number32(num, &end)) == 0 ||
+	    *end != '\0')
+		return -1;
+	if (strncmp(p, "/;", 2) == 0 && strncasecmp(p + 1, ";SECTION=", 9) == 0) {
+		p++;
+		if (url_field(&p, ";SECTION=", sect, sizeof sect) < 0)
+			return -1;
+	}
+	if (strncmp(p, "/;", 2) == 0 && strncasecmp(p + 1, ";PARTIAL=", 9) == 0) {
+		p++;
+		if (url_field(&p, ";PARTIAL=", num, sizeof num) < 0 || (poff = number32(num, &end)) < 0 ||
+		    (*end == '.' && (plen = number32(end + 1, &end)) <= 0) || *end != '\0')
+			return -1;
+	}
+	if (*p != '\0')
+		return -1;
+	if (strcasecmp(name, "INBOX") == 0)
+		strcpy(name, "INBOX");
+	if (!store_name_ok(name) || store_path(s->root, name, path, sizeof path) < 0 ||
+	    !store_exists(path) || store_open(&f, path, name, 1) < 0 || store_load(&f) < 0)
+		goto out;
+	if (uidvalidity && uidvalidity != f.uidvalidity)
+		goto out;
+	for (size_t i = 0; i < f.n; i++)
+		if (f.m[i].uid == uid)
+			m = &f.m[i];
+	if (m == NULL || store_map(&f, m, &md.p, &md.len) < 0)
+		goto out;
+	md.hlen = hdr_length(md.p, md.len, NULL);
+	struct buf w = { 0 };
+	struct mime_range r;
+	if (sect[0] == '\0') {
+		mime_wire_copy(md.p, md.len, &w);
+		rc = 0;
+	} else if (mime_section(mroot(&md), sect, &r) == SECT_OK && r.spec != SPEC_FIELDS &&
+	    r.spec != SPEC_FIELDS_NOT) {
+		mime_wire_copy(md.p + r.off, r.len, &w);
+		rc = 0;
+	}
+	if (rc == 0) {
+		size_t from = (uint64_t)poff < w.len ? (size_t)poff : w.len;
+		size_t len = plen < 0 || w.len - from < (uint64_t)plen ? w.len - from : (size_t)plen;
+
+		buf_add(out, w.p ? w.p + from : "", len);
+	}
+	buf_free(&w);
+	if (md.parsed)
+		mime_free(&md.mm);
+	store_unmap(md.p, md.len);
+out:
+	store_close(&f);
+	return rc;
 }

@@ -4,6 +4,7 @@
  *
  * The hierarchy delimiter is "." (Maildir++).  Names stay in modified
  * UTF-7 on disk, as Dovecot keeps them, so both servers share a Maildir. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "b64.h"
 #include "err.h"
+#include "header.h"
 #include "imapd.h"
 
 #define LIST_NAMES_MAX 10000    /* folders listed at most (each is a directory) */
@@ -97,8 +100,13 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 		untagged(s, "OK [CLOSED] Previous mailbox closed.");
 	}
 	if (store_open(&s->sel, path, name, examine) < 0) {
+		int e = errno;
+
 		store_close(&s->sel);
-		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		if (store_exists(path))         /* its UID list cannot be written: a full disk */
+			reply(s, c->tag, "NO [SERVERBUG] Cannot open %s: %s", name, strerror(e));
+		else
+			reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
 		return;
 	}
 	s->state = ST_SELECTED;
@@ -508,28 +516,56 @@ static int has_children(char **v, size_t n, const char *name)
 	return 0;
 }
 
+static int status_items_ok(const struct imap_arg *items);
+static int send_status(struct session *s, const char *name, const char *path,
+    const struct imap_arg *items);
+
 struct listing {
 	const char *cmd;        /* "LIST" or "LSUB" */
 	char **names, **subs;
 	size_t nnames, nsubs;
-	int only_subscribed, only_special, show_subscribed;
+	char **pats;            /* reference + pattern, each */
+	size_t npats;
+	int extended;           /* RFC 5258 syntax: selection or return options, patterns list */
+	int only_subscribed, only_special, show_subscribed, recursive;
+	const struct imap_arg *status;  /* RETURN (STATUS (...)), RFC 5819; or NULL */
 };
+
+static int any_match(const struct listing *l, const char *name)
+{
+	for (size_t i = 0; i < l->npats; i++)
+		if (name_match(l->pats[i], name))
+			return 1;
+	return 0;
+}
+
+/* RECURSIVEMATCH (RFC 5258 3.5): name has a subscribed descendant that no
+ * pattern matches, so the client learns of it through name's CHILDINFO. */
+static int childinfo(const struct listing *l, const char *name)
+{
+	size_t k = strlen(name);
+
+	if (!l->recursive)
+		return 0;
+	for (size_t i = 0; i < l->nsubs; i++)
+		if (l->subs[i] && strncmp(l->subs[i], name, k) == 0 && l->subs[i][k] == '.' &&
+		    !any_match(l, l->subs[i]))
+			return 1;
+	return 0;
+}
 
 static void list_one(struct session *s, const struct listing *l, const char *name, int exists)
 {
 	struct buf attrs = { 0 };
 	const char *su = special_use(name);
-	int subscribed = in_list(l->subs, l->nsubs, name);
+	int subscribed = in_list(l->subs, l->nsubs, name), info = childinfo(l, name);
+	int lsub = strcmp(l->cmd, "LSUB") == 0;
 
-	if ((l->only_subscribed && !subscribed) || (l->only_special && !su))
+	if ((l->only_subscribed && !subscribed && !info) || (l->only_special && !su))
 		return;
 	if (!exists)
-		buf_adds(&attrs, strcmp(l->cmd, "LSUB") == 0 ? "\\Noselect" : "\\NonExistent");
-	if (strcmp(l->cmd, "LIST") == 0) {
-		if (!exists && strcmp(l->cmd, "LIST") == 0) {
-			attrs.len = 0;
-			buf_adds(&attrs, "\\Noselect");
-		}
+		buf_adds(&attrs, !lsub && l->extended && subscribed ? "\\NonExistent" : "\\Noselect");
+	if (!lsub) {
 		buf_printf(&attrs, "%s%s", attrs.len ? " " : "",
 		    has_children(l->names, l->nnames, name) ? "\\HasChildren" : "\\HasNoChildren");
 		if (su)
@@ -540,100 +576,159 @@ static void list_one(struct session *s, const struct listing *l, const char *nam
 	struct buf line = { 0 };
 	buf_printf(&line, "* %s (%s) \".\" ", l->cmd, attrs.p ? attrs.p : "");
 	imap_string(&line, name, strlen(name));
+	if (info)
+		buf_adds(&line, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 	buf_adds(&line, "\r\n");
 	conn_write(&s->conn, line.p, line.len);
 	buf_free(&line);
 	buf_free(&attrs);
+	if (l->status && exists) {
+		char path[STORE_PATH_MAX];
+
+		if (store_path(s->root, name, path, sizeof path) == 0)
+			send_status(s, name, path, l->status);
+	}
 }
 
-/* List every name of v matching pattern, and the missing parents that
- * match it (as \Noselect: RFC 3501 6.3.8, "foo/bar" without "foo"). */
-static void list_pattern(struct session *s, struct listing *l, char **v, size_t n, const char *pat)
+/* List every name of v matching a pattern, and the missing parents that
+ * match one (as \Noselect: RFC 3501 6.3.8, "foo/bar" without "foo").  LSUB
+ * gives an unsubscribed parent only in place of a child the pattern does
+ * not reach ("%" and "foo/bar" subscribed: RFC 3501 6.3.9); with "*" the
+ * child itself is listed, and its parent, not subscribed, is not. */
+static void done_add(char ***done, size_t *n, const char *name)
 {
-	char **done = NULL;
-	size_t ndone = 0;
+	*done = xrealloc(*done, (*n + 1) * sizeof **done);
+	(*done)[(*n)++] = xstrdup(name);
+}
+
+static void list_names(struct session *s, struct listing *l, char **v, size_t n, char ***done,
+    size_t *ndone)
+{
+	int lsub = strcmp(l->cmd, "LSUB") == 0;
 
 	for (size_t i = 0; i < n; i++) {
 		char parent[STORE_NAME_MAX + 8];
+		int match = any_match(l, v[i]);
 
-		/* missing parents first, outermost first, so a client building
-		 * its folder tree meets each parent before its children */
-		snprintf(parent, sizeof parent, "%s", v[i]);
-		for (char *dot = strchr(parent, '.'); dot; dot = strchr(dot + 1, '.')) {
-			*dot = '\0';
-			if (!in_list(v, n, parent) && !in_list(done, ndone, parent) && name_match(pat, parent)) {
-				done = xrealloc(done, (ndone + 1) * sizeof *done);
-				done[ndone++] = xstrdup(parent);
-				list_one(s, l, parent, 0);
+		if (in_list(*done, *ndone, v[i]))
+			continue;
+		if (!(lsub && match)) {
+			/* missing parents first, outermost first, so a client
+			 * building its folder tree meets each parent before its
+			 * children */
+			snprintf(parent, sizeof parent, "%s", v[i]);
+			for (char *dot = strchr(parent, '.'); dot; dot = strchr(dot + 1, '.')) {
+				*dot = '\0';
+				if (!in_list(v, n, parent) && (lsub || !in_list(l->names, l->nnames, parent)) &&
+				    !in_list(*done, *ndone, parent) && any_match(l, parent)) {
+					done_add(done, ndone, parent);
+					list_one(s, l, parent, 0);
+				}
+				*dot = '.';
 			}
-			*dot = '.';
 		}
-		if (name_match(pat, v[i]))
+		if (match) {
+			done_add(done, ndone, v[i]);
 			list_one(s, l, v[i], in_list(l->names, l->nnames, v[i]));
+		}
 	}
-	free_names(done, ndone);
 }
 
+/* The options of RFC 5258 (selection) and RFC 5258, 5819, 6154 (return);
+ * -1 for one we do not know. */
 static int list_options(const struct imap_arg *a, struct listing *l, int selection)
 {
+	int base = 0;
+
+	if (a->type != ARG_LIST)
+		return -1;
 	for (size_t i = 0; i < a->nkids; i++) {
-		if (a->kids[i].type != ARG_ATOM)
+		const struct imap_arg *o = &a->kids[i];
+
+		if (o->type != ARG_ATOM) {
 			return -1;
-		if (arg_is(&a->kids[i], "SUBSCRIBED")) {
+		} else if (arg_is(o, "SUBSCRIBED")) {
 			l->show_subscribed = 1;
 			l->only_subscribed |= selection;
-		} else if (arg_is(&a->kids[i], "SPECIAL-USE")) {
+			base = 1;
+		} else if (arg_is(o, "SPECIAL-USE")) {
 			l->only_special |= selection;
+			base = 1;
+		} else if (selection && arg_is(o, "RECURSIVEMATCH")) {
+			l->recursive = 1;
+		} else if (selection && arg_is(o, "REMOTE")) {
+			continue;       /* no remote mailboxes here */
+		} else if (!selection && arg_is(o, "CHILDREN")) {
+			continue;       /* \HasChildren / \HasNoChildren are always given */
+		} else if (!selection && arg_is(o, "STATUS") && i + 1 < a->nkids &&
+		    status_items_ok(&a->kids[i + 1])) {
+			l->status = &a->kids[++i];
+		} else {
+			return -1;
 		}
 	}
-	return 0;
+	/* RECURSIVEMATCH needs an option it can recurse on (RFC 5258 3) */
+	return selection && l->recursive && !base ? -1 : 0;
 }
 
 void cmd_list(struct session *s, struct imap_cmd *c)
 {
 	struct listing l = { .cmd = c->name };
 	const struct imap_arg *a = c->args, *ref, *pats;
-	size_t na = c->nargs;
+	size_t na = c->nargs, ndone = 0;
+	int lsub = strcmp(c->name, "LSUB") == 0;
+	char **done = NULL;
 
-	/* RFC 5258 forms, as clients send them: (SELECTION) ref pat RETURN (...) */
-	if (strcmp(c->name, "LIST") == 0 && na > 0 && a[0].type == ARG_LIST) {
+	/* RFC 5258: LIST [(selection)] ref pattern(s) [RETURN (options)] */
+	if (!lsub && na > 0 && a[0].type == ARG_LIST) {
 		if (list_options(&a[0], &l, 1) < 0)
 			goto bad;
+		l.extended = 1;
 		a++, na--;
 	}
-	if (na == 4 && arg_is(&a[2], "RETURN") && a[3].type == ARG_LIST &&
-	    strcmp(c->name, "LIST") == 0) {
+	if (!lsub && na == 4 && arg_is(&a[2], "RETURN")) {
 		if (list_options(&a[3], &l, 0) < 0)
 			goto bad;
+		l.extended = 1;
 		na = 2;
 	}
-	if (na != 2 || !arg_astring(&a[0]) || (!arg_astring(&a[1]) && a[1].type != ARG_LIST))
+	if (na != 2 || !arg_astring(&a[0]) || (!arg_astring(&a[1]) && (lsub || a[1].type != ARG_LIST)))
 		goto bad;
 	ref = &a[0];
 	pats = &a[1];
-	if (pats->type != ARG_LIST && pats->len == 0 && strcmp(c->name, "LIST") == 0) {
+	l.extended |= pats->type == ARG_LIST;
+	if (pats->type != ARG_LIST && pats->len == 0 && !lsub) {
 		/* the delimiter and root of the hierarchy (RFC 3501 6.3.8) */
 		untagged(s, "LIST (\\Noselect) \".\" \"\"");
 		reply(s, c->tag, "OK List completed.");
 		return;
 	}
-	l.names = folder_names(s->root, &l.nnames);
-	l.subs = read_subs(s->root, &l.nsubs);
 	for (size_t i = 0; i < (pats->type == ARG_LIST ? pats->nkids : 1); i++) {
 		const struct imap_arg *p = pats->type == ARG_LIST ? &pats->kids[i] : pats;
 		char full[2 * STORE_NAME_MAX + 16];
 
-		if (!arg_astring(p))
-			continue;
+		if (!arg_astring(p)) {
+			free_names(l.pats, l.npats);
+			goto bad;
+		}
 		snprintf(full, sizeof full, "%s%s", ref->s, p->s);
-		if (strcmp(c->name, "LSUB") == 0)
-			list_pattern(s, &l, l.subs, l.nsubs, full);
-		else
-			list_pattern(s, &l, l.names, l.nnames, full);
+		l.pats = xrealloc(l.pats, (l.npats + 1) * sizeof *l.pats);
+		l.pats[l.npats++] = xstrdup(full);
 	}
+	l.names = folder_names(s->root, &l.nnames);
+	l.subs = read_subs(s->root, &l.nsubs);
+	if (lsub) {
+		list_names(s, &l, l.subs, l.nsubs, &done, &ndone);
+	} else {
+		list_names(s, &l, l.names, l.nnames, &done, &ndone);
+		if (l.only_subscribed)  /* subscribed names of folders that are gone */
+			list_names(s, &l, l.subs, l.nsubs, &done, &ndone);
+	}
+	free_names(done, ndone);
+	free_names(l.pats, l.npats);
 	free_names(l.names, l.nnames);
 	free_names(l.subs, l.nsubs);
-	reply(s, c->tag, "OK %s completed.", strcmp(c->name, "LIST") == 0 ? "List" : "Lsub");
+	reply(s, c->tag, "OK %s completed.", lsub ? "Lsub" : "List");
 	return;
 bad:
 	reply(s, c->tag, "BAD %s needs a reference and a mailbox pattern", c->name);
@@ -641,35 +736,36 @@ bad:
 
 /* ---- STATUS ---- */
 
-void cmd_status(struct session *s, struct imap_cmd *c)
-{
-	static const char *const items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN" };
-	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
-	struct store_status st;
-	struct buf b = { 0 };
+static const char *const status_items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
+	"UNSEEN" };
 
-	if (c->nargs != 2 || c->args[1].type != ARG_LIST || c->args[1].nkids == 0) {
-		reply(s, c->tag, "BAD STATUS needs a mailbox name and a list of items");
-		return;
-	}
-	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
-		return;
-	for (size_t i = 0; i < c->args[1].nkids; i++) {
+/* Whether items is a non-empty list of STATUS items we know. */
+static int status_items_ok(const struct imap_arg *items)
+{
+	if (items->type != ARG_LIST || items->nkids == 0)
+		return 0;
+	for (size_t i = 0; i < items->nkids; i++) {
 		size_t k;
 
-		for (k = 0; k < sizeof items / sizeof *items; k++)
-			if (arg_is(&c->args[1].kids[i], items[k]))
+		for (k = 0; k < sizeof status_items / sizeof *status_items; k++)
+			if (arg_is(&items->kids[i], status_items[k]))
 				break;
-		if (k == sizeof items / sizeof *items) {
-			reply(s, c->tag, "BAD Unknown STATUS item");
-			buf_free(&b);
-			return;
-		}
+		if (k == sizeof status_items / sizeof *status_items)
+			return 0;
 	}
-	if (store_status(path, &st, NULL, 0, NULL) < 0) {
-		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
-		return;
-	}
+	return 1;
+}
+
+/* Send "* STATUS name (items...)" for the folder at path; -1 if it is not
+ * a folder. */
+static int send_status(struct session *s, const char *name, const char *path,
+    const struct imap_arg *items)
+{
+	struct store_status st;
+	struct buf b = { 0 }, line = { 0 };
+
+	if (store_status(path, &st, NULL, 0, NULL) < 0)
+		return -1;
 	/* \Recent belongs to the session that claimed it: for the folder this
 	 * session has selected, count what SELECT and the syncs announced. */
 	if (s->state == ST_SELECTED && strcmp(s->sel.path, path) == 0) {
@@ -682,8 +778,8 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 					st.recent++;
 		}
 	}
-	for (size_t i = 0; i < c->args[1].nkids; i++) {
-		const struct imap_arg *it = &c->args[1].kids[i];
+	for (size_t i = 0; i < items->nkids; i++) {
+		const struct imap_arg *it = &items->kids[i];
 		uint32_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :
 		    arg_is(it, "UIDNEXT") ? st.uidnext : arg_is(it, "UIDVALIDITY") ? st.uidvalidity :
 		    st.unseen;
@@ -693,92 +789,294 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 	for (char *p = b.p; p && *p; p++)
 		if (*p >= 'a' && *p <= 'z')
 			*p = (char)(*p - 'a' + 'A');
-	struct buf line = { 0 };
 	buf_adds(&line, "* STATUS ");
 	imap_string(&line, name, strlen(name));
 	buf_printf(&line, " (%s)\r\n", b.p);
 	conn_write(&s->conn, line.p, line.len);
 	buf_free(&line);
 	buf_free(&b);
+	return 0;
+}
+
+void cmd_status(struct session *s, struct imap_cmd *c)
+{
+	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
+
+	if (c->nargs != 2 || c->args[1].type != ARG_LIST || c->args[1].nkids == 0) {
+		reply(s, c->tag, "BAD STATUS needs a mailbox name and a list of items");
+		return;
+	}
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+		return;
+	if (!status_items_ok(&c->args[1])) {
+		reply(s, c->tag, "BAD Unknown STATUS item");
+		return;
+	}
+	if (send_status(s, name, path, &c->args[1]) < 0) {
+		reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		return;
+	}
 	reply(s, c->tag, "OK Status completed.");
 }
 
 /* ---- APPEND ---- */
 
-/* "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 9 date-time); 0 if malformed. */
-static time_t parse_date_time(const char *s)
+/* n digits at *p as a number (advancing *p); -1 if they are not digits. */
+static int digits(const char **p, int n)
 {
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	struct tm tm = { 0 };
-	char mon[4], sign;
-	int day, zone, n = 0;
-	const char *m;
+	int v = 0;
 
-	if (sscanf(s, "%2d-%3s-%4d %2d:%2d:%2d %c%4d%n", &day, mon, &tm.tm_year, &tm.tm_hour,
-	    &tm.tm_min, &tm.tm_sec, &sign, &zone, &n) != 8 || s[n] != '\0' ||
-	    (sign != '+' && sign != '-') || day < 1 || day > 31 || strlen(mon) != 3)
-		return 0;
-	if ((m = strcasestr(months, mon)) == NULL || (m - months) % 3 != 0)
-		return 0;
-	tm.tm_mon = (int)(m - months) / 3;
-	tm.tm_mday = day;
-	tm.tm_year -= 1900;
-	time_t t = timegm(&tm);
-	int off = (zone / 100) * 3600 + (zone % 100) * 60;
-	return sign == '+' ? t - off : t + off;
+	for (int i = 0; i < n; i++, (*p)++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (**p - '0');
+	}
+	return v;
 }
 
+/* "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 9 date-time; the day may be one
+ * digit, or a space and one digit) into *t; -1 if malformed or not a real
+ * time ("31-Feb", "25:61:61", zone "+9959").  The epoch itself is a date
+ * like any other. */
+static int parse_date_time(const char *s, time_t *t)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	struct tm tm = { 0 };
+	const char *p = s, *m;
+	int day, year, hh, mm, ss, zh, zm, sign, leap;
+
+	if (*p == ' ')
+		p++;
+	if ((day = digits(&p, 1)) < 0)
+		return -1;
+	if (isdigit((unsigned char)*p))
+		day = day * 10 + (*p++ - '0');
+	if (*p++ != '-' || strlen(p) < 3)
+		return -1;
+	for (m = months; *m; m += 3)
+		if (strncasecmp(m, p, 3) == 0)
+			break;
+	p += 3;
+	if (*m == '\0' || *p++ != '-' || (year = digits(&p, 4)) < 0 || *p++ != ' ' ||
+	    (hh = digits(&p, 2)) < 0 || *p++ != ':' || (mm = digits(&p, 2)) < 0 || *p++ != ':' ||
+	    (ss = digits(&p, 2)) < 0 || *p++ != ' ' || (*p != '+' && *p != '-'))
+		return -1;
+	sign = *p++ == '-' ? -1 : 1;
+	if ((zh = digits(&p, 2)) < 0 || (zm = digits(&p, 2)) < 0 || *p != '\0')
+		return -1;
+	tm.tm_mon = (int)(m - months) / 3;
+	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (day < 1 || day > mdays[tm.tm_mon] || (tm.tm_mon == 1 && day == 29 && !leap) ||
+	    hh > 23 || mm > 59 || ss > 60 || zh > 23 || zm > 59)
+		return -1;
+	tm.tm_mday = day;
+	tm.tm_year = year - 1900;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	*t = timegm(&tm) - sign * (zh * 3600 + zm * 60);
+	return 0;
+}
+
+/* A message APPENDed as a literal8 with NULs in it, not multipart: its
+ * body goes into base64, as Dovecot does, so that BODY[] can still send it
+ * (no NUL may go in a literal) and BINARY[] gives the bytes back (RFC 3516
+ * 4.2).  A multipart one is kept as it came.  Return the new text in *out
+ * (caller frees), or 0 to keep a as it is. */
+static int binary_to_base64(const struct imap_arg *a, struct buf *out)
+{
+	size_t hlen = hdr_length(a->s, a->len, NULL);
+	struct hdr_iter it;
+	struct hdr_field f;
+	struct b64_enc e;
+
+	if (a->literal != 2 || memchr(a->s, '\0', a->len) == NULL)
+		return 0;
+	hdr_iter_init(&it, a->s, hlen);
+	while (hdr_next(&it, &f))
+		if (f.name && hdr_is(&f, "Content-Type")) {
+			struct buf v = { 0 };
+			hdr_unfold(f.value, f.vallen, 0, &v);
+			int multi = v.p && strncasecmp(v.p, "multipart/", 10) == 0;
+			buf_free(&v);
+			if (multi)
+				return 0;
+		}
+	hdr_iter_init(&it, a->s, hlen);
+	while (hdr_next(&it, &f))
+		if (!(f.name && hdr_is(&f, "Content-Transfer-Encoding")) && f.name)
+			buf_add(out, f.raw, f.rawlen);
+	buf_adds(out, "Content-Transfer-Encoding: base64\r\n\r\n");
+	b64_enc_init(&e, 76, 1);
+	size_t room = b64_enc_bound(&e, a->len - hlen) + 8;
+	char *enc = xmalloc(room);
+	size_t k = b64_enc_update(&e, a->s + hlen, a->len - hlen, enc);
+	k += b64_enc_final(&e, enc + k);
+	buf_add(out, enc, k);
+	free(enc);
+	return 1;
+}
+
+static int all_known(const uint32_t *uids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (uids[i] == 0)
+			return 0;
+	return 1;
+}
+
+/* One message of APPEND: [flags] [date-time] message, from a[*i]; its
+ * flags and date (STORE_DATE_NOW without one) out.  -1 (BAD sent) if not. */
+static int append_args(struct session *s, const char *tag, const struct imap_arg *a, size_t n,
+    size_t *i, const char *path, unsigned *flags, time_t *date)
+{
+	*flags = 0;
+	*date = STORE_DATE_NOW;
+	if (*i < n && a[*i].type == ARG_LIST) {
+		if (parse_flags(&a[*i], flags, path, 1) < 0) {
+			reply(s, tag, "BAD Invalid flags");
+			return -1;
+		}
+		(*i)++;
+	}
+	/* a date-time is quoted; a message is a literal (RFC 3501 9) */
+	if (*i + 1 < n && a[*i].type == ARG_STRING && !a[*i].literal) {
+		if (parse_date_time(a[*i].s, date) < 0) {
+			reply(s, tag, "BAD Invalid date-time");
+			return -1;
+		}
+		(*i)++;
+	}
+	if (*i + 1 < n && arg_is(&a[*i], "CATENATE") && a[*i + 1].type == ARG_LIST) {
+		const struct imap_arg *l = &a[++*i];       /* RFC 4469: (TEXT lit / URL "url")... */
+
+		for (size_t k = 0; k < l->nkids; k += 2)
+			if (k + 1 >= l->nkids || l->kids[k + 1].type != ARG_STRING ||
+			    !(arg_is(&l->kids[k], "TEXT") || arg_is(&l->kids[k], "URL"))) {
+				reply(s, tag, "BAD Invalid CATENATE list");
+				return -1;
+			}
+		if (l->nkids == 0) {
+			reply(s, tag, "BAD Empty CATENATE list");
+			return -1;
+		}
+		return 0;
+	}
+	if (*i >= n || a[*i].type != ARG_STRING) {
+		reply(s, tag, "BAD APPEND arguments");
+		return -1;
+	}
+	return 0;
+}
+
+/* The message of a CATENATE list: its TEXT parts and the parts its URLs
+ * name, one after the other, into out.  -1 with *bad the URL that names
+ * nothing here. */
+static int catenate(struct session *s, const struct imap_arg *l, struct buf *out, const char **bad)
+{
+	for (size_t k = 0; k + 1 < l->nkids; k += 2) {
+		const struct imap_arg *v = &l->kids[k + 1];
+
+		if (arg_is(&l->kids[k], "TEXT")) {
+			buf_add(out, v->s, v->len);
+		} else if (fetch_url(s, v->s, out) < 0) {
+			*bad = v->s;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* APPEND, with several messages in one command (MULTIAPPEND, RFC 3502):
+ * all are saved or none. */
 void cmd_append(struct session *s, struct imap_cmd *c)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
-	unsigned flags = 0;
-	time_t date = 0;
-	size_t i = 1;
 	struct store_status st;
-	uint32_t uid;
-	char *base;
+	char **bases = NULL;
+	unsigned *fl = NULL;
+	uint32_t *uids = NULL;
+	size_t nb = 0, i = 1;
+	int err = 0;
+	char *badurl_text = NULL;
 
-	if (c->nargs < 2 || c->nargs > 4 || c->args[c->nargs - 1].type != ARG_STRING) {
+	if (c->nargs < 2 || (c->args[c->nargs - 1].type != ARG_STRING &&
+	    c->args[c->nargs - 1].type != ARG_LIST)) {
 		reply(s, c->tag, "BAD APPEND needs a mailbox name and a message");
 		return;
 	}
 	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
 		return;
-	if (c->args[i].type == ARG_LIST && i < c->nargs - 1) {
-		if (parse_flags(&c->args[i], &flags, path, 1) < 0) {
-			reply(s, c->tag, "BAD Invalid flags");
+	/* every message is checked before the first is saved */
+	for (size_t k = 1; k < c->nargs; k++, nb++) {
+		unsigned flags;
+		time_t date;
+
+		if (append_args(s, c->tag, c->args, c->nargs, &k, path, &flags, &date) < 0)
+			return;
+		if (c->args[k].type == ARG_STRING && c->args[k].len == 0) {
+			reply(s, c->tag, "NO Can't save a zero byte message.");
 			return;
 		}
-		i++;
-	}
-	if (i < c->nargs - 1) {
-		if (c->args[i].type != ARG_STRING || (date = parse_date_time(c->args[i].s)) == 0) {
-			reply(s, c->tag, "BAD Invalid date-time");
-			return;
-		}
-		i++;
-	}
-	if (i != c->nargs - 1) {
-		reply(s, c->tag, "BAD APPEND arguments");
-		return;
 	}
 	if (!store_exists(path)) {
 		reply(s, c->tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", name);
 		return;
 	}
-	if (c->args[i].len == 0) {
-		reply(s, c->tag, "NO Can't save a zero byte message.");
-		return;
+	bases = xcalloc(nb, sizeof *bases);
+	fl = xcalloc(nb, sizeof *fl);
+	uids = xcalloc(nb, sizeof *uids);
+	for (size_t k = 0; k < nb && !err; k++, i++) {
+		time_t date;
+		struct buf conv = { 0 };
+		const char *badurl = NULL;
+
+		append_args(s, c->tag, c->args, c->nargs, &i, path, &fl[k], &date);
+		if (c->args[i].type == ARG_LIST) {
+			if (catenate(s, &c->args[i], &conv, &badurl) < 0) {
+				badurl_text = xstrdup(badurl);
+				err = -1;
+			} else if (conv.len == 0) {
+				err = -2;
+			} else {
+				bases[k] = store_deliver(path, conv.p, conv.len, fl[k], date);
+			}
+		} else if (binary_to_base64(&c->args[i], &conv))
+			bases[k] = store_deliver(path, conv.p, conv.len, fl[k], date);
+		else
+			bases[k] = store_deliver(path, c->args[i].s, c->args[i].len, fl[k], date);
+		if (bases[k] == NULL && err == 0)
+			err = errno ? errno : EIO;
+		else if (bases[k] != NULL && nb > 1)    /* UIDs in the order of the messages */
+			store_status(path, &st, &bases[k], 1, &uids[k]);
+		buf_free(&conv);
 	}
-	if ((base = store_deliver(path, c->args[i].s, c->args[i].len, flags, date)) == NULL) {
-		reply(s, c->tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(errno));
-		return;
-	}
-	if (store_status(path, &st, &base, 1, &uid) < 0 || uid == 0)
+	if (err) {
+		for (size_t k = 0; k < nb; k++)
+			if (bases[k])
+				store_discard(path, bases[k], fl[k]);
+		if (err == -1)
+			reply(s, c->tag, "NO [BADURL %s] The URL names no message here.", badurl_text);
+		else if (err == -2)
+			reply(s, c->tag, "NO Can't save a zero byte message.");
+		else
+			reply(s, c->tag, "NO [SERVERBUG] Cannot save the message: %s", strerror(err));
+	} else if (store_status(path, &st, bases, nb, uids) < 0 || !all_known(uids, nb)) {
 		reply(s, c->tag, "OK Append completed.");
-	else
-		reply(s, c->tag, "OK [APPENDUID %u %u] Append completed.", st.uidvalidity, uid);
-	free(base);
+	} else {
+		struct buf set = { 0 };
+
+		number_set(uids, nb, &set);
+		reply(s, c->tag, "OK [APPENDUID %u %s] Append completed.", st.uidvalidity, set.p);
+		buf_free(&set);
+	}
+	for (size_t k = 0; k < nb; k++)
+		free(bases[k]);
+	free(bases);
+	free(fl);
+	free(uids);
+	free(badurl_text);
 }
 
 /* ---- CHECK / CLOSE / UNSELECT / EXPUNGE ---- */

@@ -107,8 +107,33 @@ int folders_init(const char *root);
 void cmd_fetch(struct session *s, struct imap_cmd *c);
 void cmd_store(struct session *s, struct imap_cmd *c);
 void cmd_copy(struct session *s, struct imap_cmd *c);
+/* Append to out the wire bytes an IMAP URL of this server names
+ * ("/INBOX;UIDVALIDITY=5/;UID=3/;SECTION=1.TEXT/;PARTIAL=0.100", RFC 5092),
+ * for CATENATE (RFC 4469); -1 if it names nothing here. */
+int fetch_url(struct session *s, const char *url, struct buf *out);
 
 /* search.c */
 void cmd_search(struct session *s, struct imap_cmd *c);
+/* The CHARSET argument cs of SEARCH, SORT or THREAD: the strings of
+ * a[0..n) converted from it to UTF-8; -1 (NO [BADCHARSET] sent) if unknown. */
+int search_charset(struct session *s, const char *tag, const struct imap_arg *cs,
+    struct imap_arg *a, size_t n);
+/* The indexes (ascending) of the selected folder's messages that match the
+ * search criteria a[0..n), in *hits (caller frees); -1 if malformed. */
+int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **hits, size_t *nhits);
+/* Append v[0..n) as a compact set: "1:3,7" (runs of consecutive numbers
+ * become ranges; the order is kept). */
+void number_set(const uint32_t *v, size_t n, struct buf *out);
+/* RETURN (MIN MAX ALL COUNT) of RFC 4731 (and ESORT, RFC 5267) as RET_*
+ * bits; "()" is ALL.  -1 if an option is unknown. */
+enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8 };
+int search_return_options(const struct imap_arg *a);
+/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set" for the numbers
+ * v[0..n) (in the order ALL lists them: ascending, or SORT's). */
+void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n);
+
+/* sort.c */
+void cmd_sort(struct session *s, struct imap_cmd *c);
+void cmd_thread(struct session *s, struct imap_cmd *c);
 
 #endif

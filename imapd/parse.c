@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "err.h"
 #include "parse.h"
@@ -197,13 +198,26 @@ static int atom_char(int c)
 	return c > ' ' && c != 0x7f && !strchr("(){\"", c);
 }
 
+/* Whether s[0..n), which ends with '[', starts a FETCH section, whose
+ * brackets may hold spaces and lists (RFC 3501 9, section; RFC 3516). */
+static int section_prefix(const char *s, size_t n)
+{
+	static const char *const v[] = { "BODY[", "BODY.PEEK[", "BINARY[", "BINARY.PEEK[",
+		"BINARY.SIZE[" };
+
+	for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+		if (strlen(v[i]) == n && strncasecmp(s, v[i], n) == 0)
+			return 1;
+	return 0;
+}
+
 static int parse_atom(struct pstate *ps, struct imap_arg *a)
 {
 	const char *s = ps->p;
 
 	while (ps->p < ps->end && atom_char((unsigned char)*ps->p)) {
-		if (*ps->p++ != '[')
-			continue;
+		if (*ps->p++ != '[' || !section_prefix(s, (size_t)(ps->p - s)))
+			continue;       /* elsewhere '[' is an ASTRING-CHAR and a list-char */
 		/* BODY[HEADER.FIELDS (A B)]: brackets may hold spaces and lists */
 		while (ps->p < ps->end && *ps->p != ']' && (unsigned char)*ps->p >= ' ')
 			ps->p++;
@@ -293,6 +307,15 @@ static int parse_one(struct pstate *ps, struct imap_arg *a)
 		return parse_quoted(ps, a);
 	case '{':
 		return parse_literal(ps, a);
+	case '~':               /* literal8 (RFC 3516): a literal that may hold NULs */
+		if (ps->p + 1 < ps->end && ps->p[1] == '{') {
+			ps->p++;
+			if (parse_literal(ps, a) < 0)
+				return -1;
+			a->literal = 2;
+			return 0;
+		}
+		return parse_atom(ps, a);
 	case '(':
 		if (ps->depth >= IMAP_NEST_MAX)
 			return fail(ps, "lists nested too deep");

@@ -56,7 +56,7 @@ enum arg_type { ARG_ATOM, ARG_STRING, ARG_LIST };
 
 struct imap_arg {
 	enum arg_type type;
-	int    literal;         /* a string sent as a literal */
+	int    literal;         /* a string sent as a literal: 1, or 2 as a literal8 (RFC 3516) */
 	char  *s;               /* NUL-terminated copy (strings may hold NULs: use len) */
 	size_t len;
 	struct imap_arg *kids;  /* ARG_LIST */

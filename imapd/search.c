@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "addr.h"
 #include "charset.h"
 #include "err.h"
 #include "header.h"
@@ -258,6 +259,41 @@ static int ci_find(const char *hay, size_t n, const char *needle, size_t m)
 	return 0;
 }
 
+static int is_address_key(const char *field)
+{
+	return strcmp(field, "FROM") == 0 || strcmp(field, "TO") == 0 || strcmp(field, "CC") == 0 ||
+	    strcmp(field, "BCC") == 0;
+}
+
+/* The addresses of a field as ENVELOPE gives them, each "name <local@domain>"
+ * without comments, folding or quoting, searched for the needle: a client
+ * that searches FROM for an address it read in ENVELOPE finds it however
+ * the header wrote it ("<user (comment)@ (comment) domain.org>"). */
+static int match_addresses(const char *v, size_t n, const struct skey *k)
+{
+	struct addr_list l = { 0 };
+	struct buf b = { 0 };
+	int found = 0;
+
+	addr_parse(v, n, &l);
+	for (size_t i = 0; i < l.n && !found; i++) {
+		if (l.v[i].kind != ADDR_MAILBOX)
+			continue;
+		b.len = 0;
+		if (l.v[i].name != NULL) {
+			rfc2047_decode(l.v[i].name, strlen(l.v[i].name), &b);
+			buf_addc(&b, ' ');
+		}
+		buf_addc(&b, '<');
+		addr_spec(&l.v[i], &b);
+		buf_addc(&b, '>');
+		found = ci_find(b.p, b.len, k->str, k->len);
+	}
+	buf_free(&b);
+	addr_list_free(&l);
+	return found;
+}
+
 static int match_header(struct sctx *x, const struct skey *k)
 {
 	struct hdr_iter it;
@@ -276,7 +312,8 @@ static int match_header(struct sctx *x, const struct skey *k)
 			return 1;
 		hdr_unfold(f.value, f.vallen, 0, &raw);
 		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
-		found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len);
+		found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len) ||
+		    (is_address_key(k->field) && match_addresses(raw.p ? raw.p : "", raw.len, k));
 		buf_free(&raw);
 		buf_free(&dec);
 	}
@@ -435,50 +472,158 @@ static void args_to_utf8(const char *cs, struct imap_arg *a)
 		}
 }
 
-void cmd_search(struct session *s, struct imap_cmd *c)
+int search_charset(struct session *s, const char *tag, const struct imap_arg *cs,
+    struct imap_arg *a, size_t n)
+{
+	struct buf probe = { 0 };
+	int known = arg_astring(cs) && charset_to_utf8(cs->s, "", 0, &probe) >= 0;
+
+	buf_free(&probe);
+	if (!known) {
+		reply(s, tag, "NO [BADCHARSET (UTF-8 US-ASCII ISO-8859-1)] Unsupported charset");
+		return -1;
+	}
+	if (!charset_is_utf8(cs->s))
+		for (size_t k = 0; k < n; k++)
+			args_to_utf8(cs->s, &a[k]);
+	return 0;
+}
+
+int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **hits, size_t *nhits)
 {
 	struct skey root = { .op = K_AND };
 	size_t i = 0;
-	struct buf out = { 0 };
 
-	if (c->nargs >= 2 && arg_is(&c->args[0], "CHARSET")) {
-		struct buf probe = { 0 };
-		int known = arg_astring(&c->args[1]) &&
-		    charset_to_utf8(c->args[1].s, "", 0, &probe) >= 0;
-
-		buf_free(&probe);
-		if (!known) {
-			reply(s, c->tag, "NO [BADCHARSET (UTF-8 US-ASCII ISO-8859-1)] Unsupported charset");
-			return;
-		}
-		i = 2;
-		if (!charset_is_utf8(c->args[1].s))
-			for (size_t k = 2; k < c->nargs; k++)
-				args_to_utf8(c->args[1].s, &c->args[k]);
-	}
-	if (i >= c->nargs)
-		goto bad;
-	while (i < c->nargs) {
+	*hits = NULL;
+	*nhits = 0;
+	if (n == 0)
+		return -1;
+	while (i < n) {
 		root.kids = xrealloc(root.kids, (root.nkids + 1) * sizeof *root.kids);
-		if (parse_key(c->args, c->nargs, &i, &root.kids[root.nkids++], 0) < 0)
-			goto bad;
+		if (parse_key(a, n, &i, &root.kids[root.nkids++], 0) < 0) {
+			skey_free(&root);
+			return -1;
+		}
 	}
-	buf_adds(&out, "* SEARCH");
+	if (s->sel.n > 0)
+		*hits = xcalloc(s->sel.n, sizeof **hits);
 	for (size_t k = 0; k < s->sel.n; k++) {
 		struct sctx x = { .s = s, .m = &s->sel.m[k], .seq = k + 1,
 		    .maxuid = s->sel.n ? s->sel.m[s->sel.n - 1].uid : 0 };
 
 		if (eval(&x, &root))
-			buf_printf(&out, " %u", s->uid ? x.m->uid : (uint32_t)(k + 1));
+			(*hits)[(*nhits)++] = k;
 		unload(&x);
+	}
+	skey_free(&root);
+	return 0;
+}
+
+void number_set(const uint32_t *v, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		buf_printf(out, "%s%u", i ? "," : "", v[i]);
+		if (j > i)
+			buf_printf(out, ":%u", v[j]);
+		i = j + 1;
+	}
+}
+
+int search_return_options(const struct imap_arg *a)
+{
+	static const struct { const char *name; int bit; } opts[] = {
+		{ "MIN", RET_MIN }, { "MAX", RET_MAX }, { "ALL", RET_ALL }, { "COUNT", RET_COUNT },
+	};
+	int ret = 0;
+
+	if (a->type != ARG_LIST)
+		return -1;
+	for (size_t i = 0; i < a->nkids; i++) {
+		int bit = 0;
+
+		for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
+			if (arg_is(&a->kids[i], opts[k].name))
+				bit = opts[k].bit;
+		if (bit == 0)
+			return -1;
+		ret |= bit;
+	}
+	return ret ? ret : RET_ALL;
+}
+
+void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n)
+{
+	struct buf out = { 0 };
+	uint32_t min = n ? v[0] : 0, max = min;
+
+	for (size_t i = 1; i < n; i++) {
+		min = v[i] < min ? v[i] : min;
+		max = v[i] > max ? v[i] : max;
+	}
+
+	buf_adds(&out, "* ESEARCH (TAG ");
+	imap_string(&out, tag, strlen(tag));
+	buf_adds(&out, ")");
+	if (s->uid)
+		buf_adds(&out, " UID");
+	if ((ret & RET_MIN) && n > 0)
+		buf_printf(&out, " MIN %u", min);
+	if ((ret & RET_MAX) && n > 0)
+		buf_printf(&out, " MAX %u", max);
+	if (ret & RET_COUNT)
+		buf_printf(&out, " COUNT %zu", n);
+	if ((ret & RET_ALL) && n > 0) {
+		buf_adds(&out, " ALL ");
+		number_set(v, n, &out);
 	}
 	buf_adds(&out, "\r\n");
 	conn_write(&s->conn, out.p, out.len);
 	buf_free(&out);
-	skey_free(&root);
+}
+
+void cmd_search(struct session *s, struct imap_cmd *c)
+{
+	struct imap_arg *a = c->args;
+	size_t n = c->nargs, *hits, nhits;
+	int ret = 0;
+	uint32_t *v;
+
+	if (n >= 2 && arg_is(&a[0], "RETURN")) {
+		if ((ret = search_return_options(&a[1])) < 0) {
+			reply(s, c->tag, "BAD Invalid SEARCH RETURN options");
+			return;
+		}
+		a += 2, n -= 2;
+	}
+	if (n >= 2 && arg_is(&a[0], "CHARSET")) {
+		if (search_charset(s, c->tag, &a[1], a + 2, n - 2) < 0)
+			return;
+		a += 2, n -= 2;
+	}
+	if (search_run(s, a, n, &hits, &nhits) < 0) {
+		reply(s, c->tag, "BAD Invalid SEARCH arguments");
+		return;
+	}
+	v = xcalloc(nhits ? nhits : 1, sizeof *v);
+	for (size_t k = 0; k < nhits; k++)
+		v[k] = s->uid ? s->sel.m[hits[k]].uid : (uint32_t)hits[k] + 1;
+	if (ret) {
+		esearch_reply(s, c->tag, ret, v, nhits);
+	} else {
+		struct buf out = { 0 };
+
+		buf_adds(&out, "* SEARCH");
+		for (size_t k = 0; k < nhits; k++)
+			buf_printf(&out, " %u", v[k]);
+		buf_adds(&out, "\r\n");
+		conn_write(&s->conn, out.p, out.len);
+		buf_free(&out);
+	}
+	free(v);
+	free(hits);
 	reply(s, c->tag, "OK Search completed.");
-	return;
-bad:
-	skey_free(&root);
-	reply(s, c->tag, "BAD Invalid SEARCH arguments");
 }

@@ -24,7 +24,9 @@
 #include "mailbox.h"
 #include "sasl.h"
 
-#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE UIDPLUS MOVE " \
+#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
+	"LIST-EXTENDED LIST-STATUS CATENATE " \
+	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES UIDPLUS MOVE " \
 	"SPECIAL-USE CHILDREN UNSELECT"
 
 /* ---- replies ---- */
@@ -237,9 +239,11 @@ static void cmd_noop(struct session *s, struct imap_cmd *c)
 
 static void cmd_logout(struct session *s, struct imap_cmd *c)
 {
+	/* out of the selected state first: nothing about the folder may
+	 * follow the BYE (RFC 3501 6.1.3, 7.1.5) */
+	s->state = ST_LOGOUT;
 	untagged(s, "BYE Logging out");
 	reply(s, c->tag, "OK Logout completed.");
-	s->state = ST_LOGOUT;
 }
 
 static void cmd_starttls(struct session *s, struct imap_cmd *c)
@@ -500,6 +504,8 @@ static const struct command commands[] = {
 	{ "UNSELECT",     ST_SELECTED, cmd_close,      1 },
 	{ "EXPUNGE",      ST_SELECTED, cmd_expunge,    1 },
 	{ "SEARCH",       ST_SELECTED, cmd_search,     0 },
+	{ "SORT",         ST_SELECTED, cmd_sort,       0 },
+	{ "THREAD",       ST_SELECTED, cmd_thread,     0 },
 	{ "FETCH",        ST_SELECTED, cmd_fetch,      0 },
 	{ "STORE",        ST_SELECTED, cmd_store,      0 },
 	{ "COPY",         ST_SELECTED, cmd_copy,       0 },
@@ -507,7 +513,8 @@ static const struct command commands[] = {
 };
 
 /* Commands that may follow UID (RFC 3501 6.4.8, RFC 4315, RFC 6851). */
-static const char *const uid_commands[] = { "FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE" };
+static const char *const uid_commands[] = { "FETCH", "STORE", "COPY", "SEARCH", "EXPUNGE", "MOVE",
+	"SORT", "THREAD" };
 
 static const struct command *find_command(const char *name)
 {

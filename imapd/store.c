@@ -591,13 +591,32 @@ static struct msg *view_find(const struct folder *f, uint32_t uid)
 /* A UIDVALIDITY never used before in this folder, even within the same
  * second: the last one given is kept in its own small file (as Dovecot
  * keeps dovecot-uidvalidity), beside the list it outlives. */
+/* Where the last UIDVALIDITY handed out is kept: in the Maildir's root,
+ * not in the folder (a folder of Maildir++ holds "maildirfolder" and sits
+ * right under the root), so that a folder deleted and created again in
+ * the same second still gets a new value (RFC 3501 2.3.1.1). */
+static void uidvalidity_file(const char *path, char *p, size_t cap)
+{
+	char marker[STORE_PATH_MAX + 32];
+	const char *slash = strrchr(path, '/');
+
+	snprintf(marker, sizeof marker, "%s/maildirfolder", path);
+	if (slash != NULL && slash != path && access(marker, F_OK) == 0)
+		snprintf(p, cap, "%.*s/%s", (int)(slash - path), path, STORE_UIDVALIDITY);
+	else
+		snprintf(p, cap, "%s/%s", path, STORE_UIDVALIDITY);
+}
+
+/* A UIDVALIDITY greater than every one given before in this Maildir (the
+ * time, or the last one plus one); 0 if it cannot be recorded, since one
+ * that is not recorded could be given again. */
 static uint32_t new_uidvalidity(const char *path)
 {
 	char p[STORE_PATH_MAX + 32], t[STORE_PATH_MAX + 64];
 	uint32_t uv = (uint32_t)time(NULL), last = 0;
 	FILE *f;
 
-	snprintf(p, sizeof p, "%s/%s", path, STORE_UIDVALIDITY);
+	uidvalidity_file(path, p, sizeof p);
 	if ((f = fopen(p, "r")) != NULL) {
 		if (fscanf(f, "%u", &last) != 1)
 			last = 0;
@@ -605,11 +624,15 @@ static uint32_t new_uidvalidity(const char *path)
 	}
 	if (last >= uv)
 		uv = last + 1;
+	if (uv == 0)
+		uv = 1;
 	snprintf(t, sizeof t, "%s.tmp.%ld", p, (long)getpid());
-	if ((f = fopen(t, "w")) != NULL) {
-		fprintf(f, "%u\n", uv);
-		if (fclose(f) != 0 || rename(t, p) != 0)
-			unlink(t);
+	if ((f = fopen(t, "w")) == NULL)
+		return 0;
+	fprintf(f, "%u\n", uv);
+	if (fclose(f) != 0 || rename(t, p) != 0) {
+		unlink(t);
+		return 0;
 	}
 	return uv;
 }
@@ -654,7 +677,8 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 	struct newfile *nf = NULL;
 	size_t nnf = 0, cap = 0, keep = 0;
 	struct index ix;
-	int lock, rc = -1;
+	int lock, rc = -1, fresh = 0;
+	uint32_t first_new = 0;
 
 	memset(l, 0, sizeof *l);
 	snprintf(p, sizeof p, "%s/%s", path, STORE_LOCK);
@@ -667,9 +691,13 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		goto out;
 	if (l->uidvalidity == 0) {
 		list_free(l);
-		l->uidvalidity = new_uidvalidity(path);
+		if (lock >= 0 && (l->uidvalidity = new_uidvalidity(path)) == 0)
+			goto out;       /* e.g. a full disk: no UIDVALIDITY that could change */
+		if (l->uidvalidity == 0)
+			l->uidvalidity = (uint32_t)time(NULL);  /* read-only: nothing kept anyway */
 		l->uidnext = l->recent_from = 1;
 		l->changed = 1;
+		fresh = 1;
 	}
 	if (names_current(path, l)) {
 		for (size_t i = 0; i < l->n; i++)
@@ -703,6 +731,7 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		l->e[keep++] = *e;
 	}
 	l->n = keep;
+	first_new = l->uidnext;
 	if (nnf > 1)
 		qsort(nf, nnf, sizeof *nf, cmp_newfile);
 	for (size_t i = 0; i < nnf; i++) {
@@ -725,8 +754,24 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		for (size_t i = 0; i < l->n; i++)
 			if (l->e[i].in_new)
 				move_to_cur(path, &l->e[i]);
-	if (l->changed && lock >= 0)
-		write_uidlist(path, l);         /* best effort: a read-only folder has none */
+	if (l->changed && lock >= 0 && write_uidlist(path, l) < 0) {
+		/* UIDs not written down could be given again to other files
+		 * later: the new files wait, unnumbered, for a list that can be
+		 * written (a full disk, say); the rest needs no saving. */
+		if (fresh)
+			goto out;
+		for (size_t i = keep; i < l->n; i++) {
+			free(l->e[i].base);
+			free(l->e[i].name);
+			free(l->e[i].extra);
+		}
+		l->n = keep;
+		l->uidnext = first_new;
+		if (l->recent_from > first_new)
+			l->recent_from = first_new;
+		if (l->claimed_from > first_new)
+			l->claimed_from = first_new;
+	}
 	rc = 0;
 out:
 	if (lock >= 0)
@@ -1011,8 +1056,9 @@ static int msg_path(const struct folder *f, const struct msg *m, char *p, size_t
 	return k < 0 || (size_t)k >= cap ? -1 : 0;
 }
 
-/* The file of m was renamed by someone else: find it again by base. */
-static int relocate(struct folder *f, struct msg *m)
+/* The file of m was renamed by someone else: find it again by base.  The
+ * flags its name now holds go in *disk when disk is not NULL. */
+static int relocate_flags(struct folder *f, struct msg *m, unsigned *disk)
 {
 	static const char *const subs[] = { "cur", "new" };
 	size_t blen = strlen(m->base);
@@ -1036,6 +1082,8 @@ static int relocate(struct folder *f, struct msg *m)
 			m->name = xstrdup(d->d_name);
 			parse_name(d->d_name, &b, &fl, &m->extra);
 			free(b);
+			if (disk != NULL)
+				*disk = fl;
 			m->in_new = s == 1;
 			closedir(dir);
 			return 0;
@@ -1044,6 +1092,11 @@ static int relocate(struct folder *f, struct msg *m)
 	}
 	m->gone = 1;
 	return -1;
+}
+
+static int relocate(struct folder *f, struct msg *m)
+{
+	return relocate_flags(f, m, NULL);
 }
 
 static int open_msg(struct folder *f, struct msg *m)
@@ -1154,31 +1207,51 @@ time_t store_date(struct folder *f, struct msg *m)
 	return m->date;
 }
 
-int store_set_flags(struct folder *f, struct msg *m, unsigned flags)
+/* Rename m's file to carry flags (FL_RECENT kept in the session only).
+ * With delta, flags are not the result but what to add (add) and remove
+ * (del): applied to the flags the file holds now, which another session
+ * may have changed since this one last looked (RFC 3501 6.4.6: +FLAGS and
+ * -FLAGS touch only the flags they name). */
+static int set_flags(struct folder *f, struct msg *m, unsigned flags, int delta, unsigned add,
+    unsigned del)
 {
 	char from[STORE_PATH_MAX + 600], to[STORE_PATH_MAX + 600];
-	unsigned disk = flags & ~(unsigned)FL_RECENT;
+	unsigned cur = m->flags;
 
 	for (int tries = 0; tries < 2; tries++) {
-		char *name = make_name(m->base, disk, m->extra);
+		unsigned want = delta ? ((cur & ~del) | add) : flags;
+		char *name = make_name(m->base, want & ~(unsigned)FL_RECENT, m->extra);
+		int same;
 
 		if (msg_path(f, m, from, sizeof from) < 0 ||
 		    snprintf(to, sizeof to, "%s/cur/%s", f->path, name) >= (int)sizeof to) {
 			free(name);
 			return -1;
 		}
-		if (strcmp(from, to) == 0 || rename(from, to) == 0) {
+		same = strcmp(from, to) == 0;
+		if ((same && access(from, F_OK) == 0) || (!same && rename(from, to) == 0)) {
 			free(m->name);
 			m->name = name;
 			m->in_new = 0;
-			m->flags = flags;
+			m->flags = want;
 			return 0;
 		}
 		free(name);
-		if (errno != ENOENT || relocate(f, m) < 0)
+		if (errno != ENOENT || relocate_flags(f, m, &cur) < 0)
 			return -1;
+		cur |= m->flags & FL_RECENT;
 	}
 	return -1;
+}
+
+int store_set_flags(struct folder *f, struct msg *m, unsigned flags)
+{
+	return set_flags(f, m, flags, 0, 0, 0);
+}
+
+int store_change_flags(struct folder *f, struct msg *m, unsigned add, unsigned del)
+{
+	return set_flags(f, m, 0, 1, add, del);
 }
 
 int store_unlink(struct folder *f, struct msg *m)
@@ -1239,7 +1312,7 @@ static char *finish(const char *path, char *base, int fd, unsigned flags, time_t
 	char tmp[STORE_PATH_MAX + 300], cur[STORE_PATH_MAX + 320];
 	char *name = make_name(base, flags, NULL);
 
-	if (date) {
+	if (date != STORE_DATE_NOW) {
 		struct timespec ts[2] = { { date, 0 }, { date, 0 } };
 		futimens(fd, ts);
 	}
@@ -1252,6 +1325,16 @@ static char *finish(const char *path, char *base, int fd, unsigned flags, time_t
 		return NULL;
 	}
 	return base;
+}
+
+int store_discard(const char *path, const char *base, unsigned flags)
+{
+	char p[STORE_PATH_MAX + 320];
+	char *name = make_name(base, flags, NULL);
+	int k = snprintf(p, sizeof p, "%s/cur/%s", path, name);
+
+	free(name);
+	return k < 0 || (size_t)k >= sizeof p ? -1 : unlink(p);
 }
 
 char *store_deliver(const char *path, char *data, size_t n, unsigned flags, time_t date)
@@ -1296,7 +1379,7 @@ char *store_copy(struct folder *f, struct msg *m, const char *path, unsigned fla
 	    (fd = open(tmp, O_RDONLY | O_CLOEXEC)) >= 0) {
 		store_unmap(d, n);
 		/* a hard link shares the mtime, which is the INTERNALDATE */
-		return finish(path, base, fd, flags, 0);
+		return finish(path, base, fd, flags, STORE_DATE_NOW);
 	}
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
 	    write_all(fd, d, n) < 0) {

@@ -21,7 +21,8 @@
 
 #define STORE_UIDLIST   "maillab-uidlist"
 #define STORE_LOCK      "maillab-uidlist.lock"
-#define STORE_UIDVALIDITY "maillab-uidvalidity"
+#define STORE_UIDVALIDITY "maillab-uidvalidity"   /* in the Maildir's root: the last
+                                                   * UIDVALIDITY given to any of its folders */
 #define STORE_SUBSCRIPTIONS "subscriptions"
 #define STORE_NAME_MAX  200     /* mailbox name bytes: ".name" must fit NAME_MAX (255) */
 #define STORE_PATH_MAX  4096
@@ -124,13 +125,22 @@ time_t store_date(struct folder *f, struct msg *m);
 
 /* Set m's flags to flags (renaming the file).  0, or -1 if it is gone. */
 int store_set_flags(struct folder *f, struct msg *m, unsigned flags);
+/* Add the flags add and remove the flags del on m, as its file has them now
+ * (another session may have changed them).  0, or -1 if it is gone. */
+int store_change_flags(struct folder *f, struct msg *m, unsigned add, unsigned del);
 /* Unlink m's file.  0, or -1 if it was already gone. */
 int store_unlink(struct folder *f, struct msg *m);
 
+/* store_deliver's date for "now": no IMAP date-time comes near it (the
+ * epoch, 0, is a valid one). */
+#define STORE_DATE_NOW  ((time_t)INT64_MIN)
 /* Deliver data[0..n) (CRLF or LF lines; stored with LF, converted in place,
- * so data is changed) into the Maildir at path with flags and date (0:
- * now).  Return the new base name (caller frees) or NULL (errno). */
+ * so data is changed) into the Maildir at path with flags and date
+ * (STORE_DATE_NOW: now).  Return the new base name (caller frees) or NULL (errno). */
 char *store_deliver(const char *path, char *data, size_t n, unsigned flags, time_t date);
+/* Remove the message store_deliver just saved as base with flags (an
+ * APPEND of several messages that failed half-way).  0 or -1. */
+int store_discard(const char *path, const char *base, unsigned flags);
 /* Put a copy of m (a hard link when possible) into the Maildir at path with
  * flags; return the new base name or NULL. */
 char *store_copy(struct folder *f, struct msg *m, const char *path, unsigned flags);

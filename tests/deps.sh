@@ -7,6 +7,8 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
       libauthen-sasl-perl libdigest-hmac-perl libio-socket-inet6-perl socat
       netcat-openbsd dnsmasq-base bind9-dnsutils xinetd fetchmail isync mutt postfix iproute2
       tmux offlineimap3 dovecot-imapd msmtp dovecot-lmtpd libpython3.11-testsuite systemd"
+# imaptest (tests/lib/imaptest.sh) builds against Dovecot's headers
+test="$test dovecot-dev autoconf automake libtool"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 fuzz="clang libclang-rt-14-dev"
 deb="dpkg-dev fakeroot lintian debootstrap"

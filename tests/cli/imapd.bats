@@ -921,3 +921,218 @@ count_is() {
 	print("ok")
 	EOF
 }
+
+@test "STORE +FLAGS/-FLAGS change only the flags they name, even on a copy another session changed (issue 18)" {
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys
+	port = int(sys.argv[1])
+	A = imaplib.IMAP4("127.0.0.1", port); A.login("bob", "secret"); A.select("INBOX")
+	B = imaplib.IMAP4("127.0.0.1", port); B.login("bob", "secret"); B.select("INBOX")
+	A.store("2", "+FLAGS", r"(\Answered)")
+	typ, d = B.store("2", "-FLAGS", r"(\Seen)")      # B still thinks: (\Seen)
+	assert typ == "OK", d
+	B.store("1", "-FLAGS", r"(\Flagged)")            # not set as B saw it
+	A.store("1", "+FLAGS", r"(\Draft)")
+	B.store("1", "+FLAGS", r"(\Seen)")
+	for S in (A, B):
+	    S.noop(); S.untagged_responses.clear()
+	    typ, d = S.fetch("1:2", "(FLAGS)")
+	    flags = [x.decode() for x in d][-2:]
+	    assert "\\Answered" in flags[1] and "\\Seen" not in flags[1], flags
+	    assert "\\Draft" in flags[0] and "\\Seen" in flags[0], flags
+	print("ok")
+	EOF
+}
+
+@test "UIDVALIDITY of a folder deleted and created again in the same second differs (issue 18)" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE re\r\nc STATUS re (UIDVALIDITY)\r\nd DELETE re\r\ne CREATE re\r\nf STATUS re (UIDVALIDITY)\r\ng DELETE re\r\nh CREATE re\r\ni STATUS re (UIDVALIDITY)\r\nj LOGOUT\r'
+	assert_success
+	uvs=$(grep -o 'UIDVALIDITY [0-9]*' <<< "$output" | sort -u | wc -l)
+	assert_equal "$uvs" 3
+}
+
+@test "'[' is an atom and list character outside FETCH sections (issue 18)" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE a[b\r\ne SELECT foo[bar\r\nc SELECT a[b\r\nd LIST "" a[*\r\nx SELECT INBOX\r\nf FETCH 1 BODY.PEEK[HEADER.FIELDS (Subject)]\r\ng FETCH 1 BODY[HEADER\r\nh LOGOUT\r'
+	assert_line "b OK Create completed."
+	assert_line --regexp '^c OK \[READ-WRITE\]'
+	assert_line --regexp '^\* LIST \(.*\) "\." "?a\[b"?$'
+	assert_line "d OK List completed."
+	assert_line "e NO [NONEXISTENT] Mailbox doesn't exist: foo[bar"
+	assert_line --regexp '^f OK'
+	assert_line "g BAD unterminated ["
+}
+
+@test "SEARCH FROM/TO match the address as ENVELOPE reads it, comments and all (issue 18)" {
+	printf 'From: <user-from (comment)@ (comment) domain.org>\nTo: "Some One" <some (x) . one @ example.net>\nSubject: addr\n\nx\n' > "$MD/cur/1700000004.M4P4.lab:2,S"
+	fix_perms
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SEARCH FROM user-from@domain.org\r\nd SEARCH TO "some.one@example.net"\r\ne SEARCH TO "Some One <some.one@"\r\nf SEARCH FROM "(comment)"\r\ng LOGOUT\r'
+	assert_line "* SEARCH 4"
+	refute_line "* SEARCH"
+	[ "$(grep -c '^\* SEARCH 4$' <<< "$output")" = 4 ]
+}
+
+@test "LSUB \"*\" lists subscribed folders only; \"%\" gives an unsubscribed parent as \\Noselect (issue 18)" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE par.kid\r\nc SUBSCRIBE par.kid\r\nd LSUB "" "*"\r\ne LSUB "" "%"\r\nf LSUB "" "par.%"\r\ng LOGOUT\r'
+	assert_line '* LSUB () "." "par.kid"'
+	assert_line '* LSUB (\Noselect) "." "par"'
+	[ "$(grep -c '^\* LSUB (\\Noselect) "\." "par"$' <<< "$output")" = 1 ]
+	# the \Noselect parent is the answer to "%" (e), not to "*" (d)
+	[ "$(sed -n '/^c OK/,/^d OK/p' <<< "$output" | grep -c '"par"$')" = 0 ]
+}
+
+@test "nothing about the folder follows the BYE of LOGOUT (issue 18)" {
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, socket, sys
+	port = int(sys.argv[1])
+	B = imaplib.IMAP4("127.0.0.1", port); B.login("bob", "secret"); B.select("INBOX")
+	s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	f = s.makefile("rb"); f.readline()
+	s.sendall(b"a LOGIN bob secret\r\nb SELECT INBOX\r\n")
+	while not f.readline().startswith(b"b "): pass
+	B.store("1", "+FLAGS", r"(\Flagged)")
+	B.append("INBOX", None, None, b"Subject: new\r\n\r\nx\r\n")
+	s.sendall(b"c LOGOUT\r\n")
+	lines = []
+	while True:
+	    l = f.readline()
+	    if not l: break
+	    lines.append(l)
+	    if l.startswith(b"c "): break
+	bye = [i for i, l in enumerate(lines) if l.startswith(b"* BYE")]
+	assert bye and lines[bye[0] + 1].startswith(b"c OK"), lines
+	print("ok")
+	EOF
+}
+
+@test "a sequence set names each message once: COPY 1,1,1, MOVE 2,2, FETCH 1,1,1:2, 1:* many times (issue 19)" {
+	set1=$(printf '1:*,%.0s' $(seq 1000))
+	run imap <<< "a LOGIN bob secret"$'\r\n'"b SELECT INBOX"$'\r\n'"c COPY 1,1,1 Trash"$'\r\n'"d MOVE 2,2 Junk"$'\r\n'"e FETCH 1,1,1:2 (UID)"$'\r\n'"f UID FETCH 3,1,3,1:2 (FLAGS)"$'\r\n'"g FETCH ${set1}1 (UID)"$'\r\n'"h STATUS Trash (MESSAGES)"$'\r\n'"i STATUS Junk (MESSAGES)"$'\r\nj LOGOUT\r'
+	assert_line --regexp '^c OK \[COPYUID [0-9]+ 1 1\] '
+	assert_line --regexp '^\* OK \[COPYUID [0-9]+ 2 1\]'
+	assert_line '* STATUS "Trash" (MESSAGES 1)'
+	assert_line '* STATUS "Junk" (MESSAGES 1)'
+	[ "$(sed -n '/^d OK/,/^e OK/p' <<< "$output" | grep -c FETCH)" = 2 ]
+	[ "$(sed -n '/^e OK/,/^f OK/p' <<< "$output" | grep -c FETCH)" = 2 ]
+	[ "$(sed -n '/^f OK/,/^g OK/p' <<< "$output" | grep -c FETCH)" = 2 ]
+}
+
+@test "APPEND dates and FETCH partials follow the grammar: the epoch is a date, 31-Feb is not; <-1.5> and 2^32 are refused (issue 19)" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND INBOX "01-Jan-1970 00:00:00 +0000" {3+}\r\nx\r\n\r\nc APPEND INBOX "31-Feb-2024 10:00:00 +0000" {3+}\r\nx\r\n\r\nd APPEND INBOX "01-Feb-2024 25:61:61 +0000" {3+}\r\nx\r\n\r\ne APPEND INBOX "01-Feb-2024 10:00:00 +9959" {3+}\r\nx\r\n\r\nf APPEND INBOX " 9-Feb-2024 10:00:00 -0130" {3+}\r\nx\r\n\r\ng SELECT INBOX\r\nh FETCH 4:5 INTERNALDATE\r\ni FETCH 1 BODY.PEEK[]<-1.5>\r\nj FETCH 1 BODY.PEEK[]<4294967296.1>\r\nk FETCH 1 BODY.PEEK[]<1.4294967296>\r\nl FETCH 1 BODY.PEEK[]<4294967295.1>\r\nm LOGOUT\r'
+	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 4\]'
+	assert_line "c BAD Invalid date-time"
+	assert_line "d BAD Invalid date-time"
+	assert_line "e BAD Invalid date-time"
+	assert_line --regexp '^f OK \[APPENDUID [0-9]+ 5\]'
+	assert_line '* 4 FETCH (INTERNALDATE "01-Jan-1970 00:00:00 +0000")'
+	assert_line --regexp '^\* 5 FETCH \(INTERNALDATE "09-Feb-2024 11:30:00 [+-][0-9]{4}"\)$'
+	assert_line --regexp '^i BAD'
+	assert_line --regexp '^j BAD'
+	assert_line --regexp '^k BAD'
+	assert_line '* 1 FETCH (BODY[]<4294967295> {0}'
+}
+
+@test "Python imaplib: SORT (RFC 5256, SORT=DISPLAY), THREAD REFERENCES and ORDEREDSUBJECT, SEARCH RETURN (ESEARCH)" {
+	printf 'From: Zed <z@example.org>\nSubject: Re: one\nDate: Mon, 2 Jan 2023 11:00:00 +0000\nMessage-ID: <4@x>\nReferences: <1@x>\n\nreply\n' \
+		> "$MD/cur/1700000004.M4P4.lab:2,S"
+	fix_perms
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys
+	port = int(sys.argv[1])
+	M = imaplib.IMAP4("127.0.0.1", port); M.login("bob", "secret"); M.select("INBOX")
+	caps = M.capabilities
+	for c in ("SORT", "SORT=DISPLAY", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "ESEARCH"):
+	    assert c in caps, caps
+	def one(r): assert r[0] == "OK", r; return r[1][0].decode()
+	assert one(M.sort("(SUBJECT)", "UTF-8", "ALL")) == "2 1 4 3"      # café, one, Re: one, three
+	assert one(M.sort("(REVERSE SIZE)", "UTF-8", "ALL")).split()[0] == "3"
+	assert one(M.sort("(DATE)", "UTF-8", "ALL")).startswith("1 4 2")
+	assert one(M.sort("(DISPLAYFROM)", "UTF-8", "ALL")) == "1 2 3 4"  # Ann, b@, c@, Zed
+	assert one(M.sort("(FROM)", "UTF-8", "NOT SEEN")) == "1 3"
+	typ, d = M.uid("SORT", "(ARRIVAL)", "UTF-8", "ALL"); assert d[0] == b"1 2 3 4", d
+	assert one(M.thread("REFERENCES", "UTF-8", "ALL")) == "(1 4)(2)(3)"
+	assert one(M.thread("ORDEREDSUBJECT", "UTF-8", "ALL")) == "(1 4)(2)(3)"
+	M.search(None, "RETURN", "(MIN MAX COUNT)", "ALL")
+	d = M.untagged_responses.pop("ESEARCH")
+	assert d[0].endswith(b"MIN 1 MAX 4 COUNT 4"), d
+	M.uid("SEARCH", "RETURN", "()", "SEEN")
+	d = M.untagged_responses.pop("ESEARCH")
+	assert d[0].endswith(b"UID ALL 2,4"), d
+	try:
+	    M.sort("(BOGUS)", "UTF-8", "ALL"); raise SystemExit("BOGUS accepted")
+	except imaplib.IMAP4.error: pass
+	print("ok")
+	EOF
+}
+
+@test "MULTIAPPEND saves every message of one APPEND or none; ESORT answers SORT RETURN with ESEARCH" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent (\\Seen) {10+}\r\nSubject:\r\n {11+}\r\nSubject:x\r\n "02-Jan-2024 10:00:00 +0100" {3+}\r\nz\r\n\r\nc APPEND Sent {3+}\r\nz\r\n {0+}\r\n\r\nd STATUS Sent (MESSAGES)\r\ne SELECT INBOX\r\nf SORT RETURN (MIN MAX COUNT ALL) (REVERSE SUBJECT) UTF-8 ALL\r\ng UID SORT RETURN (COUNT) (ARRIVAL) UTF-8 1:2\r\nh LOGOUT\r'
+	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 1:3\] Append completed\.$'
+	assert_line "c NO Can't save a zero byte message."
+	assert_line '* STATUS "Sent" (MESSAGES 3)'
+	assert_line '* ESEARCH (TAG "f") MIN 1 MAX 3 COUNT 3 ALL 3,1:2'
+	assert_line '* ESEARCH (TAG "g") UID COUNT 2'
+}
+
+@test "BINARY: BINARY[] undoes base64 and quoted-printable, BINARY.SIZE, literal8 in APPEND and FETCH (RFC 3516)" {
+	listen
+	"$PY" - "$PORT" <<-'EOF'
+	import imaplib, sys, base64, socket
+	port = int(sys.argv[1])
+	M = imaplib.IMAP4("127.0.0.1", port); M.login("bob", "secret")
+	assert "BINARY" in M.capabilities, M.capabilities
+	blob = bytes(range(256))
+	msg = (b"Subject: b\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+	       b"--B\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\ncaf=C3=A9 =\r\nau lait\r\n"
+	       b"--B\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+	       + base64.encodebytes(blob).replace(b"\n", b"\r\n") + b"--B--\r\n")
+	typ, d = M.append("INBOX", None, None, msg); assert typ == "OK", d
+	M.select("INBOX")
+	typ, d = M.fetch("4", "(BINARY.SIZE[1] BINARY.SIZE[2] BINARY.PEEK[1])")
+	assert typ == "OK", d
+	assert b"BINARY.SIZE[1] 13 BINARY.SIZE[2] 256" in d[0][0], d
+	assert d[0][1] == "café au lait".encode(), d   # the CRLF before --B is the boundary's
+	typ, d = M.fetch("4", "(BINARY.PEEK[2])")
+	assert b"BINARY[2] ~{256}" in d[0][0] and d[0][1] == blob, d
+	typ, d = M.fetch("4", "(BINARY.PEEK[2]<250.10>)")
+	assert d[0][1] == blob[250:], d
+	# a literal8 with NULs: kept as base64, given back byte for byte
+	raw = b"Subject: nul\r\nContent-Type: application/octet-stream\r\n\r\n\x00\x01\xff\r\n"
+	S = socket.create_connection(("127.0.0.1", port)); f = S.makefile("rb"); f.readline()
+	S.sendall(b"a LOGIN bob secret\r\nb APPEND INBOX ~{%d+}\r\n%s\r\nc LOGOUT\r\n" % (len(raw), raw))
+	replies = f.read()
+	assert b"b OK [APPENDUID" in replies, replies
+	M.noop()
+	typ, d = M.fetch("5", "(BINARY.PEEK[1] BODY.PEEK[1])")
+	assert d[0][1] == b"\x00\x01\xff\r\n" and b"\x00" not in d[1][1], d
+	print("ok")
+	EOF
+}
+
+@test "LIST-EXTENDED: several patterns, (SUBSCRIBED RECURSIVEMATCH) with CHILDINFO, \\NonExistent; LIST-STATUS; unknown options BAD" {
+	run imap <<< $'a LOGIN bob secret\r\nb CREATE p.q\r\nc CREATE gone\r\nd SUBSCRIBE p.q\r\ne SUBSCRIBE gone\r\nf DELETE gone\r\ng LIST "" (Sent Trash)\r\nh LIST (SUBSCRIBED) "" *\r\ni LIST (SUBSCRIBED RECURSIVEMATCH) "" %\r\nj LIST "" (INBOX Junk) RETURN (STATUS (MESSAGES UNSEEN))\r\nk LIST (BOGUS) "" *\r\nl LIST (RECURSIVEMATCH) "" *\r\nm LIST "" * RETURN (BOGUS)\r\nn LOGOUT\r'
+	assert_line '* LIST (\HasNoChildren \Sent) "." "Sent"'
+	assert_line '* LIST (\HasNoChildren \Trash) "." "Trash"'
+	[ "$(sed -n '/^f OK/,/^g OK/p' <<< "$output" | grep -c '^\* LIST')" = 2 ]
+	assert_line '* LIST (\HasNoChildren \Subscribed) "." "p.q"'
+	assert_line '* LIST (\NonExistent \HasNoChildren \Subscribed) "." "gone"'
+	assert_line '* LIST (\Noselect \HasChildren) "." "p" ("CHILDINFO" ("SUBSCRIBED"))'
+	assert_line '* STATUS "INBOX" (MESSAGES 3 UNSEEN 2)'
+	assert_line '* STATUS "Junk" (MESSAGES 0 UNSEEN 0)'
+	assert_line --regexp '^k BAD'
+	assert_line --regexp '^l BAD'
+	assert_line --regexp '^m BAD'
+}
+
+@test "CATENATE: APPEND joins TEXT parts and the parts URLs name; a bad URL is NO [BADURL] and saves nothing" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent CATENATE (URL "/INBOX/;UID=3/;SECTION=HEADER" TEXT {6+}\r\nbody\r\n URL "/INBOX/;UID=1/;SECTION=TEXT/;PARTIAL=0.5")\r\nc APPEND Sent CATENATE (TEXT {10+}\r\nSubject:\r\n URL "/INBOX;UIDVALIDITY=1/;UID=1")\r\nd APPEND nothere CATENATE (URL "/INBOX/;UID=1")\r\ne SELECT Sent\r\nf FETCH 1:* BODY.PEEK[TEXT]\r\ng LOGOUT\r'
+	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 1\]'
+	assert_line 'c NO [BADURL /INBOX;UIDVALIDITY=1/;UID=1] The URL names no message here.'
+	assert_line "d NO [TRYCREATE] Mailbox doesn't exist: nothere"
+	assert_line '* 1 EXISTS'
+	assert_line '* 1 FETCH (BODY[TEXT] {11}'
+	assert_line 'body'
+	assert_line 'hello)'
+}

@@ -340,6 +340,64 @@ START_TEST(store_uids)
 }
 END_TEST
 
+/* A write of the UID list that fails (a full disk; here a directory where
+ * its temporary file goes, which fails the same way even for root): a new
+ * file gets no UID until the list can be written, so that UID is never
+ * given to another file; and a folder with no list gets no UIDVALIDITY
+ * that the next session would not see (issue 19, item 2). */
+START_TEST(store_full_disk)
+{
+	char dir[] = "/tmp/test_imapd.XXXXXX", p[1200], tmp[1300], uvtmp[1300], cmd[1300];
+	struct folder f = { 0 }, g = { 0 }, h = { 0 };
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(store_make_maildir(dir, 0), 0);
+	snprintf(p, sizeof p, "%s/new", dir);
+	put_file(p, "1.a.host", "Subject: a\n\na\n");
+	ck_assert_int_eq(store_open(&f, dir, "INBOX", 0), 0);
+	ck_assert_int_eq(f.n, 1);
+	store_close(&f);
+
+	snprintf(tmp, sizeof tmp, "%s/%s.tmp.%ld", dir, STORE_UIDLIST, (long)getpid());
+	ck_assert_int_eq(mkdir(tmp, 0700), 0);          /* the disk is full */
+	put_file(p, "2.b.host", "Subject: b\n\nb\n");
+	ck_assert_int_eq(store_open(&g, dir, "INBOX", 0), 0);
+	ck_assert_int_eq(g.n, 1);                       /* 2.b.host waits for a UID */
+	ck_assert_int_eq(g.uidnext, 2);
+	store_close(&g);
+	snprintf(cmd, sizeof cmd, "rm %s/*/2.b.host*", dir);
+	ck_assert_int_eq(system(cmd), 0);               /* expunged meanwhile */
+	snprintf(p, sizeof p, "%s/new", dir);
+	put_file(p, "3.c.host", "Subject: c\n\nc\n");
+	ck_assert_int_eq(rmdir(tmp), 0);                /* space again */
+	ck_assert_int_eq(store_open(&h, dir, "INBOX", 0), 0);
+	ck_assert_int_eq(h.n, 2);
+	ck_assert_int_eq(h.m[1].uid, 2);                /* UID 2 was never announced before */
+	ck_assert_str_eq(h.m[1].base, "3.c.host");
+	store_close(&h);
+
+	/* no list at all, and a full disk: no UIDVALIDITY at all */
+	snprintf(p, sizeof p, "%s/.sub", dir);
+	ck_assert_int_eq(store_make_maildir(p, 1), 0);
+	snprintf(tmp, sizeof tmp, "%s/%s.tmp.%ld", p, STORE_UIDLIST, (long)getpid());
+	snprintf(uvtmp, sizeof uvtmp, "%s/%s.tmp.%ld", dir, STORE_UIDVALIDITY, (long)getpid());
+	ck_assert_int_eq(mkdir(tmp, 0700), 0);
+	ck_assert_int_eq(mkdir(uvtmp, 0700), 0);
+	ck_assert_int_eq(store_open(&f, p, "sub", 0), -1);
+	store_close(&f);
+	ck_assert_int_eq(rmdir(uvtmp), 0);              /* the counter can be written, not the list */
+	ck_assert_int_eq(store_open(&f, p, "sub", 0), -1);
+	store_close(&f);
+	ck_assert_int_eq(rmdir(tmp), 0);
+	ck_assert_int_eq(store_open(&f, p, "sub", 0), 0);
+	ck_assert_uint_ne(f.uidvalidity, 0);
+	store_close(&f);
+
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static void age_dirs(const char *dir)
 {
 	static const char *const subs[] = { "cur", "new" };
@@ -412,6 +470,7 @@ int main(void)
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, store_uids);
 	tcase_add_test(tc, store_lazy);
+	tcase_add_test(tc, store_full_disk);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
