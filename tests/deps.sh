@@ -8,6 +8,8 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
       tmux offlineimap3 dovecot-imapd msmtp dovecot-lmtpd libpython3.11-testsuite"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 fuzz="clang libclang-rt-14-dev"
+# labs/net/labnet: the lab network's DNS server
+test="$test nsd"
 
 want=""
 for g in "$@"; do eval "want=\"\$want \$$g\""; done
