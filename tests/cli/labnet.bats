@@ -131,3 +131,77 @@ nothing_left() {
 	"$LABNET" down
 	nothing_left
 }
+
+# wait_in HOST ADDR PORT: until something listens there, seen from HOST.
+wait_in() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		"$LABNET" exec "$1" bash -c "exec 3<>/dev/tcp/$2/$3" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "nothing listens on $2:$3 seen from $1" >&2
+	return 1
+}
+
+@test "labnet: a message crosses the lab (submission, MX routing, equal-preference sibling) and mimecat --route reads it" {
+	need_netns
+	W=$BATS_TEST_TMPDIR
+	IDS=$(id -u mail):$(id -g mail)
+	mkdir -p home/marie qs qm qm2
+	chmod 777 qs qm qm2
+	printf 'alice@alpha.test:{PLAIN}secret:%s::%s/home/alice::\nmarie@imag.test:{PLAIN}x:%s::%s/home/marie::\n' \
+		"$IDS" "$W" "$IDS" "$W" > users
+	chmod 644 users
+	echo secret > pw
+	fix_perms "$IDS"
+	"$LABNET" up >/dev/null
+	# the mail store, the two MX (relaying to it), alpha.test's MTA
+	start_bg "$LABNET" exec store smtpd -l 203.0.113.20:25 --hostname mailhost.imag.test \
+		--domains imag.test --users "$W/users" 2>"$W/store.log"
+	for m in ms:203.0.113.10:qm ms2:203.0.113.11:qm2; do
+		IFS=: read -r h a q <<< "$m"
+		start_bg "$LABNET" exec "$h" smtpd -l "$a:25" --hostname "$h.imag.test" --domains none.invalid \
+			--relay-from 198.51.100.0/24 --queue "$W/$q" --smtp-send "$BIN/smtp-send -s 203.0.113.20" \
+			2>"$W/$h.log"
+	done
+	start_bg "$LABNET" exec smtp smtpd -l 198.51.100.25:587 --submission --hostname smtp.alpha.test \
+		--domains alpha.test --users "$W/users" --plaintext-auth --queue "$W/qs" 2>"$W/smtp.log"
+	wait_in mua 203.0.113.20 25
+	wait_in mua 203.0.113.10 25
+	wait_in mua 203.0.113.11 25
+	wait_in mua 198.51.100.25 587
+	send() {
+		"$LABNET" exec mua smtp-send -s smtp.alpha.test:587 --auth alice@alpha.test --password-file "$W/pw" \
+			--plaintext-auth -f alice@alpha.test marie@imag.test <<< "Subject: $1"$'\n\nhello'
+	}
+	arrived() {
+		for ((i = 0; i < 150; i++)); do
+			[ "$(find home/marie/Maildir/new -type f 2>/dev/null | wc -l)" = "$1" ] && return 0
+			sleep 0.1
+		done
+		return 1
+	}
+	run send one
+	assert_success
+	arrived 1
+	run mimecat --route home/marie/Maildir/new/*
+	assert_success
+	[ "${#lines[@]}" -ge 4 ]
+	assert_line --index 1 --regexp '^1 +pc\.alpha\.test \((pc\.alpha\.test|unknown) \[198\.51\.100\.10\]\) +smtp\.alpha\.test \(maillab smtpd\) +- +ESMTPA '
+	assert_line --index 2 --regexp '^2 +smtp\.alpha\.test \((smtp\.alpha\.test|unknown) \[198\.51\.100\.25\]\) +ms2?\.imag\.test \(maillab smtpd\) +- +ESMTP '
+	assert_line --index 3 --regexp '^3 +ms2?\.imag\.test \((ms2?\.imag\.test|unknown) \[203\.0\.113\.1[01]\]\) +mailhost\.imag\.test \(maillab smtpd\) +- +ESMTP '
+	assert_line --index 1 --partial "auth alice@alpha.test"
+	# the first MX chosen is stopped: its equal-preference sibling takes the mail
+	first=$(sed -n 's/^2 .* \(ms2\{0,1\}\)\.imag\.test (maillab smtpd).*/\1/p' <<< "$output")
+	[ -n "$first" ]
+	for p in $(ip netns pids "$MAILLAB_NET_PREFIX-$first"); do kill "$p"; done
+	run send two
+	assert_success
+	arrived 2
+	last=$(ls -t home/marie/Maildir/new/* | head -1)
+	other=ms2; [ "$first" = ms2 ] && other=ms
+	run mimecat --route "$last"
+	assert_line --index 2 --regexp "^2 .* $other\.imag\.test \(maillab smtpd\)"
+	"$LABNET" down >/dev/null
+	nothing_left
+}
