@@ -25,8 +25,12 @@ need_netns() {
 }
 
 teardown() {
+	local l
 	stop_all
 	if [ "$(id -u)" = 0 ]; then "$LABNET" down >/dev/null 2>&1 || true; fi
+	for l in "$BATS_TEST_TMPDIR"/*.log; do
+		no_sanitizer_report "$l"
+	done
 }
 
 # Nothing of ours left: no namespace, no /etc/netns entry, no state, no nsd.
