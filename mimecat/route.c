@@ -155,7 +155,8 @@ static int tls_comment(struct hop *h, const char *c, size_t n)
 {
 	const char *v, *end = c + n;
 
-	if (find_ci(c, n, "client certificate") != NULL)  /* Postfix: "(No client ...)" */
+	/* Postfix: "(No client certificate requested)", "(Client CN ...)" */
+	if (find_ci(c, n, "client certificate") != NULL || find_ci(c, n, "Client CN") != NULL)
 		return 1;
 	if (find_ci(c, n, "Transport Security") != NULL) {   /* Gmail */
 		cell_add(h->tls, c, n);
@@ -164,12 +165,12 @@ static int tls_comment(struct hop *h, const char *c, size_t n)
 	if ((v = find_ci(c, n, "using TLS")) == NULL && (v = find_ci(c, n, "using SSL")) == NULL &&
 	    (v = find_ci(c, n, "version=")) == NULL && !(n >= 3 && strncasecmp(c, "TLS", 3) == 0))
 		return 0;
-	if (strncasecmp(v ? v : c, "using ", 6) == 0)
-		v += 6;
-	else if (v != NULL)
-		v += 8;                 /* "version=" */
-	else
+	if (v == NULL)
 		v = c;                  /* Exim: "(TLS1.3)" */
+	else if (strncasecmp(v, "using ", 6) == 0)
+		v += 6;
+	else
+		v += 8;                 /* "version=" */
 	add_word_at(h->tls, v, end);
 	if ((v = find_ci(c, n, "cipher=")) != NULL)
 		add_word_at(h->tls, v + 7, end);
