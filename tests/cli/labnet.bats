@@ -80,7 +80,7 @@ nothing_left() {
 	assert_line --regexp '^40 ms2?\.imag\.test$'
 	assert_line '80 ms-ext.imag.test'
 	[ "${#lines[@]}" = 3 ]
-	run "$LABNET" exec mua mxlookup -s 192.0.2.53 -a alpha.test
+	run "$LABNET" exec mua mxlookup --dns 192.0.2.53 -a alpha.test
 	assert_success
 	assert_output "10 smtp.alpha.test 198.51.100.25 2001:db8:100::25"
 	run "$LABNET" exec store dig +short -x 203.0.113.10 @192.0.2.53
