@@ -182,7 +182,7 @@ wait_in() {
 			--plaintext-auth -f alice@alpha.test marie@imag.test <<< "Subject: $1"$'\n\nhello'
 	}
 	arrived() {
-		for ((i = 0; i < 150; i++)); do
+		for ((i = 0; i < 300; i++)); do
 			[ "$(find home/marie/Maildir/new -type f 2>/dev/null | wc -l)" = "$1" ] && return 0
 			sleep 0.1
 		done
