@@ -17,6 +17,7 @@ setup() {
 
 teardown() {
 	stop_all
+	[ ! -f "$W/postfix" ] || postfix -c "$(cat "$W/postfix")" stop >/dev/null 2>&1 || true
 	no_sanitizer_report "$W/a.log"
 	no_sanitizer_report "$W/b.log"
 }
@@ -128,6 +129,77 @@ cell() {
 	[[ "$(cell 2 id)" == "<"*"@mx.example.test>" ]]
 	[[ "$(cell 2 delay)" =~ ^\+[0-9]+s$ ]]
 	[ -z "${lines[3]:-}" ] || [[ "${lines[3]}" != 3* ]]
+}
+
+# A private Postfix on 127.0.0.1:$1 relaying everything to [127.0.0.1]:$2
+# (the pattern of smtp-send.bats: no chroot, a queue in the test dir).
+postfix_relay() {
+	local pf=$W/pf p
+	mkdir -p "$pf/queue" "$pf/data"
+	p=$pf
+	while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+	chown postfix "$pf/data"
+	cat > "$pf/main.cf" <<-EOF2
+	compatibility_level = 3.6
+	queue_directory = $pf/queue
+	data_directory = $pf/data
+	mail_owner = postfix
+	setgid_group = postdrop
+	myhostname = postfix.test
+	mydestination =
+	inet_interfaces = loopback-only
+	inet_protocols = ipv4
+	mynetworks = 127.0.0.0/8
+	smtpd_relay_restrictions = permit_mynetworks reject_unauth_destination
+	relayhost = [127.0.0.1]:$2
+	alias_maps =
+	alias_database =
+	local_recipient_maps =
+	biff = no
+	smtpd_tls_cert_file = $W/cert.pem
+	smtpd_tls_key_file = $W/key.pem
+	smtpd_tls_security_level = may
+	smtpd_tls_received_header = yes
+	smtp_tls_security_level = none
+	maillog_file = /dev/stdout
+	EOF2
+	awk -v port="$1" '
+		/^smtp +inet/ { print "127.0.0.1:" port " inet n - n - - smtpd"; next }
+		/^[a-z0-9.:-]+ +(inet|unix|unix-dgram|fifo|pass) / && NF >= 8 { $5 = "n" }
+		{ print }' /etc/postfix/master.cf > "$pf/master.cf"
+	postfix -c "$pf" start >"$pf/start.log" 2>&1 || { cat "$pf/start.log"; return 1; }
+	echo "$pf" > "$W/postfix"
+	wait_port "$1" 20
+}
+
+@test "mimecat --route: a real Postfix (STARTTLS in, relayhost out) then our smtpd" {
+	command -v postfix >/dev/null && id postfix >/dev/null 2>&1 || skip "Postfix is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root to start its master"
+	make_cert
+	PORTB=$(free_port)
+	start_bg smtpd -l "127.0.0.1:$PORTB" --hostname mx.example.org --domains example.org \
+		--users "$W/users" 2>"$W/b.log"
+	wait_port "$PORTB"
+	PORTP=$(free_port)
+	[ "$PORTP" != "$PORTB" ] || PORTP=$((PORTB + 1))
+	postfix_relay "$PORTP" "$PORTB"
+	run smtp-send --starttls=required --cafile "$W/cert.pem" -s "localhost:$PORTP" --helo mua.example.org \
+		-f alice@example.net bob@example.org <<< $'Subject: via postfix\n\nhello'
+	assert_success
+	for i in $(seq 200); do [ "$(nmsg "$NEW")" = 1 ] && break; sleep 0.1; done
+	[ "$(nmsg "$NEW")" = 1 ]
+	run mimecat --route "$NEW"/*
+	assert_success
+	[ "$(cell 1 from)" = "mua.example.org (localhost [127.0.0.1])" ]
+	[ "$(cell 1 by)" = "postfix.test (Postfix)" ]
+	[ "$(cell 1 with)" = "ESMTPS" ]
+	[ "$(cell 1 for)" = "bob@example.org" ]
+	[[ "$(cell 1 id)" =~ ^[0-9A-Za-z]+$ ]]
+	[[ "$(cell 1 'TLS/auth')" =~ ^TLSv1\.[23]\ [A-Z0-9_-]+$ ]]
+	[[ "$(cell 2 from)" == "postfix.test ("*"[127.0.0.1])" ]]
+	[ "$(cell 2 by)" = "mx.example.org (maillab smtpd)" ]
+	[ "$(cell 2 with)" = "ESMTP" ]
+	[[ "$(cell 2 delay)" =~ ^\+[0-9]+s$ ]]
 }
 
 @test "mimecat --route: no Received:, a looping message, hostile fields" {
