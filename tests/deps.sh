@@ -11,6 +11,8 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
 test="$test dovecot-dev autoconf automake libtool"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 fuzz="clang libclang-rt-14-dev"
+# labs/net/labnet: the lab network's DNS server
+test="$test nsd"
 deb="dpkg-dev fakeroot lintian debootstrap"
 
 want=""
