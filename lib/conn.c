@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "buf.h"
 #include "conn.h"
 #include "err.h"
 #include "tls.h"
@@ -70,14 +71,18 @@ void conn_note(struct conn *c, const char *fmt, ...)
 }
 
 /* One transcript line; p[0..n) has no line end. */
+/* One transcript line, written with one write(2) when the log has a file
+ * descriptor: under -l every session shares one unbuffered stderr, and a
+ * write per byte would interleave their lines. */
 static void trace(struct conn *c, int incoming, const char *p, size_t n)
 {
+	struct buf line = { 0 };
 	size_t show = n;
-	const char *tag;
+	int fd;
 
 	if (c->log == NULL)
 		return;
-	tag = (incoming == (c->side == CONN_SERVER)) ? "C: " : "S: ";
+	buf_adds(&line, (incoming == (c->side == CONN_SERVER)) ? "C: " : "S: ");
 	if (incoming && c->mask_next_in) {
 		show = 0;
 		c->mask_next_in = 0;
@@ -86,19 +91,33 @@ static void trace(struct conn *c, int incoming, const char *p, size_t n)
 	}
 	if (show > n)
 		show = n;
-	fputs(tag, c->log);
 	for (size_t i = 0; i < show; i++) {
 		unsigned char ch = (unsigned char)p[i];
 
 		if (ch < ' ' && ch != '\t')
-			fprintf(c->log, "\\x%02x", ch);
+			buf_printf(&line, "\\x%02x", ch);
 		else
-			fputc(ch, c->log);
+			buf_addc(&line, ch);
 	}
 	if (show < n)
-		fputs("****", c->log);
-	fputc('\n', c->log);
+		buf_adds(&line, "****");
+	buf_addc(&line, '\n');
 	fflush(c->log);
+	if ((fd = fileno(c->log)) >= 0) {
+		for (size_t off = 0; off < line.len; ) {
+			ssize_t k = write(fd, line.p + off, line.len - off);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;  /* a transcript we cannot write is not the session's failure */
+			off += (size_t)k;
+		}
+	} else {
+		fwrite(line.p, 1, line.len, c->log);
+		fflush(c->log);
+	}
+	buf_free(&line);
 }
 
 static void trace_out(struct conn *c, const char *p, size_t n)

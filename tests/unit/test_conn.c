@@ -279,6 +279,38 @@ START_TEST(transcript)
 }
 END_TEST
 
+/* The transcript goes to an unbuffered stderr shared by concurrent
+ * sessions (-l): each line must be one write(2), or lines interleave.
+ * A SOCK_SEQPACKET log keeps the writes apart: one packet each. */
+START_TEST(transcript_one_write_per_line)
+{
+	static const char *const want[] = { "S: 250-first line\n", "S: 250 second\n",
+	    "C: MAIL FROM:<a@b.example>\n" };
+	char buf[128];
+	int lv[2];
+	size_t n;
+	FILE *f;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, lv), 0);
+	ck_assert_ptr_nonnull(f = fdopen(lv[0], "w"));
+	setvbuf(f, NULL, _IONBF, 0);
+	conn_set_log(&c, f, NULL);
+	peer_says("MAIL FROM:<a@b.example>\r\n");
+	conn_printf(&c, "250-first line\r\n250 second\r\n");
+	conn_getline(&c, buf, sizeof buf, &n);
+	fclose(f);
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		ssize_t k = recv(lv[1], buf, sizeof buf - 1, MSG_DONTWAIT);
+
+		ck_assert_int_gt(k, 0);
+		buf[k] = '\0';
+		ck_assert_str_eq(buf, want[i]);
+	}
+	ck_assert_int_eq(recv(lv[1], buf, sizeof buf, MSG_DONTWAIT), 0);
+	close(lv[1]);
+}
+END_TEST
+
 /* TLS: a forked server accepts, the client connects, a line each way. */
 START_TEST(starttls)
 {
@@ -367,6 +399,7 @@ int main(void)
 	tcase_add_test(tc, timeout);
 	tcase_add_test(tc, output_and_discard);
 	tcase_add_test(tc, transcript);
+	tcase_add_test(tc, transcript_one_write_per_line);
 	tcase_add_test(tc, starttls);
 	tcase_add_test(tc, verify_fails);
 	tcase_add_test(tc, write_timeout);
