@@ -478,7 +478,11 @@ int conn_starttls(struct conn *c, SSL_CTX *ctx, const char *host)
 		if (rc != CONN_OK) {
 			if (rc == CONN_EOF)
 				snprintf(c->errbuf, sizeof c->errbuf, "TLS handshake: connection closed");
-			if (c->side == CONN_CLIENT && SSL_get_verify_result(c->ssl) != X509_V_OK)
+			/* A failed verification is the cause only when we verify:
+			 * with --insecure the result is recorded all the same,
+			 * and the real error is the one just set. */
+			if (c->side == CONN_CLIENT && (SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER) &&
+			    SSL_get_verify_result(c->ssl) != X509_V_OK)
 				snprintf(c->errbuf, sizeof c->errbuf, "certificate verification failed: %s",
 				    X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
 			SSL_free(c->ssl);

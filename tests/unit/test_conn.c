@@ -383,6 +383,39 @@ START_TEST(verify_fails)
 }
 END_TEST
 
+/* With --insecure (no verification), a handshake the peer breaks off
+ * (here: it wants a client certificate we do not have) is reported as
+ * what it is, not as the self-signed certificate we chose to accept. */
+START_TEST(insecure_reports_handshake_error)
+{
+	char err[256];
+	SSL_CTX *sctx, *cctx;
+	pid_t pid;
+	int st;
+
+	sctx = tls_server_ctx(cert, key, err, sizeof err);
+	SSL_CTX_set_max_proto_version(sctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct conn s;
+
+		conn_init(&s, sv[1], sv[1], CONN_SERVER);
+		conn_set_timeout(&s, 5);
+		_exit(conn_starttls(&s, sctx, NULL) < 0 ? 0 : 1);
+	}
+	cctx = tls_client_ctx(NULL, 1, err, sizeof err);
+	c.side = CONN_CLIENT;
+	ck_assert_int_eq(conn_starttls(&c, cctx, "localhost"), -1);
+	ck_assert_msg(strstr(c.errbuf, "verif") == NULL, "%s", c.errbuf);
+	ck_assert_msg(strstr(c.errbuf, "alert") != NULL, "%s", c.errbuf);
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("conn");
@@ -402,6 +435,7 @@ int main(void)
 	tcase_add_test(tc, transcript_one_write_per_line);
 	tcase_add_test(tc, starttls);
 	tcase_add_test(tc, verify_fails);
+	tcase_add_test(tc, insecure_reports_handshake_error);
 	tcase_add_test(tc, write_timeout);
 	tcase_add_test(tc, tls_partial_record);
 	tcase_add_test(tc, tls_eof_without_close_notify);
