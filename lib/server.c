@@ -525,6 +525,11 @@ int server_become(uid_t uid, gid_t gid)
 		warnx_("refusing to access mail as root (uid 0)");
 		return -1;
 	}
+	if (gid == 0) {         /* files owned by group root: refused as Dovecot does */
+		warnx_("refusing to access mail as group root (gid 0): give the user its own "
+		    "group in the gid field of the passwd-file");
+		return -1;
+	}
 	getresuid(&r, &e, &s);
 	if (r != 0 && e != 0 && s != 0)
 		return 0;       /* an ordinary user: file permissions decide */

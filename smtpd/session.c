@@ -315,8 +315,8 @@ static void first_user(const char *users, char *name, size_t cap)
  * domain (RFC 5321 4.5.1: MUST be accepted) the user postmaster, else
  * root, else the first user of the passwd-file (the administrator).  When
  * a fallback finds the user, r->addr becomes the name that delivery will
- * look up.  With no_root (we deliver as root, which never writes as uid 0),
- * a fallback with uid 0 is passed over.  As auth_lookup. */
+ * look up.  With no_root (we deliver as root, which never writes as uid or
+ * gid 0), a fallback with uid or gid 0 is passed over.  As auth_lookup. */
 static int rcpt_lookup(const char *users, struct rcpt *r, int no_root)
 {
 	char low[sizeof r->addr], first[AUTH_NAME_MAX + 1];
@@ -342,7 +342,7 @@ static int rcpt_lookup(const char *users, struct rcpt *r, int no_root)
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		if (names[i][0] == '\0' || (rc = auth_lookup(users, names[i], &r->user)) == 0)
 			continue;
-		if (rc > 0 && no_root && r->user.has_ids && r->user.uid == 0)
+		if (rc > 0 && no_root && r->user.has_ids && (r->user.uid == 0 || r->user.gid == 0))
 			continue;
 		if (rc > 0)
 			snprintf(r->addr, sizeof r->addr, "%s", names[i]);
@@ -374,11 +374,11 @@ static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 		snprintf(text, sizeof text, "5.1.1 <%s>: Recipient address rejected: User unknown",
 		    addr);
 		return rcpt_refuse(s, addr, 550, text), -1;
-	} else if (s->privsep >= 0 && r->user.has_ids && r->user.uid == 0) {
-		/* The root half would refuse to write as uid 0 after DATA, a
-		 * 451 the sender retries for days: say it now, for good. */
+	} else if (s->privsep >= 0 && r->user.has_ids && (r->user.uid == 0 || r->user.gid == 0)) {
+		/* The root half would refuse to write as uid or gid 0 after
+		 * DATA, a 451 the sender retries for days: say it now. */
 		snprintf(text, sizeof text, "5.7.1 <%s>: Recipient address rejected: mailbox "
-		    "would be written as root (uid 0)", addr);
+		    "would be written as root (uid 0 or gid 0)", addr);
 		return rcpt_refuse(s, addr, 550, text), -1;
 	}
 	if (greylist_check(s, addr) == 451) {

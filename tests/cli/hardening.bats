@@ -59,3 +59,16 @@ teardown() {
 	assert_line --index 11 --regexp "^550 5\.7\.1 <toor@example.org>: .*uid 0"
 	assert_line --index 12 "250 2.1.5 Ok"
 }
+
+@test "maildeliver as root: a passwd-file user with gid 0 is refused like uid 0, naming the fix" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	mkdir -p home/grp
+	chown 65534:0 home/grp
+	echo "grp:{PLAIN}x:65534:0::$W/home/grp::" >> users
+	printf 'Subject: x\n\nhi\n' > msg
+	run maildeliver --users "$W/users" grp < msg
+	assert_equal "$status" 75
+	assert_output --partial "gid 0"
+	assert_output --partial "passwd-file"
+	[ ! -e home/grp/Maildir/new ] || [ -z "$(ls home/grp/Maildir/new)" ]
+}

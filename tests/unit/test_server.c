@@ -355,6 +355,7 @@ static int drop_to_root(void)
 START_TEST(privileges)
 {
 	ck_assert_int_eq(server_become(0, 0), -1);      /* never as root */
+	ck_assert_int_eq(server_become(12345, 0), -1);  /* nor as group root */
 	if (geteuid() != 0) {
 		ck_assert_int_eq(server_drop_privs(NULL), 0);   /* no-op */
 		ck_assert_int_eq(server_become(getuid(), getgid()), 0);
