@@ -38,6 +38,7 @@
 #define SERVER_DEFAULT_USER "mail"
 #define SERVER_SOCKS_MAX    (SERVER_LISTEN_MAX * 4)  /* a name may give several addresses */
 #define SERVER_BUSY_MS      100  /* pause after accept fails for want of resources */
+#define SERVER_PARENT_POLL_MS 1000 /* an idle worker checks its parent is alive */
 
 /* Text form of a socket address; IPv4-mapped IPv6 is shown as IPv4. */
 static void sa_text(const struct sockaddr_storage *ss, char *addr, size_t cap, int *port,
@@ -294,19 +295,25 @@ fail:
 }
 
 /* Wait for the next client: its socket, or -1 to end this worker (idle
- * for SERVER_IDLE_SECS, listener gone, out of descriptors: the listener
- * forks a new worker when it needs one). */
-static int worker_accept(struct listener *l, int ep, pid_t worker)
+ * for SERVER_IDLE_SECS, listener gone, parent gone, out of descriptors:
+ * the listener forks a new worker when it needs one).  The parent is
+ * smtpd's root half for its protocol half: if it dies while its effective
+ * uid is a recipient's, PR_SET_PDEATHSIG is not sent (the kernel checks
+ * the dying process's credentials), so the worker looks for itself, every
+ * SERVER_PARENT_POLL_MS and before each accept, and serves no one more. */
+static int worker_accept(struct listener *l, int ep, pid_t worker, pid_t parent)
 {
 	struct epoll_event ev;
-	int cfd = -1, n;
+	int cfd = -1, n, waited = 0;
 
 	tell(l, worker, 1);
-	for (;;) {
-		n = epoll_wait(ep, &ev, 1, SERVER_IDLE_SECS * 1000);
+	while (getppid() == parent) {
+		n = epoll_wait(ep, &ev, 1, SERVER_PARENT_POLL_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || ev.data.u32 == 0)
+		if (n == 0 && (waited += SERVER_PARENT_POLL_MS) < SERVER_IDLE_SECS * 1000)
+			continue;
+		if (n <= 0 || ev.data.u32 == 0 || getppid() != parent)
 			break;
 		cfd = accept4(l->pfd[ev.data.u32].fd, NULL, NULL, SOCK_CLOEXEC);
 		if (cfd >= 0 || (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED))
@@ -320,7 +327,7 @@ noreturn static void run_child(struct listener *l, int cfd)
 {
 	struct peer peer;
 	int rc, ep;
-	pid_t worker = getpid();
+	pid_t worker = getpid(), parent;
 
 	/* Start as inetd would: default dispositions for what the listener
 	 * handles (a handler inherited from the caller must not run here). */
@@ -349,12 +356,13 @@ noreturn static void run_child(struct listener *l, int cfd)
 			exit(EX_OSERR);
 	}
 	ep = worker_epoll(l);
+	parent = getppid();     /* after init: smtpd's protocol half has a new one */
 	for (int used = 1;; used++) {
 		server_peer(cfd, &peer);
 		rc = l->fn(cfd, cfd, &peer, l->arg);
 		close(cfd);
 		if (used >= l->max_use || rc != 0 || ep < 0 ||
-		    (cfd = worker_accept(l, ep, worker)) < 0)
+		    (cfd = worker_accept(l, ep, worker, parent)) < 0)
 			exit(rc);
 	}
 }

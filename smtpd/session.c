@@ -673,7 +673,7 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 {
 	const struct config *cfg = arg;
 	struct session *s;
-	int chan = -1;
+	int chan = -1, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* We wait for our MDA and filter: an inherited SIG_IGN (swaks --pipe,
@@ -717,8 +717,11 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	buf_free(&s->msg);
 	if (s->privsep >= 0 && s->privsep != cfg->worker_chan)
 		close(s->privsep);
+	/* Non-zero ends a reusing worker: without its root half it could
+	 * only answer 451 to every delivery. */
+	rc = s->privsep_gone ? EX_TEMPFAIL : 0;
 	free(s);
-	return 0;
+	return rc;
 }
 
 /* A new reusing worker (server_listen_reuse): started as root, split here,

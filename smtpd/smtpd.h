@@ -113,6 +113,7 @@ struct session {
 	char   id[QUEUE_ID_MAX];
 	size_t size;                    /* of the message delivered, for logs */
 	int    privsep;                 /* channel to the root half, or -1 */
+	int    privsep_gone;            /* the root half has gone: serve no more sessions */
 };
 
 /* main.c hands over here: inetd mode or listening.  Returns an exit code. */

@@ -72,3 +72,70 @@ teardown() {
 	assert_output --partial "passwd-file"
 	[ ! -e home/grp/Maildir/new ] || [ -z "$(ls home/grp/Maildir/new)" ]
 }
+
+@test "smtpd -l as root: a protocol half whose root half was killed mid-delivery serves no more clients" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+		# carol is not the protocol's user (mail): her root half's death,
+	# with her uid as its effective one, sends no PR_SET_PDEATHSIG.
+	mkdir -p home/carol
+	echo "carol:{PLAIN}x:65534:65534::$W/home/carol::" >> users
+	: > home/carol/mbox
+	chown -R 65534:65534 home/carol
+	start_smtpd --mailbox 'mbox:%h/mbox'
+	LISTENER=$(tail -n 1 "$W/pids")
+	run timeout 60 "$PY" - "$PORT" "$LISTENER" "$W/home/carol/mbox" 65534 <<-'EOF2'
+	import fcntl, os, smtplib, sys, threading, time
+	port, listener, mbox, mailuid = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+	def status(pid):
+	    d = {}
+	    for l in open("/proc/%s/status" % pid):
+	        k, _, v = l.partition(":")
+	        d[k] = v.split()
+	    return d
+	def kids(ppid):
+	    out = []
+	    for p in os.listdir("/proc"):
+	        if p.isdigit():
+	            try:
+	                if status(p)["PPid"] == [ppid]:
+	                    out.append(p)
+	            except OSError:
+	                pass
+	    return out
+	lock = open(mbox, "r+")
+	fcntl.lockf(lock, fcntl.LOCK_EX)   # the delivery waits on it, as bob
+	res = {}
+	def first():
+	    try:
+	        smtplib.SMTP("127.0.0.1", port).sendmail("a@b.c", ["carol@example.org"], "Subject: 1\r\n\r\nx\r\n")
+	        res["first"] = "250"
+	    except smtplib.SMTPException as e:
+	        res["first"] = repr(e)
+	t = threading.Thread(target=first)
+	t.start()
+	root = None
+	for _ in range(200):
+	    for k in kids(listener):
+	        st = status(k)
+	        if st["Uid"][0] == "0" and st["Uid"][1] == mailuid:
+	            root = k
+	    if root:
+	        break
+	    time.sleep(0.05)
+	assert root, "no root half delivering as the recipient"
+	os.kill(int(root), 9)
+	t.join(30)
+	print("first", res.get("first"))
+	fcntl.lockf(lock, fcntl.LOCK_UN)
+	for i in range(6):
+	    try:
+	        smtplib.SMTP("127.0.0.1", port, timeout=20).sendmail("a@b.c", ["carol@example.org"], "Subject: %d\r\n\r\nx\r\n" % i)
+	        print("again 250")
+	    except smtplib.SMTPException as e:
+	        print("again", repr(e))
+	EOF2
+	echo "$output"
+	refute_line --regexp "^again .*451"
+	assert_line --regexp "^first .*451.*the delivering process has gone"
+	[ "$(grep -c '^again 250' <<< "$output")" = 6 ]
+}
