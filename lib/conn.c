@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -49,6 +50,19 @@ void conn_set_timeout(struct conn *c, int secs)
 	 * (Not a socket, as a pipe: setsockopt fails and nothing changes.) */
 	setsockopt(c->rfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(c->wfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void conn_set_deadline(struct conn *c, int secs)
+{
+	c->until = secs > 0 ? now_ms() + secs * 1000LL : 0;
 }
 
 void conn_mask_next(struct conn *c)
@@ -142,15 +156,34 @@ static void set_err(struct conn *c, const char *what)
 	snprintf(c->errbuf, sizeof c->errbuf, "%s: %s", what, strerror(errno));
 }
 
-/* Wait until fd is ready for events, at most c->timeout seconds. */
+/* How long the next wait may last, in ms (-1: for ever): c->timeout, cut
+ * to the line's and the session's deadlines; 0 once one has passed. */
+static int wait_ms(const struct conn *c)
+{
+	long long ms = c->timeout > 0 ? c->timeout * 1000LL : -1, now = 0, left;
+	const long long ends[2] = { c->line_until, c->until };
+
+	for (int i = 0; i < 2; i++) {
+		if (ends[i] == 0)
+			continue;
+		if (now == 0)
+			now = now_ms();
+		left = ends[i] > now ? ends[i] - now : 0;
+		if (ms < 0 || left < ms)
+			ms = left;
+	}
+	return (int)ms;
+}
+
+/* Wait until fd is ready for events, at most c->timeout seconds and not
+ * past a deadline. */
 static enum conn_rc wait_fd(struct conn *c, int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
-	int ms = c->timeout > 0 ? c->timeout * 1000 : -1;
 	int r;
 
 	do
-		r = poll(&p, 1, ms);
+		r = poll(&p, 1, wait_ms(c));
 	while (r < 0 && errno == EINTR);
 	if (r == 0) {
 		snprintf(c->errbuf, sizeof c->errbuf, "timed out");
@@ -371,14 +404,12 @@ enum conn_rc conn_getchunk(struct conn *c, char *buf, size_t cap, size_t *len)
 	return CONN_OK;
 }
 
-enum conn_rc conn_getline(struct conn *c, char *buf, size_t cap, size_t *len)
+/* conn_getline, within whatever deadline is set. */
+static enum conn_rc getline_within(struct conn *c, char *buf, size_t cap, size_t *len)
 {
 	size_t n = 0, k;
 	enum conn_rc rc;
 
-	*len = 0;
-	if (cap < 2)
-		return CONN_ERR;
 	/* the line end counts in cap, as in RFC 5321's limits; the NUL goes
 	 * where the line end was */
 	rc = conn_getchunk(c, buf, cap, &k);
@@ -406,6 +437,21 @@ enum conn_rc conn_getline(struct conn *c, char *buf, size_t cap, size_t *len)
 	*len = n;
 	trace(c, 1, buf, n);
 	return CONN_OK;
+}
+
+enum conn_rc conn_getline(struct conn *c, char *buf, size_t cap, size_t *len)
+{
+	enum conn_rc rc;
+
+	*len = 0;
+	if (cap < 2)
+		return CONN_ERR;
+	/* The whole line, not each read, within the timeout: one byte every
+	 * few seconds must not hold the session (a per-read timer allows it). */
+	c->line_until = c->timeout > 0 ? now_ms() + c->timeout * 1000LL : 0;
+	rc = getline_within(c, buf, cap, len);
+	c->line_until = 0;
+	return rc;
 }
 
 enum conn_eol conn_last_eol(const struct conn *c)

@@ -157,6 +157,54 @@ START_TEST(write_timeout)
 }
 END_TEST
 
+/* A peer writing its line one byte every 200 ms (a trickle, never idle
+ * for a whole timeout) gets CONN_TIMEOUT once the timeout has passed for
+ * the whole line; conn_set_deadline bounds a run of complete lines. */
+static void trickle(int fd, const char *s, int ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	for (; *s; s++) {
+		if (write(fd, s, 1) != 1)
+			_exit(0);
+		nanosleep(&ts, NULL);
+	}
+	_exit(0);
+}
+
+START_TEST(whole_line_and_session_deadlines)
+{
+	char buf[64];
+	size_t n;
+	struct timespec t0, t1;
+	pid_t pid;
+
+	if ((pid = fork()) == 0)
+		trickle(sv[1], "NOOP NOOP NOOP NOOP NOOP NOOP\r\n", 200);
+	conn_set_timeout(&c, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_TIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* whole lines, each in time, but the session's deadline passes */
+	if ((pid = fork()) == 0)
+		trickle(sv[1], "A\nB\nC\nD\nE\nF\nG\nH\nI\nJ\nK\nL\n", 100);
+	conn_set_timeout(&c, 5);
+	conn_set_deadline(&c, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (conn_getline(&c, buf, sizeof buf, &n) == CONN_OK)
+		;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	ck_assert_str_ne(buf, "L");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 /* A TLS peer that sends part of a record and stops (slowloris): the
  * handshake fails after the timeout instead of blocking in SSL_accept. */
 START_TEST(tls_partial_record)
@@ -430,6 +478,7 @@ int main(void)
 	tcase_add_test(tc, long_lines);
 	tcase_add_test(tc, chunks_and_reads);
 	tcase_add_test(tc, timeout);
+	tcase_add_test(tc, whole_line_and_session_deadlines);
 	tcase_add_test(tc, output_and_discard);
 	tcase_add_test(tc, transcript);
 	tcase_add_test(tc, transcript_one_write_per_line);
