@@ -139,3 +139,28 @@ teardown() {
 	assert_line --regexp "^first .*451.*the delivering process has gone"
 	[ "$(grep -c '^again 250' <<< "$output")" = 6 ]
 }
+
+@test "pop3d: the time before login is a whole deadline, not per command: commands every half second do not hold it" {
+	run timeout 20 "$PY" - pop3d --idle 2 --users "$W/users" <<-'EOF2'
+	import subprocess, sys, time
+	p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+	t = time.time()
+	print(p.stdout.readline().decode().rstrip())
+	for i in range(16):
+	    try:
+	        p.stdin.write(b"NOOP\r\n")
+	        p.stdin.flush()
+	    except BrokenPipeError:
+	        break
+	    time.sleep(0.5)
+	    if p.poll() is not None:
+	        break
+	p.stdin.close()
+	out = p.stdout.read().decode()
+	print(out)
+	print("ended after %.1f s" % (time.time() - t))
+	EOF2
+	echo "$output"
+	assert_line --partial "no login in time"
+	assert_line --regexp "^ended after [2-4]\."
+}
