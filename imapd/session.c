@@ -640,8 +640,7 @@ static void loop(struct session *s)
 		char tag[IMAP_TAG_MAX + 2];
 
 		if (rc == CONN_TIMEOUT)
-			untagged(s, s->state == ST_NOAUTH ? "BYE Autologout; no login in time" :
-			    "BYE Autologout; idle for too long");
+			untagged(s, "BYE Autologout; idle for too long");
 		if (rc != CONN_OK)
 			break;
 		while (used < len && s->state != ST_LOGOUT) {

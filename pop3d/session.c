@@ -835,8 +835,7 @@ static void run(struct session *s)
 		enum conn_rc rc = conn_getline(&s->conn, line, POP3_CMD_MAX, &len);
 
 		if (rc == CONN_TIMEOUT) {
-			reply(s, s->state == S_AUTH ? "-ERR Autologout; no login in time" :
-			    "-ERR Autologout; idle for too long");
+			reply(s, "-ERR Autologout; idle for too long");
 			logmsg(s, s->state == S_AUTH ? "login timeout" : "idle timeout");
 			break;
 		}

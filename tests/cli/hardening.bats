@@ -161,6 +161,6 @@ teardown() {
 	print("ended after %.1f s" % (time.time() - t))
 	EOF2
 	echo "$output"
-	assert_line --partial "no login in time"
+	assert_line --partial "-ERR Autologout"
 	assert_line --regexp "^ended after [2-4]\."
 }
