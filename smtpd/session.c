@@ -761,9 +761,18 @@ int smtpd_run(struct config *cfg)
 	    (cfg->ssl = tls_server_ctx(cfg->cert, cfg->key, err, sizeof err)) == NULL)
 		diex(EX_CONFIG, "%s", err);
 	log_open(cfg);
-	if (cfg->nlisten > 0)
-		return server_listen_reuse(cfg->listen, cfg->nlisten, smtpd_session, cfg,
-		    cfg->max_use, smtpd_worker);
+	if (cfg->nlisten > 0) {
+		/* Postfix's words for its anvil limit */
+		struct server_limits lim = { cfg->per_client,
+		    "421 4.7.0 Error: too many connections from your address\r\n", cfg->verbose };
+
+		if (cfg->verbose)
+			warnx_("limits: command %d s, message %d s a line, --max-size %lld, "
+			    "--max-rcpt %d", cfg->cmd_timeout, cfg->data_timeout, cfg->max_size,
+			    cfg->max_rcpt);
+		return server_listen_limits(cfg->listen, cfg->nlisten, smtpd_session, cfg,
+		    cfg->max_use, smtpd_worker, &lim);
+	}
 	struct peer p;
 
 	server_peer(0, &p);

@@ -68,6 +68,7 @@ struct config {
 	int    cmd_timeout, data_timeout;
 	int    greylist_delay;
 	int    max_use;                 /* --max-use: sessions per worker process */
+	int    per_client;              /* --max-per-client, 0: SERVER_PER_CLIENT_MAX */
 	int    worker_chan;             /* a reusing worker's channel to its root half, or -1 */
 	SSL_CTX *ssl;
 };

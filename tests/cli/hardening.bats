@@ -164,3 +164,34 @@ teardown() {
 	assert_line --partial "-ERR Autologout"
 	assert_line --regexp "^ended after [2-4]\."
 }
+
+# 300 connections from one address (slow writers among them) against each
+# server in -l mode: a client from another address still gets its greeting
+# within a second, and the flood beyond --max-per-client is turned away.
+flood() {
+	run timeout 60 "$PY" "$ROOT/tests/cli/flood.py" "$PORT"
+	echo "$output"
+	assert_line --regexp "^greeting b'$1.* after 0\.[0-9]+ s"
+	assert_line --regexp "^turned away (2[0-9][0-9])$"
+}
+
+@test "flood: smtpd -l serves a second client within a second while one address opens 300 connections" {
+	start_smtpd
+	flood 220
+}
+
+@test "flood: pop3d -l serves a second client within a second while one address opens 300 connections" {
+	PORT=$(free_port)
+	start_bg pop3d -l "127.0.0.1:$PORT" --users users --max-per-client 20 -v 2>"$W/smtpd.log"
+	wait_port "$PORT"
+	flood '\+OK'
+	grep -q "limits: 100 sessions at once, 20 from one address" "$W/smtpd.log"
+	grep -q "too many connections (20 at once from one address); refused" "$W/smtpd.log"
+}
+
+@test "flood: imapd -l serves a second client within a second while one address opens 300 connections" {
+	PORT=$(free_port)
+	start_bg imapd -l "127.0.0.1:$PORT" --users users 2>"$W/smtpd.log"
+	wait_port "$PORT"
+	flood '\* OK'
+}
