@@ -48,7 +48,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit cli demo install deps sanitize fuzz lint clean bench
+.PHONY: all check unit cli demo install deps sanitize fuzz fuzz-long lint clean bench
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -114,6 +114,11 @@ demo: deps all
 
 fuzz: deps
 	@tests/fuzz/run.sh
+
+# Long campaign: every harness FUZZ_SECS (default 15 min) with two workers;
+# figures go to tests/fuzz/README.md.  Not part of make check.
+fuzz-long: deps
+	@FUZZ_SECS=$${FUZZ_SECS:-900} FUZZ_JOBS=$${FUZZ_JOBS:-2} tests/fuzz/run.sh
 
 bench: all
 	@for b in bench/*/run; do echo "== $$b"; $$b; done
