@@ -195,3 +195,26 @@ flood() {
 	wait_port "$PORT"
 	flood '\* OK'
 }
+
+@test "smtpd: --timeout bounds a whole command line: one byte every half second does not hold the session" {
+	run timeout 20 "$PY" - "${SM[@]}" --timeout 2 <<-'EOF2'
+	import subprocess, sys, time
+	p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+	t = time.time()
+	print(p.stdout.readline().decode().rstrip())
+	for c in b"NOOP NOOP NOOP NOOP NOOP\r\n":
+	    try:
+	        p.stdin.write(bytes([c]))
+	        p.stdin.flush()
+	    except BrokenPipeError:
+	        break
+	    time.sleep(0.5)
+	    if p.poll() is not None:
+	        break
+	print(p.stdout.read().decode().rstrip())
+	print("ended after %.1f s" % (time.time() - t))
+	EOF2
+	echo "$output"
+	assert_line --regexp "^421 4.4.2 .*timeout"
+	assert_line --regexp "^ended after [2-4]\."
+}
