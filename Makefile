@@ -52,7 +52,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 TOOLS   := $(filter-out %.1 %.5 %.7 %.8,$(wildcard labs/bin/*))
 BIN_TOOLS := $(TOOLS:labs/bin/%=$(BIN)/%)
 
-.PHONY: all check unit cli demo install deps sanitize fuzz lint clean bench check-labs deb check-deb
+.PHONY: all check unit cli demo install deps sanitize fuzz lint fuzz-long clean bench check-labs deb check-deb
 all: $(BINS) $(BIN_TOOLS)
 
 $(BIN_TOOLS): $(BIN)/%: labs/bin/%
@@ -131,6 +131,11 @@ demo: deps all
 
 fuzz: deps
 	@tests/fuzz/run.sh
+
+# Long campaign: every harness FUZZ_SECS (default 15 min) with two workers;
+# figures go to tests/fuzz/README.md.  Not part of make check.
+fuzz-long: deps
+	@FUZZ_SECS=$${FUZZ_SECS:-900} FUZZ_JOBS=$${FUZZ_JOBS:-2} tests/fuzz/run.sh
 
 bench: all
 	@for b in bench/*/run; do echo "== $$b"; $$b; done

@@ -19,6 +19,7 @@ const char *const progname = "imapd";
 
 enum { O_TLS = 256, O_PLAIN, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS, O_DELAY,
 	O_SYSLOG };
+enum { O_PERCLIENT = 300 };
 
 static const struct option opts[] = {
 	{ "listen",         required_argument, NULL, 'l' },
@@ -32,6 +33,7 @@ static const struct option opts[] = {
 	{ "user",           required_argument, NULL, O_RUNAS },
 	{ "auth-delay",     required_argument, NULL, O_DELAY },
 	{ "syslog",         no_argument,       NULL, O_SYSLOG },
+	{ "max-per-client", required_argument, NULL, O_PERCLIENT },
 	{ "verbose",        no_argument,       NULL, 'v' },
 	{ "help",           no_argument,       NULL, 'h' },
 	{ "version",        no_argument,       NULL, 'V' },
@@ -57,10 +59,12 @@ static void usage(FILE *f)
 	    "      --hostname NAME       name in the greeting (default: the host name)\n"
 	    "      --user NAME           unprivileged user when started as root (default mail)\n"
 	    "      --auth-delay SECS     pause after a failed login (default %d)\n"
+	    "      --max-per-client N    sessions at once from one address with -l (default %d)\n"
 	    "      --syslog              log logins and logouts to syslog (mail facility)\n"
 	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
 	    "  -h, --help                show this help\n"
-	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY);
+	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY,
+	    SERVER_PER_CLIENT_MAX);
 }
 
 struct opts {
@@ -69,6 +73,7 @@ struct opts {
 	int   nlisten;
 	const char *cert, *key;
 	char  host[256];
+	int   per_client;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -97,6 +102,16 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_RUNAS:   o->cfg.runas = optarg; break;
 		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
 		case 'v':       o->cfg.verbose = 1; break;
+		case O_PERCLIENT: {
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v <= 0 ||
+			    v > SERVER_CHILDREN_MAX)
+				diex(EX_USAGE, "--max-per-client %s: expected 1..%d", optarg,
+				    SERVER_CHILDREN_MAX);
+			o->per_client = (int)v;
+			break;
+		}
 		case O_DELAY:
 			o->cfg.auth_delay = (int)strtol(optarg, &end, 10);
 			if (*end || end == optarg || o->cfg.auth_delay < 0 || o->cfg.auth_delay > 60)
@@ -146,9 +161,14 @@ int main(int argc, char **argv)
 		openlog("imapd", LOG_PID, LOG_MAIL);
 	int rc;
 
-	if (o.nlisten > 0)
-		rc = server_listen(o.listen, o.nlisten, imapd_session, &o.cfg);
-	else {
+	if (o.nlisten > 0) {
+		struct server_limits lim = { o.per_client,
+		    "* BYE Too many connections from your address\r\n", o.cfg.verbose };
+
+		if (o.cfg.verbose)
+			warnx_("limits: login within %d s, then idle %d s", LOGIN_SECS, IMAP_IDLE_SECS);
+		rc = server_listen_limits(o.listen, o.nlisten, imapd_session, &o.cfg, 1, NULL, &lim);
+	} else {
 		server_peer(STDIN_FILENO, &peer);
 		rc = imapd_session(STDIN_FILENO, STDOUT_FILENO, &peer, &o.cfg);
 	}

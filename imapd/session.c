@@ -304,6 +304,7 @@ static int login_done(struct session *s, const char *tag)
 		return -1;
 	}
 	set_state(s, ST_AUTH);
+	conn_set_deadline(&s->conn, 0);         /* LOGIN_SECS was for the login */
 	logmsg(s, "login: user=%s", s->user.name);
 	capabilities(s, &caps);
 	reply(s, tag, "OK [CAPABILITY %s] Logged in", caps.p);
@@ -697,6 +698,7 @@ int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	s->state = ST_NOAUTH;
 	conn_init(&s->conn, rfd, wfd, CONN_SERVER);
 	conn_set_timeout(&s->conn, IMAP_IDLE_SECS);
+	conn_set_deadline(&s->conn, LOGIN_SECS);        /* until login */
 	if (s->o->verbose)
 		conn_set_log(&s->conn, stderr, NULL);
 	imap_reader_init(&s->rd);

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "buf.h"
 #include "conn.h"
 #include "err.h"
 #include "tls.h"
@@ -50,6 +52,19 @@ void conn_set_timeout(struct conn *c, int secs)
 	setsockopt(c->wfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void conn_set_deadline(struct conn *c, int secs)
+{
+	c->until = secs > 0 ? now_ms() + secs * 1000LL : 0;
+}
+
 void conn_mask_next(struct conn *c)
 {
 	c->mask_next_in = 1;
@@ -70,14 +85,18 @@ void conn_note(struct conn *c, const char *fmt, ...)
 }
 
 /* One transcript line; p[0..n) has no line end. */
+/* One transcript line, written with one write(2) when the log has a file
+ * descriptor: under -l every session shares one unbuffered stderr, and a
+ * write per byte would interleave their lines. */
 static void trace(struct conn *c, int incoming, const char *p, size_t n)
 {
+	struct buf line = { 0 };
 	size_t show = n;
-	const char *tag;
+	int fd;
 
 	if (c->log == NULL)
 		return;
-	tag = (incoming == (c->side == CONN_SERVER)) ? "C: " : "S: ";
+	buf_adds(&line, (incoming == (c->side == CONN_SERVER)) ? "C: " : "S: ");
 	if (incoming && c->mask_next_in) {
 		show = 0;
 		c->mask_next_in = 0;
@@ -86,19 +105,33 @@ static void trace(struct conn *c, int incoming, const char *p, size_t n)
 	}
 	if (show > n)
 		show = n;
-	fputs(tag, c->log);
 	for (size_t i = 0; i < show; i++) {
 		unsigned char ch = (unsigned char)p[i];
 
 		if (ch < ' ' && ch != '\t')
-			fprintf(c->log, "\\x%02x", ch);
+			buf_printf(&line, "\\x%02x", ch);
 		else
-			fputc(ch, c->log);
+			buf_addc(&line, ch);
 	}
 	if (show < n)
-		fputs("****", c->log);
-	fputc('\n', c->log);
+		buf_adds(&line, "****");
+	buf_addc(&line, '\n');
 	fflush(c->log);
+	if ((fd = fileno(c->log)) >= 0) {
+		for (size_t off = 0; off < line.len; ) {
+			ssize_t k = write(fd, line.p + off, line.len - off);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;  /* a transcript we cannot write is not the session's failure */
+			off += (size_t)k;
+		}
+	} else {
+		fwrite(line.p, 1, line.len, c->log);
+		fflush(c->log);
+	}
+	buf_free(&line);
 }
 
 static void trace_out(struct conn *c, const char *p, size_t n)
@@ -123,15 +156,34 @@ static void set_err(struct conn *c, const char *what)
 	snprintf(c->errbuf, sizeof c->errbuf, "%s: %s", what, strerror(errno));
 }
 
-/* Wait until fd is ready for events, at most c->timeout seconds. */
+/* How long the next wait may last, in ms (-1: for ever): c->timeout, cut
+ * to the line's and the session's deadlines; 0 once one has passed. */
+static int wait_ms(const struct conn *c)
+{
+	long long ms = c->timeout > 0 ? c->timeout * 1000LL : -1, now = 0, left;
+	const long long ends[2] = { c->line_until, c->until };
+
+	for (int i = 0; i < 2; i++) {
+		if (ends[i] == 0)
+			continue;
+		if (now == 0)
+			now = now_ms();
+		left = ends[i] > now ? ends[i] - now : 0;
+		if (ms < 0 || left < ms)
+			ms = left;
+	}
+	return (int)ms;
+}
+
+/* Wait until fd is ready for events, at most c->timeout seconds and not
+ * past a deadline. */
 static enum conn_rc wait_fd(struct conn *c, int fd, short events)
 {
 	struct pollfd p = { .fd = fd, .events = events };
-	int ms = c->timeout > 0 ? c->timeout * 1000 : -1;
 	int r;
 
 	do
-		r = poll(&p, 1, ms);
+		r = poll(&p, 1, wait_ms(c));
 	while (r < 0 && errno == EINTR);
 	if (r == 0) {
 		snprintf(c->errbuf, sizeof c->errbuf, "timed out");
@@ -352,14 +404,12 @@ enum conn_rc conn_getchunk(struct conn *c, char *buf, size_t cap, size_t *len)
 	return CONN_OK;
 }
 
-enum conn_rc conn_getline(struct conn *c, char *buf, size_t cap, size_t *len)
+/* conn_getline, within whatever deadline is set. */
+static enum conn_rc getline_within(struct conn *c, char *buf, size_t cap, size_t *len)
 {
 	size_t n = 0, k;
 	enum conn_rc rc;
 
-	*len = 0;
-	if (cap < 2)
-		return CONN_ERR;
 	/* the line end counts in cap, as in RFC 5321's limits; the NUL goes
 	 * where the line end was */
 	rc = conn_getchunk(c, buf, cap, &k);
@@ -387,6 +437,21 @@ enum conn_rc conn_getline(struct conn *c, char *buf, size_t cap, size_t *len)
 	*len = n;
 	trace(c, 1, buf, n);
 	return CONN_OK;
+}
+
+enum conn_rc conn_getline(struct conn *c, char *buf, size_t cap, size_t *len)
+{
+	enum conn_rc rc;
+
+	*len = 0;
+	if (cap < 2)
+		return CONN_ERR;
+	/* The whole line, not each read, within the timeout: one byte every
+	 * few seconds must not hold the session (a per-read timer allows it). */
+	c->line_until = c->timeout > 0 ? now_ms() + c->timeout * 1000LL : 0;
+	rc = getline_within(c, buf, cap, len);
+	c->line_until = 0;
+	return rc;
 }
 
 enum conn_eol conn_last_eol(const struct conn *c)
@@ -459,7 +524,11 @@ int conn_starttls(struct conn *c, SSL_CTX *ctx, const char *host)
 		if (rc != CONN_OK) {
 			if (rc == CONN_EOF)
 				snprintf(c->errbuf, sizeof c->errbuf, "TLS handshake: connection closed");
-			if (c->side == CONN_CLIENT && SSL_get_verify_result(c->ssl) != X509_V_OK)
+			/* A failed verification is the cause only when we verify:
+			 * with --insecure the result is recorded all the same,
+			 * and the real error is the one just set. */
+			if (c->side == CONN_CLIENT && (SSL_get_verify_mode(c->ssl) & SSL_VERIFY_PEER) &&
+			    SSL_get_verify_result(c->ssl) != X509_V_OK)
 				snprintf(c->errbuf, sizeof c->errbuf, "certificate verification failed: %s",
 				    X509_verify_cert_error_string(SSL_get_verify_result(c->ssl)));
 			SSL_free(c->ssl);

@@ -31,7 +31,9 @@ typedef size_t (*conn_masker)(const char *line, size_t len, int incoming);
 struct conn {
 	int      rfd, wfd;
 	SSL     *ssl;               /* NULL while plain */
-	int      timeout;           /* seconds per read, 0: none */
+	int      timeout;           /* seconds per read, and for a whole line; 0: none */
+	long long line_until;       /* CLOCK_MONOTONIC ms the line being read must end by, 0: none */
+	long long until;            /* ms the session (or its current phase) ends at, 0: none */
 	enum conn_side side;
 	FILE    *log;               /* transcript, NULL: none */
 	conn_masker mask;
@@ -55,6 +57,12 @@ void conn_set_log(struct conn *c, FILE *f, conn_masker mask);
  * socket it also sets SO_RCVTIMEO/SO_SNDTIMEO, so a write to a peer that
  * stopped reading and a TLS record or handshake left half-sent fail too. */
 void conn_set_timeout(struct conn *c, int secs);
+/* A deadline for everything from now on (reads, writes, the TLS
+ * handshake): secs from now, 0 to remove it.  Past it every wait fails
+ * with CONN_TIMEOUT, so a client trickling bytes cannot stretch the phase
+ * (before login, for one).  conn_getline also gives each whole line the
+ * timeout of conn_set_timeout, not only each read. */
+void conn_set_deadline(struct conn *c, int secs);
 
 /* Read one line into buf, NUL-terminated with its line end stripped.  cap
  * counts the line end, as RFC 5321's limits do: with cap 512 a command of

@@ -296,6 +296,12 @@ static int store_as(const struct md_opts *o, const struct target *t, const struc
 		    t->who, t->path);
 		return EX_TEMPFAIL;
 	}
+	if (gid == 0) {         /* mail owned by group root: refused as Dovecot does */
+		md_warn(o, "%s: refusing to deliver as group root (gid 0): give the user its own "
+		    "group in the gid field of the passwd-file, or a mailbox %s of another group",
+		    t->who, t->path);
+		return EX_TEMPFAIL;
+	}
 	if (o->become == MD_BECOME_EFFECTIVE)   /* smtpd's root half: here, and back */
 		return store_effective(o, t, m, uid, gid);
 	if (o->become)          /* a one-delivery child: for good, here */

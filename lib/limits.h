@@ -33,6 +33,13 @@
 #define IMAP_LINE_MAX   (64 * 1024)   /* RFC 7162 3: clients must be able to send 8192 */
 #define IMAP_IDLE_SECS  (30 * 60)     /* RFC 3501 5.4: autologout >= 30 minutes */
 
+/* pop3d and imapd: the whole time a client has, from connecting (TLS
+ * handshake included) to a successful login.  A person typing USER and
+ * PASS by hand needs well under it, a client a second; a connection that
+ * never logs in must not hold a process for the 10 or 30 idle minutes
+ * (RFC 9051 5.4 puts no limit on the timer before login). */
+#define LOGIN_SECS      (3 * 60)
+
 #define AUTH_FAIL_DELAY 2       /* seconds slept after each failed login */
 #define AUTH_FAIL_MAX   3       /* failed logins before the server hangs up */
 

@@ -4,7 +4,9 @@
  * fsyncs that make "delivered" mean "on disk": write in tmp/, fsync the
  * file, link into new/ (a rename where hard links are not supported),
  * unlink the tmp name, fsync new/.  A crash at any point leaves at worst a
- * stray file in tmp/, which readers ignore (and clean after 36 hours). */
+ * stray file in tmp/, which readers ignore and the next delivery removes
+ * once it is MAILDIR_TMP_MAXAGE old (maildir_open). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,11 +14,14 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maildir.h"
 
 #define MAILDIR_HOST_MAX 200    /* escaped host name part of a unique name */
+#define MAILDIR_TMP_MAXAGE (36 * 3600) /* the Maildir convention: a file in tmp/ not
+                                           touched for 36 hours is a dead writer's */
 
 static int is_dir(const char *dir, const char *sub)
 {
@@ -113,6 +118,34 @@ int maildir_uniq(char *buf, size_t cap)
 	return 0;
 }
 
+/* Remove the regular files of dir/tmp that nobody has read or written
+ * for MAILDIR_TMP_MAXAGE (left by killed writers).  Best effort: a
+ * failure here must not stop the delivery. */
+static void clean_tmp(const char *dir)
+{
+	char path[PATH_MAX];
+	time_t limit = time(NULL) - MAILDIR_TMP_MAXAGE;
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd;
+
+	if (snprintf(path, sizeof path, "%s/tmp", dir) >= (int)sizeof path ||
+	    (fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISREG(st.st_mode) && st.st_mtime < limit && st.st_atime < limit)
+			unlinkat(fd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int maildir_open(struct maildir_msg *m, const char *dir)
 {
 	memset(m, 0, sizeof *m);
@@ -121,6 +154,7 @@ int maildir_open(struct maildir_msg *m, const char *dir)
 	if (strlen(dir) >= sizeof m->dir)
 		return errno = ENAMETOOLONG, -1;
 	strcpy(m->dir, dir);
+	clean_tmp(dir);
 	for (int i = 0; i < MAILDIR_RETRIES; i++) {
 		if (maildir_uniq(m->uniq, sizeof m->uniq) < 0)
 			return -1;

@@ -60,7 +60,9 @@ void queue_env_free(struct queue_env *e)
 /* ---- parsing ---- */
 
 /* Parse "<addr>" at *pp (quote-aware: '>' inside a quoted local part does
- * not close it) into out; advance *pp past the '>'.  0 or -1. */
+ * not close it) into out; advance *pp past the '>'.  0 or -1; -1 too for a
+ * control byte or NUL, which queue_env_format never writes (a damaged
+ * file: a NUL would cut the address short). */
 static int parse_addr(const char **pp, const char *end, char *out, size_t cap)
 {
 	const char *p = *pp, *start;
@@ -70,9 +72,12 @@ static int parse_addr(const char **pp, const char *end, char *out, size_t cap)
 		return -1;
 	start = ++p;
 	for (; p < end; p++) {
-		if (quoted && *p == '\\' && p + 1 < end)
-			p++;
-		else if (*p == '"')
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return -1;
+		if (quoted && *p == '\\' && p + 1 < end) {
+			if ((unsigned char)*++p < ' ' || *p == 0x7f)
+				return -1;
+		} else if (*p == '"')
 			quoted = !quoted;
 		else if (*p == '>' && !quoted)
 			break;

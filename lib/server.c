@@ -10,7 +10,15 @@
  * finished a session accepts the next client itself on the inherited
  * listening sockets, and the listener accepts only while no worker is
  * waiting: a busy server forks a worker now and then instead of once per
- * connection. */
+ * connection.
+ *
+ * Per-client limit: a table in memory shared by the listener and every
+ * child holds, for each child (by the listener's pid of it), the address
+ * of the client it serves.  Whoever accepts a connection (the listener or
+ * a reusing worker) counts that address in the table first and turns the
+ * client away when it already has per_client sessions.  The count is
+ * approximate only when two processes accept from one address at the same
+ * instant. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -41,6 +50,7 @@
 #define SERVER_SOCKS_MAX    (SERVER_LISTEN_MAX * 4)  /* a name may give several addresses */
 #define SERVER_BUSY_MS      100  /* pause after accept fails for want of resources */
 #define SERVER_LOGLINE_MAX  1024 /* a stderr line sent to syslog; longer ones are split */
+#define SERVER_PARENT_POLL_MS 1000 /* an idle worker checks its parent is alive */
 
 /* Text form of a socket address; IPv4-mapped IPv6 is shown as IPv4. */
 static void sa_text(const struct sockaddr_storage *ss, char *addr, size_t cap, int *port,
@@ -305,6 +315,12 @@ static int signals_fd(sigset_t *old)
 	return fd;
 }
 
+/* One child's client in the shared table; pid 0: a free slot. */
+struct slot {
+	pid_t pid;
+	unsigned char addr[16];         /* IPv6, IPv4 as ::ffff:a.b.c.d; all zero: none */
+};
+
 struct listener {
 	struct pollfd pfd[SERVER_SOCKS_MAX + 1];   /* [0] is the signalfd */
 	int    nfds;
@@ -317,7 +333,69 @@ struct listener {
 	void  *arg;
 	int    max_use;                 /* sessions per child (1: no reuse) */
 	worker_init_fn init;
+	struct slot *slots;             /* SERVER_CHILDREN_MAX, shared; NULL: no limit */
+	int    per_client;
+	const char *busy;
 };
+
+/* The client address of socket fd as a slot key; 0, or -1 for a peer that
+ * is not on IP (a UNIX socket: not limited). */
+static int peer_key(int fd, unsigned char key[16])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	if (ss.ss_family == AF_INET6) {
+		memcpy(key, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+		return 0;
+	}
+	if (ss.ss_family != AF_INET)
+		return -1;
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xff;
+	memcpy(key + 12, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	return 0;
+}
+
+static struct slot *slot_of(const struct listener *l, pid_t pid)
+{
+	for (int i = 0; l->slots != NULL && i < SERVER_CHILDREN_MAX; i++)
+		if (l->slots[i].pid == pid)
+			return &l->slots[i];
+	return NULL;
+}
+
+/* Whether the client on cfd may have one more session: if not, it gets
+ * the busy line and cfd is closed.  When it may, its address goes into
+ * the slot of child (when there is one yet). */
+static int admit(const struct listener *l, int cfd, pid_t child)
+{
+	unsigned char key[16];
+	struct slot *mine = child != 0 ? slot_of(l, child) : NULL;
+	int n = 0;
+
+	if (l->slots == NULL || peer_key(cfd, key) < 0)
+		return 1;
+	for (int i = 0; i < SERVER_CHILDREN_MAX; i++)
+		n += l->slots[i].pid != 0 && &l->slots[i] != mine &&
+		    memcmp(l->slots[i].addr, key, 16) == 0;
+	if (n >= l->per_client) {
+		char text[INET6_ADDRSTRLEN];
+
+		if (l->busy != NULL)
+			(void)!send(cfd, l->busy, strlen(l->busy), MSG_DONTWAIT | MSG_NOSIGNAL);
+		inet_ntop(AF_INET6, key, text, sizeof text);
+		warnx_("%s: too many connections (%d at once from one address); refused", text,
+		    l->per_client);
+		close(cfd);
+		return 0;
+	}
+	if (mine != NULL)
+		memcpy(mine->addr, key, 16);
+	return 1;
+}
 
 static void reap(struct listener *l)
 {
@@ -327,6 +405,10 @@ static void reap(struct listener *l)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		for (int i = 0; i < l->nchild; i++)
 			if (l->child[i] == pid) {
+				struct slot *sl = slot_of(l, pid);
+
+				if (sl != NULL)
+					memset(sl, 0, sizeof *sl);
 				l->nidle -= l->idle[i];
 				l->child[i] = l->child[--l->nchild];
 				l->idle[i] = l->idle[l->nchild];
@@ -410,21 +492,29 @@ fail:
 }
 
 /* Wait for the next client: its socket, or -1 to end this worker (idle
- * for SERVER_IDLE_SECS, listener gone, out of descriptors: the listener
- * forks a new worker when it needs one). */
-static int worker_accept(struct listener *l, int ep, pid_t worker)
+ * for SERVER_IDLE_SECS, listener gone, parent gone, out of descriptors:
+ * the listener forks a new worker when it needs one).  The parent is
+ * smtpd's root half for its protocol half: if it dies while its effective
+ * uid is a recipient's, PR_SET_PDEATHSIG is not sent (the kernel checks
+ * the dying process's credentials), so the worker looks for itself, every
+ * SERVER_PARENT_POLL_MS and before each accept, and serves no one more. */
+static int worker_accept(struct listener *l, int ep, pid_t worker, pid_t parent)
 {
 	struct epoll_event ev;
-	int cfd = -1, n;
+	int cfd = -1, n, waited = 0;
 
 	tell(l, worker, 1);
-	for (;;) {
-		n = epoll_wait(ep, &ev, 1, SERVER_IDLE_SECS * 1000);
+	while (getppid() == parent) {
+		n = epoll_wait(ep, &ev, 1, SERVER_PARENT_POLL_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || ev.data.u32 == 0)
+		if (n == 0 && (waited += SERVER_PARENT_POLL_MS) < SERVER_IDLE_SECS * 1000)
+			continue;
+		if (n <= 0 || ev.data.u32 == 0 || getppid() != parent)
 			break;
 		cfd = accept4(l->pfd[ev.data.u32].fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd >= 0 && !admit(l, cfd, worker))
+			continue;       /* turned away: wait for the next */
 		if (cfd >= 0 || (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED))
 			break;  /* a client, or accept failed for want of resources */
 	}
@@ -436,7 +526,7 @@ noreturn static void run_child(struct listener *l, int cfd)
 {
 	struct peer peer;
 	int rc, ep;
-	pid_t worker = getpid();
+	pid_t worker = getpid(), parent;
 
 	/* Start as inetd would: default dispositions for what the listener
 	 * handles (a handler inherited from the caller must not run here). */
@@ -465,12 +555,15 @@ noreturn static void run_child(struct listener *l, int cfd)
 			exit(EX_OSERR);
 	}
 	ep = worker_epoll(l);
+	parent = getppid();     /* after init: smtpd's protocol half has a new one */
 	for (int used = 1;; used++) {
 		server_peer(cfd, &peer);
 		rc = l->fn(cfd, cfd, &peer, l->arg);
 		close(cfd);
+		if (slot_of(l, worker) != NULL)         /* between clients: counts for none */
+			memset(slot_of(l, worker)->addr, 0, 16);
 		if (used >= l->max_use || rc != 0 || ep < 0 ||
-		    (cfd = worker_accept(l, ep, worker)) < 0)
+		    (cfd = worker_accept(l, ep, worker, parent)) < 0)
 			exit(rc);
 	}
 }
@@ -491,6 +584,8 @@ static void accept_one(struct listener *l, int lfd)
 			poll(NULL, 0, SERVER_BUSY_MS);
 		return;
 	}
+	if (!admit(l, cfd, 0))
+		return;
 	/* The session runs on the socket as on fds 0/1 under inetd. */
 	if (fcntl(cfd, F_SETFD, 0) < 0 || (pid = fork()) < 0) {
 		warn_("fork");
@@ -499,6 +594,12 @@ static void accept_one(struct listener *l, int lfd)
 	}
 	if (pid == 0)
 		run_child(l, cfd);
+	struct slot *sl = slot_of(l, 0);        /* a free one: there are as many as children */
+
+	if (sl != NULL) {
+		sl->pid = pid;
+		(void)peer_key(cfd, sl->addr);
+	}
 	l->idle[l->nchild] = 0;
 	l->child[l->nchild++] = pid;
 	close(cfd);
@@ -518,6 +619,12 @@ int server_listen(char *const *addrs, int n, session_fn fn, void *arg)
 int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int max_use,
     worker_init_fn init)
 {
+	return server_listen_limits(addrs, n, fn, arg, max_use, init, NULL);
+}
+
+int server_listen_limits(char *const *addrs, int n, session_fn fn, void *arg, int max_use,
+    worker_init_fn init, const struct server_limits *lim)
+{
 	struct listener l;
 	int fds[SERVER_SOCKS_MAX], nfds = 0, sfd;
 
@@ -526,6 +633,11 @@ int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int
 	l.arg = arg;
 	l.max_use = max_use;
 	l.init = init;
+	l.per_client = lim != NULL && lim->per_client > 0 ? lim->per_client : SERVER_PER_CLIENT_MAX;
+	l.busy = lim != NULL ? lim->busy : NULL;
+	if (lim != NULL && lim->verbose)
+		warnx_("limits: %d sessions at once, %d from one address", SERVER_CHILDREN_MAX,
+		    l.per_client);
 	l.status[0] = l.status[1] = -1;
 	if (n > SERVER_LISTEN_MAX) {
 		warnx_("too many listen addresses (at most %d)", SERVER_LISTEN_MAX);
@@ -547,9 +659,17 @@ int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int
 	/* Workers and listener race for each connection: nobody may block. */
 	for (int i = 0; l.max_use > 1 && i < nfds; i++)
 		fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+	if (l.per_client < SERVER_CHILDREN_MAX &&
+	    (l.slots = mmap(NULL, SERVER_CHILDREN_MAX * sizeof *l.slots, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		warn_("mmap");
+		l.slots = NULL;         /* no per-client limit, but serve */
+	}
 	if ((sfd = signals_fd(&l.oldmask)) < 0) {
 		while (nfds > 0)
 			close(fds[--nfds]);
+		if (l.slots != NULL)
+			munmap(l.slots, SERVER_CHILDREN_MAX * sizeof *l.slots);
 		return EX_OSERR;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -591,6 +711,8 @@ int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int
 		close(l.status[0]), close(l.status[1]);
 	for (int i = 0; i < l.nfds; i++)
 		close(l.pfd[i].fd);
+	if (l.slots != NULL)
+		munmap(l.slots, SERVER_CHILDREN_MAX * sizeof *l.slots);
 	sigprocmask(SIG_SETMASK, &l.oldmask, NULL);
 	return EX_OK;
 }
@@ -643,6 +765,11 @@ int server_become(uid_t uid, gid_t gid)
 		warnx_("refusing to access mail as root (uid 0): give the user the ids of an "
 		    "ordinary account in the passwd-file (as root, maillab-user add uses the mail "
 		    "account's) and make its mailbox that account's");
+		return -1;
+	}
+	if (gid == 0) {         /* files owned by group root: refused as Dovecot does */
+		warnx_("refusing to access mail as group root (gid 0): give the user its own "
+		    "group in the gid field of the passwd-file");
 		return -1;
 	}
 	getresuid(&r, &e, &s);

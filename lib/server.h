@@ -13,6 +13,8 @@
 
 #define SERVER_LISTEN_MAX   8    /* -l options */
 #define SERVER_CHILDREN_MAX 100  /* concurrent sessions in listening mode */
+#define SERVER_PER_CLIENT_MAX 50 /* sessions at once from one address (Postfix's anvil
+                                    default), so one client cannot take them all */
 
 struct peer {
 	char addr[INET6_ADDRSTRLEN];    /* "127.0.0.1", "::1"; "" when not a socket */
@@ -87,6 +89,21 @@ typedef int (*worker_init_fn)(void *arg, const int *fds, int nfds);
  * NULL) runs once per worker.  max_use <= 1 is exactly server_listen. */
 int server_listen_reuse(char *const *addrs, int n, session_fn fn, void *arg, int max_use,
     worker_init_fn init);
+
+/* What server_listen_limits enforces beyond SERVER_CHILDREN_MAX. */
+struct server_limits {
+	int per_client;         /* sessions at once from one address; 0: SERVER_PER_CLIENT_MAX */
+	const char *busy;       /* line sent (CRLF included) to a client over it, NULL: none */
+	int verbose;            /* print the limits in effect on stderr at start */
+};
+
+/* As server_listen_reuse, with limits (NULL: the defaults, as the other
+ * two use).  A connection from an address that already has per_client
+ * sessions (the listener's children and the reusing workers' clients
+ * together) gets the busy line and is closed at once, before any session
+ * starts. */
+int server_listen_limits(char *const *addrs, int n, session_fn fn, void *arg, int max_use,
+    worker_init_fn init, const struct server_limits *lim);
 
 /* If running as root: switch for good to user runas (default "mail"):
  * setgroups, setgid, setuid, and check that root cannot be regained.  A

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -678,6 +679,56 @@ static int mbox_from_at(const unsigned char *p, size_t q, size_t n, size_t *sep)
 	return 0;
 }
 
+/* Header fields that MUAs add or rewrite in an mbox when they quit (mail,
+ * s-nail, mutt, neomutt: read/answered state, their own counts and ids). */
+static int mua_rewrites(const unsigned char *p, size_t n)
+{
+	static const char *const names[] = { "Status", "X-Status", "X-Keywords", "X-UID",
+	    "X-IMAP", "X-IMAPbase", "Content-Length", "Lines", "X-Label",
+	    "X-Mozilla-Status", "X-Mozilla-Status2", "X-Mozilla-Keys" };
+
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		size_t k = strlen(names[i]);
+
+		if (n > k && p[k] == ':' && strncasecmp((const char *)p, names[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The UIDL of the mbox message [from, end) (From_ line included): an MD5
+ * of everything but the header fields MUAs rewrite (mua_rewrites), so
+ * that it stays the same when a MUA marks the message read (RFC 1939 7). */
+static void mbox_uid(const unsigned char *p, size_t from, size_t end, char out[33])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dn = 0;
+	size_t q = from;
+	int skip = 0;
+
+	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	while (q < end) {
+		const unsigned char *lf = memchr(p + q, '\n', end - q);
+		size_t next = lf ? (size_t)(lf - p) + 1 : end;
+
+		if (q > from) {
+			if (p[q] == '\n' || (p[q] == '\r' && q + 1 < end && p[q + 1] == '\n'))
+				break;  /* the empty line: the body follows */
+			if (p[q] != ' ' && p[q] != '\t')
+				skip = mua_rewrites(p + q, next - q);
+		}
+		if (!skip)
+			EVP_DigestUpdate(ctx, p + q, next - q);
+		q = next;
+	}
+	EVP_DigestUpdate(ctx, p + q, end - q);
+	EVP_DigestFinal_ex(ctx, d, &dn);
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < dn && i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
 static void mbox_add(struct maildrop *md, size_t *cap, size_t from, size_t end)
 {
 	const unsigned char *p = md->map;
@@ -694,7 +745,7 @@ static void mbox_add(struct maildrop *md, size_t *cap, size_t from, size_t end)
 	m->off = (off_t)off;
 	m->len = (off_t)(end - off);
 	m->size = mbox_size(p + off, end - off);
-	hex_md5(p + from, end - from, m->uid);
+	mbox_uid(p, from, end, m->uid);
 }
 
 static int uidp_cmp(const void *a, const void *b)

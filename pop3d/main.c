@@ -19,6 +19,7 @@ const char *const progname = "pop3d";
 
 enum { O_TLS = 256, O_PLAIN, O_SYSLOG, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS,
 	O_IDLE, O_REQTLS };
+enum { O_PERCLIENT = 300 };
 
 static const struct option opts[] = {
 	{ "listen",         required_argument, NULL, 'l' },
@@ -32,6 +33,7 @@ static const struct option opts[] = {
 	{ "require-tls",    no_argument,       NULL, O_REQTLS },
 	{ "user",           required_argument, NULL, O_RUNAS },
 	{ "idle",           required_argument, NULL, O_IDLE },
+	{ "max-per-client", required_argument, NULL, O_PERCLIENT },
 	{ "syslog",         no_argument,       NULL, O_SYSLOG },
 	{ "verbose",        no_argument,       NULL, 'v' },
 	{ "help",           no_argument,       NULL, 'h' },
@@ -58,10 +60,12 @@ static void usage(FILE *f)
 	    "      --hostname NAME       name in the greeting (default: the host name)\n"
 	    "      --user NAME           unprivileged user when started as root (default mail)\n"
 	    "      --idle SECS           autologout timer (default %d)\n"
+	    "      --max-per-client N    sessions at once from one address with -l (default %d)\n"
 	    "      --syslog              log logins and logouts to syslog (mail facility)\n"
 	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
 	    "  -h, --help                show this help\n"
-	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, POP3_IDLE_SECS);
+	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, POP3_IDLE_SECS,
+	    SERVER_PER_CLIENT_MAX);
 }
 
 struct opts {
@@ -70,6 +74,7 @@ struct opts {
 	int   nlisten;
 	const char *cert, *key;
 	char  host[256];
+	int   per_client;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -98,6 +103,17 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_RUNAS:   o->cfg.runas = optarg; break;
 		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
 		case 'v':       o->cfg.verbose = 1; break;
+		case O_PERCLIENT: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' || v <= 0 ||
+			    v > SERVER_CHILDREN_MAX)
+				diex(EX_USAGE, "--max-per-client %s: expected 1..%d", optarg,
+				    SERVER_CHILDREN_MAX);
+			o->per_client = (int)v;
+			break;
+		}
 		case O_IDLE: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
@@ -156,7 +172,13 @@ int main(int argc, char **argv)
 	if (o.cfg.use_syslog)
 		openlog("pop3d", LOG_PID, LOG_MAIL);
 	if (o.nlisten > 0) {
-		rc = server_listen(o.listen, o.nlisten, pop3d_session, &o.cfg);
+		struct server_limits lim = { o.per_client,
+		    "-ERR [SYS/TEMP] Too many connections from your address\r\n", o.cfg.verbose };
+
+		if (o.cfg.verbose)
+			warnx_("limits: login within %d s, then idle %d s", o.cfg.idle_secs < LOGIN_SECS ?
+			    o.cfg.idle_secs : LOGIN_SECS, o.cfg.idle_secs);
+		rc = server_listen_limits(o.listen, o.nlisten, pop3d_session, &o.cfg, 1, NULL, &lim);
 	} else {
 		server_peer(STDIN_FILENO, &peer);
 		rc = pop3d_session(STDIN_FILENO, STDOUT_FILENO, &peer, &o.cfg);

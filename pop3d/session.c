@@ -108,6 +108,8 @@ static void logmsg(struct session *s, const char *fmt, ...)
 
 static void set_state(struct session *s, int state)
 {
+	if (state == S_TRANS)
+		conn_set_deadline(&s->conn, 0); /* LOGIN_SECS was for the login */
 	conn_note(&s->conn, "state %s -> %s", s->state == S_AUTH ? "AUTHORIZATION" : "TRANSACTION",
 	    state == S_AUTH ? "AUTHORIZATION" : "TRANSACTION");
 	s->state = state;
@@ -837,7 +839,7 @@ static void run(struct session *s)
 
 		if (rc == CONN_TIMEOUT) {
 			reply(s, "-ERR Autologout; idle for too long");
-			logmsg(s, "idle timeout");
+			logmsg(s, s->state == S_AUTH ? "login timeout" : "idle timeout");
 			break;
 		}
 		if (rc == CONN_EOF || rc == CONN_ERR)
@@ -876,6 +878,8 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	s->state = S_AUTH;
 	conn_init(&s->conn, rfd, wfd, CONN_SERVER);
 	conn_set_timeout(&s->conn, cfg->idle_secs);
+	/* until login; a shorter --idle shortens it too */
+	conn_set_deadline(&s->conn, cfg->idle_secs < LOGIN_SECS ? cfg->idle_secs : LOGIN_SECS);
 	/* A client that stops reading must not hold the session (and the
 	 * maildrop lock) forever: writes time out like reads.  Not a socket
 	 * (a pipe): nothing to do. */

@@ -33,14 +33,20 @@ static const char *check_local(const char *p, const char *end, int utf8)
 	if (p == end)
 		return "empty local part";
 	if (*p == '"') {
+		/* qtextSMTP is %d32-126 but '"' and '\\' (RFC 6531 adds UTF-8);
+		 * quoted-pairSMTP is '\\' then %d32-126: no TAB, no CR, no ESC,
+		 * which would reach Return-Path: and the log raw. */
 		for (p++; p < end - 1; p++) {
 			unsigned char c = (unsigned char)*p;
 
-			if (c == '\\' && p + 1 < end - 1)
-				p++;
-			else if (c == '"' || c == '\\' || (c < ' ' && c != '\t') || c == 0x7f ||
-			    (c >= 0x80 && !utf8))
+			if (c == '\\' && p + 1 < end - 1) {
+				c = (unsigned char)*++p;
+				if (c < ' ' || c > '~')
+					return "bad quoted local part";
+			} else if (c == '"' || c == '\\' || c < ' ' || c == 0x7f ||
+			    (c >= 0x80 && !utf8)) {
 				return "bad quoted local part";
+			}
 		}
 		return (end - p == 1 && *p == '"') ? NULL : "bad quoted local part";
 	}

@@ -148,6 +148,14 @@ void cmd_bdat(struct session *s, char *args)
 		s->quit = 1;
 		return;
 	}
+	if (n > (unsigned long long)s->cfg->max_size) {
+		/* A chunk we would never take (BDAT 99999999999999999999 too):
+		 * reading it would let the client hold the session for as long
+		 * as it likes, so refuse now; we are then out of step. */
+		reply(s, 552, "5.3.4 Error: chunk exceeds the message size limit");
+		s->quit = 1;
+		return;
+	}
 	conn_set_timeout(&s->conn, s->cfg->data_timeout);
 	if (!(s->state & (S_RCPT | S_BDAT))) {
 		if ((rc = bdat_skip(s, n)) != CONN_OK)

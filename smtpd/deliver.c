@@ -483,7 +483,7 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 		return;
 	}
 	if (s->privsep >= 0)            /* root runs it for us: see privsep.c */
-		st = privsep_deliver(s->privsep, s->from, who, fd, &err);
+		s->privsep_gone |= (st = privsep_deliver(s->privsep, s->from, who, fd, &err)) < 0;
 	else
 		st = mda_exec(s->cfg, s->from, who, fd, &err);
 	close(fd);

@@ -25,6 +25,7 @@ enum {
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
 	O_SMTPSEND, O_MAXUSE, O_MAXHOPS
 };
+enum { O_PERCLIENT = 300 };
 
 static const struct option opts[] = {
 	{ "help",           no_argument,       NULL, 'h' },
@@ -58,6 +59,7 @@ static const struct option opts[] = {
 	{ "smtp-send",      required_argument, NULL, O_SMTPSEND },
 	{ "max-use",        required_argument, NULL, O_MAXUSE },
 	{ "max-hops",       required_argument, NULL, O_MAXHOPS },
+	{ "max-per-client", required_argument, NULL, O_PERCLIENT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -72,6 +74,7 @@ static void usage(FILE *f)
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
 	    "             [--max-use N] [--max-hops N]\n"
+	    "             [--max-use N] [--max-per-client N]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -324,6 +327,9 @@ static void option(struct config *c, int o, char *arg)
 	case O_SMTPSEND: c->smtp_send = arg; break;
 	case O_MAXUSE: c->max_use = (int)num_arg("--max-use", arg, 1, SERVER_REUSE_MAX); break;
 	case O_MAXHOPS: c->max_hops = (int)num_arg("--max-hops", arg, 1, SMTPD_HOPS_CAP); break;
+	case O_PERCLIENT:
+		c->per_client = (int)num_arg("--max-per-client", arg, 1, SERVER_CHILDREN_MAX);
+		break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }

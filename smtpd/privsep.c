@@ -22,7 +22,11 @@
  * called by server_listen_reuse), and the same two halves serve the
  * worker's --max-use sessions one after the other: the protocol half dies
  * with the root half (PR_SET_PDEATHSIG), the root half ends when the
- * protocol half closes the channel. */
+ * protocol half closes the channel.  The death signal is not sent when the
+ * root half dies with a recipient's effective uid (the kernel checks the
+ * dying process's credentials), so the protocol half also ends its worker
+ * after a session whose channel hung up, and an idle one sees its parent
+ * change (lib/server.c worker_accept). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -166,11 +170,11 @@ int privsep_deliver(int chan, const char *sender, const char *rcpt, int fd, stru
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	if (sendmsg(chan, &mh, MSG_NOSIGNAL) < 0)
-		return -1;
+		return buf_adds(err, "the delivering process has gone"), -1;
 	while ((n = recv(chan, rep, sizeof rep - 1, 0)) < 0 && errno == EINTR)
 		;
 	if (n <= 0)
-		return -1;
+		return buf_adds(err, "the delivering process has gone"), -1;
 	rep[n] = '\0';
 	if ((sp = strchr(rep, ' ')) != NULL)
 		buf_adds(err, sp + 1);

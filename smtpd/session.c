@@ -203,6 +203,9 @@ static char *after_keyword(char *args, const char *kw)
  * 0 or a reply already sent. */
 static int mail_params(struct session *s, char *p)
 {
+	static const char *const once[] = { "SIZE", "BODY", "SMTPUTF8", "AUTH" };
+	unsigned seen = 0;
+
 	for (char *t = strtok(p, " "); t; t = strtok(NULL, " ")) {
 		char *eq = strchr(t, '=');
 		size_t klen = eq ? (size_t)(eq - t) : strlen(t);
@@ -210,6 +213,15 @@ static int mail_params(struct session *s, char *p)
 
 		if (!s->esmtp)
 			return reply(s, 555, "5.5.4 Parameters need EHLO"), -1;
+		/* Each at most once: a keyword given twice is ambiguous, and
+		 * "SIZE=10 SIZE=99999999" must not pass for 10. */
+		for (size_t i = 0; i < sizeof once / sizeof *once; i++) {
+			if (klen != strlen(once[i]) || strncasecmp(t, once[i], klen) != 0)
+				continue;
+			if (seen & 1u << i)
+				return reply(s, 501, "5.5.4 Duplicate %s parameter", once[i]), -1;
+			seen |= 1u << i;
+		}
 		if (klen == 4 && strncasecmp(t, "SIZE", 4) == 0) {
 			char *end;
 			long long n = strtoll(v, &end, 10);
@@ -303,8 +315,9 @@ static void first_user(const char *users, char *name, size_t cap)
  * domain (RFC 5321 4.5.1: MUST be accepted) the user postmaster, else
  * root, else the first user of the passwd-file (the administrator).  When
  * a fallback finds the user, r->addr becomes the name that delivery will
- * look up.  As auth_lookup. */
-static int rcpt_lookup(const char *users, struct rcpt *r)
+ * look up.  With no_root (we deliver as root, which never writes as uid or
+ * gid 0), a fallback with uid or gid 0 is passed over.  As auth_lookup. */
+static int rcpt_lookup(const char *users, struct rcpt *r, int no_root)
 {
 	char low[sizeof r->addr], first[AUTH_NAME_MAX + 1];
 	const char *at = strrchr(r->addr, '@');
@@ -328,6 +341,8 @@ static int rcpt_lookup(const char *users, struct rcpt *r)
 	first_user(users, first, sizeof first);
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		if (names[i][0] == '\0' || (rc = auth_lookup(users, names[i], &r->user)) == 0)
+			continue;
+		if (rc > 0 && no_root && r->user.has_ids && (r->user.uid == 0 || r->user.gid == 0))
 			continue;
 		if (rc > 0)
 			snprintf(r->addr, sizeof r->addr, "%s", names[i]);
@@ -370,13 +385,19 @@ static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 			snprintf(text, sizeof text, "5.7.1 <%s>: Relay access denied", addr);
 			return rcpt_refuse(s, addr, 550, text), -1;
 		}
-	} else if ((rc = rcpt_lookup(s->cfg->users, r)) <= 0) {
+	} else if ((rc = rcpt_lookup(s->cfg->users, r, s->privsep >= 0)) <= 0) {
 		if (rc < 0) {
 			warn_("%s", s->cfg->users ? s->cfg->users : "user database");
 			return reply(s, 451, "4.3.0 <%s>: Temporary lookup failure", addr), -1;
 		}
 		snprintf(text, sizeof text, "5.1.1 <%s>: Recipient address rejected: User unknown",
 		    addr);
+		return rcpt_refuse(s, addr, 550, text), -1;
+	} else if (s->privsep >= 0 && r->user.has_ids && (r->user.uid == 0 || r->user.gid == 0)) {
+		/* The root half would refuse to write as uid or gid 0 after
+		 * DATA, a 451 the sender retries for days: say it now. */
+		snprintf(text, sizeof text, "5.7.1 <%s>: Recipient address rejected: mailbox "
+		    "would be written as root (uid 0 or gid 0)", addr);
 		return rcpt_refuse(s, addr, 550, text), -1;
 	}
 	if (greylist_check(s, addr) == 451) {
@@ -675,7 +696,7 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 {
 	const struct config *cfg = arg;
 	struct session *s;
-	int chan = -1;
+	int chan = -1, rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* We wait for our MDA and filter: an inherited SIG_IGN (swaks --pipe,
@@ -719,8 +740,11 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	buf_free(&s->msg);
 	if (s->privsep >= 0 && s->privsep != cfg->worker_chan)
 		close(s->privsep);
+	/* Non-zero ends a reusing worker: without its root half it could
+	 * only answer 451 to every delivery. */
+	rc = s->privsep_gone ? EX_TEMPFAIL : 0;
 	free(s);
-	return 0;
+	return rc;
 }
 
 /* A new reusing worker (server_listen_reuse): started as root, split here,
@@ -760,9 +784,18 @@ int smtpd_run(struct config *cfg)
 	    (cfg->ssl = tls_server_ctx(cfg->cert, cfg->key, err, sizeof err)) == NULL)
 		diex(EX_CONFIG, "%s", err);
 	log_open(cfg);
-	if (cfg->nlisten > 0)
-		return server_listen_reuse(cfg->listen, cfg->nlisten, smtpd_session, cfg,
-		    cfg->max_use, smtpd_worker);
+	if (cfg->nlisten > 0) {
+		/* Postfix's words for its anvil limit */
+		struct server_limits lim = { cfg->per_client,
+		    "421 4.7.0 Error: too many connections from your address\r\n", cfg->verbose };
+
+		if (cfg->verbose)
+			warnx_("limits: command %d s, message %d s a line, --max-size %lld, "
+			    "--max-rcpt %d", cfg->cmd_timeout, cfg->data_timeout, cfg->max_size,
+			    cfg->max_rcpt);
+		return server_listen_limits(cfg->listen, cfg->nlisten, smtpd_session, cfg,
+		    cfg->max_use, smtpd_worker, &lim);
+	}
 	struct peer p;
 
 	server_peer(0, &p);

@@ -76,6 +76,7 @@ struct config {
 	int    greylist_delay;
 	int    max_use;                 /* --max-use: sessions per worker process */
 	int    max_hops;                /* --max-hops: Received: fields a message may carry */
+	int    per_client;              /* --max-per-client, 0: SERVER_PER_CLIENT_MAX */
 	int    worker_chan;             /* a reusing worker's channel to its root half, or -1 */
 	SSL_CTX *ssl;
 };
@@ -121,6 +122,7 @@ struct session {
 	char   id[QUEUE_ID_MAX];
 	size_t size;                    /* of the message delivered, for logs */
 	int    privsep;                 /* channel to the root half, or -1 */
+	int    privsep_gone;            /* the root half has gone: serve no more sessions */
 };
 
 /* main.c hands over here: inetd mode or listening.  Returns an exit code. */

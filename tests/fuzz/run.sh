@@ -4,7 +4,8 @@
 # here with the fuzzer's instrumentation) and with the extra sources listed
 # on a "FUZZ_EXTRA: file.c ..." line of the harness, if any.  The corpus
 # grows in tests/fuzz/corpus-NAME/ (gitignored), seeded from
-# tests/fuzz/seeds/NAME/ and, for mime, tests/corpus/mime/; a dictionary
+# tests/fuzz/seeds/NAME/, tests/fuzz/regress/NAME/ (inputs that once
+# crashed) and, for mime, tests/corpus/mime/; a dictionary
 # tests/fuzz/NAME.dict is used when present.
 #
 #   FUZZ_SECS=60     seconds per harness        FUZZ_ONLY=mime   one harness
@@ -50,6 +51,8 @@ for h in tests/fuzz/fuzz_*.c; do
 	mkdir -p "$corpus"
 	seeds=""
 	[ -d "tests/fuzz/seeds/$name" ] && seeds="tests/fuzz/seeds/$name"
+	# past findings, kept as regression cases (tests/fuzz/regress/NAME/)
+	[ -d "tests/fuzz/regress/$name" ] && seeds="$seeds tests/fuzz/regress/$name"
 	[ "$name" = mime ] && seeds="$seeds tests/corpus/mime"
 	dict=""
 	par=""

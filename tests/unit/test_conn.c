@@ -157,6 +157,54 @@ START_TEST(write_timeout)
 }
 END_TEST
 
+/* A peer writing its line one byte every 200 ms (a trickle, never idle
+ * for a whole timeout) gets CONN_TIMEOUT once the timeout has passed for
+ * the whole line; conn_set_deadline bounds a run of complete lines. */
+static void trickle(int fd, const char *s, int ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	for (; *s; s++) {
+		if (write(fd, s, 1) != 1)
+			_exit(0);
+		nanosleep(&ts, NULL);
+	}
+	_exit(0);
+}
+
+START_TEST(whole_line_and_session_deadlines)
+{
+	char buf[64];
+	size_t n;
+	struct timespec t0, t1;
+	pid_t pid;
+
+	if ((pid = fork()) == 0)
+		trickle(sv[1], "NOOP NOOP NOOP NOOP NOOP NOOP\r\n", 200);
+	conn_set_timeout(&c, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &n), CONN_TIMEOUT);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+
+	/* whole lines, each in time, but the session's deadline passes */
+	if ((pid = fork()) == 0)
+		trickle(sv[1], "A\nB\nC\nD\nE\nF\nG\nH\nI\nJ\nK\nL\n", 100);
+	conn_set_timeout(&c, 5);
+	conn_set_deadline(&c, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (conn_getline(&c, buf, sizeof buf, &n) == CONN_OK)
+		;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 3);
+	ck_assert_str_ne(buf, "L");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+END_TEST
+
 /* A TLS peer that sends part of a record and stops (slowloris): the
  * handshake fails after the timeout instead of blocking in SSL_accept. */
 START_TEST(tls_partial_record)
@@ -279,6 +327,38 @@ START_TEST(transcript)
 }
 END_TEST
 
+/* The transcript goes to an unbuffered stderr shared by concurrent
+ * sessions (-l): each line must be one write(2), or lines interleave.
+ * A SOCK_SEQPACKET log keeps the writes apart: one packet each. */
+START_TEST(transcript_one_write_per_line)
+{
+	static const char *const want[] = { "S: 250-first line\n", "S: 250 second\n",
+	    "C: MAIL FROM:<a@b.example>\n" };
+	char buf[128];
+	int lv[2];
+	size_t n;
+	FILE *f;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, lv), 0);
+	ck_assert_ptr_nonnull(f = fdopen(lv[0], "w"));
+	setvbuf(f, NULL, _IONBF, 0);
+	conn_set_log(&c, f, NULL);
+	peer_says("MAIL FROM:<a@b.example>\r\n");
+	conn_printf(&c, "250-first line\r\n250 second\r\n");
+	conn_getline(&c, buf, sizeof buf, &n);
+	fclose(f);
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		ssize_t k = recv(lv[1], buf, sizeof buf - 1, MSG_DONTWAIT);
+
+		ck_assert_int_gt(k, 0);
+		buf[k] = '\0';
+		ck_assert_str_eq(buf, want[i]);
+	}
+	ck_assert_int_eq(recv(lv[1], buf, sizeof buf, MSG_DONTWAIT), 0);
+	close(lv[1]);
+}
+END_TEST
+
 /* TLS: a forked server accepts, the client connects, a line each way. */
 START_TEST(starttls)
 {
@@ -351,6 +431,39 @@ START_TEST(verify_fails)
 }
 END_TEST
 
+/* With --insecure (no verification), a handshake the peer breaks off
+ * (here: it wants a client certificate we do not have) is reported as
+ * what it is, not as the self-signed certificate we chose to accept. */
+START_TEST(insecure_reports_handshake_error)
+{
+	char err[256];
+	SSL_CTX *sctx, *cctx;
+	pid_t pid;
+	int st;
+
+	sctx = tls_server_ctx(cert, key, err, sizeof err);
+	SSL_CTX_set_max_proto_version(sctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(sctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct conn s;
+
+		conn_init(&s, sv[1], sv[1], CONN_SERVER);
+		conn_set_timeout(&s, 5);
+		_exit(conn_starttls(&s, sctx, NULL) < 0 ? 0 : 1);
+	}
+	cctx = tls_client_ctx(NULL, 1, err, sizeof err);
+	c.side = CONN_CLIENT;
+	ck_assert_int_eq(conn_starttls(&c, cctx, "localhost"), -1);
+	ck_assert_msg(strstr(c.errbuf, "verif") == NULL, "%s", c.errbuf);
+	ck_assert_msg(strstr(c.errbuf, "alert") != NULL, "%s", c.errbuf);
+	waitpid(pid, &st, 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("conn");
@@ -365,10 +478,13 @@ int main(void)
 	tcase_add_test(tc, long_lines);
 	tcase_add_test(tc, chunks_and_reads);
 	tcase_add_test(tc, timeout);
+	tcase_add_test(tc, whole_line_and_session_deadlines);
 	tcase_add_test(tc, output_and_discard);
 	tcase_add_test(tc, transcript);
+	tcase_add_test(tc, transcript_one_write_per_line);
 	tcase_add_test(tc, starttls);
 	tcase_add_test(tc, verify_fails);
+	tcase_add_test(tc, insecure_reports_handshake_error);
 	tcase_add_test(tc, write_timeout);
 	tcase_add_test(tc, tls_partial_record);
 	tcase_add_test(tc, tls_eof_without_close_notify);

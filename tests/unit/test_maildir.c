@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -128,6 +129,45 @@ START_TEST(make_and_deliver)
 	snprintf(path, sizeof path, "%s/nope", root);
 	ck_assert_int_eq(maildir_open(&m, path), -1);
 	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+/* Files a killed writer left in tmp/ are removed at the next delivery
+ * once 36 hours old (the Maildir convention); newer ones, and anything
+ * that is not a regular file, stay. */
+START_TEST(tmp_cleaned)
+{
+	char md[128], path[512], name[MAILDIR_UNIQ_MAX + 64];
+	struct timespec old[2] = { { time(NULL) - 37 * 3600, 0 }, { time(NULL) - 37 * 3600, 0 } };
+	struct timespec young[2] = { { time(NULL) - 35 * 3600, 0 }, { time(NULL) - 35 * 3600, 0 } };
+	struct maildir_msg m;
+	int fd;
+
+	snprintf(md, sizeof md, "%s/Maildir", root);
+	ck_assert_int_eq(maildir_make(md, 0), 0);
+	snprintf(path, sizeof path, "%s/tmp/1.dead.host", md);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(futimens(fd, old), 0);
+	close(fd);
+	snprintf(path, sizeof path, "%s/tmp/2.young.host", md);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT, 0600), 0);
+	ck_assert_int_eq(futimens(fd, young), 0);
+	close(fd);
+	snprintf(path, sizeof path, "%s/tmp/3.dir", md);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, old, 0), 0);
+
+	ck_assert_int_eq(maildir_open(&m, md), 0);
+	ck_assert_int_eq(maildir_write(&m, "x\n", 2), 0);
+	ck_assert_int_eq(maildir_commit(&m, NULL, name, sizeof name), 0);
+	snprintf(path, sizeof path, "%s/tmp/1.dead.host", md);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	snprintf(path, sizeof path, "%s/tmp/2.young.host", md);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof path, "%s/tmp/3.dir", md);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof path, "%s/tmp", md);
+	ck_assert_int_eq(count(path), 2);
 }
 END_TEST
 
@@ -358,6 +398,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, uniq_names);
 	tcase_add_test(tc, make_and_deliver);
+	tcase_add_test(tc, tmp_cleaned);
 	tcase_add_test(tc, mbox_quoting);
 	tcase_add_test(tc, mbox_separator_repair);
 	tcase_add_test(tc, from_line);

@@ -310,6 +310,45 @@ START_TEST(maildir_in_use_and_missing)
 }
 END_TEST
 
+/* mail, s-nail, mutt and neomutt add or rewrite Status:, X-Status:,
+ * Content-Length: and Lines: when they quit: an mbox message's UIDL must
+ * not change with them (RFC 1939 7), or keep-mode clients fetch it again. */
+START_TEST(mbox_uidl_stable_across_mua_status)
+{
+	static const char *const before =
+	    "From a@x Mon Nov 23 10:00:00 2026\n"
+	    "Subject: one\nMessage-ID: <1@x>\n\nbody\n\n";
+	static const char *const after =
+	    "From a@x Mon Nov 23 10:00:00 2026\n"
+	    "Subject: one\nMessage-ID: <1@x>\nStatus: RO\nX-Status: A\n"
+	    "Content-Length: 5\nLines: 1\nX-UID: 7\nX-Keywords: $label1\n\tmore\n\nbody\n\n";
+	static const char *const other =
+	    "From a@x Mon Nov 23 10:00:00 2026\n"
+	    "Subject: one!\nMessage-ID: <1@x>\nStatus: RO\n\nbody\n\n";
+	static const char *const body =
+	    "From a@x Mon Nov 23 10:00:00 2026\n"
+	    "Subject: one\nMessage-ID: <1@x>\n\nbody changed\n\n";
+	const char *v[] = { before, after, other, body };
+	char uid[4][MAILDROP_UID_MAX + 1], path[512];
+	struct maildrop md;
+	const char *why;
+
+	mk_tmp();
+	snprintf(path, sizeof path, "%s/mbox", tmp);
+	for (int i = 0; i < 4; i++) {
+		put_file("mbox", v[i], strlen(v[i]));
+		ck_assert_int_eq(maildrop_open(&md, path, MB_MBOX, &why), MD_OK);
+		ck_assert_uint_eq(md.n, 1);
+		snprintf(uid[i], sizeof uid[i], "%s", md.m[0].uid);
+		maildrop_close(&md);
+	}
+	ck_assert_str_eq(uid[0], uid[1]);
+	ck_assert_str_ne(uid[0], uid[2]);       /* other header fields count */
+	ck_assert_str_ne(uid[0], uid[3]);       /* and the body */
+	rm_tmp();
+}
+END_TEST
+
 static const char mbox[] =
     "From a@x Mon Nov 23 10:00:00 2026\n"
     "Subject: one\n\n>From quoted\n>>From twice\n.dot\nFrom not a separator\n\n"
@@ -637,6 +676,7 @@ static Suite *suite(void)
 	tcase_add_test(t, maildir_renamed_and_vanished);
 	tcase_add_test(t, maildir_in_use_and_missing);
 	tcase_add_test(t, mbox_parse_send);
+	tcase_add_test(t, mbox_uidl_stable_across_mua_status);
 	tcase_add_test(t, mbox_update_in_place);
 	tcase_add_test(t, mbox_locks_and_garbage);
 	tcase_add_test(t, maildir_dele_of_vanished);

@@ -122,6 +122,10 @@ START_TEST(hostile)
 		"version 1\nfrom <>\nattempts -1\nrcpt <a@b> pending\n",
 		"version 1\nfrom <>\nnext 99999999999999999999999\nrcpt <a@b> pending\n",
 		"version 1\nfrom <>\nrcpt <a@b> pending",        /* no final LF */
+		/* control bytes, which queue_env_format never writes (fuzz_queue) */
+		"version 1\nfrom <a\tb@c>\nrcpt <a@b> pending\n",
+		"version 1\nfrom <>\nrcpt <a\x1b@b> pending\n",
+		"version 1\nfrom <\"a\\\x01\"@b>\nrcpt <a@b> pending\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct queue_env e;
@@ -130,6 +134,15 @@ START_TEST(hostile)
 		ck_assert_msg(queue_env_parse(bad[i], strlen(bad[i]), &e, &why) == -1,
 		    "accepted #%zu", i);
 		ck_assert_ptr_nonnull(why);
+		queue_env_free(&e);
+	}
+	/* a NUL inside an address would cut it short (tests/fuzz/regress/queue) */
+	{
+		static const char nul[] = "version 1\nfrom <a@b\0\"c>\nrcpt <a@b> pending\n";
+		struct queue_env e;
+		const char *why = NULL;
+
+		ck_assert_int_eq(queue_env_parse(nul, sizeof nul - 1, &e, &why), -1);
 		queue_env_free(&e);
 	}
 }

@@ -139,9 +139,11 @@ START_TEST(listen_limit_and_stop)
 	pid_t pid;
 	int st;
 
+	struct server_limits lim = { SERVER_CHILDREN_MAX, NULL, 0 };   /* all from 127.0.0.1 */
+
 	snprintf(a4, sizeof a4, "127.0.0.1:%d", port);
 	if ((pid = fork()) == 0)
-		_exit(server_listen(addrs, 1, hold, NULL));
+		_exit(server_listen_limits(addrs, 1, hold, NULL, 1, NULL, &lim));
 	for (int i = 0; i < SERVER_CHILDREN_MAX; i++) {
 		fds[i] = connect_to(AF_INET, "127.0.0.1", port);
 		ck_assert_int_ge(fds[i], 0);
@@ -165,6 +167,68 @@ START_TEST(listen_limit_and_stop)
 		ck_assert_int_eq(read(fds[i], buf, sizeof buf), 0);   /* EOF */
 		close(fds[i]);
 	}
+}
+END_TEST
+
+/* --max-per-client: three sessions from 127.0.0.1, the fourth is told
+ * and closed at once, 127.0.0.2 still gets in; when one of the three
+ * ends, 127.0.0.1 may come back.  With and without reusing workers. */
+static int connect_from(const char *src, int port)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &in.sin_addr);
+	inet_pton(AF_INET, src, &me.sin_addr);
+	if (bind(fd, (struct sockaddr *)&me, sizeof me) < 0 ||
+	    connect(fd, (struct sockaddr *)&in, sizeof in) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+START_TEST(listen_per_client)
+{
+	int port = 22000 + 1800 + getpid() % 90;
+	char a4[32], buf[16];
+	char *addrs[1] = { a4 };
+	struct server_limits lim = { 3, "busy\r\n", 0 };
+	int fds[5];
+	pid_t pid;
+
+	snprintf(a4, sizeof a4, "127.0.0.1:%d", port + _i);
+	if ((pid = fork()) == 0)
+		_exit(server_listen_limits(addrs, 1, hold, NULL, _i ? 5 : 1, NULL, &lim));
+	ck_assert_int_ge(fds[0] = connect_to(AF_INET, "127.0.0.1", port + _i), 0);
+	for (int i = 0; i < 5; i++) {
+		if (i > 0)
+			ck_assert_int_ge(fds[i] = connect_from(i == 4 ? "127.0.0.2" : "127.0.0.1",
+			    port + _i), 0);
+		ck_assert(readable(fds[i], 5000));
+		ck_assert_int_gt(read(fds[i], buf, sizeof buf), 0);
+		ck_assert_int_eq(memcmp(buf, i == 3 ? "busy\r\n" : "hi\n", 3), 0);
+	}
+	ck_assert_int_eq(read(fds[3], buf, sizeof buf), 0);     /* closed */
+	close(fds[3]);
+	close(fds[0]);
+	/* once the session has ended, its slot frees: retry until then */
+	for (int tries = 0;; tries++) {
+		ck_assert_int_lt(tries, 50);
+		ck_assert_int_ge(fds[0] = connect_from("127.0.0.1", port + _i), 0);
+		ck_assert(readable(fds[0], 5000));
+		ck_assert_int_gt(read(fds[0], buf, 3), 0);
+		if (memcmp(buf, "hi\n", 3) == 0)
+			break;
+		close(fds[0]);
+		usleep(100000);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	for (int i = 0; i < 5; i++)
+		if (i != 3)
+			close(fds[i]);
 }
 END_TEST
 
@@ -223,9 +287,12 @@ START_TEST(listen_reuse)
 	pid_t pid;
 	int st;
 
+	/* every client here is 127.0.0.1: no per-client limit below the total */
+	struct server_limits lim = { SERVER_CHILDREN_MAX, NULL, 0 };
+
 	snprintf(a4, sizeof a4, "127.0.0.1:%d", port);
 	if ((pid = fork()) == 0)
-		_exit(server_listen_reuse(addrs, 1, whoami, NULL, 3, init_count));
+		_exit(server_listen_limits(addrs, 1, whoami, NULL, 3, init_count, &lim));
 	/* One worker serves three sessions, init once; the fourth client gets
 	 * a new worker. */
 	for (int i = 0; i < 4; i++) {
@@ -355,6 +422,7 @@ static int drop_to_root(void)
 START_TEST(privileges)
 {
 	ck_assert_int_eq(server_become(0, 0), -1);      /* never as root */
+	ck_assert_int_eq(server_become(12345, 0), -1);  /* nor as group root */
 	if (geteuid() != 0) {
 		ck_assert_int_eq(server_drop_privs(NULL), 0);   /* no-op */
 		ck_assert_int_eq(server_become(getuid(), getgid()), 0);
@@ -409,6 +477,7 @@ int main(void)
 	tcase_add_test(tc, listen_errors);
 	tcase_add_test(tc, listen_limit_and_stop);
 	tcase_add_test(tc, listen_reuse);
+	tcase_add_loop_test(tc, listen_per_client, 0, 2);
 	tcase_add_test(tc, inetd_mode);
 	tcase_add_test(tc, privileges);
 	tcase_add_test(tc, plain_auth_policy);

@@ -37,6 +37,7 @@ START_TEST(paths_good)
 		{ "<\"john doe\"@example.org>", "\"john doe\"@example.org", 0 },
 		{ "<\"a>b\"@example.org>", "\"a>b\"@example.org", 0 },
 		{ "<\"q\\\"x\"@example.org>", "\"q\\\"x\"@example.org", 0 },
+		{ "<\"a\\ b\\~\"@example.org>", "\"a\\ b\\~\"@example.org", 0 },
 		{ "<@relay.example,@b.example:u@c.example>", "u@c.example", 0 },
 		{ "<u@[192.0.2.1]>", "u@[192.0.2.1]", 0 },
 		{ "<u@[IPv6:2001:db8::1]>", "u@[IPv6:2001:db8::1]", 0 },
@@ -63,6 +64,12 @@ START_TEST(paths_bad)
 		"<a@b_c.example>", "<\"unterminated@b.example>", "<a@[1.2.3.4>", "<a@[]>",
 		"<j\xc3\xb6rg@example.org>", "<a@b\xc3\xbc.example>", "<a\x01@b.example>",
 		"<postmaster2>",
+		/* qtextSMTP and quoted-pairSMTP (%d92 %d32-126): no control
+		 * byte in a quoted local part, escaped or not (RFC 5321 4.1.2) */
+		"<\"a\tb\"@c.example>", "<\"a\\\rX-Injected: yes\"@c.example>",
+		"<\"a\\\x1b\"@c.example>", "<\"a\\\x07\"@c.example>",
+		"<\"a\\\tb\"@c.example>", "<\"a\\\x7f\"@c.example>",
+		"<\"a\\\x01\"@c.example>", "<\"a\\\xc3\xa9\"@c.example>",
 	};
 	char out[SMTP_PATH_MAX + 1];
 
