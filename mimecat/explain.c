@@ -164,6 +164,34 @@ static void preview(FILE *f, const struct mime_part *p)
 	buf_free(&u);
 }
 
+/* An mbox file (RFC 4155) starts with a "From " line that the parser
+ * skipped: say what it is, and what ">From " in a body means there. */
+static void mbox_notes(struct notes *ns, const char *base, size_t len, size_t hdr_off)
+{
+	const char *nl = memchr(base, '\n', len), *sp;
+	size_t n = nl ? (size_t)(nl - base) : len, sl;
+
+	if (hdr_off == 0 || n < 5 || memcmp(base, "From ", 5) != 0)
+		return;
+	sp = memchr(base + 5, ' ', n - 5);
+	sl = sp ? (size_t)(sp - base) - 5 : n - 5;
+	note(ns, 0, 0, NULL, "<- mbox separator line (RFC 4155), not a header field: envelope "
+	    "sender <%.*s> (SMTP MAIL FROM, as in Return-Path:), then the date it was "
+	    "stored (asctime format, no time zone). The author is the From: field below.",
+	    (int)(sl > 200 ? 200 : sl), base + 5);
+	for (size_t off = n + 1; off < len;) {
+		const char *e = memchr(base + off, '\n', len - off);
+		size_t q = off;
+
+		while (q < len && base[q] == '>')
+			q++;
+		if (q > off && len - q >= 5 && memcmp(base + q, "From ", 5) == 0)
+			note(ns, off, 5, NULL, "<- \">From \" in mbox: a body line that began "
+			    "\"From \" was quoted so it cannot end the message; a reader drops one '>'");
+		off = e ? (size_t)(e - base) + 1 : len;
+	}
+}
+
 int mc_explain(struct mc *mc)
 {
 	struct notes ns = { 0 };
@@ -173,6 +201,7 @@ int mc_explain(struct mc *mc)
 
 	for (const struct mime_part *p = mc->m.root; p; p = p->order)
 		part_notes(&ns, p, mc->base);
+	mbox_notes(&ns, mc->base, mc->len, mc->m.root->off);
 	if (ns.n)
 		qsort(ns.v, ns.n, sizeof *ns.v, by_off);
 	while (s < end) {

@@ -13,12 +13,13 @@
 
 const char *const progname = "mimecat";
 
-enum mode { M_VIEW, M_TREE, M_PART, M_HEADERS, M_EXTRACT, M_EXPLAIN, M_CHECK, M_IMAP };
+enum mode { M_VIEW, M_TREE, M_PART, M_HEADERS, M_EXTRACT, M_EXPLAIN, M_CHECK, M_IMAP, M_ROUTE };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mimecat [-t | -p SECTION [--utf8] | -x [DIR] [-a] | -H [-p SECTION] [-a] | -e | -c | -B] [FILE]\n"
+	    "usage: mimecat [-t | -p SECTION [--utf8] | -x [DIR] [-a] | -H [-p SECTION] [-a] | -e | -c | -B | -r]\n"
+	    "               [FILE]\n"
 	    "       mimecat -t | -c | -x DIR [-a] FILE...\n"
 	    "Show a MIME message (FILE or standard input) as a person reads it, or:\n\n"
 	    "  -t, --tree            the structure: one line per part, with its IMAP section number\n"
@@ -30,6 +31,7 @@ static void usage(FILE *f)
 	    "  -e, --explain         the raw message annotated: headers, boundaries, parts, previews\n"
 	    "  -c, --check           report every RFC rule the message breaks; exit 0 only if none\n"
 	    "  -B, --imap            what an IMAP server answers: BODYSTRUCTURE and ENVELOPE (RFC 3501)\n"
+	    "  -r, --route           the Received: chain, oldest hop first, as a table (RFC 5321 4.4)\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n");
 }
@@ -57,7 +59,7 @@ static int run(struct mc *mc, enum mode mode, const char *file)
 	static int (*const fn[])(struct mc *) = {
 		[M_VIEW] = mc_view, [M_TREE] = mc_tree, [M_PART] = mc_part,
 		[M_HEADERS] = mc_headers, [M_EXTRACT] = mc_extract,
-		[M_EXPLAIN] = mc_explain, [M_CHECK] = mc_check, [M_IMAP] = mc_imap,
+		[M_EXPLAIN] = mc_explain, [M_CHECK] = mc_check, [M_IMAP] = mc_imap, [M_ROUTE] = mc_route,
 	};
 	int rc;
 
@@ -105,6 +107,7 @@ int main(int argc, char **argv)
 		{ "explain", no_argument,       NULL, 'e' },
 		{ "check",   no_argument,       NULL, 'c' },
 		{ "imap",    no_argument,       NULL, 'B' },
+		{ "route",   no_argument,       NULL, 'r' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ "version", no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -115,7 +118,7 @@ int main(int argc, char **argv)
 
 	memset(&mc, 0, sizeof mc);
 	mc.out = stdout;
-	while ((c = getopt_long(argc, argv, "tp:x::aHecBhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "tp:x::aHecBrhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': bad |= set_mode(&mode, M_TREE); break;
 		case 'p': bad |= set_mode(&mode, M_PART); mc.section = optarg; break;
@@ -126,13 +129,14 @@ int main(int argc, char **argv)
 		case 'e': bad |= set_mode(&mode, M_EXPLAIN); break;
 		case 'c': bad |= set_mode(&mode, M_CHECK); break;
 		case 'B': bad |= set_mode(&mode, M_IMAP); break;
+		case 'r': bad |= set_mode(&mode, M_ROUTE); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (bad) {
-		warnx_("-t, -p, -x, -e, -c and -B exclude each other (-H goes with -p)");
+		warnx_("-t, -p, -x, -e, -c, -B and -r exclude each other (-H goes with -p)");
 		usage(stderr);
 		return EX_USAGE;
 	}

@@ -16,6 +16,8 @@
 #define MC_LEGACY_CHARSET "windows-1252"  /* raw 8-bit header bytes that are not UTF-8 */
 #define MC_META_SCAN     1024    /* bytes of HTML searched for a <meta> charset */
 #define MC_ATT_MAX       1000    /* attachments listed by the reading view */
+#define MC_ROUTE_MAX     1000    /* --route: hops shown (the newest); smtpd's hop limit is 100 */
+#define MC_ROUTE_CELL    256     /* --route: bytes of one table cell */
 
 /* One run: the input and what the options asked for. */
 struct mc {
@@ -48,6 +50,7 @@ int mc_extract(struct mc *mc);
 int mc_explain(struct mc *mc);
 int mc_check(struct mc *mc);
 int mc_imap(struct mc *mc);
+int mc_route(struct mc *mc);
 
 /* Shared helpers (util.c). */
 /* The part named by the IMAP section numbers sec, or NULL. */

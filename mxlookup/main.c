@@ -17,6 +17,7 @@ const char *const progname = "mxlookup";
 
 static const struct option opts[] = {
 	{ "server",     required_argument, NULL, 's' },
+	{ "dns",        required_argument, NULL, 's' },   /* as smtp-send and smtpd name it */
 	{ "addresses",  no_argument,       NULL, 'a' },
 	{ "self",       required_argument, NULL, 'S' },
 	{ "no-shuffle", no_argument,       NULL, 'n' },
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 	    "usage: mxlookup [-s SERVER[:PORT]] [-a] [--self HOST]... [--no-shuffle] [-v] DOMAIN...\n"
 	    "Print the hosts an MTA would try for each mail DOMAIN, in order: PREFERENCE HOST.\n\n"
 	    "  -s, --server=SERVER[:PORT]  ask this DNS server ([IPV6]:PORT for IPv6), not resolv.conf's\n"
+	    "      --dns=SERVER[:PORT]     the same (the name smtp-send and smtpd use)\n"
 	    "  -a, --addresses             print each host's IPv4 and IPv6 addresses\n"
 	    "      --self=HOST|ADDR        drop MX hosts at or above our own preference (loop\n"
 	    "                              avoidance); repeat for each name and address we have\n"

@@ -5,6 +5,7 @@
  * tried in order, every address of a host in turn; a host that cannot be
  * reached, or that answers 4xx (to the session or to some recipients),
  * passes the recipients still without a final answer to the next host. */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,88 @@ static void by_mx(const struct opts *o, struct dns *d, SSL_CTX *ctx, const char 
 	dns_mxlist_free(&l);
 }
 
+/* The address in a domain literal "[192.0.2.1]" or "[IPv6:2001:db8::1]"
+ * (RFC 5321 4.1.3) into a; 0, or -1 for a literal we cannot reach (a
+ * General-address-literal tag other than IPv6, or a malformed one). */
+static int literal_addr(const char *lit, struct dns_addr *a)
+{
+	char text[sizeof a->text + 8];
+	size_t n = strlen(lit);
+	const char *p = lit + 1;
+
+	if (n < 3 || lit[n - 1] != ']' || n - 2 >= sizeof text)
+		return -1;
+	memset(a, 0, sizeof *a);
+	a->family = AF_INET;
+	if (strncasecmp(p, "IPv6:", 5) == 0)
+		a->family = AF_INET6, p += 5;
+	memcpy(text, p, (size_t)(lit + n - 1 - p));
+	text[lit + n - 1 - p] = '\0';
+	if (inet_pton(a->family, text, a->family == AF_INET ? (void *)&a->a.v4 : (void *)&a->a.v6) != 1)
+		return -1;
+	inet_ntop(a->family, &a->a, a->text, sizeof a->text);
+	return 0;
+}
+
+/* RFC 5321 5.1: an address literal names the host itself; no MX is
+ * looked up ("sans tenir compte des MX"). */
+static void by_literal(const struct opts *o, SSL_CTX *ctx, const char *from,
+    const struct message *m, struct rcpt *rv, size_t n, const char *domain)
+{
+	struct dns_addr a;
+	struct dns_mx host = { .host = (char *)domain, .implicit = 1, .astatus = DNS_OK,
+		.addrs = { &a, 1 } };
+
+	if (literal_addr(domain, &a) < 0) {
+		for (size_t i = 0; i < n; i++)
+			if (rv[i].state == RS_PENDING)
+				fail_rcpt(&rv[i], RS_PERM, "5.1.2", domain,
+				    "bad or unsupported address literal (want [IPv4] or [IPv6:addr])");
+		return;
+	}
+	if (o->verbose)
+		fprintf(stderr, "* address literal %s: no MX lookup (RFC 5321 5.1)\n", domain);
+	try_host(o, ctx, from, m, rv, n, &host, domain);
+	for (size_t i = 0; i < n; i++)
+		if (rv[i].state == RS_PENDING)
+			fail_rcpt(&rv[i], RS_TEMP, "4.4.1", domain, "the host could not be reached");
+}
+
+/* Send to every pending recipient whose domain is an address literal
+ * (when literal) or a name (when !literal), domain by domain. */
+static void by_domain(const struct opts *o, struct dns *d, SSL_CTX *ctx, const char *from,
+    const struct message *m, struct rcpt *rv, size_t n, int literal)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *at = strrchr(rv[i].addr, '@');
+
+		if (rv[i].state != RS_PENDING)
+			continue;
+		if (at == NULL || at[1] == '\0') {
+			fail_rcpt(&rv[i], RS_PERM, "5.1.3", "", "no domain in address (use -s to send "
+			    "to a server)");
+			continue;
+		}
+		if ((at[1] == '[') != literal)
+			continue;
+		/* one domain at a time; the others wait parked */
+		mark_others(rv, n, at + 1, 1);
+		if (literal)
+			by_literal(o, ctx, from, m, rv, n, at + 1);
+		else
+			by_mx(o, d, ctx, from, m, rv, n, at + 1);
+		mark_others(rv, n, at + 1, 0);
+	}
+}
+
+static int any_pending(const struct rcpt *rv, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rv[i].state == RS_PENDING)
+			return 1;
+	return 0;
+}
+
 void deliver(const struct opts *o, SSL_CTX *ctx, const char *from,
     const struct message *m, struct rcpt *rv, size_t n)
 {
@@ -188,25 +271,16 @@ void deliver(const struct opts *o, SSL_CTX *ctx, const char *from,
 		fixed_server(o, ctx, from, m, rv, n);
 		return;
 	}
+	/* literals first: they need no DNS server at all */
+	by_domain(o, NULL, ctx, from, m, rv, n, 1);
+	if (!any_pending(rv, n))
+		return;
 	if ((d = dns_open(&dopt, err, sizeof err)) == NULL) {
 		for (size_t i = 0; i < n; i++)
-			fail_rcpt(&rv[i], RS_TEMP, "4.4.3", "dns", err);
+			if (rv[i].state == RS_PENDING)
+				fail_rcpt(&rv[i], RS_TEMP, "4.4.3", "dns", err);
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *at = strrchr(rv[i].addr, '@');
-
-		if (rv[i].state != RS_PENDING)
-			continue;
-		if (at == NULL || at[1] == '\0') {
-			fail_rcpt(&rv[i], RS_PERM, "5.1.3", "", "no domain in address (use -s to send "
-			    "to a server)");
-			continue;
-		}
-		/* one domain at a time; the others wait parked */
-		mark_others(rv, n, at + 1, 1);
-		by_mx(o, d, ctx, from, m, rv, n, at + 1);
-		mark_others(rv, n, at + 1, 0);
-	}
+	by_domain(o, d, ctx, from, m, rv, n, 0);
 	dns_close(d);
 }

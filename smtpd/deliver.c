@@ -37,21 +37,46 @@
 
 /* ---- headers ---- */
 
-int header_has(const char *msg, size_t len, const char *name)
+size_t header_count(const char *msg, size_t len, const char *name)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), count = 0;
 	const char *p = msg, *end = msg + len;
 
 	while (p < end && *p != '\n') {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 
-		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':')
-			return 1;
+		/* RFC 5322 3.6.8 allows blanks before the colon (obs-optional). */
+		if ((size_t)(end - p) > n && strncasecmp(p, name, n) == 0) {
+			const char *c = p + n;
+
+			while (c < end && (*c == ' ' || *c == '\t'))
+				c++;
+			if (c < end && *c == ':')
+				count++;
+		}
 		if (nl == NULL)
 			break;
 		p = nl + 1;
 	}
-	return 0;
+	return count;
+}
+
+int header_has(const char *msg, size_t len, const char *name)
+{
+	return header_count(msg, len, name) > 0;
+}
+
+/* RFC 5321 6.3: a message that has already crossed --max-hops relays is
+ * in a loop; refuse it (for every recipient) rather than pass it on. */
+static int too_many_hops(const struct session *s, char *why, size_t cap)
+{
+	size_t hops = header_count(s->msg.p ? s->msg.p : "", s->msg.len, "Received");
+
+	if (hops <= (size_t)s->cfg->max_hops)
+		return 0;
+	snprintf(why, cap, "5.4.6 Too many hops: %zu Received: fields, limit %d "
+	    "(RFC 5321 6.3: mail loop?)", hops, s->cfg->max_hops);
+	return 554;
 }
 
 static void rfc5322_date(char *buf, size_t cap, time_t t)
@@ -435,6 +460,9 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 {
 	struct buf err = { 0 };
 	int fd, st;
+	/* "bob@[IPv6:::1]" cannot be a user name (':' separates passwd-file
+	 * fields): for an address literal, deliver to the user found. */
+	const char *who = *addr_domain(r->addr) == '[' ? r->user.name : r->addr;
 
 	if (s->cfg->mda != NULL && s->cfg->mda[0] == '\0') {
 		r->code = 451;
@@ -442,7 +470,7 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 		return;
 	}
 	if (s->cfg->mda == NULL && s->privsep < 0) {      /* in-process, as ourselves */
-		st = local_deliver(s->cfg, s->from, r->addr, -1, m, &err);
+		st = local_deliver(s->cfg, s->from, who, -1, m, &err);
 		mda_result(r, st, &err);
 		if (st != 0 && s->cfg->verbose)
 			warnx_("%s: delivery failed (%d): %s", r->addr, st, err.p ? err.p : "");
@@ -455,9 +483,9 @@ static void deliver_local(struct session *s, struct rcpt *r, const struct buf *m
 		return;
 	}
 	if (s->privsep >= 0)            /* root runs it for us: see privsep.c */
-		st = privsep_deliver(s->privsep, s->from, r->addr, fd, &err);
+		st = privsep_deliver(s->privsep, s->from, who, fd, &err);
 	else
-		st = mda_exec(s->cfg, s->from, r->addr, fd, &err);
+		st = mda_exec(s->cfg, s->from, who, fd, &err);
 	close(fd);
 	mda_result(r, st, &err);
 	if (st != 0 && s->cfg->verbose)
@@ -590,7 +618,8 @@ void deliver_message(struct session *s)
 
 	queue_new_id(s->id);
 	build_message(s, &m);
-	if (s->cfg->filter != NULL && (code = run_filter(s, &m, &hdrs, why, sizeof why)) == 0 &&
+	code = too_many_hops(s, why, sizeof why);
+	if (code == 0 && s->cfg->filter != NULL && (code = run_filter(s, &m, &hdrs, why, sizeof why)) == 0 &&
 	    hdrs.len > 0)
 		insert_after_received(&m, &hdrs);
 	for (size_t i = 0; code != 0 && i < s->nrcpt; i++) {

@@ -22,7 +22,7 @@ enum {
 	O_HOSTNAME = 256, O_USERS, O_MAILBOX, O_CERT, O_KEY, O_TLS, O_PLAINAUTH, O_SYSLOG,
 	O_DOMAINS, O_RELAYFROM, O_QUEUE, O_MDA, O_LMTP, O_SUBMISSION, O_MAXSIZE, O_MAXRCPT,
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
-	O_SMTPSEND, O_MAXUSE
+	O_SMTPSEND, O_MAXUSE, O_MAXHOPS
 };
 
 static const struct option opts[] = {
@@ -56,6 +56,7 @@ static const struct option opts[] = {
 	{ "filter",         required_argument, NULL, O_FILTER },
 	{ "smtp-send",      required_argument, NULL, O_SMTPSEND },
 	{ "max-use",        required_argument, NULL, O_MAXUSE },
+	{ "max-hops",       required_argument, NULL, O_MAXHOPS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -69,7 +70,7 @@ static void usage(FILE *f)
 	    "             [--max-rcpt N] [--timeout SECS] [--data-timeout SECS] [--user NAME]\n"
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
-	    "             [--max-use N]\n"
+	    "             [--max-use N] [--max-hops N]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -265,6 +266,7 @@ static void option(struct config *c, int o, char *arg)
 	case O_FILTER: c->filter = arg; break;
 	case O_SMTPSEND: c->smtp_send = arg; break;
 	case O_MAXUSE: c->max_use = (int)num_arg("--max-use", arg, 1, SERVER_REUSE_MAX); break;
+	case O_MAXHOPS: c->max_hops = (int)num_arg("--max-hops", arg, 1, SMTPD_HOPS_CAP); break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }
@@ -280,6 +282,7 @@ int main(int argc, char **argv)
 	cfg.max_rcpt = SMTP_RCPT_MAX;
 	cfg.greylist_delay = SMTPD_GREYLIST_DELAY;
 	cfg.max_use = SMTPD_MAX_USE;
+	cfg.max_hops = SMTPD_MAX_HOPS;
 	cfg.worker_chan = -1;
 	while ((o = getopt_long(argc, argv, "hVvl:", opts, NULL)) != -1) {
 		if (o == 'h') {

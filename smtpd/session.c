@@ -336,6 +336,15 @@ static int rcpt_lookup(const char *users, struct rcpt *r)
 	return 0;
 }
 
+/* Whether the local part of addr holds '%' (outside quotes, or inside
+ * them: either way it names another host). */
+static int percent_hack(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL && memchr(addr, '%', (size_t)(at - addr)) != NULL;
+}
+
 /* Decide where addr goes: fills r, or replies and returns -1. */
 static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 {
@@ -346,6 +355,16 @@ static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 	if ((code = dnsbl_check(s, text, sizeof text)) != 0)
 		return rcpt_refuse(s, addr, code, text), -1;
 	r->local = s->cfg->lmtp || *dom == '\0' || domain_is_local(s->cfg, dom);
+	if (r->local && percent_hack(addr)) {
+		/* "user%other@here" asks us to relay to "other" (the old
+		 * percent hack, RFC 1123 5.2.16): an open-relay path, so it is
+		 * refused by policy (5.7.1), not as bad syntax: '%' is a legal
+		 * local-part character. */
+		snprintf(text, sizeof text, "5.7.1 <%s>: Recipient address rejected: "
+		    "percent hack (user%%host@domain) not accepted: this server does not relay "
+		    "through a local part; write the address user@host", addr);
+		return rcpt_refuse(s, addr, 550, text), -1;
+	}
 	if (!r->local) {
 		if (!relay_allowed(s) || s->cfg->queue == NULL) {
 			snprintf(text, sizeof text, "5.7.1 <%s>: Relay access denied", addr);

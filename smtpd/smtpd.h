@@ -35,6 +35,13 @@
 #define SMTPD_GREYLIST_MAXAGE (35 * 24 * 3600) /* a triplet is forgotten after 35 days */
 #define SMTPD_REASON_MAX     256     /* DNSBL TXT reasons we quote */
 #define SMTPD_MAX_USE        100     /* --max-use: sessions per process, as Postfix's max_use */
+/* --max-hops: a message arriving with more Received: fields than this is
+ * refused (554 5.4.6), so a routing loop ends.  RFC 5321 6.3 asks for "a
+ * large rejection threshold, normally at least 100"; Postfix's
+ * hopcount_limit (50), Exim's received_headers_max (30) and Sendmail's
+ * MaxHopCount (25) are lower, but we follow the RFC's figure. */
+#define SMTPD_MAX_HOPS       100
+#define SMTPD_HOPS_CAP       100000  /* largest --max-hops we take */
 
 struct cidr {
 	int family;                     /* AF_INET or AF_INET6 */
@@ -68,6 +75,7 @@ struct config {
 	int    cmd_timeout, data_timeout;
 	int    greylist_delay;
 	int    max_use;                 /* --max-use: sessions per worker process */
+	int    max_hops;                /* --max-hops: Received: fields a message may carry */
 	int    worker_chan;             /* a reusing worker's channel to its root half, or -1 */
 	SSL_CTX *ssl;
 };
@@ -156,6 +164,8 @@ void deliver_message(struct session *s);
 void received_line(struct session *s, struct buf *b, const char *rcpt);
 /* Whether the header block of an LF message has field name (case-insensitive). */
 int header_has(const char *msg, size_t len, const char *name);
+/* How many fields called name the header block of an LF message has. */
+size_t header_count(const char *msg, size_t len, const char *name);
 
 /* Run the MDA for one recipient with the message on fd; its stderr
  * (first bytes) into err.  The exit status, 128+signal, or -1. */

@@ -9,6 +9,8 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 fuzz="clang libclang-rt-14-dev"
 deb="dpkg-dev fakeroot lintian debootstrap"
+# labs/net/labnet: the lab network's DNS server
+test="$test nsd"
 
 want=""
 for g in "$@"; do eval "want=\"\$want \$$g\""; done
