@@ -25,6 +25,11 @@ elif [ -d "$ROOT/bin" ] || ! command -v smtpd >/dev/null 2>&1; then BIN=$ROOT/bi
 else BIN=$(dirname "$(command -v smtpd)"); fi
 PATH="$BIN:$PATH"
 export ROOT BIN PATH
+# maillab-user, for the solutions: beside lib.sh in a source tree, beside the
+# programs once installed (the installed labs have no bin/).
+MAILLAB_USER=$LABS_DIR/bin/maillab-user
+[ -x "$MAILLAB_USER" ] || MAILLAB_USER=$BIN/maillab-user
+[ -x "$MAILLAB_USER" ] || MAILLAB_USER=maillab-user
 # Debian's python3 (the pyenv one earlier in PATH may lack modules we use).
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3

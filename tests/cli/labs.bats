@@ -12,7 +12,7 @@ setup() {
 }
 teardown() { stop_all; }
 
-LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus)
+LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain)
 
 solve_and_check() {
 	local lab=$ROOT/labs/$1 work=$BATS_TEST_TMPDIR/work
@@ -87,6 +87,8 @@ check_empty() {
 @test "lab 6 (TLS and AUTH): empty work dir fails"       { check_empty 06-tls-auth; }
 @test "lab 7 (spam and viruses): reference solution passes" { solve_and_check 07-spam-virus; }
 @test "lab 7 (spam and viruses): empty work dir fails"   { check_empty 07-spam-virus; }
+@test "lab 8 (the whole chain): reference solution passes (root: lab network)" { solve_and_check 08-whole-chain; }
+@test "lab 8 (the whole chain): empty work dir fails"    { check_empty 08-whole-chain; }
 
 @test "lab 2: a message with a broken attachment is caught" {
 	local work=$BATS_TEST_TMPDIR/work
@@ -255,6 +257,29 @@ SHEET
 	run "$ROOT/labs/run-sheet" --same "$d"
 	assert_failure 1
 	assert_output --partial "+echo un"
+}
+
+@test "run-sheet: <!-- requires: root --> skips the sheet for another user, saying so; <!-- cleanup: CMD --> runs after a failure" {
+	local d=$BATS_TEST_TMPDIR/marks
+	printf '<!-- requires: root -->\n```sh\ntrue\n```\n' | sheet "$d"
+	if [ "$(id -u)" = 0 ]; then
+		run timeout 60 "$ROOT/labs/run-sheet" --as nobody "$d"
+	else
+		run timeout 60 "$ROOT/labs/run-sheet" "$d"
+	fi
+	echo "$output"
+	assert_success
+	assert_output --partial "skip marks: SKIPPED: this lab needs root"
+	refute_output --partial "ok   marks"
+	if [ "$(id -u)" = 0 ]; then
+		run timeout 60 "$ROOT/labs/run-sheet" "$d"
+		assert_success
+		assert_output --partial "ok   marks: en sheet typed as root"
+	fi
+	printf '<!-- cleanup: touch %s/cleaned -->\n```sh\nfalse\n```\n' "$d" | sheet "$d"
+	run timeout 60 "$ROOT/labs/run-sheet" "$d"
+	assert_failure 1
+	[ -f "$d/cleaned" ]
 }
 
 @test "maillab-user: a mail user with your ids, or the mail account's as root" {
