@@ -1,0 +1,283 @@
+/* mailauth.c — the commands of mailauth (see mailauth.h): each reads the
+ * message whole, hands it to lib/ (dkim, spf, dmarc), and prints what a
+ * student needs to see: the new field, or the verdict. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "buf.h"
+#include "dkim.h"
+#include "dns.h"
+#include "err.h"
+#include "limits.h"
+#include "mailauth.h"
+
+#define ERR_MAX       256
+#define HOST_MAX      256
+#define TXT_STR_MAX   255       /* RFC 1035 3.3: one character-string */
+#define RSA_BITS_DEF  2048      /* RFC 8301 3.2: at least 1024; 2048 is today's usual */
+
+/* Read the message from o->file or stdin into b.  0, or an exit code. */
+static int read_msg(const struct mailauth_opts *o, struct buf *b)
+{
+	FILE *f = o->file ? fopen(o->file, "rb") : stdin;
+	size_t n;
+
+	if (!f) {
+		warn_("%s", o->file);
+		return EX_NOINPUT;
+	}
+	do {
+		char *p = buf_reserve(b, IO_BUFSIZE);
+		n = fread(p, 1, IO_BUFSIZE, f);
+		buf_commit(b, n);
+	} while (n > 0 && b->len <= DKIM_MSG_MAX);
+	if (ferror(f)) {
+		warn_("read %s", o->file ? o->file : "stdin");
+		if (f != stdin)
+			fclose(f);
+		return EX_NOINPUT;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (b->len > DKIM_MSG_MAX) {
+		warnx_("%s: message larger than %d bytes", o->file ? o->file : "stdin",
+		    DKIM_MSG_MAX);
+		return EX_DATAERR;
+	}
+	buf_adds(b, "");
+	return 0;
+}
+
+static struct dns *open_dns(const struct mailauth_opts *o)
+{
+	struct dns_opts d = { .server = o->dns, .trace = o->verbose ? stderr : NULL };
+	char err[ERR_MAX];
+	struct dns *r = dns_open(&d, err, sizeof err);
+
+	if (!r)
+		diex(o->dns ? EX_USAGE : EX_OSFILE, "dns: %s", err);
+	return r;
+}
+
+/* ---------------------------------------------------------------- sign */
+
+static int sign_opts(const struct mailauth_opts *o, struct dkim_sign_opts *s)
+{
+	char err[ERR_MAX];
+
+	if (!o->domain || !o->selector || !o->keyfile) {
+		warnx_("sign: -d DOMAIN, -s SELECTOR and -k KEYFILE are required");
+		return EX_USAGE;
+	}
+	memset(s, 0, sizeof *s);
+	s->domain = o->domain;
+	s->selector = o->selector;
+	s->identity = o->identity;
+	s->headers = o->headers;
+	s->t = (time_t)o->timestamp;
+	s->expire = o->expire;
+	s->body_len = o->body_len;
+	s->trace = o->verbose ? stderr : NULL;
+	if (canon_parse(o->canon ? o->canon : "relaxed/relaxed", &s->hc, &s->bc) < 0) {
+		warnx_("sign: -c %s: want simple or relaxed, as HEADER/BODY", o->canon);
+		return EX_USAGE;
+	}
+	if (!(s->key = dkim_key_load(o->keyfile, err, sizeof err))) {
+		warnx_("sign: %s", err);
+		return EX_NOINPUT;
+	}
+	if (o->alg && dkim_alg_parse(o->alg, strlen(o->alg)) != dkim_key_alg(s->key)) {
+		warnx_("sign: -a %s does not match the key in %s (%s)", o->alg, o->keyfile,
+		    dkim_alg_name(dkim_key_alg(s->key)));
+		EVP_PKEY_free(s->key);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
+int mailauth_sign(const struct mailauth_opts *o, FILE *out)
+{
+	struct dkim_sign_opts s;
+	struct buf msg = { 0 }, field = { 0 };
+	char err[ERR_MAX];
+	int rc;
+
+	if ((rc = sign_opts(o, &s)) != 0)
+		return rc;
+	if ((rc = read_msg(o, &msg)) != 0)
+		goto out;
+	if (dkim_sign(msg.p, msg.len, &s, &field, err, sizeof err) < 0) {
+		warnx_("sign: %s", err);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	if (o->verbose)
+		fprintf(stderr, "dkim: added %.*s", (int)field.len, field.p);
+	fwrite(field.p, 1, field.len, out);
+	fwrite(msg.p, 1, msg.len, out);
+	if (fflush(out) != 0) {
+		warn_("write stdout");
+		rc = EX_IOERR;
+	}
+out:
+	EVP_PKEY_free(s.key);
+	buf_free(&msg);
+	buf_free(&field);
+	return rc;
+}
+
+/* -------------------------------------------------------------- verify */
+
+static void ar_dkim(struct buf *ar, const struct dkim_result *r, size_t n)
+{
+	if (n == 0)
+		buf_adds(ar, ";\n\tdkim=none");
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(ar, ";\n\tdkim=%s", ar_name(r[i].res));
+		if (r[i].reason[0])
+			buf_printf(ar, " reason=\"%s\"", r[i].reason);
+		if (r[i].d[0])
+			buf_printf(ar, " header.d=%s", r[i].d);
+		if (r[i].s[0])
+			buf_printf(ar, " header.s=%s", r[i].s);
+		if (r[i].i[0])
+			buf_printf(ar, " header.i=%s", r[i].i);
+		if (r[i].a[0])
+			buf_printf(ar, " header.a=%s", r[i].a);
+		if (r[i].b[0])
+			buf_printf(ar, " header.b=%s", r[i].b);
+	}
+}
+
+/* Write ar with the message's own line ends. */
+static void put_field(const struct buf *ar, int crlf, FILE *out)
+{
+	for (size_t i = 0; i < ar->len; i++) {
+		if (ar->p[i] == '\n' && crlf)
+			fputc('\r', out);
+		fputc(ar->p[i], out);
+	}
+	if (crlf)
+		fputc('\r', out);
+	fputc('\n', out);
+}
+
+int mailauth_verify(const struct mailauth_opts *o, FILE *out)
+{
+	struct buf msg = { 0 }, ar = { 0 };
+	struct dkim_verify_opts v = { 0 };
+	struct dkim_result *res = NULL;
+	size_t nres = 0;
+	char host[HOST_MAX] = "localhost";
+	int rc, crlf;
+
+	if ((rc = read_msg(o, &msg)) != 0) {
+		buf_free(&msg);
+		return rc;
+	}
+	if (!o->authserv && gethostname(host, sizeof host - 1) < 0)
+		snprintf(host, sizeof host, "localhost");
+	v.dns = open_dns(o);
+	v.trace = o->verbose ? stderr : NULL;
+	dkim_verify(msg.p, msg.len, &v, &res, &nres);
+	buf_printf(&ar, "Authentication-Results: %s", o->authserv ? o->authserv : host);
+	ar_dkim(&ar, res, nres);
+	{
+		const char *nl = memchr(msg.p, '\n', msg.len);
+		crlf = o->add && nl && nl > msg.p && nl[-1] == '\r';
+	}
+	put_field(&ar, crlf, out);
+	if (o->add)
+		fwrite(msg.p, 1, msg.len, out);
+	if (fflush(out) != 0) {
+		warn_("write stdout");
+		rc = EX_IOERR;
+	}
+	dns_close(v.dns);
+	free(res);
+	buf_free(&msg);
+	buf_free(&ar);
+	return rc;
+}
+
+/* -------------------------------------------------------------- keygen */
+
+static EVP_PKEY *make_key(const struct mailauth_opts *o)
+{
+	enum dkim_alg a = o->alg ? dkim_alg_parse(o->alg, strlen(o->alg)) : DKIM_RSA_SHA256;
+	EVP_PKEY *k;
+
+	if (a == DKIM_ED25519_SHA256)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	else if (a == DKIM_RSA_SHA256)
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)(o->bits ? o->bits : RSA_BITS_DEF));
+	else
+		diex(EX_USAGE, "keygen: -a %s: want rsa-sha256 or ed25519-sha256", o->alg);
+	if (!k)
+		diex(EX_SOFTWARE, "keygen: OpenSSL could not make the key");
+	return k;
+}
+
+/* The private key goes to a new file only its owner can read. */
+static int write_key(const char *path, EVP_PKEY *k)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f;
+	int ok;
+
+	if (fd < 0) {
+		warn_("keygen: %s", path);
+		return EX_CANTCREAT;
+	}
+	f = fdopen(fd, "w");
+	ok = f && PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) == 1;
+	if (!f || fclose(f) != 0 || !ok) {
+		warnx_("keygen: %s: cannot write the key", path);
+		return EX_CANTCREAT;
+	}
+	return 0;
+}
+
+/* As a zone file wants it: strings of at most 255 bytes. */
+static void print_record(const struct mailauth_opts *o, const struct buf *data, FILE *out)
+{
+	fprintf(out, "%s._domainkey.%s. IN TXT (", o->selector ? o->selector : "SELECTOR",
+	    o->domain ? o->domain : "DOMAIN");
+	for (size_t i = 0; i < data->len; i += TXT_STR_MAX) {
+		size_t l = data->len - i < TXT_STR_MAX ? data->len - i : TXT_STR_MAX;
+		fprintf(out, "\n\t\"%.*s\"", (int)l, data->p + i);
+	}
+	fprintf(out, " )\n");
+}
+
+int mailauth_keygen(const struct mailauth_opts *o, FILE *out)
+{
+	struct buf data = { 0 };
+	EVP_PKEY *k;
+	int rc;
+
+	if (!o->keyfile) {
+		warnx_("keygen: -k KEYFILE is required (where the private key goes)");
+		return EX_USAGE;
+	}
+	k = make_key(o);
+	if ((rc = write_key(o->keyfile, k)) == 0 && dkim_key_record(k, &data) == 0) {
+		if (o->data_only)
+			fprintf(out, "%s\n", data.p);
+		else
+			print_record(o, &data, out);
+	}
+	if (o->verbose && rc == 0)
+		fprintf(stderr, "mailauth: keygen: %s key (%d bits) written to %s\n",
+		    dkim_alg_name(dkim_key_alg(k)), EVP_PKEY_get_bits(k), o->keyfile);
+	EVP_PKEY_free(k);
+	buf_free(&data);
+	ERR_clear_error();
+	return rc;
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env bats
+# mailauth: DKIM signing and verifying against dkimpy (Debian python3-dkim)
+# as the oracle, with keys published on a real DNS server (dnsmasq,
+# tests/lib/dns.bash); hostile signatures and keys.
+PORT_BASE=31000
+load helpers
+load ../lib/dns
+
+ORACLE="$PY $ROOT/tests/lib/dkimpy.py"
+
+# publish NAME DATA: in dnsmasq's configuration and in dkimpy's table
+publish() {
+	if [ ${#2} -gt 900 ]; then dns_add_long_txt "$DNSCONF" "$1" "$2"; else dns_add_txt "$DNSCONF" "$1" "$2"; fi
+	echo "$1 $2" >> "$BATS_FILE_TMPDIR/records"
+}
+
+setup_file() {
+	export DNS_PIDFILE="$BATS_FILE_TMPDIR/dns.pids"
+	export DNSCONF="$BATS_FILE_TMPDIR/dns.conf"
+	DNS_PORT=$(free_port)
+	export DNS_PORT
+	cd "$BATS_FILE_TMPDIR"
+	dns_conf_new "$DNSCONF" test
+	rm -f "$DNSCONF.args" records
+	mailauth keygen -k rsa.pem --data > rsa.txt
+	mailauth keygen -a ed25519-sha256 -k ed.pem --data > ed.txt
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:512 -out short.pem 2>/dev/null
+	publish rsa._domainkey.ex.test "$(cat rsa.txt)"
+	publish ed._domainkey.ex.test "$(cat ed.txt)"
+	publish short._domainkey.ex.test "v=DKIM1; k=rsa; p=$(openssl pkey -in short.pem -pubout -outform DER | base64 -w0)"
+	publish huge._domainkey.ex.test "$($ORACLE pubkey16384)"
+	# 4,000 bytes of TXT: an unknown tag makes it long; over TCP (RFC 7766)
+	publish big._domainkey.ex.test "v=DKIM1; k=rsa; n=$(head -c 3300 /dev/zero | tr '\0' x); $(sed 's/^v=DKIM1; k=rsa; //' rsa.txt)"
+	publish revoked._domainkey.ex.test "v=DKIM1; k=rsa; p="
+	publish wrongtype._domainkey.ex.test "$(cat ed.txt)"
+	dns_start "$DNSCONF" "$DNS_PORT"
+	printf 'From: Alice <alice@ex.test>\r\nTo: bob@other.test\r\nSubject: DKIM  test\r\n\tfolded line\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\n\r\nHello  world \r\n\r\nsecond\tline\r\n\r\n\r\n' > msg.eml
+}
+
+teardown_file() {
+	dns_stop
+}
+
+setup() {
+	cd "$BATS_FILE_TMPDIR"
+}
+
+oracle_verify() {
+	$ORACLE verify records 2>/dev/null
+}
+
+verify() {
+	mailauth verify --dns "127.0.0.1:$DNS_PORT" --authserv-id mx.test "$@"
+}
+
+@test "mailauth: --help, --version, usage errors" {
+	run mailauth --help
+	assert_success
+	assert_output --partial "mailauth sign"
+	run mailauth --version
+	assert_success
+	assert_output --partial "mailauth (maillab)"
+	run mailauth
+	assert_failure 64
+	run mailauth frobnicate
+	assert_failure 64
+	run mailauth sign -d ex.test
+	assert_failure 64
+	assert_output --partial "required"
+	run mailauth sign -d ex.test -s rsa -k rsa.pem -c weird/simple msg.eml
+	assert_failure 64
+	run mailauth sign -d ex.test -s rsa -k rsa.pem -a ed25519-sha256 msg.eml
+	assert_failure 64
+	run mailauth sign -d ex.test -s rsa -k /nonexistent msg.eml
+	assert_failure 66
+	run mailauth verify /nonexistent
+	assert_failure 66
+}
+
+@test "mailauth keygen: private key 0600, never overwritten; zone-file record" {
+	run mailauth keygen -k rsa.pem
+	assert_failure 73
+	rm -f k2.pem
+	run mailauth keygen -k k2.pem -d ex.test -s sel -b 1024
+	assert_success
+	assert_line --index 0 "sel._domainkey.ex.test. IN TXT ("
+	assert_output --partial '"v=DKIM1; k=rsa; p=MI'
+	[ "$(stat -c %a k2.pem)" = 600 ]
+	run openssl pkey -in k2.pem -noout -text
+	assert_output --partial "1024 bit"
+}
+
+@test "mailauth sign: dkimpy verifies RSA and Ed25519, every canonicalization" {
+	local k c out
+	for k in rsa ed; do
+		for c in simple/simple simple/relaxed relaxed/simple relaxed/relaxed; do
+			mailauth sign -d ex.test -s $k -k $k.pem -c $c msg.eml > signed.eml
+			run oracle_verify < signed.eml
+			[ "$output" = pass ] || { echo "dkimpy: $k $c: $output"; cat signed.eml; false; }
+			run verify signed.eml
+			assert_output --partial "dkim=pass header.d=ex.test header.s=$k"
+		done
+	done
+}
+
+@test "mailauth sign: tampered copies fail in dkimpy and in mailauth" {
+	local k
+	for k in rsa ed; do
+		mailauth sign -d ex.test -s $k -k $k.pem -c relaxed/relaxed msg.eml > signed.eml
+		sed 's/Hello/Jello/' signed.eml > body.eml
+		sed 's/^Subject: DKIM/Subject: DKIM!/' signed.eml > subj.eml
+		for f in body subj; do
+			run oracle_verify < $f.eml
+			assert_output fail
+			run verify $f.eml
+			assert_output --partial "dkim=fail"
+		done
+		run verify body.eml
+		assert_output --partial 'reason="body hash did not verify"'
+		run verify subj.eml
+		assert_output --partial 'reason="signature did not verify"'
+	done
+	# relaxed survives what it should: white space changes
+	mailauth sign -d ex.test -s rsa -k rsa.pem -c relaxed/relaxed msg.eml |
+		sed 's/Hello  world/Hello   world/; s/^Subject: DKIM  test/Subject:   DKIM test/' > ws.eml
+	run verify ws.eml
+	assert_output --partial "dkim=pass"
+	run oracle_verify < ws.eml
+	assert_output pass
+	# and simple does not
+	mailauth sign -d ex.test -s rsa -k rsa.pem -c simple/simple msg.eml |
+		sed 's/Hello  world/Hello   world/' > ws2.eml
+	run verify ws2.eml
+	assert_output --partial "dkim=fail"
+}
+
+@test "mailauth verify: messages dkimpy signs, RSA and Ed25519, every canonicalization" {
+	local k ch cb
+	for k in rsa ed; do
+		for ch in simple relaxed; do
+			for cb in simple relaxed; do
+				$ORACLE sign $k.pem $k ex.test $ch $cb < msg.eml > py.eml
+				run verify py.eml
+				assert_output --partial "dkim=pass header.d=ex.test header.s=$k"
+				sed 's/second/Second/' py.eml > pyt.eml
+				run verify pyt.eml
+				assert_output --partial "dkim=fail"
+				run oracle_verify < pyt.eml
+				assert_output fail
+			done
+		done
+	done
+}
+
+@test "mailauth verify: LF line ends as in a Maildir file; --add prepends the field" {
+	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml | tr -d '\r' > lf.eml
+	run verify lf.eml
+	assert_output --partial "dkim=pass"
+	verify --add lf.eml > added.eml
+	head -1 added.eml | grep -q '^Authentication-Results: mx.test;$'
+	! grep -q $'\r' added.eml
+	tail -n +3 added.eml | cmp - lf.eml
+	run verify < msg.eml
+	assert_output --partial "dkim=none"
+}
+
+@test "mailauth -v: every DNS query and each step" {
+	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml > signed.eml
+	run mailauth verify -v --dns "127.0.0.1:$DNS_PORT" signed.eml
+	assert_success
+	assert_output --partial "rsa._domainkey.ex.test"
+	assert_output --partial "TXT"
+	assert_output --partial "hash header: from:Alice <alice@ex.test>"
+	assert_output --partial "body hash matches bh="
+	assert_output --partial "=> pass"
+}
+
+@test "mailauth verify hostile: l= huge, l= past the body, x= in the past" {
+	mailauth sign -d ex.test -s rsa -k rsa.pem -l 10 msg.eml > l.eml
+	printf 'appended by someone else\r\n' >> l.eml
+	run verify l.eml
+	assert_output --partial "dkim=pass"       # what l= means (RFC 6376 8.2)
+	sed 's/l=10;/l=99999999999999999999999999;/' l.eml > lhuge.eml
+	run verify lhuge.eml
+	assert_output --partial 'dkim=permerror reason="l=, t= or x= is not a number'
+	sed 's/l=10;/l=100000;/' l.eml > lbig.eml
+	run verify lbig.eml
+	assert_output --partial 'dkim=fail reason="l= is longer than the body"'
+	mailauth sign -d ex.test -s rsa -k rsa.pem --timestamp 1000000000 -x 3600 msg.eml > x.eml
+	run verify x.eml
+	assert_output --partial 'dkim=fail reason="signature expired (x=)"'
+	run oracle_verify < x.eml
+	assert_output fail
+}
+
+@test "mailauth verify hostile: 512-bit and 16384-bit keys, revoked and wrong-type keys, no key" {
+	mailauth sign -d ex.test -s short -k short.pem msg.eml > short.eml
+	run verify short.eml
+	assert_output --partial 'dkim=permerror reason="RSA key shorter than 1024 bits (RFC 8301)"'
+	run oracle_verify < short.eml
+	assert_output fail
+	mailauth sign -d ex.test -s huge -k rsa.pem msg.eml > huge.eml
+	run timeout 10 mailauth verify --dns "127.0.0.1:$DNS_PORT" huge.eml
+	assert_output --partial 'dkim=permerror reason="RSA key longer than 8192 bits"'
+	mailauth sign -d ex.test -s revoked -k rsa.pem msg.eml > rev.eml
+	run verify rev.eml
+	assert_output --partial 'reason="key revoked (empty p=)"'
+	mailauth sign -d ex.test -s wrongtype -k rsa.pem msg.eml > wt.eml
+	run verify wt.eml
+	assert_output --partial "dkim=permerror"
+	mailauth sign -d ex.test -s nokey -k rsa.pem msg.eml > nk.eml
+	run verify nk.eml
+	assert_output --partial 'dkim=permerror reason="no key for signature"'
+}
+
+@test "mailauth verify hostile: a 4,000-byte key record (TCP) still works" {
+	mailauth sign -d ex.test -s big -k rsa.pem msg.eml > big.eml
+	run verify big.eml
+	assert_output --partial "dkim=pass header.d=ex.test header.s=big"
+	run oracle_verify < big.eml
+	assert_output pass
+}
+
+@test "mailauth verify hostile: 50 signatures, only the first 20 are checked" {
+	local i
+	cp msg.eml m50.eml
+	for i in $(seq 50); do
+		mailauth sign -d ex.test -s ed -k ed.pem m50.eml > t.eml && mv t.eml m50.eml
+	done
+	run timeout 20 mailauth verify --dns "127.0.0.1:$DNS_PORT" m50.eml
+	assert_success
+	[ "$(grep -o 'dkim=pass' <<< "$output" | wc -l)" = 20 ]
+}
+
+@test "mailauth verify hostile: malformed tags give permerror, never a crash" {
+	local v
+	for v in "" ";" "=" "v" "v=1; v=1" "1v=1" "v=1; a=rsa-sha256" "a b=c" \
+		"v=1; a=rsa-sha256; b=!!; bh=!!; d=ex.test; s=rsa; h=from" \
+		"v=2; a=rsa-sha256; b=AA==; bh=AA==; d=ex.test; s=rsa; h=from" \
+		"v=1; a=rsa-sha1; b=AA==; bh=AA==; d=ex.test; s=rsa; h=from" \
+		"v=1; a=rsa-sha256; b=AA==; bh=AA==; d=ex.test; s=rsa; h=to" \
+		"v=1; a=rsa-sha256; b=AA==; bh=AA==; d=ex.test; s=rsa; h=from; i=@evil.test" \
+		"v=1; a=rsa-sha256; b=AA==; bh=AA==; d=ex.test; s=rsa; h=from; c=odd" \
+		"v=1; a=rsa-sha256; b=AA==; bh=AA==; d=../x; s=rsa; h=from" \
+		"v=1; a=rsa-sha256; b=AA==; bh=AA==; d=ex.test; s=rsa; h=from; t=5; x=4" \
+		$'v=1; a=\x01; d=ex.test' \
+		"$(printf 't%d=x; ' $(seq 40))"; do
+		{ printf 'DKIM-Signature: %s\r\n' "$v"; cat msg.eml; } > bad.eml
+		run verify bad.eml
+		assert_success
+		assert_output --partial "dkim=permerror"
+	done
+}
