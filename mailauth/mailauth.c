@@ -12,10 +12,12 @@
 
 #include "buf.h"
 #include "dkim.h"
+#include "dmarc.h"
 #include "dns.h"
 #include "err.h"
 #include "limits.h"
 #include "mailauth.h"
+#include "spf.h"
 
 #define ERR_MAX       256
 #define HOST_MAX      256
@@ -132,6 +134,64 @@ out:
 	return rc;
 }
 
+/* ----------------------------------------------------------------- spf */
+
+static const char *authserv(const struct mailauth_opts *o, char *host, size_t cap)
+{
+	if (o->authserv)
+		return o->authserv;
+	if (gethostname(host, cap - 1) < 0)
+		snprintf(host, cap, "localhost");
+	host[cap - 1] = '\0';
+	return host;
+}
+
+static void run_spf(const struct mailauth_opts *o, struct dns *d, const char *receiver,
+    struct spf_out *r)
+{
+	struct spf_opts so = { .dns = d, .trace = o->verbose ? stderr : NULL,
+		.receiver = receiver };
+
+	memset(r, 0, sizeof *r);
+	if (o->ip && ((o->sender && *o->sender) || o->helo))
+		spf_check(&so, o->ip, o->sender, o->helo, r);
+}
+
+int mailauth_spf(const struct mailauth_opts *o, FILE *out)
+{
+	char host[HOST_MAX];
+	const char *me = authserv(o, host, sizeof host);
+	struct spf_out r;
+	struct buf f = { 0 };
+	struct dns *d;
+
+	if (!o->ip || ((!o->sender || !*o->sender) && !o->helo)) {
+		warnx_("spf: --ip and --sender (or --helo) are required");
+		return EX_USAGE;
+	}
+	d = open_dns(o);
+	run_spf(o, d, me, &r);
+	fprintf(out, "%s\n", ar_name(r.res));
+	if (r.exp[0])
+		fprintf(out, "explanation: %s\n", r.exp);
+	spf_received(&r, o->ip, o->sender, o->helo, me, &f);
+	fprintf(out, "%s\n", f.p);
+	buf_free(&f);
+	dns_close(d);
+	return fflush(out) == 0 ? 0 : EX_IOERR;
+}
+
+static void ar_spf(struct buf *ar, const struct mailauth_opts *o, const struct spf_out *r)
+{
+	buf_printf(ar, ";\n\tspf=%s", ar_name(r->res));
+	if (r->why[0] && r->res != AR_PASS && r->res != AR_FAIL && r->res != AR_SOFTFAIL)
+		buf_printf(ar, " reason=\"%s\"", r->why);
+	if (o->sender && *o->sender)
+		buf_printf(ar, " smtp.mailfrom=%s", o->sender);
+	else
+		buf_printf(ar, " smtp.helo=%s", o->helo);
+}
+
 /* -------------------------------------------------------------- verify */
 
 static void ar_dkim(struct buf *ar, const struct dkim_result *r, size_t n)
@@ -155,6 +215,18 @@ static void ar_dkim(struct buf *ar, const struct dkim_result *r, size_t n)
 	}
 }
 
+static void ar_dmarc(struct buf *ar, const struct dmarc_out *d)
+{
+	buf_printf(ar, ";\n\tdmarc=%s", ar_name(d->res));
+	if (d->res == AR_PASS || d->res == AR_FAIL)
+		buf_printf(ar, " (p=%s%s%s pct=%d dis=%s)", d->p, d->sp[0] ? " sp=" : "", d->sp,
+		    d->pct, d->disposition);
+	else if (d->why[0])
+		buf_printf(ar, " reason=\"%s\"", d->why);
+	if (d->from[0])
+		buf_printf(ar, " header.from=%s", d->from);
+}
+
 /* Write ar with the message's own line ends. */
 static void put_field(const struct buf *ar, int crlf, FILE *out)
 {
@@ -173,6 +245,8 @@ int mailauth_verify(const struct mailauth_opts *o, FILE *out)
 	struct buf msg = { 0 }, ar = { 0 };
 	struct dkim_verify_opts v = { 0 };
 	struct dkim_result *res = NULL;
+	struct spf_out sr;
+	struct dmarc_out dm;
 	size_t nres = 0;
 	char host[HOST_MAX] = "localhost";
 	int rc, crlf;
@@ -181,13 +255,22 @@ int mailauth_verify(const struct mailauth_opts *o, FILE *out)
 		buf_free(&msg);
 		return rc;
 	}
-	if (!o->authserv && gethostname(host, sizeof host - 1) < 0)
-		snprintf(host, sizeof host, "localhost");
 	v.dns = open_dns(o);
 	v.trace = o->verbose ? stderr : NULL;
+	buf_printf(&ar, "Authentication-Results: %s", authserv(o, host, sizeof host));
+	run_spf(o, v.dns, host, &sr);
+	if (sr.identity[0])
+		ar_spf(&ar, o, &sr);
 	dkim_verify(msg.p, msg.len, &v, &res, &nres);
-	buf_printf(&ar, "Authentication-Results: %s", o->authserv ? o->authserv : host);
 	ar_dkim(&ar, res, nres);
+	{
+		struct dmarc_opts dopt = { .dns = v.dns, .trace = v.trace, .psl = o->psl,
+			.sample = o->sample };
+		const char *sd = o->sender && strchr(o->sender, '@') ? strrchr(o->sender, '@') + 1 :
+		    o->sender && *o->sender ? o->sender : o->helo;
+		dmarc_check(&dopt, msg.p, msg.len, res, nres, sr.res, sd, &dm);
+		ar_dmarc(&ar, &dm);
+	}
 	{
 		const char *nl = memchr(msg.p, '\n', msg.len);
 		crlf = o->add && nl && nl > msg.p && nl[-1] == '\r';

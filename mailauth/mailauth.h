@@ -25,6 +25,8 @@ struct mailauth_opts {
 	const char *sender;     /* --sender */
 	const char *authserv;   /* --authserv-id; NULL: the host name */
 	int add;                /* verify --add */
+	const char *psl;        /* --psl FILE: Public Suffix List */
+	int sample;             /* --dmarc-sample N (tests): the pct draw; -1 random */
 	const char *file;       /* message file; NULL: stdin */
 };
 
@@ -33,5 +35,6 @@ struct mailauth_opts {
 int mailauth_sign(const struct mailauth_opts *o, FILE *out);
 int mailauth_verify(const struct mailauth_opts *o, FILE *out);
 int mailauth_keygen(const struct mailauth_opts *o, FILE *out);
+int mailauth_spf(const struct mailauth_opts *o, FILE *out);
 
 #endif

@@ -14,7 +14,7 @@ const char *const progname = "mailauth";
 #define BITS_MAX   16384        /* keygen: what OpenSSL makes in reasonable time */
 #define EXPIRE_MAX (10L * 365 * 86400)
 
-enum { O_DNS = 256, O_TIMESTAMP, O_DATA, O_IP, O_HELO, O_SENDER, O_AUTHSERV, O_ADD };
+enum { O_DNS = 256, O_TIMESTAMP, O_DATA, O_IP, O_HELO, O_SENDER, O_AUTHSERV, O_ADD, O_PSL, O_SAMPLE };
 
 static const struct option opts[] = {
 	{ "dns",         required_argument, NULL, O_DNS },
@@ -36,6 +36,8 @@ static const struct option opts[] = {
 	{ "sender",      required_argument, NULL, O_SENDER },
 	{ "authserv-id", required_argument, NULL, O_AUTHSERV },
 	{ "add",         no_argument,       NULL, O_ADD },
+	{ "psl",         required_argument, NULL, O_PSL },
+	{ "dmarc-sample", required_argument, NULL, O_SAMPLE },
 	{ "help",        no_argument,       NULL, 'h' },
 	{ "version",     no_argument,       NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -44,10 +46,11 @@ static const struct option opts[] = {
 static void usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: mailauth sign -d DOMAIN -s SELECTOR -k KEYFILE [-a ALG] [-c H/B] [-H NAMES] [FILE]\n"
+	    "usage: mailauth spf --ip IP --sender ADDR [--helo NAME]\n"
+	    "       mailauth sign -d DOMAIN -s SELECTOR -k KEYFILE [-a ALG] [-c H/B] [-H NAMES] [FILE]\n"
 	    "       mailauth verify [--ip IP --helo NAME --sender ADDR] [--add] [FILE]\n"
 	    "       mailauth keygen -k KEYFILE [-a ALG] [-b BITS] [-d DOMAIN] [-s SELECTOR] [--data]\n"
-	    "Sign and check mail: DKIM (RFC 6376, RFC 8463).\n\n"
+	    "Sign and check mail: SPF (RFC 7208), DKIM (RFC 6376, RFC 8463), DMARC (RFC 7489).\n\n"
 	    "  -d, --domain=DOMAIN       signing domain (d=)\n"
 	    "  -s, --selector=SELECTOR   key selector (s=): the key is at SELECTOR._domainkey.DOMAIN\n"
 	    "  -k, --key=KEYFILE         private key, PEM (keygen writes one)\n"
@@ -60,8 +63,13 @@ static void usage(FILE *f)
 	    "      --timestamp=T         signing time t= (seconds since 1970; default now)\n"
 	    "  -b, --bits=N              keygen: RSA key size (default 2048)\n"
 	    "      --data                keygen: print only the TXT record's data\n"
+	    "      --ip=IP               spf, verify: the SMTP client's address\n"
+	    "      --sender=ADDR         spf, verify: the MAIL FROM address (empty: null sender)\n"
+	    "      --helo=NAME           spf, verify: the HELO/EHLO name\n"
 	    "      --authserv-id=NAME    verify: name in Authentication-Results (default host name)\n"
 	    "      --add                 verify: write the message with the field prepended\n"
+	    "      --psl=FILE            verify: Public Suffix List for DMARC (default Debian's)\n"
+	    "      --dmarc-sample=N      verify: draw N (0-99) for DMARC pct=, not a random one\n"
 	    "      --dns=SERVER[:PORT]   ask this DNS server, not resolv.conf's\n"
 	    "  -v, --verbose             show every DNS query and each step on stderr\n"
 	    "  -h, --help                show this help\n"
@@ -105,6 +113,8 @@ static void parse(struct mailauth_opts *o, int argc, char **argv)
 		case O_SENDER: o->sender = optarg; break;
 		case O_AUTHSERV: o->authserv = optarg; break;
 		case O_ADD: o->add = 1; break;
+		case O_PSL: o->psl = optarg; break;
+		case O_SAMPLE: o->sample = (int)num(optarg, 0, 99, "--dmarc-sample"); break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': print_version(); exit(0);
 		default: usage(stderr); exit(EX_USAGE);
@@ -120,7 +130,7 @@ static void parse(struct mailauth_opts *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct mailauth_opts o = { .body_len = -1 };
+	struct mailauth_opts o = { .body_len = -1, .sample = -1 };
 	const char *cmd = argc > 1 ? argv[1] : "";
 
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
@@ -142,7 +152,9 @@ int main(int argc, char **argv)
 		return mailauth_verify(&o, stdout);
 	if (strcmp(cmd, "keygen") == 0)
 		return mailauth_keygen(&o, stdout);
-	warnx_("%s: unknown command (sign, verify, keygen)", cmd);
+	if (strcmp(cmd, "spf") == 0)
+		return mailauth_spf(&o, stdout);
+	warnx_("%s: unknown command (spf, sign, verify, keygen)", cmd);
 	usage(stderr);
 	return EX_USAGE;
 }

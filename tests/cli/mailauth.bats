@@ -33,6 +33,15 @@ setup_file() {
 	publish big._domainkey.ex.test "v=DKIM1; k=rsa; n=$(head -c 3300 /dev/zero | tr '\0' x); $(sed 's/^v=DKIM1; k=rsa; //' rsa.txt)"
 	publish revoked._domainkey.ex.test "v=DKIM1; k=rsa; p="
 	publish wrongtype._domainkey.ex.test "$(cat ed.txt)"
+	# DMARC (RFC 7489) and the SPF records it aligns with
+	dns_add_txt "$DNSCONF" _dmarc.ex.test "v=DMARC1; p=reject; sp=quarantine"
+	dns_add_txt "$DNSCONF" ex.test "v=spf1 ip4:192.0.2.1 -all"
+	dns_add_txt "$DNSCONF" _dmarc.strict.test "v=DMARC1; p=reject; adkim=s; aspf=s"
+	dns_add_txt "$DNSCONF" strict.test "v=spf1 ip4:192.0.2.1 -all"
+	dns_add_txt "$DNSCONF" _dmarc.pct.test "v=DMARC1; p=reject; pct=50"
+	dns_add_txt "$DNSCONF" _dmarc.broken.test "v=DMARC1; p=sometimes"
+	dns_add_txt "$DNSCONF" _dmarc.two.test "v=DMARC1; p=none"
+	dns_add_txt "$DNSCONF" _dmarc.two.test "v=DMARC1; p=reject"
 	dns_start "$DNSCONF" "$DNS_PORT"
 	printf 'From: Alice <alice@ex.test>\r\nTo: bob@other.test\r\nSubject: DKIM  test\r\n\tfolded line\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\n\r\nHello  world \r\n\r\nsecond\tline\r\n\r\n\r\n' > msg.eml
 }
@@ -159,7 +168,7 @@ verify() {
 	verify --add lf.eml > added.eml
 	head -1 added.eml | grep -q '^Authentication-Results: mx.test;$'
 	! grep -q $'\r' added.eml
-	tail -n +3 added.eml | cmp - lf.eml
+	tail -n +4 added.eml | cmp - lf.eml
 	run verify < msg.eml
 	assert_output --partial "dkim=none"
 }
@@ -250,4 +259,66 @@ verify() {
 		assert_success
 		assert_output --partial "dkim=permerror"
 	done
+}
+
+# dmsg FROM: a message from FROM
+dmsg() {
+	printf 'From: %s\r\nTo: bob@other.test\r\nSubject: dmarc\r\n\r\nbody\r\n' "$1"
+}
+
+@test "mailauth verify DMARC: aligned DKIM or SPF passes, relaxed and strict, sp= for subdomains" {
+	dmsg alice@ex.test | mailauth sign -d ex.test -s rsa -k rsa.pem > d1.eml
+	run verify d1.eml
+	assert_output --partial "dmarc=pass (p=reject sp=quarantine pct=100 dis=none) header.from=ex.test"
+	dmsg alice@ex.test > d2.eml
+	run verify --ip 192.0.2.1 --sender bounce@ex.test d2.eml
+	assert_output --partial "spf=pass smtp.mailfrom=bounce@ex.test"
+	assert_output --partial "dmarc=pass"
+	run verify --ip 192.0.2.9 --sender bounce@ex.test d2.eml
+	assert_output --partial "spf=fail"
+	assert_output --partial "dmarc=fail (p=reject sp=quarantine pct=100 dis=reject) header.from=ex.test"
+	# a subdomain: the organization's record, sp= applies; relaxed alignment
+	dmsg bob@sub.ex.test | mailauth sign -d ex.test -s rsa -k rsa.pem > d3.eml
+	run verify d3.eml
+	assert_output --partial "dmarc=pass"
+	assert_output --partial "header.from=sub.ex.test"
+	dmsg bob@sub.ex.test > d4.eml
+	run verify d4.eml
+	assert_output --partial "dmarc=fail (p=reject sp=quarantine pct=100 dis=quarantine)"
+	# strict: sub.strict.test is not strict.test
+	dmsg bob@sub.strict.test > d5.eml
+	run verify --ip 192.0.2.1 --sender a@strict.test d5.eml
+	assert_output --partial "spf=pass"
+	assert_output --partial "dmarc=fail"
+	dmsg bob@strict.test > d6.eml
+	run verify --ip 192.0.2.1 --sender a@strict.test d6.eml
+	assert_output --partial "dmarc=pass"
+	# a signature by another domain does not align
+	dmsg alice@strict.test | mailauth sign -d ex.test -s rsa -k rsa.pem > d7.eml
+	run verify d7.eml
+	assert_output --partial "dkim=pass"
+	assert_output --partial "dmarc=fail"
+}
+
+@test "mailauth verify DMARC: pct=, no record, broken and double records, two From fields" {
+	dmsg a@pct.test > p.eml
+	run verify --dmarc-sample 10 p.eml
+	assert_output --partial "dmarc=fail (p=reject pct=50 dis=reject)"
+	run verify --dmarc-sample 60 p.eml
+	assert_output --partial "dmarc=fail (p=reject pct=50 dis=quarantine)"
+	dmsg a@other.test > n.eml
+	run verify n.eml
+	assert_output --partial 'dmarc=none reason="no DMARC record" header.from=other.test'
+	dmsg a@broken.test > b.eml
+	run verify b.eml
+	assert_output --partial "dmarc=none"
+	dmsg a@two.test > t.eml
+	run verify t.eml
+	assert_output --partial "dmarc=none"
+	{ printf 'From: a@ex.test\r\n'; dmsg b@other.test; } > f2.eml
+	run verify f2.eml
+	assert_output --partial 'dmarc=permerror reason="not exactly one From address with a domain"'
+	run mailauth verify -v --dns "127.0.0.1:$DNS_PORT" d2.eml
+	assert_output --partial "_dmarc.ex.test"
+	assert_output --partial "organizational domain ex.test"
 }

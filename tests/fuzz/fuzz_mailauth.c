@@ -4,13 +4,14 @@
  *
  * The first byte picks the target: 0 tag-list parser, 1 key record
  * parser, 2 dkim_verify on the rest as a message whose key record is the
- * text of its first line.  run.sh builds it with lib/. */
+ * text of its first line, 3 the SPF record parser (terms, macros, CIDR).  run.sh builds it with lib/. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dkim.h"
 #include "err.h"
+#include "spf.h"
 
 const char *const progname = "fuzz_mailauth";
 
@@ -59,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = xmalloc(size);      /* a NUL-terminated copy; NULs inside stay */
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		if (dkim_tags_parse(s, size - 1, &t, &why) == 0)
 			for (size_t i = 0; i < t.n; i++)
@@ -70,6 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		dkim_key_parse(s, data[0] & 4 ? DKIM_ED25519_SHA256 : DKIM_RSA_SHA256, &k, &why,
 		    &testing, &strict);
 		EVP_PKEY_free(k);
+		break;
+	case 3:
+		spf_record_syntax(s, &why);
 		break;
 	default:
 		fuzz_verify((const char *)data + 1, size - 1);
