@@ -92,9 +92,11 @@ struct dkim_sign_opts {
 	long expire;            /* x= t + expire seconds; 0: no x= */
 	long long body_len;     /* l=; -1: none */
 	FILE *trace;
+	int arc_instance;       /* > 0: an ARC-Message-Signature with i=N (RFC 8617 4.1.2) */
 };
 
-/* Sign msg[0..n): append the whole "DKIM-Signature: ..." field, folded,
+/* Sign msg[0..n): append the whole "DKIM-Signature: ..." field (with
+ * arc_instance, "ARC-Message-Signature: i=N; ..."), folded,
  * ended by the line end msg uses, to out.  Returns 0, or -1 with a reason
  * in err (no From field, bad key...). */
 int dkim_sign(const char *msg, size_t n, const struct dkim_sign_opts *o, struct buf *out,
@@ -129,6 +131,9 @@ int dkim_sig_make(EVP_PKEY *key, const unsigned char *hash, unsigned hlen, int s
     unsigned char *sig, size_t *siglen);
 int dkim_sig_check(EVP_PKEY *key, const unsigned char *hash, unsigned hlen, int sha1,
     const unsigned char *sig, size_t siglen);
+/* Append b64 to b folded as a signature's b= value, then the line end eol;
+ * col is the column where it starts. */
+void dkim_fold_b64(struct buf *b, const char *eol, const char *b64, size_t col);
 /* Decode base64 with folding white space in it; -1 if bad or longer than cap. */
 long dkim_b64(const char *s, size_t n, unsigned char *out, size_t cap);
 /* Parse a public key record; *key gets the key or NULL; returns AR_PASS

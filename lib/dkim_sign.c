@@ -73,7 +73,7 @@ static void add_h(struct buf *b, size_t *col, const char *eol, const char *h)
 	}
 }
 
-static void add_b64_folded(struct buf *b, const char *eol, const char *s, size_t col)
+void dkim_fold_b64(struct buf *b, const char *eol, const char *s, size_t col)
 {
 	for (size_t len = strlen(s); len > 0; ) {
 		size_t take = col >= FOLD_COLS ? 0 : FOLD_COLS - col;
@@ -99,8 +99,12 @@ static int build_field(const struct dkim_sign_opts *o, enum dkim_alg alg, const 
 	char tmp[DKIM_DOMAIN_MAX + 80];
 	size_t col;
 
-	buf_printf(f, "DKIM-Signature: v=1; a=%s; c=%s/%s;", dkim_alg_name(alg),
-	    canon_name(o->hc), canon_name(o->bc));
+	if (o->arc_instance > 0)
+		buf_printf(f, "ARC-Message-Signature: i=%d; a=%s; c=%s/%s;", o->arc_instance,
+		    dkim_alg_name(alg), canon_name(o->hc), canon_name(o->bc));
+	else
+		buf_printf(f, "DKIM-Signature: v=1; a=%s; c=%s/%s;", dkim_alg_name(alg),
+		    canon_name(o->hc), canon_name(o->bc));
 	col = f->len;
 	snprintf(tmp, sizeof tmp, "d=%s;", o->domain);
 	add_tag(f, &col, eol, tmp);
@@ -177,7 +181,7 @@ int dkim_sign(const char *msg, size_t n, const struct dkim_sign_opts *o, struct 
 	buf_add(out, f.p, f.len);
 	{
 		const char *last = strrchr(f.p, '\t');
-		add_b64_folded(out, eol, sig64, last ? (size_t)(f.p + f.len - last) + 7 : 0);
+		dkim_fold_b64(out, eol, sig64, last ? (size_t)(f.p + f.len - last) + 7 : 0);
 	}
 	free(sig64);
 	rc = 0;

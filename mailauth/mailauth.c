@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 
 #include "buf.h"
+#include "arc.h"
 #include "dkim.h"
 #include "dmarc.h"
 #include "dns.h"
@@ -240,52 +241,118 @@ static void put_field(const struct buf *ar, int crlf, FILE *out)
 	fputc('\n', out);
 }
 
-int mailauth_verify(const struct mailauth_opts *o, FILE *out)
+/* Every check on msg, as ";\n\tmethod=result ..." items appended to ar;
+ * *arc gets the chain's state for a seal. */
+static void check_all(const struct mailauth_opts *o, struct dns *d, const char *host,
+    const struct buf *msg, struct buf *ar, struct arc_out *arc)
 {
-	struct buf msg = { 0 }, ar = { 0 };
-	struct dkim_verify_opts v = { 0 };
+	struct dkim_verify_opts v = { .dns = d, .trace = o->verbose ? stderr : NULL };
+	struct dmarc_opts dopt = { .dns = d, .trace = v.trace, .psl = o->psl, .sample = o->sample };
+	const char *sd = o->sender && strchr(o->sender, '@') ? strrchr(o->sender, '@') + 1 :
+	    o->sender && *o->sender ? o->sender : o->helo;
 	struct dkim_result *res = NULL;
 	struct spf_out sr;
 	struct dmarc_out dm;
 	size_t nres = 0;
+
+	run_spf(o, d, host, &sr);
+	if (sr.identity[0])
+		ar_spf(ar, o, &sr);
+	dkim_verify(msg->p, msg->len, &v, &res, &nres);
+	ar_dkim(ar, res, nres);
+	dmarc_check(&dopt, msg->p, msg->len, res, nres, sr.res, sd, &dm);
+	ar_dmarc(ar, &dm);
+	arc_verify(msg->p, msg->len, &v, arc);
+	buf_printf(ar, ";\n\tarc=%s", ar_name(arc->cv));
+	if (arc->cv == AR_PASS)
+		buf_printf(ar, " (i=%d)", arc->instance);
+	else if (arc->cv == AR_FAIL)
+		buf_printf(ar, " reason=\"%s\"", arc->why);
+	free(res);
+}
+
+static int msg_crlf(const struct buf *msg)
+{
+	const char *nl = memchr(msg->p, '\n', msg->len);
+
+	return nl && nl > msg->p && nl[-1] == '\r';
+}
+
+int mailauth_verify(const struct mailauth_opts *o, FILE *out)
+{
+	struct buf msg = { 0 }, ar = { 0 };
+	struct arc_out arc;
+	struct dns *d;
 	char host[HOST_MAX] = "localhost";
-	int rc, crlf;
+	int rc;
 
 	if ((rc = read_msg(o, &msg)) != 0) {
 		buf_free(&msg);
 		return rc;
 	}
-	v.dns = open_dns(o);
-	v.trace = o->verbose ? stderr : NULL;
+	d = open_dns(o);
 	buf_printf(&ar, "Authentication-Results: %s", authserv(o, host, sizeof host));
-	run_spf(o, v.dns, host, &sr);
-	if (sr.identity[0])
-		ar_spf(&ar, o, &sr);
-	dkim_verify(msg.p, msg.len, &v, &res, &nres);
-	ar_dkim(&ar, res, nres);
-	{
-		struct dmarc_opts dopt = { .dns = v.dns, .trace = v.trace, .psl = o->psl,
-			.sample = o->sample };
-		const char *sd = o->sender && strchr(o->sender, '@') ? strrchr(o->sender, '@') + 1 :
-		    o->sender && *o->sender ? o->sender : o->helo;
-		dmarc_check(&dopt, msg.p, msg.len, res, nres, sr.res, sd, &dm);
-		ar_dmarc(&ar, &dm);
-	}
-	{
-		const char *nl = memchr(msg.p, '\n', msg.len);
-		crlf = o->add && nl && nl > msg.p && nl[-1] == '\r';
-	}
-	put_field(&ar, crlf, out);
+	check_all(o, d, host, &msg, &ar, &arc);
+	put_field(&ar, o->add && msg_crlf(&msg), out);
 	if (o->add)
 		fwrite(msg.p, 1, msg.len, out);
 	if (fflush(out) != 0) {
 		warn_("write stdout");
 		rc = EX_IOERR;
 	}
-	dns_close(v.dns);
-	free(res);
+	dns_close(d);
 	buf_free(&msg);
 	buf_free(&ar);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- seal */
+
+int mailauth_seal(const struct mailauth_opts *o, FILE *out)
+{
+	struct dkim_sign_opts s;
+	struct arc_seal_opts a = { 0 };
+	struct buf msg = { 0 }, ar = { 0 }, results = { 0 }, sealed = { 0 };
+	struct arc_out arc;
+	struct dns *d;
+	char host[HOST_MAX] = "localhost", err[ERR_MAX];
+	const char *me;
+	int rc;
+
+	if ((rc = sign_opts(o, &s)) != 0)
+		return rc;
+	if ((rc = read_msg(o, &msg)) != 0)
+		goto out;
+	d = open_dns(o);
+	me = authserv(o, host, sizeof host);
+	check_all(o, d, me, &msg, &ar, &arc);
+	dns_close(d);
+	/* the AAR's results, folded with the message's own line ends */
+	for (size_t i = 3; i < ar.len; i++)     /* past the first ";\n\t" */
+		buf_adds(&results, ar.p[i] == '\n' ? (msg_crlf(&msg) ? "\r\n" : "\n") :
+		    (char[2]){ ar.p[i], 0 });
+	a = (struct arc_seal_opts){ .domain = o->domain, .selector = o->selector,
+		.authserv = me, .key = s.key, .results = results.p, .cv = arc.cv,
+		.instance = arc.instance, .headers = o->headers, .t = s.t, .trace = s.trace };
+	if (arc.cv == AR_FAIL && arc.instance == 0)
+		a.instance = 0;
+	if (arc_seal(msg.p, msg.len, &a, &sealed, err, sizeof err) < 0) {
+		warnx_("seal: %s", err);
+		rc = EX_DATAERR;
+		goto out;
+	}
+	fwrite(sealed.p, 1, sealed.len, out);
+	fwrite(msg.p, 1, msg.len, out);
+	if (fflush(out) != 0) {
+		warn_("write stdout");
+		rc = EX_IOERR;
+	}
+out:
+	EVP_PKEY_free(s.key);
+	buf_free(&msg);
+	buf_free(&ar);
+	buf_free(&results);
+	buf_free(&sealed);
 	return rc;
 }
 

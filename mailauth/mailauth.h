@@ -36,5 +36,6 @@ int mailauth_sign(const struct mailauth_opts *o, FILE *out);
 int mailauth_verify(const struct mailauth_opts *o, FILE *out);
 int mailauth_keygen(const struct mailauth_opts *o, FILE *out);
 int mailauth_spf(const struct mailauth_opts *o, FILE *out);
+int mailauth_seal(const struct mailauth_opts *o, FILE *out);
 
 #endif

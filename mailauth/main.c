@@ -49,8 +49,9 @@ static void usage(FILE *f)
 	    "usage: mailauth spf --ip IP --sender ADDR [--helo NAME]\n"
 	    "       mailauth sign -d DOMAIN -s SELECTOR -k KEYFILE [-a ALG] [-c H/B] [-H NAMES] [FILE]\n"
 	    "       mailauth verify [--ip IP --helo NAME --sender ADDR] [--add] [FILE]\n"
+	    "       mailauth seal -d DOMAIN -s SELECTOR -k KEYFILE [--ip IP --sender ADDR] [FILE]\n"
 	    "       mailauth keygen -k KEYFILE [-a ALG] [-b BITS] [-d DOMAIN] [-s SELECTOR] [--data]\n"
-	    "Sign and check mail: SPF (RFC 7208), DKIM (RFC 6376, RFC 8463), DMARC (RFC 7489).\n\n"
+	    "Sign and check mail: SPF (RFC 7208), DKIM (RFC 6376, RFC 8463), DMARC (RFC 7489),\nARC (RFC 8617).\n\n"
 	    "  -d, --domain=DOMAIN       signing domain (d=)\n"
 	    "  -s, --selector=SELECTOR   key selector (s=): the key is at SELECTOR._domainkey.DOMAIN\n"
 	    "  -k, --key=KEYFILE         private key, PEM (keygen writes one)\n"
@@ -154,7 +155,9 @@ int main(int argc, char **argv)
 		return mailauth_keygen(&o, stdout);
 	if (strcmp(cmd, "spf") == 0)
 		return mailauth_spf(&o, stdout);
-	warnx_("%s: unknown command (spf, sign, verify, keygen)", cmd);
+	if (strcmp(cmd, "seal") == 0)
+		return mailauth_seal(&o, stdout);
+	warnx_("%s: unknown command (spf, sign, verify, seal, keygen)", cmd);
 	usage(stderr);
 	return EX_USAGE;
 }

@@ -168,7 +168,7 @@ verify() {
 	verify --add lf.eml > added.eml
 	head -1 added.eml | grep -q '^Authentication-Results: mx.test;$'
 	! grep -q $'\r' added.eml
-	tail -n +4 added.eml | cmp - lf.eml
+	awk 'p || (!/^Authentication-Results:/ && !/^\t/) { p = 1 } p' added.eml | cmp - lf.eml
 	run verify < msg.eml
 	assert_output --partial "dkim=none"
 }
@@ -321,4 +321,74 @@ dmsg() {
 	run mailauth verify -v --dns "127.0.0.1:$DNS_PORT" d2.eml
 	assert_output --partial "_dmarc.ex.test"
 	assert_output --partial "organizational domain ex.test"
+}
+
+arc_oracle() {
+	$ORACLE arcverify records 2>/dev/null
+}
+
+@test "mailauth seal: dkimpy validates our chain; we validate dkimpy's; mixed chains of two" {
+	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml > signed.eml
+	mailauth seal -d ex.test -s rsa -k rsa.pem --authserv-id fwd1.test --dns "127.0.0.1:$DNS_PORT" signed.eml > a1.eml
+	head -1 a1.eml | grep -q '^ARC-Seal: i=1; a=rsa-sha256; cv=none; d=ex.test;'
+	grep -q '^ARC-Authentication-Results: i=1; fwd1.test;' a1.eml
+	run arc_oracle < a1.eml
+	assert_output pass
+	run verify a1.eml
+	assert_output --partial "arc=pass (i=1)"
+	# dkimpy seals over ours (i=2), we verify; we seal over dkimpy's (i=2), it verifies
+	{ printf 'Authentication-Results: fwd2.test; arc=pass\r\n'; cat a1.eml; } |
+		$ORACLE arcsign rsa.pem rsa ex.test fwd2.test > a2.eml
+	run verify a2.eml
+	assert_output --partial "arc=pass (i=2)"
+	$ORACLE arcsign rsa.pem rsa ex.test fwd1.test < signed.eml > p1.eml
+	run verify p1.eml
+	assert_output --partial "arc=pass (i=1)"
+	mailauth seal -d ex.test -s rsa -k rsa.pem --authserv-id fwd2.test --dns "127.0.0.1:$DNS_PORT" p1.eml > p2.eml
+	grep -q '^ARC-Seal: i=2; a=rsa-sha256; cv=pass;' p2.eml
+	run arc_oracle < p2.eml
+	assert_output pass
+	# an Ed25519 seal (RFC 8463 keys work for ARC too; dkimpy 1.1 cannot check it)
+	mailauth seal -d ex.test -s ed -k ed.pem --authserv-id fwd3.test --dns "127.0.0.1:$DNS_PORT" p2.eml > p3.eml
+	run verify p3.eml
+	assert_output --partial "arc=pass (i=3)"
+	# tampered after the last seal: both fail
+	for f in a1 a2 p2; do
+		sed 's/Hello/Jello/' $f.eml > t.eml
+		run arc_oracle < t.eml
+		assert_output fail
+		run verify t.eml
+		assert_output --partial 'arc=fail reason="AMS body hash did not verify"'
+	done
+	# a seal changed: both fail
+	sed '0,/cv=none/s//cv=pass/' a1.eml > t2.eml
+	run verify t2.eml
+	assert_output --partial "arc=fail"
+	run arc_oracle < t2.eml
+	assert_output fail
+}
+
+@test "mailauth seal: a forwarder adds a footer; DKIM breaks, ARC keeps the trail" {
+	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml > orig.eml
+	# the forwarder checks what arrived, changes the body, then seals
+	verify orig.eml > ar.txt
+	grep -q "dkim=pass" ar.txt
+	{ cat orig.eml; printf -- '-- \r\nsent through the list\r\n'; } > footer.eml
+	mailauth seal -d ex.test -s rsa -k rsa.pem --authserv-id list.test --dns "127.0.0.1:$DNS_PORT" \
+		--ip 192.0.2.9 --sender list-bounce@ex.test footer.eml > fwd.eml
+	run verify fwd.eml
+	assert_output --partial "dkim=fail"
+	assert_output --partial "arc=pass (i=1)"
+	run arc_oracle < fwd.eml
+	assert_output pass
+	# the seal's AAR is what the forwarder saw when the message came in
+	grep -A3 '^ARC-Authentication-Results: i=1; list.test;' fwd.eml | grep -q "spf=fail"
+	# and the hostile sides: 51 sets, a missing AMS, an instance gap
+	cp fwd.eml chain.eml
+	sed '/^ARC-Message-Signature: i=1/,/^[^ \t]/{/^ARC-Message-Signature/d;/^[ \t]/d}' fwd.eml > noams.eml
+	run verify noams.eml
+	assert_output --partial 'arc=fail reason="an ARC set is incomplete or missing"'
+	sed 's/^ARC-Seal: i=1;/ARC-Seal: i=51;/' fwd.eml > i51.eml
+	run verify i51.eml
+	assert_output --partial 'arc=fail reason="an ARC field without a valid i="'
 }

@@ -4,11 +4,12 @@
  *
  * The first byte picks the target: 0 tag-list parser, 1 key record
  * parser, 2 dkim_verify on the rest as a message whose key record is the
- * text of its first line, 3 the SPF record parser (terms, macros, CIDR).  run.sh builds it with lib/. */
+ * text of its first line (and its ARC chain), 3 the SPF record parser (terms, macros, CIDR).  run.sh builds it with lib/. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arc.h"
 #include "dkim.h"
 #include "err.h"
 #include "spf.h"
@@ -35,6 +36,7 @@ static void fuzz_verify(const char *s, size_t n)
 	const char *nl = memchr(s, '\n', n);
 	struct dkim_verify_opts o = { .txt = one_key, .now = 1700000000 };
 	struct dkim_result *r;
+	struct arc_out arc;
 	size_t nr;
 	char *key;
 
@@ -44,6 +46,7 @@ static void fuzz_verify(const char *s, size_t n)
 	key_text = key;
 	dkim_verify(nl + 1, n - (size_t)(nl + 1 - s), &o, &r, &nr);
 	free(r);
+	arc_verify(nl + 1, n - (size_t)(nl + 1 - s), &o, &arc);
 	free(key);
 }
 

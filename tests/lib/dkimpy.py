@@ -4,6 +4,8 @@
   dkimpy.py sign KEYFILE SELECTOR DOMAIN C_HEADER C_BODY < msg > signed
   dkimpy.py verify RECORDS < msg        prints pass or fail (exit 0 or 1)
   dkimpy.py pubkey16384 > data          an RSA public key record of 16384 bits
+  dkimpy.py arcsign KEYFILE SELECTOR DOMAIN SRVID < msg > sealed
+  dkimpy.py arcverify RECORDS < msg     prints the chain: pass, fail or none
 
 RECORDS is a file of "NAME TXT-DATA" lines: dkimpy gets its key from it
 through its dnsfunc hook, so it needs no DNS server.  KEYFILE is a PEM key
@@ -58,6 +60,23 @@ def main():
             ok = False
         print("pass" if ok else "fail")
         return 0 if ok else 1
+    if cmd == "arcsign":
+        keyfile, sel, dom, srv = sys.argv[2:6]
+        msg = sys.stdin.buffer.read()
+        # dkimpy seals what the message's own Authentication-Results say
+        msg = b"Authentication-Results: " + srv.encode() + b"; dkim=pass header.d=" + \
+            dom.encode() + b"\r\n" + msg if b"Authentication-Results: " + srv.encode() \
+            not in msg else msg
+        fields = dkim.arc_sign(msg, sel.encode(), dom.encode(), open(keyfile, "rb").read(),
+                               srv.encode())
+        sys.stdout.buffer.write(b"".join(fields) + msg)
+        return 0 if fields else 1
+    if cmd == "arcverify":
+        cv, _, why = dkim.arc_verify(sys.stdin.buffer.read(), dnsfunc=records(sys.argv[2]))
+        print(cv.decode())
+        if why:
+            print("dkimpy:", why, file=sys.stderr)
+        return 0 if cv == b"pass" else 1
     if cmd == "pubkey16384":
         n = secrets.randbits(16384) | (1 << 16383) | 1
         pub = rsa.RSAPublicNumbers(65537, n).public_key()
