@@ -2,7 +2,10 @@
 """dkimpy (Debian python3-dkim) as the DKIM oracle for the mailauth tests.
 
   dkimpy.py sign KEYFILE SELECTOR DOMAIN C_HEADER C_BODY < msg > signed
+  dkimpy.py signall KEYFILE SELECTOR DOMAIN PREFIX < msg
+                                        PREFIX-H-B.eml for the 4 canonicalizations
   dkimpy.py verify RECORDS < msg        prints pass or fail (exit 0 or 1)
+  dkimpy.py verify RECORDS FILE...      prints "FILE pass|fail" for each
   dkimpy.py pubkey16384 > data          an RSA public key record of 16384 bits
   dkimpy.py arcsign KEYFILE SELECTOR DOMAIN SRVID < msg > sealed
   dkimpy.py arcverify RECORDS < msg     prints the chain: pass, fail or none
@@ -51,15 +54,33 @@ def main():
                         include_headers=[b"from", b"to", b"subject", b"date"])
         sys.stdout.buffer.write(sig + msg)
         return 0
+    if cmd == "signall":
+        keyfile, sel, dom, prefix = sys.argv[2:6]
+        key, alg = load_key(keyfile)
+        msg = sys.stdin.buffer.read()
+        for ch in ("simple", "relaxed"):
+            for cb in ("simple", "relaxed"):
+                sig = dkim.sign(msg, sel.encode(), dom.encode(), key,
+                                canonicalize=(ch.encode(), cb.encode()),
+                                signature_algorithm=alg,
+                                include_headers=[b"from", b"to", b"subject", b"date"])
+                with open("%s-%s-%s.eml" % (prefix, ch, cb), "wb") as f:
+                    f.write(sig + msg)
+        return 0
     if cmd == "verify":
-        d = dkim.DKIM(sys.stdin.buffer.read())
-        try:
-            ok = d.verify(dnsfunc=records(sys.argv[2]))
-        except dkim.DKIMException as e:   # dkimpy raises for some bad keys
-            print("dkimpy:", e, file=sys.stderr)
-            ok = False
-        print("pass" if ok else "fail")
-        return 0 if ok else 1
+        dnsfunc = records(sys.argv[2])
+        files = sys.argv[3:]
+        allok = True
+        for name in files or ["-"]:
+            data = sys.stdin.buffer.read() if name == "-" else open(name, "rb").read()
+            try:
+                ok = dkim.DKIM(data).verify(dnsfunc=dnsfunc)
+            except dkim.DKIMException as e:   # dkimpy raises for some bad keys
+                print("dkimpy:", e, file=sys.stderr)
+                ok = False
+            print(("%s " % name if files else "") + ("pass" if ok else "fail"))
+            allok = allok and ok
+        return 0 if allok else 1
     if cmd == "arcsign":
         keyfile, sel, dom, srv = sys.argv[2:6]
         msg = sys.stdin.buffer.read()
