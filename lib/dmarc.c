@@ -196,7 +196,7 @@ static int find_record(const struct dmarc_opts *o, const char *domain, struct dm
 
 	snprintf(name, sizeof name, "_dmarc.%s", domain);
 	trace(o, "policy: TXT %s", name);
-	st = dns_txt(o->dns, name, &a);
+	st = o->txt ? o->txt(o->txt_ctx, name, &a) : dns_txt(o->dns, name, &a);
 	for (size_t i = 0; st == DNS_OK && i < a.n; i++)
 		if (strncasecmp(a.text[i], "v=DMARC1", 8) == 0) {
 			if (++found == 1 && parse_record(a.text[i], out) < 0)

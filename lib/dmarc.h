@@ -27,6 +27,8 @@ struct dmarc_opts {
 	FILE *trace;
 	const char *psl;        /* Public Suffix List file; NULL: DMARC_PSL_FILE */
 	int sample;             /* pct draw 0..99; -1: random */
+	dkim_txt_fn txt;        /* TXT lookups (a cache); NULL: dns_txt on dns */
+	void *txt_ctx;
 };
 
 struct dmarc_out {

@@ -28,6 +28,8 @@ struct mailauth_opts {
 	const char *psl;        /* --psl FILE: Public Suffix List */
 	int sample;             /* --dmarc-sample N (tests): the pct draw; -1 random */
 	const char *file;       /* message file; NULL: stdin */
+	char **files;           /* verify: every FILE argument */
+	int nfiles;
 };
 
 /* Each runs one command with output on out and returns an exit code

@@ -48,7 +48,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	    "usage: mailauth spf --ip IP --sender ADDR [--helo NAME]\n"
 	    "       mailauth sign -d DOMAIN -s SELECTOR -k KEYFILE [-a ALG] [-c H/B] [-H NAMES] [FILE]\n"
-	    "       mailauth verify [--ip IP --helo NAME --sender ADDR] [--add] [FILE]\n"
+	    "       mailauth verify [--ip IP --helo NAME --sender ADDR] [--add] [FILE...]\n"
 	    "       mailauth seal -d DOMAIN -s SELECTOR -k KEYFILE [--ip IP --sender ADDR] [FILE]\n"
 	    "       mailauth keygen -k KEYFILE [-a ALG] [-b BITS] [-d DOMAIN] [-s SELECTOR] [--data]\n"
 	    "Sign and check mail: SPF (RFC 7208), DKIM (RFC 6376, RFC 8463), DMARC (RFC 7489),\nARC (RFC 8617).\n\n"
@@ -89,7 +89,7 @@ static long long num(const char *s, long long min, long long max, const char *wh
 	return v;
 }
 
-static void parse(struct mailauth_opts *o, int argc, char **argv)
+static void parse(struct mailauth_opts *o, int argc, char **argv, int verify)
 {
 	int c;
 
@@ -121,9 +121,11 @@ static void parse(struct mailauth_opts *o, int argc, char **argv)
 		default: usage(stderr); exit(EX_USAGE);
 		}
 	}
+	o->files = argv + optind;
+	o->nfiles = argc - optind;
 	if (optind < argc)
-		o->file = argv[optind++];
-	if (optind < argc) {
+		o->file = argv[optind];
+	if (o->nfiles > 1 && !verify) {
 		usage(stderr);
 		exit(EX_USAGE);
 	}
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	parse(&o, argc - 1, argv + 1);
+	parse(&o, argc - 1, argv + 1, strcmp(cmd, "verify") == 0);
 	if (strcmp(cmd, "sign") == 0)
 		return mailauth_sign(&o, stdout);
 	if (strcmp(cmd, "verify") == 0)

@@ -171,6 +171,19 @@ verify() {
 	assert_output --partial "dkim=none"
 }
 
+@test "mailauth verify FILE...: one field per file, each key looked up once" {
+	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml > v1.eml
+	mailauth sign -d ex.test -s ed -k ed.pem msg.eml > v2.eml
+	cp v1.eml v3.eml
+	run mailauth verify -v --dns "127.0.0.1:$DNS_PORT" v1.eml v2.eml v3.eml
+	assert_success
+	assert_line "==> v3.eml <=="
+	[ "$(grep -c 'dkim=pass' <<< "$output")" = 3 ]
+	[ "$(grep -c 'QUESTION SECTION' <<< "$output")" = 6 ]   # query + answer: 3 names, not 6
+	run mailauth sign -d ex.test -s rsa -k rsa.pem v1.eml v2.eml
+	assert_failure 64
+}
+
 @test "mailauth -v: every DNS query and each step" {
 	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml > signed.eml
 	run mailauth verify -v --dns "127.0.0.1:$DNS_PORT" signed.eml
