@@ -51,55 +51,93 @@ static size_t labels(const char *name, char *buf, size_t cap, char **v)
 	return n;
 }
 
-/* Does rule (labels r[0..k)) match the rightmost labels of d[0..n)? */
-static int rule_matches(char **r, size_t k, char **d, size_t n)
+struct dmarc_psl {
+	char **rule;            /* lower case, sorted: "com", "*.ck", "!www.ck" */
+	size_t n;
+};
+
+static int cmp_rule(const void *a, const void *b)
 {
-	if (k > n)
-		return 0;
-	for (size_t i = 0; i < k; i++)
-		if (strcmp(r[k - 1 - i], "*") != 0 && strcmp(r[k - 1 - i], d[n - 1 - i]) != 0)
-			return 0;
-	return 1;
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The number of labels of domain's public suffix, by the PSL algorithm
- * (publicsuffix.org: the longest matching rule, an exception rule wins
- * and counts one label less, "*" by default); 0 if psl is unreadable. */
-static size_t suffix_labels(const char *psl, char **d, size_t n)
+static int has_rule(const struct dmarc_psl *l, const char *r)
 {
-	FILE *f = fopen(psl, "r");
-	char line[PSL_LINE_MAX], rbuf[PSL_LINE_MAX], *r[DMARC_LABELS_MAX];
-	size_t best = 1, k;
+	return bsearch(&r, l->rule, l->n, sizeof *l->rule, cmp_rule) != NULL;
+}
+
+struct dmarc_psl *dmarc_psl_load(const char *path)
+{
+	FILE *f = fopen(path ? path : DMARC_PSL_FILE, "r");
+	struct dmarc_psl *l;
+	char line[PSL_LINE_MAX];
+	size_t cap = 0;
 
 	if (!f)
-		return 0;
+		return NULL;
+	l = xcalloc(1, sizeof *l);
 	while (fgets(line, sizeof line, f)) {
-		int exc = line[0] == '!';
 		line[strcspn(line, " \t\r\n")] = '\0';
 		if (!line[0] || (line[0] == '/' && line[1] == '/'))
 			continue;
-		k = labels(line + exc, rbuf, sizeof rbuf, r);
-		if (!rule_matches(r, k, d, n))
-			continue;
-		if (exc) {
-			best = k - 1;
-			break;
-		}
-		if (k > best)
-			best = k;
+		for (char *p = line; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (l->n == cap)
+			l->rule = xrealloc(l->rule, (cap = cap ? cap * 2 : 1024) * sizeof *l->rule);
+		l->rule[l->n++] = xstrdup(line);
 	}
 	fclose(f);
-	return best;
+	qsort(l->rule, l->n, sizeof *l->rule, cmp_rule);
+	return l;
 }
 
-const char *dmarc_org_domain(const char *psl, const char *domain, char *out, size_t cap)
+void dmarc_psl_free(struct dmarc_psl *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->rule[i]);
+	free(l->rule);
+	free(l);
+}
+
+/* The number of labels of the public suffix of d[0..n) (publicsuffix.org's
+ * algorithm: an exception rule wins and counts one label less, else the
+ * longest matching rule, "*" by default). */
+static size_t suffix_labels(const struct dmarc_psl *l, char **d, size_t n)
+{
+	char name[600], key[610];
+
+	for (size_t i = 0; i < n; i++) {
+		name[0] = '\0';
+		for (size_t k = i; k < n; k++)
+			snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s", d[k],
+			    k + 1 < n ? "." : "");
+		snprintf(key, sizeof key, "!%s", name);
+		if (has_rule(l, key))
+			return n - i - 1;
+		if (has_rule(l, name))
+			return n - i;
+		if (i > 0) {    /* "*.rest" matches one more label, d[i - 1] */
+			snprintf(key, sizeof key, "*.%s", name);
+			if (has_rule(l, key)) {
+				/* unless that name is an exception */
+				char ex[610];
+				snprintf(ex, sizeof ex, "!%s.%s", d[i - 1], name);
+				return has_rule(l, ex) ? n - i : n - i + 1;
+			}
+		}
+	}
+	return 1;
+}
+
+const char *dmarc_org_domain_in(const struct dmarc_psl *list, const char *domain, char *out,
+    size_t cap)
 {
 	char buf[512], *d[DMARC_LABELS_MAX];
 	size_t n = labels(domain, buf, sizeof buf, d), s;
 
-	s = suffix_labels(psl ? psl : DMARC_PSL_FILE, d, n);
-	if (s == 0)             /* no list: the last two labels */
-		s = 1;
+	s = list ? suffix_labels(list, d, n) : 1;       /* no list: the last two labels */
 	if (n <= s) {           /* the name is a public suffix itself */
 		snprintf(out, cap, "%s", domain);
 		return out;
@@ -107,6 +145,15 @@ const char *dmarc_org_domain(const char *psl, const char *domain, char *out, siz
 	out[0] = '\0';
 	for (size_t i = n - s - 1; i < n; i++)
 		snprintf(out + strlen(out), cap - strlen(out), "%s%s", d[i], i + 1 < n ? "." : "");
+	return out;
+}
+
+const char *dmarc_org_domain(const char *psl, const char *domain, char *out, size_t cap)
+{
+	struct dmarc_psl *list = dmarc_psl_load(psl);
+
+	dmarc_org_domain_in(list, domain, out, cap);
+	dmarc_psl_free(list);
 	return out;
 }
 
@@ -218,8 +265,8 @@ static int aligned(const struct dmarc_opts *o, const char *a, const char *b, cha
 
 	if (mode == 's')
 		return dns_name_eq(a, b);
-	return dns_name_eq(dmarc_org_domain(o->psl, a, oa, sizeof oa),
-	    dmarc_org_domain(o->psl, b, ob, sizeof ob));
+	return dns_name_eq(dmarc_org_domain_in(o->psl_data, a, oa, sizeof oa),
+	    dmarc_org_domain_in(o->psl_data, b, ob, sizeof ob));
 }
 
 /* 6.6.4: pct applies the policy to a sample; the rest get the next
@@ -254,7 +301,7 @@ enum ar_result dmarc_check(const struct dmarc_opts *o, const char *msg, size_t n
 	memset(out, 0, sizeof *out);
 	if (from_domain(msg, n, out) < 0)
 		return fail(out, AR_PERMERROR, "not exactly one From address with a domain");
-	dmarc_org_domain(o->psl, out->from, org, sizeof org);
+	dmarc_org_domain_in(o->psl_data, out->from, org, sizeof org);
 	trace(o, "header.from=%s, organizational domain %s", out->from, org);
 	r = find_record(o, out->from, out);
 	if (r == 0 && !dns_name_eq(org, out->from))

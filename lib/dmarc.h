@@ -22,10 +22,12 @@
 #define DMARC_PSL_FILE   "/usr/share/publicsuffix/public_suffix_list.dat"
 #define DMARC_LABELS_MAX 128      /* labels in a domain name (255 bytes / 2) */
 
+struct dmarc_psl;
+
 struct dmarc_opts {
 	struct dns *dns;
 	FILE *trace;
-	const char *psl;        /* Public Suffix List file; NULL: DMARC_PSL_FILE */
+	const struct dmarc_psl *psl_data;   /* the Public Suffix List (dmarc_psl_load); NULL: none */
 	int sample;             /* pct draw 0..99; -1: random */
 	dkim_txt_fn txt;        /* TXT lookups (a cache); NULL: dns_txt on dns */
 	void *txt_ctx;
@@ -55,5 +57,13 @@ enum ar_result dmarc_check(const struct dmarc_opts *o, const char *msg, size_t n
  * Suffix List file psl (NULL: DMARC_PSL_FILE; unreadable: the last two
  * labels).  Returns out. */
 const char *dmarc_org_domain(const char *psl, const char *domain, char *out, size_t cap);
+/* The list, read once: path NULL is DMARC_PSL_FILE; NULL if unreadable.
+ * Free with dmarc_psl_free (NULL is fine). */
+struct dmarc_psl;
+struct dmarc_psl *dmarc_psl_load(const char *path);
+void dmarc_psl_free(struct dmarc_psl *l);
+/* dmarc_org_domain with the list loaded (NULL: the last two labels). */
+const char *dmarc_org_domain_in(const struct dmarc_psl *list, const char *domain, char *out,
+    size_t cap);
 
 #endif

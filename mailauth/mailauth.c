@@ -247,6 +247,7 @@ static void put_field(const struct buf *ar, int crlf, FILE *out)
 
 struct txt_cache {
 	struct dns *dns;
+	struct dmarc_psl *psl;  /* the Public Suffix List, read once */
 	size_t n;
 	char *name[TXT_CACHE_MAX];
 	enum dns_status st[TXT_CACHE_MAX];
@@ -284,6 +285,7 @@ static enum dns_status cached_txt(void *ctx, const char *name, struct dns_answer
 
 static void cache_free(struct txt_cache *c)
 {
+	dmarc_psl_free(c->psl);
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->name[i]);
 		dns_answer_free(&c->ans[i]);
@@ -298,8 +300,8 @@ static void check_all(const struct mailauth_opts *o, struct txt_cache *tc, const
 	struct dns *d = tc->dns;
 	struct dkim_verify_opts v = { .dns = d, .trace = o->verbose ? stderr : NULL,
 		.txt = cached_txt, .txt_ctx = tc };
-	struct dmarc_opts dopt = { .dns = d, .trace = v.trace, .psl = o->psl, .sample = o->sample,
-		.txt = cached_txt, .txt_ctx = tc };
+	struct dmarc_opts dopt = { .dns = d, .trace = v.trace, .psl_data = tc->psl,
+		.sample = o->sample, .txt = cached_txt, .txt_ctx = tc };
 	const char *sd = o->sender && strchr(o->sender, '@') ? strrchr(o->sender, '@') + 1 :
 	    o->sender && *o->sender ? o->sender : o->helo;
 	struct dkim_result *res = NULL;
@@ -351,7 +353,7 @@ static int verify_one(const struct mailauth_opts *o, struct txt_cache *tc, const
 
 int mailauth_verify(const struct mailauth_opts *o, FILE *out)
 {
-	struct txt_cache tc = { .dns = open_dns(o) };
+	struct txt_cache tc = { .dns = open_dns(o), .psl = dmarc_psl_load(o->psl) };
 	struct mailauth_opts one = *o;
 	char host[HOST_MAX] = "localhost";
 	const char *me = authserv(o, host, sizeof host);
@@ -392,6 +394,7 @@ int mailauth_seal(const struct mailauth_opts *o, FILE *out)
 	if ((rc = read_msg(o, &msg)) != 0)
 		goto out;
 	tc.dns = open_dns(o);
+	tc.psl = dmarc_psl_load(o->psl);
 	me = authserv(o, host, sizeof host);
 	check_all(o, &tc, me, &msg, &ar, &arc);
 	cache_free(&tc);
