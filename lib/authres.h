@@ -17,4 +17,11 @@ enum ar_result {
 /* The RFC 8601 keyword of r ("pass", "temperror", ...): static text. */
 const char *ar_name(enum ar_result r);
 
+#include "buf.h"
+
+/* Summarise an Authentication-Results value v[0..n) (folded or not) for a
+ * reader: "spf=pass dkim=fail dmarc=fail (by mx.example.org)" -- each
+ * method=result, comments and properties left out.  Appends to out. */
+void ar_summary(const char *v, size_t n, struct buf *out);
+
 #endif

@@ -58,6 +58,9 @@ send() {
 	grep -q $'^\tdkim=none;' "$f"
 	grep -q $'^\tdmarc=fail (p=reject dis=reject) header.from=forged.test;' "$f"
 	grep -q $'^\tarc=none' "$f"
+	# mimecat's reader view shows the verdict of the topmost field
+	run mimecat "$f"
+	assert_line "Authentication: spf=fail dkim=none dmarc=fail arc=none (by mx.example.org)"
 }
 
 @test "smtpd --authres-policy: SPF -all refused at MAIL FROM with 5.7.23" {
