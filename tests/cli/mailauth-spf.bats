@@ -177,7 +177,9 @@ teardown_file() {
 	"$PY" "$ROOT/tests/lib/pyspf.py" "$DNS_PORT" < "$BATS_FILE_TMPDIR/cases" > "$BATS_FILE_TMPDIR/want"
 	while read -r ip s h && read -r want <&4; do
 		[ "$s" = - ] && s=
-		got=$(mailauth spf --dns "127.0.0.1:$DNS_PORT" --ip "$ip" --sender "$s" --helo "$h" | head -1)
+		got=$(mailauth spf --dns "127.0.0.1:$DNS_PORT" --ip "$ip" --sender "$s" --helo "$h") ||
+			{ echo "$ip ${s:-<>} $h: mailauth exit $?"; bad=$((bad + 1)); }
+		got=${got%%$'\n'*}
 		n=$((n + 1))
 		if [ "$got" != "$want" ]; then
 			echo "$ip ${s:-<>} $h: mailauth $got, pyspf $want"
