@@ -66,6 +66,21 @@ struct dkim_result {
 	char b[9];                      /* header.b: first 8 characters of b= */
 };
 
+/* Keys already parsed, for a caller that verifies many messages: OpenSSL
+ * 3 decodes a key slowly, and a run sees few keys.  Zero it before use;
+ * free with dkim_keycache_free. */
+#define DKIM_KEYCACHE_MAX 16
+
+struct dkim_keycache {
+	size_t n;
+	char *txt[DKIM_KEYCACHE_MAX];
+	enum dkim_alg alg[DKIM_KEYCACHE_MAX];
+	EVP_PKEY *key[DKIM_KEYCACHE_MAX];
+	int testing[DKIM_KEYCACHE_MAX], strict[DKIM_KEYCACHE_MAX];
+};
+
+void dkim_keycache_free(struct dkim_keycache *c);
+
 struct dkim_verify_opts {
 	dkim_txt_fn txt;        /* key lookup; NULL: dns_txt on dns */
 	void *txt_ctx;
@@ -73,6 +88,7 @@ struct dkim_verify_opts {
 	FILE *trace;            /* -v: every step; NULL: quiet */
 	time_t now;             /* 0: time(NULL) */
 	size_t max_sigs;        /* 0: DKIM_SIGS_MAX */
+	struct dkim_keycache *keys;     /* NULL: parse each key each time */
 };
 
 /* Verify every DKIM-Signature field of msg[0..n) (up to max_sigs, top

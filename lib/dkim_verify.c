@@ -158,6 +158,42 @@ static int h_has_from(const struct dkim_tag *h)
 	return 0;
 }
 
+void dkim_keycache_free(struct dkim_keycache *c)
+{
+	for (size_t i = 0; c && i < c->n; i++) {
+		free(c->txt[i]);
+		EVP_PKEY_free(c->key[i]);
+	}
+	if (c)
+		c->n = 0;
+}
+
+/* dkim_key_parse through the cache: a usable key is kept (a reference
+ * goes to the caller), a bad one is parsed again next time. */
+static enum ar_result parse_key(struct dkim_keycache *c, const char *txt, enum dkim_alg alg,
+    EVP_PKEY **key, const char **why, int *testing, int *strict)
+{
+	enum ar_result r;
+
+	for (size_t i = 0; c && i < c->n; i++)
+		if (c->alg[i] == alg && strcmp(c->txt[i], txt) == 0) {
+			EVP_PKEY_up_ref(c->key[i]);
+			*key = c->key[i];
+			*testing = c->testing[i];
+			*strict = c->strict[i];
+			return AR_PASS;
+		}
+	r = dkim_key_parse(txt, alg, key, why, testing, strict);
+	if (r == AR_PASS && c && c->n < DKIM_KEYCACHE_MAX && EVP_PKEY_up_ref(*key) == 1) {
+		c->txt[c->n] = xstrdup(txt);
+		c->alg[c->n] = alg;
+		c->key[c->n] = *key;
+		c->testing[c->n] = *testing;
+		c->strict[c->n++] = *strict;
+	}
+	return r;
+}
+
 /* 6.1.2: fetch and parse the key. */
 static enum ar_result get_key(const struct sig *s, struct dkim_result *r,
     const struct dkim_verify_opts *o, EVP_PKEY **key, int *testing)
@@ -181,7 +217,7 @@ static enum ar_result get_key(const struct sig *s, struct dkim_result *r,
 		return verdict(r, AR_PERMERROR, "no key for signature");
 	}
 	trace(o->trace, "key: %s%s", a.text[0], a.n > 1 ? " (first of several records)" : "");
-	res = dkim_key_parse(a.text[0], s->alg, key, &why, testing, &strict_i);
+	res = parse_key(o->keys, a.text[0], s->alg, key, &why, testing, &strict_i);
 	dns_answer_free(&a);
 	if (res != AR_PASS)
 		return verdict(r, res, why);

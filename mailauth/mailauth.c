@@ -248,6 +248,7 @@ static void put_field(const struct buf *ar, int crlf, FILE *out)
 struct txt_cache {
 	struct dns *dns;
 	struct dmarc_psl *psl;  /* the Public Suffix List, read once */
+	struct dkim_keycache keys;      /* and each key parsed once */
 	size_t n;
 	char *name[TXT_CACHE_MAX];
 	enum dns_status st[TXT_CACHE_MAX];
@@ -286,6 +287,7 @@ static enum dns_status cached_txt(void *ctx, const char *name, struct dns_answer
 static void cache_free(struct txt_cache *c)
 {
 	dmarc_psl_free(c->psl);
+	dkim_keycache_free(&c->keys);
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->name[i]);
 		dns_answer_free(&c->ans[i]);
@@ -299,7 +301,7 @@ static void check_all(const struct mailauth_opts *o, struct txt_cache *tc, const
 {
 	struct dns *d = tc->dns;
 	struct dkim_verify_opts v = { .dns = d, .trace = o->verbose ? stderr : NULL,
-		.txt = cached_txt, .txt_ctx = tc };
+		.txt = cached_txt, .txt_ctx = tc, .keys = &tc->keys };
 	struct dmarc_opts dopt = { .dns = d, .trace = v.trace, .psl_data = tc->psl,
 		.sample = o->sample, .txt = cached_txt, .txt_ctx = tc };
 	const char *sd = o->sender && strchr(o->sender, '@') ? strrchr(o->sender, '@') + 1 :
