@@ -958,6 +958,44 @@ enum dns_status dns_query(struct dns *d, const char *name, int type, struct dns_
 	return resolve(d, name, type, out);
 }
 
+/* Undo txt_text's \DDD escapes in place; -1 if a NUL byte comes out. */
+static int txt_unescape(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++) {
+		if (r[0] == '\\' && isdigit((unsigned char)r[1]) && isdigit((unsigned char)r[2]) &&
+		    isdigit((unsigned char)r[3])) {
+			int v = (r[1] - '0') * 100 + (r[2] - '0') * 10 + (r[3] - '0');
+			if (v == 0 || v > 255)
+				return -1;
+			*w++ = (char)v;
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
+
+enum dns_status dns_txt(struct dns *d, const char *name, struct dns_answer *out)
+{
+	enum dns_status st = resolve(d, name, ns_t_txt, out);
+	size_t k = 0;
+
+	for (size_t i = 0; i < out->n; i++) {
+		if (txt_unescape(out->text[i]) < 0)
+			free(out->text[i]);
+		else
+			out->text[k++] = out->text[i];
+	}
+	out->n = k;
+	if (st == DNS_OK && k == 0)
+		st = DNS_NODATA;
+	return st;
+}
+
 static void addrs_add(struct dns_addrs *a, const char *text)
 {
 	struct dns_addr *x;

@@ -135,6 +135,11 @@ void dns_addr_sockaddr(const struct dns_addr *a, unsigned port, struct sockaddr_
  * dns_answer_free(). */
 enum dns_status dns_query(struct dns *d, const char *name, int type, struct dns_answer *out);
 void dns_answer_free(struct dns_answer *a);
+/* TXT records at name (SPF, DKIM keys, DMARC policies): each record's
+ * character-strings joined with nothing between them (RFC 7208 3.3, RFC
+ * 6376 3.6.2.2), as raw bytes.  A record holding a NUL byte is dropped
+ * (no policy language allows one).  out as dns_query's. */
+enum dns_status dns_txt(struct dns *d, const char *name, struct dns_answer *out);
 
 /* Write the DNSBL query name for address ip (text form, v4 or v6; an
  * IPv4-mapped ::ffff:a.b.c.d counts as IPv4) under zone into buf (cap

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authres.h"
 #include "err.h"
 #include "header.h"
 #include "mimecat.h"
@@ -51,6 +52,22 @@ static void list_attachment(struct view *v, const struct mime_part *p)
 		v->more++;
 }
 
+/* The topmost Authentication-Results field, the one our own MX added
+ * (smtpd --authres), as a one-line verdict; lower ones may be forged. */
+static void show_authres(const struct mime_part *m, FILE *f)
+{
+	struct hdr_field fl;
+	struct buf b = { 0 };
+
+	if (!hdr_find(m->base + m->off, m->body_off - m->off, "Authentication-Results", &fl))
+		return;
+	ar_summary(fl.value, fl.vallen, &b);
+	fputs("Authentication: ", f);
+	mc_put_safe(f, b.p, b.len);
+	putc('\n', f);
+	buf_free(&b);
+}
+
 static void show_fields(struct view *v, const struct mime_part *m, int brief)
 {
 	static const char *const full[] = { "From", "To", "Cc", "Date", "Subject", NULL };
@@ -70,6 +87,8 @@ static void show_fields(struct view *v, const struct mime_part *m, int brief)
 		putc('\n', f);
 		buf_free(&b);
 	}
+	if (!brief)
+		show_authres(m, f);
 }
 
 static void show(struct view *v, const struct mime_part *p);

@@ -622,6 +622,8 @@ void deliver_message(struct session *s)
 	if (code == 0 && s->cfg->filter != NULL && (code = run_filter(s, &m, &hdrs, why, sizeof why)) == 0 &&
 	    hdrs.len > 0)
 		insert_after_received(&m, &hdrs);
+	if (code == 0)
+		code = authres_message(s, &m, why, sizeof why);
 	for (size_t i = 0; code != 0 && i < s->nrcpt; i++) {
 		s->rcpt[i].code = code;
 		snprintf(s->rcpt[i].reply, sizeof s->rcpt[i].reply, "%s", why);

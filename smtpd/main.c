@@ -23,7 +23,7 @@ enum {
 	O_HOSTNAME = 256, O_USERS, O_MAILBOX, O_CERT, O_KEY, O_TLS, O_PLAINAUTH, O_SYSLOG,
 	O_DOMAINS, O_RELAYFROM, O_QUEUE, O_MDA, O_LMTP, O_SUBMISSION, O_MAXSIZE, O_MAXRCPT,
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
-	O_SMTPSEND, O_MAXUSE, O_MAXHOPS
+	O_SMTPSEND, O_MAXUSE, O_MAXHOPS, O_AUTHRES, O_AUTHRESPOL, O_DKIMSIGN
 };
 enum { O_PERCLIENT = 300 };
 
@@ -60,6 +60,9 @@ static const struct option opts[] = {
 	{ "max-use",        required_argument, NULL, O_MAXUSE },
 	{ "max-hops",       required_argument, NULL, O_MAXHOPS },
 	{ "max-per-client", required_argument, NULL, O_PERCLIENT },
+	{ "authres",        no_argument,       NULL, O_AUTHRES },
+	{ "authres-policy", no_argument,       NULL, O_AUTHRESPOL },
+	{ "dkim-sign",      required_argument, NULL, O_DKIMSIGN },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -73,8 +76,9 @@ static void usage(FILE *f)
 	    "             [--max-rcpt N] [--timeout SECS] [--data-timeout SECS] [--user NAME]\n"
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
-	    "             [--max-use N] [--max-hops N]\n"
-	    "             [--max-use N] [--max-per-client N]\n"
+	    "             [--max-use N] [--max-hops N] [--max-per-client N]\n"
+	    "             [--authres] [--authres-policy]\n"
+	    "             [--dkim-sign DOMAIN:SELECTOR:KEYFILE]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -330,6 +334,9 @@ static void option(struct config *c, int o, char *arg)
 	case O_PERCLIENT:
 		c->per_client = (int)num_arg("--max-per-client", arg, 1, SERVER_CHILDREN_MAX);
 		break;
+	case O_AUTHRES: authres_option(c, "authres", arg); break;
+	case O_AUTHRESPOL: authres_option(c, "authres-policy", arg); break;
+	case O_DKIMSIGN: authres_option(c, "dkim-sign", arg); break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }

@@ -275,6 +275,10 @@ static void cmd_mail(struct session *s, char *args)
 		transaction_reset(s);
 		return;
 	}
+	if (authres_mail(s) < 0) {
+		transaction_reset(s);
+		return;
+	}
 	set_state(s, S_MAIL);
 	reply(s, 250, "2.1.0 Ok");
 }

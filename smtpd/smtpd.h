@@ -79,6 +79,8 @@ struct config {
 	int    per_client;              /* --max-per-client, 0: SERVER_PER_CLIENT_MAX */
 	int    worker_chan;             /* a reusing worker's channel to its root half, or -1 */
 	SSL_CTX *ssl;
+	int    authres, authres_policy;  /* --authres, --authres-policy (authres.c) */
+	struct authres_signer *signer;  /* --dkim-sign, or NULL */
 };
 
 /* Session states (a bit each, so the command table can list several). */
@@ -123,6 +125,8 @@ struct session {
 	size_t size;                    /* of the message delivered, for logs */
 	int    privsep;                 /* channel to the root half, or -1 */
 	int    privsep_gone;            /* the root half has gone: serve no more sessions */
+	int    spf_result;              /* --authres: SPF at MAIL FROM (enum ar_result) */
+	char   spf_ar[SMTP_CMD_MAX + 64];      /* its "spf=... smtp.mailfrom=..." */
 };
 
 /* main.c hands over here: inetd mode or listening.  Returns an exit code. */
@@ -197,6 +201,16 @@ int relay_allowed(const struct session *s);
 int dnsbl_check(struct session *s, char *why, size_t cap);
 /* 0 pass, 451 to defer (greylisted), -1 error (pass, logged). */
 int greylist_check(struct session *s, const char *rcpt);
+
+/* authres.c: --authres, --authres-policy, --dkim-sign.  authres_option
+ * takes one of them (opt without dashes; exits on a bad one).
+ * authres_mail checks SPF at MAIL FROM: 0, or -1 after replying (refused).
+ * authres_message checks (or, for an authenticated user, signs) the
+ * message m and prepends the field: 0, or a reply code with the text in why. */
+struct authres_signer;
+int authres_option(struct config *c, const char *opt, const char *arg);
+int authres_mail(struct session *s);
+int authres_message(struct session *s, struct buf *m, char *why, size_t cap);
 
 /* log.c: one line to syslog (--syslog) and stderr (-v); nothing else. */
 void log_open(const struct config *cfg);

@@ -10,6 +10,9 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
 # imaptest (tests/lib/imaptest.sh) builds against Dovecot's headers
 test="$test dovecot-dev autoconf automake libtool"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
+# mailauth's oracles (dkimpy, pyspf) and DMARC's public suffix list
+test="$test python3-dkim python3-spf python3-dnspython python3-nacl publicsuffix"
+bench="$bench opendkim-tools"
 fuzz="clang libclang-rt-14-dev"
 # labs/net/labnet: the lab network's DNS server
 test="$test nsd"

@@ -15,6 +15,7 @@
 #     dns_add_txt    "$conf" 2.0.0.127.bl.test "listed, see http://bl.test/"
 #     dns_add_nullmx "$conf" nomail.test        # RFC 7505 "MX 0 ."
 #     dns_add_rr     "$conf" NAME TYPE HEXDATA  # any record, RFC 3597 style
+#     dns_add_long_txt "$conf" NAME TEXT        # TXT longer than a configuration line
 #     dns_add_auth_zone "$conf" lab.test        # authoritative: aa, SOA, NS (own dnsmasq: see below)
 #     dns_servfail_start 21510                  # a responder that answers SERVFAIL...
 #     dns_add_servfail "$conf" broken.test 21510   # ...and names whose answers come from it
@@ -61,6 +62,11 @@ dns_add_cname() { echo "cname=$2,$3" >> "$1"; }
 
 # dns_add_txt FILE NAME TEXT
 dns_add_txt() { printf 'txt-record=%s,"%s"\n' "$2" "$3" >> "$1"; }
+
+# dns_add_long_txt FILE NAME TEXT: a TXT record longer than the ~1000 bytes
+# a dnsmasq configuration line holds (DKIM keys of 4096 bits and more):
+# it goes on dnsmasq's command line instead, from FILE.args.
+dns_add_long_txt() { printf -- '--txt-record=%s,%s\n' "$2" "$3" >> "$1.args"; }
 
 # dns_add_rr FILE NAME TYPE HEXDATA: any record (TYPE as a number).
 dns_add_rr() { echo "dns-rr=$2,$3,$4" >> "$1"; }
@@ -109,6 +115,7 @@ dns_wait() {
 dns_start() {
 	local f=$1 port=$2 addrs=${3:-127.0.0.1} a args=()
 	for a in $addrs; do args+=("--listen-address=$a"); done
+	[ -f "$f.args" ] && mapfile -t -O ${#args[@]} args < "$f.args"
 	dnsmasq --no-daemon --conf-file="$f" --port="$port" "${args[@]}" \
 		--bind-interfaces --no-resolv --no-hosts --no-poll --pid-file= \
 		--user="$(id -un)" --log-queries --log-facility=- \

@@ -1,0 +1,327 @@
+/* dmarc.c — RFC 7489 policy discovery, alignment and disposition (see
+ * dmarc.h). */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "addr.h"
+#include "dmarc.h"
+#include "err.h"
+#include "header.h"
+
+#define PSL_LINE_MAX 512
+
+static void trace(const struct dmarc_opts *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void trace(const struct dmarc_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!o->trace)
+		return;
+	va_start(ap, fmt);
+	fputs("dmarc: ", o->trace);
+	vfprintf(o->trace, fmt, ap);
+	fputc('\n', o->trace);
+	va_end(ap);
+}
+
+/* ----------------------------------------------------- public suffixes */
+
+/* Split name into labels (pointers into buf, lower-cased copy). */
+static size_t labels(const char *name, char *buf, size_t cap, char **v)
+{
+	size_t n = 0;
+
+	snprintf(buf, cap, "%s", name);
+	for (char *p = buf; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	for (char *p = buf; *p && n < DMARC_LABELS_MAX; ) {
+		v[n++] = p;
+		p += strcspn(p, ".");
+		if (*p)
+			*p++ = '\0';
+	}
+	if (n > 0 && v[n - 1][0] == '\0')       /* trailing dot */
+		n--;
+	return n;
+}
+
+struct dmarc_psl {
+	char **rule;            /* lower case, sorted: "com", "*.ck", "!www.ck" */
+	size_t n;
+};
+
+static int cmp_rule(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int has_rule(const struct dmarc_psl *l, const char *r)
+{
+	return bsearch(&r, l->rule, l->n, sizeof *l->rule, cmp_rule) != NULL;
+}
+
+struct dmarc_psl *dmarc_psl_load(const char *path)
+{
+	FILE *f = fopen(path ? path : DMARC_PSL_FILE, "r");
+	struct dmarc_psl *l;
+	char line[PSL_LINE_MAX];
+	size_t cap = 0;
+
+	if (!f)
+		return NULL;
+	l = xcalloc(1, sizeof *l);
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, " \t\r\n")] = '\0';
+		if (!line[0] || (line[0] == '/' && line[1] == '/'))
+			continue;
+		for (char *p = line; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (l->n == cap)
+			l->rule = xrealloc(l->rule, (cap = cap ? cap * 2 : 1024) * sizeof *l->rule);
+		l->rule[l->n++] = xstrdup(line);
+	}
+	fclose(f);
+	qsort(l->rule, l->n, sizeof *l->rule, cmp_rule);
+	return l;
+}
+
+void dmarc_psl_free(struct dmarc_psl *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->rule[i]);
+	free(l->rule);
+	free(l);
+}
+
+/* The number of labels of the public suffix of d[0..n) (publicsuffix.org's
+ * algorithm: an exception rule wins and counts one label less, else the
+ * longest matching rule, "*" by default). */
+static size_t suffix_labels(const struct dmarc_psl *l, char **d, size_t n)
+{
+	char name[600], key[610];
+
+	for (size_t i = 0; i < n; i++) {
+		name[0] = '\0';
+		for (size_t k = i; k < n; k++)
+			snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s", d[k],
+			    k + 1 < n ? "." : "");
+		snprintf(key, sizeof key, "!%s", name);
+		if (has_rule(l, key))
+			return n - i - 1;
+		if (has_rule(l, name))
+			return n - i;
+		if (i > 0) {    /* "*.rest" matches one more label, d[i - 1] */
+			snprintf(key, sizeof key, "*.%s", name);
+			if (has_rule(l, key)) {
+				/* unless that name is an exception */
+				char ex[610];
+				snprintf(ex, sizeof ex, "!%s.%s", d[i - 1], name);
+				return has_rule(l, ex) ? n - i : n - i + 1;
+			}
+		}
+	}
+	return 1;
+}
+
+const char *dmarc_org_domain_in(const struct dmarc_psl *list, const char *domain, char *out,
+    size_t cap)
+{
+	char buf[512], *d[DMARC_LABELS_MAX];
+	size_t n = labels(domain, buf, sizeof buf, d), s;
+
+	s = list ? suffix_labels(list, d, n) : 1;       /* no list: the last two labels */
+	if (n <= s) {           /* the name is a public suffix itself */
+		snprintf(out, cap, "%s", domain);
+		return out;
+	}
+	out[0] = '\0';
+	for (size_t i = n - s - 1; i < n; i++)
+		snprintf(out + strlen(out), cap - strlen(out), "%s%s", d[i], i + 1 < n ? "." : "");
+	return out;
+}
+
+const char *dmarc_org_domain(const char *psl, const char *domain, char *out, size_t cap)
+{
+	struct dmarc_psl *list = dmarc_psl_load(psl);
+
+	dmarc_org_domain_in(list, domain, out, cap);
+	dmarc_psl_free(list);
+	return out;
+}
+
+/* ------------------------------------------------------------- checks */
+
+static enum ar_result fail(struct dmarc_out *out, enum ar_result r, const char *why)
+{
+	snprintf(out->why, sizeof out->why, "%s", why);
+	return out->res = r;
+}
+
+/* RFC 7489 6.6.1: the one From field's one address's domain. */
+static int from_domain(const char *msg, size_t n, struct dmarc_out *out)
+{
+	size_t hlen = hdr_length(msg, n, NULL), froms = 0;
+	struct hdr_iter it;
+	struct hdr_field f, from;
+	struct addr_list l = { 0 };
+	int rc = -1;
+
+	hdr_iter_init(&it, msg, hlen);
+	while (hdr_next(&it, &f))
+		if (hdr_is(&f, "From") && froms++ == 0)
+			from = f;
+	if (froms != 1)
+		return -1;
+	addr_parse(from.value, from.vallen, &l);
+	if (addr_count(&l) == 1)
+		for (size_t i = 0; i < l.n; i++)
+			if (l.v[i].kind == ADDR_MAILBOX && l.v[i].domain && l.v[i].domain[0] != '[') {
+				snprintf(out->from, sizeof out->from, "%s", l.v[i].domain);
+				rc = 0;
+			}
+	addr_list_free(&l);
+	return rc;
+}
+
+static int policy_word(const struct dkim_tag *g, char *dst, size_t cap)
+{
+	static const char *const words[] = { "none", "quarantine", "reject" };
+
+	for (size_t i = 0; g && i < 3; i++)
+		if (g->len == strlen(words[i]) && strncasecmp(g->val, words[i], g->len) == 0) {
+			snprintf(dst, cap, "%s", words[i]);
+			return 0;
+		}
+	return -1;
+}
+
+/* Parse a "v=DMARC1" record into out; -1 if it is not one we can use. */
+static int parse_record(const char *txt, struct dmarc_out *out)
+{
+	struct dkim_tags t;
+	const struct dkim_tag *g;
+	const char *why;
+
+	if (dkim_tags_parse(txt, strlen(txt), &t, &why) < 0 || t.n == 0 ||
+	    strcmp(t.v[0].name, "v") != 0 || t.v[0].len != 6 ||
+	    strncmp(t.v[0].val, "DMARC1", 6) != 0)
+		return -1;
+	if (policy_word(dkim_tag_get(&t, "p"), out->p, sizeof out->p) < 0)
+		return -1;      /* 6.6.3: no valid p= (we send no reports, so rua= cannot save it) */
+	if (policy_word(dkim_tag_get(&t, "sp"), out->sp, sizeof out->sp) < 0)
+		out->sp[0] = '\0';
+	out->adkim = out->aspf = 'r';
+	if ((g = dkim_tag_get(&t, "adkim")) && g->len == 1 && (*g->val == 's' || *g->val == 'r'))
+		out->adkim = *g->val;
+	if ((g = dkim_tag_get(&t, "aspf")) && g->len == 1 && (*g->val == 's' || *g->val == 'r'))
+		out->aspf = *g->val;
+	out->pct = 100;
+	if ((g = dkim_tag_get(&t, "pct")) && g->len >= 1 && g->len <= 3 &&
+	    strspn(g->val, "0123456789") >= g->len) {
+		int v = atoi(g->val);
+		if (v <= 100)
+			out->pct = v;
+	}
+	return 0;
+}
+
+/* The one DMARC record at _dmarc.domain: 1 found, 0 none, -1 temporary. */
+static int find_record(const struct dmarc_opts *o, const char *domain, struct dmarc_out *out)
+{
+	char name[300];
+	struct dns_answer a;
+	enum dns_status st;
+	int found = 0;
+
+	snprintf(name, sizeof name, "_dmarc.%s", domain);
+	trace(o, "policy: TXT %s", name);
+	st = o->txt ? o->txt(o->txt_ctx, name, &a) : dns_txt(o->dns, name, &a);
+	for (size_t i = 0; st == DNS_OK && i < a.n; i++)
+		if (strncasecmp(a.text[i], "v=DMARC1", 8) == 0) {
+			if (++found == 1 && parse_record(a.text[i], out) < 0)
+				found = 99;     /* unusable */
+			else if (found == 1)
+				trace(o, "record: %s", a.text[i]);
+		}
+	dns_answer_free(&a);
+	if (st == DNS_TEMPFAIL)
+		return -1;
+	if (found == 1)
+		snprintf(out->record_at, sizeof out->record_at, "%s", name);
+	return found == 1;      /* several records, or a broken one: none (6.6.3) */
+}
+
+static int aligned(const struct dmarc_opts *o, const char *a, const char *b, char mode)
+{
+	char oa[256], ob[256];
+
+	if (mode == 's')
+		return dns_name_eq(a, b);
+	return dns_name_eq(dmarc_org_domain_in(o->psl_data, a, oa, sizeof oa),
+	    dmarc_org_domain_in(o->psl_data, b, ob, sizeof ob));
+}
+
+/* 6.6.4: pct applies the policy to a sample; the rest get the next
+ * milder treatment. */
+static void dispose(const struct dmarc_opts *o, struct dmarc_out *out)
+{
+	unsigned draw = 0;
+
+	if (out->res != AR_FAIL) {
+		snprintf(out->disposition, sizeof out->disposition, "none");
+		return;
+	}
+	if (o->sample >= 0)
+		draw = (unsigned)o->sample;
+	else if (getrandom(&draw, sizeof draw, 0) != sizeof draw)
+		draw = 0;
+	draw %= 100;
+	if ((int)draw < out->pct)
+		snprintf(out->disposition, sizeof out->disposition, "%s", out->policy);
+	else
+		snprintf(out->disposition, sizeof out->disposition, "%s",
+		    strcmp(out->policy, "reject") == 0 ? "quarantine" : "none");
+}
+
+enum ar_result dmarc_check(const struct dmarc_opts *o, const char *msg, size_t n,
+    const struct dkim_result *dkim, size_t ndkim, enum ar_result spf, const char *spf_domain,
+    struct dmarc_out *out)
+{
+	char org[256];
+	int r;
+
+	memset(out, 0, sizeof *out);
+	if (from_domain(msg, n, out) < 0)
+		return fail(out, AR_PERMERROR, "not exactly one From address with a domain");
+	dmarc_org_domain_in(o->psl_data, out->from, org, sizeof org);
+	trace(o, "header.from=%s, organizational domain %s", out->from, org);
+	r = find_record(o, out->from, out);
+	if (r == 0 && !dns_name_eq(org, out->from))
+		r = find_record(o, org, out);
+	if (r < 0)
+		return fail(out, AR_TEMPERROR, "policy lookup failed for now");
+	if (r == 0)
+		return fail(out, AR_NONE, "no DMARC record");
+	/* 6.6.3: sp= is for subdomains, when the record is the organization's */
+	snprintf(out->policy, sizeof out->policy, "%s", out->sp[0] &&
+	    !dns_name_eq(org, out->from) ? out->sp : out->p);
+	for (size_t i = 0; i < ndkim && !out->dkim_aligned; i++)
+		out->dkim_aligned = dkim[i].res == AR_PASS &&
+		    aligned(o, dkim[i].d, out->from, out->adkim);
+	out->spf_aligned = spf == AR_PASS && spf_domain && aligned(o, spf_domain, out->from, out->aspf);
+	trace(o, "dkim %saligned (adkim=%c), spf %saligned (aspf=%c)",
+	    out->dkim_aligned ? "" : "not ", out->adkim, out->spf_aligned ? "" : "not ", out->aspf);
+	out->res = out->dkim_aligned || out->spf_aligned ? AR_PASS : AR_FAIL;
+	dispose(o, out);
+	trace(o, "=> %s, policy %s, pct=%d, disposition %s", ar_name(out->res), out->policy,
+	    out->pct, out->disposition);
+	return out->res;
+}
