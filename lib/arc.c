@@ -29,20 +29,7 @@ struct arc_sets {
 	int n;                  /* highest instance */
 };
 
-static void trace(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void trace(FILE *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	fputs("arc: ", f);
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
-	va_end(ap);
-}
+#define trace(f, ...) tracef(f, "arc", __VA_ARGS__)
 
 static enum ar_result verdict(struct arc_out *o, enum ar_result r, const char *why, FILE *tr)
 {

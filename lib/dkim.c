@@ -27,20 +27,7 @@
 #define SHA256_LEN      32
 #define HASH_MAX        64
 
-static void trace(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void trace(FILE *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	fputs("dkim: ", f);
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
-	va_end(ap);
-}
+#define trace(f, ...) tracef(f, "dkim", __VA_ARGS__)
 
 static int fws(char c)
 {

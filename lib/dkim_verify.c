@@ -22,20 +22,7 @@ struct sig {
 	const struct dkim_tag *h, *b, *bh;
 };
 
-static void trace(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void trace(FILE *f, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!f)
-		return;
-	va_start(ap, fmt);
-	fputs("dkim: ", f);
-	vfprintf(f, fmt, ap);
-	fputc('\n', f);
-	va_end(ap);
-}
+#define trace(f, ...) tracef(f, "dkim", __VA_ARGS__)
 
 static enum ar_result verdict(struct dkim_result *r, enum ar_result res, const char *why)
 {

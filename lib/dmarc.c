@@ -14,21 +14,7 @@
 
 #define PSL_LINE_MAX 512
 
-static void trace(const struct dmarc_opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void trace(const struct dmarc_opts *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!o->trace)
-		return;
-	va_start(ap, fmt);
-	fputs("dmarc: ", o->trace);
-	vfprintf(o->trace, fmt, ap);
-	fputc('\n', o->trace);
-	va_end(ap);
-}
+#define trace(o, ...) tracef((o)->trace, "dmarc", __VA_ARGS__)
 
 /* ----------------------------------------------------- public suffixes */
 

@@ -94,3 +94,16 @@ void print_version(void)
 {
 	printf("%s (maillab) %s\n", progname, MAILLAB_VERSION);
 }
+
+void tracef(FILE *f, const char *tag, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	fprintf(f, "%s: ", tag);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+	va_end(ap);
+}

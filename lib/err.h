@@ -6,6 +6,7 @@
 #define ML_ERR_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdnoreturn.h>
 
 extern const char *const progname;
@@ -26,6 +27,9 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+
+/* The -v reasoning of a checker: "tag: <fmt>\n" on f; nothing when f is NULL. */
+void tracef(FILE *f, const char *tag, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Print the standard --version text on stdout. */
 void print_version(void);
