@@ -87,22 +87,20 @@ static void fail_all(struct sess *s, enum rstate st, int code, const char *enh,
 /* Record the current reply for one recipient. */
 static void set_rcpt(struct sess *s, struct rcpt *r, enum rstate st)
 {
-	const char *t = s->r.text.p ? s->r.text.p : "";
-
 	r->state = st;
 	r->code = s->r.code;
 	snprintf(r->enh, sizeof r->enh, "%s", s->r.enh);
-	snprintf(r->text, sizeof r->text, "%.*s", (int)strcspn(t, "\n"), t);
+	reply_flat(&s->r, r->text, sizeof r->text);
 	snprintf(r->host, sizeof r->host, "%s", s->p->name);
 }
 
 /* Fail the pending recipients with the current reply (4xx temp, 5xx perm). */
 static void fail_reply(struct sess *s)
 {
-	const char *t = s->r.text.p ? s->r.text.p : "";
+	char t[SMTP_REPLY_MAX];
 
-	fail_all(s, s->r.code >= 500 ? RS_PERM : RS_TEMP, s->r.code, s->r.enh, "%.*s",
-	    (int)strcspn(t, "\n"), t);
+	reply_flat(&s->r, t, sizeof t);
+	fail_all(s, s->r.code >= 500 ? RS_PERM : RS_TEMP, s->r.code, s->r.enh, "%s", t);
 }
 
 /* The transcript line for a reply line, as lib/conn prints its own. */

@@ -52,6 +52,8 @@ void reply_free(struct reply *r);
 enum reply_rc reply_feed(struct reply *r, const char *line, size_t len, const char **why);
 /* The first line of text, for one-line messages ("5.1.1 No such user"). */
 void reply_summary(const struct reply *r, char *out, size_t cap);
+/* The whole text (no code) into out, lines joined by " / ", cut to cap - 1. */
+void reply_flat(const struct reply *r, char *out, size_t cap);
 
 struct caps {
 	int    esmtp;           /* EHLO worked */
@@ -76,8 +78,9 @@ struct message {
 
 /* Turn raw[0..n) into m: LF or CRLF line ends become CRLF, a last line gets
  * its line end.  Without ignore_dots, a line "." ends the message
- * (sendmail).  Return 0, or -1 with a reason in err (NUL byte, bare CR,
- * line over RFC5322_LINE_MAX). */
+ * (sendmail), and is refused (-1) unless only empty lines follow it.
+ * Return 0, or -1 with a reason in err (NUL byte, bare CR, line over
+ * RFC5322_LINE_MAX, text after a lone dot). */
 int msg_from_bytes(const char *raw, size_t n, int ignore_dots, struct message *m,
     char *err, size_t cap);
 /* Read fd to its end (at most SEND_MSG_MAX) into out; 0 or -1 (errno/err). */
