@@ -330,7 +330,7 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 	struct target t;
 	struct user u;
 	const char *why;
-	int rc;
+	int rc, dt;
 
 	memset(&t, 0, sizeof t);
 	t.who = rcpt;
@@ -347,10 +347,13 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 		md_warn(o, "%s: no such user", rcpt);
 		return EX_NOUSER;
 	}
-	if (md_delivered_to(m, rcpt)) {
+	dt = md_dt_find(m->data, m->hdr_len, rcpt);
+	if (dt & MD_DT_BELOW) {
 		md_warn(o, "%s: mail loop: message already has Delivered-To: %s", rcpt, rcpt);
 		return EX_DATAERR;
 	}
+	if (dt & MD_DT_HANDED)
+		add_dt = 0;     /* the handing MTA said it already, for this delivery */
 	if (mailbox_path(o->tmpl, &u, t.path, sizeof t.path, &t.kind, &why) < 0) {
 		md_warn(o, "%s: mailbox: %s", rcpt, why);
 		return EX_TEMPFAIL;

@@ -63,8 +63,21 @@ int md_read(int fd, size_t max, struct md_msg *m);
 /* The same from memory (p[0..n) is copied). */
 int md_from_mem(const char *p, size_t n, struct md_msg *m);
 void md_msg_free(struct md_msg *m);
-/* Whether the header has "Delivered-To: addr" (a mail loop). */
+/* Whether the header has "Delivered-To: addr" anywhere. */
 int md_delivered_to(const struct md_msg *m, const char *addr);
+
+/* Where "Delivered-To: addr" fields (addr compared without case) stand in
+ * the header of the message p[0..len) (LF line ends): MD_DT_HANDED for one
+ * above every Received: field (the MTA handing us the message prepended
+ * it for this very delivery, as OpenSMTPD's lmtp and mda actions do),
+ * MD_DT_BELOW for one below a Received: (the message came back after a
+ * delivery to addr: a mail loop); 0 for none. */
+#define MD_DT_HANDED  1
+#define MD_DT_BELOW   2
+int md_dt_find(const char *p, size_t len, const char *addr);
+/* Append p[0..len) to out without the MD_DT_HANDED fields for addr;
+ * returns how many were left out. */
+size_t md_dt_drop_handed(const char *p, size_t len, const char *addr, struct buf *out);
 
 /* Deliver to each of rcpts[0..n) (or to o->direct, or with n == 0 to the
  * invoking user) and return the exit status: EX_OK when every delivery

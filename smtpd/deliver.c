@@ -599,9 +599,14 @@ void deliver_message(struct session *s)
 	}
 	if (code == 0) {
 		queued = deliver_relay(s, &m);
-		for (size_t i = 0; i < s->nrcpt; i++)
+		for (size_t i = 0; i < s->nrcpt; i++) {
+			struct buf h = { 0 };
+
 			if (s->rcpt[i].local)
-				deliver_local(s, &s->rcpt[i], &m);
+				deliver_local(s, &s->rcpt[i],
+				    handoff_copy(s, s->rcpt[i].addr, &m, &h) ? &h : &m);
+			buf_free(&h);
+		}
 	}
 	if (s->cfg->lmtp)
 		for (size_t i = 0; i < s->nrcpt; i++)

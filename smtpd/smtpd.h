@@ -152,6 +152,11 @@ int has_8bit(const char *s);
 
 /* deliver.c: deliver s->msg to every accepted recipient and reply. */
 void deliver_message(struct session *s);
+/* handoff.c: when the client's message starts with a "Delivered-To: rcpt"
+ * above every Received: (the handing MTA's, for this delivery), copy m (the
+ * message as built for delivery, s->msg at its end) into out without it and
+ * return 1; else 0 and out is untouched. */
+int handoff_copy(const struct session *s, const char *rcpt, const struct buf *m, struct buf *out);
 /* The RFC 5321 4.4 trace field for this session into b. */
 void received_line(struct session *s, struct buf *b, const char *rcpt);
 /* Whether the header block of an LF message has field name (case-insensitive). */
