@@ -251,14 +251,21 @@ static int walk_addr(struct walk *w, const char *m, uid_t uid, gid_t gid)
 	int rc;
 
 	if (m[0] == '\\')                       /* \user: the mailbox itself, no expansion */
-		return add_target(w, AK_ADDR, m + 1, uid, gid);
+		return add_target(w, AK_LOCAL, m + 1, uid, gid);
 	if ((at != NULL && !w->is_local(w->ctx, at + 1)) || ll == 0 || ll >= sizeof local)
-		return add_target(w, AK_ADDR, m, uid, gid);
+		return add_target(w, AK_REMOTE, m, uid, gid);
 	memcpy(local, m, ll);
 	local[ll] = '\0';
 	lower(local);
-	if (strcmp(local, w->path[w->depth - 1]) == 0 || (v = alias_lookup(w->a, local)) == NULL)
-		return add_target(w, AK_ADDR, local, uid, gid);
+	if (strcmp(local, w->path[w->depth - 1]) == 0 || (v = alias_lookup(w->a, local)) == NULL) {
+		char *full = xstrdup(m);
+		int added;
+
+		memcpy(full, local, ll);        /* the user as written, local part folded */
+		added = add_target(w, AK_LOCAL, full, uid, gid);
+		free(full);
+		return added;
+	}
 	for (int i = 0; i < w->depth; i++)
 		if (strcmp(w->path[i], local) == 0) {
 			snprintf(w->err, w->cap, "alias loop: %s comes back through %s", local,

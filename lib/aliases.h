@@ -21,8 +21,11 @@
 #define ALIAS_FILE_MAX    (16L << 20)   /* bytes of one table or :include: file */
 #define ALIAS_TARGETS_MAX 100000        /* members of one expansion (a big list is 10,000) */
 #define ALIAS_NOBODY      65534         /* ids for a root-owned table's commands: never root */
+#define ALIAS_CMD_SECS    (5 * 60)      /* a |command member may run this long (smtpd's MDA limit) */
 
-enum alias_kind { AK_ADDR, AK_PIPE, AK_FILE };
+/* AK_LOCAL: a user here (an address without a domain or in a local domain,
+ * local part in lower case); AK_REMOTE: an address in another domain. */
+enum alias_kind { AK_LOCAL, AK_REMOTE, AK_PIPE, AK_FILE };
 
 struct alias_target {
 	enum alias_kind kind;
@@ -65,8 +68,7 @@ enum alias_rc { ALIAS_OK = 0, ALIAS_NONE = 1, ALIAS_LOOP = -1, ALIAS_DEEP = -2,
 	ALIAS_INCLUDE = -3, ALIAS_MANY = -4 };
 
 /* Expand the local part name fully into out (caller frees with
- * alias_set_free): AK_ADDR members that are not aliases (a local part, or
- * an address the caller routes), commands and files.  ALIAS_NONE when
+ * alias_set_free): addresses that are not aliases, commands and files.  ALIAS_NONE when
  * name is no alias; a negative code with a reason in err for a loop, too
  * deep a nesting, an unusable :include: file, too many members. */
 int alias_expand(const struct aliases *a, const char *name, alias_local_fn is_local,

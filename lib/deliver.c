@@ -366,6 +366,42 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 	return store_as(o, &t, m, &u);
 }
 
+int md_deliver_user(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt)
+{
+	return deliver_user(o, m, sender, rcpt, NULL, 1);
+}
+
+int md_deliver_file(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt, const char *path, uid_t uid, gid_t gid)
+{
+	struct target t;
+	struct user u = { .uid = uid, .gid = gid, .has_ids = 1 };
+
+	memset(&t, 0, sizeof t);
+	t.who = rcpt;
+	t.kind = MB_MBOX;
+	if (strlen(path) >= sizeof t.path) {
+		md_warn(o, "%s: %s: path too long", rcpt, path);
+		return EX_CANTCREAT;
+	}
+	snprintf(t.path, sizeof t.path, "%s", path);
+	set_prefix(&t, sender, rcpt);
+	return store_as(o, &t, m, &u);
+}
+
+void md_warnf(const struct md_opts *o, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	md_warn(o, "%s", b.p ? b.p : "");
+	buf_free(&b);
+}
+
 /* -m MAILBOX: [maildir:|mbox:]PATH taken literally; without a prefix an
  * existing regular file is an mbox, anything else a Maildir. */
 static int deliver_direct(const struct md_opts *o, const struct md_msg *m, const char *sender)
@@ -431,7 +467,7 @@ int md_run(const struct md_opts *o, const struct md_msg *m, char *const *rcpts, 
 		    r == NULL || !md_delivered_to(m, r));
 	}
 	for (int i = 0; i < n; i++) {
-		rc = deliver_user(o, m, sender, rcpts[i], NULL, 1);
+		rc = md_deliver_rcpt(o, m, sender, rcpts[i]);
 		if (rc != EX_OK && first == EX_OK)
 			first = rc;
 	}

@@ -10,6 +10,7 @@
 #define DELIVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "limits.h"
@@ -42,6 +43,15 @@ struct md_opts {
 	 *         single-threaded root process: smtpd's root half). */
 	struct buf *err;
 	int   become;
+	/* --aliases: a recipient whose local part is an alias gets its
+	 * members (lib/deliver_alias.c); alias_local says which domains are
+	 * ours (NULL: none, every member with a domain is remote); members
+	 * that are remote are left to the caller when remote_ok (smtpd
+	 * queues them), else they fail. */
+	const char *aliases;
+	int  (*alias_local)(const void *ctx, const char *domain);
+	const void *alias_ctx;
+	int   remote_ok;
 };
 
 #define MD_BECOME_FORGOOD    1
@@ -78,6 +88,20 @@ int md_dt_find(const char *p, size_t len, const char *addr);
 /* Append p[0..len) to out without the MD_DT_HANDED fields for addr;
  * returns how many were left out. */
 size_t md_dt_drop_handed(const char *p, size_t len, const char *addr, struct buf *out);
+
+/* One recipient, a user (no alias expansion): an exit status. */
+int md_deliver_user(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt);
+/* Append m to the mbox file path as uid/gid (never 0), with Return-Path:
+ * sender and Delivered-To: rcpt; who names it in messages. */
+int md_deliver_file(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt, const char *path, uid_t uid, gid_t gid);
+/* deliver_alias.c: one recipient: through the alias table when its local
+ * part is an alias (each member delivered), else md_deliver_user. */
+int md_deliver_rcpt(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt);
+/* Warn through o (o->err or stderr). */
+void md_warnf(const struct md_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Deliver to each of rcpts[0..n) (or to o->direct, or with n == 0 to the
  * invoking user) and return the exit status: EX_OK when every delivery

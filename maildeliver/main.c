@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -15,7 +16,8 @@
 
 const char *const progname = "maildeliver";
 
-enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT, O_MAXSIZE };
+enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT, O_MAXSIZE, O_ALIASES, O_DOMAINS,
+	O_SKIPREMOTE };
 
 static const struct option opts[] = {
 	{ "from",       required_argument, NULL, 'f' },
@@ -25,6 +27,9 @@ static const struct option opts[] = {
 	{ "no-junk",    no_argument,       NULL, O_NOJUNK },
 	{ "lock-wait",  required_argument, NULL, O_LOCKWAIT },
 	{ "max-size",   required_argument, NULL, O_MAXSIZE },
+	{ "aliases",    required_argument, NULL, O_ALIASES },
+	{ "domains",    required_argument, NULL, O_DOMAINS },
+	{ "skip-remote", no_argument,      NULL, O_SKIPREMOTE },
 	{ "verbose",    no_argument,       NULL, 'v' },
 	{ "help",       no_argument,       NULL, 'h' },
 	{ "version",    no_argument,       NULL, 'V' },
@@ -46,6 +51,9 @@ static void usage(FILE *f)
 	    "      --no-junk           do not file X-Spam-Flag: YES mail into the .Junk folder\n"
 	    "      --lock-wait SECS    wait this long for a locked mbox (default %d)\n"
 	    "      --max-size BYTES    refuse larger messages with 65 (default %zu)\n"
+	    "      --aliases FILE      aliases(5) table: a USER that is an alias gets its members\n"
+	    "      --domains LIST      domains whose addresses in FILE are local (comma-separated)\n"
+	    "      --skip-remote       members in other domains are the caller's to relay\n"
 	    "  -v, --verbose           say where each message went\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
@@ -76,6 +84,22 @@ static const char *strip_angles(char *s)
 	return s;
 }
 
+/* --domains: whether domain is one of the comma-separated list ctx. */
+static int domain_listed(const void *ctx, const char *domain)
+{
+	const char *p = ctx;
+	size_t n = strlen(domain);
+
+	while (*p) {
+		size_t k = strcspn(p, ",");
+
+		if (k == n && strncasecmp(p, domain, n) == 0)
+			return 1;
+		p += k + (p[k] == ',');
+	}
+	return 0;
+}
+
 static void parse(int argc, char **argv, struct md_opts *o)
 {
 	int c;
@@ -92,6 +116,9 @@ static void parse(int argc, char **argv, struct md_opts *o)
 		case O_USERS: o->users = optarg; break;
 		case O_MAILBOX: o->tmpl = optarg; break;
 		case O_NOJUNK: o->no_junk = 1; break;
+		case O_ALIASES: o->aliases = optarg; break;
+		case O_DOMAINS: o->alias_local = domain_listed; o->alias_ctx = optarg; break;
+		case O_SKIPREMOTE: o->remote_ok = 1; break;
 		case O_LOCKWAIT:
 			o->lock_wait = (int)strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || o->lock_wait < 0 || o->lock_wait > 3600)

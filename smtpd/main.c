@@ -18,7 +18,8 @@ enum {
 	O_HOSTNAME = 256, O_USERS, O_MAILBOX, O_CERT, O_KEY, O_TLS, O_PLAINAUTH, O_SYSLOG,
 	O_DOMAINS, O_RELAYFROM, O_QUEUE, O_MDA, O_LMTP, O_SUBMISSION, O_MAXSIZE, O_MAXRCPT,
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
-	O_SMTPSEND, O_MAXUSE
+	O_SMTPSEND, O_MAXUSE,
+	O_ALIASES, O_EXPN
 };
 
 static const struct option opts[] = {
@@ -52,6 +53,8 @@ static const struct option opts[] = {
 	{ "filter",         required_argument, NULL, O_FILTER },
 	{ "smtp-send",      required_argument, NULL, O_SMTPSEND },
 	{ "max-use",        required_argument, NULL, O_MAXUSE },
+	{ "aliases",        required_argument, NULL, O_ALIASES },
+	{ "expn",           no_argument,       NULL, O_EXPN },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -65,7 +68,7 @@ static void usage(FILE *f)
 	    "             [--max-rcpt N] [--timeout SECS] [--data-timeout SECS] [--user NAME]\n"
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
-	    "             [--max-use N]\n"
+	    "             [--max-use N] [--aliases FILE] [--expn]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -155,6 +158,8 @@ static void option(struct config *c, int o, char *arg)
 	case O_FILTER: c->filter = arg; break;
 	case O_SMTPSEND: c->smtp_send = arg; break;
 	case O_MAXUSE: c->max_use = (int)num_arg("--max-use", arg, 1, SERVER_REUSE_MAX); break;
+	case O_ALIASES: c->aliases = arg; break;
+	case O_EXPN: c->expn = 1; break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }

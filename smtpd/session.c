@@ -351,6 +351,10 @@ static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 			snprintf(text, sizeof text, "5.7.1 <%s>: Relay access denied", addr);
 			return rcpt_refuse(s, addr, 550, text), -1;
 		}
+	} else if (s->cfg->aliases != NULL && (rc = rcpt_alias(s, addr)) != 0) {
+		if (rc < 0)
+			return -1;
+		r->alias = 1;           /* aliases come first, as in Postfix's local(8) */
 	} else if ((rc = rcpt_lookup(s->cfg->users, r)) <= 0) {
 		if (rc < 0) {
 			warn_("%s", s->cfg->users ? s->cfg->users : "user database");
@@ -476,8 +480,11 @@ static void cmd_vrfy(struct session *s, char *args)
 
 static void cmd_expn(struct session *s, char *args)
 {
-	(void)args;
-	reply(s, 502, "5.5.1 EXPN not available");
+	if (!s->cfg->expn || s->cfg->aliases == NULL) {
+		reply(s, 502, "5.5.1 EXPN not available");
+		return;
+	}
+	expn_reply(s, args);
 }
 
 static void cmd_help(struct session *s, char *args)

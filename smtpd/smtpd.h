@@ -70,6 +70,8 @@ struct config {
 	int    max_use;                 /* --max-use: sessions per worker process */
 	int    worker_chan;             /* a reusing worker's channel to its root half, or -1 */
 	SSL_CTX *ssl;
+	const char *aliases;            /* --aliases: aliases(5) table (expand.c) */
+	int    expn;                    /* --expn: EXPN lists a list's members */
 };
 
 /* Session states (a bit each, so the command table can list several). */
@@ -84,6 +86,7 @@ enum {
 struct rcpt {
 	char addr[SMTP_PATH_MAX + 1];
 	int  local;                     /* to the MDA, else relayed through the queue */
+	int  alias;                     /* local: an alias (--aliases), delivered through it */
 	struct user user;               /* local: who */
 	int  code;                      /* result after DATA: 250, 451, 550... */
 	char reply[SMTP_REPLY_MAX];     /* "2.0.0 Ok ..." text after the code */
@@ -152,6 +155,18 @@ int has_8bit(const char *s);
 
 /* deliver.c: deliver s->msg to every accepted recipient and reply. */
 void deliver_message(struct session *s);
+/* expand.c: --aliases.  At RCPT: 1 when addr's local part is an alias
+ * (the recipient is accepted and delivered through it), 0 when not, -1
+ * after a reply (a loop, an unreadable table or :include: file). */
+int rcpt_alias(struct session *s, const char *addr);
+/* After local delivery: queue the members in other domains of each alias
+ * recipient delivered (sender owner-NAME for a list); 1 if any queued. */
+int alias_relay(struct session *s, const struct buf *m);
+/* The EXPN command (RFC 5321 3.5.2, 7.3: only with --expn). */
+void expn_reply(struct session *s, const char *arg);
+/* Whether domain is one of ours, as an alias_local_fn (ctx: the config). */
+int alias_domain_local(const void *ctx, const char *domain);
+
 /* handoff.c: when the client's message starts with a "Delivered-To: rcpt"
  * above every Received: (the handing MTA's, for this delivery), copy m (the
  * message as built for delivery, s->msg at its end) into out without it and

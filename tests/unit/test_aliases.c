@@ -26,7 +26,7 @@ static const char table[] =
     "\tcarol@remote.example ,\n"
     "  \"|/usr/bin/logger -t staff\", /var/mail/staff.log\n"
     "\n"
-    "dup: staff, alice, bob\n"
+    "dup: staff, alice, bob@example.org\n"
     "self: self, self@remote.example\n"
     "loop1: loop2\n"
     "loop2: x, loop1\n"
@@ -70,9 +70,10 @@ START_TEST(expand)
 	alias_set_free(&s);
 	ck_assert_int_eq(alias_expand(&a, "dup", local_example, NULL, &s, err, sizeof err), 0);
 	ck_assert_uint_eq(s.n, 5);      /* alice, bob, carol@remote, |logger, /file: once each */
-	ck_assert_int_eq(s.v[0].kind, AK_ADDR);
+	ck_assert_int_eq(s.v[0].kind, AK_LOCAL);
+	ck_assert_int_eq(s.v[2].kind, AK_REMOTE);
 	ck_assert_str_eq(s.v[0].text, "alice");
-	ck_assert_str_eq(s.v[1].text, "bob");
+	ck_assert_str_eq(s.v[1].text, "bob@Example.org");
 	ck_assert_str_eq(s.v[2].text, "carol@remote.example");
 	ck_assert_int_eq(s.v[3].kind, AK_PIPE);
 	ck_assert_str_eq(s.v[3].text, "/usr/bin/logger -t staff");
@@ -128,7 +129,7 @@ START_TEST(include)
 	aliases_parse(tab, strlen(tab), getuid(), getgid(), &a);
 	ck_assert_int_eq(alias_expand(&a, "list", local_example, NULL, &s, err, sizeof err), 0);
 	ck_assert_uint_eq(s.n, 4);
-	ck_assert_str_eq(s.v[1].text, "bob");
+	ck_assert_str_eq(s.v[1].text, "bob@example.org");
 	ck_assert_int_eq(s.v[2].kind, AK_PIPE);
 	alias_set_free(&s);
 	ck_assert_int_eq(alias_expand(&a, "rel", local_example, NULL, &s, err, sizeof err),
@@ -163,7 +164,7 @@ START_TEST(big_list)
 	buf_adds(&b, "big: m0");
 	for (int i = 1; i < 10000; i++)
 		buf_printf(&b, ",\n m%d@example.org", i);
-	buf_adds(&b, ", m5, m0\n");
+	buf_adds(&b, ", m5@example.org, m0\n");
 	for (int i = 0; i < 10000; i += 100)
 		buf_printf(&b, "m%d: m%d, m%d@remote.example\n", i, i, i);
 	aliases_parse(b.p, b.len, 1000, 1000, &a);
