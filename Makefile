@@ -48,7 +48,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit cli demo install deps sanitize fuzz lint clean bench
+.PHONY: all check unit cli demo install install-sendmail deps sanitize fuzz lint clean bench
 all: $(BINS)
 
 $(BUILD)/%.o: %.c
@@ -123,6 +123,13 @@ install: all
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
 	@for m in $(MANS); do s=$${m##*.}; install -d $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 	  install -m 644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s; done
+
+# smtp-send as sendmail(8) and mailq(1) for cron, mutt, PHP's mail(): links
+# in $(PREFIX)/sbin, kept apart from install so as not to shadow an MTA's.
+install-sendmail: install
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	ln -sf $(PREFIX)/bin/smtp-send $(DESTDIR)$(PREFIX)/sbin/sendmail
+	ln -sf $(PREFIX)/bin/smtp-send $(DESTDIR)$(PREFIX)/bin/mailq
 
 clean:
 	rm -rf build build-san bin bin-san

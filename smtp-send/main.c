@@ -33,12 +33,14 @@ struct cmdline {
 	char **attach, **headers;
 	size_t nattach, nheaders;
 	int    compose;
+	int    list;        /* --list */
 };
 
 enum {
 	O_PIPE = 256, O_DNS, O_PORT, O_HELO, O_STARTTLS, O_TLS, O_CAFILE, O_INSECURE, O_AUTH,
 	O_AUTHMECH, O_PASSFILE, O_PLAINAUTH, O_LMTP, O_BDAT, O_DRYRUN, O_QUITAFTER, O_TIMEOUT,
-	O_SUBJECT, O_BODY, O_ATTACH, O_HEADER, O_HTML, O_NAME, O_QUEUE, O_RETRYNOW, O_MAXAGE
+	O_SUBJECT, O_BODY, O_ATTACH, O_HEADER, O_HTML, O_NAME, O_QUEUE, O_RETRYNOW, O_MAXAGE,
+	O_LIST
 };
 
 static void usage(FILE *f)
@@ -81,6 +83,8 @@ static void usage(FILE *f)
 	    "      --queue DIR           deliver the messages spooled in DIR\n"
 	    "      --retry-now           ignore the retry schedule\n"
 	    "      --max-age AGE         bounce after AGE (s, m, h, d; default 5d)\n"
+	    "      --list                list the queue (as mailq) instead of running it\n"
+	    "Run as sendmail (a link): sendmail [-t] [-i] [-f FROM] [-bp] [-q] RCPT...\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", SEND_CMD_SECS);
 }
@@ -117,6 +121,7 @@ static const struct option longopts[] = {
 	{ "queue",          required_argument, NULL, O_QUEUE },
 	{ "retry-now",      no_argument,       NULL, O_RETRYNOW },
 	{ "max-age",        required_argument, NULL, O_MAXAGE },
+	{ "list",           no_argument,       NULL, O_LIST },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -211,6 +216,7 @@ static void option(struct cmdline *cl, int c, char *arg)
 	case O_QUEUE: cl->queue = arg; break;
 	case O_RETRYNOW: cl->q.retry_now = 1; break;
 	case O_MAXAGE: cl->q.max_age = duration(arg); break;
+	case O_LIST: cl->list = 1; break;
 	case 'h': usage(stdout); exit(0);
 	case 'V': print_version(); exit(0);
 	default: usage(stderr); exit(EX_USAGE);
@@ -465,6 +471,8 @@ static int queue_mode(struct cmdline *cl)
 
 	if (cl->nrcpt > 0 || cl->compose || cl->from_headers)
 		diex(EX_USAGE, "--queue takes no recipients or message options");
+	if (cl->list)
+		return queue_print(cl->queue, stdout);
 	if (cl->o.auth_user)
 		cl->o.password = get_password(cl->password_file, cl->o.auth_user);
 	cl->q.dir = cl->queue;
@@ -482,10 +490,15 @@ static int queue_mode(struct cmdline *cl)
 int main(int argc, char **argv)
 {
 	struct cmdline cl = { 0 };
+	char **smargv = NULL;
 	int c, ex;
 
 	cl.o.timeout = SEND_CMD_SECS;
 	cl.q.max_age = SEND_MAX_AGE;
+	if (sendmail_invoked(argv[0])) {
+		argc = sendmail_argv(argc, argv, &smargv);
+		argv = smargv;
+	}
 	while ((c = getopt_long(argc, argv, "s:f:vtio:hV", longopts, NULL)) != -1)
 		option(&cl, c, optarg);
 	for (int i = optind; i < argc; i++) {
@@ -500,11 +513,14 @@ int main(int argc, char **argv)
 		diex(EX_USAGE, "--bdat and --lmtp together are not supported");
 	/* a server that hangs up must not kill us mid-write: we report it */
 	signal(SIGPIPE, SIG_IGN);
+	if (cl.list && !cl.queue)
+		diex(EX_USAGE, "--list needs --queue DIR");
 	ex = cl.queue ? queue_mode(&cl) : send_mode(&cl);
 	for (size_t i = cl.nargv; i < cl.nrcpt; i++)
 		free(cl.rcpt[i]);
 	free(cl.rcpt);
 	free(cl.attach);
 	free(cl.headers);
+	free(smargv);
 	return ex;
 }

@@ -252,4 +252,16 @@ struct qopts {
 /* Run the queue once; return an exit code (0 unless the queue is unusable). */
 int queue_run(const struct opts *o, const struct qopts *q, SSL_CTX *ctx);
 
+/* sendmail.c: the sendmail interface. */
+#define SENDMAIL_QUEUE_DEFAULT "/var/spool/maillab"    /* -bp, -q without $MAILLAB_QUEUE */
+/* Whether we run as sendmail, mailq or newaliases (argv[0]'s last part). */
+int sendmail_invoked(const char *argv0);
+/* Translate a sendmail command line into smtp-send's: the new argv in
+ * *out (malloc'd array of argv's strings and constants, NULL-terminated),
+ * its length returned.  Exits 64 on an option it cannot honour, 0 for
+ * newaliases. */
+int sendmail_argv(int argc, char **argv, char ***out);
+/* --list: the queue in DIR as mailq prints it, on f; an exit code. */
+int queue_print(const char *dir, FILE *f);
+
 #endif
