@@ -346,14 +346,16 @@ static int target_cmp(const void *x, const void *y)
 static void dedup(struct alias_set *o)
 {
 	struct alias_target *sorted;
-	unsigned char *kept;
+	unsigned char *kept, *drop;
 	size_t k = 0;
 
 	if (o->n < 2)
 		return;
 	sorted = xrealloc(NULL, o->n * sizeof *sorted);
 	kept = xrealloc(NULL, o->n);
+	drop = xrealloc(NULL, o->n);
 	memset(kept, 0, o->n);
+	memset(drop, 0, o->n);
 	memcpy(sorted, o->v, o->n * sizeof *sorted);
 	qsort(sorted, o->n, sizeof *sorted, target_cmp);
 	for (size_t i = 0; i < o->n; i++) {
@@ -362,16 +364,20 @@ static void dedup(struct alias_set *o)
 
 		while (f > sorted && target_cmp(f - 1, t) == 0)
 			f--;            /* the first of the equal ones */
-		if (kept[f - sorted]) {
-			free(t->text);
-			continue;
-		}
+		drop[i] = kept[f - sorted];
 		kept[f - sorted] = 1;
-		o->v[k++] = *t;
+	}
+	/* freed only now: the sorted copy points at the same strings */
+	for (size_t i = 0; i < o->n; i++) {
+		if (drop[i])
+			free(o->v[i].text);
+		else
+			o->v[k++] = o->v[i];
 	}
 	o->n = k;
 	free(sorted);
 	free(kept);
+	free(drop);
 }
 
 int alias_expand(const struct aliases *a, const char *name, alias_local_fn is_local,
