@@ -257,7 +257,8 @@ static int walk_addr(struct walk *w, const char *m, uid_t uid, gid_t gid)
 	memcpy(local, m, ll);
 	local[ll] = '\0';
 	lower(local);
-	if (strcmp(local, w->path[w->depth - 1]) == 0 || (v = alias_lookup(w->a, local)) == NULL) {
+	if (strcmp(local, w->path[w->depth - 1]) == 0 || w->a == NULL ||
+	    (v = alias_lookup(w->a, local)) == NULL) {
 		char *full = xstrdup(m);
 		int added;
 
@@ -410,4 +411,50 @@ void alias_set_free(struct alias_set *s)
 		free(s->v[i].text);
 	free(s->v);
 	memset(s, 0, sizeof *s);
+}
+
+int alias_forward(const struct aliases *a, const char *path, const char *user, uid_t uid,
+    gid_t gid, alias_local_fn is_local, const void *ctx, struct alias_set *out, char *err,
+    size_t cap)
+{
+	struct walk w = { .a = a, .is_local = is_local, .ctx = ctx, .out = out, .err = err,
+	    .cap = cap };
+	struct buf b = { 0 };
+	struct stat st;
+	char key[256];
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (read_trusted(path, &b, &st, err, cap) < 0) {
+		buf_free(&b);
+		return errno == ENOENT ? ALIAS_NONE : ALIAS_INCLUDE;
+	}
+	/* another user's file would run its commands as this user */
+	if (st.st_uid != uid && st.st_uid != 0) {
+		snprintf(err, cap, "%s: owned by uid %lu, not by %s (uid %lu) or root", path,
+		    (unsigned long)st.st_uid, user, (unsigned long)uid);
+		buf_free(&b);
+		return ALIAS_INCLUDE;
+	}
+	buf_adds(&b, "");
+	for (char *p = b.p, *bol = b.p; *p; p++) {
+		if (p == bol && *p == '#')              /* a comment line */
+			while (*p && *p != '\n')
+				*p++ = ' ';
+		if (*p == '\n' || *p == '\r') {
+			*p = ',';
+			bol = p + 1;
+		}
+	}
+	snprintf(key, sizeof key, "%.*s", (int)strcspn(user, "@"), user);
+	lower(key);
+	w.path[w.depth++] = key;
+	rc = walk_members(&w, b.p, uid, gid);
+	buf_free(&b);
+	if (rc != 0) {
+		alias_set_free(out);
+		return rc;
+	}
+	dedup(out);
+	return out->n > 0 ? ALIAS_OK : ALIAS_NONE;
 }

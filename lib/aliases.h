@@ -75,6 +75,16 @@ int alias_expand(const struct aliases *a, const char *name, alias_local_fn is_lo
     const void *ctx, struct alias_set *out, char *err, size_t cap);
 void alias_set_free(struct alias_set *s);
 
+/* A user's ~/.forward at path, in the same member syntax (one or more a
+ * line, # comments): expanded like an alias of user (a may be NULL: no
+ * table), commands and files with uid/gid.  The file must be the user's
+ * or root's and writable by its owner only (Postfix's local(8) rule), else
+ * ALIAS_INCLUDE.  ALIAS_NONE when there is no file or it names nobody;
+ * naming user (or \user) means the user's own mailbox. */
+int alias_forward(const struct aliases *a, const char *path, const char *user, uid_t uid,
+    gid_t gid, alias_local_fn is_local, const void *ctx, struct alias_set *out, char *err,
+    size_t cap);
+
 /* The list owner of name: "owner-name" when that alias exists, else NULL
  * (RFC 5321 3.9: a list's bounces go to its owner, not to the author). */
 int alias_owner(const struct aliases *a, const char *name, char *out, size_t cap);

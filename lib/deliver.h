@@ -52,6 +52,10 @@ struct md_opts {
 	int  (*alias_local)(const void *ctx, const char *domain);
 	const void *alias_ctx;
 	int   remote_ok;
+	/* ~/.forward (deliver_alias.c): no_forward turns it off; relay_cmd
+	 * ("smtp-send [options]", NULL: none) forwards members in other domains. */
+	int   no_forward;
+	const char *relay_cmd;
 };
 
 #define MD_BECOME_FORGOOD    1

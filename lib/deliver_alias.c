@@ -8,24 +8,37 @@
  * root's), never as root.  A list ("owner-NAME" exists) gets owner-NAME
  * as its envelope sender (RFC 5321 3.9), so bounces reach the owner.
  * Members in other domains are relayed by smtpd, which expands the same
- * table (remote_ok); maildeliver alone cannot relay them. */
+ * table (remote_ok); maildeliver alone cannot relay them.
+ *
+ * A user's ~/.forward (the same syntax; the user's or root's file,
+ * writable by its owner only) sends the user's mail to its members instead,
+ * commands and files running as the user; naming the user (or \user)
+ * keeps a copy in the mailbox.  Its members in other domains are sent on
+ * at once with relay_cmd (smtp-send), as the user, keeping the sender and
+ * our Delivered-To: (so a forward that comes back is a loop). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "aliases.h"
+#include "auth.h"
 #include "buf.h"
+#include "err.h"
 #include "deliver.h"
 #include "server.h"
 
-/* The message on a memfd at offset 0, with the two trace lines on top. */
+/* The message on a memfd at offset 0, with the trace lines on top (no
+ * Return-Path: when sender is NULL: the message goes on to another MTA). */
 static int message_fd(const struct md_msg *m, const char *sender, const char *rcpt)
 {
 	struct buf b = { 0 };
@@ -34,7 +47,9 @@ static int message_fd(const struct md_msg *m, const char *sender, const char *rc
 
 	if (fd < 0)
 		return -1;
-	buf_printf(&b, "Return-Path: <%s>\nDelivered-To: %s\n", sender, rcpt);
+	if (sender != NULL)
+		buf_printf(&b, "Return-Path: <%s>\n", sender);
+	buf_printf(&b, "Delivered-To: %s\n", rcpt);
 	buf_add(&b, m->data, m->len);
 	while (off < b.len) {
 		ssize_t w = write(fd, b.p + off, b.len - off);
@@ -110,6 +125,61 @@ static int deliver_pipe(const struct md_opts *o, const struct md_msg *m,
 	return EX_TEMPFAIL;
 }
 
+/* Forward to an address in another domain: relay_cmd -i -f sender -- addr
+ * as t's ids, the message with our Delivered-To: on its stdin. */
+static int relay_child(const struct md_opts *o, const struct alias_target *t, int fd,
+    const char *sender)
+{
+	char *words = xstrdup(o->relay_cmd), *argv[24];
+	size_t n = 0;
+
+	if (geteuid() == 0 ? server_become(t->uid, t->gid) < 0 : getuid() != t->uid)
+		_exit(EX_NOPERM);
+	for (char *w = strtok(words, " \t"); w && n < 18; w = strtok(NULL, " \t"))
+		argv[n++] = w;
+	argv[n++] = "-i";
+	argv[n++] = "-f";
+	argv[n++] = (char *)sender;
+	argv[n++] = "--";
+	argv[n++] = t->text;
+	argv[n] = NULL;
+	if (n < 6 || dup2(fd, 0) < 0)
+		_exit(EX_TEMPFAIL);
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], argv);
+	_exit(EX_UNAVAILABLE);
+}
+
+static int deliver_relay(const struct md_opts *o, const struct md_msg *m,
+    const struct alias_target *t, const char *sender, const char *rcpt)
+{
+	int fd, st;
+	pid_t pid;
+
+	if (o->relay_cmd == NULL || o->relay_cmd[0] == '\0') {
+		md_warnf(o, "%s: member %s is not local and there is no smtp-send to relay it",
+		    rcpt, t->text);
+		return EX_UNAVAILABLE;
+	}
+	if ((fd = message_fd(m, NULL, rcpt)) < 0 || (pid = fork()) < 0) {
+		if (fd >= 0)
+			close(fd);
+		md_warnf(o, "%s: forward to %s: %s", rcpt, t->text, strerror(errno));
+		return EX_TEMPFAIL;
+	}
+	if (pid == 0)
+		relay_child(o, t, fd, sender);
+	close(fd);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return EX_TEMPFAIL;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return EX_OK;
+	md_warnf(o, "%s: forward to %s failed (%d)", rcpt, t->text,
+	    WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return WIFEXITED(st) && WEXITSTATUS(st) != EX_TEMPFAIL ? EX_UNAVAILABLE : EX_TEMPFAIL;
+}
+
 static int no_domain_is_local(const void *ctx, const char *domain)
 {
 	(void)ctx, (void)domain;
@@ -147,6 +217,59 @@ static int fold(int acc, int rc, int *any_ok)
 	return acc;
 }
 
+/* ~/.forward of rcpt: 1 with *rc when it decided the delivery, else 0. */
+static int deliver_forward(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt, int *rc)
+{
+	struct user u;
+	struct alias_set set;
+	struct stat st;
+	char path[PATH_MAX + 16], err[512];
+	int r, acc = EX_OK, any_ok = 0;
+
+	if (o->no_forward || auth_lookup_rcpt(o->users, rcpt, &u) <= 0 || u.home[0] == '\0')
+		return 0;
+	if (!u.has_ids) {
+		struct passwd *pw = getpwnam(u.name);
+
+		if (pw == NULL)
+			return 0;
+		u.uid = pw->pw_uid, u.gid = pw->pw_gid;
+	}
+	snprintf(path, sizeof path, "%s/.forward", u.home);
+	if (lstat(path, &st) < 0) {
+		if (errno != ENOENT)
+			md_warnf(o, "%s: %s: %s (not used)", rcpt, path, strerror(errno));
+		return 0;
+	}
+	r = alias_forward(NULL, path, u.name, u.uid, u.gid,
+	    o->alias_local ? o->alias_local : no_domain_is_local, o->alias_ctx, &set, err,
+	    sizeof err);
+	if (r == ALIAS_NONE)
+		return 0;
+	if (r < 0) {
+		md_warnf(o, "%s: .forward: %s", rcpt, err);
+		*rc = r == ALIAS_INCLUDE ? EX_TEMPFAIL : EX_DATAERR;
+		return 1;
+	}
+	for (size_t i = 0; i < set.n; i++) {
+		const struct alias_target *t = &set.v[i];
+		int one;
+
+		if (t->kind == AK_LOCAL && strncasecmp(t->text, u.name, strcspn(u.name, "@")) == 0 &&
+		    strcspn(t->text, "@") == strcspn(u.name, "@"))
+			one = md_deliver_user(o, m, sender, rcpt);      /* the user's own copy */
+		else if (t->kind == AK_REMOTE)
+			one = deliver_relay(o, m, t, sender, rcpt);
+		else
+			one = deliver_member(o, m, t, sender, rcpt);
+		acc = fold(acc, one, &any_ok);
+	}
+	alias_set_free(&set);
+	*rc = acc == EX_TEMPFAIL || !any_ok ? acc : EX_OK;
+	return 1;
+}
+
 /* The alias name of rcpt (its local part, or that without +detail) into
  * name; 0 if none. */
 static int alias_name(const struct aliases *a, const char *rcpt, char *name, size_t cap)
@@ -177,14 +300,14 @@ int md_deliver_rcpt(const struct md_opts *o, const struct md_msg *m, const char 
 	int rc, acc = EX_OK, any_ok = 0;
 
 	if (o->aliases == NULL)
-		return md_deliver_user(o, m, sender, rcpt);
+		return deliver_forward(o, m, sender, rcpt, &rc) ? rc : md_deliver_user(o, m, sender, rcpt);
 	if (aliases_load(o->aliases, &a, err, sizeof err) < 0) {
 		md_warnf(o, "%s: aliases %s", rcpt, err);
 		return EX_TEMPFAIL;
 	}
 	if (!alias_name(&a, rcpt, name, sizeof name)) {
 		aliases_free(&a);
-		return md_deliver_user(o, m, sender, rcpt);
+		return deliver_forward(o, m, sender, rcpt, &rc) ? rc : md_deliver_user(o, m, sender, rcpt);
 	}
 	rc = alias_expand(&a, name, o->alias_local ? o->alias_local : no_domain_is_local,
 	    o->alias_ctx, &set, err, sizeof err);

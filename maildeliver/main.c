@@ -1,5 +1,6 @@
 /* maildeliver — the MDA: deliver the message on stdin into Maildirs or mboxes. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 const char *const progname = "maildeliver";
 
 enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT, O_MAXSIZE, O_ALIASES, O_DOMAINS,
-	O_SKIPREMOTE };
+	O_SKIPREMOTE, O_NOFORWARD };
 
 static const struct option opts[] = {
 	{ "from",       required_argument, NULL, 'f' },
@@ -30,6 +31,7 @@ static const struct option opts[] = {
 	{ "aliases",    required_argument, NULL, O_ALIASES },
 	{ "domains",    required_argument, NULL, O_DOMAINS },
 	{ "skip-remote", no_argument,      NULL, O_SKIPREMOTE },
+	{ "no-forward", no_argument,       NULL, O_NOFORWARD },
 	{ "verbose",    no_argument,       NULL, 'v' },
 	{ "help",       no_argument,       NULL, 'h' },
 	{ "version",    no_argument,       NULL, 'V' },
@@ -54,6 +56,7 @@ static void usage(FILE *f)
 	    "      --aliases FILE      aliases(5) table: a USER that is an alias gets its members\n"
 	    "      --domains LIST      domains whose addresses in FILE are local (comma-separated)\n"
 	    "      --skip-remote       members in other domains are the caller's to relay\n"
+	    "      --no-forward        ignore the users' ~/.forward files\n"
 	    "  -v, --verbose           say where each message went\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
@@ -82,6 +85,27 @@ static const char *strip_angles(char *s)
 		return s + 1;
 	}
 	return s;
+}
+
+/* The program beside our own binary (smtp-send, to forward), or NULL. */
+static const char *beside_me(const char *name, char *buf, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	if (strlen(self) + strlen(name) + 2 > cap)
+		return NULL;
+	memcpy(buf, self, strlen(self));
+	buf[strlen(self)] = '/';
+	memcpy(buf + strlen(self) + 1, name, strlen(name) + 1);
+	return access(buf, X_OK) == 0 ? buf : NULL;
 }
 
 /* --domains: whether domain is one of the comma-separated list ctx. */
@@ -119,6 +143,7 @@ static void parse(int argc, char **argv, struct md_opts *o)
 		case O_ALIASES: o->aliases = optarg; break;
 		case O_DOMAINS: o->alias_local = domain_listed; o->alias_ctx = optarg; break;
 		case O_SKIPREMOTE: o->remote_ok = 1; break;
+		case O_NOFORWARD: o->no_forward = 1; break;
 		case O_LOCKWAIT:
 			o->lock_wait = (int)strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || o->lock_wait < 0 || o->lock_wait > 3600)
@@ -144,6 +169,7 @@ int main(int argc, char **argv)
 	struct md_opts o = { .tmpl = MAILBOX_DEFAULT, .lock_wait = MBOX_LOCK_SECS,
 	    .max_size = MD_SIZE_MAX };
 	struct md_msg m;
+	char relay[PATH_MAX];
 	int rc;
 
 	parse(argc, argv, &o);
@@ -153,6 +179,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	o.folder = getenv("EXTENSION");     /* Postfix: the address extension */
+	o.relay_cmd = beside_me("smtp-send", relay, sizeof relay);
 	umask(077);
 	/* A file size limit gives EFBIG, which we handle (and cut back). */
 	signal(SIGXFSZ, SIG_IGN);

@@ -316,6 +316,8 @@ static void mda_argv(const struct config *cfg, char *words, const char *sender,
 		argv[n++] = "--domains";
 		argv[n++] = (char *)domains;
 	}
+	if (cfg->no_forward && strcmp(base, "maildeliver") == 0)
+		argv[n++] = "--no-forward";
 	argv[n++] = "-f";
 	argv[n++] = (char *)sender;
 	if (cfg->users) {
@@ -373,7 +375,8 @@ static int local_run(struct local_job *j)
 	    .tmpl = j->cfg->mailbox ? j->cfg->mailbox : MAILBOX_DEFAULT,
 	    .lock_wait = MBOX_LOCK_SECS, .max_size = MD_SIZE_MAX, .err = j->err,
 	    .become = j->become, .aliases = j->cfg->aliases, .alias_local = alias_domain_local,
-	    .alias_ctx = j->cfg, .remote_ok = 1 };
+	    .alias_ctx = j->cfg, .remote_ok = 1, .no_forward = j->cfg->no_forward,
+	    .relay_cmd = j->cfg->smtp_send };
 	char *rcpts[1] = { (char *)j->rcpt };
 	struct md_msg m;
 	int rc;

@@ -19,7 +19,7 @@ enum {
 	O_DOMAINS, O_RELAYFROM, O_QUEUE, O_MDA, O_LMTP, O_SUBMISSION, O_MAXSIZE, O_MAXRCPT,
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
 	O_SMTPSEND, O_MAXUSE,
-	O_ALIASES, O_EXPN
+	O_ALIASES, O_EXPN, O_NOFORWARD
 };
 
 static const struct option opts[] = {
@@ -55,6 +55,7 @@ static const struct option opts[] = {
 	{ "max-use",        required_argument, NULL, O_MAXUSE },
 	{ "aliases",        required_argument, NULL, O_ALIASES },
 	{ "expn",           no_argument,       NULL, O_EXPN },
+	{ "no-forward",     no_argument,       NULL, O_NOFORWARD },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -68,7 +69,7 @@ static void usage(FILE *f)
 	    "             [--max-rcpt N] [--timeout SECS] [--data-timeout SECS] [--user NAME]\n"
 	    "             [--dnsbl ZONE] [--dns SERVER[:PORT]] [--greylist DIR]\n"
 	    "             [--greylist-delay SECS] [--filter CMD] [--smtp-send CMD] [--syslog]\n"
-	    "             [--max-use N] [--aliases FILE] [--expn]\n"
+	    "             [--max-use N] [--aliases FILE] [--expn] [--no-forward]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -160,6 +161,7 @@ static void option(struct config *c, int o, char *arg)
 	case O_MAXUSE: c->max_use = (int)num_arg("--max-use", arg, 1, SERVER_REUSE_MAX); break;
 	case O_ALIASES: c->aliases = arg; break;
 	case O_EXPN: c->expn = 1; break;
+	case O_NOFORWARD: c->no_forward = 1; break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }

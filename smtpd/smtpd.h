@@ -72,6 +72,7 @@ struct config {
 	SSL_CTX *ssl;
 	const char *aliases;            /* --aliases: aliases(5) table (expand.c) */
 	int    expn;                    /* --expn: EXPN lists a list's members */
+	int    no_forward;              /* --no-forward: ignore ~/.forward */
 };
 
 /* Session states (a bit each, so the command table can list several). */

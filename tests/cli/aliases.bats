@@ -150,3 +150,37 @@ dialogue() {
 	run bash -c "cat $Q/*/* 2>/dev/null | tr '\0' '\n'"
 	assert_output --partial "carol@remote.example"
 }
+
+@test "~/.forward: \\user keeps a copy, other users and |command as the user; --no-forward ignores it" {
+	printf '# to the lab group\n\\bob, alice@example.net\n"|cat > %s/home/fwd.out"\n' "$W" > "$W/home/bob/.forward"
+	chmod 644 "$W/home/bob/.forward"
+	[ "$(id -u)" != 0 ] || chown "$IDS" "$W/home/bob/.forward"
+	run sm <<<"$(dialogue bob@example.org)"
+	assert_line "250 2.0.0 <bob@example.org> Ok: delivered"
+	[ "$(nmsg "$NEW")" = 1 ]
+	[ "$(nmsg "$W/home/alice/Maildir/new")" = 1 ]
+	grep -q '^Delivered-To: bob@example.org$' "$W/home/fwd.out"
+	[ "$(stat -c %u:%g "$W/home/fwd.out")" = "$IDS" ]
+	rm -f "$W/home/fwd.out"
+	run sm --no-forward <<<"$(dialogue bob@example.org)"
+	assert_line --partial "Ok: delivered"
+	[ "$(nmsg "$NEW")" = 2 ]
+	[ "$(nmsg "$W/home/alice/Maildir/new")" = 1 ]
+	[ ! -e "$W/home/fwd.out" ]
+}
+
+@test "hostile: a .forward writable by others, or owned by another user, runs nothing (451, kept for retry)" {
+	printf '"|touch %s/home/pwned"\n' "$W" > "$W/home/bob/.forward"
+	[ "$(id -u)" != 0 ] || chown "$IDS" "$W/home/bob/.forward"
+	chmod 666 "$W/home/bob/.forward"
+	run sm <<<"$(dialogue bob@example.org)"
+	assert_line --regexp '^451 4\.2\.0 <bob@example.org>: temporary delivery failure: .*writable by its owner only'
+	[ ! -e "$W/home/pwned" ]
+	[ "$(id -u)" = 0 ] || skip "needs root to give the file to another user"
+	chmod 644 "$W/home/bob/.forward"
+	chown 65534:65534 "$W/home/bob/.forward"
+	run sm <<<"$(dialogue bob@example.org)"
+	assert_line --regexp '^451 4\.2\.0 <bob@example.org>: temporary delivery failure: .*owned by uid 65534, not by bob'
+	[ ! -e "$W/home/pwned" ]
+	[ "$(nmsg "$NEW")" = 0 ]
+}
