@@ -182,6 +182,7 @@ struct walk {
 	const void *ctx;
 	struct alias_set *out;
 	const char *path[ALIAS_DEPTH_MAX + 1];  /* names being expanded */
+	char owner[ALIAS_DEPTH_MAX + 1][300];   /* each level's list owner, or "" */
 	int depth;
 	char *err;
 	size_t cap;
@@ -201,6 +202,7 @@ static int add_target(struct walk *w, enum alias_kind k, const char *text, uid_t
 		o->v = xrealloc(o->v, (o->n + 64) * sizeof *o->v);
 	o->v[o->n].kind = k;
 	o->v[o->n].text = xstrdup(text);
+	o->v[o->n].owner = w->owner[w->depth - 1][0] ? xstrdup(w->owner[w->depth - 1]) : NULL;
 	/* a root-owned table's commands run as nobody (Postfix's default_privs) */
 	o->v[o->n].uid = uid == 0 ? ALIAS_NOBODY : uid;
 	o->v[o->n].gid = uid == 0 ? ALIAS_NOBODY : gid;
@@ -278,7 +280,11 @@ static int walk_addr(struct walk *w, const char *m, uid_t uid, gid_t gid)
 		    ALIAS_DEPTH_MAX);
 		return ALIAS_DEEP;
 	}
-	w->path[w->depth++] = local;
+	w->path[w->depth] = local;
+	/* a nested list's members go with its own owner, else the outer one */
+	if (!alias_owner(w->a, local, w->owner[w->depth], sizeof w->owner[w->depth]))
+		memcpy(w->owner[w->depth], w->owner[w->depth - 1], sizeof w->owner[w->depth]);
+	w->depth++;
 	rc = walk_members(w, v, w->a->uid, w->a->gid);
 	w->depth--;
 	return rc;
@@ -338,7 +344,9 @@ static int target_cmp(const void *x, const void *y)
 {
 	const struct alias_target *a = x, *b = y;
 
-	return a->kind != b->kind ? (int)a->kind - (int)b->kind : strcasecmp(a->text, b->text);
+	int c = a->kind != b->kind ? (int)a->kind - (int)b->kind : strcasecmp(a->text, b->text);
+
+	return c != 0 ? c : strcmp(a->owner ? a->owner : "", b->owner ? b->owner : "");
 }
 
 /* Drop duplicates from o, keeping the first of each in table order: the
@@ -370,9 +378,10 @@ static void dedup(struct alias_set *o)
 	}
 	/* freed only now: the sorted copy points at the same strings */
 	for (size_t i = 0; i < o->n; i++) {
-		if (drop[i])
+		if (drop[i]) {
 			free(o->v[i].text);
-		else
+			free(o->v[i].owner);
+		} else
 			o->v[k++] = o->v[i];
 	}
 	o->n = k;
@@ -395,7 +404,9 @@ int alias_expand(const struct aliases *a, const char *name, alias_local_fn is_lo
 		return ALIAS_NONE;
 	snprintf(key, sizeof key, "%s", name);
 	lower(key);
-	w.path[w.depth++] = key;
+	w.path[0] = key;
+	alias_owner(a, key, w.owner[0], sizeof w.owner[0]);
+	w.depth = 1;
 	rc = walk_members(&w, v, a->uid, a->gid);
 	if (rc != 0) {
 		alias_set_free(out);
@@ -407,8 +418,10 @@ int alias_expand(const struct aliases *a, const char *name, alias_local_fn is_lo
 
 void alias_set_free(struct alias_set *s)
 {
-	for (size_t i = 0; i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++) {
 		free(s->v[i].text);
+		free(s->v[i].owner);
+	}
 	free(s->v);
 	memset(s, 0, sizeof *s);
 }
@@ -449,7 +462,7 @@ int alias_forward(const struct aliases *a, const char *path, const char *user, u
 	snprintf(key, sizeof key, "%.*s", (int)strcspn(user, "@"), user);
 	lower(key);
 	w.path[w.depth++] = key;
-	rc = walk_members(&w, b.p, uid, gid);
+	rc = walk_members(&w, b.p, uid, gid);      /* owner[0] "": the user's own sender */
 	buf_free(&b);
 	if (rc != 0) {
 		alias_set_free(out);

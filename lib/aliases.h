@@ -6,7 +6,8 @@
  *   member:  user | user@domain | "|command" | /path/file | :include:/path
  *
  * A table is read once into memory (names sorted, looked up without case).
- * Expansion is recursive, depth-limited, without duplicates; a member that
+ * Expansion is recursive, depth-limited, without duplicates (the same
+ * member reached through lists with different owners is not one); a member that
  * names its own alias ("bob: bob, bob@elsewhere") is the user, not the
  * alias again; a name met twice on one path is a loop.  Every |command and
  * /file member carries the uid/gid of the file it came from (the table's
@@ -32,6 +33,8 @@ struct alias_target {
 	char  *text;            /* address (local part lower-cased), command, or path */
 	uid_t  uid;             /* AK_PIPE, AK_FILE: run as */
 	gid_t  gid;
+	char  *owner;           /* "owner-list" of the innermost list holding it, or NULL:
+	                         * its copy goes with that sender (as Postfix's local) */
 };
 
 struct alias_set {

@@ -295,7 +295,7 @@ int md_deliver_rcpt(const struct md_opts *o, const struct md_msg *m, const char 
 {
 	struct aliases a;
 	struct alias_set set;
-	char err[512], name[256], owner[300], list_sender[600];
+	char err[512], name[256], list_sender[600];
 	const char *dom = strchr(rcpt, '@');
 	int rc, acc = EX_OK, any_ok = 0;
 
@@ -316,13 +316,17 @@ int md_deliver_rcpt(const struct md_opts *o, const struct md_msg *m, const char 
 		aliases_free(&a);
 		return rc == ALIAS_INCLUDE ? EX_TEMPFAIL : EX_DATAERR;
 	}
-	if (alias_owner(&a, name, owner, sizeof owner)) {
-		snprintf(list_sender, sizeof list_sender, "%s%s", owner, dom ? dom : "");
-		if (strlen(list_sender) <= MD_SENDER_MAX)
-			sender = list_sender;
+	for (size_t i = 0; i < set.n; i++) {
+		const char *from = sender;
+
+		/* a list's copies go out with its owner as sender (RFC 5321 3.9) */
+		if (set.v[i].owner != NULL) {
+			snprintf(list_sender, sizeof list_sender, "%s%s", set.v[i].owner, dom ? dom : "");
+			if (strlen(list_sender) <= MD_SENDER_MAX)
+				from = list_sender;
+		}
+		acc = fold(acc, deliver_member(o, m, &set.v[i], from, rcpt), &any_ok);
 	}
-	for (size_t i = 0; i < set.n; i++)
-		acc = fold(acc, deliver_member(o, m, &set.v[i], sender, rcpt), &any_ok);
 	alias_set_free(&set);
 	aliases_free(&a);
 	return acc == EX_TEMPFAIL || !any_ok ? acc : EX_OK;

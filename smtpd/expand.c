@@ -75,29 +75,27 @@ int rcpt_alias(struct session *s, const char *addr)
 	return -1;
 }
 
-/* Queue one alias's remote members; 1 if queued, -1 on a queue error. */
-static int relay_members(struct session *s, const char *addr, const struct buf *m)
+/* Queue the remote members of set whose list owner is owner (NULL: none)
+ * as one message; 1 if queued, 0 if none, -1 on a queue error. */
+static int queue_owner(struct session *s, const struct alias_set *set, const char *owner,
+    const char *dom, const struct buf *m, const char *addr)
 {
-	struct aliases a;
-	struct alias_set set;
 	struct queue_env e;
-	char err[256], name[256], owner[300], sender[600], qid[QUEUE_ID_MAX];
-	const char *dom = strchr(addr, '@');
+	char sender[600], qid[QUEUE_ID_MAX];
 	int any = 0, rc = 0;
 
-	if (expand(s, addr, &a, &set, name, sizeof name, err, sizeof err) != ALIAS_OK) {
-		aliases_free(&a);
-		return 0;
-	}
 	snprintf(sender, sizeof sender, "%s", s->from);
-	if (alias_owner(&a, name, owner, sizeof owner) &&
-	    strlen(owner) + (dom ? strlen(dom) : 0) <= SMTP_PATH_MAX)
+	if (owner != NULL && strlen(owner) + (dom ? strlen(dom) : 0) <= SMTP_PATH_MAX)
 		snprintf(sender, sizeof sender, "%s%s", owner, dom ? dom : "");
 	queue_env_init(&e, sender, time(NULL));
-	for (size_t i = 0; i < set.n; i++)
-		if (set.v[i].kind == AK_REMOTE &&
-		    queue_env_add(&e, set.v[i].text) == 0)
+	for (size_t i = 0; i < set->n; i++) {
+		const struct alias_target *t = &set->v[i];
+
+		if (t->kind == AK_REMOTE && (t->owner == owner ||
+		    (t->owner && owner && strcmp(t->owner, owner) == 0)) &&
+		    queue_env_add(&e, t->text) == 0)
 			any = 1;
+	}
 	if (any && (s->cfg->queue == NULL || queue_init(s->cfg->queue) < 0 ||
 	    queue_enqueue(s->cfg->queue, &e, m->p, m->len, qid) < 0))
 		rc = -1;
@@ -105,9 +103,38 @@ static int relay_members(struct session *s, const char *addr, const struct buf *
 		log_line(s, "alias <%s>: members in other domains queued as %s, from=<%s>", addr,
 		    qid, sender);
 	queue_env_free(&e);
+	return rc < 0 ? -1 : any;
+}
+
+/* Queue one alias's remote members, one message per list owner; 1 if
+ * queued, -1 on a queue error. */
+static int relay_members(struct session *s, const char *addr, const struct buf *m)
+{
+	struct aliases a;
+	struct alias_set set;
+	char err[256], name[256];
+	const char *dom = strchr(addr, '@');
+	int any = 0, rc;
+
+	if (expand(s, addr, &a, &set, name, sizeof name, err, sizeof err) != ALIAS_OK) {
+		aliases_free(&a);
+		return 0;
+	}
+	for (size_t i = 0; i < set.n && any >= 0; i++) {
+		const char *o = set.v[i].owner;
+		int seen = 0;
+
+		if (set.v[i].kind != AK_REMOTE)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)      /* this owner done already */
+			seen = set.v[j].kind == AK_REMOTE && (set.v[j].owner == o ||
+			    (o && set.v[j].owner && strcmp(set.v[j].owner, o) == 0));
+		if (!seen && (rc = queue_owner(s, &set, o, dom, m, addr)) != 0)
+			any = rc < 0 ? -1 : 1;
+	}
 	alias_set_free(&set);
 	aliases_free(&a);
-	return rc < 0 ? -1 : any;
+	return any;
 }
 
 int alias_relay(struct session *s, const struct buf *m)

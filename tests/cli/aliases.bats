@@ -56,7 +56,7 @@ dialogue() {
 	assert_line --partial "550 5.1.1 <nosuch@example.org>: Recipient address rejected"
 }
 
-@test "a list: every member once, owner-staff as envelope sender, |command and /file as the table's owner" {
+@test "a list: every member once per sender, owner-staff as envelope sender, |command and /file as the table's owner" {
 	run sm <<<"$(dialogue staff@example.org)"
 	assert_line "250 2.0.0 <staff@example.org> Ok: delivered"
 	[ "$(nmsg "$NEW")" = 1 ]
@@ -71,11 +71,14 @@ dialogue() {
 	run bash -c "cat $Q/*/* 2>/dev/null | tr '\0' '\n'"
 	assert_output --partial "carol@remote.example"
 	assert_output --partial "owner-staff@example.org"
-	# team holds staff and bob again: bob still gets one copy
+	# team holds the list staff and bob: as with Postfix's local(8), bob gets
+	# staff's copy (sender owner-staff) and team's own (the author's)
 	rm -f "$NEW"/*
 	run sm <<<"$(dialogue team@example.org)"
 	assert_line "250 2.0.0 <team@example.org> Ok: delivered"
-	[ "$(nmsg "$NEW")" = 1 ]
+	[ "$(nmsg "$NEW")" = 2 ]
+	run bash -c "head -qn1 $NEW/* | sort"
+	assert_output $'Return-Path: <a@example.net>\nReturn-Path: <owner-staff@example.org>'
 }
 
 @test "hostile: an alias loop is refused at RCPT (550 5.4.6); so is an :include: of a foreign file (451)" {
