@@ -530,9 +530,14 @@ static int deliver_relay(struct session *s, const struct buf *m)
 	int any = 0, rc;
 
 	queue_env_init(&e, s->from, time(NULL));
+	e.ret = s->ret;
+	snprintf(e.envid, sizeof e.envid, "%s", s->envid);
 	for (size_t i = 0; i < s->nrcpt; i++)
-		if (!s->rcpt[i].local && queue_env_add(&e, s->rcpt[i].addr) == 0)
+		if (!s->rcpt[i].local && queue_env_add(&e, s->rcpt[i].addr) == 0) {
+			e.rcpt[e.nrcpt - 1].notify = s->rcpt[i].notify;
+			memcpy(e.rcpt[e.nrcpt - 1].orcpt, s->rcpt[i].orcpt, sizeof s->rcpt[i].orcpt);
 			any = 1;
+		}
 	if (!any) {
 		queue_env_free(&e);
 		return 0;

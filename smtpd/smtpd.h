@@ -19,6 +19,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "conn.h"
+#include "dsn.h"
 #include "limits.h"
 #include "queue.h"
 #include "server.h"
@@ -91,6 +92,8 @@ struct rcpt {
 	struct user user;               /* local: who */
 	int  code;                      /* result after DATA: 250, 451, 550... */
 	char reply[SMTP_REPLY_MAX];     /* "2.0.0 Ok ..." text after the code */
+	int  notify;                    /* RCPT NOTIFY= (RFC 3461), DSN_* bits */
+	char orcpt[DSN_ORCPT_MAX + 1];  /* RCPT ORCPT= as received, or "" */
 };
 
 struct session {
@@ -111,6 +114,8 @@ struct session {
 	char   from[SMTP_PATH_MAX + 1];
 	int    utf8;                    /* MAIL ... SMTPUTF8 */
 	int    body8;                   /* BODY=8BITMIME */
+	int    ret;                     /* MAIL RET= (RFC 3461), DSN_RET_* */
+	char   envid[DSN_ENVID_MAX * 3 + 1];   /* MAIL ENVID= as received (xtext) */
 	struct rcpt *rcpt;
 	size_t nrcpt;
 	struct buf msg;                 /* the message, LF line ends (BDAT: raw until LAST) */
