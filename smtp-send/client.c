@@ -357,7 +357,28 @@ static int mail_params(struct sess *s, const char *from, const struct message *m
 		conn_note(&s->c, "8-bit message to a server without 8BITMIME; sent as it is");
 	if (utf8)
 		snprintf(params + strlen(params), cap - strlen(params), " SMTPUTF8");
+	if (s->caps.dsn && s->o->ret != DSN_RET_NONE)
+		snprintf(params + strlen(params), cap - strlen(params), " RET=%s",
+		    dsn_ret_name(s->o->ret));
+	if (s->caps.dsn && s->o->envid != NULL)
+		snprintf(params + strlen(params), cap - strlen(params), " ENVID=%s", s->o->envid);
 	return 0;
+}
+
+/* RCPT parameters NOTIFY and ORCPT, for a server that offers DSN; one
+ * that does not gets none, and the recipient is marked so that the
+ * queue runner reports "relayed" for NOTIFY=SUCCESS (RFC 3461 5.2.2). */
+static void rcpt_params(const struct sess *s, struct rcpt *r, char *out, size_t cap)
+{
+	char nb[64];
+
+	out[0] = '\0';
+	r->nodsn = !s->caps.dsn;
+	if (!s->caps.dsn)
+		return;
+	dsn_notify_format(r->notify, nb, sizeof nb);
+	snprintf(out, cap, "%s%s%s%s", nb[0] ? " NOTIFY=" : "", nb,
+	    r->orcpt ? " ORCPT=" : "", r->orcpt ? r->orcpt : "");
 }
 
 /* Reply to one RCPT: accepted recipients wait for DATA; others are final. */
@@ -419,7 +440,10 @@ static int mail_rcpt(struct sess *s, const char *from, const char *params,
 			return 0;
 	}
 	for (size_t k = 0; k < nt; k++) {
-		if (send_cmd(s, "RCPT TO:<%s>", s->rv[todo[k]].addr) < 0)
+		char rp[DSN_ORCPT_MAX + 64];
+
+		rcpt_params(s, &s->rv[todo[k]], rp, sizeof rp);
+		if (send_cmd(s, "RCPT TO:<%s>%s", s->rv[todo[k]].addr, rp) < 0)
 			return -1;
 		if (pipe)
 			continue;
@@ -630,7 +654,7 @@ static int opening(struct sess *s)
 
 static enum sess_rc transaction(struct sess *s, const char *from, const struct message *m)
 {
-	char params[128];
+	char params[128 + DSN_ENVID_MAX * 3];
 	int *acc = xcalloc(s->n + 1, sizeof *acc), data_sent, nacc, rc = -1;
 	struct message down = { 0 };
 

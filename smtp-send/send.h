@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "dsn.h"
 #include "limits.h"
 
 #define SEND_REPLY_LINE_MAX 2048        /* a reply line we read (RFC: 512; some servers are chatty) */
@@ -180,6 +181,8 @@ struct opts {
 	int    plaintext_auth;
 	int    lmtp, bdat, verbose, dry_run, timeout;
 	enum stage quit_after;
+	int    ret;             /* --ret: RET= (RFC 3461), DSN_RET_* */
+	const char *envid;      /* --envid as xtext, NULL: none */
 };
 
 enum rstate { RS_PENDING, RS_OK, RS_TEMP, RS_PERM };
@@ -192,6 +195,9 @@ struct rcpt {
 	char   enh[16];
 	char   text[SMTP_REPLY_MAX];
 	char   host[300];       /* who answered */
+	int    notify;          /* NOTIFY= bits (RFC 3461), 0: none */
+	const char *orcpt;      /* ORCPT= value "rfc822;xtext", NULL: none */
+	int    nodsn;           /* accepted by a server without DSN */
 };
 
 /* Where to talk: one connected peer. */
@@ -247,6 +253,7 @@ struct qopts {
 	const char *dir;
 	int    retry_now;
 	long   max_age;         /* seconds */
+	long   delay_warn;      /* --delay-warning: seconds, 0: no delay reports */
 };
 
 /* Run the queue once; return an exit code (0 unless the queue is unusable). */
