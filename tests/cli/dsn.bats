@@ -47,3 +47,125 @@ setup() {
 	assert_line --index 30 "555 5.5.4 Unsupported option: FOO"
 	assert_line --index 31 "250 2.1.5 Ok"
 }
+
+# fake.py LOG DIR [dsn]: an SMTP server on stdin/stdout (for --pipe) that
+# logs every command to LOG and saves each message as DIR/N.eml; it offers
+# DSN only with "dsn"; RCPT to <bad...> gets 550, to <slow...> 451.
+fake() {
+	cat > "$W/fake.py" <<-'PYEOF'
+	import os, sys
+	log = open(sys.argv[1], "a"); d = sys.argv[2]; dsn = len(sys.argv) > 3
+	out = sys.stdout.buffer; inp = sys.stdin.buffer
+	def send(s): out.write(s.encode()); out.flush()
+	send("220 fake ESMTP\r\n")
+	while True:
+	    l = inp.readline()
+	    if not l: break
+	    l = l.rstrip(b"\r\n").decode(); u = l.upper(); log.write(l + "\n"); log.flush()
+	    if u.startswith("EHLO"): send("250-fake\r\n" + ("250-DSN\r\n" if dsn else "") + "250 8BITMIME\r\n")
+	    elif u.startswith("MAIL"): send("250 2.1.0 ok\r\n")
+	    elif u.startswith("RCPT"):
+	        send("550 5.1.1 no such user\r\n" if "<bad" in l else "451 4.2.0 try later\r\n" if "<slow" in l else "250 2.1.5 ok\r\n")
+	    elif u.startswith("DATA"):
+	        send("354 go\r\n"); m = b""
+	        while True:
+	            x = inp.readline()
+	            if x in (b".\r\n", b""): break
+	            m += x[1:] if x.startswith(b"..") else x
+	        n = len(os.listdir(d)); open("%s/%d.eml" % (d, n), "wb").write(m)
+	        send("250 2.0.0 ok\r\n")
+	    elif u.startswith("QUIT"): send("221 bye\r\n"); break
+	    else: send("250 ok\r\n")
+	PYEOF
+	mkdir -p "$W/got"
+}
+
+# The reports among the messages fake.py got, checked with Python's email:
+# report.py DIR prints, per report, the Subject, the per-message fields and
+# one line per recipient, and the type of the returned part.
+report() {
+	cat > "$W/report.py" <<-'PYEOF'
+	import email, glob, sys
+	for f in sorted(glob.glob(sys.argv[1] + "/*.eml"), key=lambda p: int(p.split("/")[-1][:-4])):
+	    m = email.message_from_binary_file(open(f, "rb"))
+	    if m.get_content_type() != "multipart/report": continue
+	    assert m.get_param("report-type") == "delivery-status"
+	    parts = m.get_payload()
+	    assert parts[0].get_content_type() == "text/plain"
+	    assert parts[1].get_content_type() == "message/delivery-status"
+	    ds = parts[1].get_payload()
+	    print("report:", m["Subject"], "to", m["To"])
+	    print("  mta:", ds[0]["Reporting-MTA"], "envid:", ds[0]["Original-Envelope-Id"], "arrival:", ds[0]["Arrival-Date"] is not None)
+	    for r in ds[1:]:
+	        print("  rcpt:", r["Original-Recipient"], "|", r["Final-Recipient"], "|", r["Action"], "|", r["Status"], "|", r["Diagnostic-Code"])
+	    ret = parts[2]
+	    print("  returned:", ret.get_content_type(), "Subject" in str(ret), "the body text" in str(ret))
+	PYEOF
+	"$PY" "$W/report.py" "$1"
+}
+
+@test "smtp-send: --notify, --ret, --envid, --orcpt to a server with DSN; none to one without; bad values refused" {
+	fake
+	run smtp-send -f a@example.org --notify success,failure --ret hdrs --envid "id 1+" \
+		--orcpt Bob@Example.org --pipe "$PY $W/fake.py $W/log1 $W/got dsn" bob@example.org carol@example.org <<< "Subject: x"
+	assert_success
+	run cat log1
+	assert_line "MAIL FROM:<a@example.org> RET=HDRS ENVID=id+201+2B"
+	assert_line "RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob@Example.org"
+	assert_line "RCPT TO:<carol@example.org> NOTIFY=SUCCESS,FAILURE"
+	run smtp-send -f a@example.org --notify never --ret full --envid x --orcpt b@c \
+		--pipe "$PY $W/fake.py $W/log2 $W/got" bob@example.org <<< "Subject: x"
+	assert_success
+	run cat log2
+	assert_line "MAIL FROM:<a@example.org>"
+	assert_line "RCPT TO:<bob@example.org>"
+	for bad in "--notify never,success" "--notify sometimes" "--ret body" "--envid $(printf 'x%.0s' $(seq 101))" "--orcpt a<b"; do
+		run smtp-send --dry-run $bad bob@example.org <<< "Subject: x"
+		assert_failure 64
+	done
+}
+
+@test "queue: DSN parameters passed to a hop with DSN; relayed, failed and delayed reports as NOTIFY asks (Python's email)" {
+	fake
+	run sm --queue "$W/q" --smtp-send /bin/true <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<bob@example.org> RET=FULL ENVID=env+2B1\r\nRCPT TO:<carol@remote.example> NOTIFY=SUCCESS ORCPT=rfc822;Carol+40Remote.example\r\nRCPT TO:<bad1@remote.example> NOTIFY=NEVER\r\nRCPT TO:<bad2@remote.example> NOTIFY=FAILURE ORCPT=rfc822;B2+40remote.example\r\nRCPT TO:<slow@remote.example> NOTIFY=DELAY,FAILURE\r\nRCPT TO:<slow2@remote.example> NOTIFY=FAILURE\r\nDATA\r\nSubject: dsn test\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: 5 recipients"
+	cp -r q q2
+	# a next hop with DSN: the parameters go on, no report from us
+	run smtp-send --queue "$W/q" --pipe "$PY $W/fake.py $W/log1 $W/got dsn" --helo mx.example.org
+	assert_success
+	run cat log1
+	assert_line "MAIL FROM:<bob@example.org> RET=FULL ENVID=env+2B1"
+	assert_line "RCPT TO:<carol@remote.example> NOTIFY=SUCCESS ORCPT=rfc822;Carol+40Remote.example"
+	assert_line "RCPT TO:<bad1@remote.example> NOTIFY=NEVER"
+	assert_line "RCPT TO:<slow2@remote.example> NOTIFY=FAILURE"
+	run report got
+	assert_output "report: Undelivered Mail Returned to Sender to <bob@example.org>
+  mta: dns; mx.example.org envid: env+1 arrival: True
+  rcpt: rfc822; B2@remote.example | rfc822; bad2@remote.example | failed | 5.1.1 | smtp; 550 5.1.1 no such user
+  returned: message/rfc822 True True"
+	# a next hop without DSN: "relayed" for NOTIFY=SUCCESS; a delay report once
+	rm -f got/*
+	sed -i "s/^created .*/created $(( $(date +%s) - 120 ))/" q2/env/*
+	run smtp-send --queue "$W/q2" --pipe "$PY $W/fake.py $W/log2 $W/got" --helo mx.example.org --delay-warning 1m --retry-now
+	assert_success
+	run grep -c "NOTIFY\|ENVID" log2
+	assert_output 0
+	run report got
+	assert_output "report: Undelivered Mail Returned to Sender to <bob@example.org>
+  mta: dns; mx.example.org envid: env+1 arrival: True
+  rcpt: rfc822; B2@remote.example | rfc822; bad2@remote.example | failed | 5.1.1 | smtp; 550 5.1.1 no such user
+  returned: message/rfc822 True True
+report: Successful Mail Delivery Report to <bob@example.org>
+  mta: dns; mx.example.org envid: env+1 arrival: True
+  rcpt: rfc822; Carol@Remote.example | rfc822; carol@remote.example | relayed | 2.0.0 | smtp; 250 2.0.0 ok
+  returned: message/rfc822 True True
+report: Delayed Mail (still being retried) to <bob@example.org>
+  mta: dns; mx.example.org envid: env+1 arrival: True
+  rcpt: None | rfc822; slow@remote.example | delayed | 4.2.0 | smtp; 451 4.2.0 try later
+  returned: message/rfc822 True True"
+	grep -q "^dsn notify=FAILURE,DELAY warned$" q2/env/*
+	# the next run sends no second delay report
+	rm -f got/*
+	run smtp-send --queue "$W/q2" --pipe "$PY $W/fake.py $W/log2 $W/got" --delay-warning 1m --retry-now
+	[ "$(ls got | wc -l)" = 0 ]
+}
