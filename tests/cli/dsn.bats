@@ -12,6 +12,49 @@ setup() {
 	PLAIN=$(printf '\0bob\0secret' | base64)
 }
 
+teardown() {
+	stop_all
+	[ ! -f "$W/pf/main.cf" ] || postfix -c "$W/pf" stop >/dev/null 2>&1 || true
+	no_sanitizer_report "$W/smtpd.log"
+}
+
+# postfix_dsn PFPORT SMTPDPORT: a private Postfix on 127.0.0.1:PFPORT (no
+# chroot) that sends all mail to smtpd on SMTPDPORT.  Needs root.
+postfix_dsn() {
+	local pf=$W/pf p
+	mkdir -p "$pf/queue" "$pf/data"
+	p=$pf
+	while [ "$p" != / ]; do chmod o+x "$p"; p=$(dirname "$p"); done
+	chown postfix "$pf/data"
+	cat > "$pf/main.cf" <<-EOF2
+	compatibility_level = 3.6
+	queue_directory = $pf/queue
+	data_directory = $pf/data
+	mail_owner = postfix
+	setgid_group = postdrop
+	myhostname = relay.test
+	mydestination =
+	inet_interfaces = loopback-only
+	inet_protocols = ipv4
+	mynetworks = 127.0.0.0/8
+	smtpd_relay_restrictions = permit_mynetworks reject
+	relayhost = [127.0.0.1]:$2
+	alias_maps =
+	alias_database =
+	local_recipient_maps =
+	biff = no
+	maillog_file = $pf/maillog
+	maillog_file_prefixes = $pf
+	EOF2
+	awk -v port="$1" '
+		/^smtp +inet/ { print "127.0.0.1:" port " inet n - n - - smtpd"; next }
+		/^[a-z0-9.:-]+ +(inet|unix|unix-dgram|fifo|pass) / && NF >= 8 { $5 = "n" }
+		{ print }' /etc/postfix/master.cf > "$pf/master.cf"
+	postfix -c "$pf" check >/dev/null 2>&1 || true
+	postfix -c "$pf" start >"$pf/start.log" 2>&1 || { cat "$pf/start.log"; return 1; }
+	wait_port "$1" 20
+}
+
 @test "smtpd: DSN offered; RET, ENVID, NOTIFY, ORCPT accepted and stored in the envelope" {
 	run sm --queue "$W/q" --smtp-send /bin/true <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<bob@example.org> RET=HDRS ENVID=QQ+2Bx\r\nRCPT TO:<carol@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Carol+40remote.example\r\nRCPT TO:<dave@remote.example> notify=never\r\nRCPT TO:<erin@remote.example>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n")"
 	assert_line "250-DSN"
@@ -168,4 +211,42 @@ report: Delayed Mail (still being retried) to <bob@example.org>
 	rm -f got/*
 	run smtp-send --queue "$W/q2" --pipe "$PY $W/fake.py $W/log2 $W/got" --delay-warning 1m --retry-now
 	[ "$(ls got | wc -l)" = 0 ]
+}
+
+@test "Postfix: sends NOTIFY/ORCPT/RET/ENVID to smtpd; smtpd's queue passes them to Postfix, whose failure report (parsed) quotes them" {
+	command -v postfix >/dev/null && id postfix >/dev/null 2>&1 || skip "Postfix is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private Postfix needs root to start its master"
+	local pfp i
+	start_smtpd -v --queue "$W/q" --smtp-send /bin/true
+	pfp=$(free_port)
+	postfix_dsn "$pfp" "$PORT"
+	# 1. Postfix -> smtpd: the DSN parameters arrive; smtpd offers DSN, so
+	# Postfix sends no "relayed" report of its own
+	run timeout 20 "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+print(s.sendmail("alice@example.net", ["bob@example.org"], b"Subject: via postfix\r\n\r\nhi\r\n",
+    mail_options=["RET=HDRS", "ENVID=pf+2Bone"], rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;Bob+40example.org"]))
+s.quit()' "$pfp"
+	assert_success
+	for ((i = 0; i < 100; i++)); do [ "$(nmsg "$NEW")" = 1 ] && break; sleep 0.1; done
+	[ "$(nmsg "$NEW")" = 1 ]
+	run grep -a "C: MAIL FROM\|C: RCPT TO" smtpd.log
+	assert_line --regexp "^C: MAIL FROM:<alice@example.net> SIZE=[0-9]+ ENVID=pf\+2Bone RET=HDRS$"
+	assert_line "C: RCPT TO:<bob@example.org> ORCPT=rfc822;Bob@example.org NOTIFY=SUCCESS,FAILURE"
+	# 2. smtpd -> its queue -> Postfix, which gets 550 for the recipient
+	# (smtpd relays for nobody unauthenticated) and reports to alice
+	run sm --queue "$W/q" --smtp-send "$BIN/smtp-send -s 127.0.0.1:$pfp" <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<alice@example.net> RET=HDRS ENVID=our+2Bid\r\nRCPT TO:<carol@remote.example> NOTIFY=FAILURE ORCPT=rfc822;Carol+40Original.example\r\nDATA\r\nSubject: the original\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: queued as"
+	for ((i = 0; i < 200; i++)); do [ "$(nmsg home/alice/Maildir/new)" -ge 1 ] && break; sleep 0.1; done
+	postfix -c "$W/pf" stop >/dev/null 2>&1 || true
+	[ "$(nmsg home/alice/Maildir/new)" = 1 ] || { cat "$W/pf/maillog"; false; }
+	mkdir got && cp home/alice/Maildir/new/* got/0.eml
+	run report got
+	assert_line --index 0 "report: Undelivered Mail Returned to Sender to alice@example.net"
+	assert_line --index 1 --regexp "^  mta: dns; relay.test envid: our\+id arrival: True$"
+	assert_line --index 2 --regexp "^  rcpt: rfc822; ?Carol@Original.example \| rfc822; carol@remote.example \| failed \| 5.7.1 \| smtp; 550 5.7.1"
+	assert_line --index 3 "  returned: text/rfc822-headers True False"
+	run grep -c "sender delivery status notification" "$W/pf/maillog"
+	assert_output 0
 }
