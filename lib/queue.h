@@ -24,8 +24,10 @@
  *
  * and, only when the client gave DSN parameters (RFC 3461), "ret FULL|HDRS"
  * and "envid XTEXT" after "next", and after a recipient's line a line
- * "dsn notify=SUCCESS,DELAY orcpt=rfc822;XTEXT warned" (each word
- * optional; "warned": a delay report was sent) for that recipient.
+ * "dsn notify=SUCCESS,DELAY orcpt=rfc822;XTEXT warned delivered" (each
+ * word optional; "warned": a delay report was sent; "delivered": smtpd
+ * delivered it locally and the runner owes the success report) for that
+ * recipient.
  * Readers before these lines ignore them.
  *
  * one "rcpt <addr> STATE [text]" line per recipient, STATE one of
@@ -73,6 +75,7 @@ struct queue_rcpt {
 	char text[QUEUE_TEXT_MAX + 1];  /* last reply text, may be "" */
 	int  notify;                    /* DSN_* bits, 0: no NOTIFY */
 	int  warned;                    /* a delay report went out */
+	int  delivered;                 /* done locally by smtpd: success report owed */
 	char orcpt[DSN_ORCPT_MAX + 1];  /* "rfc822;xtext" as received, or "" */
 };
 

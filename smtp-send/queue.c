@@ -66,7 +66,7 @@ static void crlf_to_lf(struct buf *b)
 }
 
 /* Report kinds: what newly[i] holds for a recipient of this run. */
-enum { K_NONE, K_FAILED, K_RELAYED, K_DELAYED };
+enum { K_NONE, K_FAILED, K_RELAYED, K_DELAYED, K_DELIVERED };
 
 static const struct {
 	const char *action, *subject, *intro;
@@ -80,6 +80,8 @@ static const struct {
 	[K_DELAYED] = { "delayed", "Delayed Mail (still being retried)",
 	    "Your message has not been delivered yet; it is still being retried for",
 	    DSN_DELAY },
+	[K_DELIVERED] = { "delivered", "Successful Mail Delivery Report",
+	    "Your message was delivered to the mailbox of", DSN_SUCCESS },
 };
 
 /* Per-recipient fields of the report (RFC 3464 2.3). */
@@ -92,7 +94,7 @@ static void dsn_rcpt(struct buf *b, const struct queue_rcpt *q, int kind, const 
 		buf_printf(b, "\r\nOriginal-Recipient: %.*s; %s", (int)(semi - q->orcpt),
 		    q->orcpt, dec);
 	status_of(t, kind == K_FAILED, st, sizeof st);
-	if (kind == K_RELAYED)
+	if (kind == K_RELAYED || kind == K_DELIVERED)
 		snprintf(st, sizeof st, "2.0.0");
 	buf_printf(b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n",
 	    q->addr, kinds[kind].action, st);
@@ -277,7 +279,7 @@ static void attempt(const struct opts *o, const struct qopts *q, SSL_CTX *ctx,
 			snprintf(rv[j].enh, sizeof rv[j].enh, "5.6.0");
 			snprintf(rv[j].text, sizeof rv[j].text, "cannot send the queued message: %s", err);
 		}
-	} else {
+	} else if (k > 0) {
 		deliver(&od, ctx, e->from, m, rv, k);
 	}
 	record(e, rv, map, k, newly, id, o->verbose);
@@ -313,6 +315,11 @@ static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, c
 		goto out;
 	newly = xcalloc(e.nrcpt + 1, sizeof *newly);
 	attempt(o, q, ctx, id, &e, newly, &m);
+	for (size_t i = 0; i < e.nrcpt; i++)
+		if (e.rcpt[i].delivered && e.rcpt[i].state == QR_DONE) {
+			newly[i] = K_DELIVERED;         /* smtpd's local delivery */
+			e.rcpt[i].delivered = 0;
+		}
 	e.attempts++;
 	for (size_t i = 0; i < e.nrcpt; i++)
 		pending += e.rcpt[i].state == QR_PENDING;
@@ -328,7 +335,7 @@ static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, c
 	for (size_t i = 0; i < e.nrcpt; i++)
 		anyfail |= newly[i] != K_NONE;
 	if (anyfail && e.from[0] != '\0')
-		for (int k = K_FAILED; k <= K_DELAYED; k++)
+		for (int k = K_FAILED; k <= K_DELIVERED; k++)
 			bounce(o, q->dir, &e, newly, k, &m, now);
 	else if (anyfail && o->verbose)
 		fprintf(stderr, "* %s: null sender, no bounce\n", id);

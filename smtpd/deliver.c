@@ -635,6 +635,7 @@ void deliver_message(struct session *s)
 		}
 		if (s->cfg->aliases != NULL)
 			queued |= alias_relay(s, &m);
+		queued |= dsn_local_success(s, &m);
 	}
 	if (s->cfg->lmtp)
 		for (size_t i = 0; i < s->nrcpt; i++)

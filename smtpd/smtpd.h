@@ -7,7 +7,8 @@
  *   addr.c     RFC 5321 paths, local domains, CIDR lists
  *   deliver.c  Received:, filter, MDA, queue, the post-DATA replies
  *   policy.c   relay rules, DNSBL, greylisting
- *   log.c      one Postfix-style log line per message */
+ *   log.c      one Postfix-style log line per message
+ *   dsn.c      success reports for local delivery (NOTIFY=SUCCESS) */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -128,6 +129,10 @@ struct session {
 int smtpd_run(struct config *cfg);
 /* One session on rfd/wfd (server_listen's session_fn). */
 int smtpd_session(int rfd, int wfd, const struct peer *peer, void *cfg);
+
+/* dsn.c: queue the success reports owed for the local recipients
+ * delivered with NOTIFY=SUCCESS (the runner sends them); 1 if queued. */
+int dsn_local_success(struct session *s, const struct buf *m);
 
 /* session.c */
 void reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -250,3 +250,27 @@ s.quit()' "$pfp"
 	run grep -c "sender delivery status notification" "$W/pf/maillog"
 	assert_output 0
 }
+
+@test "local delivery with NOTIFY=SUCCESS: a success report through the queue; none for FAILURE or NEVER" {
+	fake
+	run sm --queue "$W/q" --smtp-send /bin/true <<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example> RET=HDRS ENVID=loc1\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bobby+40example.org\r\nRCPT TO:<alice@example.net> NOTIFY=FAILURE\r\nDATA\r\nSubject: local\r\n\r\nthe body text\r\n.\r\nMAIL FROM:<y@sender.example>\r\nRCPT TO:<bob@example.org> NOTIFY=NEVER\r\nDATA\r\nSubject: again\r\n\r\nx\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: 2 recipients"
+	[ "$(nmsg "$NEW")" = 2 ]
+	[ "$(nmsg q/env)" = 1 ]
+	run cat q/env/*
+	assert_line "from <x@sender.example>"
+	assert_line --regexp "^rcpt <bob@example.org> done 250 2.0.0"
+	assert_line "dsn notify=SUCCESS,FAILURE orcpt=rfc822;Bobby+40example.org delivered"
+	[ "${#lines[@]}" = 9 ]
+	run smtp-send --queue "$W/q" --pipe "$PY $W/fake.py $W/log $W/got" --helo mx.example.org
+	assert_success
+	run report got
+	assert_output "report: Successful Mail Delivery Report to <x@sender.example>
+  mta: dns; mx.example.org envid: loc1 arrival: True
+  rcpt: rfc822; Bobby@example.org | rfc822; bob@example.org | delivered | 2.0.0 | smtp; 250 2.0.0 <bob@example.org> Ok: delivered
+  returned: text/rfc822-headers True False"
+	grep -q "^MAIL FROM:<>" log
+	grep -q "^RCPT TO:<x@sender.example>" log
+	[ "$(nmsg q/env)" = 0 ]
+	[ "$(nmsg q/msg)" = 0 ]
+}
