@@ -238,15 +238,21 @@ s.quit()' "$pfp"
 	# (smtpd relays for nobody unauthenticated) and reports to alice
 	run sm --queue "$W/q" --smtp-send "$BIN/smtp-send -s 127.0.0.1:$pfp" <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<alice@example.net> RET=HDRS ENVID=our+2Bid\r\nRCPT TO:<carol@remote.example> NOTIFY=FAILURE ORCPT=rfc822;Carol+40Original.example\r\nDATA\r\nSubject: the original\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
 	assert_line --regexp "^250 2.0.0 Ok: queued as"
-	for ((i = 0; i < 200; i++)); do [ "$(nmsg home/alice/Maildir/new)" -ge 1 ] && break; sleep 0.1; done
+	# alice gets two reports: smtpd's success report for bob (Postfix asked
+	# NOTIFY=SUCCESS and smtpd delivered) and Postfix's failure report
+	for ((i = 0; i < 200; i++)); do [ "$(nmsg home/alice/Maildir/new)" -ge 2 ] && break; sleep 0.1; done
 	postfix -c "$W/pf" stop >/dev/null 2>&1 || true
-	[ "$(nmsg home/alice/Maildir/new)" = 1 ] || { cat "$W/pf/maillog"; false; }
-	mkdir got && cp home/alice/Maildir/new/* got/0.eml
+	[ "$(nmsg home/alice/Maildir/new)" = 2 ] || { cat "$W/pf/maillog"; false; }
+	mkdir got
+	i=0; for f in home/alice/Maildir/new/*; do cp "$f" got/$i.eml; i=$((i + 1)); done
 	run report got
-	assert_line --index 0 "report: Undelivered Mail Returned to Sender to alice@example.net"
-	assert_line --index 1 --regexp "^  mta: dns; relay.test envid: our\+id arrival: True$"
-	assert_line --index 2 --regexp "^  rcpt: rfc822; ?Carol@Original.example \| rfc822; carol@remote.example \| failed \| 5.7.1 \| smtp; 550 5.7.1"
-	assert_line --index 3 "  returned: text/rfc822-headers True False"
+	assert_line "report: Undelivered Mail Returned to Sender to alice@example.net"
+	assert_line --regexp "^  mta: dns; relay.test envid: our\+id arrival: True$"
+	assert_line --regexp "^  rcpt: rfc822; ?Carol@Original.example \| rfc822; carol@remote.example \| failed \| 5.7.1 \| smtp; 550 5.7.1"
+	assert_line "  returned: text/rfc822-headers True False"
+	assert_line "report: Successful Mail Delivery Report to <alice@example.net>"
+	assert_line --regexp "^  mta: dns; .* envid: pf\+one arrival: True$"
+	assert_line "  rcpt: rfc822; Bob@example.org | rfc822; bob@example.org | delivered | 2.0.0 | smtp; 250 2.0.0 <bob@example.org> Ok: delivered"
 	run grep -c "sender delivery status notification" "$W/pf/maillog"
 	assert_output 0
 }
