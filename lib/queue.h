@@ -76,6 +76,7 @@ struct queue_rcpt {
 	int  notify;                    /* DSN_* bits, 0: no NOTIFY */
 	int  warned;                    /* a delay report went out */
 	int  delivered;                 /* done locally by smtpd: success report owed */
+	char remote[256];               /* the server that answered in this run (not stored) */
 	char orcpt[DSN_ORCPT_MAX + 1];  /* "rfc822;xtext" as received, or "" */
 };
 

@@ -98,6 +98,8 @@ static void dsn_rcpt(struct buf *b, const struct queue_rcpt *q, int kind, const 
 		snprintf(st, sizeof st, "2.0.0");
 	buf_printf(b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n",
 	    q->addr, kinds[kind].action, st);
+	if (q->remote[0] != '\0')
+		buf_printf(b, "Remote-MTA: dns; %s\r\n", q->remote);
 	if (t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[3] == ' ')
 		buf_printf(b, "Diagnostic-Code: smtp; %s\r\n", t);
 	buf_printf(b, "Last-Attempt-Date: %s\r\n", last);
@@ -200,6 +202,10 @@ static size_t record(const struct queue_env *e, struct rcpt *rv, const size_t *m
 		struct queue_rcpt *q = &e->rcpt[map[j]];
 
 		store_text(&rv[j], q->text, sizeof q->text);
+		/* "mx.example.org[192.0.2.1]:25": the name for Remote-MTA */
+		if (strchr(rv[j].host, '[') != NULL)
+			snprintf(q->remote, sizeof q->remote, "%.*s",
+			    (int)strcspn(rv[j].host, "["), rv[j].host);
 		if (rv[j].state == RS_OK)
 			q->state = QR_DONE, newly[map[j]] = rv[j].nodsn ? K_RELAYED : K_NONE;
 		else if (rv[j].state == RS_PERM)

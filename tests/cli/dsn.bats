@@ -141,6 +141,7 @@ report() {
 	    print("  mta:", ds[0]["Reporting-MTA"], "envid:", ds[0]["Original-Envelope-Id"], "arrival:", ds[0]["Arrival-Date"] is not None)
 	    for r in ds[1:]:
 	        print("  rcpt:", r["Original-Recipient"], "|", r["Final-Recipient"], "|", r["Action"], "|", r["Status"], "|", r["Diagnostic-Code"])
+	        if r["Remote-MTA"]: print("  remote:", r["Remote-MTA"])
 	    ret = parts[2]
 	    print("  returned:", ret.get_content_type(), "Subject" in str(ret), "the body text" in str(ret))
 	PYEOF
@@ -279,4 +280,23 @@ s.quit()' "$pfp"
 	grep -q "^RCPT TO:<x@sender.example>" log
 	[ "$(nmsg q/env)" = 0 ]
 	[ "$(nmsg q/msg)" = 0 ]
+}
+
+@test "queue: a failure report from a real next hop names it as Remote-MTA and reaches the sender" {
+	local pb i
+	pb=$(free_port)
+	start_bg smtpd -l "127.0.0.1:$pb" --hostname mx.remote.example --domains remote.example,example.org \
+		--users "$W/users" 2>"$W/smtpd.log"
+	wait_port "$pb"
+	run sm --queue "$W/q" --smtp-send /bin/true <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<bob@example.org> ENVID=r1\r\nRCPT TO:<nobody@remote.example>\r\nDATA\r\nSubject: far\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: queued as"
+	run smtp-send --queue "$W/q" -s "127.0.0.1:$pb" --helo mx.example.org
+	for ((i = 0; i < 100; i++)); do [ "$(nmsg "$NEW")" = 1 ] && break; sleep 0.1; done
+	mkdir got && cp "$NEW"/* got/0.eml
+	run report got
+	assert_output "report: Undelivered Mail Returned to Sender to <bob@example.org>
+  mta: dns; mx.example.org envid: r1 arrival: True
+  rcpt: None | rfc822; nobody@remote.example | failed | 5.1.1 | smtp; 550 5.1.1 <nobody@remote.example>: Recipient address rejected: User unknown
+  remote: dns; 127.0.0.1
+  returned: text/rfc822-headers True False"
 }
