@@ -25,7 +25,7 @@
 #include "send.h"
 
 /* sendmail options that take an argument we do not use (Postfix's list). */
-static const char ignored_with_arg[] = "BCNORLVGhX";
+static const char ignored_with_arg[] = "BCOLGhX";
 
 static int named(const char *argv0, const char *name)
 {
@@ -105,6 +105,10 @@ static void word(int argc, char **argv, int *i, char ***out, int *n, int *mode, 
 		add(out, n, "-s");
 		add(out, n, arg_of(argc, argv, i, w + 1, 's'));
 		*server = 1;
+		return;
+	case 'N': case 'R': case 'V':   /* DSN (RFC 3461): NOTIFY, RET, ENVID, as Postfix */
+		add(out, n, *w == 'N' ? "--notify" : *w == 'R' ? "--ret" : "--envid");
+		add(out, n, arg_of(argc, argv, i, w + 1, *w));
 		return;
 	case 'n': case 'm': case 'U': case 'A': case 'd': case 'e':
 		return;         /* no aliasing, me too, initial submission...: no meaning here */

@@ -300,3 +300,14 @@ s.quit()' "$pfp"
   remote: dns; 127.0.0.1
   returned: text/rfc822-headers True False"
 }
+
+@test "sendmail -N -R -V (as Postfix's, for mutt's dsn_notify/dsn_return) become NOTIFY, RET, ENVID" {
+	start_smtpd -v
+	ln -s "$BIN/smtp-send" sendmail
+	printf 'Subject: s\n\nx\n' | MAILLAB_SMTP=127.0.0.1:$PORT ./sendmail -f a@example.org -N success,failure -R hdrs -V e1 bob@example.org
+	run grep -a "C: MAIL FROM\|C: RCPT TO" smtpd.log
+	assert_line "C: MAIL FROM:<a@example.org> SIZE=17 RET=HDRS ENVID=e1"
+	assert_line "C: RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE"
+	run ./sendmail -N sometimes bob@example.org < /dev/null
+	assert_failure 64
+}
