@@ -183,7 +183,7 @@ static void cmd_ehlo(struct session *s, char *args)
 	if (auth_allowed(s) && s->authuser[0] == '\0')
 		conn_printf(k, "250-AUTH %s\r\n", sasl_mechs(c->users));
 	conn_printf(k, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
-	    "250-CHUNKING\r\n250-DSN\r\n250 HELP\r\n");
+	    "250-CHUNKING\r\n250 DSN\r\n");
 }
 
 /* "FROM:" / "TO:", case-insensitive, with an optional space after the
