@@ -52,7 +52,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 TOOLS   := $(filter-out %.1 %.5 %.7 %.8,$(wildcard labs/bin/*))
 BIN_TOOLS := $(TOOLS:labs/bin/%=$(BIN)/%)
 
-.PHONY: all check unit cli demo install deps sanitize fuzz lint fuzz-long clean bench check-labs deb check-deb
+.PHONY: all check unit cli demo install deps sanitize fuzz lint fuzz-long clean bench check-labs install-sendmail deb check-deb
 all: $(BINS) $(BIN_TOOLS)
 
 $(BIN_TOOLS): $(BIN)/%: labs/bin/%
@@ -171,6 +171,13 @@ deb:
 
 check-deb: deb
 	@packaging/check-deb.sh $(VERSION)
+
+# smtp-send as sendmail(8) and mailq(1) for cron, mutt, PHP's mail(): links
+# in $(PREFIX)/sbin, kept apart from install so as not to shadow an MTA's.
+install-sendmail: install
+	install -d $(DESTDIR)$(PREFIX)/sbin
+	ln -sf $(PREFIX)/bin/smtp-send $(DESTDIR)$(PREFIX)/sbin/sendmail
+	ln -sf $(PREFIX)/bin/smtp-send $(DESTDIR)$(PREFIX)/bin/mailq
 
 clean:
 	rm -rf build build-san bin bin-san

@@ -351,7 +351,7 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 	struct target t;
 	struct user u;
 	const char *why;
-	int rc;
+	int rc, dt;
 
 	memset(&t, 0, sizeof t);
 	t.who = rcpt;
@@ -368,10 +368,13 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 		md_warn(o, "%s: no such user", rcpt);
 		return EX_NOUSER;
 	}
-	if (md_delivered_to(m, rcpt)) {
+	dt = md_dt_find(m->data, m->hdr_len, rcpt);
+	if (dt & MD_DT_BELOW) {
 		md_warn(o, "%s: mail loop: message already has Delivered-To: %s", rcpt, rcpt);
 		return EX_DATAERR;
 	}
+	if (dt & MD_DT_HANDED)
+		add_dt = 0;     /* the handing MTA said it already, for this delivery */
 	if (mailbox_path(o->tmpl, &u, t.path, sizeof t.path, &t.kind, &why) < 0) {
 		md_warn(o, "%s: mailbox: %s", rcpt, why);
 		return EX_TEMPFAIL;
@@ -382,6 +385,42 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 		detail_of(rcpt, &u, t.folder, sizeof t.folder);
 	set_prefix(&t, sender, add_dt ? rcpt : NULL);
 	return store_as(o, &t, m, &u);
+}
+
+int md_deliver_user(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt)
+{
+	return deliver_user(o, m, sender, rcpt, NULL, 1);
+}
+
+int md_deliver_file(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt, const char *path, uid_t uid, gid_t gid)
+{
+	struct target t;
+	struct user u = { .uid = uid, .gid = gid, .has_ids = 1 };
+
+	memset(&t, 0, sizeof t);
+	t.who = rcpt;
+	t.kind = MB_MBOX;
+	if (strlen(path) >= sizeof t.path) {
+		md_warn(o, "%s: %s: path too long", rcpt, path);
+		return EX_CANTCREAT;
+	}
+	snprintf(t.path, sizeof t.path, "%s", path);
+	set_prefix(&t, sender, rcpt);
+	return store_as(o, &t, m, &u);
+}
+
+void md_warnf(const struct md_opts *o, const char *fmt, ...)
+{
+	struct buf b = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	md_warn(o, "%s", b.p ? b.p : "");
+	buf_free(&b);
 }
 
 /* -m MAILBOX: [maildir:|mbox:]PATH taken literally; without a prefix an
@@ -449,7 +488,7 @@ int md_run(const struct md_opts *o, const struct md_msg *m, char *const *rcpts, 
 		    r == NULL || !md_delivered_to(m, r));
 	}
 	for (int i = 0; i < n; i++) {
-		rc = deliver_user(o, m, sender, rcpts[i], NULL, 1);
+		rc = md_deliver_rcpt(o, m, sender, rcpts[i]);
 		if (rc != EX_OK && first == EX_OK)
 			first = rc;
 	}

@@ -10,6 +10,7 @@
 #define DELIVER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
 #include "limits.h"
@@ -42,6 +43,19 @@ struct md_opts {
 	 *         single-threaded root process: smtpd's root half). */
 	struct buf *err;
 	int   become;
+	/* --aliases: a recipient whose local part is an alias gets its
+	 * members (lib/deliver_alias.c); alias_local says which domains are
+	 * ours (NULL: none, every member with a domain is remote); members
+	 * that are remote are left to the caller when remote_ok (smtpd
+	 * queues them), else they fail. */
+	const char *aliases;
+	int  (*alias_local)(const void *ctx, const char *domain);
+	const void *alias_ctx;
+	int   remote_ok;
+	/* ~/.forward (deliver_alias.c): no_forward turns it off; relay_cmd
+	 * ("smtp-send [options]", NULL: none) forwards members in other domains. */
+	int   no_forward;
+	const char *relay_cmd;
 };
 
 #define MD_BECOME_FORGOOD    1
@@ -63,8 +77,35 @@ int md_read(int fd, size_t max, struct md_msg *m);
 /* The same from memory (p[0..n) is copied). */
 int md_from_mem(const char *p, size_t n, struct md_msg *m);
 void md_msg_free(struct md_msg *m);
-/* Whether the header has "Delivered-To: addr" (a mail loop). */
+/* Whether the header has "Delivered-To: addr" anywhere. */
 int md_delivered_to(const struct md_msg *m, const char *addr);
+
+/* Where "Delivered-To: addr" fields (addr compared without case) stand in
+ * the header of the message p[0..len) (LF line ends): MD_DT_HANDED for one
+ * above every Received: field (the MTA handing us the message prepended
+ * it for this very delivery, as OpenSMTPD's lmtp and mda actions do),
+ * MD_DT_BELOW for one below a Received: (the message came back after a
+ * delivery to addr: a mail loop); 0 for none. */
+#define MD_DT_HANDED  1
+#define MD_DT_BELOW   2
+int md_dt_find(const char *p, size_t len, const char *addr);
+/* Append p[0..len) to out without the MD_DT_HANDED fields for addr;
+ * returns how many were left out. */
+size_t md_dt_drop_handed(const char *p, size_t len, const char *addr, struct buf *out);
+
+/* One recipient, a user (no alias expansion): an exit status. */
+int md_deliver_user(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt);
+/* Append m to the mbox file path as uid/gid (never 0), with Return-Path:
+ * sender and Delivered-To: rcpt; who names it in messages. */
+int md_deliver_file(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt, const char *path, uid_t uid, gid_t gid);
+/* deliver_alias.c: one recipient: through the alias table when its local
+ * part is an alias (each member delivered), else md_deliver_user. */
+int md_deliver_rcpt(const struct md_opts *o, const struct md_msg *m, const char *sender,
+    const char *rcpt);
+/* Warn through o (o->err or stderr). */
+void md_warnf(const struct md_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Deliver to each of rcpts[0..n) (or to o->direct, or with n == 0 to the
  * invoking user) and return the exit status: EX_OK when every delivery

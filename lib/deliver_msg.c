@@ -193,6 +193,52 @@ void md_msg_free(struct md_msg *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* Whether the field f[0..n) is "Delivered-To: addr". */
+static int dt_is(const char *f, size_t n, const char *addr)
+{
+	const char *v;
+	size_t vl;
+
+	if (!field_is(f, n, "Delivered-To"))
+		return 0;
+	field_value(f, n, &v, &vl);
+	return vl == strlen(addr) && strncasecmp(v, addr, vl) == 0;
+}
+
+int md_dt_find(const char *p, size_t len, const char *addr)
+{
+	const char *end = p + len;
+	int below = 0, found = 0;
+	size_t n;
+
+	while (p < end && *p != '\n' && (n = field_len(p, end)) > 0) {
+		if (field_is(p, n, "Received"))
+			below = 1;
+		else if (dt_is(p, n, addr))
+			found |= below ? MD_DT_BELOW : MD_DT_HANDED;
+		p += n;
+	}
+	return found;
+}
+
+size_t md_dt_drop_handed(const char *p, size_t len, const char *addr, struct buf *out)
+{
+	const char *end = p + len;
+	size_t n, dropped = 0;
+
+	while (p < end && *p != '\n' && (n = field_len(p, end)) > 0) {
+		if (field_is(p, n, "Received"))
+			break;
+		if (dt_is(p, n, addr))
+			dropped++;
+		else
+			buf_add(out, p, n);
+		p += n;
+	}
+	buf_add(out, p, (size_t)(end - p));
+	return dropped;
+}
+
 int md_delivered_to(const struct md_msg *m, const char *addr)
 {
 	const char *p = m->data, *end = m->data + m->hdr_len, *v;

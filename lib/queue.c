@@ -137,6 +137,46 @@ static int parse_rcpt(const char *p, const char *end, struct queue_env *e)
 	return 0;
 }
 
+/* The DSN lines: "ret", "envid", and "dsn" for the last recipient. */
+static int parse_dsn(const char *k, size_t klen, const char *v, const char *end,
+    struct queue_env *e)
+{
+	char val[DSN_ORCPT_MAX + 64], dec[DSN_ORCPT_MAX + 1];  /* a "dsn" line: words and ORCPT */
+	size_t n = (size_t)(end - v);
+
+	if (n >= sizeof val)
+		return -1;
+	memcpy(val, v, n);
+	val[n] = '\0';
+	if (klen == 3 && memcmp(k, "ret", 3) == 0)
+		return (e->ret = dsn_ret_parse(val)) < 0 ? -1 : 0;
+	if (klen == 5) {        /* envid */
+		if (n >= sizeof e->envid || dsn_xtext_decode(val, dec, DSN_ENVID_MAX + 1) < 0)
+			return -1;
+		memcpy(e->envid, val, n + 1);
+		return 0;
+	}
+	if (e->nrcpt == 0)
+		return -1;
+	for (char *w = strtok(val, " "); w; w = strtok(NULL, " ")) {
+		struct queue_rcpt *r = &e->rcpt[e->nrcpt - 1];
+
+		if (strncmp(w, "notify=", 7) == 0) {
+			if ((r->notify = dsn_notify_parse(w + 7)) < 0)
+				return -1;
+		} else if (strncmp(w, "orcpt=", 6) == 0) {
+			if (dsn_orcpt_ok(w + 6) < 0)
+				return -1;
+			snprintf(r->orcpt, sizeof r->orcpt, "%s", w + 6);
+		} else if (strcmp(w, "warned") == 0) {
+			r->warned = 1;
+		} else if (strcmp(w, "delivered") == 0) {
+			r->delivered = 1;
+		}
+	}
+	return 0;
+}
+
 /* One "key value" line [p, end) into e; *why on error. */
 static int parse_line(const char *p, const char *end, struct queue_env *e, int lineno,
     const char **why)
@@ -166,6 +206,9 @@ static int parse_line(const char *p, const char *end, struct queue_env *e, int l
 	} else if (KEY("rcpt")) {
 		if (parse_rcpt(v, end, e) < 0)
 			return *why = "bad rcpt line", -1;
+	} else if (KEY("ret") || KEY("envid") || KEY("dsn")) {
+		if (parse_dsn(p, klen, v, end, e) < 0)
+			return *why = "bad DSN line", -1;
 	}
 	/* Unknown keys: a later version's field; ignore. */
 #undef KEY
@@ -209,6 +252,13 @@ int queue_env_format(const struct queue_env *e, struct buf *out)
 		return errno = EINVAL, -1;
 	buf_printf(out, "version %d\nfrom <%s>\ncreated %lld\nattempts %d\nnext %lld\n",
 	    QUEUE_VERSION, e->from, (long long)e->created, e->attempts, (long long)e->next);
+	if (e->ret != DSN_RET_NONE)
+		buf_printf(out, "ret %s\n", dsn_ret_name(e->ret));
+	if (e->envid[0] != '\0') {
+		if (has_ctl(e->envid) || strchr(e->envid, ' ') != NULL)
+			return errno = EINVAL, -1;
+		buf_printf(out, "envid %s\n", e->envid);
+	}
 	for (size_t i = 0; i < e->nrcpt; i++) {
 		const struct queue_rcpt *r = &e->rcpt[i];
 
@@ -221,6 +271,16 @@ int queue_env_format(const struct queue_env *e, struct buf *out)
 				buf_addc(out, ((unsigned char)*t < ' ' || *t == 0x7f) ? ' ' : *t);
 		}
 		buf_addc(out, '\n');
+		if (r->notify != 0 || r->orcpt[0] != '\0' || r->warned || r->delivered) {
+			char nb[64];
+
+			if (has_ctl(r->orcpt) || strchr(r->orcpt, ' ') != NULL)
+				return errno = EINVAL, -1;
+			dsn_notify_format(r->notify, nb, sizeof nb);
+			buf_printf(out, "dsn%s%s%s%s%s%s\n", nb[0] ? " notify=" : "", nb,
+			    r->orcpt[0] ? " orcpt=" : "", r->orcpt, r->warned ? " warned" : "",
+			    r->delivered ? " delivered" : "");
+		}
 	}
 	return 0;
 }

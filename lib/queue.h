@@ -22,6 +22,14 @@
  *   rcpt <carol@example.com> done 250 2.0.0 Ok: queued as 4Xb
  *   rcpt <dave@example.com> failed 550 5.1.1 No such user
  *
+ * and, only when the client gave DSN parameters (RFC 3461), "ret FULL|HDRS"
+ * and "envid XTEXT" after "next", and after a recipient's line a line
+ * "dsn notify=SUCCESS,DELAY orcpt=rfc822;XTEXT warned delivered" (each
+ * word optional; "warned": a delay report was sent; "delivered": smtpd
+ * delivered it locally and the runner owes the success report) for that
+ * recipient.
+ * Readers before these lines ignore them.
+ *
  * one "rcpt <addr> STATE [text]" line per recipient, STATE one of
  * pending|done|failed, text the last reply from the remote server (control
  * characters replaced by spaces).  Addresses are stored without the angle
@@ -50,6 +58,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "dsn.h"
 #include "limits.h"
 
 #define QUEUE_VERSION   1
@@ -64,6 +73,11 @@ struct queue_rcpt {
 	char addr[QUEUE_ADDR_MAX + 1];  /* without < >, "" never */
 	enum queue_state state;
 	char text[QUEUE_TEXT_MAX + 1];  /* last reply text, may be "" */
+	int  notify;                    /* DSN_* bits, 0: no NOTIFY */
+	int  warned;                    /* a delay report went out */
+	int  delivered;                 /* done locally by smtpd: success report owed */
+	char remote[256];               /* the server that answered in this run (not stored) */
+	char orcpt[DSN_ORCPT_MAX + 1];  /* "rfc822;xtext" as received, or "" */
 };
 
 struct queue_env {
@@ -72,6 +86,8 @@ struct queue_env {
 	time_t created;
 	int    attempts;
 	time_t next;
+	int    ret;                       /* DSN_RET_*, 0: no RET */
+	char   envid[DSN_ENVID_MAX * 3 + 1];  /* ENVID as received (xtext), or "" */
 	size_t nrcpt;
 	struct queue_rcpt *rcpt;          /* nrcpt entries, malloc'd */
 };

@@ -1,9 +1,11 @@
 /* maildeliver — the MDA: deliver the message on stdin into Maildirs or mboxes. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -15,7 +17,8 @@
 
 const char *const progname = "maildeliver";
 
-enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT, O_MAXSIZE };
+enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT, O_MAXSIZE, O_ALIASES, O_DOMAINS,
+	O_SKIPREMOTE, O_NOFORWARD };
 
 static const struct option opts[] = {
 	{ "from",       required_argument, NULL, 'f' },
@@ -25,6 +28,10 @@ static const struct option opts[] = {
 	{ "no-junk",    no_argument,       NULL, O_NOJUNK },
 	{ "lock-wait",  required_argument, NULL, O_LOCKWAIT },
 	{ "max-size",   required_argument, NULL, O_MAXSIZE },
+	{ "aliases",    required_argument, NULL, O_ALIASES },
+	{ "domains",    required_argument, NULL, O_DOMAINS },
+	{ "skip-remote", no_argument,      NULL, O_SKIPREMOTE },
+	{ "no-forward", no_argument,       NULL, O_NOFORWARD },
 	{ "verbose",    no_argument,       NULL, 'v' },
 	{ "help",       no_argument,       NULL, 'h' },
 	{ "version",    no_argument,       NULL, 'V' },
@@ -46,6 +53,10 @@ static void usage(FILE *f)
 	    "      --no-junk           do not file X-Spam-Flag: YES mail into the .Junk folder\n"
 	    "      --lock-wait SECS    wait this long for a locked mbox (default %d)\n"
 	    "      --max-size BYTES    refuse larger messages with 65 (default %zu)\n"
+	    "      --aliases FILE      aliases(5) table: a USER that is an alias gets its members\n"
+	    "      --domains LIST      domains whose addresses in FILE are local (comma-separated)\n"
+	    "      --skip-remote       members in other domains are the caller's to relay\n"
+	    "      --no-forward        ignore the users' ~/.forward files\n"
 	    "  -v, --verbose           say where each message went\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
@@ -76,6 +87,43 @@ static const char *strip_angles(char *s)
 	return s;
 }
 
+/* The program beside our own binary (smtp-send, to forward), or NULL. */
+static const char *beside_me(const char *name, char *buf, size_t cap)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash;
+
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL)
+		return NULL;
+	*slash = '\0';
+	if (strlen(self) + strlen(name) + 2 > cap)
+		return NULL;
+	memcpy(buf, self, strlen(self));
+	buf[strlen(self)] = '/';
+	memcpy(buf + strlen(self) + 1, name, strlen(name) + 1);
+	return access(buf, X_OK) == 0 ? buf : NULL;
+}
+
+/* --domains: whether domain is one of the comma-separated list ctx. */
+static int domain_listed(const void *ctx, const char *domain)
+{
+	const char *p = ctx;
+	size_t n = strlen(domain);
+
+	while (*p) {
+		size_t k = strcspn(p, ",");
+
+		if (k == n && strncasecmp(p, domain, n) == 0)
+			return 1;
+		p += k + (p[k] == ',');
+	}
+	return 0;
+}
+
 static void parse(int argc, char **argv, struct md_opts *o)
 {
 	int c;
@@ -92,6 +140,10 @@ static void parse(int argc, char **argv, struct md_opts *o)
 		case O_USERS: o->users = optarg; break;
 		case O_MAILBOX: o->tmpl = optarg; break;
 		case O_NOJUNK: o->no_junk = 1; break;
+		case O_ALIASES: o->aliases = optarg; break;
+		case O_DOMAINS: o->alias_local = domain_listed; o->alias_ctx = optarg; break;
+		case O_SKIPREMOTE: o->remote_ok = 1; break;
+		case O_NOFORWARD: o->no_forward = 1; break;
 		case O_LOCKWAIT:
 			o->lock_wait = (int)strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || o->lock_wait < 0 || o->lock_wait > 3600)
@@ -117,6 +169,7 @@ int main(int argc, char **argv)
 	struct md_opts o = { .tmpl = MAILBOX_DEFAULT, .lock_wait = MBOX_LOCK_SECS,
 	    .max_size = MD_SIZE_MAX };
 	struct md_msg m;
+	char relay[PATH_MAX];
 	int rc;
 
 	parse(argc, argv, &o);
@@ -126,6 +179,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	o.folder = getenv("EXTENSION");     /* Postfix: the address extension */
+	o.relay_cmd = beside_me("smtp-send", relay, sizeof relay);
 	umask(077);
 	/* A file size limit gives EFBIG, which we handle (and cut back). */
 	signal(SIGXFSZ, SIG_IGN);

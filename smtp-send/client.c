@@ -87,22 +87,20 @@ static void fail_all(struct sess *s, enum rstate st, int code, const char *enh,
 /* Record the current reply for one recipient. */
 static void set_rcpt(struct sess *s, struct rcpt *r, enum rstate st)
 {
-	const char *t = s->r.text.p ? s->r.text.p : "";
-
 	r->state = st;
 	r->code = s->r.code;
 	snprintf(r->enh, sizeof r->enh, "%s", s->r.enh);
-	snprintf(r->text, sizeof r->text, "%.*s", (int)strcspn(t, "\n"), t);
+	reply_flat(&s->r, r->text, sizeof r->text);
 	snprintf(r->host, sizeof r->host, "%s", s->p->name);
 }
 
 /* Fail the pending recipients with the current reply (4xx temp, 5xx perm). */
 static void fail_reply(struct sess *s)
 {
-	const char *t = s->r.text.p ? s->r.text.p : "";
+	char t[SMTP_REPLY_MAX];
 
-	fail_all(s, s->r.code >= 500 ? RS_PERM : RS_TEMP, s->r.code, s->r.enh, "%.*s",
-	    (int)strcspn(t, "\n"), t);
+	reply_flat(&s->r, t, sizeof t);
+	fail_all(s, s->r.code >= 500 ? RS_PERM : RS_TEMP, s->r.code, s->r.enh, "%s", t);
 }
 
 /* The transcript line for a reply line, as lib/conn prints its own. */
@@ -359,7 +357,28 @@ static int mail_params(struct sess *s, const char *from, const struct message *m
 		conn_note(&s->c, "8-bit message to a server without 8BITMIME; sent as it is");
 	if (utf8)
 		snprintf(params + strlen(params), cap - strlen(params), " SMTPUTF8");
+	if (s->caps.dsn && s->o->ret != DSN_RET_NONE)
+		snprintf(params + strlen(params), cap - strlen(params), " RET=%s",
+		    dsn_ret_name(s->o->ret));
+	if (s->caps.dsn && s->o->envid != NULL)
+		snprintf(params + strlen(params), cap - strlen(params), " ENVID=%s", s->o->envid);
 	return 0;
+}
+
+/* RCPT parameters NOTIFY and ORCPT, for a server that offers DSN; one
+ * that does not gets none, and the recipient is marked so that the
+ * queue runner reports "relayed" for NOTIFY=SUCCESS (RFC 3461 5.2.2). */
+static void rcpt_params(const struct sess *s, struct rcpt *r, char *out, size_t cap)
+{
+	char nb[64];
+
+	out[0] = '\0';
+	r->nodsn = !s->caps.dsn;
+	if (!s->caps.dsn)
+		return;
+	dsn_notify_format(r->notify, nb, sizeof nb);
+	snprintf(out, cap, "%s%s%s%s", nb[0] ? " NOTIFY=" : "", nb,
+	    r->orcpt ? " ORCPT=" : "", r->orcpt ? r->orcpt : "");
 }
 
 /* Reply to one RCPT: accepted recipients wait for DATA; others are final. */
@@ -421,7 +440,10 @@ static int mail_rcpt(struct sess *s, const char *from, const char *params,
 			return 0;
 	}
 	for (size_t k = 0; k < nt; k++) {
-		if (send_cmd(s, "RCPT TO:<%s>", s->rv[todo[k]].addr) < 0)
+		char rp[DSN_ORCPT_MAX + 64];
+
+		rcpt_params(s, &s->rv[todo[k]], rp, sizeof rp);
+		if (send_cmd(s, "RCPT TO:<%s>%s", s->rv[todo[k]].addr, rp) < 0)
 			return -1;
 		if (pipe)
 			continue;
@@ -632,7 +654,7 @@ static int opening(struct sess *s)
 
 static enum sess_rc transaction(struct sess *s, const char *from, const struct message *m)
 {
-	char params[128];
+	char params[128 + DSN_ENVID_MAX * 3];
 	int *acc = xcalloc(s->n + 1, sizeof *acc), data_sent, nacc, rc = -1;
 	struct message down = { 0 };
 

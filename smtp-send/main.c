@@ -33,12 +33,18 @@ struct cmdline {
 	char **attach, **headers;
 	size_t nattach, nheaders;
 	int    compose;
+	int    list;        /* --list */
+	char   envid[DSN_ENVID_MAX * 3 + 1];   /* --envid as xtext */
+	int    notify;          /* --notify */
+	char **orcpt;           /* --orcpt as "rfc822;xtext", one per recipient in order */
+	size_t norcpt;
 };
 
 enum {
 	O_PIPE = 256, O_DNS, O_PORT, O_HELO, O_STARTTLS, O_TLS, O_CAFILE, O_INSECURE, O_AUTH,
 	O_AUTHMECH, O_PASSFILE, O_PLAINAUTH, O_LMTP, O_BDAT, O_DRYRUN, O_QUITAFTER, O_TIMEOUT,
-	O_SUBJECT, O_BODY, O_ATTACH, O_HEADER, O_HTML, O_NAME, O_QUEUE, O_RETRYNOW, O_MAXAGE
+	O_SUBJECT, O_BODY, O_ATTACH, O_HEADER, O_HTML, O_NAME, O_QUEUE, O_RETRYNOW, O_MAXAGE,
+	O_LIST, O_DELAYWARN, O_NOTIFY, O_RET, O_ENVID, O_ORCPT
 };
 
 static void usage(FILE *f)
@@ -70,6 +76,11 @@ static void usage(FILE *f)
 	    "      --dry-run             print the envelope (stderr) and message (stdout); send nothing\n"
 	    "      --quit-after STAGE    stop after connect|ehlo|tls|auth|mail|rcpt|data\n"
 	    "      --timeout SECS        wait at most SECS for each reply (default %d)\n"
+	    "DSN (RFC 3461, for a server that offers it):\n"
+	    "      --notify LIST         NEVER, or SUCCESS,FAILURE,DELAY: reports wanted\n"
+	    "      --ret FULL|HDRS       return the whole message or its header in reports\n"
+	    "      --envid TEXT          envelope id quoted in reports\n"
+	    "      --orcpt ADDR          original recipient of the n-th RCPT (repeatable)\n"
 	    "Compose:\n"
 	    "      --subject TEXT        Subject: (UTF-8, encoded as needed)\n"
 	    "      --body TEXT|@FILE     body text (default: standard input)\n"
@@ -81,6 +92,9 @@ static void usage(FILE *f)
 	    "      --queue DIR           deliver the messages spooled in DIR\n"
 	    "      --retry-now           ignore the retry schedule\n"
 	    "      --max-age AGE         bounce after AGE (s, m, h, d; default 5d)\n"
+	    "      --delay-warning AGE   report a delay (NOTIFY=DELAY) after AGE (default: none)\n"
+	    "      --list                list the queue (as mailq) instead of running it\n"
+	    "Run as sendmail (a link): sendmail [-t] [-i] [-f FROM] [-bp] [-q] RCPT...\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", SEND_CMD_SECS);
 }
@@ -117,6 +131,12 @@ static const struct option longopts[] = {
 	{ "queue",          required_argument, NULL, O_QUEUE },
 	{ "retry-now",      no_argument,       NULL, O_RETRYNOW },
 	{ "max-age",        required_argument, NULL, O_MAXAGE },
+	{ "list",           no_argument,       NULL, O_LIST },
+	{ "delay-warning",  required_argument, NULL, O_DELAYWARN },
+	{ "notify",         required_argument, NULL, O_NOTIFY },
+	{ "ret",            required_argument, NULL, O_RET },
+	{ "envid",          required_argument, NULL, O_ENVID },
+	{ "orcpt",          required_argument, NULL, O_ORCPT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -162,6 +182,36 @@ static void push(char ***v, size_t *n, char *s)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof **v);
 	(*v)[(*n)++] = s;
+}
+
+/* --notify, --ret, --envid, --orcpt (RFC 3461). */
+static void dsn_option(struct cmdline *cl, int c, const char *arg)
+{
+	char x[DSN_ORCPT_MAX + 1], dec[DSN_ENVID_MAX + 1];
+
+	switch (c) {
+	case O_NOTIFY:
+		if ((cl->notify = dsn_notify_parse(arg)) < 0)
+			diex(EX_USAGE, "bad --notify: %s (NEVER, or SUCCESS,FAILURE,DELAY)", arg);
+		break;
+	case O_RET:
+		if ((cl->o.ret = dsn_ret_parse(arg)) < 0)
+			diex(EX_USAGE, "bad --ret: %s (FULL or HDRS)", arg);
+		break;
+	case O_ENVID:
+		if (dsn_xtext_encode(arg, cl->envid, sizeof cl->envid) < 0 || *arg == '\0' ||
+		    dsn_xtext_decode(cl->envid, dec, sizeof dec) < 0)
+			diex(EX_USAGE, "bad --envid: printable ASCII, at most %d characters",
+			    DSN_ENVID_MAX);
+		cl->o.envid = cl->envid;
+		break;
+	default:
+		memcpy(x, "rfc822;", 7);
+		if (!addr_ok(arg) || *arg == '\0' ||
+		    dsn_xtext_encode(arg, x + 7, sizeof x - 7) < 0 || dsn_orcpt_ok(x) < 0)
+			diex(EX_USAGE, "bad --orcpt: %s", arg);
+		push(&cl->orcpt, &cl->norcpt, xstrdup(x));
+	}
 }
 
 static void option(struct cmdline *cl, int c, char *arg)
@@ -211,6 +261,9 @@ static void option(struct cmdline *cl, int c, char *arg)
 	case O_QUEUE: cl->queue = arg; break;
 	case O_RETRYNOW: cl->q.retry_now = 1; break;
 	case O_MAXAGE: cl->q.max_age = duration(arg); break;
+	case O_DELAYWARN: cl->q.delay_warn = duration(arg); break;
+	case O_LIST: cl->list = 1; break;
+	case O_NOTIFY: case O_RET: case O_ENVID: case O_ORCPT: dsn_option(cl, c, arg); break;
 	case 'h': usage(stdout); exit(0);
 	case 'V': print_version(); exit(0);
 	default: usage(stderr); exit(EX_USAGE);
@@ -446,8 +499,11 @@ static int send_mode(struct cmdline *cl)
 	if (cl->nrcpt > SEND_RCPT_MAX)
 		diex(EX_USAGE, "too many recipients (at most %d)", SEND_RCPT_MAX);
 	rv = xcalloc(cl->nrcpt + 1, sizeof *rv);
-	for (size_t i = 0; i < cl->nrcpt; i++)
+	for (size_t i = 0; i < cl->nrcpt; i++) {
 		rv[i].addr = cl->rcpt[i];
+		rv[i].notify = cl->notify;
+		rv[i].orcpt = i < cl->norcpt ? cl->orcpt[i] : NULL;
+	}
 	if (o->dry_run)
 		dry_run(from, &m, rv, cl->nrcpt);
 	else
@@ -465,6 +521,8 @@ static int queue_mode(struct cmdline *cl)
 
 	if (cl->nrcpt > 0 || cl->compose || cl->from_headers)
 		diex(EX_USAGE, "--queue takes no recipients or message options");
+	if (cl->list)
+		return queue_print(cl->queue, stdout);
 	if (cl->o.auth_user)
 		cl->o.password = get_password(cl->password_file, cl->o.auth_user);
 	cl->q.dir = cl->queue;
@@ -482,10 +540,15 @@ static int queue_mode(struct cmdline *cl)
 int main(int argc, char **argv)
 {
 	struct cmdline cl = { 0 };
+	char **smargv = NULL;
 	int c, ex;
 
 	cl.o.timeout = SEND_CMD_SECS;
 	cl.q.max_age = SEND_MAX_AGE;
+	if (sendmail_invoked(argv[0])) {
+		argc = sendmail_argv(argc, argv, &smargv);
+		argv = smargv;
+	}
 	while ((c = getopt_long(argc, argv, "s:f:vtio:hV", longopts, NULL)) != -1)
 		option(&cl, c, optarg);
 	for (int i = optind; i < argc; i++) {
@@ -500,11 +563,17 @@ int main(int argc, char **argv)
 		diex(EX_USAGE, "--bdat and --lmtp together are not supported");
 	/* a server that hangs up must not kill us mid-write: we report it */
 	signal(SIGPIPE, SIG_IGN);
+	if (cl.list && !cl.queue)
+		diex(EX_USAGE, "--list needs --queue DIR");
 	ex = cl.queue ? queue_mode(&cl) : send_mode(&cl);
 	for (size_t i = cl.nargv; i < cl.nrcpt; i++)
 		free(cl.rcpt[i]);
 	free(cl.rcpt);
 	free(cl.attach);
 	free(cl.headers);
+	for (size_t i = 0; i < cl.norcpt; i++)
+		free(cl.orcpt[i]);
+	free(cl.orcpt);
+	free(smargv);
 	return ex;
 }

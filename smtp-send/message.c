@@ -59,6 +59,16 @@ static size_t header_end(const char *p, size_t len)
 	return len;
 }
 
+/* Whether p[0..n) holds nothing but line ends: a lone dot followed by
+ * nothing else is the ordinary end of a typed message. */
+static int only_line_ends(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != '\n' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
 int msg_from_bytes(const char *raw, size_t n, int ignore_dots, struct message *m,
     char *err, size_t cap)
 {
@@ -85,8 +95,14 @@ int msg_from_bytes(const char *raw, size_t n, int ignore_dots, struct message *m
 			    line, RFC5322_LINE_MAX);
 			goto bad;
 		}
-		if (!ignore_dots && k == 1 && raw[i] == '.')
+		if (!ignore_dots && k == 1 && raw[i] == '.') {
+			if (!only_line_ends(raw + e, n - e)) {
+				snprintf(err, cap, "line %zu: a line with a single dot ends the "
+				    "message before the end of input (-i sends it all)", line);
+				goto bad;
+			}
 			break;
+		}
 		buf_add(&b, raw + i, k);
 		buf_add(&b, "\r\n", 2);
 		i = lf ? e + 1 : n;

@@ -65,41 +65,74 @@ static void crlf_to_lf(struct buf *b)
 	b->p[j] = '\0';
 }
 
+/* Report kinds: what newly[i] holds for a recipient of this run. */
+enum { K_NONE, K_FAILED, K_RELAYED, K_DELAYED, K_DELIVERED };
+
+static const struct {
+	const char *action, *subject, *intro;
+	int notify;                     /* the NOTIFY keyword that asks for it */
+} kinds[] = {
+	[K_FAILED] = { "failed", "Undelivered Mail Returned to Sender",
+	    "Your message could not be delivered to one or more recipients.", DSN_FAILURE },
+	[K_RELAYED] = { "relayed", "Successful Mail Delivery Report",
+	    "Your message was relayed to a system that does not report delivery\r\n"
+	    "(RFC 3461 5.2.2): no further notification will come for", DSN_SUCCESS },
+	[K_DELAYED] = { "delayed", "Delayed Mail (still being retried)",
+	    "Your message has not been delivered yet; it is still being retried for",
+	    DSN_DELAY },
+	[K_DELIVERED] = { "delivered", "Successful Mail Delivery Report",
+	    "Your message was delivered to the mailbox of", DSN_SUCCESS },
+};
+
+/* Per-recipient fields of the report (RFC 3464 2.3). */
+static void dsn_rcpt(struct buf *b, const struct queue_rcpt *q, int kind, const char *last)
+{
+	char st[16], dec[DSN_ORCPT_MAX + 1];
+	const char *t = q->text, *semi = strchr(q->orcpt, ';');
+
+	if (semi != NULL && dsn_xtext_decode(semi + 1, dec, sizeof dec) >= 0)
+		buf_printf(b, "\r\nOriginal-Recipient: %.*s; %s", (int)(semi - q->orcpt),
+		    q->orcpt, dec);
+	status_of(t, kind == K_FAILED, st, sizeof st);
+	if (kind == K_RELAYED || kind == K_DELIVERED)
+		snprintf(st, sizeof st, "2.0.0");
+	buf_printf(b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n",
+	    q->addr, kinds[kind].action, st);
+	if (q->remote[0] != '\0')
+		buf_printf(b, "Remote-MTA: dns; %s\r\n", q->remote);
+	if (t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[3] == ' ')
+		buf_printf(b, "Diagnostic-Code: smtp; %s\r\n", t);
+	buf_printf(b, "Last-Attempt-Date: %s\r\n", last);
+}
+
 /* The human part and the machine part of the report. */
-static void dsn_parts(struct buf *b, const struct queue_env *e, const int *newly,
+static void dsn_parts(struct buf *b, const struct queue_env *e, const int *mark, int kind,
     const char *mta, const char *bnd, time_t now)
 {
-	char date[64], st[16], last[64];
+	char date[64], last[64], envid[DSN_ENVID_MAX + 1];
 
 	buf_printf(b, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-	    "This is the mail system at %s.\r\n\r\n"
-	    "Your message could not be delivered to one or more recipients.\r\n"
-	    "The reasons are below; the headers of your message follow.\r\n\r\n", bnd, mta);
+	    "This is the mail system at %s.\r\n\r\n%s\r\n\r\n", bnd, mta, kinds[kind].intro);
 	for (size_t i = 0; i < e->nrcpt; i++)
-		if (newly[i])
+		if (mark[i])
 			buf_printf(b, "<%s>: %s\r\n", e->rcpt[i].addr, e->rcpt[i].text);
 	rfc5322_date(e->created, date, sizeof date);
 	rfc5322_date(now, last, sizeof last);
 	buf_printf(b, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n\r\n"
-	    "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", bnd, mta, date);
-	for (size_t i = 0; i < e->nrcpt; i++) {
-		const char *t = e->rcpt[i].text;
-
-		if (!newly[i])
-			continue;
-		status_of(t, 1, st, sizeof st);
-		buf_printf(b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\n",
-		    e->rcpt[i].addr, st);
-		if (t[0] >= '2' && t[0] <= '5' && t[1] >= '0' && t[1] <= '9' && t[3] == ' ')
-			buf_printf(b, "Diagnostic-Code: smtp; %s\r\n", t);
-		buf_printf(b, "Last-Attempt-Date: %s\r\n", last);
-	}
+	    "Reporting-MTA: dns; %s\r\n", bnd, mta);
+	if (e->envid[0] != '\0' && dsn_xtext_decode(e->envid, envid, sizeof envid) >= 0)
+		buf_printf(b, "Original-Envelope-Id: %s\r\n", envid);
+	buf_printf(b, "Arrival-Date: %s\r\n", date);
+	for (size_t i = 0; i < e->nrcpt; i++)
+		if (mark[i])
+			dsn_rcpt(b, &e->rcpt[i], kind, last);
 }
 
-/* Build the RFC 3464 report (multipart/report, RFC 6522) for the
- * recipients marked in newly. */
-static void dsn_build(const struct opts *o, const struct queue_env *e, const int *newly,
-    const struct message *m, time_t now, struct buf *b)
+/* Build the RFC 3464 report (multipart/report, RFC 6522) of one kind for
+ * the recipients marked in mark: the message itself for RET=FULL, else
+ * its header section (RFC 3461 4.3: RET=HDRS, and our default). */
+static void dsn_build(const struct opts *o, const struct queue_env *e, const int *mark,
+    int kind, const struct message *m, time_t now, struct buf *b)
 {
 	char date[64], mta[256], bnd[64];
 	unsigned long long rnd = 0;
@@ -113,33 +146,48 @@ static void dsn_build(const struct opts *o, const struct queue_env *e, const int
 	snprintf(bnd, sizeof bnd, "=_dsn_%016llx", rnd);
 	rfc5322_date(now, date, sizeof date);
 	buf_printf(b, "Date: %s\r\nFrom: Mail Delivery System <MAILER-DAEMON@%s>\r\n"
-	    "To: <%s>\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+	    "To: <%s>\r\nSubject: %s\r\n"
 	    "Message-ID: <%llx.dsn@%s>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n"
 	    "Content-Type: multipart/report; report-type=delivery-status;\r\n"
 	    "\tboundary=\"%s\"\r\n\r\nThis is a MIME-encapsulated delivery status notification.\r\n\r\n",
-	    date, mta, e->from, rnd, mta, bnd);
-	dsn_parts(b, e, newly, mta, bnd, now);
-	buf_printf(b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", bnd);
-	buf_add(b, m->p, m->hdrlen >= 2 ? m->hdrlen - 2 : m->hdrlen);
+	    date, mta, e->from, kinds[kind].subject, rnd, mta, bnd);
+	dsn_parts(b, e, mark, kind, mta, bnd, now);
+	if (e->ret == DSN_RET_FULL && m->p != NULL) {
+		buf_printf(b, "\r\n--%s\r\nContent-Type: message/rfc822\r\n\r\n", bnd);
+		buf_add(b, m->p, m->len);
+	} else {
+		buf_printf(b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", bnd);
+		buf_add(b, m->p, m->hdrlen >= 2 ? m->hdrlen - 2 : m->hdrlen);
+	}
 	buf_printf(b, "\r\n--%s--\r\n", bnd);
 }
 
+/* Queue one report of kind for the recipients marked with it in newly
+ * whose NOTIFY asks for it (RFC 3461 4.1: NEVER, none). */
 static void bounce(const struct opts *o, const char *dir, const struct queue_env *e,
-    const int *newly, const struct message *m, time_t now)
+    const int *newly, int kind, const struct message *m, time_t now)
 {
 	struct queue_env be;
 	struct buf b = { 0 };
 	char id[QUEUE_ID_MAX];
+	int *mark = xcalloc(e->nrcpt + 1, sizeof *mark), any = 0;
 
-	dsn_build(o, e, newly, m, now, &b);
+	for (size_t i = 0; i < e->nrcpt; i++)
+		any |= mark[i] = newly[i] == kind && dsn_wanted(e->rcpt[i].notify, kinds[kind].notify);
+	if (!any) {
+		free(mark);
+		return;
+	}
+	dsn_build(o, e, mark, kind, m, now, &b);
 	crlf_to_lf(&b);
 	queue_env_init(&be, "", now);
 	if (queue_env_add(&be, e->from) < 0 || queue_enqueue(dir, &be, b.p, b.len, id) < 0)
-		warn_("queue %s: cannot queue the bounce to <%s>", dir, e->from);
+		warn_("queue %s: cannot queue the report to <%s>", dir, e->from);
 	else if (o->verbose)
-		fprintf(stderr, "* bounce to <%s> queued as %s\n", e->from, id);
+		fprintf(stderr, "* %s report to <%s> queued as %s\n", kinds[kind].action, e->from, id);
 	queue_env_free(&be);
 	buf_free(&b);
+	free(mark);
 }
 
 /* Put the results of this attempt into the envelope; mark in newly the
@@ -154,10 +202,14 @@ static size_t record(const struct queue_env *e, struct rcpt *rv, const size_t *m
 		struct queue_rcpt *q = &e->rcpt[map[j]];
 
 		store_text(&rv[j], q->text, sizeof q->text);
+		/* "mx.example.org[192.0.2.1]:25": the name for Remote-MTA */
+		if (strchr(rv[j].host, '[') != NULL)
+			snprintf(q->remote, sizeof q->remote, "%.*s",
+			    (int)strcspn(rv[j].host, "["), rv[j].host);
 		if (rv[j].state == RS_OK)
-			q->state = QR_DONE;
+			q->state = QR_DONE, newly[map[j]] = rv[j].nodsn ? K_RELAYED : K_NONE;
 		else if (rv[j].state == RS_PERM)
-			q->state = QR_FAILED, newly[map[j]] = 1;
+			q->state = QR_FAILED, newly[map[j]] = K_FAILED;
 		else
 			pending++;
 		if (verbose || rv[j].state != RS_OK)
@@ -185,7 +237,7 @@ static size_t expire(struct queue_env *e, int *newly, time_t now, long max_age)
 		snprintf(q->text, sizeof q->text, "%s%.*s", pre,
 		    (int)(sizeof q->text - sizeof pre), t);
 		q->state = QR_FAILED;
-		newly[i] = 1;
+		newly[i] = K_FAILED;
 		n++;
 	}
 	return n;
@@ -215,10 +267,15 @@ static void attempt(const struct opts *o, const struct qopts *q, SSL_CTX *ctx,
 	struct rcpt *rv = xcalloc(e->nrcpt + 1, sizeof *rv);
 	size_t *map = xcalloc(e->nrcpt + 1, sizeof *map), k = 0;
 	char err[300];
+	struct opts od = *o;    /* with this message's RET and ENVID */
 
+	od.ret = e->ret;
+	od.envid = e->envid[0] ? e->envid : NULL;
 	for (size_t i = 0; i < e->nrcpt; i++)
 		if (e->rcpt[i].state == QR_PENDING) {
 			rv[k].addr = e->rcpt[i].addr;
+			rv[k].notify = e->rcpt[i].notify;
+			rv[k].orcpt = e->rcpt[i].orcpt[0] ? e->rcpt[i].orcpt : NULL;
 			map[k++] = i;
 		}
 	if (load_msg(q->dir, id, m, err, sizeof err) < 0) {
@@ -228,8 +285,8 @@ static void attempt(const struct opts *o, const struct qopts *q, SSL_CTX *ctx,
 			snprintf(rv[j].enh, sizeof rv[j].enh, "5.6.0");
 			snprintf(rv[j].text, sizeof rv[j].text, "cannot send the queued message: %s", err);
 		}
-	} else {
-		deliver(o, ctx, e->from, m, rv, k);
+	} else if (k > 0) {
+		deliver(&od, ctx, e->from, m, rv, k);
 	}
 	record(e, rv, map, k, newly, id, o->verbose);
 	free(rv);
@@ -264,15 +321,28 @@ static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, c
 		goto out;
 	newly = xcalloc(e.nrcpt + 1, sizeof *newly);
 	attempt(o, q, ctx, id, &e, newly, &m);
+	for (size_t i = 0; i < e.nrcpt; i++)
+		if (e.rcpt[i].delivered && e.rcpt[i].state == QR_DONE) {
+			newly[i] = K_DELIVERED;         /* smtpd's local delivery */
+			e.rcpt[i].delivered = 0;
+		}
 	e.attempts++;
 	for (size_t i = 0; i < e.nrcpt; i++)
 		pending += e.rcpt[i].state == QR_PENDING;
 	if (pending > 0 && expire(&e, newly, now, q->max_age) > 0)
 		pending = 0;
+	if (pending > 0 && q->delay_warn > 0 && now - e.created >= q->delay_warn)
+		for (size_t i = 0; i < e.nrcpt; i++)
+			if (e.rcpt[i].state == QR_PENDING && !e.rcpt[i].warned &&
+			    dsn_wanted(e.rcpt[i].notify, DSN_DELAY)) {
+				newly[i] = K_DELAYED;
+				e.rcpt[i].warned = 1;
+			}
 	for (size_t i = 0; i < e.nrcpt; i++)
-		anyfail |= newly[i];
+		anyfail |= newly[i] != K_NONE;
 	if (anyfail && e.from[0] != '\0')
-		bounce(o, q->dir, &e, newly, &m, now);
+		for (int k = K_FAILED; k <= K_DELIVERED; k++)
+			bounce(o, q->dir, &e, newly, k, &m, now);
 	else if (anyfail && o->verbose)
 		fprintf(stderr, "* %s: null sender, no bounce\n", id);
 	if (pending == 0) {

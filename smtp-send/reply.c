@@ -118,6 +118,26 @@ void reply_summary(const struct reply *r, char *out, size_t cap)
 	snprintf(out, cap, "%d%s%s %.*s", r->code, r->enh[0] ? " " : "", r->enh, (int)n, t);
 }
 
+void reply_flat(const struct reply *r, char *out, size_t cap)
+{
+	const char *t = r->text.p ? r->text.p : "";
+	size_t k = 0;
+
+	if (cap == 0)
+		return;
+	/* The id a server gives after a chunk or a message is often on a
+	 * later line (Exim's BDAT answer): every line is kept. */
+	for (; *t && k + 1 < cap; t++) {
+		if (*t != '\n') {
+			out[k++] = *t;
+			continue;
+		}
+		for (const char *sep = " / "; *sep && k + 1 < cap; sep++)
+			out[k++] = *sep;
+	}
+	out[k] = '\0';
+}
+
 /* Whether the keyword line s starts with word kw followed by space or end;
  * returns the rest (parameters) or NULL. */
 static const char *keyword(const char *s, size_t n, const char *kw)

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "conn.h"
+#include "dsn.h"
 #include "limits.h"
 
 #define SEND_REPLY_LINE_MAX 2048        /* a reply line we read (RFC: 512; some servers are chatty) */
@@ -52,6 +53,8 @@ void reply_free(struct reply *r);
 enum reply_rc reply_feed(struct reply *r, const char *line, size_t len, const char **why);
 /* The first line of text, for one-line messages ("5.1.1 No such user"). */
 void reply_summary(const struct reply *r, char *out, size_t cap);
+/* The whole text (no code) into out, lines joined by " / ", cut to cap - 1. */
+void reply_flat(const struct reply *r, char *out, size_t cap);
 
 struct caps {
 	int    esmtp;           /* EHLO worked */
@@ -76,8 +79,9 @@ struct message {
 
 /* Turn raw[0..n) into m: LF or CRLF line ends become CRLF, a last line gets
  * its line end.  Without ignore_dots, a line "." ends the message
- * (sendmail).  Return 0, or -1 with a reason in err (NUL byte, bare CR,
- * line over RFC5322_LINE_MAX). */
+ * (sendmail), and is refused (-1) unless only empty lines follow it.
+ * Return 0, or -1 with a reason in err (NUL byte, bare CR, line over
+ * RFC5322_LINE_MAX, text after a lone dot). */
 int msg_from_bytes(const char *raw, size_t n, int ignore_dots, struct message *m,
     char *err, size_t cap);
 /* Read fd to its end (at most SEND_MSG_MAX) into out; 0 or -1 (errno/err). */
@@ -177,6 +181,8 @@ struct opts {
 	int    plaintext_auth;
 	int    lmtp, bdat, verbose, dry_run, timeout;
 	enum stage quit_after;
+	int    ret;             /* --ret: RET= (RFC 3461), DSN_RET_* */
+	const char *envid;      /* --envid as xtext, NULL: none */
 };
 
 enum rstate { RS_PENDING, RS_OK, RS_TEMP, RS_PERM };
@@ -189,6 +195,9 @@ struct rcpt {
 	char   enh[16];
 	char   text[SMTP_REPLY_MAX];
 	char   host[300];       /* who answered */
+	int    notify;          /* NOTIFY= bits (RFC 3461), 0: none */
+	const char *orcpt;      /* ORCPT= value "rfc822;xtext", NULL: none */
+	int    nodsn;           /* accepted by a server without DSN */
 };
 
 /* Where to talk: one connected peer. */
@@ -244,9 +253,22 @@ struct qopts {
 	const char *dir;
 	int    retry_now;
 	long   max_age;         /* seconds */
+	long   delay_warn;      /* --delay-warning: seconds, 0: no delay reports */
 };
 
 /* Run the queue once; return an exit code (0 unless the queue is unusable). */
 int queue_run(const struct opts *o, const struct qopts *q, SSL_CTX *ctx);
+
+/* sendmail.c: the sendmail interface. */
+#define SENDMAIL_QUEUE_DEFAULT "/var/spool/maillab"    /* -bp, -q without $MAILLAB_QUEUE */
+/* Whether we run as sendmail, mailq or newaliases (argv[0]'s last part). */
+int sendmail_invoked(const char *argv0);
+/* Translate a sendmail command line into smtp-send's: the new argv in
+ * *out (malloc'd array of argv's strings and constants, NULL-terminated),
+ * its length returned.  Exits 64 on an option it cannot honour, 0 for
+ * newaliases. */
+int sendmail_argv(int argc, char **argv, char ***out);
+/* --list: the queue in DIR as mailq prints it, on f; an exit code. */
+int queue_print(const char *dir, FILE *f);
 
 #endif

@@ -32,7 +32,7 @@
 #include "mbox.h"
 #include "smtpd.h"
 
-#define MDA_ARGS_MAX 16         /* words in --mda plus our own arguments */
+#define MDA_ARGS_MAX 24         /* words in --mda plus our own arguments */
 #define ERRTEXT_MAX  200        /* MDA stderr quoted in logs */
 
 /* ---- headers ---- */
@@ -324,12 +324,25 @@ static int run_filter(struct session *s, const struct buf *m, struct buf *hdrs, 
 /* argv for one MDA run: the --mda words, then -f SENDER [--users F]
  * [--mailbox T] -- RCPT.  Words point into words (a copy of --mda). */
 static void mda_argv(const struct config *cfg, char *words, const char *sender,
-    const char *rcpt, char **argv)
+    const char *rcpt, char **argv, const char *domains)
 {
 	size_t n = 0;
+	const char *base;
 
-	for (char *t = strtok(words, " \t"); t && n < MDA_ARGS_MAX - 8; t = strtok(NULL, " \t"))
+	for (char *t = strtok(words, " \t"); t && n < MDA_ARGS_MAX - 14; t = strtok(NULL, " \t"))
 		argv[n++] = t;
+	base = n > 0 && strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : n > 0 ? argv[0] : "";
+	if (cfg->aliases && strcmp(base, "maildeliver") == 0) {
+		/* maildeliver expands the table for the local members; the
+		 * others are ours to queue (expand.c) */
+		argv[n++] = "--aliases";
+		argv[n++] = (char *)cfg->aliases;
+		argv[n++] = "--skip-remote";
+		argv[n++] = "--domains";
+		argv[n++] = (char *)domains;
+	}
+	if (cfg->no_forward && strcmp(base, "maildeliver") == 0)
+		argv[n++] = "--no-forward";
 	argv[n++] = "-f";
 	argv[n++] = (char *)sender;
 	if (cfg->users) {
@@ -349,11 +362,17 @@ int mda_exec(const struct config *cfg, const char *sender, const char *rcpt, int
     struct buf *err)
 {
 	char *argv[MDA_ARGS_MAX + 1], *words = xstrdup(cfg->mda);
+	struct buf doms = { 0 };
 	int st;
 
-	mda_argv(cfg, words, sender, rcpt, argv);
+	for (size_t i = 0; i < cfg->ndomains; i++)
+		buf_printf(&doms, "%s%s", i ? "," : "", cfg->domains[i]);
+	if (cfg->ndomains == 0)
+		buf_printf(&doms, "%s,localhost", cfg->hostname);
+	mda_argv(cfg, words, sender, rcpt, argv, doms.p);
 	st = run_child(argv, 0, fd, NULL, 0, err);
 	free(words);
+	buf_free(&doms);
 	return st;
 }
 
@@ -380,7 +399,9 @@ static int local_run(struct local_job *j)
 	struct md_opts o = { .sender = j->sender, .users = j->cfg->users,
 	    .tmpl = j->cfg->mailbox ? j->cfg->mailbox : MAILBOX_DEFAULT,
 	    .lock_wait = MBOX_LOCK_SECS, .max_size = MD_SIZE_MAX, .err = j->err,
-	    .become = j->become };
+	    .become = j->become, .aliases = j->cfg->aliases, .alias_local = alias_domain_local,
+	    .alias_ctx = j->cfg, .remote_ok = 1, .no_forward = j->cfg->no_forward,
+	    .relay_cmd = j->cfg->smtp_send };
 	char *rcpts[1] = { (char *)j->rcpt };
 	struct md_msg m;
 	int rc;
@@ -537,9 +558,14 @@ static int deliver_relay(struct session *s, const struct buf *m)
 	int any = 0, rc;
 
 	queue_env_init(&e, s->from, time(NULL));
+	e.ret = s->ret;
+	snprintf(e.envid, sizeof e.envid, "%s", s->envid);
 	for (size_t i = 0; i < s->nrcpt; i++)
-		if (!s->rcpt[i].local && queue_env_add(&e, s->rcpt[i].addr) == 0)
+		if (!s->rcpt[i].local && queue_env_add(&e, s->rcpt[i].addr) == 0) {
+			e.rcpt[e.nrcpt - 1].notify = s->rcpt[i].notify;
+			memcpy(e.rcpt[e.nrcpt - 1].orcpt, s->rcpt[i].orcpt, sizeof s->rcpt[i].orcpt);
 			any = 1;
+		}
 	if (!any) {
 		queue_env_free(&e);
 		return 0;
@@ -630,9 +656,17 @@ void deliver_message(struct session *s)
 	}
 	if (code == 0) {
 		queued = deliver_relay(s, &m);
-		for (size_t i = 0; i < s->nrcpt; i++)
+		for (size_t i = 0; i < s->nrcpt; i++) {
+			struct buf h = { 0 };
+
 			if (s->rcpt[i].local)
-				deliver_local(s, &s->rcpt[i], &m);
+				deliver_local(s, &s->rcpt[i],
+				    handoff_copy(s, s->rcpt[i].addr, &m, &h) ? &h : &m);
+			buf_free(&h);
+		}
+		if (s->cfg->aliases != NULL)
+			queued |= alias_relay(s, &m);
+		queued |= dsn_local_success(s, &m);
 	}
 	if (s->cfg->lmtp)
 		for (size_t i = 0; i < s->nrcpt; i++)

@@ -23,7 +23,8 @@ enum {
 	O_HOSTNAME = 256, O_USERS, O_MAILBOX, O_CERT, O_KEY, O_TLS, O_PLAINAUTH, O_SYSLOG,
 	O_DOMAINS, O_RELAYFROM, O_QUEUE, O_MDA, O_LMTP, O_SUBMISSION, O_MAXSIZE, O_MAXRCPT,
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
-	O_SMTPSEND, O_MAXUSE, O_MAXHOPS, O_AUTHRES, O_AUTHRESPOL, O_DKIMSIGN
+	O_SMTPSEND, O_MAXUSE, O_MAXHOPS, O_AUTHRES, O_AUTHRESPOL, O_DKIMSIGN,
+	O_ALIASES, O_EXPN, O_NOFORWARD
 };
 enum { O_PERCLIENT = 300 };
 
@@ -63,6 +64,9 @@ static const struct option opts[] = {
 	{ "authres",        no_argument,       NULL, O_AUTHRES },
 	{ "authres-policy", no_argument,       NULL, O_AUTHRESPOL },
 	{ "dkim-sign",      required_argument, NULL, O_DKIMSIGN },
+	{ "aliases",        required_argument, NULL, O_ALIASES },
+	{ "expn",           no_argument,       NULL, O_EXPN },
+	{ "no-forward",     no_argument,       NULL, O_NOFORWARD },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -79,6 +83,7 @@ static void usage(FILE *f)
 	    "             [--max-use N] [--max-hops N] [--max-per-client N]\n"
 	    "             [--authres] [--authres-policy]\n"
 	    "             [--dkim-sign DOMAIN:SELECTOR:KEYFILE]\n"
+	    "             [--aliases FILE] [--expn] [--no-forward]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -337,6 +342,9 @@ static void option(struct config *c, int o, char *arg)
 	case O_AUTHRES: authres_option(c, "authres", arg); break;
 	case O_AUTHRESPOL: authres_option(c, "authres-policy", arg); break;
 	case O_DKIMSIGN: authres_option(c, "dkim-sign", arg); break;
+	case O_ALIASES: c->aliases = arg; break;
+	case O_EXPN: c->expn = 1; break;
+	case O_NOFORWARD: c->no_forward = 1; break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }

@@ -120,7 +120,8 @@ void client_error(struct session *s)
 void transaction_reset(struct session *s)
 {
 	s->from[0] = '\0';
-	s->utf8 = s->body8 = 0;
+	s->utf8 = s->body8 = s->ret = 0;
+	s->envid[0] = '\0';
 	free(s->rcpt);
 	s->rcpt = NULL;
 	s->nrcpt = 0;
@@ -182,7 +183,7 @@ static void cmd_ehlo(struct session *s, char *args)
 	if (auth_allowed(s) && s->authuser[0] == '\0')
 		conn_printf(k, "250-AUTH %s\r\n", sasl_mechs(c->users));
 	conn_printf(k, "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
-	    "250-CHUNKING\r\n250 HELP\r\n");
+	    "250-CHUNKING\r\n250 DSN\r\n");
 }
 
 /* "FROM:" / "TO:", case-insensitive, with an optional space after the
@@ -199,8 +200,32 @@ static char *after_keyword(char *args, const char *kw)
 	return args;
 }
 
-/* MAIL parameters (RFC 1870 SIZE, 6152 BODY, 6531 SMTPUTF8, 4954 AUTH).
- * 0 or a reply already sent. */
+/* MAIL RET= and ENVID= (RFC 3461 4.3, 4.4), each at most once; 0, or
+ * -1 with a reply sent. */
+static int mail_dsn_param(struct session *s, size_t klen, const char *v)
+{
+	char dec[DSN_ENVID_MAX + 1];
+
+	if (klen == 3) {
+		if (s->ret != DSN_RET_NONE)
+			return reply(s, 501, "5.5.4 Duplicate RET parameter"), -1;
+		if ((s->ret = dsn_ret_parse(v)) < 0) {
+			s->ret = DSN_RET_NONE;
+			return reply(s, 501, "5.5.4 Bad RET parameter: FULL or HDRS"), -1;
+		}
+		return 0;
+	}
+	if (s->envid[0] != '\0')
+		return reply(s, 501, "5.5.4 Duplicate ENVID parameter"), -1;
+	if (strlen(v) >= sizeof s->envid || dsn_xtext_decode(v, dec, sizeof dec) <= 0)
+		return reply(s, 501, "5.5.4 Bad ENVID parameter: xtext of at most %d characters",
+		    DSN_ENVID_MAX), -1;
+	snprintf(s->envid, sizeof s->envid, "%s", v);
+	return 0;
+}
+
+/* MAIL parameters (RFC 1870 SIZE, 6152 BODY, 6531 SMTPUTF8, 4954 AUTH,
+ * 3461 RET and ENVID).  0 or a reply already sent. */
 static int mail_params(struct session *s, char *p)
 {
 	static const char *const once[] = { "SIZE", "BODY", "SMTPUTF8", "AUTH" };
@@ -239,6 +264,10 @@ static int mail_params(struct session *s, char *p)
 			s->utf8 = 1;
 		} else if (klen == 4 && strncasecmp(t, "AUTH", 4) == 0) {
 			;       /* RFC 4954 5: may be ignored */
+		} else if (eq && ((klen == 3 && strncasecmp(t, "RET", 3) == 0) ||
+		    (klen == 5 && strncasecmp(t, "ENVID", 5) == 0))) {
+			if (mail_dsn_param(s, klen, v) < 0)
+				return -1;
 		} else {
 			return reply(s, 555, "5.5.4 Unsupported option: %.*s", (int)klen, t), -1;
 		}
@@ -389,6 +418,10 @@ static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 			snprintf(text, sizeof text, "5.7.1 <%s>: Relay access denied", addr);
 			return rcpt_refuse(s, addr, 550, text), -1;
 		}
+	} else if (s->cfg->aliases != NULL && (rc = rcpt_alias(s, addr)) != 0) {
+		if (rc < 0)
+			return -1;
+		r->alias = 1;           /* aliases come first, as in Postfix's local(8) */
 	} else if ((rc = rcpt_lookup(s->cfg->users, r, s->privsep >= 0)) <= 0) {
 		if (rc < 0) {
 			warn_("%s", s->cfg->users ? s->cfg->users : "user database");
@@ -412,6 +445,37 @@ static int rcpt_route(struct session *s, const char *addr, struct rcpt *r)
 	return 0;
 }
 
+/* RCPT parameters: NOTIFY= and ORCPT= (RFC 3461 4.1, 4.2), each at most
+ * once.  0, or -1 with a reply sent. */
+static int rcpt_params(struct session *s, char *p, struct rcpt *r)
+{
+	int seen_orcpt = 0;
+
+	for (char *t = strtok(p, " "); t; t = strtok(NULL, " ")) {
+		char *eq = strchr(t, '=');
+		size_t klen = eq ? (size_t)(eq - t) : strlen(t);
+
+		if (!s->esmtp)
+			return reply(s, 555, "5.5.4 Parameters need EHLO"), -1;
+		if (eq && klen == 6 && strncasecmp(t, "NOTIFY", 6) == 0) {
+			if (r->notify != 0)
+				return reply(s, 501, "5.5.4 Duplicate NOTIFY parameter"), -1;
+			if ((r->notify = dsn_notify_parse(eq + 1)) < 0)
+				return reply(s, 501, "5.5.4 Bad NOTIFY parameter: NEVER, or "
+				    "SUCCESS, FAILURE, DELAY"), -1;
+		} else if (eq && klen == 5 && strncasecmp(t, "ORCPT", 5) == 0) {
+			if (seen_orcpt++)
+				return reply(s, 501, "5.5.4 Duplicate ORCPT parameter"), -1;
+			if (dsn_orcpt_ok(eq + 1) < 0)
+				return reply(s, 501, "5.5.4 Bad ORCPT parameter: addr-type;xtext"), -1;
+			snprintf(r->orcpt, sizeof r->orcpt, "%s", eq + 1);
+		} else {
+			return reply(s, 555, "5.5.4 Unsupported option: %.*s", (int)klen, t), -1;
+		}
+	}
+	return 0;
+}
+
 static void cmd_rcpt(struct session *s, char *args)
 {
 	char *p = after_keyword(args, "TO:");
@@ -429,8 +493,7 @@ static void cmd_rcpt(struct session *s, char *args)
 		client_error(s);
 		return;
 	}
-	if (*p != '\0') {
-		reply(s, 555, "5.5.4 Unsupported option: %s", p);
+	if (rcpt_params(s, p, &r) < 0) {
 		client_error(s);
 		return;
 	}
@@ -520,8 +583,11 @@ static void cmd_vrfy(struct session *s, char *args)
 
 static void cmd_expn(struct session *s, char *args)
 {
-	(void)args;
-	reply(s, 502, "5.5.1 EXPN not available");
+	if (!s->cfg->expn || s->cfg->aliases == NULL) {
+		reply(s, 502, "5.5.1 EXPN not available");
+		return;
+	}
+	expn_reply(s, args);
 }
 
 static void cmd_help(struct session *s, char *args)

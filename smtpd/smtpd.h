@@ -7,7 +7,8 @@
  *   addr.c     RFC 5321 paths, local domains, CIDR lists
  *   deliver.c  Received:, filter, MDA, queue, the post-DATA replies
  *   policy.c   relay rules, DNSBL, greylisting
- *   log.c      one Postfix-style log line per message */
+ *   log.c      one Postfix-style log line per message
+ *   dsn.c      success reports for local delivery (NOTIFY=SUCCESS) */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -19,6 +20,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "conn.h"
+#include "dsn.h"
 #include "limits.h"
 #include "queue.h"
 #include "server.h"
@@ -81,6 +83,9 @@ struct config {
 	SSL_CTX *ssl;
 	int    authres, authres_policy;  /* --authres, --authres-policy (authres.c) */
 	struct authres_signer *signer;  /* --dkim-sign, or NULL */
+	const char *aliases;            /* --aliases: aliases(5) table (expand.c) */
+	int    expn;                    /* --expn: EXPN lists a list's members */
+	int    no_forward;              /* --no-forward: ignore ~/.forward */
 };
 
 /* Session states (a bit each, so the command table can list several). */
@@ -95,9 +100,12 @@ enum {
 struct rcpt {
 	char addr[SMTP_PATH_MAX + 1];
 	int  local;                     /* to the MDA, else relayed through the queue */
+	int  alias;                     /* local: an alias (--aliases), delivered through it */
 	struct user user;               /* local: who */
 	int  code;                      /* result after DATA: 250, 451, 550... */
 	char reply[SMTP_REPLY_MAX];     /* "2.0.0 Ok ..." text after the code */
+	int  notify;                    /* RCPT NOTIFY= (RFC 3461), DSN_* bits */
+	char orcpt[DSN_ORCPT_MAX + 1];  /* RCPT ORCPT= as received, or "" */
 };
 
 struct session {
@@ -118,6 +126,8 @@ struct session {
 	char   from[SMTP_PATH_MAX + 1];
 	int    utf8;                    /* MAIL ... SMTPUTF8 */
 	int    body8;                   /* BODY=8BITMIME */
+	int    ret;                     /* MAIL RET= (RFC 3461), DSN_RET_* */
+	char   envid[DSN_ENVID_MAX * 3 + 1];   /* MAIL ENVID= as received (xtext) */
 	struct rcpt *rcpt;
 	size_t nrcpt;
 	struct buf msg;                 /* the message, LF line ends (BDAT: raw until LAST) */
@@ -133,6 +143,10 @@ struct session {
 int smtpd_run(struct config *cfg);
 /* One session on rfd/wfd (server_listen's session_fn). */
 int smtpd_session(int rfd, int wfd, const struct peer *peer, void *cfg);
+
+/* dsn.c: queue the success reports owed for the local recipients
+ * delivered with NOTIFY=SUCCESS (the runner sends them); 1 if queued. */
+int dsn_local_success(struct session *s, const struct buf *m);
 
 /* session.c */
 void reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -166,6 +180,23 @@ int has_8bit(const char *s);
 
 /* deliver.c: deliver s->msg to every accepted recipient and reply. */
 void deliver_message(struct session *s);
+/* expand.c: --aliases.  At RCPT: 1 when addr's local part is an alias
+ * (the recipient is accepted and delivered through it), 0 when not, -1
+ * after a reply (a loop, an unreadable table or :include: file). */
+int rcpt_alias(struct session *s, const char *addr);
+/* After local delivery: queue the members in other domains of each alias
+ * recipient delivered (sender owner-NAME for a list); 1 if any queued. */
+int alias_relay(struct session *s, const struct buf *m);
+/* The EXPN command (RFC 5321 3.5.2, 7.3: only with --expn). */
+void expn_reply(struct session *s, const char *arg);
+/* Whether domain is one of ours, as an alias_local_fn (ctx: the config). */
+int alias_domain_local(const void *ctx, const char *domain);
+
+/* handoff.c: when the client's message starts with a "Delivered-To: rcpt"
+ * above every Received: (the handing MTA's, for this delivery), copy m (the
+ * message as built for delivery, s->msg at its end) into out without it and
+ * return 1; else 0 and out is untouched. */
+int handoff_copy(const struct session *s, const char *rcpt, const struct buf *m, struct buf *out);
 /* The RFC 5321 4.4 trace field for this session into b. */
 void received_line(struct session *s, struct buf *b, const char *rcpt);
 /* Whether the header block of an LF message has field name (case-insensitive). */

