@@ -28,6 +28,7 @@ struct mc {
 	int all;                /* -x: every part, -H: every part's header */
 	const char *section;    /* -p SECTION, or NULL */
 	const char *dir;        /* -x directory */
+	const char *cafile;     /* --verify: trusted CAs besides the system's */
 };
 
 /* Map the file at path (NULL or "-": stdin, copied to an unlinked temporary
@@ -48,6 +49,7 @@ int mc_extract(struct mc *mc);
 int mc_explain(struct mc *mc);
 int mc_check(struct mc *mc);
 int mc_imap(struct mc *mc);
+int mc_verify(struct mc *mc);    /* verify.c: 0 all good, 1 one bad, 2 none */
 
 /* Shared helpers (util.c). */
 /* The part named by the IMAP section numbers sec, or NULL. */

@@ -1,0 +1,233 @@
+#!/usr/bin/env bats
+# S/MIME in mimecat --verify.  Oracle: `openssl cms -verify` on the same
+# bytes, for messages made by `openssl cms -sign` and `openssl smime -sign`
+# with a CA made here, and for tampered copies of each.
+
+load helpers
+
+setup_file() {
+	local d="$BATS_FILE_TMPDIR"
+	cd "$d"
+	ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+	openssl req -x509 $ec -keyout ca.key -out ca.pem -days 30 -subj "/CN=Maillab Test CA" \
+		-addext "basicConstraints=critical,CA:true" \
+		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+	printf 'subjectAltName=email:alice@example.org\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=emailProtection\n' > ext
+	openssl req $ec -keyout alice.key -out alice.csr \
+		-subj "/CN=Alice Martin/emailAddress=alice@example.org" 2>/dev/null
+	openssl x509 -req -in alice.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+		-out alice.pem -days 10 -extfile ext 2>/dev/null
+	# the same person, certified by a CA nobody trusts
+	openssl req -x509 $ec -keyout rogue.key -out rogue.pem -days 30 -subj "/CN=Rogue CA" \
+		-addext "basicConstraints=critical,CA:true" 2>/dev/null
+	openssl x509 -req -in alice.csr -CA rogue.pem -CAkey rogue.key -CAcreateserial \
+		-out alice-rogue.pem -days 10 -extfile ext 2>/dev/null
+	# an expired certificate: valid from 2020-01-01 to 2020-01-02
+	printf '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\ncertificate=ca.pem\nprivate_key=ca.key\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\nemailAddress=optional\n' > ca.cnf
+	: > index.txt
+	echo 01 > serial
+	openssl ca -batch -config ca.cnf -in alice.csr -out alice-old.pem -notext \
+		-startdate 20200101000000Z -enddate 20200102000000Z -extfile ext 2>/dev/null
+	printf 'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nBonjour Bob,\nle cours est d\303\251plac\303\251 \303\240 demain.\n' > part8
+	printf 'Content-Type: text/plain; charset=us-ascii\n\nBonjour Bob,\nle cours est demain.\n' > part
+	sign() { openssl cms -sign -signer alice.pem -inkey alice.key -from alice@example.org \
+		-to bob@example.org -subject test "$@"; }
+	sign -in part > detached.eml
+	sign -in part8 > detached8.eml
+	sign -in part -nodetach > opaque.eml
+	openssl smime -sign -signer alice.pem -inkey alice.key -in part \
+		-from 'Alice Martin <alice@example.org>' -subject test > xpkcs7.eml
+	openssl cms -sign -signer alice-rogue.pem -inkey alice.key -in part \
+		-from alice@example.org -subject test > rogue.eml
+	openssl cms -sign -signer alice-old.pem -inkey alice.key -in part \
+		-from alice@example.org -subject test > expired.eml
+}
+
+setup() {
+	cd "$BATS_FILE_TMPDIR"
+}
+
+# mimecat --verify and openssl cms -verify agree on FILE; EXPECT is
+# "good" or "bad".
+agree() {
+	local file=$1 expect=$2 orc
+	openssl cms -verify -CAfile ca.pem -in "$file" -out /dev/null 2>/dev/null && orc=0 || orc=1
+	run mimecat --verify --cafile ca.pem "$file"
+	echo "openssl: $orc mimecat: $status"
+	if [ "$expect" = good ]; then
+		assert_equal "$orc" 0
+		assert_equal "$status" 0
+		assert_output --partial "good signature by Alice Martin <alice@example.org>"
+	else
+		assert_equal "$orc" 1
+		assert_equal "$status" 1
+		assert_output --partial "BAD signature"
+	fi
+}
+
+# Write SRC with its smime.p7s replaced by garbage or by ASN.1 nested
+# 100000 deep.
+replace_sig() {
+	"$PY" - "$1" "$2" <<'PY'
+import sys, base64, os
+raw = open(sys.argv[1], 'rb').read().decode()
+der = os.urandom(3000) if sys.argv[2] == 'garbage' else b'\x30\x80' * 100000 + b'\x00\x00' * 100000
+head, tail = raw.split('filename="smime.p7s"\n\n')
+end = tail.index('\n\n------')
+sys.stdout.write(head + 'filename="smime.p7s"\n\n' + base64.encodebytes(der).decode() + tail[end:])
+PY
+}
+
+@test "smime: --help names --verify; --cafile that is not PEM is a usage error" {
+	run mimecat --help
+	assert_output --partial "--verify"
+	echo nothing > notpem
+	run mimecat --verify --cafile notpem detached.eml
+	assert_equal "$status" 66
+	assert_output --partial "notpem"
+	run mimecat --verify -t detached.eml
+	assert_equal "$status" 64
+}
+
+@test "smime: untouched messages made by openssl verify as openssl says" {
+	agree detached.eml good
+	assert_output --regexp "^message: good signature by Alice Martin <alice@example.org>, From: matches, signed 20[0-9-]+ [0-9:]+ UTC, chain: trusted$"
+	agree detached8.eml good
+	agree opaque.eml good
+	assert_output --partial "From: matches"
+	agree xpkcs7.eml good
+}
+
+@test "smime: stored with LF line ends (Maildir), the message still verifies" {
+	sed 's/\r$//' detached.eml > lf.eml
+	agree lf.eml good
+	sed 's/\r$//' detached8.eml > lf8.eml
+	agree lf8.eml good
+}
+
+@test "smime: one byte of the body changed: content changed after signing" {
+	sed 's/demain/demaon/' detached.eml > t1.eml
+	agree t1.eml bad
+	assert_output --partial "content changed after signing"
+	sed 's/demain/demaon/' xpkcs7.eml > t2.eml
+	agree t2.eml bad
+	assert_output --partial "content changed after signing"
+}
+
+@test "smime: a header field of the signed part changed: fails" {
+	sed 's/charset=us-ascii/charset=iso-8859-1/' detached.eml > t3.eml
+	agree t3.eml bad
+	assert_output --partial "content changed after signing"
+}
+
+@test "smime: an 8-bit body re-encoded by a relay (8BITMIME downgrade to quoted-printable): fails" {
+	"$PY" - detached8.eml > t4.eml <<'PY'
+import sys, quopri
+raw = open(sys.argv[1], 'rb').read()
+head, sep, rest = raw.partition(b'Content-Transfer-Encoding: 8bit')
+hdr_end = rest.index(b'\r\n\r\n') + 4 if b'\r\n\r\n' in rest else rest.index(b'\n\n') + 2
+body_end = rest.index(b'\n------')
+body = rest[hdr_end:body_end]
+qp = quopri.encodestring(body.replace(b'\r\n', b'\n')).replace(b'\n', b'\r\n')
+sys.stdout.buffer.write(head + b'Content-Transfer-Encoding: quoted-printable' +
+    rest[:hdr_end] + qp + rest[body_end:])
+PY
+	grep -q '=C3=A9' t4.eml
+	agree t4.eml bad
+	assert_output --partial "content changed after signing"
+}
+
+@test "smime: a header of the outer message changed: still good (it is not signed)" {
+	sed 's/^Subject: test/Subject: changed/' detached.eml > t5.eml
+	agree t5.eml good
+}
+
+@test "smime: opaque signed-data with a byte of its DER changed fails" {
+	"$PY" - opaque.eml > t6.eml <<'PY'
+import sys, base64, email
+raw = open(sys.argv[1], 'rb').read()
+head, sep, body = raw.partition(b'\n\n')
+der = bytearray(base64.b64decode(body))
+i = der.find(b'demain')
+der[i] ^= 1
+sys.stdout.buffer.write(head + sep + base64.encodebytes(bytes(der)))
+PY
+	agree t6.eml bad
+}
+
+@test "smime: unknown CA, expired certificate: plain reasons, as openssl" {
+	agree rogue.eml bad
+	assert_output --partial "unknown CA"
+	run mimecat --verify detached.eml
+	assert_equal "$status" 1
+	assert_output --partial "unknown CA"
+	agree expired.eml bad
+	assert_output --partial "certificate expired"
+}
+
+@test "smime: signer is not the From: address: fails (openssl does not look)" {
+	sed 's/^From: alice@example.org/From: mallory@example.org/' detached.eml > t7.eml
+	run mimecat --verify --cafile ca.pem t7.eml
+	assert_equal "$status" 1
+	assert_output --partial "From: does not match"
+	assert_output --partial "not the From: address"
+}
+
+@test "smime: nothing signed exits 2" {
+	printf 'From: a@example.org\nSubject: x\n\nhello\n' > plain.eml
+	run mimecat --verify plain.eml
+	assert_equal "$status" 2
+	assert_output --partial "no S/MIME signature"
+}
+
+@test "smime: hostile: truncated, garbage and deeply nested PKCS#7 give a clear BAD verdict" {
+	# the signature cut in half
+	awk '/smime.p7s"$/ {p7=1} p7 && /^[A-Za-z0-9+\/=]+\r?$/ {n++; if (n > 8) next} {print}' \
+		detached.eml > h1.eml
+	agree h1.eml bad
+	assert_output --partial "not a CMS structure"
+	# garbage instead of the signature
+	replace_sig detached.eml garbage > h2.eml
+	agree h2.eml bad
+	# ASN.1 nested 100000 deep (SEQUENCE of SEQUENCE of ...)
+	replace_sig detached.eml deep > h3.eml
+	agree h3.eml bad
+	# a pkcs7-mime that is cut short
+	head -c 1200 opaque.eml > h4.eml
+	run mimecat --verify --cafile ca.pem h4.eml
+	assert_equal "$status" 1
+	assert_output --partial "BAD signature"
+}
+
+@test "smime: hostile: opaque signed-data nested 12 deep is checked 9 levels down, then left" {
+	cp part n0
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		openssl cms -sign -nodetach -signer alice.pem -inkey alice.key -in n$((i - 1)) \
+			-from alice@example.org > n$i 2>/dev/null
+	done
+	run mimecat --verify --cafile ca.pem n12
+	assert_success
+	assert_equal "$(grep -c 'good signature' <<< "$output")" 9
+}
+
+@test "smime: hostile: a 20 MB signed body verifies with memory bounded by the message" {
+	"$PY" -c "
+import sys
+sys.stdout.write('Content-Type: text/plain\n\n')
+line = 'x' * 75 + '\n'
+sys.stdout.write(line * (20 * 1024 * 1024 // 76))" > big
+	openssl cms -sign -signer alice.pem -inkey alice.key -in big \
+		-from alice@example.org > big.eml
+	# the message is mapped, not copied: 200 MB of address space is
+	# plenty for 20 MB (ASan needs far more, so only the plain build)
+	if grep -q __asan_init "$BIN/mimecat"; then
+		run mimecat --verify --cafile ca.pem big.eml
+	else
+		run bash -c 'ulimit -v 200000; mimecat --verify --cafile ca.pem big.eml'
+	fi
+	assert_success
+	printf 'y' | dd of=big.eml bs=1 seek=$(( $(stat -c %s big.eml) / 2 )) conv=notrunc 2>/dev/null
+	run mimecat --verify --cafile ca.pem big.eml
+	assert_equal "$status" 1
+	assert_output --partial "content changed after signing"
+}
