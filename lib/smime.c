@@ -4,12 +4,14 @@
  * signature over the signed attributes (someone changed them, or the
  * certificate is not the signer's), the message digest over the content
  * (the content changed after signing), and the certificate chain. */
+#include <limits.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -286,4 +288,132 @@ int smime_signer_has(const struct smime_signer *g, const char *a)
 		if (strcasecmp(g->email[i], a) == 0)
 			return 1;
 	return 0;
+}
+
+/* ---- making S/MIME ---- */
+
+static int openssl_err(char *err, size_t cap, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char msg[200] = "";
+
+	if (e)
+		ERR_error_string_n(e, msg, sizeof msg);
+	snprintf(err, cap, "%s%s%s", what, *msg ? ": " : "", msg);
+	ERR_clear_error();
+	return -1;
+}
+
+/* Every certificate of a PEM file, in order; NULL if none. */
+static STACK_OF(X509) *read_certs(const char *file, char *err, size_t cap)
+{
+	BIO *b = BIO_new_file(file, "r");
+	STACK_OF(X509) *v;
+	X509 *x;
+
+	if (b == NULL) {
+		openssl_err(err, cap, file);
+		return NULL;
+	}
+	v = sk_X509_new_null();
+	while (v && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(v, x);
+	ERR_clear_error();
+	BIO_free(b);
+	if (v == NULL || sk_X509_num(v) == 0) {
+		snprintf(err, cap, "%s: no certificate in it (PEM expected)", file);
+		sk_X509_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+static int der_out(CMS_ContentInfo *cms, struct buf *der, char *err, size_t cap)
+{
+	unsigned char *p = NULL;
+	int n = i2d_CMS_ContentInfo(cms, &p);
+
+	if (n <= 0)
+		return openssl_err(err, cap, "CMS encoding");
+	buf_add(der, p, (size_t)n);
+	OPENSSL_free(p);
+	return 0;
+}
+
+int smime_sign(const char *certfile, const char *keyfile, const char *data, size_t n,
+    struct buf *der, char *err, size_t cap)
+{
+	STACK_OF(X509) *certs = read_certs(certfile, err, cap);
+	EVP_PKEY *key = NULL;
+	X509 *signer;
+	BIO *kb = NULL, *in = NULL;
+	CMS_ContentInfo *cms = NULL;
+	int rc = -1;
+
+	if (certs == NULL)
+		return -1;
+	signer = sk_X509_shift(certs);
+	if ((kb = BIO_new_file(keyfile ? keyfile : certfile, "r")) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL)) == NULL) {
+		openssl_err(err, cap, keyfile ? keyfile : certfile);
+		goto out;
+	}
+	if (X509_check_private_key(signer, key) != 1) {
+		snprintf(err, cap, "%s: the key does not belong to the certificate",
+		    keyfile ? keyfile : certfile);
+		goto out;
+	}
+	if (n > INT_MAX || (in = BIO_new_mem_buf(data, (int)n)) == NULL) {
+		snprintf(err, cap, "message too big to sign");
+		goto out;
+	}
+	/* BINARY: the caller's bytes are already canonical, sign them as they are */
+	cms = CMS_sign(signer, key, sk_X509_num(certs) ? certs : NULL, in,
+	    CMS_DETACHED | CMS_BINARY);
+	if (cms == NULL) {
+		openssl_err(err, cap, "CMS signing");
+		goto out;
+	}
+	rc = der_out(cms, der, err, cap);
+out:
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	BIO_free(kb);
+	EVP_PKEY_free(key);
+	X509_free(signer);
+	sk_X509_pop_free(certs, X509_free);
+	return rc;
+}
+
+int smime_encrypt(const char *const *certs, size_t ncerts, const char *data, size_t n,
+    struct buf *der, char *err, size_t cap)
+{
+	STACK_OF(X509) *to = sk_X509_new_null();
+	CMS_ContentInfo *cms = NULL;
+	BIO *in = NULL;
+	int rc = -1;
+
+	for (size_t i = 0; to && i < ncerts; i++) {
+		STACK_OF(X509) *v = read_certs(certs[i], err, cap);
+
+		if (v == NULL)
+			goto out;
+		sk_X509_push(to, sk_X509_shift(v));
+		sk_X509_pop_free(v, X509_free);
+	}
+	if (n > INT_MAX || (in = BIO_new_mem_buf(data, (int)n)) == NULL) {
+		snprintf(err, cap, "message too big to encrypt");
+		goto out;
+	}
+	cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY);
+	if (cms == NULL) {
+		openssl_err(err, cap, "CMS encryption");
+		goto out;
+	}
+	rc = der_out(cms, der, err, cap);
+out:
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	sk_X509_pop_free(to, X509_free);
+	return rc;
 }

@@ -63,4 +63,22 @@ void smime_result_free(struct smime_result *r);
  * certificate matching. */
 int smime_signer_has(const struct smime_signer *g, const char *a);
 
+
+/* ---- making S/MIME (smtp-send) ---- */
+
+/* A detached CMS signature (DER, appended to der) over data[0..n), which
+ * must already be canonical (CRLF line ends): SHA-256, signing time and
+ * S/MIME capabilities as signed attributes, the signer's certificate and
+ * any further certificates of certfile (its chain) included.  keyfile NULL:
+ * the key is in certfile.  0, or -1 with why in err. */
+int smime_sign(const char *certfile, const char *keyfile, const char *data, size_t n,
+    struct buf *der, char *err, size_t cap);
+
+/* CMS enveloped-data (DER, appended to der) of data[0..n) for the first
+ * certificate of each file of certs[0..ncerts): AES-256-CBC content
+ * encryption (what every S/MIME reader, gpgsm included, takes), the key
+ * sent to each recipient (RSA or ECDH).  0, or -1 with why in err. */
+int smime_encrypt(const char *const *certs, size_t ncerts, const char *data, size_t n,
+    struct buf *der, char *err, size_t cap);
+
 #endif

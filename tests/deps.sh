@@ -6,7 +6,7 @@ build="gcc make pkg-config libssl-dev libcrypt-dev openssl"
 test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl swaks libnet-ssleay-perl
       libauthen-sasl-perl libdigest-hmac-perl libio-socket-inet6-perl socat
       netcat-openbsd dnsmasq-base bind9-dnsutils xinetd fetchmail isync mutt postfix iproute2
-      tmux offlineimap3 dovecot-imapd msmtp dovecot-lmtpd libpython3.11-testsuite"
+      tmux offlineimap3 dovecot-imapd msmtp dovecot-lmtpd libpython3.11-testsuite gpgsm"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 fuzz="clang libclang-rt-14-dev"
 

@@ -39,6 +39,12 @@ setup_file() {
 		-from 'Alice Martin <alice@example.org>' -subject test > xpkcs7.eml
 	openssl cms -sign -signer alice-rogue.pem -inkey alice.key -in part \
 		-from alice@example.org -subject test > rogue.eml
+	printf 'subjectAltName=email:bob@example.org\nkeyUsage=digitalSignature,keyEncipherment,keyAgreement\nextendedKeyUsage=emailProtection\n' > extb
+	openssl req -newkey rsa:2048 -nodes -keyout bob.key -out bob.csr \
+		-subj "/CN=Bob Durand/emailAddress=bob@example.org" 2>/dev/null
+	openssl x509 -req -in bob.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+		-out bob.pem -days 10 -extfile extb 2>/dev/null
+	cat alice.pem alice.key > alice-all.pem
 	openssl cms -sign -signer alice-old.pem -inkey alice.key -in part \
 		-from alice@example.org -subject test > expired.eml
 }
@@ -230,4 +236,110 @@ sys.stdout.write(line * (20 * 1024 * 1024 // 76))" > big
 	run mimecat --verify --cafile ca.pem big.eml
 	assert_equal "$status" 1
 	assert_output --partial "content changed after signing"
+}
+
+# ---- smtp-send --sign / --encrypt -------------------------------------
+
+# No line of FILE has 8-bit bytes, trailing blanks or over 76 characters:
+# what no relay needs to change.
+seven_bit_safe() {
+	if LC_ALL=C grep -n $'[\x80-\xff]' "$1"; then return 1; fi
+	if grep -n $'[ \t]\r\\?$' "$1"; then return 1; fi
+	if awk 'length($0) > 77 { print NR": "length($0); bad = 1 } END { exit !bad }' "$1"; then
+		return 1
+	fi
+}
+
+# gpgsm --verify of the multipart/signed FILE, in a throwaway GNUPGHOME
+# that trusts ca.pem; prints gpgsm's status lines.
+gpgsm_verify() {
+	local g; g=$(mktemp -d "$BATS_TEST_TMPDIR/gnupg.XXXXXX")
+	chmod 700 "$g"
+	"$PY" - "$1" <<'PY'
+import email, sys
+raw = open(sys.argv[1], 'rb').read()
+m = email.message_from_bytes(raw)
+b = ('--' + m.get_boundary()).encode()
+p1 = raw.split(b)[1]
+p1 = p1[p1.index(b'\n') + 1:]
+p1 = p1[:-2] if p1.endswith(b'\r\n') else p1[:-1]
+open('data', 'wb').write(p1.replace(b'\r\n', b'\n').replace(b'\n', b'\r\n'))
+open('sig.p7s', 'wb').write(m.get_payload()[1].get_payload(decode=True))
+PY
+	GNUPGHOME=$g gpgsm --batch --import ca.pem 2>/dev/null
+	echo "$(openssl x509 -in ca.pem -noout -fingerprint -sha1 | cut -d= -f2) S" > "$g/trustlist.txt"
+	echo disable-crl-checks > "$g/gpgsm.conf"
+	GNUPGHOME=$g gpgsm --batch --status-fd 1 --verify sig.p7s data 2>/dev/null || true
+	GNUPGHOME=$g gpgconf --kill all 2>/dev/null || true
+}
+
+@test "smtp-send --sign: composed 8-bit text with trailing blanks; openssl, gpgsm and mimecat accept it" {
+	smtp-send --dry-run -f alice@example.org --subject "Cours déplacé" \
+		--body $'Bonjour Bob,   \nle cours est déplacé à demain.\nFrom the teacher\n' \
+		--sign alice.pem:alice.key bob@example.org > s1.eml 2>/dev/null
+	grep -q '^Content-Type: multipart/signed; protocol="application/pkcs7-signature";' s1.eml
+	grep -q 'micalg=sha-256' s1.eml
+	grep -q '^Content-Transfer-Encoding: quoted-printable' s1.eml
+	seven_bit_safe s1.eml
+	openssl cms -verify -CAfile ca.pem -in s1.eml -out content
+	grep -q 'd=C3=A9plac=C3=A9' content
+	run mimecat --verify --cafile ca.pem s1.eml
+	assert_success
+	assert_output --partial "good signature by Alice Martin <alice@example.org>, From: matches"
+	run mimecat s1.eml
+	assert_output --partial "le cours est déplacé à demain."
+	run gpgsm_verify s1.eml
+	assert_output --partial "GOODSIG"
+	assert_output --partial "TRUST_FULLY"
+}
+
+@test "smtp-send --sign: a message on stdin with an 8-bit part and a binary attachment" {
+	"$PY" - > in.eml <<'PY'
+import sys
+sys.stdout.buffer.write(b'From: Alice <alice@example.org>\nTo: bob@example.org\nSubject: pj\n'
+  b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=XX\n\npre\n--XX\n'
+  b'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n'
+  b'\xc3\xa9t\xc3\xa9 \n--XX\nContent-Type: application/octet-stream\n'
+  b'Content-Transfer-Encoding: binary\n\n' + bytes(range(1, 10)) + b'\x80\xff\n--XX--\n')
+PY
+	smtp-send --dry-run -f alice@example.org --sign alice-all.pem bob@example.org < in.eml > s2.eml 2>/dev/null
+	seven_bit_safe s2.eml
+	openssl cms -verify -CAfile ca.pem -in s2.eml -out content
+	assert_equal "$(mimecat -p 2 content | od -An -tx1 | tr -d ' \n')" "01020304050607080980ff"
+	assert_equal "$(mimecat -p 1 content)" "été "
+	run mimecat --verify --cafile ca.pem s2.eml
+	assert_success
+	run gpgsm_verify s2.eml
+	assert_output --partial "GOODSIG"
+}
+
+@test "smtp-send --encrypt (AES-256-CBC), and --sign with --encrypt: openssl decrypts, the sender too" {
+	printf 'From: alice@example.org\nTo: bob@example.org\nSubject: secret\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nLe code est 1234, \303\240 bient\303\264t\n' > in.eml
+	smtp-send --dry-run -f alice@example.org --encrypt bob.pem bob@example.org < in.eml > e1.eml 2>/dev/null
+	grep -q '^Content-Type: application/pkcs7-mime; smime-type=enveloped-data;' e1.eml
+	grep -q '^Subject: secret' e1.eml
+	run grep -q 'code est' e1.eml
+	assert_failure
+	openssl cms -cmsout -print -in e1.eml | grep -q 'aes-256-cbc'
+	openssl cms -decrypt -recip bob.pem -inkey bob.key -in e1.eml -out inner
+	grep -q 'Le code est 1234, =C3=A0 bient=C3=B4t' inner
+	smtp-send --dry-run -f alice@example.org --sign alice.pem:alice.key --encrypt bob.pem \
+		bob@example.org < in.eml > e2.eml 2>/dev/null
+	openssl cms -decrypt -recip bob.pem -inkey bob.key -in e2.eml -out inner2
+	openssl cms -decrypt -recip alice.pem -inkey alice.key -in e2.eml -out /dev/null
+	openssl cms -verify -CAfile ca.pem -in inner2 -out content
+	grep -q '=C3=A0 bient=C3=B4t' content
+	run mimecat --verify --cafile ca.pem inner2
+	assert_success
+}
+
+@test "smtp-send --sign/--encrypt errors: missing certificate, wrong key, empty argument" {
+	run smtp-send --dry-run -f alice@example.org --body hi --sign nosuch.pem bob@example.org
+	assert_equal "$status" 65
+	assert_output --partial "nosuch.pem"
+	run smtp-send --dry-run -f alice@example.org --body hi --sign alice.pem:bob.key bob@example.org
+	assert_equal "$status" 65
+	assert_output --partial "does not belong"
+	run smtp-send --dry-run -f alice@example.org --body hi --encrypt "" bob@example.org
+	assert_equal "$status" 64
 }
