@@ -417,3 +417,81 @@ out:
 	sk_X509_pop_free(to, X509_free);
 	return rc;
 }
+
+/* Whether x is one of the recipients of the enveloped-data cms. */
+static int is_recipient(CMS_ContentInfo *cms, X509 *x)
+{
+	STACK_OF(CMS_RecipientInfo) *ris = CMS_get0_RecipientInfos(cms);
+
+	for (int i = 0; ris && i < sk_CMS_RecipientInfo_num(ris); i++) {
+		CMS_RecipientInfo *ri = sk_CMS_RecipientInfo_value(ris, i);
+		int type = CMS_RecipientInfo_type(ri);
+
+		if (type == CMS_RECIPINFO_TRANS && CMS_RecipientInfo_ktri_cert_cmp(ri, x) == 0)
+			return 1;
+		if (type == CMS_RECIPINFO_AGREE) {
+			STACK_OF(CMS_RecipientEncryptedKey) *reks = CMS_RecipientInfo_kari_get0_reks(ri);
+
+			for (int j = 0; reks && j < sk_CMS_RecipientEncryptedKey_num(reks); j++)
+				if (CMS_RecipientEncryptedKey_cert_cmp(
+				    sk_CMS_RecipientEncryptedKey_value(reks, j), x) == 0)
+					return 1;
+		}
+	}
+	return 0;
+}
+
+int smime_decrypt(const char *keyfile, const char *certfile, const unsigned char *der,
+    size_t n, struct buf *out, char *err, size_t cap)
+{
+	const unsigned char *p = der;
+	STACK_OF(X509) *certs = NULL;
+	CMS_ContentInfo *cms = NULL;
+	EVP_PKEY *key = NULL;
+	BIO *kb = NULL, *mem = NULL;
+	char *data;
+	long len;
+	int rc = -1;
+
+	if (n > LONG_MAX || (cms = d2i_CMS_ContentInfo(NULL, &p, (long)n)) == NULL) {
+		snprintf(err, cap, "the encrypted part is not a CMS structure (damaged or truncated)");
+		goto out;
+	}
+	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped) {
+		snprintf(err, cap, "the part is not enveloped-data (not encrypted)");
+		goto out;
+	}
+	if ((certs = read_certs(certfile, err, cap)) == NULL)
+		goto out;
+	if ((kb = BIO_new_file(keyfile, "r")) == NULL ||
+	    (key = PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL)) == NULL) {
+		openssl_err(err, cap, keyfile);
+		goto out;
+	}
+	if (X509_check_private_key(sk_X509_value(certs, 0), key) != 1) {
+		snprintf(err, cap, "%s: the key does not belong to the certificate", keyfile);
+		goto out;
+	}
+	if (!is_recipient(cms, sk_X509_value(certs, 0))) {
+		snprintf(err, cap, "the message is not encrypted for this certificate");
+		goto out;
+	}
+	mem = BIO_new(BIO_s_mem());
+	if (mem == NULL || CMS_decrypt(cms, key, sk_X509_value(certs, 0), NULL, mem,
+	    CMS_BINARY) != 1) {
+		snprintf(err, cap, "cannot decrypt (wrong key or damaged message)");
+		goto out;
+	}
+	len = BIO_get_mem_data(mem, &data);
+	if (len > 0)
+		buf_add(out, data, (size_t)len);
+	rc = 0;
+out:
+	BIO_free(mem);
+	BIO_free(kb);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(certs, X509_free);
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return rc;
+}

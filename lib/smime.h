@@ -81,4 +81,11 @@ int smime_sign(const char *certfile, const char *keyfile, const char *data, size
 int smime_encrypt(const char *const *certs, size_t ncerts, const char *data, size_t n,
     struct buf *der, char *err, size_t cap);
 
+/* Decrypt the CMS enveloped-data der[0..n) with the PEM key in keyfile for
+ * the recipient whose PEM certificate is certfile; the content is appended
+ * to out.  0, or -1 with why in err in plain words (not encrypted for this
+ * certificate, wrong key, damaged). */
+int smime_decrypt(const char *keyfile, const char *certfile, const unsigned char *der,
+    size_t n, struct buf *out, char *err, size_t cap);
+
 #endif

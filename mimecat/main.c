@@ -32,6 +32,8 @@ static void usage(FILE *f)
 	    "      --verify          check every S/MIME signature: one line per signer; exit 0 all good,\n"
 	    "                        1 one fails, 2 nothing signed\n"
 	    "      --cafile=FILE     with --verify, trust the CAs of FILE (PEM) besides the system's\n"
+	    "      --decrypt         first decrypt an S/MIME message, with --key and --cert (PEM),\n"
+	    "                        then any mode above works on the message inside\n"
 	    "  -B, --imap            what an IMAP server answers: BODYSTRUCTURE and ENVELOPE (RFC 3501)\n"
 	    "  -h, --help            show this help\n"
 	    "  -V, --version         show the version\n");
@@ -67,6 +69,10 @@ static int run(struct mc *mc, enum mode mode, const char *file)
 
 	if (mc_load(mc, file) < 0)
 		return EX_NOINPUT;
+	if (mc->decrypt && mc_decrypt(mc) < 0) {
+		mc_unload(mc);
+		return EX_DATAERR;
+	}
 	if (mode != M_CHECK && mode != M_EXPLAIN && mode != M_VERIFY)
 		mc_warn(mc);
 	rc = fn[mode](mc);
@@ -74,6 +80,7 @@ static int run(struct mc *mc, enum mode mode, const char *file)
 		warn_("write");
 		rc = EX_IOERR;
 	}
+	mc_decrypt_done(mc);
 	mc_unload(mc);
 	return rc;
 }
@@ -111,6 +118,9 @@ int main(int argc, char **argv)
 		{ "imap",    no_argument,       NULL, 'B' },
 		{ "verify",  no_argument,       NULL, 'S' },
 		{ "cafile",  required_argument, NULL, 'A' },
+		{ "decrypt", no_argument,       NULL, 'D' },
+		{ "key",     required_argument, NULL, 'K' },
+		{ "cert",    required_argument, NULL, 'C' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ "version", no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -134,6 +144,9 @@ int main(int argc, char **argv)
 		case 'B': bad |= set_mode(&mode, M_IMAP); break;
 		case 'S': bad |= set_mode(&mode, M_VERIFY); break;
 		case 'A': mc.cafile = optarg; break;
+		case 'D': mc.decrypt = 1; break;
+		case 'K': mc.key = optarg; break;
+		case 'C': mc.cert = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
 		default: usage(stderr); return EX_USAGE;
@@ -142,6 +155,10 @@ int main(int argc, char **argv)
 	if (bad) {
 		warnx_("-t, -p, -x, -e, -c, -B and --verify exclude each other (-H goes with -p)");
 		usage(stderr);
+		return EX_USAGE;
+	}
+	if (mc.decrypt && (mc.key == NULL || mc.cert == NULL)) {
+		warnx_("--decrypt needs --key KEY and --cert CERT (PEM)");
 		return EX_USAGE;
 	}
 	if (mc.utf8 && mc.section == NULL) {

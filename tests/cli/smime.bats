@@ -343,3 +343,47 @@ PY
 	run smtp-send --dry-run -f alice@example.org --body hi --encrypt "" bob@example.org
 	assert_equal "$status" 64
 }
+
+# ---- mimecat --decrypt ----------------------------------------------
+
+@test "mimecat --decrypt: a message encrypted by openssl cms -encrypt is shown, verified, extracted" {
+	printf 'Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nLe code est 1234, \303\240 bient\303\264t\n' > secret
+	openssl cms -encrypt -aes256 -in secret -from alice@example.org -to bob@example.org \
+		-subject secret bob.pem > enc.eml
+	run mimecat --decrypt --key bob.key --cert bob.pem enc.eml
+	assert_success
+	assert_output --partial "Subject: secret"
+	assert_output --partial "Le code est 1234, à bientôt"
+	run mimecat --decrypt --key bob.key --cert bob.pem -t enc.eml
+	assert_output "1            text/plain charset=utf-8 8bit  31 B"
+	# signed by openssl, then encrypted by openssl
+	openssl cms -sign -signer alice.pem -inkey alice.key -in part > signed-part
+	openssl cms -encrypt -aes256 -in signed-part -from alice@example.org -subject s bob.pem > se.eml
+	run mimecat --decrypt --key bob.key --cert bob.pem --verify --cafile ca.pem se.eml
+	assert_success
+	assert_output --partial "good signature by Alice Martin <alice@example.org>, From: matches"
+	sed 's/demain/demaon/' signed-part > signed-bad
+	openssl cms -encrypt -aes256 -in signed-bad -from alice@example.org -subject s bob.pem > se-bad.eml
+	run mimecat --decrypt --key bob.key --cert bob.pem --verify --cafile ca.pem se-bad.eml
+	assert_equal "$status" 1
+	assert_output --partial "content changed after signing"
+}
+
+@test "mimecat --decrypt: not for this certificate, not encrypted, damaged, options missing" {
+	openssl cms -encrypt -aes256 -in part -subject x bob.pem > enc2.eml
+	run mimecat --decrypt --key alice.key --cert alice.pem enc2.eml
+	assert_equal "$status" 65
+	assert_output --partial "not encrypted for this certificate"
+	run mimecat --decrypt --key alice.key --cert bob.pem enc2.eml
+	assert_equal "$status" 65
+	assert_output --partial "does not belong"
+	run mimecat --decrypt --key bob.key --cert bob.pem detached.eml
+	assert_equal "$status" 65
+	assert_output --partial "not an S/MIME encrypted message"
+	head -c $(( $(stat -c %s enc2.eml) * 2 / 3 )) enc2.eml > enc-cut.eml
+	run mimecat --decrypt --key bob.key --cert bob.pem enc-cut.eml
+	assert_equal "$status" 65
+	assert_output --partial "decrypt:"
+	run mimecat --decrypt --key bob.key enc2.eml
+	assert_equal "$status" 64
+}
