@@ -31,7 +31,8 @@ static void usage(FILE *f)
 	    "  -c, --check           report every RFC rule the message breaks; exit 0 only if none\n"
 	    "      --verify          check every S/MIME signature: one line per signer; exit 0 all good,\n"
 	    "                        1 one fails, 2 nothing signed\n"
-	    "      --cafile=FILE     with --verify, trust the CAs of FILE (PEM) besides the system's\n"
+	    "      --cafile=FILE     for signatures (--verify, the reading view, -t), trust the CAs\n"
+	    "                        of FILE (PEM) besides the system's\n"
 	    "      --decrypt         first decrypt an S/MIME message, with --key and --cert (PEM),\n"
 	    "                        then any mode above works on the message inside\n"
 	    "  -B, --imap            what an IMAP server answers: BODYSTRUCTURE and ENVELOPE (RFC 3501)\n"
@@ -76,6 +77,8 @@ static int run(struct mc *mc, enum mode mode, const char *file)
 	if (mode != M_CHECK && mode != M_EXPLAIN && mode != M_VERIFY)
 		mc_warn(mc);
 	rc = fn[mode](mc);
+	if (mode == M_VIEW || mode == M_TREE)
+		mc_verify_note(mc);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		warn_("write");
 		rc = EX_IOERR;

@@ -55,6 +55,9 @@ int mc_explain(struct mc *mc);
 int mc_check(struct mc *mc);
 int mc_imap(struct mc *mc);
 int mc_verify(struct mc *mc);    /* verify.c: 0 all good, 1 one bad, 2 none */
+/* The same lines under a "[-- S/MIME signature --]" heading, for the
+ * reading view and -t; nothing when the message is not S/MIME signed. */
+void mc_verify_note(struct mc *mc);
 /* decrypt.c: replace the loaded message by the one it holds encrypted; 0,
  * or -1 after a message.  mc_decrypt_done goes back before mc_unload. */
 int mc_decrypt(struct mc *mc);

@@ -219,6 +219,24 @@ static void walk(struct mc *mc, struct vctx *v, const struct mime_part *root,
 	}
 }
 
+/* Whether the message has an S/MIME signature to check. */
+static int has_signature(const struct mime_part *root)
+{
+	for (const struct mime_part *p = root; p; p = p->order)
+		if ((strcmp(p->type, "multipart") == 0 && strcmp(p->subtype, "signed") == 0 &&
+		    smime_protocol(p) && p->child) || (p->child == NULL && opaque_signed(p)))
+			return 1;
+	return 0;
+}
+
+void mc_verify_note(struct mc *mc)
+{
+	if (!has_signature(mc->m.root))
+		return;
+	fputs("\n[-- S/MIME signature --]\n", mc->out);
+	mc_verify(mc);
+}
+
 int mc_verify(struct mc *mc)
 {
 	struct vctx v;

@@ -387,3 +387,18 @@ PY
 	run mimecat --decrypt --key bob.key enc2.eml
 	assert_equal "$status" 64
 }
+
+@test "mimecat: the reading view and -t end with the signature verdict" {
+	run mimecat --cafile ca.pem detached.eml
+	assert_success
+	assert_output --partial "le cours est demain."
+	assert_line "[-- S/MIME signature --]"
+	assert_output --regexp "message: good signature by Alice Martin <alice@example.org>, From: matches, signed [0-9 :-]+ UTC, chain: trusted"
+	sed 's/demain/demaon/' detached.eml > tv.eml
+	run mimecat -t --cafile ca.pem tv.eml
+	assert_line --index 0 --partial "multipart/signed"
+	assert_output --partial "FAILED: content changed after signing"
+	printf 'From: a@example.org\n\nhi\n' > plain2.eml
+	run mimecat -t plain2.eml
+	refute_output --partial "S/MIME"
+}
