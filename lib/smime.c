@@ -38,9 +38,17 @@ struct smime_store *smime_store_new(const char *cafile, char *err, size_t cap)
 		smime_store_free(s);
 		return NULL;
 	}
-	/* the system store, as openssl cms -verify reads it too; a machine
-	 * without one is not an error */
-	X509_STORE_set_default_paths(s->st);
+	/* the system store, as openssl cms -verify reads it: with a cafile
+	 * only its hashed directory (looked up lazily, by issuer), else the
+	 * default bundle too; a machine without one is not an error */
+	if (cafile) {
+		X509_LOOKUP *l = X509_STORE_add_lookup(s->st, X509_LOOKUP_hash_dir());
+
+		if (l)
+			X509_LOOKUP_add_dir(l, NULL, X509_FILETYPE_DEFAULT);
+	} else {
+		X509_STORE_set_default_paths(s->st);
+	}
 	ERR_clear_error();
 	return s;
 }

@@ -100,8 +100,12 @@ static int run_all(struct mc *mc, enum mode mode, char **files, int n)
 
 		if (n > 1 && mode == M_TREE)
 			printf("%s==> %s <==\n", i ? "\n" : "", files[i]);
+		mc->several = n > 1;
 		rc = run(mc, mode, files[i]);
-		if (rc > worst)
+		/* --verify: one bad signature (1) outweighs an unsigned message (2) */
+		if (mode == M_VERIFY && (rc == 1 || worst == 1) && rc <= 2 && worst <= 2)
+			worst = 1;
+		else if (rc > worst)
 			worst = rc;
 	}
 	return worst;
@@ -174,8 +178,9 @@ int main(int argc, char **argv)
 		mc.dir = argv[optind++];
 	if (mc.dir == NULL)
 		mc.dir = ".";
-	if (argc - optind > 1 && mode != M_TREE && mode != M_CHECK && mode != M_EXTRACT) {
-		warnx_("one message at a time (-t, -c and -x take several)");
+	if (argc - optind > 1 && mode != M_TREE && mode != M_CHECK && mode != M_EXTRACT &&
+	    mode != M_VERIFY) {
+		warnx_("one message at a time (-t, -c, -x and --verify take several)");
 		usage(stderr);
 		return EX_USAGE;
 	}

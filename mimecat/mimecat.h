@@ -29,6 +29,7 @@ struct mc {
 	const char *section;    /* -p SECTION, or NULL */
 	const char *dir;        /* -x directory */
 	const char *cafile;     /* --verify: trusted CAs besides the system's */
+	int several;            /* one of several files: --verify names it */
 	int decrypt;            /* --decrypt with key and cert */
 	const char *key, *cert;
 	char *plain;            /* the decrypted message, or NULL */

@@ -63,11 +63,14 @@ static int add_decoded(void *arg, const char *s, size_t n)
 	return 0;
 }
 
-static void label(const struct mime_part *p, const char *outer, struct buf *out)
+static void label(const struct mc *mc, const struct mime_part *p, const char *outer,
+    struct buf *out)
 {
 	struct buf sec = { 0 };
 
 	mime_section_name(p, &sec);
+	if (mc->several && outer == NULL)
+		buf_printf(out, "%s: ", mc->name);
 	if (outer && *outer)
 		buf_printf(out, "%s/", outer);
 	buf_adds(out, sec.len ? sec.p : "message");
@@ -209,7 +212,7 @@ static void walk(struct mc *mc, struct vctx *v, const struct mime_part *root,
 	for (const struct mime_part *p = root; p; p = p->order) {
 		struct buf where = { 0 };
 
-		label(p, outer, &where);
+		label(mc, p, outer, &where);
 		if (strcmp(p->type, "multipart") == 0 && strcmp(p->subtype, "signed") == 0 &&
 		    smime_protocol(p) && p->child)
 			check_detached(mc, v, p, where.p);

@@ -402,3 +402,17 @@ PY
 	run mimecat -t plain2.eml
 	refute_output --partial "S/MIME"
 }
+
+@test "mimecat --verify takes several files: each line names its file; one BAD gives 1" {
+	sed 's/demain/demaon/' detached.eml > bad.eml
+	printf 'From: a@example.org\n\nhi\n' > none.eml
+	run mimecat --verify --cafile ca.pem detached.eml opaque.eml
+	assert_success
+	assert_line --index 0 --partial "detached.eml: message: good signature"
+	assert_line --index 1 --partial "opaque.eml: 1: good signature"
+	run mimecat --verify --cafile ca.pem none.eml bad.eml detached.eml
+	assert_equal "$status" 1
+	assert_output --partial "bad.eml: message: BAD signature"
+	run mimecat --verify --cafile ca.pem detached.eml none.eml
+	assert_equal "$status" 2
+}
