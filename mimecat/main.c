@@ -20,6 +20,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	    "usage: mimecat [-t | -p SECTION [--utf8] | -x [DIR] [-a] | -H [-p SECTION] [-a] | -e | -c | -B] [FILE]\n"
 	    "       mimecat -t | -c | -x DIR [-a] FILE...\n"
+	    "       mimecat --verify [--cafile CAFILE] FILE...\n"
+	    "       mimecat --decrypt --key KEY --cert CERT [mode] [FILE]\n"
 	    "Show a MIME message (FILE or standard input) as a person reads it, or:\n\n"
 	    "  -t, --tree            the structure: one line per part, with its IMAP section number\n"
 	    "  -p, --part=SECTION    that part's body, transfer-decoded (SECTION as in IMAP BODY[...])\n"
