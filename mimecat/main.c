@@ -13,7 +13,8 @@
 
 const char *const progname = "mimecat";
 
-enum mode { M_VIEW, M_TREE, M_PART, M_HEADERS, M_EXTRACT, M_EXPLAIN, M_CHECK, M_IMAP, M_ROUTE };
+enum mode { M_VIEW, M_TREE, M_PART, M_HEADERS, M_EXTRACT, M_EXPLAIN, M_CHECK, M_IMAP, M_ROUTE,
+	M_VERIFY };
 
 static void usage(FILE *f)
 {
@@ -21,6 +22,8 @@ static void usage(FILE *f)
 	    "usage: mimecat [-t | -p SECTION [--utf8] | -x [DIR] [-a] | -H [-p SECTION] [-a] | -e | -c | -B | -r]\n"
 	    "               [FILE]\n"
 	    "       mimecat -t | -c | -x DIR [-a] FILE...\n"
+	    "       mimecat --verify [--cafile CAFILE] FILE...\n"
+	    "       mimecat --decrypt --key KEY --cert CERT [mode] [FILE]\n"
 	    "Show a MIME message (FILE or standard input) as a person reads it, or:\n\n"
 	    "  -t, --tree            the structure: one line per part, with its IMAP section number\n"
 	    "  -p, --part=SECTION    that part's body, transfer-decoded (SECTION as in IMAP BODY[...])\n"
@@ -30,6 +33,12 @@ static void usage(FILE *f)
 	    "  -H, --headers         every header field unfolded and decoded, in order\n"
 	    "  -e, --explain         the raw message annotated: headers, boundaries, parts, previews\n"
 	    "  -c, --check           report every RFC rule the message breaks; exit 0 only if none\n"
+	    "      --verify          check every S/MIME signature: one line per signer; exit 0 all good,\n"
+	    "                        1 one fails, 2 nothing signed\n"
+	    "      --cafile=FILE     for signatures (--verify, the reading view, -t), trust the CAs\n"
+	    "                        of FILE (PEM) besides the system's\n"
+	    "      --decrypt         first decrypt an S/MIME message, with --key and --cert (PEM),\n"
+	    "                        then any mode above works on the message inside\n"
 	    "  -B, --imap            what an IMAP server answers: BODYSTRUCTURE and ENVELOPE (RFC 3501)\n"
 	    "  -r, --route           the Received: chain, oldest hop first, as a table (RFC 5321 4.4)\n"
 	    "  -h, --help            show this help\n"
@@ -60,18 +69,26 @@ static int run(struct mc *mc, enum mode mode, const char *file)
 		[M_VIEW] = mc_view, [M_TREE] = mc_tree, [M_PART] = mc_part,
 		[M_HEADERS] = mc_headers, [M_EXTRACT] = mc_extract,
 		[M_EXPLAIN] = mc_explain, [M_CHECK] = mc_check, [M_IMAP] = mc_imap, [M_ROUTE] = mc_route,
+		[M_VERIFY] = mc_verify,
 	};
 	int rc;
 
 	if (mc_load(mc, file) < 0)
 		return EX_NOINPUT;
-	if (mode != M_CHECK && mode != M_EXPLAIN)
+	if (mc->decrypt && mc_decrypt(mc) < 0) {
+		mc_unload(mc);
+		return EX_DATAERR;
+	}
+	if (mode != M_CHECK && mode != M_EXPLAIN && mode != M_VERIFY)
 		mc_warn(mc);
 	rc = fn[mode](mc);
+	if (mode == M_VIEW || mode == M_TREE)
+		mc_verify_note(mc);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		warn_("write");
 		rc = EX_IOERR;
 	}
+	mc_decrypt_done(mc);
 	mc_unload(mc);
 	return rc;
 }
@@ -88,8 +105,12 @@ static int run_all(struct mc *mc, enum mode mode, char **files, int n)
 
 		if (n > 1 && mode == M_TREE)
 			printf("%s==> %s <==\n", i ? "\n" : "", files[i]);
+		mc->several = n > 1;
 		rc = run(mc, mode, files[i]);
-		if (rc > worst)
+		/* --verify: one bad signature (1) outweighs an unsigned message (2) */
+		if (mode == M_VERIFY && (rc == 1 || worst == 1) && rc <= 2 && worst <= 2)
+			worst = 1;
+		else if (rc > worst)
 			worst = rc;
 	}
 	return worst;
@@ -108,6 +129,11 @@ int main(int argc, char **argv)
 		{ "check",   no_argument,       NULL, 'c' },
 		{ "imap",    no_argument,       NULL, 'B' },
 		{ "route",   no_argument,       NULL, 'r' },
+		{ "verify",  no_argument,       NULL, 'S' },
+		{ "cafile",  required_argument, NULL, 'A' },
+		{ "decrypt", no_argument,       NULL, 'D' },
+		{ "key",     required_argument, NULL, 'K' },
+		{ "cert",    required_argument, NULL, 'C' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ "version", no_argument,       NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -130,14 +156,23 @@ int main(int argc, char **argv)
 		case 'c': bad |= set_mode(&mode, M_CHECK); break;
 		case 'B': bad |= set_mode(&mode, M_IMAP); break;
 		case 'r': bad |= set_mode(&mode, M_ROUTE); break;
+		case 'S': bad |= set_mode(&mode, M_VERIFY); break;
+		case 'A': mc.cafile = optarg; break;
+		case 'D': mc.decrypt = 1; break;
+		case 'K': mc.key = optarg; break;
+		case 'C': mc.cert = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': print_version(); return 0;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}
 	if (bad) {
-		warnx_("-t, -p, -x, -e, -c, -B and -r exclude each other (-H goes with -p)");
+		warnx_("-t, -p, -x, -e, -c, -B, -r and --verify exclude each other (-H goes with -p)");
 		usage(stderr);
+		return EX_USAGE;
+	}
+	if (mc.decrypt && (mc.key == NULL || mc.cert == NULL)) {
+		warnx_("--decrypt needs --key KEY and --cert CERT (PEM)");
 		return EX_USAGE;
 	}
 	if (mc.utf8 && mc.section == NULL) {
@@ -150,8 +185,9 @@ int main(int argc, char **argv)
 		mc.dir = argv[optind++];
 	if (mc.dir == NULL)
 		mc.dir = ".";
-	if (argc - optind > 1 && mode != M_TREE && mode != M_CHECK && mode != M_EXTRACT) {
-		warnx_("one message at a time (-t, -c and -x take several)");
+	if (argc - optind > 1 && mode != M_TREE && mode != M_CHECK && mode != M_EXTRACT &&
+	    mode != M_VERIFY) {
+		warnx_("one message at a time (-t, -c, -x and --verify take several)");
 		usage(stderr);
 		return EX_USAGE;
 	}

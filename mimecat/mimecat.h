@@ -30,6 +30,13 @@ struct mc {
 	int all;                /* -x: every part, -H: every part's header */
 	const char *section;    /* -p SECTION, or NULL */
 	const char *dir;        /* -x directory */
+	const char *cafile;     /* --verify: trusted CAs besides the system's */
+	int several;            /* one of several files: --verify names it */
+	int decrypt;            /* --decrypt with key and cert */
+	const char *key, *cert;
+	char *plain;            /* the decrypted message, or NULL */
+	const char *orig_base;  /* the mapping, while plain is shown */
+	size_t orig_len;
 };
 
 /* Map the file at path (NULL or "-": stdin, copied to an unlinked temporary
@@ -51,6 +58,14 @@ int mc_explain(struct mc *mc);
 int mc_check(struct mc *mc);
 int mc_imap(struct mc *mc);
 int mc_route(struct mc *mc);
+int mc_verify(struct mc *mc);    /* verify.c: 0 all good, 1 one bad, 2 none */
+/* The same lines under a "[-- S/MIME signature --]" heading, for the
+ * reading view and -t; nothing when the message is not S/MIME signed. */
+void mc_verify_note(struct mc *mc);
+/* decrypt.c: replace the loaded message by the one it holds encrypted; 0,
+ * or -1 after a message.  mc_decrypt_done goes back before mc_unload. */
+int mc_decrypt(struct mc *mc);
+void mc_decrypt_done(struct mc *mc);
 
 /* Shared helpers (util.c). */
 /* The part named by the IMAP section numbers sec, or NULL. */

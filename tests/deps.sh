@@ -11,6 +11,8 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
 test="$test dovecot-dev autoconf automake libtool"
 # OpenSMTPD (unpacked, not installed: it conflicts with postfix) needs these
 test="$test libevent-2.1-7 libdb5.3"
+# S/MIME: the oracle for what smtp-send signs
+test="$test gpgsm"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 # mailauth's oracles (dkimpy, pyspf) and DMARC's public suffix list
 test="$test python3-dkim python3-spf python3-dnspython python3-nacl publicsuffix"
