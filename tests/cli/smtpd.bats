@@ -804,9 +804,15 @@ workers_py() {
 	            out.append(k)
 	            todo.append(k)
 	    return out
+	def state(p):
+	    """A process's state letter, None once it is gone (it may go
+	    between any two reads of /proc: no exists-then-open)."""
+	    try:
+	        return open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()[0]
+	    except (OSError, IndexError):
+	        return None
 	def alive(pids):
-	    return [p for p in pids if os.path.exists("/proc/%d" % p) and
-	            open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()[0] != "Z"]
+	    return [p for p in pids if state(p) not in (None, "Z")]
 	EOF
 }
 
