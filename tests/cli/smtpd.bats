@@ -577,8 +577,13 @@ for src in ("127.0.0.1", "127.0.0.3"):
 	    for k in ("Uid", "Gid", "Groups", "CapEff"):
 	        assert now[k] == before[k], (rcpt, k, now[k], before[k])
 	    # no delivery child left behind, no other child than the protocol half
-	    kids = [p for p in os.listdir("/proc") if p.isdigit() and
-	            os.path.exists("/proc/%s/status" % p) and status(p).get("PPid") == [pid]]
+	    kids = []
+	    for p in os.listdir("/proc"):
+	        try:    # any process may exit between listdir and open
+	            if p.isdigit() and status(p).get("PPid") == [pid]:
+	                kids.append(p)
+	        except OSError:
+	            pass
 	    assert len(kids) == 1, kids
 	s.quit()
 	EOF
