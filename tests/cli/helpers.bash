@@ -16,6 +16,10 @@ PY=/usr/bin/python3
 free_port() {
 	local base=${PORT_BASE:-20000} p
 	for ((p = base + RANDOM % 2000; p < 65000; p++)); do
+		# No socket may hold it at all: a port in the ephemeral range can be
+		# the local port of some outgoing connection, which refuses a
+		# connect (nothing listens) yet makes the server's bind fail.
+		[ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
 			echo "$p"
 			return 0
