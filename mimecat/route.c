@@ -441,7 +441,7 @@ static void print_table(FILE *f, struct hop *v, size_t n)
 	}
 	print_row(f, head, "hop", width);
 	for (size_t i = 0; i < n; i++) {
-		char no[16];
+		char no[24];           /* any size_t in decimal */
 
 		snprintf(no, sizeof no, "%zu", i + 1);
 		print_row(f, v[i].col, no, width);
