@@ -471,3 +471,23 @@ int alias_forward(const struct aliases *a, const char *path, const char *user, u
 	dedup(out);
 	return out->n > 0 ? ALIAS_OK : ALIAS_NONE;
 }
+
+/* The alias name of addr: its local part, or that without +detail, when the
+ * table has it; written into name (cap bytes).  1 if found, else 0. */
+int alias_name(const struct aliases *a, const char *addr, char *name, size_t cap)
+{
+	size_t ll = strcspn(addr, "@");
+	char *plus;
+
+	if (ll == 0 || ll >= cap)
+		return 0;
+	memcpy(name, addr, ll);
+	name[ll] = '\0';
+	if (alias_lookup(a, name) != NULL)
+		return 1;
+	if ((plus = strchr(name, '+')) != NULL && plus > name) {
+		*plus = '\0';
+		return alias_lookup(a, name) != NULL;
+	}
+	return 0;
+}

@@ -62,6 +62,9 @@ void aliases_parse(const char *text, size_t len, uid_t uid, gid_t gid, struct al
 void aliases_free(struct aliases *a);
 /* The members of name (case ignored), or NULL. */
 const char *alias_lookup(const struct aliases *a, const char *name);
+/* The alias name of addr (local part, else without +detail) into name[cap];
+ * 1 when the table has it, else 0. */
+int alias_name(const struct aliases *a, const char *addr, char *name, size_t cap);
 
 /* is_local(ctx, domain): whether an address in domain is ours (its local
  * part may be an alias); an address without a domain always is. */

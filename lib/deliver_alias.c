@@ -270,26 +270,6 @@ static int deliver_forward(const struct md_opts *o, const struct md_msg *m, cons
 	return 1;
 }
 
-/* The alias name of rcpt (its local part, or that without +detail) into
- * name; 0 if none. */
-static int alias_name(const struct aliases *a, const char *rcpt, char *name, size_t cap)
-{
-	size_t ll = strcspn(rcpt, "@");
-	char *plus;
-
-	if (ll == 0 || ll >= cap)
-		return 0;
-	memcpy(name, rcpt, ll);
-	name[ll] = '\0';
-	if (alias_lookup(a, name) != NULL)
-		return 1;
-	if ((plus = strchr(name, '+')) != NULL && plus > name) {
-		*plus = '\0';
-		return alias_lookup(a, name) != NULL;
-	}
-	return 0;
-}
-
 int md_deliver_rcpt(const struct md_opts *o, const struct md_msg *m, const char *sender,
     const char *rcpt)
 {

@@ -22,25 +22,6 @@ int alias_domain_local(const void *ctx, const char *domain)
 	return domain_is_local(ctx, domain);
 }
 
-/* The alias name for addr (its local part, else without +detail). */
-static int name_of(const struct aliases *a, const char *addr, char *name, size_t cap)
-{
-	size_t ll = strcspn(addr, "@");
-	char *plus;
-
-	if (ll == 0 || ll >= cap)
-		return 0;
-	memcpy(name, addr, ll);
-	name[ll] = '\0';
-	if (alias_lookup(a, name) != NULL)
-		return 1;
-	if ((plus = strchr(name, '+')) != NULL && plus > name) {
-		*plus = '\0';
-		return alias_lookup(a, name) != NULL;
-	}
-	return 0;
-}
-
 /* Load the table and expand addr: ALIAS_OK, ALIAS_NONE, or an error (err). */
 static int expand(const struct session *s, const char *addr, struct aliases *a,
     struct alias_set *set, char *name, size_t ncap, char *err, size_t cap)
@@ -48,7 +29,7 @@ static int expand(const struct session *s, const char *addr, struct aliases *a,
 	memset(set, 0, sizeof *set);
 	if (aliases_load(s->cfg->aliases, a, err, cap) < 0)
 		return ALIAS_INCLUDE;
-	if (!name_of(a, addr, name, ncap))
+	if (!alias_name(a, addr, name, ncap))
 		return ALIAS_NONE;
 	return alias_expand(a, name, alias_domain_local, s->cfg, set, err, cap);
 }
