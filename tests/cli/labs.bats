@@ -9,6 +9,7 @@ PORT_BASE=27000
 setup() {
 	export LAB_PORT_BASE=$((PORT_BASE + 100 * (RANDOM % 7)))   # 27000-27899
 	export MAILLAB_BIN="$BIN"
+	export RUN_SHEET_LOCK="$BATS_TEST_TMPDIR/run-sheet.lock"   # its sheets use no fixed port: do not wait for a lab run
 }
 teardown() { stop_all; }
 
