@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "err.h"
 #include "parse.h"
 #include "store.h"
@@ -138,7 +139,7 @@ int store_make_maildir(const char *path, int marker)
 
 	for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
 		snprintf(p, sizeof p, "%s%s", path, sub[i]);
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		if (mkdir_durable(p, 0700) < 0)
 			return -1;
 	}
 	if (marker) {
@@ -277,7 +278,14 @@ static int write_keywords(const char *path, char *kw[KW_MAX])
 	for (int i = 0; i < KW_MAX; i++)
 		if (kw[i])
 			fprintf(f, "%d %s\n", i, kw[i]);
-	if (fclose(f) != 0 || rename(t, p) != 0) {
+	if (file_sync(f) < 0) {
+		fclose(f);
+		unlink(t);
+		return -1;
+	}
+	/* The letters a-z in file names mean these names: lost, they would
+	 * mean nothing after a power loss. */
+	if (fclose(f) != 0 || rename(t, p) != 0 || dir_sync(path) < 0) {
 		unlink(t);
 		return -1;
 	}
@@ -440,7 +448,15 @@ static int write_uidlist(const char *path, const struct list *l)
 			fprintf(f, " T%lld", (long long)e->date);
 		fprintf(f, " :%s\n", e->name);
 	}
-	if (fclose(f) != 0 || rename(t, p) != 0) {
+	/* The list must be on disk before any UID in it is told to a client:
+	 * an older list surviving a power loss would give those UIDs again
+	 * under the same UIDVALIDITY (RFC 3501 2.3.1.1).  File, then name. */
+	if (file_sync(f) < 0) {
+		fclose(f);
+		unlink(t);
+		return -1;
+	}
+	if (fclose(f) != 0 || rename(t, p) != 0 || dir_sync(path) < 0) {
 		unlink(t);
 		return -1;
 	}
@@ -630,7 +646,12 @@ static uint32_t new_uidvalidity(const char *path)
 	if ((f = fopen(t, "w")) == NULL)
 		return 0;
 	fprintf(f, "%u\n", uv);
-	if (fclose(f) != 0 || rename(t, p) != 0) {
+	if (file_sync(f) < 0) {
+		fclose(f);
+		unlink(t);
+		return 0;
+	}
+	if (fclose(f) != 0 || rename(t, p) != 0 || parent_sync(p) < 0) {
 		unlink(t);
 		return 0;
 	}

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "maildir.h"
 
 #define MAILDIR_HOST_MAX 200    /* escaped host name part of a unique name */
@@ -52,7 +53,7 @@ static int mkdirs(const char *path)
 			continue;
 		char c = *s;
 		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		if (mkdir_durable(p, 0700) < 0)
 			return -1;
 		*s = c;
 		if (c == '\0')
@@ -72,7 +73,7 @@ int maildir_make(const char *path, int folder)
 	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
 		if (snprintf(p, sizeof p, "%s/%s", path, subs[i]) >= (int)sizeof p)
 			return errno = ENAMETOOLONG, -1;
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		if (mkdir_durable(p, 0700) < 0)
 			return -1;
 	}
 	if (folder) {

@@ -21,6 +21,7 @@
 #include "buf.h"
 #include "err.h"
 #include "filter.h"
+#include "durable.h"
 #include "queue.h"
 
 static const char *const state_names[] = { "pending", "done", "failed" };
@@ -287,11 +288,11 @@ int queue_env_format(const struct queue_env *e, struct buf *out)
 
 /* ---- files ---- */
 
+/* A spool made on the first message must keep its new directories' names
+ * through a power loss, or the first 250 would name a lost file. */
 static int mkdir_p(const char *path)
 {
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
+	return mkdir_durable(path, 0700);
 }
 
 int queue_init(const char *dir)
@@ -561,10 +562,12 @@ int queue_remove(const char *dir, const char *id, int lockfd)
 
 	if (path_of(penv, dir, "env", id, "") < 0 || path_of(pmsg, dir, "msg", id, "") < 0)
 		rc = -1;
-	else if (unlink(penv) < 0 || (unlink(pmsg) < 0 && errno != ENOENT))
+	/* The envelope's removal is made durable before the message's, so no
+	 * power loss can leave an envelope naming a removed message (at worst a
+	 * message without its envelope, which nothing delivers). */
+	else if (unlink(penv) < 0 || fsync_dir(dir, "env") < 0 ||
+	    (unlink(pmsg) < 0 && errno != ENOENT))
 		rc = -1;
-	else
-		fsync_dir(dir, "env");
 	if (lockfd >= 0) {
 		int e = errno;
 

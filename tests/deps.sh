@@ -20,6 +20,8 @@ bench="$bench opendkim-tools"
 fuzz="clang libclang-rt-14-dev"
 # labs/net/labnet: the lab network's DNS server
 test="$test nsd"
+# tests/crash/crashcheck records the system calls of a delivery
+test="$test strace"
 deb="dpkg-dev fakeroot lintian debootstrap"
 
 want=""
