@@ -806,7 +806,7 @@ static const char *inv_recp(int code)
 	case 9: return "the key cannot encrypt";
 	case 10: return "the key is not trusted: check its fingerprint, then certify it "
 	    "(gpg --lsign-key)";
-	default: return "no usable key (import it, check it is valid)";
+	default: return "no usable key for encryption (not in the keyring, no encryption subkey, or not valid)";
 	}
 }
 
