@@ -87,8 +87,8 @@ int mc_decrypt(struct mc *mc)
 	struct hdr_field f;
 
 	if (!enveloped(r) && pgp == NULL) {
-		warnx_("%s: not an encrypted message (S/MIME application/pkcs7-mime or "
-		    "PGP/MIME multipart/encrypted)", mc->name);
+		warnx_("%s: not an S/MIME encrypted message (application/pkcs7-mime) nor a "
+		    "PGP/MIME one (multipart/encrypted)", mc->name);
 		return -1;
 	}
 	hdr_iter_init(&it, r->base + r->off, r->body_off - r->off);
