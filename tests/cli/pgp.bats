@@ -356,3 +356,34 @@ PY
 	assert_equal "$status" 65
 	assert_output --partial "no secret key"
 }
+
+@test "mimecat -c: what a relay would break in a signed part (PGP and S/MIME), and how to avoid it" {
+	run mimecat -c good8.eml
+	assert_equal "$status" 65
+	assert_output --partial "8-bit data in a signed part: a relay without 8BITMIME (RFC 6152) re-encodes it"
+	assert_output --partial "(RFC 3156 3)"
+	"$PY" - <<'PY'
+body = ('Content-Type: text/plain; charset=us-ascii\r\n\r\nfin de ligne \r\nFrom the teacher\r\n'
+        + 'x' * 80 + '\r\n' + 'y' * 1000 + '\r\nnu\n').encode()
+for proto, name in (('application/pgp-signature', 'hz-pgp.eml'), ('application/pkcs7-signature', 'hz-smime.eml')):
+    open(name, 'wb').write(('From: a@example.org\r\nDate: Sun, 6 Dec 2026 08:00:00 +0000\r\nMIME-Version: 1.0\r\n'
+        'Content-Type: multipart/signed; protocol="%s"; micalg=sha-256; boundary=B\r\n\r\n--B\r\n' % proto).encode()
+        + body + b'\r\n--B\r\nContent-Type: application/octet-stream\r\n\r\nxx\r\n--B--\r\n')
+PY
+	for f in hz-pgp hz-smime; do
+		run mimecat -c $f.eml
+		assert_equal "$status" 65
+		assert_output --partial "$f.eml:9: blank (space or tab) at the end of a line in a signed part"
+		assert_output --partial "$f.eml:10: line starting \"From \" in a signed part: an mbox store writes it \">From \""
+		assert_output --partial "$f.eml:11: line over 76 characters in a signed part"
+		assert_output --partial "$f.eml:12: line over 998 characters in a signed part"
+		assert_output --partial "$f.eml:13: bare LF line ends in a signed part"
+	done
+	run mimecat -c hz-smime.eml
+	assert_output --partial "(RFC 8551 3.1.3)"
+	# what smtp-send signs has none of them
+	smtp-send --dry-run -f alice@example.org --body $'d\xc3\xa9j\xc3\xa0 \nFrom me\n' \
+		--pgp-sign bob@example.org > s3.eml 2>/dev/null
+	run mimecat -c s3.eml
+	refute_output --partial "signed part"
+}
