@@ -318,8 +318,9 @@ static int clearsigned(const char *s, size_t n)
 
 static int inline_candidate(const struct mime_part *p)
 {
-	return p->child == NULL && strcmp(p->type, "text") == 0 &&
-	    memmem(p->base + p->body_off, p->end - p->body_off, "PGP SIGNED MESSAGE", 18) != NULL;
+	/* base64 hides the armor line: such text is decoded to look */
+	return p->child == NULL && strcmp(p->type, "text") == 0 && (p->enc == ENC_BASE64 ||
+	    memmem(p->base + p->body_off, p->end - p->body_off, "PGP SIGNED MESSAGE", 18) != NULL);
 }
 
 /* A clear-signed text part: its decoded text as gpg reads it. */

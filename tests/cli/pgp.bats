@@ -162,6 +162,17 @@ PY
 	run mimecat --verify inline-bad.eml
 	assert_equal "$status" 1
 	assert_output --partial "content changed after signing"
+	# the same text sent base64 (Python's email module does for utf-8)
+	"$PY" - <<'PY'
+from email.mime.text import MIMEText
+m = MIMEText(open('clear.txt').read(), 'plain', 'utf-8')
+m['From'] = 'Alice Martin <alice@example.org>'
+assert m['Content-Transfer-Encoding'] == 'base64'
+open('inline64.eml', 'wb').write(m.as_bytes())
+PY
+	run mimecat --verify inline64.eml
+	assert_success
+	assert_output --partial "good signature by Alice Martin <alice@example.org>"
 }
 
 @test "mimecat --verify: an unknown key, a key not certified, a From: that is not the key's" {
