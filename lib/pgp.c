@@ -659,7 +659,11 @@ void pgp_verify(const char *sig, size_t siglen, const char *data, size_t dlen,
 		goto out;
 	if (run_gpg(&ru, args, n, r->why, sizeof r->why) < 0)
 		goto out;
-	pgp_parse_status(ru.status.p ? ru.status.p : "", ru.status.len, r);
+	if (ru.status.len == 0) {       /* gpg stopped before reading anything */
+		last_words(&ru, "gpg gave no verdict", r->why, sizeof r->why);
+		goto out;
+	}
+	pgp_parse_status(ru.status.p, ru.status.len, r);
 	for (size_t i = 0; i < r->nsig; i++)
 		if (r->sig[i].state != PGP_SIG_ERR && r->sig[i].state != PGP_SIG_NONE)
 			key_uids(&r->sig[i]);
