@@ -17,11 +17,13 @@ import imaplib
 import os
 import re
 import sys
+import shutil
+import tempfile
 import time
 import traceback
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import JavascriptException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -39,14 +41,19 @@ class Run:
         self.a = args
         self.n = 0
         self.shots = []
+        self.profile = tempfile.mkdtemp(prefix="webmail-chromium.")
         opts = webdriver.ChromeOptions()
         opts.binary_location = "/usr/bin/chromium"
         for o in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                   "--window-size=1400,900", "--no-first-run", "--disable-extensions",
-                  "--user-data-dir=" + os.path.join(args.shots, ".chromium-profile")):
+                  "--user-data-dir=" + self.profile):
             opts.add_argument(o)
         self.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
         self.d.set_page_load_timeout(WAIT)
+
+    def quit(self):
+        self.d.quit()
+        shutil.rmtree(self.profile, ignore_errors=True)
 
     # ---- browser helpers ----
     def shot(self, name):
@@ -57,7 +64,10 @@ class Run:
 
     def until(self, what, cond, secs=WAIT):
         try:
-            return WebDriverWait(self.d, secs, poll_frequency=0.1).until(lambda d: cond())
+            # a page being replaced (login, send, logout) briefly has no rcmail
+            return WebDriverWait(self.d, secs, poll_frequency=0.1,
+                                 ignored_exceptions=(JavascriptException, StaleElementReferenceException)
+                                 ).until(lambda d: cond())
         except TimeoutException:
             raise StepFailed("after %ds still not: %s" % (secs, what)) from None
 
@@ -69,6 +79,18 @@ class Run:
         self.until("Roundcube idle", lambda: self.js(
             "return !!(window.rcmail && rcmail.env && rcmail.loaded !== false && !rcmail.busy"
             " && (!window.jQuery || jQuery.active == 0))"))
+
+    def act_until(self, what, action, done, secs=WAIT):
+        """Do action whenever Roundcube is not busy until done() holds: its
+        commands are ignored while a request of its own (a preview loading)
+        runs, so one try may be lost; action must be harmless to repeat."""
+        def step():
+            if done():
+                return True
+            if not self.js("return !!rcmail.busy"):
+                action()
+            return False
+        self.until(what, step, secs)
 
     def listed_uids(self):
         self.idle()
@@ -179,24 +201,28 @@ def main():
         r.until("the INBOX list", lambda: r.d.find_elements(By.ID, "messagelist"))
         r.listed_uids()
         box = r.d.find_element(By.CSS_SELECTOR, "#mailsearchform")
-        box.send_keys("trip", Keys.ENTER)
-        r.until("search results", lambda: r.js("return !!rcmail.env.search_request"))
+        box.send_keys("trip")
+
+        def search():
+            box.send_keys(Keys.ENTER)
+        r.act_until("search results", search, lambda: r.js("return !!rcmail.env.search_request"))
         got = sorted(r.listed_uids())
         m.select("INBOX", readonly=True)
         want = sorted(int(x) for x in m.uid("SEARCH", None, "SUBJECT", "trip")[1][0].split())
         if got != want or not want:
             raise StepFailed("search 'trip': Roundcube lists UIDs %s, imapd's SEARCH SUBJECT finds %s" % (got, want))
         r.shot("search-trip")
-        r.js("rcmail.command('reset-search')")
+        r.act_until("the whole INBOX again", lambda: r.js("rcmail.command('reset-search')"),
+                    lambda: not r.js("return !!rcmail.env.search_request"))
         r.idle()
 
         step = "flag"
         victim = by_subject["Cheap watches"]
         r.until("the message's row", lambda: r.js("return !!rcmail.message_list.rows[arguments[0]]", victim))
         r.js("rcmail.message_list.select(arguments[0])", str(victim))
-        r.js("rcmail.command('mark', 'flagged')")
+        r.act_until("the row marked flagged", lambda: r.js("rcmail.command('mark', 'flagged')"),
+                    lambda: r.js("return $(rcmail.message_list.rows[arguments[0]].obj).hasClass('flagged')", victim))
         r.idle()
-        r.until("the row marked flagged", lambda: r.js("return $(rcmail.message_list.rows[arguments[0]].obj).hasClass('flagged')", victim))
         r.shot("flagged")
         m.select("INBOX", readonly=True)
         fl = m.uid("FETCH", str(victim), "(FLAGS)")[1][0].decode()
@@ -205,8 +231,13 @@ def main():
 
         step = "move to Trash"
         mid = truth[victim][4]
-        r.d.find_element(By.CSS_SELECTOR, "#toolbar-menu a.delete, a.button.delete").click()
-        r.until("the row gone from INBOX", lambda: not r.js("return !!rcmail.message_list.rows[arguments[0]]", victim))
+        button = r.d.find_element(By.CSS_SELECTOR, "#toolbar-menu a.delete, a.button.delete")
+
+        def delete():      # only while the victim is still the one selected
+            if r.js("return rcmail.message_list.get_single_selection() == arguments[0]", str(victim)):
+                button.click()
+        r.act_until("the row gone from INBOX", delete,
+                    lambda: not r.js("return !!rcmail.message_list.rows[arguments[0]]", victim))
         r.idle()
         r.shot("moved-to-trash")
         m.select("INBOX", readonly=True)
@@ -241,10 +272,10 @@ def main():
                 and not r.d.find_elements(By.CSS_SELECTOR, "#attachment-list li.uploading"))
         r.idle()
         r.shot("compose")
-        r.d.find_element(By.CSS_SELECTOR, "#layout-content .formbuttons .send, a.send, button.send").click()
-        r.until("the message sent (back to the list)",
-                lambda: r.js("return window.rcmail && rcmail.env.action != 'compose'")
-                or "sent successfully" in r.d.page_source)
+        send = r.d.find_element(By.CSS_SELECTOR, "#layout-content .formbuttons .send, a.send, button.send")
+        r.act_until("the message sent (back to the list)", send.click,
+                    lambda: r.js("return !window.rcmail || rcmail.env.action != 'compose'"
+                                 " || /sent successfully/.test(document.body.innerText)"))
         r.idle()
         r.shot("sent")
         m2 = r.imap(a.to_user, a.to_password)
@@ -274,7 +305,8 @@ def main():
         m.logout()
 
         step = "logout"
-        r.js("rcmail.command('logout')")
+        r.act_until("logging out", lambda: r.js("rcmail.command('logout')"),
+                    lambda: r.js("return !window.rcmail || rcmail.env.task == 'login'"))
         r.until("the login form again", lambda: r.d.find_elements(By.ID, "rcmloginuser"))
         r.shot("logged-out")
     except (StepFailed, AssertionError, imaplib.IMAP4.error, Exception) as e:
@@ -286,10 +318,10 @@ def main():
         text = getattr(e, "msg", None) or str(e)      # WebDriver errors: the message, not the C++ stack
         print("webmail: step '%s' failed (%s line %s): %s" % (step, os.path.basename(__file__), where[-1] if where else "?", text),
               file=sys.stderr)
-        r.d.quit()
+        r.quit()
         print("screenshots:\n  " + "\n  ".join(r.shots))
         return 1
-    r.d.quit()
+    r.quit()
     print("webmail: every step passed in %.1fs" % (time.monotonic() - t0))
     print("screenshots:\n  " + "\n  ".join(r.shots))
     return 0
