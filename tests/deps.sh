@@ -24,6 +24,10 @@ fuzz="clang libclang-rt-14-dev"
 test="$test nsd"
 # tests/crash/crashcheck records the system calls of a delivery
 test="$test strace"
+# tests/cli/webmail.bats and lab 17: Roundcube (SQLite) served by php -S,
+# driven in headless Chromium with Selenium.  php-cgi first satisfies php's
+# SAPI dependency; no web server package (apache2, lighttpd) is installed.
+test="$test php-cli php-cgi php-sqlite3 sqlite3 roundcube-core roundcube-sqlite3 chromium chromium-driver python3-selenium"
 deb="dpkg-dev fakeroot lintian debootstrap"
 
 want=""
@@ -59,6 +63,8 @@ echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 # postfix asks questions at install time; answer them before it is installed.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections 2>/dev/null || true
+# roundcube-core: no database set up by dbconfig (the tests and lab 17 use their own SQLite file)
+echo "roundcube-core roundcube/dbconfig-install boolean false" | debconf-set-selections 2>/dev/null || true
 apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
 apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
 	{ echo "deps: apt-get install failed:$missing" >&2; exit 1; }
