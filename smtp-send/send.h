@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/types.h>
 #include <openssl/ssl.h>
 
 #include "buf.h"
@@ -234,6 +235,13 @@ int net_connect_addr(const char *name, const char *addr, int port, int timeout,
     struct peer *p, char *err, size_t cap);
 /* Start sh -c cmd on two pipes; 0 or -1. */
 int net_pipe(const char *cmd, struct peer *p, char *err, size_t cap);
+/* Run argv (no shell) on two pipes, as net_pipe; with as, under those
+ * ids for good (setgroups, setresgid, setresuid) before the exec. */
+struct ids {
+	uid_t uid;
+	gid_t gid;
+};
+int net_spawn(char *const argv[], const struct ids *as, struct peer *p, char *err, size_t cap);
 /* Close the peer and reap a --pipe child. */
 void peer_close(struct peer *p);
 

@@ -23,6 +23,7 @@ int dsn_local_success(struct session *s, const struct buf *m)
 	queue_env_init(&e, s->from, time(NULL));
 	e.ret = s->ret;
 	snprintf(e.envid, sizeof e.envid, "%s", s->envid);
+	queue_local_args(s->cfg, &e);
 	for (size_t i = 0; i < s->nrcpt; i++) {
 		const struct rcpt *r = &s->rcpt[i];
 		struct queue_rcpt *q;

@@ -69,6 +69,7 @@ static int queue_owner(struct session *s, const struct alias_set *set, const cha
 	if (owner != NULL && strlen(owner) + (dom ? strlen(dom) : 0) <= SMTP_PATH_MAX)
 		snprintf(sender, sizeof sender, "%s%s", owner, dom ? dom : "");
 	queue_env_init(&e, sender, time(NULL));
+	queue_local_args(s->cfg, &e);
 	for (size_t i = 0; i < set->n; i++) {
 		const struct alias_target *t = &set->v[i];
 

@@ -8,7 +8,8 @@
  *   deliver.c  Received:, filter, MDA, queue, the post-DATA replies
  *   policy.c   relay rules, DNSBL, greylisting
  *   log.c      one Postfix-style log line per message
- *   dsn.c      success reports for local delivery (NOTIFY=SUCCESS) */
+ *   dsn.c      success reports for local delivery (NOTIFY=SUCCESS)
+ *   defer.c    local recipients that failed temporarily, queued (--queue) */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -147,6 +148,13 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *cfg);
 /* dsn.c: queue the success reports owed for the local recipients
  * delivered with NOTIFY=SUCCESS (the runner sends them); 1 if queued. */
 int dsn_local_success(struct session *s, const struct buf *m);
+
+/* defer.c: with --queue, in SMTP, queue the local recipients whose
+ * delivery failed temporarily for a later retry through smtpd --lmtp and
+ * turn their 4xx into 250 (issue 15, store and forward). */
+void defer_local(struct session *s, const struct buf *m);
+/* Record in e how smtpd delivers locally (lib/queue.h "local-arg"). */
+void queue_local_args(const struct config *cfg, struct queue_env *e);
 
 /* session.c */
 void reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

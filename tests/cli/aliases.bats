@@ -172,18 +172,24 @@ dialogue() {
 	[ ! -e "$W/home/fwd.out" ]
 }
 
-@test "hostile: a .forward writable by others, or owned by another user, runs nothing (451, kept for retry)" {
+@test "hostile: a .forward writable by others, or owned by another user, runs nothing (deferred in the queue, kept for retry)" {
 	printf '"|touch %s/home/pwned"\n' "$W" > "$W/home/bob/.forward"
 	[ "$(id -u)" != 0 ] || chown "$IDS" "$W/home/bob/.forward"
 	chmod 666 "$W/home/bob/.forward"
 	run sm <<<"$(dialogue bob@example.org)"
-	assert_line --regexp '^451 4\.2\.0 <bob@example.org>: temporary delivery failure: .*writable by its owner only'
+	assert_line --regexp '^250 2\.0\.0 <bob@example.org> Ok: queued as .*\(delivery deferred: temporary failure\)'
+	grep -q "^rcpt <bob@example.org> pending 451 4\.2\.0 .*writable by its owner only" "$Q"/env/*
 	[ ! -e "$W/home/pwned" ]
 	[ "$(id -u)" = 0 ] || skip "needs root to give the file to another user"
 	chmod 644 "$W/home/bob/.forward"
 	chown 65534:65534 "$W/home/bob/.forward"
+	rm -f "$Q"/env/*
 	run sm <<<"$(dialogue bob@example.org)"
-	assert_line --regexp '^451 4\.2\.0 <bob@example.org>: temporary delivery failure: .*owned by uid 65534, not by bob'
+	assert_line --regexp '^250 2\.0\.0 <bob@example.org> Ok: queued as '
+	grep -q "^rcpt <bob@example.org> pending 451 4\.2\.0 .*owned by uid 65534, not by bob" "$Q"/env/*
+	# the retry through the queue runs nothing either
+	run smtp-send --queue "$Q" --retry-now
+	grep -q "owned by uid 65534, not by bob" "$Q"/env/*
 	[ ! -e "$W/home/pwned" ]
 	[ "$(nmsg "$NEW")" = 0 ]
 }
