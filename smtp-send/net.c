@@ -235,6 +235,62 @@ int net_spawn(char *const argv[], const struct ids *as, struct peer *p, char *er
 	return 0;
 }
 
+/* Write all of buf to fd; -1 on error. */
+static int put_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, buf, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		buf += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int net_splice(struct peer *p, int in, int out, int timeout, char *err, size_t cap)
+{
+	struct pollfd pf[2] = { { .fd = in, .events = POLLIN }, { .fd = p->rfd, .events = POLLIN } };
+	char buf[IO_BUFSIZE];
+
+	while (pf[1].fd >= 0) {
+		int r = poll(pf, 2, timeout * 1000);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, cap, "%s", r == 0 ? "timeout" : strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t k;
+
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if ((k = read(pf[i].fd, buf, sizeof buf)) < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				pf[i].fd = -1;
+				/* the client is done: the server sees its end of input */
+				if (i == 0 && p->wfd == p->rfd)
+					shutdown(p->wfd, SHUT_WR);
+				else if (i == 0)
+					close(p->wfd), p->wfd = -1;
+				continue;
+			}
+			if (put_all(i == 0 ? p->wfd : out, buf, (size_t)k) < 0) {
+				snprintf(err, cap, "%s: %s", i == 0 ? "write to the server" :
+				    "write to the client", strerror(errno));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 void peer_close(struct peer *p)
 {
 	if (p->rfd >= 0)
