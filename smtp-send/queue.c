@@ -312,15 +312,46 @@ static int handed_back(const struct opts *o, const struct queue_env *e, const st
 	    env_local(e, q->addr)));
 }
 
-/* Under whose ids smtpd runs: ours; as root, those of the owner of the
- * queue's env/ (the user whose smtpd wrote the envelopes and their
- * local-args), so what an envelope says never runs with more rights than
- * its writer had.  -1 (with err) if env/ is writable by others. */
-static int handback_ids(const char *dir, struct ids *as, int *drop, char *err, size_t cap)
+/* Options of smtpd's (each with a value but --no-forward) that give it no
+ * power beyond what smtpd as root grants any client: where mail goes is
+ * decided by the system's accounts and its privilege separation.  The
+ * others (--users, --mailbox, --mda, ...) say who a user is, where a
+ * mailbox lies or what command runs. */
+static int root_safe(const struct queue_env *e)
+{
+	static const char *const safe[] = { "--hostname", "--domains", "--max-size", "--aliases",
+	    "--queue", "--smtp-send" };
+
+	for (size_t i = 0; i < e->nlarg; i++) {
+		size_t k = 0;
+
+		if (strcmp(e->larg[i], "--no-forward") == 0)
+			continue;
+		while (k < sizeof safe / sizeof *safe && strcmp(e->larg[i], safe[k]) != 0)
+			k++;
+		if (k == sizeof safe / sizeof *safe || i + 1 == e->nlarg)
+			return 0;
+		i++;
+	}
+	return 1;
+}
+
+/* The command line of the smtpd to hand back to, and under whose ids it
+ * runs (*drop, as).  Not root: ours, with the envelope's options.  Root:
+ * the queue's env/ belongs to the user whose smtpd wrote the envelopes,
+ * so what an envelope says never runs with more rights than that user
+ * has: smtpd runs with the user's ids, unless the options are all
+ * root_safe, and then as root, as the smtpd that wrote them ran (it drops
+ * to --user, the owner, for the protocol and delivers as each recipient),
+ * with the runner's own queue directory and the default runner.  -1 (with
+ * err) if env/ is writable by others. */
+static int handback_argv(const char *dir, const struct queue_env *e, char **argv,
+    struct ids *as, int *drop, char *err, size_t cap)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	struct passwd *pw;
+	size_t n = 2;
 
 	*drop = 0;
 	snprintf(path, sizeof path, "%s/env", dir);
@@ -332,10 +363,28 @@ static int handback_ids(const char *dir, struct ids *as, int *drop, char *err, s
 		snprintf(err, cap, "%s is writable by others: no local delivery from it", path);
 		return -1;
 	}
+	pw = getpwuid(st.st_uid);
+	if (geteuid() == 0 && st.st_uid != 0 && pw != NULL && root_safe(e)) {
+		argv[n++] = "--user";
+		argv[n++] = pw->pw_name;
+		argv[n++] = "--queue";
+		argv[n++] = (char *)dir;
+		for (size_t i = 0; i < e->nlarg; i++) {
+			if (strcmp(e->larg[i], "--queue") == 0 || strcmp(e->larg[i], "--smtp-send") == 0)
+				i++;
+			else
+				argv[n++] = e->larg[i];
+		}
+		argv[n] = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < e->nlarg; i++)
+		argv[n++] = e->larg[i];
+	argv[n] = NULL;
 	if (geteuid() != 0 || st.st_uid == 0)
 		return 0;
 	as->uid = st.st_uid;
-	as->gid = (pw = getpwuid(st.st_uid)) != NULL ? pw->pw_gid : st.st_gid;
+	as->gid = pw != NULL ? pw->pw_gid : st.st_gid;
 	*drop = 1;
 	return 0;
 }
@@ -346,7 +395,7 @@ static void handback(const struct opts *o, const char *dir, const struct queue_e
     const struct message *m, struct rcpt *rv, size_t n)
 {
 	char self[PATH_MAX], prog[PATH_MAX + 8], err[PATH_MAX + 64];
-	char **argv = xcalloc(e->nlarg + 3, sizeof *argv);
+	char **argv = xcalloc(e->nlarg + 8, sizeof *argv);
 	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
 	struct opts od = *o;
 	struct ids as;
@@ -362,9 +411,7 @@ static void handback(const struct opts *o, const char *dir, const struct queue_e
 	}
 	argv[0] = prog;
 	argv[1] = "--lmtp";
-	for (size_t i = 0; i < e->nlarg; i++)
-		argv[i + 2] = e->larg[i];
-	rc = handback_ids(dir, &as, &drop, err, sizeof err);
+	rc = handback_argv(dir, e, argv, &as, &drop, err, sizeof err);
 	if (rc == 0)
 		rc = net_spawn(argv, drop ? &as : NULL, &p, err, sizeof err);
 	if (rc < 0) {

@@ -169,7 +169,7 @@ int sendmail_argv(int argc, char **argv, char ***out)
 
 /* ---- -bs: an SMTP session on standard input and output ---- */
 
-/* mutt (sendmail="... -bs"), PHP mailers and Postfix's own -bs users talk
+/* PHP mailers (Symfony Mailer, PHPMailer with their sendmail -bs transport) talk
  * SMTP to us on a pipe.  Postfix runs its smtpd there; we have no mail
  * system of our own, so the session is carried byte for byte to the
  * submission server (-s, default $MAILLAB_SMTP): its replies, its

@@ -33,6 +33,9 @@ setup() {
 
 teardown() {
 	stop_all
+	if [ -n "${SYSUSERS:-}" ]; then
+		for u in $SYSUSERS; do userdel "$u" 2>/dev/null || true; done
+	fi
 	no_sanitizer_report "$W/smtpd.log"
 }
 
@@ -136,4 +139,41 @@ for part in m.walk():
             print(f["Final-Recipient"], f["Action"], f["Status"])' "$NEW"
 	assert_line --index 0 "<> multipart/report delivery-status"
 	assert_line --index 1 "rfc822; carol@[127.0.0.1] failed 5.1.1"
+}
+
+@test "as root with system accounts (no --users): the queue run as root hands back to smtpd as root, which delivers as the user" {
+	[ "$(id -u)" = 0 ] || skip "needs root (useradd, delivery as another user)"
+	local a=mlsf$$a b=mlsf$$b
+	SYSUSERS="$a $b"
+	useradd -M -d "$W/sys/$a" -s /usr/sbin/nologin "$a"
+	useradd -M -d "$W/sys/$b" -s /usr/sbin/nologin "$b"
+	mkdir -p "$W/sys/$a" "$W/sys/$b/Maildir/tmp" "$W/sys/$b/Maildir/new" "$W/sys/$b/Maildir/cur"
+	chown -R "$a:" "$W/sys/$a"
+	chown -R "$b:" "$W/sys/$b"
+	chmod 755 "$W/sys"
+	chmod 0 "$W/sys/$b/Maildir"
+	run smtpd --hostname mx.example.org --domains example.org --queue "$W/sq" --smtp-send '' \
+		<<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example>\r\nRCPT TO:<$a@example.org>\r\nRCPT TO:<$b@example.org>\r\nDATA\r\nSubject: sys\r\n\r\nx\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2\.0\.0 Ok: 2 recipients"
+	[ "$(nmsg "$W/sys/$a/Maildir/new")" = 1 ]
+	# the queue belongs to mail, smtpd's --user: only safe options recorded
+	[ "$(stat -c %U "$W/sq/env")" = mail ]
+	chmod 700 "$W/sys/$b/Maildir"
+	run smtp-send --queue "$W/sq"
+	assert_success
+	[ "$(nmsg "$W/sys/$b/Maildir/new")" = 1 ]
+	[ "$(stat -c %U "$W/sys/$b/Maildir/new/"*)" = "$b" ]
+	[ "$(nmsg "$W/sys/$a/Maildir/new")" = 1 ]
+	[ "$(nmsg "$W/sq/env")" = 0 ]
+	# with an option that could say where mail goes (--mailbox), the
+	# envelope's writer does not get root's rights: smtpd runs as mail
+	chmod 0 "$W/sys/$b/Maildir"
+	run smtpd --hostname mx.example.org --domains example.org --queue "$W/sq" --smtp-send '' \
+		--mailbox 'maildir:%h/Maildir' <<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example>\r\nRCPT TO:<$b@example.org>\r\nDATA\r\nSubject: sys2\r\n\r\nx\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2\.0\.0 <$b@example.org> Ok: queued as "
+	chmod 700 "$W/sys/$b/Maildir"
+	run smtp-send --queue "$W/sq" -v
+	assert_output --partial "deferred"
+	[ "$(nmsg "$W/sys/$b/Maildir/new")" = 1 ]
+	[ "$(nmsg "$W/sq/env")" = 1 ]
 }
