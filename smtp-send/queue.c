@@ -325,7 +325,7 @@ static int root_safe(const struct queue_env *e)
 	for (size_t i = 0; i < e->nlarg; i++) {
 		size_t k = 0;
 
-		if (strcmp(e->larg[i], "--no-forward") == 0)
+		if (strcmp(e->larg[i], "--no-forward") == 0 || strcmp(e->larg[i], "--list-headers") == 0)
 			continue;
 		while (k < sizeof safe / sizeof *safe && strcmp(e->larg[i], safe[k]) != 0)
 			k++;

@@ -65,6 +65,8 @@ void queue_local_args(const struct config *cfg, struct queue_env *e)
 	}
 	if (cfg->no_forward)
 		queue_env_add_arg(e, "--no-forward");
+	if (cfg->list_headers)
+		queue_env_add_arg(e, "--list-headers");
 	if (cfg->max_size > 0) {
 		snprintf(num, sizeof num, "%lld", cfg->max_size);
 		queue_env_add_arg(e, "--max-size");

@@ -660,12 +660,18 @@ void deliver_message(struct session *s)
 	if (code == 0) {
 		queued = deliver_relay(s, &m);
 		for (size_t i = 0; i < s->nrcpt; i++) {
-			struct buf h = { 0 };
+			struct buf h = { 0 }, l = { 0 };
+			const struct buf *c = &m;
 
-			if (s->rcpt[i].local)
-				deliver_local(s, &s->rcpt[i],
-				    handoff_copy(s, s->rcpt[i].addr, &m, &h) ? &h : &m);
+			if (!s->rcpt[i].local)
+				continue;
+			if (handoff_copy(s, s->rcpt[i].addr, c, &h))
+				c = &h;
+			if (s->rcpt[i].alias && list_copy(s, s->rcpt[i].addr, c, &l))
+				c = &l;
+			deliver_local(s, &s->rcpt[i], c);
 			buf_free(&h);
+			buf_free(&l);
 		}
 		if (s->cfg->aliases != NULL)
 			queued |= alias_relay(s, &m);

@@ -87,6 +87,7 @@ struct config {
 	const char *aliases;            /* --aliases: aliases(5) table (expand.c) */
 	int    expn;                    /* --expn: EXPN lists a list's members */
 	int    no_forward;              /* --no-forward: ignore ~/.forward */
+	int    list_headers;            /* --list-headers: List-Id and friends on list copies */
 };
 
 /* Session states (a bit each, so the command table can list several). */
@@ -195,6 +196,10 @@ int rcpt_alias(struct session *s, const char *addr);
 /* After local delivery: queue the members in other domains of each alias
  * recipient delivered (sender owner-NAME for a list); 1 if any queued. */
 int alias_relay(struct session *s, const struct buf *m);
+/* --list-headers: when addr is a list (an alias with an owner-NAME alias),
+ * copy m into out with List-Id (RFC 2919), List-Post, List-Help and
+ * List-Owner (RFC 2369) after our Received: line and return 1; else 0. */
+int list_copy(const struct session *s, const char *addr, const struct buf *m, struct buf *out);
 /* The EXPN command (RFC 5321 3.5.2, 7.3: only with --expn). */
 void expn_reply(struct session *s, const char *arg);
 /* Whether domain is one of ours, as an alias_local_fn (ctx: the config). */

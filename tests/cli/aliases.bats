@@ -81,6 +81,30 @@ dialogue() {
 	assert_output $'Return-Path: <a@example.net>\nReturn-Path: <owner-staff@example.org>'
 }
 
+@test "--list-headers: a list's copies (local and queued) get List-Id (RFC 2919), List-Post, List-Help, List-Owner (RFC 2369); an alias that is no list does not" {
+	run sm <<<"$(dialogue staff@example.org)"
+	assert_line "250 2.0.0 <staff@example.org> Ok: delivered"
+	! grep -q "^List-" "$NEW"/*
+	rm -f "$NEW"/* "$Q"/env/* "$Q"/msg/*
+	run sm --list-headers <<<"$(dialogue staff@example.org)"
+	assert_line "250 2.0.0 <staff@example.org> Ok: delivered"
+	run "$PY" -c '
+import email, sys, glob
+for f in sorted(glob.glob(sys.argv[1] + "/*")):
+    m = email.message_from_binary_file(open(f, "rb"))
+    print(m["List-Id"], m["List-Post"], m["List-Help"], m["List-Owner"], m["Subject"])' "$NEW"
+	assert_output "<staff.example.org> <mailto:staff@example.org> <mailto:owner-staff@example.org?subject=help> <mailto:owner-staff@example.org> to staff@example.org"
+	grep -q "^List-Id: <staff.example.org>" "$W/home/alice/Maildir/new"/*
+	grep -q "^List-Id: <staff.example.org>" "$Q"/msg/*
+	# the fields come after our Received: line, before the author's
+	run grep -n -m1 "^List-Id" "$NEW"/*
+	[ "${output%%:*}" -lt "$(grep -n -m1 '^Subject' "$NEW"/* | cut -d: -f1)" ]
+	# a user and an alias without owner-NAME (Prenom.Nom): no list, no fields
+	rm -f "$NEW"/*
+	run sm --list-headers <<<"$(dialogue bob@example.org Prenom.Nom@example.org)"
+	! grep -q "^List-" "$NEW"/*
+}
+
 @test "hostile: an alias loop is refused at RCPT (550 5.4.6); so is an :include: of a foreign file (451)" {
 	run sm <<<"$(dialogue loop1@example.org)"
 	assert_line "550 5.4.6 <loop1@example.org>: Alias loop"
