@@ -189,6 +189,8 @@ static int parse_dsn(const char *k, size_t klen, const char *v, const char *end,
 			r->warned = 1;
 		} else if (strcmp(w, "delivered") == 0) {
 			r->delivered = 1;
+		} else if (strcmp(w, "expanded") == 0) {
+			r->expanded = 1;
 		}
 	}
 	return 0;
@@ -339,15 +341,15 @@ int queue_env_format(const struct queue_env *e, struct buf *out)
 				buf_addc(out, ((unsigned char)*t < ' ' || *t == 0x7f) ? ' ' : *t);
 		}
 		buf_addc(out, '\n');
-		if (r->notify != 0 || r->orcpt[0] != '\0' || r->warned || r->delivered) {
+		if (r->notify != 0 || r->orcpt[0] != '\0' || r->warned || r->delivered || r->expanded) {
 			char nb[64];
 
 			if (has_ctl(r->orcpt) || strchr(r->orcpt, ' ') != NULL)
 				return errno = EINVAL, -1;
 			dsn_notify_format(r->notify, nb, sizeof nb);
-			buf_printf(out, "dsn%s%s%s%s%s%s\n", nb[0] ? " notify=" : "", nb,
+			buf_printf(out, "dsn%s%s%s%s%s%s%s\n", nb[0] ? " notify=" : "", nb,
 			    r->orcpt[0] ? " orcpt=" : "", r->orcpt, r->warned ? " warned" : "",
-			    r->delivered ? " delivered" : "");
+			    r->delivered ? " delivered" : "", r->expanded ? " expanded" : "");
 		}
 		if (r->local)
 			buf_adds(out, "local\n");

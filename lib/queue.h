@@ -26,8 +26,9 @@
  * and "envid XTEXT" after "next", and after a recipient's line a line
  * "dsn notify=SUCCESS,DELAY orcpt=rfc822;XTEXT warned delivered" (each
  * word optional; "warned": a delay report was sent; "delivered": smtpd
- * delivered it locally and the runner owes the success report) for that
- * recipient.
+ * delivered it locally and the runner owes the success report;
+ * "expanded": that recipient was a list, the report says "expanded") for
+ * that recipient.
  * Readers before these lines ignore them.
  *
  * Local delivery handed back to smtpd (issue 15, store and forward): a
@@ -90,6 +91,7 @@ struct queue_rcpt {
 	int  notify;                    /* DSN_* bits, 0: no NOTIFY */
 	int  warned;                    /* a delay report went out */
 	int  delivered;                 /* done locally by smtpd: success report owed */
+	int  expanded;                  /* ... to a list's members (RFC 3461 6.2.7.2) */
 	int  local;                     /* smtpd's local recipient: retried through smtpd --lmtp */
 	char remote[256];               /* the server that answered in this run (not stored) */
 	char orcpt[DSN_ORCPT_MAX + 1];  /* "rfc822;xtext" as received, or "" */

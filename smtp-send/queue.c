@@ -71,7 +71,7 @@ static void crlf_to_lf(struct buf *b)
 }
 
 /* Report kinds: what newly[i] holds for a recipient of this run. */
-enum { K_NONE, K_FAILED, K_RELAYED, K_DELAYED, K_DELIVERED };
+enum { K_NONE, K_FAILED, K_RELAYED, K_DELAYED, K_DELIVERED, K_EXPANDED };
 
 static const struct {
 	const char *action, *subject, *intro;
@@ -87,6 +87,10 @@ static const struct {
 	    DSN_DELAY },
 	[K_DELIVERED] = { "delivered", "Successful Mail Delivery Report",
 	    "Your message was delivered to the mailbox of", DSN_SUCCESS },
+	/* RFC 3461 6.2.7.2: a list's own report ends there; its members'
+	 * copies carry no NOTIFY of the author's */
+	[K_EXPANDED] = { "expanded", "Successful Mail Delivery Report",
+	    "Your message was delivered to the members of the mailing list", DSN_SUCCESS },
 };
 
 /* Per-recipient fields of the report (RFC 3464 2.3). */
@@ -99,7 +103,7 @@ static void dsn_rcpt(struct buf *b, const struct queue_rcpt *q, int kind, const 
 		buf_printf(b, "\r\nOriginal-Recipient: %.*s; %s", (int)(semi - q->orcpt),
 		    q->orcpt, dec);
 	status_of(t, kind == K_FAILED, st, sizeof st);
-	if (kind == K_RELAYED || kind == K_DELIVERED)
+	if (kind == K_RELAYED || kind == K_DELIVERED || kind == K_EXPANDED)
 		snprintf(st, sizeof st, "2.0.0");
 	buf_printf(b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n",
 	    q->addr, kinds[kind].action, st);
@@ -509,7 +513,8 @@ static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, c
 	attempt(o, q, ctx, id, &e, newly, &m);
 	for (size_t i = 0; i < e.nrcpt; i++)
 		if (e.rcpt[i].delivered && e.rcpt[i].state == QR_DONE) {
-			newly[i] = K_DELIVERED;         /* smtpd's local delivery */
+			/* smtpd's local delivery, or a list's expansion */
+			newly[i] = e.rcpt[i].expanded ? K_EXPANDED : K_DELIVERED;
 			e.rcpt[i].delivered = 0;
 		}
 	e.attempts++;
@@ -527,7 +532,7 @@ static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, c
 	for (size_t i = 0; i < e.nrcpt; i++)
 		anyfail |= newly[i] != K_NONE;
 	if (anyfail && e.from[0] != '\0')
-		for (int k = K_FAILED; k <= K_DELIVERED; k++)
+		for (int k = K_FAILED; k <= K_EXPANDED; k++)
 			bounce(o, q->dir, &e, newly, k, &m, now);
 	else if (anyfail && o->verbose)
 		fprintf(stderr, "* %s: null sender, no bounce\n", id);

@@ -34,6 +34,7 @@ int dsn_local_success(struct session *s, const struct buf *m)
 		q = &e.rcpt[e.nrcpt - 1];
 		q->state = QR_DONE;
 		q->delivered = 1;
+		q->expanded = r->alias && alias_is_list(s, r->addr);
 		q->notify = r->notify;
 		memcpy(q->orcpt, r->orcpt, sizeof q->orcpt);
 		snprintf(q->text, sizeof q->text, "250 %.*s", (int)sizeof q->text - 5, r->reply);

@@ -143,6 +143,20 @@ int alias_relay(struct session *s, const struct buf *m)
 	return queued;
 }
 
+int alias_is_list(const struct session *s, const char *addr)
+{
+	struct aliases a;
+	struct alias_set set;
+	char name[256], err[256];
+	int n = 0;
+
+	if (expand(s, addr, &a, &set, name, sizeof name, err, sizeof err) == ALIAS_OK)
+		n = set.n > 1;
+	aliases_free(&a);
+	alias_set_free(&set);
+	return n;
+}
+
 /* RFC 2919 2: a list-label is a dot-atom-text; our alias names are
  * atoms already (aliases(5) names), but a name from a hostile table could
  * hold anything: a field gets only the characters it may. */

@@ -200,6 +200,9 @@ int alias_relay(struct session *s, const struct buf *m);
  * copy m into out with List-Id (RFC 2919), List-Post, List-Help and
  * List-Owner (RFC 2369) after our Received: line and return 1; else 0. */
 int list_copy(const struct session *s, const char *addr, const struct buf *m, struct buf *out);
+/* RFC 3461 6.2.7: whether the alias addr expands to more than one member
+ * (a list: its success report says "expanded"; one member is a forward). */
+int alias_is_list(const struct session *s, const char *addr);
 /* The EXPN command (RFC 5321 3.5.2, 7.3: only with --expn). */
 void expn_reply(struct session *s, const char *arg);
 /* Whether domain is one of ours, as an alias_local_fn (ctx: the config). */

@@ -282,6 +282,24 @@ s.quit()' "$pfp"
 	[ "$(nmsg q/msg)" = 0 ]
 }
 
+@test "NOTIFY=SUCCESS to a list: Action: expanded (RFC 3461 6.2.7.2), members' copies without NOTIFY; to a one-member alias: delivered" {
+	fake
+	printf 'staff: bob, alice@example.net, carol@remote.example\nowner-staff: bob\nsolo: bob\n' > aliases
+	[ "$(id -u)" != 0 ] || chown "$IDS" aliases
+	run sm --queue "$W/q" --smtp-send /bin/true --aliases "$W/aliases" <<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example> ENVID=lst\r\nRCPT TO:<staff@example.org> NOTIFY=SUCCESS\r\nRCPT TO:<solo@example.org> NOTIFY=SUCCESS\r\nDATA\r\nSubject: list\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: 2 recipients"
+	[ "$(nmsg "$NEW")" = 2 ]
+	grep -h -A1 "^rcpt <staff@example.org> done" q/env/* | grep -q " delivered expanded$"
+	run smtp-send --queue "$W/q" --pipe "$PY $W/fake.py $W/log $W/got dsn" --helo mx.example.org
+	assert_success
+	run report got
+	assert_line "  rcpt: None | rfc822; staff@example.org | expanded | 2.0.0 | smtp; 250 2.0.0 <staff@example.org> Ok: delivered"
+	assert_line "  rcpt: None | rfc822; solo@example.org | delivered | 2.0.0 | smtp; 250 2.0.0 <solo@example.org> Ok: delivered"
+	# carol's copy (sender owner-staff) went out without the author's NOTIFY
+	grep -q "^MAIL FROM:<owner-staff@example.org>" log
+	grep -q "^RCPT TO:<carol@remote.example>$" log
+}
+
 @test "queue: a failure report from a real next hop names it as Remote-MTA and reaches the sender" {
 	local pb i
 	pb=$(free_port)

@@ -136,7 +136,7 @@ START_TEST(local_round_trip)
 	static const char text[] = "version 1\nfrom <a@example.org>\ncreated 5\nattempts 0\n"
 	    "next 5\nlocal-arg --mda\nlocal-arg maildeliver+20-v\nlocal-arg\n"
 	    "local-arg /tmp/caf+C3+A9+2Bx+3D\nrcpt <b@example.org> pending\nlocal\n"
-	    "rcpt <c@example.net> pending\n";
+	    "rcpt <c@example.net> done 250 ok\ndsn notify=SUCCESS delivered expanded\n";
 	static const char *const bad[] = { "local-arg a+0Ab\n", "local-arg a+2\n", "local x\n" };
 	struct queue_env e;
 	struct buf b = { 0 };
@@ -148,6 +148,7 @@ START_TEST(local_round_trip)
 	ck_assert_str_eq(e.larg[2], "");
 	ck_assert_str_eq(e.larg[3], "/tmp/caf\xc3\xa9+x=");
 	ck_assert(e.rcpt[0].local && !e.rcpt[1].local);
+	ck_assert(!e.rcpt[0].expanded && e.rcpt[1].expanded && e.rcpt[1].delivered);
 	ck_assert_int_eq(queue_env_format(&e, &b), 0);
 	ck_assert_str_eq(b.p, text);
 	queue_env_free(&e);
