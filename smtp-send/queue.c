@@ -316,15 +316,42 @@ static int handed_back(const struct opts *o, const struct queue_env *e, const st
 	    env_local(e, q->addr)));
 }
 
+/* Whether path is root's alone: it and every directory above it owned
+ * by root, none writable by others but a sticky one (/tmp), so nobody
+ * else wrote it or can put another file in its place. */
+static int root_path(const char *path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (realpath(path, real) == NULL)
+		return 0;
+	for (;;) {
+		if (lstat(real, &st) < 0 || st.st_uid != 0 ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(S_ISDIR(st.st_mode) &&
+		    (st.st_mode & S_ISVTX))))
+			return 0;
+		if (strcmp(real, "/") == 0)
+			return 1;
+		char *slash = strrchr(real, '/');
+
+		if (slash == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+}
+
 /* Options of smtpd's (each with a value but --no-forward) that give it no
  * power beyond what smtpd as root grants any client: where mail goes is
- * decided by the system's accounts and its privilege separation.  The
- * others (--users, --mailbox, --mda, ...) say who a user is, where a
- * mailbox lies or what command runs. */
+ * decided by the system's accounts (or a passwd-file of root's) and its
+ * privilege separation.  The others (--mailbox, --mda, a passwd-file
+ * someone else could write, ...) say who a user is, where a mailbox lies
+ * or what command runs. */
 static int root_safe(const struct queue_env *e)
 {
 	static const char *const safe[] = { "--hostname", "--domains", "--max-size", "--aliases",
-	    "--queue", "--smtp-send" };
+	    "--queue", "--smtp-send", "--users" };
 
 	for (size_t i = 0; i < e->nlarg; i++) {
 		size_t k = 0;
@@ -334,6 +361,8 @@ static int root_safe(const struct queue_env *e)
 		while (k < sizeof safe / sizeof *safe && strcmp(e->larg[i], safe[k]) != 0)
 			k++;
 		if (k == sizeof safe / sizeof *safe || i + 1 == e->nlarg)
+			return 0;
+		if (strcmp(e->larg[i], "--users") == 0 && !root_path(e->larg[i + 1]))
 			return 0;
 		i++;
 	}

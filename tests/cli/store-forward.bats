@@ -141,7 +141,7 @@ for part in m.walk():
 	assert_line --index 1 "rfc822; carol@[127.0.0.1] failed 5.1.1"
 }
 
-@test "as root with system accounts (no --users): the queue run as root hands back to smtpd as root, which delivers as the user" {
+@test "as root (system accounts, or a passwd-file of root's): the queue run hands back to smtpd as root, which delivers as the user; else as the queue owner" {
 	[ "$(id -u)" = 0 ] || skip "needs root (useradd, delivery as another user)"
 	local a=mlsf$$a b=mlsf$$b
 	SYSUSERS="$a $b"
@@ -175,5 +175,27 @@ for part in m.walk():
 	run smtp-send --queue "$W/sq" -v
 	assert_output --partial "deferred"
 	[ "$(nmsg "$W/sys/$b/Maildir/new")" = 1 ]
+	[ "$(nmsg "$W/sq/env")" = 1 ]
+	rm -f "$W/sq"/env/* "$W/sq"/msg/*
+	# a passwd-file that is root's alone is safe: delivered as b
+	printf '%s:x:%s:%s::%s::\n' "$b" "$(id -u "$b")" "$(id -g "$b")" "$W/sys/$b" > "$W/sysusers"
+	chmod 644 "$W/sysusers"
+	chmod 0 "$W/sys/$b/Maildir"
+	run smtpd --hostname mx.example.org --domains example.org --queue "$W/sq" --smtp-send '' \
+		--users "$W/sysusers" <<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example>\r\nRCPT TO:<$b@example.org>\r\nDATA\r\nSubject: sys3\r\n\r\nx\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2\.0\.0 <$b@example.org> Ok: queued as "
+	chmod 700 "$W/sys/$b/Maildir"
+	run smtp-send --queue "$W/sq"
+	[ "$(nmsg "$W/sys/$b/Maildir/new")" = 2 ]
+	[ "$(nmsg "$W/sq/env")" = 0 ]
+	# the same file, mail's: its writer could name anyone; smtpd runs as mail
+	chown mail "$W/sysusers"
+	chmod 0 "$W/sys/$b/Maildir"
+	run smtpd --hostname mx.example.org --domains example.org --queue "$W/sq" --smtp-send '' \
+		--users "$W/sysusers" <<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example>\r\nRCPT TO:<$b@example.org>\r\nDATA\r\nSubject: sys4\r\n\r\nx\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2\.0\.0 <$b@example.org> Ok: queued as "
+	chmod 700 "$W/sys/$b/Maildir"
+	run smtp-send --queue "$W/sq"
+	[ "$(nmsg "$W/sys/$b/Maildir/new")" = 2 ]
 	[ "$(nmsg "$W/sq/env")" = 1 ]
 }
