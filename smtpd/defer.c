@@ -111,6 +111,7 @@ static void defer_some(struct session *s, const int *pick, const struct buf *m)
 		log_line(s, "to=<%s>, status=deferred (%d %s), queued as %s for a local retry",
 		    r->addr, r->code, r->reply, qid);
 		r->code = 250;
+		r->deferred = 1;
 		snprintf(r->reply, sizeof r->reply, "2.0.0 <%.*s> Ok: queued as %s (delivery "
 		    "deferred: temporary failure)", (int)(sizeof r->reply - 100), r->addr, qid);
 	}

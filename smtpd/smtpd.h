@@ -103,6 +103,7 @@ struct rcpt {
 	char addr[SMTP_PATH_MAX + 1];
 	int  local;                     /* to the MDA, else relayed through the queue */
 	int  alias;                     /* local: an alias (--aliases), delivered through it */
+	int  deferred;                  /* local: failed for now, queued for a retry (defer.c) */
 	struct user user;               /* local: who */
 	int  code;                      /* result after DATA: 250, 451, 550... */
 	char reply[SMTP_REPLY_MAX];     /* "2.0.0 Ok ..." text after the code */
