@@ -55,6 +55,56 @@ postfix_dsn() {
 	wait_port "$1" 20
 }
 
+# exim_dsn EXIMPORT SMTPDPORT: a private Exim (the Debian binary unpacked by
+# tests/deps.sh: exim4 conflicts with postfix) on 127.0.0.1:EXIMPORT that
+# offers DSN, relays everything to smtpd on SMTPDPORT, and fails the
+# addresses of remote.example itself (a bounce of its own).  Needs root.
+EXIM=/opt/maillab/exim4/usr/sbin/exim4
+exim_dsn() {
+	local ex=$W/ex
+	mkdir -p "$ex/spool" "$ex/log"
+	chown Debian-exim: "$ex/spool" "$ex/log"
+	cat > "$ex/exim.conf" <<-EOF2
+	exim_path = $EXIM
+	spool_directory = $ex/spool
+	log_file_path = $ex/log/%slog
+	primary_hostname = exim.test
+	local_interfaces = <; 127.0.0.1
+	daemon_smtp_ports = $1
+	dsn_advertise_hosts = *
+	host_lookup =
+	rfc1413_hosts =
+	acl_smtp_rcpt = check_rcpt
+	begin acl
+	check_rcpt:
+	  accept hosts = 127.0.0.1
+	  deny
+	begin routers
+	fail_remote:
+	  driver = redirect
+	  domains = remote.example
+	  allow_fail
+	  data = :fail: no such user here
+	smarthost:
+	  driver = manualroute
+	  route_list = * 127.0.0.1 byname
+	  self = send
+	  transport = to_smtpd
+	  no_more
+	begin transports
+	to_smtpd:
+	  driver = smtp
+	  port = $2
+	  allow_localhost
+	begin retry
+	* * F,1m,10s
+	begin rewrite
+	EOF2
+	chmod 644 "$ex/exim.conf"
+	start_bg "$EXIM" -C "$ex/exim.conf" -bdf -q1s
+	wait_port "$1" 20
+}
+
 @test "smtpd: DSN offered; RET, ENVID, NOTIFY, ORCPT accepted and stored in the envelope" {
 	run sm --queue "$W/q" --smtp-send /bin/true <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<bob@example.org> RET=HDRS ENVID=QQ+2Bx\r\nRCPT TO:<carol@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Carol+40remote.example\r\nRCPT TO:<dave@remote.example> notify=never\r\nRCPT TO:<erin@remote.example>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n")"
 	assert_line "250 DSN"
@@ -249,13 +299,54 @@ s.quit()' "$pfp"
 	run report got
 	assert_line "report: Undelivered Mail Returned to Sender to alice@example.net"
 	assert_line --regexp "^  mta: dns; relay.test envid: our\+id arrival: True$"
-	assert_line --regexp "^  rcpt: rfc822; ?Carol@Original.example \| rfc822; carol@remote.example \| failed \| 5.7.1 \| smtp; 550 5.7.1"
+	assert_line --regexp "^  rcpt: rfc822; ?Carol\\+40Original.example \\| rfc822; ?carol@remote.example \\| failed \\| 5\\.0\\.0 \\|"
+	assert_line "  returned: text/rfc822-headers True False"
 	assert_line "  returned: text/rfc822-headers True False"
 	assert_line "report: Successful Mail Delivery Report to <alice@example.net>"
 	assert_line --regexp "^  mta: dns; .* envid: pf\+one arrival: True$"
 	assert_line "  rcpt: rfc822; Bob@example.org | rfc822; bob@example.org | delivered | 2.0.0 | smtp; 250 2.0.0 <bob@example.org> Ok: delivered"
 	run grep -c "sender delivery status notification" "$W/pf/maillog"
 	assert_output 0
+}
+
+@test "Exim: sends NOTIFY/ORCPT/RET/ENVID to smtpd; smtpd's queue passes them to Exim, whose failure report (parsed) quotes them" {
+	[ -x "$EXIM" ] && id Debian-exim >/dev/null 2>&1 || skip "Exim is not unpacked (tests/deps.sh test)"
+	[ "$(id -u)" -eq 0 ] || skip "a private Exim needs root"
+	local exp i
+	start_smtpd -v --queue "$W/q" --smtp-send /bin/true
+	exp=$(free_port)
+	exim_dsn "$exp" "$PORT"
+	# 1. Exim -> smtpd: the DSN parameters arrive as the client gave them
+	run timeout 20 "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+print(s.sendmail("alice@example.net", ["bob@example.org"], b"Subject: via exim\r\n\r\nhi\r\n",
+    mail_options=["RET=HDRS", "ENVID=ex+2Bone"], rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;Bob+40example.org"]))
+s.quit()' "$exp"
+	assert_success
+	for ((i = 0; i < 200; i++)); do [ "$(nmsg "$NEW")" = 1 ] && break; sleep 0.1; done
+	[ "$(nmsg "$NEW")" = 1 ]
+	run grep -a "C: MAIL FROM\|C: RCPT TO" smtpd.log
+	assert_line --regexp "^C: MAIL FROM:<alice@example.net> SIZE=[0-9]+ RET=HDRS ENVID=ex\+2Bone$"
+	assert_line "C: RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+40example.org"
+	# 2. smtpd -> its queue -> Exim, which fails carol and reports to alice
+	# through smtpd; the runner also sends smtpd's success report for bob
+	run sm --queue "$W/q" --smtp-send "$BIN/smtp-send -s 127.0.0.1:$exp" <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<alice@example.net> RET=HDRS ENVID=our+2Bid\r\nRCPT TO:<carol@remote.example> NOTIFY=FAILURE ORCPT=rfc822;Carol+40Original.example\r\nDATA\r\nSubject: the original\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: queued as"
+	for ((i = 0; i < 300; i++)); do [ "$(nmsg home/alice/Maildir/new)" -ge 2 ] && break; sleep 0.1; done
+	[ "$(nmsg home/alice/Maildir/new)" = 2 ] || { cat "$W/ex/log/mainlog"; false; }
+	mkdir got
+	i=0; for f in home/alice/Maildir/new/*; do cp "$f" got/$i.eml; i=$((i + 1)); done
+	run report got
+	# Exim quotes ENVID and ORCPT as it got them (xtext, not decoded) and
+	# returns the header only (RET=HDRS)
+	assert_line "report: Mail delivery failed: returning message to sender to alice@example.net"
+	assert_line --regexp "^  mta: dns; exim.test envid: our\\+2Bid "
+	assert_line --regexp "^  rcpt: rfc822; ?Carol\\+40Original.example \\| rfc822; ?carol@remote.example \\| failed \\| 5\\.0\\.0 \\|"
+	assert_line "  returned: text/rfc822-headers True False"
+	assert_line "report: Successful Mail Delivery Report to <alice@example.net>"
+	assert_line --regexp "^  mta: dns; .* envid: ex\+one arrival: True$"
+	assert_line "  rcpt: rfc822; Bob@example.org | rfc822; bob@example.org | delivered | 2.0.0 | smtp; 250 2.0.0 <bob@example.org> Ok: delivered"
 }
 
 @test "local delivery with NOTIFY=SUCCESS: a success report through the queue; none for FAILURE or NEVER" {
