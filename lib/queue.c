@@ -4,6 +4,7 @@
  * runner until its envelope is renamed into env/, and everything is
  * fsync'ed (files first, then the directories holding the new names)
  * before the caller is told it is safe. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,11 +52,27 @@ int queue_env_add(struct queue_env *e, const char *addr)
 	return 0;
 }
 
+int queue_env_add_arg(struct queue_env *e, const char *arg)
+{
+	if (e->nlarg >= QUEUE_LARG_MAX || strlen(arg) >= QUEUE_LARG_LEN) {
+		errno = E2BIG;
+		return -1;
+	}
+	e->larg = xrealloc(e->larg, (e->nlarg + 1) * sizeof *e->larg);
+	e->larg[e->nlarg++] = xstrdup(arg);
+	return 0;
+}
+
 void queue_env_free(struct queue_env *e)
 {
 	free(e->rcpt);
 	e->rcpt = NULL;
 	e->nrcpt = 0;
+	for (size_t i = 0; i < e->nlarg; i++)
+		free(e->larg[i]);
+	free(e->larg);
+	e->larg = NULL;
+	e->nlarg = 0;
 }
 
 /* ---- parsing ---- */
@@ -173,9 +190,39 @@ static int parse_dsn(const char *k, size_t klen, const char *v, const char *end,
 			r->warned = 1;
 		} else if (strcmp(w, "delivered") == 0) {
 			r->delivered = 1;
+		} else if (strcmp(w, "expanded") == 0) {
+			r->expanded = 1;
 		}
 	}
 	return 0;
+}
+
+/* A "local-arg XTEXT" line: one argument of smtpd's, xtext-decoded
+ * (RFC 3461 4: "+XX" for '+', '=', blanks and 8-bit bytes; a control
+ * byte is refused).  No value: the empty argument. */
+static int parse_larg(const char *v, const char *end, struct queue_env *e)
+{
+	char dec[QUEUE_LARG_LEN];
+	size_t n = 0;
+
+	for (; v < end; v++) {
+		int c = (unsigned char)*v;
+
+		if (c == '+') {
+			unsigned int x;
+
+			if (end - v < 3 || !isxdigit((unsigned char)v[1]) ||
+			    !isxdigit((unsigned char)v[2]) || sscanf(v + 1, "%2x", &x) != 1)
+				return -1;
+			c = (int)x;
+			v += 2;
+		}
+		if (c < ' ' || c == 0x7f || n + 1 >= sizeof dec)
+			return -1;
+		dec[n++] = (char)c;
+	}
+	dec[n] = '\0';
+	return queue_env_add_arg(e, dec);
 }
 
 /* One "key value" line [p, end) into e; *why on error. */
@@ -210,6 +257,13 @@ static int parse_line(const char *p, const char *end, struct queue_env *e, int l
 	} else if (KEY("ret") || KEY("envid") || KEY("dsn")) {
 		if (parse_dsn(p, klen, v, end, e) < 0)
 			return *why = "bad DSN line", -1;
+	} else if (KEY("local")) {
+		if (e->nrcpt == 0 || v != end)
+			return *why = "bad local line", -1;
+		e->rcpt[e->nrcpt - 1].local = 1;
+	} else if (KEY("local-arg")) {
+		if (parse_larg(v, end, e) < 0)
+			return *why = "bad local-arg line", -1;
 	}
 	/* Unknown keys: a later version's field; ignore. */
 #undef KEY
@@ -260,6 +314,22 @@ int queue_env_format(const struct queue_env *e, struct buf *out)
 			return errno = EINVAL, -1;
 		buf_printf(out, "envid %s\n", e->envid);
 	}
+	for (size_t i = 0; i < e->nlarg; i++) {
+		if (has_ctl(e->larg[i]))
+			return errno = EINVAL, -1;
+		buf_adds(out, "local-arg");
+		if (e->larg[i][0] != '\0')
+			buf_addc(out, ' ');
+		for (const char *a = e->larg[i]; *a; a++) {
+			unsigned char c = (unsigned char)*a;
+
+			if (c > ' ' && c < 0x7f && c != '+' && c != '=')
+				buf_addc(out, (char)c);
+			else
+				buf_printf(out, "+%02X", c);
+		}
+		buf_addc(out, '\n');
+	}
 	for (size_t i = 0; i < e->nrcpt; i++) {
 		const struct queue_rcpt *r = &e->rcpt[i];
 
@@ -272,16 +342,18 @@ int queue_env_format(const struct queue_env *e, struct buf *out)
 				buf_addc(out, ((unsigned char)*t < ' ' || *t == 0x7f) ? ' ' : *t);
 		}
 		buf_addc(out, '\n');
-		if (r->notify != 0 || r->orcpt[0] != '\0' || r->warned || r->delivered) {
+		if (r->notify != 0 || r->orcpt[0] != '\0' || r->warned || r->delivered || r->expanded) {
 			char nb[64];
 
 			if (has_ctl(r->orcpt) || strchr(r->orcpt, ' ') != NULL)
 				return errno = EINVAL, -1;
 			dsn_notify_format(r->notify, nb, sizeof nb);
-			buf_printf(out, "dsn%s%s%s%s%s%s\n", nb[0] ? " notify=" : "", nb,
+			buf_printf(out, "dsn%s%s%s%s%s%s%s\n", nb[0] ? " notify=" : "", nb,
 			    r->orcpt[0] ? " orcpt=" : "", r->orcpt, r->warned ? " warned" : "",
-			    r->delivered ? " delivered" : "");
+			    r->delivered ? " delivered" : "", r->expanded ? " expanded" : "");
 		}
+		if (r->local)
+			buf_adds(out, "local\n");
 	}
 	return 0;
 }

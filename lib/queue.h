@@ -26,9 +26,22 @@
  * and "envid XTEXT" after "next", and after a recipient's line a line
  * "dsn notify=SUCCESS,DELAY orcpt=rfc822;XTEXT warned delivered" (each
  * word optional; "warned": a delay report was sent; "delivered": smtpd
- * delivered it locally and the runner owes the success report) for that
- * recipient.
+ * delivered it locally and the runner owes the success report;
+ * "expanded": that recipient was a list, the report says "expanded") for
+ * that recipient.
  * Readers before these lines ignore them.
+ *
+ * Local delivery handed back to smtpd (issue 15, store and forward): a
+ * line "local" after a recipient's lines marks it as one of smtpd's local
+ * recipients whose delivery failed temporarily; the runner retries it by
+ * running smtpd --lmtp (the smtpd beside it) with the arguments of the
+ * envelope's "local-arg XTEXT" lines (one argument each, xtext-encoded,
+ * after "next"), which say how smtpd delivered: --hostname, --domains,
+ * --users, --mailbox, --mda, --aliases, --queue...  smtpd writes them in
+ * every envelope, so the runner also knows its local domains (a report to
+ * a sender in one of them is delivered the same way, not routed by MX).
+ * The runner runs that smtpd with the ids of the envelope file's owner,
+ * never more (see smtp-send/queue.c).
  *
  * one "rcpt <addr> STATE [text]" line per recipient, STATE one of
  * pending|done|failed, text the last reply from the remote server (control
@@ -66,6 +79,8 @@
 #define QUEUE_ADDR_MAX  SMTP_PATH_MAX   /* RFC 5321 4.5.3.1.3 */
 #define QUEUE_TEXT_MAX  SMTP_REPLY_MAX  /* one reply line */
 #define QUEUE_ENV_MAX   (1024 * 1024)   /* an envelope file we read at most */
+#define QUEUE_LARG_MAX  32              /* local-arg lines: smtpd's delivery options */
+#define QUEUE_LARG_LEN  4096            /* one local-arg, decoded (a path: PATH_MAX) */
 
 enum queue_state { QR_PENDING, QR_DONE, QR_FAILED };
 
@@ -76,6 +91,8 @@ struct queue_rcpt {
 	int  notify;                    /* DSN_* bits, 0: no NOTIFY */
 	int  warned;                    /* a delay report went out */
 	int  delivered;                 /* done locally by smtpd: success report owed */
+	int  expanded;                  /* ... to a list's members (RFC 3461 6.2.7.2) */
+	int  local;                     /* smtpd's local recipient: retried through smtpd --lmtp */
 	char remote[256];               /* the server that answered in this run (not stored) */
 	char orcpt[DSN_ORCPT_MAX + 1];  /* "rfc822;xtext" as received, or "" */
 };
@@ -90,6 +107,8 @@ struct queue_env {
 	char   envid[DSN_ENVID_MAX * 3 + 1];  /* ENVID as received (xtext), or "" */
 	size_t nrcpt;
 	struct queue_rcpt *rcpt;          /* nrcpt entries, malloc'd */
+	size_t nlarg;
+	char **larg;                      /* "local-arg" lines decoded, malloc'd */
 };
 
 /* Set e to an empty version-1 envelope from sender (NULL or "" for <>),
@@ -97,7 +116,9 @@ struct queue_env {
 void queue_env_init(struct queue_env *e, const char *from, time_t now);
 /* Append a pending recipient; -1 (EINVAL) if addr is empty or too long. */
 int queue_env_add(struct queue_env *e, const char *addr);
-/* Free the recipient array; e may be reused after queue_env_init. */
+/* Append a local-arg; -1 (E2BIG) past QUEUE_LARG_MAX or QUEUE_LARG_LEN. */
+int queue_env_add_arg(struct queue_env *e, const char *arg);
+/* Free the recipient array and args; e may be reused after queue_env_init. */
 void queue_env_free(struct queue_env *e);
 
 /* Parse envelope text p[0..n) into e (freed by the caller with

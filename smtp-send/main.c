@@ -35,6 +35,7 @@ struct cmdline {
 	size_t nattach, nheaders;
 	int    compose;
 	int    list;        /* --list */
+	int    bs;          /* --bs: sendmail -bs */
 	char   envid[DSN_ENVID_MAX * 3 + 1];   /* --envid as xtext */
 	int    notify;          /* --notify */
 	char **orcpt;           /* --orcpt as "rfc822;xtext", one per recipient in order */
@@ -46,7 +47,7 @@ enum {
 	O_PIPE = 256, O_DNS, O_PORT, O_HELO, O_STARTTLS, O_TLS, O_CAFILE, O_INSECURE, O_AUTH,
 	O_AUTHMECH, O_PASSFILE, O_PLAINAUTH, O_LMTP, O_BDAT, O_DRYRUN, O_QUITAFTER, O_TIMEOUT,
 	O_SUBJECT, O_BODY, O_ATTACH, O_HEADER, O_HTML, O_NAME, O_QUEUE, O_RETRYNOW, O_MAXAGE,
-	O_LIST, O_DELAYWARN, O_NOTIFY, O_RET, O_ENVID, O_ORCPT, O_SIGN, O_ENCRYPT,
+	O_LIST, O_BS, O_DELAYWARN, O_NOTIFY, O_RET, O_ENVID, O_ORCPT, O_SIGN, O_ENCRYPT,
 	O_PGPSIGN, O_PGPENCRYPT
 };
 
@@ -103,7 +104,8 @@ static void usage(FILE *f)
 	    "      --max-age AGE         bounce after AGE (s, m, h, d; default 5d)\n"
 	    "      --delay-warning AGE   report a delay (NOTIFY=DELAY) after AGE (default: none)\n"
 	    "      --list                list the queue (as mailq) instead of running it\n"
-	    "Run as sendmail (a link): sendmail [-t] [-i] [-f FROM] [-bp] [-q] RCPT...\n"
+	    "      --bs                  an SMTP session on stdin/stdout, carried to -s or --pipe (sendmail -bs)\n"
+	    "Run as sendmail (a link): sendmail [-t] [-i] [-f FROM] [-bp] [-bs] [-q] RCPT...\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", SEND_CMD_SECS);
 }
@@ -141,6 +143,7 @@ static const struct option longopts[] = {
 	{ "retry-now",      no_argument,       NULL, O_RETRYNOW },
 	{ "max-age",        required_argument, NULL, O_MAXAGE },
 	{ "list",           no_argument,       NULL, O_LIST },
+	{ "bs",             no_argument,       NULL, O_BS },
 	{ "delay-warning",  required_argument, NULL, O_DELAYWARN },
 	{ "notify",         required_argument, NULL, O_NOTIFY },
 	{ "ret",            required_argument, NULL, O_RET },
@@ -276,6 +279,7 @@ static void option(struct cmdline *cl, int c, char *arg)
 	case O_MAXAGE: cl->q.max_age = duration(arg); break;
 	case O_DELAYWARN: cl->q.delay_warn = duration(arg); break;
 	case O_LIST: cl->list = 1; break;
+	case O_BS: cl->bs = 1; break;
 	case O_NOTIFY: case O_RET: case O_ENVID: case O_ORCPT: dsn_option(cl, c, arg); break;
 	case O_SIGN:
 	case O_ENCRYPT:
@@ -612,7 +616,9 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (cl.list && !cl.queue)
 		diex(EX_USAGE, "--list needs --queue DIR");
-	ex = cl.queue ? queue_mode(&cl) : send_mode(&cl);
+	if (cl.bs && (cl.nrcpt > 0 || cl.queue || cl.compose || cl.from_headers))
+		diex(EX_USAGE, "--bs takes no recipients, queue or message options");
+	ex = cl.bs ? bs_session(&cl.o) : cl.queue ? queue_mode(&cl) : send_mode(&cl);
 	for (size_t i = cl.nargv; i < cl.nrcpt; i++)
 		free(cl.rcpt[i]);
 	free(cl.rcpt);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -183,6 +184,110 @@ int net_pipe(const char *cmd, struct peer *p, char *err, size_t cap)
 	p->child = pid;
 	p->local = 1;
 	snprintf(p->name, sizeof p->name, "pipe:%s", cmd);
+	return 0;
+}
+
+int net_spawn(char *const argv[], const struct ids *as, struct peer *p, char *err, size_t cap)
+{
+	int to[2], from[2];
+	pid_t pid;
+
+	if (pipe2(to, O_CLOEXEC) < 0) {
+		snprintf(err, cap, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	if (pipe2(from, O_CLOEXEC) < 0) {
+		snprintf(err, cap, "pipe: %s", strerror(errno));
+		close(to[0]), close(to[1]);
+		return -1;
+	}
+	if ((pid = fork()) < 0) {
+		snprintf(err, cap, "fork: %s", strerror(errno));
+		close(to[0]), close(to[1]), close(from[0]), close(from[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(to[0], 0) < 0 || dup2(from[1], 1) < 0)
+			_exit(127);
+		/* for good, before the exec: the server never gets more */
+		if (as != NULL && (setgroups(1, &as->gid) < 0 ||
+		    setresgid(as->gid, as->gid, as->gid) < 0 ||
+		    setresuid(as->uid, as->uid, as->uid) < 0 || geteuid() != as->uid)) {
+			dprintf(2, "smtp-send: cannot switch to uid %u: %s\n", (unsigned)as->uid,
+			    strerror(errno));
+			_exit(127);
+		}
+		execvp(argv[0], argv);
+		dprintf(2, "smtp-send: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(to[0]);
+	close(from[1]);
+	memset(p, 0, sizeof *p);
+	p->rfd = from[0];
+	p->wfd = to[1];
+	p->child = pid;
+	p->local = 1;
+	snprintf(p->name, sizeof p->name, "%s", argv[0]);
+	return 0;
+}
+
+/* Write all of buf to fd; -1 on error. */
+static int put_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, buf, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		buf += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int net_splice(struct peer *p, int in, int out, int timeout, char *err, size_t cap)
+{
+	struct pollfd pf[2] = { { .fd = in, .events = POLLIN }, { .fd = p->rfd, .events = POLLIN } };
+	char buf[IO_BUFSIZE];
+
+	while (pf[1].fd >= 0) {
+		int r = poll(pf, 2, timeout * 1000);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(err, cap, "%s", r == 0 ? "timeout" : strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t k;
+
+			if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if ((k = read(pf[i].fd, buf, sizeof buf)) < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				pf[i].fd = -1;
+				/* the client is done: the server sees its end of input */
+				if (i == 0 && p->wfd == p->rfd)
+					shutdown(p->wfd, SHUT_WR);
+				else if (i == 0)
+					close(p->wfd), p->wfd = -1;
+				continue;
+			}
+			if (put_all(i == 0 ? p->wfd : out, buf, (size_t)k) < 0) {
+				snprintf(err, cap, "%s: %s", i == 0 ? "write to the server" :
+				    "write to the client", strerror(errno));
+				return -1;
+			}
+		}
+	}
 	return 0;
 }
 

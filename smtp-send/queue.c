@@ -10,9 +10,14 @@
  * (RFC 5321 4.5.5), so a bounce never bounces. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <linux/limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -66,7 +71,7 @@ static void crlf_to_lf(struct buf *b)
 }
 
 /* Report kinds: what newly[i] holds for a recipient of this run. */
-enum { K_NONE, K_FAILED, K_RELAYED, K_DELAYED, K_DELIVERED };
+enum { K_NONE, K_FAILED, K_RELAYED, K_DELAYED, K_DELIVERED, K_EXPANDED };
 
 static const struct {
 	const char *action, *subject, *intro;
@@ -82,6 +87,10 @@ static const struct {
 	    DSN_DELAY },
 	[K_DELIVERED] = { "delivered", "Successful Mail Delivery Report",
 	    "Your message was delivered to the mailbox of", DSN_SUCCESS },
+	/* RFC 3461 6.2.7.2: a list's own report ends there; its members'
+	 * copies carry no NOTIFY of the author's */
+	[K_EXPANDED] = { "expanded", "Successful Mail Delivery Report",
+	    "Your message was delivered to the members of the mailing list", DSN_SUCCESS },
 };
 
 /* Per-recipient fields of the report (RFC 3464 2.3). */
@@ -94,7 +103,7 @@ static void dsn_rcpt(struct buf *b, const struct queue_rcpt *q, int kind, const 
 		buf_printf(b, "\r\nOriginal-Recipient: %.*s; %s", (int)(semi - q->orcpt),
 		    q->orcpt, dec);
 	status_of(t, kind == K_FAILED, st, sizeof st);
-	if (kind == K_RELAYED || kind == K_DELIVERED)
+	if (kind == K_RELAYED || kind == K_DELIVERED || kind == K_EXPANDED)
 		snprintf(st, sizeof st, "2.0.0");
 	buf_printf(b, "\r\nFinal-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n",
 	    q->addr, kinds[kind].action, st);
@@ -181,6 +190,10 @@ static void bounce(const struct opts *o, const char *dir, const struct queue_env
 	dsn_build(o, e, mark, kind, m, now, &b);
 	crlf_to_lf(&b);
 	queue_env_init(&be, "", now);
+	/* smtpd's local-args go along: a sender in its local domains gets
+	 * the report through it (handed_back), not by MX */
+	for (size_t i = 0; i < e->nlarg; i++)
+		queue_env_add_arg(&be, e->larg[i]);
 	if (queue_env_add(&be, e->from) < 0 || queue_enqueue(dir, &be, b.p, b.len, id) < 0)
 		warn_("queue %s: cannot queue the report to <%s>", dir, e->from);
 	else if (o->verbose)
@@ -260,24 +273,227 @@ static int load_msg(const char *dir, const char *id, struct message *m, char *er
 	return r;
 }
 
-/* Attempt the pending recipients of a locked message. */
+/* ---- local delivery handed back to smtpd (lib/queue.h "local") ---- */
+
+/* The value after opt in the envelope's local-args, or NULL. */
+static const char *larg_value(const struct queue_env *e, const char *opt)
+{
+	for (size_t i = 0; i + 1 < e->nlarg; i++)
+		if (strcmp(e->larg[i], opt) == 0)
+			return e->larg[i + 1];
+	return NULL;
+}
+
+/* Whether addr is in one of the local domains of the smtpd that wrote e
+ * (its --domains, else its host name and localhost, as smtpd decides). */
+static int env_local(const struct queue_env *e, const char *addr)
+{
+	const char *at = strrchr(addr, '@'), *doms = larg_value(e, "--domains");
+	const char *dom = at ? at + 1 : "", *host = larg_value(e, "--hostname");
+	size_t n = strlen(dom);
+
+	if (e->nlarg == 0 || n == 0)
+		return 0;
+	if (doms == NULL)
+		return (host != NULL && strcasecmp(dom, host) == 0) || strcasecmp(dom, "localhost") == 0;
+	for (const char *p = doms; *p; ) {
+		size_t k = strcspn(p, ", ");
+
+		if (k == n && strncasecmp(p, dom, n) == 0)
+			return 1;
+		p += k;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
+/* A recipient smtpd delivers: one it deferred, or (unless -s or --pipe
+ * name the one server to use) one in its local domains, such as the
+ * sender of a report. */
+static int handed_back(const struct opts *o, const struct queue_env *e, const struct queue_rcpt *q)
+{
+	return e->nlarg > 0 && (q->local || (o->server == NULL && o->pipe_cmd == NULL &&
+	    env_local(e, q->addr)));
+}
+
+/* Whether path is root's alone: it and every directory above it owned
+ * by root, none writable by others but a sticky one (/tmp), so nobody
+ * else wrote it or can put another file in its place. */
+static int root_path(const char *path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+
+	if (realpath(path, real) == NULL)
+		return 0;
+	for (;;) {
+		if (lstat(real, &st) < 0 || st.st_uid != 0 ||
+		    ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(S_ISDIR(st.st_mode) &&
+		    (st.st_mode & S_ISVTX))))
+			return 0;
+		if (strcmp(real, "/") == 0)
+			return 1;
+		char *slash = strrchr(real, '/');
+
+		if (slash == real)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+}
+
+/* Options of smtpd's (each with a value but --no-forward) that give it no
+ * power beyond what smtpd as root grants any client: where mail goes is
+ * decided by the system's accounts (or a passwd-file of root's) and its
+ * privilege separation.  The others (--mailbox, --mda, a passwd-file
+ * someone else could write, ...) say who a user is, where a mailbox lies
+ * or what command runs. */
+static int root_safe(const struct queue_env *e)
+{
+	static const char *const safe[] = { "--hostname", "--domains", "--max-size", "--aliases",
+	    "--queue", "--smtp-send", "--users" };
+
+	for (size_t i = 0; i < e->nlarg; i++) {
+		size_t k = 0;
+
+		if (strcmp(e->larg[i], "--no-forward") == 0 || strcmp(e->larg[i], "--list-headers") == 0)
+			continue;
+		while (k < sizeof safe / sizeof *safe && strcmp(e->larg[i], safe[k]) != 0)
+			k++;
+		if (k == sizeof safe / sizeof *safe || i + 1 == e->nlarg)
+			return 0;
+		if (strcmp(e->larg[i], "--users") == 0 && !root_path(e->larg[i + 1]))
+			return 0;
+		i++;
+	}
+	return 1;
+}
+
+/* The command line of the smtpd to hand back to, and under whose ids it
+ * runs (*drop, as).  Not root: ours, with the envelope's options.  Root:
+ * the queue's env/ belongs to the user whose smtpd wrote the envelopes,
+ * so what an envelope says never runs with more rights than that user
+ * has: smtpd runs with the user's ids, unless the options are all
+ * root_safe, and then as root, as the smtpd that wrote them ran (it drops
+ * to --user, the owner, for the protocol and delivers as each recipient),
+ * with the runner's own queue directory and the default runner.  -1 (with
+ * err) if env/ is writable by others. */
+static int handback_argv(const char *dir, const struct queue_env *e, char **argv,
+    struct ids *as, int *drop, char *err, size_t cap)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	struct passwd *pw;
+	size_t n = 2;
+
+	*drop = 0;
+	snprintf(path, sizeof path, "%s/env", dir);
+	if (stat(path, &st) < 0) {
+		snprintf(err, cap, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, cap, "%s is writable by others: no local delivery from it", path);
+		return -1;
+	}
+	pw = getpwuid(st.st_uid);
+	if (geteuid() == 0 && st.st_uid != 0 && pw != NULL && root_safe(e)) {
+		argv[n++] = "--user";
+		argv[n++] = pw->pw_name;
+		argv[n++] = "--queue";
+		argv[n++] = (char *)dir;
+		for (size_t i = 0; i < e->nlarg; i++) {
+			if (strcmp(e->larg[i], "--queue") == 0 || strcmp(e->larg[i], "--smtp-send") == 0)
+				i++;
+			else
+				argv[n++] = e->larg[i];
+		}
+		argv[n] = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < e->nlarg; i++)
+		argv[n++] = e->larg[i];
+	argv[n] = NULL;
+	if (geteuid() != 0 || st.st_uid == 0)
+		return 0;
+	as->uid = st.st_uid;
+	as->gid = pw != NULL ? pw->pw_gid : st.st_gid;
+	*drop = 1;
+	return 0;
+}
+
+/* Deliver rv[0..n) through "smtpd --lmtp LOCAL-ARGS" (the smtpd beside
+ * this program, else the one in PATH): one LMTP reply per recipient. */
+static void handback(const struct opts *o, const char *dir, const struct queue_env *e,
+    const struct message *m, struct rcpt *rv, size_t n)
+{
+	char self[PATH_MAX], prog[PATH_MAX + 8], err[PATH_MAX + 64];
+	char **argv = xcalloc(e->nlarg + 8, sizeof *argv);
+	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+	struct opts od = *o;
+	struct ids as;
+	struct peer p;
+	int drop, rc;
+
+	snprintf(prog, sizeof prog, "smtpd");
+	if (len > 0) {
+		self[len] = '\0';
+		snprintf(prog, sizeof prog, "%s/smtpd", dirname(self));
+		if (access(prog, X_OK) < 0)
+			snprintf(prog, sizeof prog, "smtpd");
+	}
+	argv[0] = prog;
+	argv[1] = "--lmtp";
+	rc = handback_argv(dir, e, argv, &as, &drop, err, sizeof err);
+	if (rc == 0)
+		rc = net_spawn(argv, drop ? &as : NULL, &p, err, sizeof err);
+	if (rc < 0) {
+		for (size_t i = 0; i < n; i++) {
+			rv[i].state = RS_TEMP;
+			snprintf(rv[i].enh, sizeof rv[i].enh, "4.3.0");
+			snprintf(rv[i].text, sizeof rv[i].text, "local delivery: %.*s",
+			    (int)sizeof rv[i].text - 20, err);
+			snprintf(rv[i].host, sizeof rv[i].host, "smtpd");
+		}
+		free(argv);
+		return;
+	}
+	od.server = od.pipe_cmd = NULL;
+	od.lmtp = 1;
+	od.bdat = 0;
+	od.tls = TLSM_NONE;
+	od.auth_user = NULL;
+	od.quit_after = ST_NONE;
+	smtp_session(&od, &p, NULL, e->from, m, rv, n);
+	peer_close(&p);
+	free(argv);
+}
+
+/* Attempt the pending recipients of a locked message: the ones smtpd
+ * delivers handed back to it, the others by SMTP. */
 static void attempt(const struct opts *o, const struct qopts *q, SSL_CTX *ctx,
     const char *id, struct queue_env *e, int *newly, struct message *m)
 {
 	struct rcpt *rv = xcalloc(e->nrcpt + 1, sizeof *rv);
-	size_t *map = xcalloc(e->nrcpt + 1, sizeof *map), k = 0;
+	size_t *map = xcalloc(e->nrcpt + 1, sizeof *map), k = 0, nremote;
 	char err[300];
 	struct opts od = *o;    /* with this message's RET and ENVID */
 
 	od.ret = e->ret;
 	od.envid = e->envid[0] ? e->envid : NULL;
-	for (size_t i = 0; i < e->nrcpt; i++)
-		if (e->rcpt[i].state == QR_PENDING) {
-			rv[k].addr = e->rcpt[i].addr;
-			rv[k].notify = e->rcpt[i].notify;
-			rv[k].orcpt = e->rcpt[i].orcpt[0] ? e->rcpt[i].orcpt : NULL;
-			map[k++] = i;
-		}
+	/* the remote ones first, then the local ones */
+	for (int local = 0; local < 2; local++) {
+		for (size_t i = 0; i < e->nrcpt; i++)
+			if (e->rcpt[i].state == QR_PENDING &&
+			    handed_back(o, e, &e->rcpt[i]) == local) {
+				rv[k].addr = e->rcpt[i].addr;
+				rv[k].notify = e->rcpt[i].notify;
+				rv[k].orcpt = e->rcpt[i].orcpt[0] ? e->rcpt[i].orcpt : NULL;
+				map[k++] = i;
+			}
+		if (local == 0)
+			nremote = k;
+	}
 	if (load_msg(q->dir, id, m, err, sizeof err) < 0) {
 		/* a spool file we cannot send will not get better */
 		for (size_t j = 0; j < k; j++) {
@@ -285,8 +501,11 @@ static void attempt(const struct opts *o, const struct qopts *q, SSL_CTX *ctx,
 			snprintf(rv[j].enh, sizeof rv[j].enh, "5.6.0");
 			snprintf(rv[j].text, sizeof rv[j].text, "cannot send the queued message: %s", err);
 		}
-	} else if (k > 0) {
-		deliver(&od, ctx, e->from, m, rv, k);
+	} else {
+		if (nremote > 0)
+			deliver(&od, ctx, e->from, m, rv, nremote);
+		if (k > nremote)
+			handback(&od, q->dir, e, m, rv + nremote, k - nremote);
 	}
 	record(e, rv, map, k, newly, id, o->verbose);
 	free(rv);
@@ -323,7 +542,8 @@ static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, c
 	attempt(o, q, ctx, id, &e, newly, &m);
 	for (size_t i = 0; i < e.nrcpt; i++)
 		if (e.rcpt[i].delivered && e.rcpt[i].state == QR_DONE) {
-			newly[i] = K_DELIVERED;         /* smtpd's local delivery */
+			/* smtpd's local delivery, or a list's expansion */
+			newly[i] = e.rcpt[i].expanded ? K_EXPANDED : K_DELIVERED;
 			e.rcpt[i].delivered = 0;
 		}
 	e.attempts++;
@@ -341,7 +561,7 @@ static void run_one(const struct opts *o, const struct qopts *q, SSL_CTX *ctx, c
 	for (size_t i = 0; i < e.nrcpt; i++)
 		anyfail |= newly[i] != K_NONE;
 	if (anyfail && e.from[0] != '\0')
-		for (int k = K_FAILED; k <= K_DELIVERED; k++)
+		for (int k = K_FAILED; k <= K_EXPANDED; k++)
 			bounce(o, q->dir, &e, newly, k, &m, now);
 	else if (anyfail && o->verbose)
 		fprintf(stderr, "* %s: null sender, no bounce\n", id);

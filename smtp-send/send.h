@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/types.h>
 #include <openssl/ssl.h>
 
 #include "buf.h"
@@ -234,6 +235,17 @@ int net_connect_addr(const char *name, const char *addr, int port, int timeout,
     struct peer *p, char *err, size_t cap);
 /* Start sh -c cmd on two pipes; 0 or -1. */
 int net_pipe(const char *cmd, struct peer *p, char *err, size_t cap);
+/* Run argv (no shell) on two pipes, as net_pipe; with as, under those
+ * ids for good (setgroups, setresgid, setresuid) before the exec. */
+struct ids {
+	uid_t uid;
+	gid_t gid;
+};
+int net_spawn(char *const argv[], const struct ids *as, struct peer *p, char *err, size_t cap);
+/* Copy bytes both ways between the client (in, out) and the peer until
+ * the peer closes (sendmail -bs); the client's end of input is passed on.
+ * -1 with err after timeout seconds of silence or an I/O error. */
+int net_splice(struct peer *p, int in, int out, int timeout, char *err, size_t cap);
 /* Close the peer and reap a --pipe child. */
 void peer_close(struct peer *p);
 
@@ -268,6 +280,9 @@ int sendmail_invoked(const char *argv0);
  * its length returned.  Exits 64 on an option it cannot honour, 0 for
  * newaliases. */
 int sendmail_argv(int argc, char **argv, char ***out);
+/* --bs (sendmail -bs): the SMTP session on stdin/stdout, carried to the
+ * server of -s or --pipe unchanged.  An exit status. */
+int bs_session(const struct opts *o);
 /* --list: the queue in DIR as mailq prints it, on f; an exit code. */
 int queue_print(const char *dir, FILE *f);
 

@@ -93,8 +93,7 @@ static void word(int argc, char **argv, int *i, char ***out, int *n, int *mode, 
 		else if (strcmp(w, "bi") == 0)
 			*mode = 'i';
 		else if (strcmp(w, "bs") == 0)
-			diex(EX_USAGE, "sendmail: -bs (SMTP on standard input) is not supported: "
-			    "run smtpd in inetd mode instead");
+			*mode = 's';
 		else if (strcmp(w, "bm") != 0)
 			diex(EX_USAGE, "sendmail: -%s is not supported", w);
 		return;
@@ -158,10 +157,51 @@ int sendmail_argv(int argc, char **argv, char ***out)
 		add(out, &n, "-s");
 		add(out, &n, env_or("MAILLAB_SMTP", "localhost"));
 	}
+	if (mode == 's') {      /* -bs: recipients come in RCPT commands */
+		add(out, &n, "--bs");
+		return n;
+	}
 	add(out, &n, "--");
 	for (; i < argc; i++)
 		add(out, &n, argv[i]);
 	return n;
+}
+
+/* ---- -bs: an SMTP session on standard input and output ---- */
+
+/* PHP mailers (Symfony Mailer, PHPMailer with their sendmail -bs transport) talk
+ * SMTP to us on a pipe.  Postfix runs its smtpd there; we have no mail
+ * system of our own, so the session is carried byte for byte to the
+ * submission server (-s, default $MAILLAB_SMTP): its replies, its
+ * extensions (DSN, SMTPUTF8, AUTH, STARTTLS) and its policy are the
+ * client's.  If it cannot be reached the client gets a 421 of ours, an
+ * SMTP answer it understands, and we exit 75. */
+int bs_session(const struct opts *o)
+{
+	struct peer p;
+	char err[300], host[256];
+	int port, r;
+
+	if (o->pipe_cmd != NULL) {
+		r = net_pipe(o->pipe_cmd, &p, err, sizeof err);
+	} else if (hostport_split(o->server ? o->server : "localhost", host, sizeof host, &port,
+	    o->lmtp ? 24 : 25) < 0) {
+		snprintf(err, sizeof err, "bad server: %s", o->server);
+		r = -1;
+	} else {
+		r = net_connect_host(host, port, SEND_CONNECT_SECS, &p, err, sizeof err);
+	}
+	if (r < 0) {
+		printf("421 4.4.1 sendmail -bs: cannot reach the mail server: %s\r\n", err);
+		fflush(stdout);
+		warnx_("-bs: %s", err);
+		return EX_TEMPFAIL;
+	}
+	r = net_splice(&p, 0, 1, o->timeout > 0 ? o->timeout : SEND_CMD_SECS, err, sizeof err);
+	if (r < 0)
+		warnx_("-bs: %s: %s", p.name, err);
+	peer_close(&p);
+	return r < 0 ? EX_TEMPFAIL : 0;
 }
 
 /* ---- the queue listing (mailq) ---- */

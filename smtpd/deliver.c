@@ -8,7 +8,9 @@
  * exited 0) before the reply goes out.  Delivery runs once per recipient
  * (an --mda gets the message on a memfd), so each recipient has its own
  * exit status (LMTP needs one
- * reply per recipient; SMTP folds them: any temporary failure is 451 for
+ * reply per recipient; SMTP folds them: with --queue a local recipient
+ * that failed temporarily is queued for a retry (defer.c) and the others
+ * are not delivered twice; without it any temporary failure is 451 for
  * the whole message, see DEVIATIONS.md). */
 #include <errno.h>
 #include <fcntl.h>
@@ -560,6 +562,7 @@ static int deliver_relay(struct session *s, const struct buf *m)
 	queue_env_init(&e, s->from, time(NULL));
 	e.ret = s->ret;
 	snprintf(e.envid, sizeof e.envid, "%s", s->envid);
+	queue_local_args(s->cfg, &e);
 	for (size_t i = 0; i < s->nrcpt; i++)
 		if (!s->rcpt[i].local && queue_env_add(&e, s->rcpt[i].addr) == 0) {
 			e.rcpt[e.nrcpt - 1].notify = s->rcpt[i].notify;
@@ -657,16 +660,25 @@ void deliver_message(struct session *s)
 	if (code == 0) {
 		queued = deliver_relay(s, &m);
 		for (size_t i = 0; i < s->nrcpt; i++) {
-			struct buf h = { 0 };
+			struct buf h = { 0 }, l = { 0 };
+			const struct buf *c = &m;
 
-			if (s->rcpt[i].local)
-				deliver_local(s, &s->rcpt[i],
-				    handoff_copy(s, s->rcpt[i].addr, &m, &h) ? &h : &m);
+			if (!s->rcpt[i].local)
+				continue;
+			if (handoff_copy(s, s->rcpt[i].addr, c, &h))
+				c = &h;
+			if (s->rcpt[i].alias && list_copy(s, s->rcpt[i].addr, c, &l))
+				c = &l;
+			deliver_local(s, &s->rcpt[i], c);
 			buf_free(&h);
+			buf_free(&l);
 		}
 		if (s->cfg->aliases != NULL)
 			queued |= alias_relay(s, &m);
 		queued |= dsn_local_success(s, &m);
+		/* last: a recipient it queues was not delivered (no success
+		 * report) and its alias members were not relayed */
+		defer_local(s, &m);
 	}
 	if (s->cfg->lmtp)
 		for (size_t i = 0; i < s->nrcpt; i++)

@@ -23,6 +23,7 @@ int dsn_local_success(struct session *s, const struct buf *m)
 	queue_env_init(&e, s->from, time(NULL));
 	e.ret = s->ret;
 	snprintf(e.envid, sizeof e.envid, "%s", s->envid);
+	queue_local_args(s->cfg, &e);
 	for (size_t i = 0; i < s->nrcpt; i++) {
 		const struct rcpt *r = &s->rcpt[i];
 		struct queue_rcpt *q;
@@ -33,6 +34,7 @@ int dsn_local_success(struct session *s, const struct buf *m)
 		q = &e.rcpt[e.nrcpt - 1];
 		q->state = QR_DONE;
 		q->delivered = 1;
+		q->expanded = r->alias && alias_is_list(s, r->addr);
 		q->notify = r->notify;
 		memcpy(q->orcpt, r->orcpt, sizeof q->orcpt);
 		snprintf(q->text, sizeof q->text, "250 %.*s", (int)sizeof q->text - 5, r->reply);

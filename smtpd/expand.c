@@ -69,6 +69,7 @@ static int queue_owner(struct session *s, const struct alias_set *set, const cha
 	if (owner != NULL && strlen(owner) + (dom ? strlen(dom) : 0) <= SMTP_PATH_MAX)
 		snprintf(sender, sizeof sender, "%s%s", owner, dom ? dom : "");
 	queue_env_init(&e, sender, time(NULL));
+	queue_local_args(s->cfg, &e);
 	for (size_t i = 0; i < set->n; i++) {
 		const struct alias_target *t = &set->v[i];
 
@@ -126,9 +127,13 @@ int alias_relay(struct session *s, const struct buf *m)
 		struct rcpt *r = &s->rcpt[i];
 		int rc;
 
+		struct buf h = { 0 };
+
 		if (!r->alias || r->code != 250)
 			continue;
-		if ((rc = relay_members(s, r->addr, m)) < 0) {
+		rc = relay_members(s, r->addr, list_copy(s, r->addr, m, &h) ? &h : m);
+		buf_free(&h);
+		if (rc < 0) {
 			r->code = 451;
 			snprintf(r->reply, sizeof r->reply, "4.3.0 <%s>: cannot queue the alias's "
 			    "members in other domains%s", r->addr, s->cfg->queue ? "" : " (no --queue)");
@@ -136,6 +141,70 @@ int alias_relay(struct session *s, const struct buf *m)
 		queued |= rc > 0;
 	}
 	return queued;
+}
+
+int alias_is_list(const struct session *s, const char *addr)
+{
+	struct aliases a;
+	struct alias_set set;
+	char name[256], err[256];
+	int n = 0;
+
+	if (expand(s, addr, &a, &set, name, sizeof name, err, sizeof err) == ALIAS_OK)
+		n = set.n > 1;
+	aliases_free(&a);
+	alias_set_free(&set);
+	return n;
+}
+
+/* RFC 2919 2: a list-label is a dot-atom-text; our alias names are
+ * atoms already (aliases(5) names), but a name from a hostile table could
+ * hold anything: a field gets only the characters it may. */
+static int list_label_ok(const char *name)
+{
+	if (*name == '\0' || *name == '.')
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    strchr("!#$%&'*+-/=?^_`{|}~.", *p) != NULL) || (p[0] == '.' && p[1] == '.') ||
+		    (p[0] == '.' && p[1] == '\0'))
+			return 0;
+	return 1;
+}
+
+int list_copy(const struct session *s, const char *addr, const struct buf *m, struct buf *out)
+{
+	struct aliases a;
+	char name[256], owner[300], err[256];
+	const char *dom = strrchr(addr, '@'), *cut;
+	struct buf h = { 0 };
+	int is_list;
+
+	if (!s->cfg->list_headers || dom == NULL || aliases_load(s->cfg->aliases, &a, err, sizeof err) < 0)
+		return 0;
+	dom++;
+	is_list = alias_name(&a, addr, name, sizeof name) &&
+	    alias_owner(&a, name, owner, sizeof owner) && list_label_ok(name);
+	aliases_free(&a);
+	/* a list of lists: the first list's fields stay (RFC 2919 8) */
+	if (!is_list || header_has(m->p ? m->p : "", m->len, "List-Id") ||
+	    strpbrk(dom, " \t\r\n<>\"") != NULL)
+		return 0;
+	buf_printf(&h, "List-Id: <%s.%s>\n", name, dom);
+	buf_printf(&h, "List-Post: <mailto:%s@%s>\n", name, dom);
+	buf_printf(&h, "List-Help: <mailto:%s@%s?subject=help>\n", owner, dom);
+	buf_printf(&h, "List-Owner: <mailto:%s@%s>\n", owner, dom);
+	/* after our Received: line (folded: it ends at an LF before no tab) */
+	cut = m->p;
+	while (cut != NULL && (cut = strchr(cut, '\n')) != NULL && cut[1] == '\t')
+		cut++;
+	size_t at = cut ? (size_t)(cut - m->p) + 1 : 0;
+
+	buf_add(out, m->p, at);
+	buf_add(out, h.p, h.len);
+	buf_add(out, m->p + at, m->len - at);
+	buf_free(&h);
+	return 1;
 }
 
 void expn_reply(struct session *s, const char *arg)

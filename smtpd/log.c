@@ -59,7 +59,8 @@ void log_delivery(const struct session *s)
 	    s->cfg->lmtp ? "LMTP" : s->esmtp ? "ESMTP" : "SMTP");
 	for (size_t i = 0; i < s->nrcpt; i++)
 		buf_printf(&b, ", to=<%s> relay=%s status=%s (%d %s)", s->rcpt[i].addr,
-		    s->rcpt[i].local ? "local" : "queue", status_word(s->rcpt[i].code),
+		    s->rcpt[i].local && !s->rcpt[i].deferred ? "local" : "queue",
+		    s->rcpt[i].deferred ? "deferred" : status_word(s->rcpt[i].code),
 		    s->rcpt[i].code, s->rcpt[i].reply);
 	log_line(s, "%s", b.p);
 	buf_free(&b);

@@ -8,7 +8,8 @@
  *   deliver.c  Received:, filter, MDA, queue, the post-DATA replies
  *   policy.c   relay rules, DNSBL, greylisting
  *   log.c      one Postfix-style log line per message
- *   dsn.c      success reports for local delivery (NOTIFY=SUCCESS) */
+ *   dsn.c      success reports for local delivery (NOTIFY=SUCCESS)
+ *   defer.c    local recipients that failed temporarily, queued (--queue) */
 #ifndef SMTPD_H
 #define SMTPD_H
 
@@ -86,6 +87,7 @@ struct config {
 	const char *aliases;            /* --aliases: aliases(5) table (expand.c) */
 	int    expn;                    /* --expn: EXPN lists a list's members */
 	int    no_forward;              /* --no-forward: ignore ~/.forward */
+	int    list_headers;            /* --list-headers: List-Id and friends on list copies */
 };
 
 /* Session states (a bit each, so the command table can list several). */
@@ -101,6 +103,7 @@ struct rcpt {
 	char addr[SMTP_PATH_MAX + 1];
 	int  local;                     /* to the MDA, else relayed through the queue */
 	int  alias;                     /* local: an alias (--aliases), delivered through it */
+	int  deferred;                  /* local: failed for now, queued for a retry (defer.c) */
 	struct user user;               /* local: who */
 	int  code;                      /* result after DATA: 250, 451, 550... */
 	char reply[SMTP_REPLY_MAX];     /* "2.0.0 Ok ..." text after the code */
@@ -148,6 +151,13 @@ int smtpd_session(int rfd, int wfd, const struct peer *peer, void *cfg);
  * delivered with NOTIFY=SUCCESS (the runner sends them); 1 if queued. */
 int dsn_local_success(struct session *s, const struct buf *m);
 
+/* defer.c: with --queue, in SMTP, queue the local recipients whose
+ * delivery failed temporarily for a later retry through smtpd --lmtp and
+ * turn their 4xx into 250 (issue 15, store and forward). */
+void defer_local(struct session *s, const struct buf *m);
+/* Record in e how smtpd delivers locally (lib/queue.h "local-arg"). */
+void queue_local_args(const struct config *cfg, struct queue_env *e);
+
 /* session.c */
 void reply(struct session *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void set_state(struct session *s, int state);
@@ -187,6 +197,13 @@ int rcpt_alias(struct session *s, const char *addr);
 /* After local delivery: queue the members in other domains of each alias
  * recipient delivered (sender owner-NAME for a list); 1 if any queued. */
 int alias_relay(struct session *s, const struct buf *m);
+/* --list-headers: when addr is a list (an alias with an owner-NAME alias),
+ * copy m into out with List-Id (RFC 2919), List-Post, List-Help and
+ * List-Owner (RFC 2369) after our Received: line and return 1; else 0. */
+int list_copy(const struct session *s, const char *addr, const struct buf *m, struct buf *out);
+/* RFC 3461 6.2.7: whether the alias addr expands to more than one member
+ * (a list: its success report says "expanded"; one member is a forward). */
+int alias_is_list(const struct session *s, const char *addr);
 /* The EXPN command (RFC 5321 3.5.2, 7.3: only with --expn). */
 void expn_reply(struct session *s, const char *arg);
 /* Whether domain is one of ours, as an alias_local_fn (ctx: the config). */

@@ -11,6 +11,8 @@ test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl s
 test="$test dovecot-dev autoconf automake libtool"
 # OpenSMTPD (unpacked, not installed: it conflicts with postfix) needs these
 test="$test libevent-2.1-7 libdb5.3"
+# Exim (unpacked, not installed: it conflicts with postfix too) needs these
+test="$test libgnutls-dane0 libidn12 libnsl2 libpcre2-8-0"
 # S/MIME: the oracle for what smtp-send signs
 test="$test gpgsm"
 # OpenPGP: gpg runs PGP/MIME for smtp-send and mimecat, and is the oracle
@@ -47,12 +49,28 @@ unpack_opensmtpd() {
 	rm -rf "$tmp"
 }
 
+# Exim likewise, for dsn.bats's private instance; its binary wants the
+# system user Debian-exim (what the exim4-base package would create).
+EXIM_DIR=/opt/maillab/exim4
+unpack_exim() {
+	case " $* " in *" test "*) ;; *) return 0 ;; esac
+	[ "$(id -u)" -eq 0 ] || return 0
+	id Debian-exim >/dev/null 2>&1 || adduser --system --group --no-create-home \
+		--home /nonexistent --allow-bad-names Debian-exim >/dev/null 2>&1 ||
+		echo "deps: cannot add the user Debian-exim" >&2
+	[ -x "$EXIM_DIR/usr/sbin/exim4" ] && return 0
+	tmp=$(mktemp -d)
+	(cd "$tmp" && apt-get download exim4-daemon-light >/dev/null 2>&1) && mkdir -p "$EXIM_DIR" &&
+		dpkg-deb -x "$tmp"/exim4-daemon-light_*.deb "$EXIM_DIR" || echo "deps: cannot unpack exim4" >&2
+	rm -rf "$tmp"
+}
+
 missing=""
 for p in $want; do
 	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
 	case "$st" in *" installed") ;; *) missing="$missing $p" ;; esac
 done
-[ -z "$missing" ] && { unpack_opensmtpd "$@"; exit 0; }
+[ -z "$missing" ] && { unpack_opensmtpd "$@"; unpack_exim "$@"; exit 0; }
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "deps: missing packages; run as root:" >&2
@@ -69,3 +87,4 @@ apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 
 apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
 	{ echo "deps: apt-get install failed:$missing" >&2; exit 1; }
 unpack_opensmtpd "$@"
+unpack_exim "$@"

@@ -81,6 +81,30 @@ dialogue() {
 	assert_output $'Return-Path: <a@example.net>\nReturn-Path: <owner-staff@example.org>'
 }
 
+@test "--list-headers: a list's copies (local and queued) get List-Id (RFC 2919), List-Post, List-Help, List-Owner (RFC 2369); an alias that is no list does not" {
+	run sm <<<"$(dialogue staff@example.org)"
+	assert_line "250 2.0.0 <staff@example.org> Ok: delivered"
+	! grep -q "^List-" "$NEW"/*
+	rm -f "$NEW"/* "$Q"/env/* "$Q"/msg/*
+	run sm --list-headers <<<"$(dialogue staff@example.org)"
+	assert_line "250 2.0.0 <staff@example.org> Ok: delivered"
+	run "$PY" -c '
+import email, sys, glob
+for f in sorted(glob.glob(sys.argv[1] + "/*")):
+    m = email.message_from_binary_file(open(f, "rb"))
+    print(m["List-Id"], m["List-Post"], m["List-Help"], m["List-Owner"], m["Subject"])' "$NEW"
+	assert_output "<staff.example.org> <mailto:staff@example.org> <mailto:owner-staff@example.org?subject=help> <mailto:owner-staff@example.org> to staff@example.org"
+	grep -q "^List-Id: <staff.example.org>" "$W/home/alice/Maildir/new"/*
+	grep -q "^List-Id: <staff.example.org>" "$Q"/msg/*
+	# the fields come after our Received: line, before the author's
+	run grep -n -m1 "^List-Id" "$NEW"/*
+	[ "${output%%:*}" -lt "$(grep -n -m1 '^Subject' "$NEW"/* | cut -d: -f1)" ]
+	# a user and an alias without owner-NAME (Prenom.Nom): no list, no fields
+	rm -f "$NEW"/*
+	run sm --list-headers <<<"$(dialogue bob@example.org Prenom.Nom@example.org)"
+	! grep -q "^List-" "$NEW"/*
+}
+
 @test "hostile: an alias loop is refused at RCPT (550 5.4.6); so is an :include: of a foreign file (451)" {
 	run sm <<<"$(dialogue loop1@example.org)"
 	assert_line "550 5.4.6 <loop1@example.org>: Alias loop"
@@ -172,18 +196,24 @@ dialogue() {
 	[ ! -e "$W/home/fwd.out" ]
 }
 
-@test "hostile: a .forward writable by others, or owned by another user, runs nothing (451, kept for retry)" {
+@test "hostile: a .forward writable by others, or owned by another user, runs nothing (deferred in the queue, kept for retry)" {
 	printf '"|touch %s/home/pwned"\n' "$W" > "$W/home/bob/.forward"
 	[ "$(id -u)" != 0 ] || chown "$IDS" "$W/home/bob/.forward"
 	chmod 666 "$W/home/bob/.forward"
 	run sm <<<"$(dialogue bob@example.org)"
-	assert_line --regexp '^451 4\.2\.0 <bob@example.org>: temporary delivery failure: .*writable by its owner only'
+	assert_line --regexp '^250 2\.0\.0 <bob@example.org> Ok: queued as .*\(delivery deferred: temporary failure\)'
+	grep -q "^rcpt <bob@example.org> pending 451 4\.2\.0 .*writable by its owner only" "$Q"/env/*
 	[ ! -e "$W/home/pwned" ]
 	[ "$(id -u)" = 0 ] || skip "needs root to give the file to another user"
 	chmod 644 "$W/home/bob/.forward"
 	chown 65534:65534 "$W/home/bob/.forward"
+	rm -f "$Q"/env/*
 	run sm <<<"$(dialogue bob@example.org)"
-	assert_line --regexp '^451 4\.2\.0 <bob@example.org>: temporary delivery failure: .*owned by uid 65534, not by bob'
+	assert_line --regexp '^250 2\.0\.0 <bob@example.org> Ok: queued as '
+	grep -q "^rcpt <bob@example.org> pending 451 4\.2\.0 .*owned by uid 65534, not by bob" "$Q"/env/*
+	# the retry through the queue runs nothing either
+	run smtp-send --queue "$Q" --retry-now
+	grep -q "owned by uid 65534, not by bob" "$Q"/env/*
 	[ ! -e "$W/home/pwned" ]
 	[ "$(nmsg "$NEW")" = 0 ]
 }

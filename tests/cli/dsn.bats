@@ -55,11 +55,61 @@ postfix_dsn() {
 	wait_port "$1" 20
 }
 
+# exim_dsn EXIMPORT SMTPDPORT: a private Exim (the Debian binary unpacked by
+# tests/deps.sh: exim4 conflicts with postfix) on 127.0.0.1:EXIMPORT that
+# offers DSN, relays everything to smtpd on SMTPDPORT, and fails the
+# addresses of remote.example itself (a bounce of its own).  Needs root.
+EXIM=/opt/maillab/exim4/usr/sbin/exim4
+exim_dsn() {
+	local ex=$W/ex
+	mkdir -p "$ex/spool" "$ex/log"
+	chown Debian-exim: "$ex/spool" "$ex/log"
+	cat > "$ex/exim.conf" <<-EOF2
+	exim_path = $EXIM
+	spool_directory = $ex/spool
+	log_file_path = $ex/log/%slog
+	primary_hostname = exim.test
+	local_interfaces = <; 127.0.0.1
+	daemon_smtp_ports = $1
+	dsn_advertise_hosts = *
+	host_lookup =
+	rfc1413_hosts =
+	acl_smtp_rcpt = check_rcpt
+	begin acl
+	check_rcpt:
+	  accept hosts = 127.0.0.1
+	  deny
+	begin routers
+	fail_remote:
+	  driver = redirect
+	  domains = remote.example
+	  allow_fail
+	  data = :fail: no such user here
+	smarthost:
+	  driver = manualroute
+	  route_list = * 127.0.0.1 byname
+	  self = send
+	  transport = to_smtpd
+	  no_more
+	begin transports
+	to_smtpd:
+	  driver = smtp
+	  port = $2
+	  allow_localhost
+	begin retry
+	* * F,1m,10s
+	begin rewrite
+	EOF2
+	chmod 644 "$ex/exim.conf"
+	start_bg "$EXIM" -C "$ex/exim.conf" -bdf -q1s
+	wait_port "$1" 20
+}
+
 @test "smtpd: DSN offered; RET, ENVID, NOTIFY, ORCPT accepted and stored in the envelope" {
 	run sm --queue "$W/q" --smtp-send /bin/true <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<bob@example.org> RET=HDRS ENVID=QQ+2Bx\r\nRCPT TO:<carol@remote.example> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Carol+40remote.example\r\nRCPT TO:<dave@remote.example> notify=never\r\nRCPT TO:<erin@remote.example>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n")"
 	assert_line "250 DSN"
 	assert_line --regexp "^250 2.0.0 Ok: 3 recipients"
-	run cat q/env/*
+	run grep -v "^local-arg " q/env/*
 	assert_line "ret HDRS"
 	assert_line "envid QQ+2Bx"
 	assert_line --index 7 "rcpt <carol@remote.example> pending"
@@ -258,13 +308,53 @@ s.quit()' "$pfp"
 	assert_output 0
 }
 
+@test "Exim: sends NOTIFY/ORCPT/RET/ENVID to smtpd; smtpd's queue passes them to Exim, whose failure report (parsed) quotes them" {
+	[ -x "$EXIM" ] && id Debian-exim >/dev/null 2>&1 || skip "Exim is not unpacked (tests/deps.sh test)"
+	[ "$(id -u)" -eq 0 ] || skip "a private Exim needs root"
+	local exp i
+	start_smtpd -v --queue "$W/q" --smtp-send /bin/true
+	exp=$(free_port)
+	exim_dsn "$exp" "$PORT"
+	# 1. Exim -> smtpd: the DSN parameters arrive as the client gave them
+	run timeout 20 "$PY" -c '
+import smtplib, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=10)
+print(s.sendmail("alice@example.net", ["bob@example.org"], b"Subject: via exim\r\n\r\nhi\r\n",
+    mail_options=["RET=HDRS", "ENVID=ex+2Bone"], rcpt_options=["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;Bob+40example.org"]))
+s.quit()' "$exp"
+	assert_success
+	for ((i = 0; i < 200; i++)); do [ "$(nmsg "$NEW")" = 1 ] && break; sleep 0.1; done
+	[ "$(nmsg "$NEW")" = 1 ]
+	run grep -a "C: MAIL FROM\|C: RCPT TO" smtpd.log
+	assert_line --regexp "^C: MAIL FROM:<alice@example.net> SIZE=[0-9]+ RET=HDRS ENVID=ex\+2Bone$"
+	assert_line "C: RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bob+40example.org"
+	# 2. smtpd -> its queue -> Exim, which fails carol and reports to alice
+	# through smtpd; the runner also sends smtpd's success report for bob
+	run sm --queue "$W/q" --smtp-send "$BIN/smtp-send -s 127.0.0.1:$exp" <<< "$(printf "EHLO c\r\nAUTH PLAIN $PLAIN\r\nMAIL FROM:<alice@example.net> RET=HDRS ENVID=our+2Bid\r\nRCPT TO:<carol@remote.example> NOTIFY=FAILURE ORCPT=rfc822;Carol+40Original.example\r\nDATA\r\nSubject: the original\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: queued as"
+	for ((i = 0; i < 300; i++)); do [ "$(nmsg home/alice/Maildir/new)" -ge 2 ] && break; sleep 0.1; done
+	[ "$(nmsg home/alice/Maildir/new)" = 2 ] || { cat "$W/ex/log/mainlog"; false; }
+	mkdir got
+	i=0; for f in home/alice/Maildir/new/*; do cp "$f" got/$i.eml; i=$((i + 1)); done
+	run report got
+	# Exim quotes ENVID and ORCPT as it got them (xtext, not decoded) and
+	# returns the header only (RET=HDRS)
+	assert_line "report: Mail delivery failed: returning message to sender to alice@example.net"
+	assert_line --regexp "^  mta: dns; exim.test envid: our\\+2Bid "
+	assert_line --regexp "^  rcpt: rfc822; ?Carol\\+40Original.example \\| rfc822; ?carol@remote.example \\| failed \\| 5\\.0\\.0 \\|"
+	assert_line "  returned: text/rfc822-headers True False"
+	assert_line "report: Successful Mail Delivery Report to <alice@example.net>"
+	assert_line --regexp "^  mta: dns; .* envid: ex\+one arrival: True$"
+	assert_line "  rcpt: rfc822; Bob@example.org | rfc822; bob@example.org | delivered | 2.0.0 | smtp; 250 2.0.0 <bob@example.org> Ok: delivered"
+}
+
 @test "local delivery with NOTIFY=SUCCESS: a success report through the queue; none for FAILURE or NEVER" {
 	fake
 	run sm --queue "$W/q" --smtp-send /bin/true <<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example> RET=HDRS ENVID=loc1\r\nRCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;Bobby+40example.org\r\nRCPT TO:<alice@example.net> NOTIFY=FAILURE\r\nDATA\r\nSubject: local\r\n\r\nthe body text\r\n.\r\nMAIL FROM:<y@sender.example>\r\nRCPT TO:<bob@example.org> NOTIFY=NEVER\r\nDATA\r\nSubject: again\r\n\r\nx\r\n.\r\nQUIT\r\n")"
 	assert_line --regexp "^250 2.0.0 Ok: 2 recipients"
 	[ "$(nmsg "$NEW")" = 2 ]
 	[ "$(nmsg q/env)" = 1 ]
-	run cat q/env/*
+	run grep -v "^local-arg " q/env/*
 	assert_line "from <x@sender.example>"
 	assert_line --regexp "^rcpt <bob@example.org> done 250 2.0.0"
 	assert_line "dsn notify=SUCCESS,FAILURE orcpt=rfc822;Bobby+40example.org delivered"
@@ -280,6 +370,24 @@ s.quit()' "$pfp"
 	grep -q "^RCPT TO:<x@sender.example>" log
 	[ "$(nmsg q/env)" = 0 ]
 	[ "$(nmsg q/msg)" = 0 ]
+}
+
+@test "NOTIFY=SUCCESS to a list: Action: expanded (RFC 3461 6.2.7.2), members' copies without NOTIFY; to a one-member alias: delivered" {
+	fake
+	printf 'staff: bob, alice@example.net, carol@remote.example\nowner-staff: bob\nsolo: bob\n' > aliases
+	[ "$(id -u)" != 0 ] || chown "$IDS" aliases
+	run sm --queue "$W/q" --smtp-send /bin/true --aliases "$W/aliases" <<< "$(printf "EHLO c\r\nMAIL FROM:<x@sender.example> ENVID=lst\r\nRCPT TO:<staff@example.org> NOTIFY=SUCCESS\r\nRCPT TO:<solo@example.org> NOTIFY=SUCCESS\r\nDATA\r\nSubject: list\r\n\r\nthe body text\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 Ok: 2 recipients"
+	[ "$(nmsg "$NEW")" = 2 ]
+	grep -h -A1 "^rcpt <staff@example.org> done" q/env/* | grep -q " delivered expanded$"
+	run smtp-send --queue "$W/q" --pipe "$PY $W/fake.py $W/log $W/got dsn" --helo mx.example.org
+	assert_success
+	run report got
+	assert_line "  rcpt: None | rfc822; staff@example.org | expanded | 2.0.0 | smtp; 250 2.0.0 <staff@example.org> Ok: delivered"
+	assert_line "  rcpt: None | rfc822; solo@example.org | delivered | 2.0.0 | smtp; 250 2.0.0 <solo@example.org> Ok: delivered"
+	# carol's copy (sender owner-staff) went out without the author's NOTIFY
+	grep -q "^MAIL FROM:<owner-staff@example.org>" log
+	grep -q "^RCPT TO:<carol@remote.example>$" log
 }
 
 @test "queue: a failure report from a real next hop names it as Remote-MTA and reaches the sender" {

@@ -106,9 +106,10 @@ sendmail_setup() {
 	run "$W/sbin/sendmail" -Z bob@example.org < m
 	assert_equal "$status" 64
 	assert_output --partial "unknown option -Z"
+	# -bs: an SMTP session (see below); at once EOF, the greeting only
 	run "$W/sbin/sendmail" -bs < /dev/null
-	assert_equal "$status" 64
-	assert_output --partial "-bs"
+	assert_success
+	assert_line --index 0 --regexp "^220 mx.example.org ESMTP"
 }
 
 @test "mutt sends through sendmail (set sendmail) in batch mode" {
@@ -150,5 +151,49 @@ sendmail_setup() {
 	run "$W/sbin/mailq"
 	refute_output --partial "carol@remote.invalid"
 	run smtp-send --list
+	assert_equal "$status" 64
+}
+
+@test "sendmail -bs: Python's smtplib drives an SMTP session through a pipe (socketpair), swaks through --pipe" {
+	sendmail_setup
+	cat > "$W/bs.py" <<-'EOF2'
+	import smtplib, socket, subprocess, sys
+	a, b = socket.socketpair()
+	p = subprocess.Popen([sys.argv[1], "-bs"], stdin=b, stdout=b)
+	b.close()
+	s = smtplib.SMTP()
+	s.sock = a
+	print("greeting", s.getreply()[0])
+	s.ehlo("client.example")
+	print("dsn", s.has_extn("dsn"))
+	msg = "From: me@example.org\r\nTo: bob@example.org\r\nSubject: via -bs\r\n\r\nsent through sendmail -bs\r\n"
+	print("refused", s.sendmail("me@example.org", ["bob@example.org", "nobody@example.org"], msg))
+	print("quit", s.quit()[0])
+	print("exit", p.wait(timeout=30))
+	EOF2
+	run "$PY" "$W/bs.py" "$W/sbin/sendmail"
+	assert_success
+	assert_line "greeting 220"
+	assert_line "dsn True"
+	assert_line --regexp "^refused \{'nobody@example.org': \(550, b'5\.1\.1 "
+	assert_line "quit 221"
+	assert_line "exit 0"
+	[ "$(nmsg "$NEW")" = 1 ]
+	grep -q "^Subject: via -bs" "$NEW"/*
+	run swaks --pipe "$W/sbin/sendmail -bs" --from me@example.org --to bob@example.org \
+		--header "Subject: swaks -bs" --body "x"
+	assert_success
+	assert_line --regexp "^<- +250 2\.0\.0 "
+	[ "$(nmsg "$NEW")" = 2 ]
+}
+
+@test "sendmail -bs with no server to reach: the client gets 421, exit 75" {
+	smtpd_setup
+	mkdir -p "$W/sbin"
+	ln -s "$BIN/smtp-send" "$W/sbin/sendmail"
+	MAILLAB_SMTP=127.0.0.1:$(free_port) run "$W/sbin/sendmail" -bs < /dev/null
+	assert_equal "$status" 75
+	assert_line --regexp "^421 4\.4\.1 sendmail -bs: cannot reach the mail server: "
+	run smtp-send --bs -s "127.0.0.1:$(free_port)" bob@example.org < /dev/null
 	assert_equal "$status" 64
 }

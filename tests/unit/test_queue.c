@@ -129,6 +129,45 @@ START_TEST(dsn_round_trip)
 }
 END_TEST
 
+/* smtpd's local-args (xtext, the empty one, 8-bit kept) and the "local"
+ * mark of a deferred local recipient survive a round trip. */
+START_TEST(local_round_trip)
+{
+	static const char text[] = "version 1\nfrom <a@example.org>\ncreated 5\nattempts 0\n"
+	    "next 5\nlocal-arg --mda\nlocal-arg maildeliver+20-v\nlocal-arg\n"
+	    "local-arg /tmp/caf+C3+A9+2Bx+3D\nrcpt <b@example.org> pending\nlocal\n"
+	    "rcpt <c@example.net> done 250 ok\ndsn notify=SUCCESS delivered expanded\n";
+	static const char *const bad[] = { "local-arg a+0Ab\n", "local-arg a+2\n", "local x\n" };
+	struct queue_env e;
+	struct buf b = { 0 };
+	const char *why;
+
+	ck_assert_int_eq(queue_env_parse(text, strlen(text), &e, &why), 0);
+	ck_assert_int_eq(e.nlarg, 4);
+	ck_assert_str_eq(e.larg[1], "maildeliver -v");
+	ck_assert_str_eq(e.larg[2], "");
+	ck_assert_str_eq(e.larg[3], "/tmp/caf\xc3\xa9+x=");
+	ck_assert(e.rcpt[0].local && !e.rcpt[1].local);
+	ck_assert(!e.rcpt[0].expanded && e.rcpt[1].expanded && e.rcpt[1].delivered);
+	ck_assert_int_eq(queue_env_format(&e, &b), 0);
+	ck_assert_str_eq(b.p, text);
+	queue_env_free(&e);
+	buf_free(&b);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char t[512];
+
+		snprintf(t, sizeof t, "%s%s", sample, bad[i]);
+		ck_assert_int_eq(queue_env_parse(t, strlen(t), &e, &why), -1);
+		queue_env_free(&e);
+	}
+	queue_env_init(&e, "a@b", 1);
+	for (int i = 0; i < QUEUE_LARG_MAX; i++)
+		ck_assert_int_eq(queue_env_add_arg(&e, "x"), 0);
+	ck_assert_int_eq(queue_env_add_arg(&e, "x"), -1);
+	queue_env_free(&e);
+}
+END_TEST
+
 /* Every prefix of a valid envelope that is not itself complete is refused
  * (no silent truncation), and the full text parses. */
 START_TEST(byte_by_byte)
@@ -410,6 +449,7 @@ static Suite *suite(void)
 	tcase_add_test(t, parse_sample);
 	tcase_add_test(t, round_trip);
 	tcase_add_test(t, dsn_round_trip);
+	tcase_add_test(t, local_round_trip);
 	tcase_add_test(t, byte_by_byte);
 	tcase_add_test(t, null_sender);
 	tcase_add_test(t, hostile);
