@@ -12,7 +12,7 @@ setup() {
 }
 teardown() { stop_all; }
 
-LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain)
+LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain 10-mail-auth)
 
 solve_and_check() {
 	local lab=$ROOT/labs/$1 work=$BATS_TEST_TMPDIR/work
@@ -89,6 +89,8 @@ check_empty() {
 @test "lab 7 (spam and viruses): empty work dir fails"   { check_empty 07-spam-virus; }
 @test "lab 8 (the whole chain): reference solution passes (root: lab network)" { solve_and_check 08-whole-chain; }
 @test "lab 8 (the whole chain): empty work dir fails"    { check_empty 08-whole-chain; }
+@test "lab 10 (domain authentication): reference solution passes" { solve_and_check 10-mail-auth; }
+@test "lab 10 (domain authentication): empty work dir fails" { check_empty 10-mail-auth; }
 
 @test "lab 2: a message with a broken attachment is caught" {
 	local work=$BATS_TEST_TMPDIR/work
@@ -312,7 +314,7 @@ SHEET
 	HOME=$BATS_TEST_TMPDIR LANG=fr_FR.UTF-8 run maillab-check 2 "$BATS_TEST_TMPDIR/lab2"
 	assert_failure 1
 	assert_output --regexp "vérifications sur [0-9]+ ont échoué"
-	run maillab-check 9
+	run maillab-check 99
 	assert_failure 64
 }
 
