@@ -21,6 +21,8 @@ bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine
 # mailauth's oracles (dkimpy, pyspf) and DMARC's public suffix list
 test="$test python3-dkim python3-spf python3-dnspython python3-nacl publicsuffix"
 bench="$bench opendkim-tools"
+# OpenDKIM as an oracle for what mailauth signs (mailauth-opendkim.bats)
+test="$test opendkim-tools"
 fuzz="clang libclang-rt-14-dev"
 # labs/net/labnet: the lab network's DNS server
 test="$test nsd"
