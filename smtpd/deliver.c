@@ -246,7 +246,9 @@ static int run_child_fn(char *const argv[], int shell, int (*fn)(void *), void *
 		else
 			execv(argv[0], argv);
 		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-		_exit(EX_UNAVAILABLE);
+		/* A command that was there at start and is not now (an
+		 * upgrade in progress): defer the mail, do not bounce it. */
+		_exit(EX_TEMPFAIL);
 	}
 	close(op[1]);
 	close(ep[1]);

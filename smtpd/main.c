@@ -135,6 +135,43 @@ static const char *beside_me(const char *name, char *buf, size_t cap)
 	return access(buf, X_OK) == 0 ? buf : "";
 }
 
+/* --mda CMD [ARGS]: CMD is looked up in PATH once, now, as a shell would,
+ * so that "--mda maildeliver" works; a command that cannot be run stops
+ * smtpd at start rather than turning every delivery into a bounce.  The
+ * result is "/full/path ARGS" in buf (the words are split at delivery). */
+static const char *resolve_mda(const char *mda, char *buf, size_t cap)
+{
+	size_t n = strcspn(mda, " \t");
+	const char *path = getenv("PATH");
+	char try[PATH_MAX];
+
+	if (n == 0)
+		return mda;     /* "" means: deliver nothing (tests); see deliver.c */
+	if (memchr(mda, '/', n) != NULL) {
+		snprintf(try, sizeof try, "%.*s", (int)n, mda);
+		if (access(try, X_OK) < 0)
+			die(EX_CONFIG, "--mda %s", try);
+		return mda;
+	}
+	for (const char *d = path && *path ? path : "/usr/local/bin:/usr/bin:/bin"; ; ) {
+		size_t dl = strcspn(d, ":");
+		struct stat st;
+
+		if ((size_t)snprintf(try, sizeof try, "%.*s/%.*s", (int)dl, dl ? d : ".", (int)n, mda) <
+		    sizeof try && stat(try, &st) == 0 && S_ISREG(st.st_mode) && access(try, X_OK) == 0) {
+			if ((size_t)snprintf(buf, cap, "%s%s", try, mda + n) >= cap)
+				diex(EX_CONFIG, "--mda %s: too long", mda);
+			return buf;
+		}
+		if (d[dl] == '\0')
+			break;
+		d += dl + 1;
+	}
+	diex(EX_CONFIG, "--mda %.*s: no such command in PATH (give its full path, such as "
+	    "$(command -v %.*s))", (int)n, mda, (int)n, mda);
+	return NULL;
+}
+
 /* Who writes the queue and greylist files: the session's user, which is
  * --user (default mail) when started as root, else ourselves. */
 struct writer {
@@ -354,7 +391,7 @@ static void option(struct config *c, int o, char *arg)
 int main(int argc, char **argv)
 {
 	static struct config cfg;
-	static char send[PATH_MAX];
+	static char send[PATH_MAX], mda[PATH_MAX + 1024];
 	int o;
 
 	server_inetd_stderr("421 4.3.0 smtpd: service not available, see the mail log\r\n");
@@ -386,6 +423,8 @@ int main(int argc, char **argv)
 	if (cfg.data_timeout == 0)
 		cfg.data_timeout = cfg.cmd_timeout < SMTP_DATA_SECS ? cfg.cmd_timeout : SMTP_DATA_SECS;
 	check_dirs(&cfg);
+	if (cfg.mda != NULL)
+		cfg.mda = resolve_mda(cfg.mda, mda, sizeof mda);
 	if (cfg.smtp_send == NULL)
 		cfg.smtp_send = beside_me("smtp-send", send, sizeof send);
 	if (cfg.hostname[0] == '\0' && gethostname(cfg.hostname, sizeof cfg.hostname - 1) < 0)

@@ -764,6 +764,18 @@ same_as_maildeliver() {     # FILE SENDER RCPT USER-IN-FILE
 	[ "$(nmsg "$NEW")" = 1 ]
 }
 
+@test "--mda NAME is found in PATH at start; a command that is not there stops smtpd (78), it does not bounce mail" {
+	PATH="$BIN:/usr/bin:/bin" run sm --mda maildeliver <<< "$(printf "${HDR}x\r\n.\r\nQUIT\r\n")"
+	assert_line --regexp "^250 2.0.0 <bob@example.org> Ok: delivered$"
+	[ "$(nmsg "$NEW")" = 1 ]
+	run env PATH=/usr/bin:/bin "$BIN/smtpd" --mda maildelivr < /dev/null
+	assert_failure 78
+	assert_output --partial "--mda maildelivr: no such command in PATH"
+	run "$BIN/smtpd" --mda "$W/nonexistent" < /dev/null
+	assert_failure 78
+	[ "$(nmsg "$NEW")" = 1 ]
+}
+
 # --max-use: which worker served a message is the P<pid> of its id in the
 # log (the id is made by the process that speaks SMTP).
 workers_py() {
