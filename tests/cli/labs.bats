@@ -12,7 +12,8 @@ setup() {
 }
 teardown() { stop_all; }
 
-LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain)
+LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain
+	11-addresses 12-esmtp 13-commands-replies)
 
 solve_and_check() {
 	local lab=$ROOT/labs/$1 work=$BATS_TEST_TMPDIR/work
@@ -89,6 +90,12 @@ check_empty() {
 @test "lab 7 (spam and viruses): empty work dir fails"   { check_empty 07-spam-virus; }
 @test "lab 8 (the whole chain): reference solution passes (root: lab network)" { solve_and_check 08-whole-chain; }
 @test "lab 8 (the whole chain): empty work dir fails"    { check_empty 08-whole-chain; }
+@test "lab 11 (addresses): reference solution passes"   { solve_and_check 11-addresses; }
+@test "lab 11 (addresses): empty work dir fails"        { check_empty 11-addresses; }
+@test "lab 12 (ESMTP): reference solution passes"       { solve_and_check 12-esmtp; }
+@test "lab 12 (ESMTP): empty work dir fails"            { check_empty 12-esmtp; }
+@test "lab 13 (commands and replies): reference solution passes" { solve_and_check 13-commands-replies; }
+@test "lab 13 (commands and replies): empty work dir fails"      { check_empty 13-commands-replies; }
 
 @test "lab 2: a message with a broken attachment is caught" {
 	local work=$BATS_TEST_TMPDIR/work
