@@ -13,7 +13,7 @@ setup() {
 }
 teardown() { stop_all; }
 
-LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain 10-mail-auth 14-lmtp 15-mbox-maildir 16-decoding 17-webmail)
+LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain 10-mail-auth 11-addresses 12-esmtp 13-commands-replies 14-lmtp 15-mbox-maildir 16-decoding 17-webmail)
 
 solve_and_check() {
 	local lab=$ROOT/labs/$1 work=$BATS_TEST_TMPDIR/work
@@ -92,6 +92,12 @@ check_empty() {
 @test "lab 8 (the whole chain): empty work dir fails"    { check_empty 08-whole-chain; }
 @test "lab 10 (domain authentication): reference solution passes" { solve_and_check 10-mail-auth; }
 @test "lab 10 (domain authentication): empty work dir fails" { check_empty 10-mail-auth; }
+@test "lab 11 (addresses): reference solution passes"   { solve_and_check 11-addresses; }
+@test "lab 11 (addresses): empty work dir fails"        { check_empty 11-addresses; }
+@test "lab 12 (ESMTP): reference solution passes"       { solve_and_check 12-esmtp; }
+@test "lab 12 (ESMTP): empty work dir fails"            { check_empty 12-esmtp; }
+@test "lab 13 (commands and replies): reference solution passes" { solve_and_check 13-commands-replies; }
+@test "lab 13 (commands and replies): empty work dir fails"      { check_empty 13-commands-replies; }
 @test "lab 14 (LMTP against SMTP): reference solution passes" { solve_and_check 14-lmtp; }
 @test "lab 14 (LMTP against SMTP): empty work dir fails" { check_empty 14-lmtp; }
 @test "lab 15 (mbox against Maildir): reference solution passes" { solve_and_check 15-mbox-maildir; }
