@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <openssl/err.h>
@@ -16,6 +17,7 @@
 #include "dmarc.h"
 #include "dns.h"
 #include "err.h"
+#include "header.h"
 #include "limits.h"
 #include "mailauth.h"
 #include "spf.h"
@@ -380,6 +382,40 @@ int mailauth_verify(const struct mailauth_opts *o, FILE *out)
 
 /* ---------------------------------------------------------------- seal */
 
+/* The results of our own Authentication-Results field (authserv-id me),
+ * the topmost one, written when the message came in: what the AAR must
+ * carry (RFC 8617 5.1.1), rather than what a check of the message as it
+ * leaves finds after a footer broke DKIM.  Appended to out as the text
+ * after "me;" (folded as in the message); 0 if there is none. */
+static int arrival_results(const struct buf *msg, const char *me, struct buf *out)
+{
+	struct hdr_iter it;
+	struct hdr_field f;
+	size_t mlen = strlen(me);
+
+	hdr_iter_init(&it, msg->p, msg->len);
+	while (hdr_next(&it, &f)) {
+		const char *v = f.value, *e = f.value + f.vallen;
+		size_t idl;
+
+		if (f.name == NULL || !hdr_is(&f, "Authentication-Results"))
+			continue;
+		while (v < e && strchr(" \t\r\n", *v))
+			v++;
+		for (idl = 0; v + idl < e && !strchr(" \t\r\n;(", v[idl]); idl++)
+			;
+		if (idl != mlen || strncasecmp(v, me, mlen) != 0 || (v = memchr(v, ';', e - v)) == NULL)
+			continue;
+		for (v++; v < e && strchr(" \t\r\n", *v); v++)
+			;
+		if (v == e)
+			continue;
+		buf_add(out, v, (size_t)(e - v));
+		return 1;
+	}
+	return 0;
+}
+
 int mailauth_seal(const struct mailauth_opts *o, FILE *out)
 {
 	struct dkim_sign_opts s;
@@ -401,10 +437,12 @@ int mailauth_seal(const struct mailauth_opts *o, FILE *out)
 	check_all(o, &tc, me, &msg, &ar, &arc);
 	cache_free(&tc);
 	dns_close(tc.dns);
-	/* the AAR's results, folded with the message's own line ends */
-	for (size_t i = 3; i < ar.len; i++)     /* past the first ";\n\t" */
-		buf_adds(&results, ar.p[i] == '\n' ? (msg_crlf(&msg) ? "\r\n" : "\n") :
-		    (char[2]){ ar.p[i], 0 });
+	/* the AAR's results: ours from arrival if the message has them, else
+	 * this check's, folded with the message's own line ends */
+	if (!arrival_results(&msg, me, &results))
+		for (size_t i = 3; i < ar.len; i++)     /* past the first ";\n\t" */
+			buf_adds(&results, ar.p[i] == '\n' ? (msg_crlf(&msg) ? "\r\n" : "\n") :
+			    (char[2]){ ar.p[i], 0 });
 	a = (struct arc_seal_opts){ .domain = o->domain, .selector = o->selector,
 		.authserv = me, .key = s.key, .results = results.p, .cv = arc.cv,
 		.instance = arc.instance, .headers = o->headers, .t = s.t, .trace = s.trace };

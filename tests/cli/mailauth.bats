@@ -379,6 +379,32 @@ arc_oracle() {
 	assert_output fail
 }
 
+@test "mailauth seal: the AAR copies the forwarder's own Authentication-Results from arrival (RFC 8617 5.1.1), not a check after the footer" {
+	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml > orig.eml
+	# on arrival the forwarder (list.test) records its results in the message
+	mailauth verify --add --dns "127.0.0.1:$DNS_PORT" --authserv-id list.test --ip 192.0.2.9 \
+		--sender list-bounce@ex.test orig.eml > arrived.eml
+	grep -A3 '^Authentication-Results: list.test;' arrived.eml | grep -q 'dkim=pass'
+	{ cat arrived.eml; printf -- '-- \r\nsent through the list\r\n'; } > footer.eml
+	mailauth seal -d ex.test -s rsa -k rsa.pem --authserv-id list.test --dns "127.0.0.1:$DNS_PORT" \
+		footer.eml > fwd.eml
+	# DKIM is broken now, but the AAR says what list.test saw: dkim=pass
+	run verify fwd.eml
+	assert_output --partial "dkim=fail"
+	assert_output --partial "arc=pass (i=1)"
+	run sh -c "sed -n '/^ARC-Authentication-Results: i=1; list.test;/,/^[^ \t]/p' fwd.eml"
+	assert_output --partial "dkim=pass"
+	refute_output --partial "dkim=fail"
+	run arc_oracle < fwd.eml
+	assert_output pass
+	# another host's Authentication-Results are not ours to copy: the seal checks itself
+	sed 's/^Authentication-Results: list.test;/Authentication-Results: other.test;/' footer.eml > other.eml
+	mailauth seal -d ex.test -s rsa -k rsa.pem --authserv-id list.test --dns "127.0.0.1:$DNS_PORT" \
+		other.eml > fwd2.eml
+	run sh -c "sed -n '/^ARC-Authentication-Results: i=1; list.test;/,/^[^ \t]/p' fwd2.eml"
+	assert_output --partial "dkim=fail"
+}
+
 @test "mailauth seal: a forwarder adds a footer; DKIM breaks, ARC keeps the trail" {
 	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml > orig.eml
 	# the forwarder checks what arrived, changes the body, then seals
