@@ -229,6 +229,13 @@ void expn_reply(struct session *s, const char *arg)
 	else if (rc != ALIAS_OK)
 		reply(s, rc == ALIAS_INCLUDE ? 451 : 550, "%s <%s>: cannot expand",
 		    rc == ALIAS_INCLUDE ? "4.3.0" : "5.4.6", addr);
+	/* A local member is shown in the list's own domain (EXPN staff@lab.test
+	 * gives alice@lab.test), else the first local domain: an address this
+	 * server takes (RFC 5321 3.5: fully qualified mailboxes), not the host
+	 * name, which may be no local domain at all. */
+	const char *dom = strchr(addr, '@') ? strrchr(addr, '@') + 1 :
+	    s->cfg->ndomains > 0 ? s->cfg->domains[0] : s->cfg->hostname;
+
 	for (size_t i = 0; rc == ALIAS_OK && i < set.n; i++) {
 		const struct alias_target *t = &set.v[i];
 		const char *at = t->kind == AK_LOCAL && !strchr(t->text, '@') ? "@" : "";
@@ -236,7 +243,7 @@ void expn_reply(struct session *s, const char *arg)
 		char line[SMTP_REPLY_MAX];
 
 		snprintf(line, sizeof line, "%s%s%s%s", t->kind == AK_PIPE ? "|" : "", t->text, at,
-		    *at ? s->cfg->hostname : "");
+		    *at ? dom : "");
 		for (char *p = line; *p; p++)
 			if ((unsigned char)*p < ' ')
 				*p = ' ';
