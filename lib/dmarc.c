@@ -2,17 +2,20 @@
  * dmarc.h). */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "dmarc.h"
 #include "err.h"
 #include "header.h"
 
 #define PSL_LINE_MAX 512
+#define DMARC_PSL_MAX (16u << 20)  /* bytes of list read: today's is 250 KB */
 
 #define trace(o, ...) tracef((o)->trace, "dmarc", __VA_ARGS__)
 
@@ -38,6 +41,7 @@ static size_t labels(const char *name, char *buf, size_t cap, char **v)
 }
 
 struct dmarc_psl {
+	char *text;             /* the whole file, rules cut out of it in place */
 	char **rule;            /* lower case, sorted: "com", "*.ck", "!www.ck" */
 	size_t n;
 };
@@ -52,27 +56,45 @@ static int has_rule(const struct dmarc_psl *l, const char *r)
 	return bsearch(&r, l->rule, l->n, sizeof *l->rule, cmp_rule) != NULL;
 }
 
+/* Read once into one buffer and cut in place: the list holds some 10,000
+ * rules, and a copy of each made every process (or every message in
+ * smtpd) pay for 10,000 allocations. */
 struct dmarc_psl *dmarc_psl_load(const char *path)
 {
 	FILE *f = fopen(path ? path : DMARC_PSL_FILE, "r");
 	struct dmarc_psl *l;
-	char line[PSL_LINE_MAX];
-	size_t cap = 0;
+	struct buf b = { 0 };
+	size_t cap = 0, got;
+	char *p, *end;
 
 	if (!f)
 		return NULL;
-	l = xcalloc(1, sizeof *l);
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, " \t\r\n")] = '\0';
-		if (!line[0] || (line[0] == '/' && line[1] == '/'))
-			continue;
-		for (char *p = line; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-		if (l->n == cap)
-			l->rule = xrealloc(l->rule, (cap = cap ? cap * 2 : 1024) * sizeof *l->rule);
-		l->rule[l->n++] = xstrdup(line);
-	}
+	do {
+		char *w = buf_reserve(&b, 65536);
+
+		got = fread(w, 1, 65536, f);
+		buf_commit(&b, got);
+	} while (got > 0 && b.len < DMARC_PSL_MAX);
 	fclose(f);
+	buf_addc(&b, '\0');
+	l = xcalloc(1, sizeof *l);
+	l->text = buf_take(&b);
+	for (p = l->text; *p; p = end) {
+		size_t len;
+
+		end = p + strcspn(p, "\n");
+		if (*end)
+			*end++ = '\0';
+		len = strcspn(p, " \t\r");
+		p[len] = '\0';
+		if (len == 0 || len >= PSL_LINE_MAX || (p[0] == '/' && p[1] == '/'))
+			continue;
+		for (char *c = p; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		if (l->n == cap)
+			l->rule = xrealloc(l->rule, (cap = cap ? cap * 2 : 16384) * sizeof *l->rule);
+		l->rule[l->n++] = p;
+	}
 	qsort(l->rule, l->n, sizeof *l->rule, cmp_rule);
 	return l;
 }
@@ -81,9 +103,8 @@ void dmarc_psl_free(struct dmarc_psl *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->n; i++)
-		free(l->rule[i]);
 	free(l->rule);
+	free(l->text);
 	free(l);
 }
 
