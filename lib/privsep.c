@@ -268,6 +268,7 @@ int privsep_handoff(struct privsep *ps, struct conn *c, const char *user, const 
 	ssize_t n;
 
 	conn_flush(c);
+	ps->handed = 1;
 	if (conn_is_tls(c)) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, rel) < 0) {
 			warn_("socketpair");

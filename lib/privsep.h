@@ -110,6 +110,7 @@ struct privsep {
 	int  fd;                        /* the helper socket */
 	char stamp[PRIVSEP_TEXT_MAX];   /* the APOP timestamp the helper made */
 	struct sasl_check check;        /* SASL through the helper */
+	int  handed;                    /* privsep_handoff ran: the session is the helper's */
 };
 
 enum privsep_rc {

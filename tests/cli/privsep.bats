@@ -10,6 +10,11 @@
 load helpers
 PORT_BASE=36000
 
+setup_file() {
+	cd "$BATS_FILE_TMPDIR"
+	make_cert
+}
+
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	H=$BATS_TEST_TMPDIR/home/bob
@@ -24,7 +29,7 @@ setup() {
 	EOF
 	chmod 600 users
 	fix_perms "$IDS"
-	make_cert
+	cp "$BATS_FILE_TMPDIR"/*.pem .
 	write_probe
 	export H MD IDS
 }
@@ -300,4 +305,69 @@ check_forged() {     # check_forged pop3d|imapd
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	start_server pop3d --mailbox 'maildir:%h/Maildir'
 	check_forged pop3d
+}
+
+@test "imapd as root: before login (plain, STARTTLS, imaps) the socket is held only by a nobody process with no_new_privs" {
+	[ "$(id -u)" = 0 ] || skip "needs root (nothing to separate otherwise)"
+	start_server imapd
+	check_prelogin imapd plain
+	check_prelogin imapd starttls
+	start_server imapd --tls
+	check_prelogin imapd tls
+}
+
+@test "imapd as root: after login the session has the owner's uids and gid; under TLS nobody relays" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	start_server imapd --mailbox 'maildir:%h/Maildir'
+	check_postlogin imapd plain
+	start_server imapd --mailbox 'maildir:%h/Maildir' --tls
+	check_postlogin imapd tls
+}
+
+@test "imapd as root: forged requests on the helper socket (wrong format, no prior login, another user) are refused" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	start_server imapd --mailbox 'maildir:%h/Maildir' --auth-delay 0
+	check_forged imapd
+}
+
+# inetd mode: the client is a pair of pipes; the process reading them is
+# nobody's, and after login the helper ($pid) serves as the owner.  SASL
+# (CRAM-MD5, whose challenge the helper makes) and pipelined commands after
+# the login go across too.
+@test "inetd mode as root: pop3d and imapd read the pipes as nobody, then serve as the owner; CRAM-MD5 and pipelining cross the login" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	for prog in pop3d imapd; do
+		rm -f in1 out1
+		mkfifo in1
+		( exec "$prog" --users users --mailbox 'maildir:%h/Maildir' < in1 > out1 2>>server.log ) &
+		pid=$!
+		exec 7>in1
+		wait_for 30 '[ -s out1 ]'
+		login=$(pgrep -P "$pid")
+		run awk '/^(Uid|Gid):/ {print $2, $3, $4, $5} /^NoNewPrivs/ {print $2}' /proc/$login/status
+		assert_output $'65534 65534 65534 65534\n65534 65534 65534 65534\n1'
+		if [ "$prog" = pop3d ]; then
+			printf 'AUTH CRAM-MD5\r\n' >&7
+			wait_for 30 'grep -q "^+ " out1'
+			chal=$(grep '^+ ' out1 | tr -d '\r' | cut -c3- | base64 -d)
+		else
+			printf 'a AUTHENTICATE CRAM-MD5\r\n' >&7
+			wait_for 30 'grep -q "^+ " out1'
+			chal=$(grep '^+ ' out1 | tr -d '\r' | cut -c3- | base64 -d)
+		fi
+		mac=$(printf '%s' "$chal" | openssl dgst -md5 -hmac secret -r | cut -d' ' -f1)
+		if [ "$prog" = pop3d ]; then
+			printf '%s\r\nSTAT\r\n' "$(printf 'bob %s' "$mac" | base64 -w0)" >&7
+			wait_for 30 'grep -q "^+OK 1 " out1'
+		else
+			printf '%s\r\nb SELECT INBOX\r\n' "$(printf 'bob %s' "$mac" | base64 -w0)" >&7
+			wait_for 30 'grep -q "^b OK" out1'
+			grep -q '^a OK .*Logged in' out1
+		fi
+		run awk '/^(Uid|Gid):/ {print $2, $3, $4, $5}' /proc/$pid/status
+		assert_output $'4242 4242 4242 4242\n4243 4243 4243 4243'
+		if [ "$prog" = pop3d ]; then printf 'QUIT\r\n' >&7; else printf 'c LOGOUT\r\n' >&7; fi
+		exec 7>&-
+		wait "$pid"
+	done
 }
