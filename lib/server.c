@@ -540,6 +540,10 @@ noreturn static void run_child(struct listener *l, int cfd)
 	if (l->max_use <= 1) {
 		for (int i = 1; i < l->nfds; i++)
 			close(l->pfd[i].fd);
+		/* Only the listener and reusing workers write the per-client
+		 * table: a session (pop3d's login process) must not hold it. */
+		if (l->slots != NULL)
+			munmap(l->slots, SERVER_CHILDREN_MAX * sizeof *l->slots);
 		server_peer(cfd, &peer);
 		exit(l->fn(cfd, cfd, &peer, l->arg));
 	}

@@ -409,7 +409,7 @@ start_pop3d() {
 	wait_for 30 '[ -s out1 ]'
 	# real, effective, saved, fs: all nobody's in the login process (the
 	# helper, $pid, holds no client descriptor; privsep.bats says more)
-	login=$(pgrep -P "$pid")
+	login=$(grep -l "^PPid:[[:space:]]*$pid\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3)
 	run awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$login/status
 	assert_output "65534 65534 65534 65534"
 	printf 'USER bob\r\nPASS secret\r\n' >&7

@@ -343,7 +343,7 @@ check_forged() {     # check_forged pop3d|imapd
 		pid=$!
 		exec 7>in1
 		wait_for 30 '[ -s out1 ]'
-		login=$(pgrep -P "$pid")
+		login=$(grep -l "^PPid:[[:space:]]*$pid\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3)
 		run awk '/^(Uid|Gid):/ {print $2, $3, $4, $5} /^NoNewPrivs/ {print $2}' /proc/$login/status
 		assert_output $'65534 65534 65534 65534\n65534 65534 65534 65534\n1'
 		if [ "$prog" = pop3d ]; then
