@@ -42,7 +42,7 @@ struct session {
 	int          state;
 	int          fails;     /* failed logins */
 	int          bad;       /* BAD replies in a row */
-	struct server_ids ids;  /* started as root: the --user ids until login */
+	struct privsep *ps;     /* started as root: the login process's helper (privsep.h) */
 	int          uid;       /* the command came as UID ... */
 	int          expunge_ok; /* EXPUNGE responses allowed before the reply */
 	struct user  user;

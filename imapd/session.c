@@ -18,10 +18,12 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "err.h"
 #include "imapd.h"
 #include "mailbox.h"
+#include "privsep.h"
 #include "sasl.h"
 
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
@@ -188,10 +190,12 @@ static void logmsg(struct session *s, const char *fmt, ...)
 
 /* ---- privileges ----
  *
- * Started as root (inetd on port 143, or -l on a low port), the session
- * parses client input as --user (default "mail") with the effective ids
- * only, keeps root in the saved id to read the passwd-file, and after a
- * login switches for good to the mail owner (server_become), never uid 0. */
+ * Started as root (inetd on port 143, or -l on a low port), the session is
+ * split before any client byte (privsep.h): a login process with every id
+ * of --user (default nobody) runs the not-authenticated state and asks a
+ * root helper to check credentials; after a yes the helper becomes the
+ * mail owner for good (never uid 0) and runs the rest of the session on
+ * the client handed over to it (after_login). */
 
 /* ---- capabilities and authentication ---- */
 
@@ -277,25 +281,20 @@ static int login_done(struct session *s, const char *tag)
 	const char *why = NULL;
 	struct buf caps = { 0 };
 
+	if (s->ps != NULL) {    /* the login process: the helper goes on (after_login) */
+		if (privsep_handoff(s->ps, &s->conn, s->user.name, tag, strlen(tag), IMAP_IDLE_SECS) != 0)
+			warnx_("login of %s not handed over", s->user.name);
+		s->state = ST_LOGOUT;
+		return 0;
+	}
 	if (mailbox_path(s->o->mailbox, &s->user, s->root, sizeof s->root, &kind, &why) < 0 ||
 	    kind != MB_MAILDIR) {
 		reply(s, tag, "NO [SERVERBUG] No Maildir for this user: %s",
 		    why ? why : "mbox is not served by imapd");
 		return -1;
 	}
-	if (s->ids.unpriv) {
-		if (!s->user.has_ids)
-			warnx_("user %s: no uid and gid in the passwd-file, and started as root imapd "
-			    "reads mail only as its owner: give the user the ids of an ordinary "
-			    "account (as root, maillab-user add uses the mail account's)", s->user.name);
-		if (!s->user.has_ids || seteuid(0) < 0 || server_become(s->user.uid, s->user.gid) < 0) {
-			server_priv_down(&s->ids);
-			reply(s, tag, "NO [SERVERBUG] Cannot switch to the mail owner");
-			return -1;
-		}
-		s->ids.unpriv = 0;
-		server_keep_dumpable();
-	} else if (s->user.has_ids && server_become(s->user.uid, s->user.gid) < 0) {
+	/* Not root, a no-op; separated, the helper is the owner already. */
+	if (s->user.has_ids && server_become(s->user.uid, s->user.gid) < 0) {
 		reply(s, tag, "NO [SERVERBUG] Cannot switch to the mail owner");
 		return -1;
 	}
@@ -315,8 +314,9 @@ static int login_done(struct session *s, const char *tag)
 static void login_failed(struct session *s, const char *tag, const char *text)
 {
 	logmsg(s, "login failed: user=%s", s->user.name[0] ? s->user.name : "?");
-	/* slow down password guessing (RFC 3501 11.4 advice, as Dovecot) */
-	if (s->o->auth_delay > 0) {
+	/* slow down password guessing (RFC 3501 11.4 advice, as Dovecot);
+	 * separated, the helper waited before it said no */
+	if (s->o->auth_delay > 0 && s->ps == NULL) {
 		conn_flush(&s->conn);
 		sleep((unsigned)s->o->auth_delay);
 	}
@@ -338,14 +338,18 @@ static void cmd_login(struct session *s, struct imap_cmd *c)
 		    "non-secure (SSL/TLS) connections.");
 		return;
 	}
-	const char *name = c->args[0].s;
-	int found = 0;
-	if (strlen(name) == c->args[0].len && auth_name_ok(name)) {
-		server_priv_up(&s->ids);
-		found = auth_lookup(s->o->users, name, &s->user) == 1;
-		server_priv_down(&s->ids);
+	const char *name = c->args[0].s, *pass = c->args[1].s;
+	int ok = 0;
+	if (strlen(name) == c->args[0].len && auth_name_ok(name) && strlen(pass) == c->args[1].len) {
+		if (s->ps != NULL)
+			ok = privsep_password(s->ps, name, pass) == 1;
+		else
+			ok = auth_lookup(s->o->users, name, &s->user) == 1 &&
+			    auth_verify(&s->user, pass);
+		if (ok)
+			snprintf(s->user.name, sizeof s->user.name, "%s", name);
 	}
-	if (!found || strlen(c->args[1].s) != c->args[1].len || !auth_verify(&s->user, c->args[1].s)) {
+	if (!ok) {
 		login_failed(s, c->tag, "Authentication failed.");
 		return;
 	}
@@ -369,10 +373,9 @@ static void cmd_authenticate(struct session *s, struct imap_cmd *c)
 		    "non-secure (SSL/TLS) connections.");
 		return;
 	}
-	server_priv_up(&s->ids);
-	rc = sasl_start(&sasl, s->o->users, c->args[0].s, c->nargs == 2 ? c->args[1].s : NULL,
-	    s->o->hostname, chal, sizeof chal, &s->user);
-	server_priv_down(&s->ids);
+	rc = sasl_start_check(&sasl, s->ps != NULL ? &s->ps->check : NULL, s->o->users,
+	    c->args[0].s, c->nargs == 2 ? c->args[1].s : NULL, s->o->hostname, chal, sizeof chal,
+	    &s->user);
 	while (rc == SASL_CONTINUE) {
 		conn_printf(&s->conn, "+ %s\r\n", chal);
 		conn_mask_next(&s->conn);
@@ -384,9 +387,7 @@ static void cmd_authenticate(struct session *s, struct imap_cmd *c)
 			reply(s, c->tag, "BAD Authentication canceled");
 			return;
 		}
-		server_priv_up(&s->ids);
 		rc = sasl_step(&sasl, line, chal, sizeof chal, &s->user);
-		server_priv_down(&s->ids);
 	}
 	switch (rc) {
 	case SASL_OK:
@@ -689,46 +690,109 @@ static void loop(struct session *s)
 	free(chunk);
 }
 
-int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
+static struct session *session_new(int rfd, int wfd, const struct peer *peer,
+    const struct imapd_opts *o)
 {
 	struct session *s = xcalloc(1, sizeof *s);
 
-	s->o = arg;
+	s->o = o;
 	s->peer = peer;
 	s->state = ST_NOAUTH;
 	conn_init(&s->conn, rfd, wfd, CONN_SERVER);
 	conn_set_timeout(&s->conn, IMAP_IDLE_SECS);
-	conn_set_deadline(&s->conn, LOGIN_SECS);        /* until login */
 	if (s->o->verbose)
 		conn_set_log(&s->conn, stderr, NULL);
 	imap_reader_init(&s->rd);
-	if (server_unpriv(s->o->runas, &s->ids) < 0) {
-		untagged(s, "BYE Server misconfigured.");
-		conn_flush(&s->conn);
-		free(s);
-		return 1;
-	}
+	return s;
+}
+
+static int session_end(struct session *s, int status)
+{
+	conn_flush(&s->conn);
+	if ((s->state != ST_NOAUTH || s->user.name[0]) && (s->ps == NULL || !s->ps->handed))
+		logmsg(s, "logout: user=%s in=%llu out=%llu", s->user.name, s->conn.nread, s->conn.nwritten);
+	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
+		store_close(&s->sel);
+	conn_close(&s->conn);
+	imap_reader_free(&s->rd);
+	OPENSSL_cleanse(&s->user, sizeof s->user);
+	free(s);
+	return status;
+}
+
+/* Up to the login (in the login process when separated). */
+static int login_session(int rfd, int wfd, const struct peer *peer, const struct imapd_opts *o,
+    struct privsep *ps)
+{
+	struct session *s = session_new(rfd, wfd, peer, o);
+
+	s->ps = ps;
+	conn_set_deadline(&s->conn, LOGIN_SECS);        /* until login */
 	if (s->o->implicit_tls && conn_starttls(&s->conn, s->o->ctx, NULL) < 0) {
 		warnx_("TLS: %s", s->conn.errbuf);
-		conn_close(&s->conn);
-		imap_reader_free(&s->rd);
-		server_exit_ids(&s->ids);
-		free(s);
-		return 1;
+		return session_end(s, 1);
 	}
 	struct buf caps = { 0 };
 	capabilities(s, &caps);
 	untagged(s, "OK [CAPABILITY %s] %s maillab imapd ready.", caps.p, s->o->hostname);
 	buf_free(&caps);
 	loop(s);
-	conn_flush(&s->conn);
-	if (s->state != ST_NOAUTH || s->user.name[0])
-		logmsg(s, "logout: user=%s in=%llu out=%llu", s->user.name, s->conn.nread, s->conn.nwritten);
-	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
-		store_close(&s->sel);
-	conn_close(&s->conn);
-	imap_reader_free(&s->rd);
-	server_exit_ids(&s->ids);
-	free(s);
-	return 0;
+	return session_end(s, 0);
+}
+
+struct post_arg {
+	const struct imapd_opts *o;
+	const struct peer *peer;
+};
+
+/* Separated, in the helper become the owner: the tagged reply to the
+ * login, and the rest of the session, on the client handed over. */
+static int after_login(const struct privsep_handoff *h, const struct user *u, int became,
+    void *arg)
+{
+	const struct post_arg *pa = arg;
+	struct session *s = session_new(h->rfd, h->wfd, pa->peer, pa->o);
+	char tag[IMAP_TAG_MAX + 1];
+
+	privsep_preload(&s->conn, h);
+	snprintf(tag, sizeof tag, "%.*s", (int)h->nstate, (const char *)h->state);
+	s->user = *u;
+	if (!became) {
+		reply(s, tag, "NO [SERVERBUG] Cannot switch to the mail owner");
+		s->state = ST_LOGOUT;
+	} else if (login_done(s, tag) < 0) {
+		s->state = ST_LOGOUT;   /* no way back to the not-authenticated state */
+	}
+	if (s->state == ST_LOGOUT)
+		untagged(s, "BYE No session for this user");
+	else
+		loop(s);
+	return session_end(s, 0);
+}
+
+int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
+{
+	const struct imapd_opts *o = arg;
+	struct post_arg pa = { o, peer };
+	struct privsep_cfg pc = { o->users, o->runas, o->hostname, peer->addr, o->auth_delay,
+	    after_login, &pa };
+	struct privsep ps;
+	struct session *s;
+	int status = 0;
+
+	switch (privsep_start(&pc, rfd, wfd, &ps, &status)) {
+	case PRIVSEP_DONE:
+		return status;
+	case PRIVSEP_LOGIN:
+		status = login_session(rfd, wfd, peer, o, &ps);
+		close(ps.fd);
+		return status;
+	case PRIVSEP_OFF:
+		return login_session(rfd, wfd, peer, o, NULL);
+	default:
+		s = session_new(rfd, wfd, peer, o);
+		untagged(s, "BYE Server misconfigured.");
+		s->user.name[0] = '\0';
+		return session_end(s, 1);
+	}
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include "auth.h"
@@ -342,4 +344,64 @@ int auth_verify(const struct user *u, const char *password)
 		return crypt_equal(sec, password);
 	}
 	return 0;       /* unknown scheme: nobody gets in */
+}
+
+/* Lower-case hex of d[0..n) into out (2n + 1 bytes). */
+static void hex_of(const unsigned char *d, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Whether hex (32 digits, any case) equals the 16 bytes d. */
+static int hex_equal(const unsigned char *d, const char *hex)
+{
+	char want[2 * 16 + 1], got[2 * 16 + 1];
+	size_t i;
+	int eq;
+
+	if (strlen(hex) != 32 || strspn(hex, "0123456789abcdefABCDEF") != 32)
+		return 0;
+	hex_of(d, 16, want);
+	for (i = 0; i < 32; i++)
+		got[i] = (char)tolower((unsigned char)hex[i]);
+	got[i] = '\0';
+	eq = CRYPTO_memcmp(want, got, 32) == 0;
+	OPENSSL_cleanse(want, sizeof want);
+	return eq;
+}
+
+int auth_apop_ok(const struct user *u, const char *stamp, const char *hex)
+{
+	const char *secret = auth_plain_secret(u);
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dn = 0;
+	EVP_MD_CTX *ctx;
+	int ok = 0;
+
+	if (secret == NULL || stamp == NULL || *stamp == '\0' || (ctx = EVP_MD_CTX_new()) == NULL)
+		return 0;
+	if (EVP_DigestInit_ex(ctx, EVP_md5(), NULL) && EVP_DigestUpdate(ctx, stamp, strlen(stamp)) &&
+	    EVP_DigestUpdate(ctx, secret, strlen(secret)) && EVP_DigestFinal_ex(ctx, d, &dn) &&
+	    dn == 16)
+		ok = hex_equal(d, hex);
+	EVP_MD_CTX_free(ctx);
+	OPENSSL_cleanse(d, sizeof d);
+	return ok;
+}
+
+int auth_cram_ok(const struct user *u, const char *challenge, const char *hex)
+{
+	const char *secret = auth_plain_secret(u);
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	int ok = 0;
+
+	if (secret == NULL || challenge == NULL || *challenge == '\0')
+		return 0;
+	if (HMAC(EVP_md5(), secret, (int)strlen(secret), (const unsigned char *)challenge,
+	    strlen(challenge), mac, &maclen) != NULL && maclen == 16)
+		ok = hex_equal(mac, hex);
+	OPENSSL_cleanse(mac, sizeof mac);
+	return ok;
 }

@@ -13,6 +13,13 @@
  * instead of glibc's, so PATH_MAX must come from the kernel header. */
 #ifndef PATH_MAX
 #include <linux/limits.h>
+/* APOP (RFC 1939 7): whether hex is MD5(stamp secret) with u's clear-text
+ * secret; CRAM-MD5 (RFC 2195 2): whether hex is HMAC-MD5(secret,
+ * challenge).  32 hex digits, either case.  1 yes, 0 no (also without a
+ * clear-text secret). */
+int auth_apop_ok(const struct user *u, const char *stamp, const char *hex);
+int auth_cram_ok(const struct user *u, const char *challenge, const char *hex);
+
 #endif
 
 #define AUTH_NAME_MAX   255     /* user names (and name@domain) */
@@ -52,5 +59,12 @@ int auth_verify(const struct user *u, const char *password);
 /* The clear-text secret of u (scheme PLAIN/CLEARTEXT), for CRAM-MD5 and
  * APOP; NULL for any hashed scheme. Points into u. */
 const char *auth_plain_secret(const struct user *u);
+
+/* APOP (RFC 1939 7): whether hex is MD5(stamp secret) with u's clear-text
+ * secret; CRAM-MD5 (RFC 2195 2): whether hex is HMAC-MD5(secret,
+ * challenge).  32 hex digits, either case.  1 yes, 0 no (also without a
+ * clear-text secret). */
+int auth_apop_ok(const struct user *u, const char *stamp, const char *hex);
+int auth_cram_ok(const struct user *u, const char *challenge, const char *hex);
 
 #endif

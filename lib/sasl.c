@@ -67,6 +67,9 @@ static enum sasl_rc check_password(struct sasl *s, const char *name, const char 
 	struct user tmp;
 	int ok;
 
+	if (s->check != NULL)
+		return auth_name_ok(name) && s->check->password(s->check->arg, name, pass, u) == 1 ?
+		    SASL_OK : SASL_FAIL;
 	if (!auth_name_ok(name) || auth_lookup(s->users, name, &tmp) != 1)
 		return SASL_FAIL;
 	ok = auth_verify(&tmp, pass);
@@ -146,11 +149,17 @@ static enum sasl_rc cram_start(struct sasl *s, const char *hostname, char *chall
 	unsigned long long r;
 	char enc[sizeof s->cram_challenge / 3 * 4 + 8];
 
-	if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
-		return SASL_FAIL;
-	snprintf(s->cram_challenge, sizeof s->cram_challenge, "<%llu.%lld@%.200s>",
-	    r % 10000000000ULL, (long long)time(NULL),
-	    hostname && *hostname ? hostname : "localhost");
+	if (s->check != NULL) {
+		/* the helper makes it, so a login process cannot choose one */
+		if (s->check->challenge(s->check->arg, s->cram_challenge, sizeof s->cram_challenge) < 0)
+			return SASL_FAIL;
+	} else {
+		if (RAND_bytes((unsigned char *)&r, sizeof r) != 1)
+			return SASL_FAIL;
+		snprintf(s->cram_challenge, sizeof s->cram_challenge, "<%llu.%lld@%.200s>",
+		    r % 10000000000ULL, (long long)time(NULL),
+		    hostname && *hostname ? hostname : "localhost");
+	}
 	b64_encode(s->cram_challenge, strlen(s->cram_challenge), enc);
 	return challenge_set(challenge, cap, enc);
 }
@@ -196,6 +205,9 @@ static enum sasl_rc cram_response(struct sasl *s, const char *line, struct user 
 		return SASL_BAD;
 	*sp = '\0';
 	set_user(s, (char *)dec, sp - (char *)dec);
+	if (s->check != NULL)
+		return auth_name_ok(s->user) && s->check->cram(s->check->arg, s->user, sp + 1, u) == 1 ?
+		    SASL_OK : SASL_FAIL;
 	if (auth_name_ok(s->user) && auth_lookup(s->users, s->user, &tmp) == 1) {
 		if ((secret = auth_plain_secret(&tmp)) != NULL &&
 		    cram_digest_ok(secret, s->cram_challenge, sp + 1)) {
@@ -210,7 +222,15 @@ static enum sasl_rc cram_response(struct sasl *s, const char *line, struct user 
 enum sasl_rc sasl_start(struct sasl *s, const char *users, const char *mech,
     const char *initial, const char *hostname, char *challenge, size_t cap, struct user *u)
 {
+	return sasl_start_check(s, NULL, users, mech, initial, hostname, challenge, cap, u);
+}
+
+enum sasl_rc sasl_start_check(struct sasl *s, const struct sasl_check *check, const char *users,
+    const char *mech, const char *initial, const char *hostname, char *challenge, size_t cap,
+    struct user *u)
+{
 	memset(s, 0, sizeof *s);
+	s->check = check;
 	s->users = users;
 	if (cap > 0)
 		challenge[0] = '\0';

@@ -21,8 +21,23 @@ enum sasl_rc {
 	SASL_NOMECH             /* unknown or disabled mechanism */
 };
 
+/* Who checks credentials.  With none (sasl_start), this module reads the
+ * passwd-file or the system accounts itself.  A privilege-separated
+ * login process cannot read them and asks its privileged helper instead
+ * (privsep.h), which alone sees the secrets. */
+struct sasl_check {
+	/* 1: the password is name's (u filled, at least its name), 0: not */
+	int (*password)(void *arg, const char *name, const char *pass, struct user *u);
+	/* A fresh CRAM-MD5 challenge (the text, not base64) into buf: 0 or -1 */
+	int (*challenge)(void *arg, char *buf, size_t cap);
+	/* 1: hex is HMAC-MD5 of the last challenge with name's secret, 0: not */
+	int (*cram)(void *arg, const char *name, const char *hex, struct user *u);
+	void *arg;
+};
+
 struct sasl {
 	int   mech;             /* internal */
+	const struct sasl_check *check; /* NULL: look users up here */
 	int   step;
 	const char *users;      /* passwd-file, NULL: system accounts */
 	char  user[AUTH_NAME_MAX + 1];  /* who tried, for logs */
@@ -39,6 +54,10 @@ const char *sasl_mechs(const char *users);
  * text to send.  On SASL_OK, u holds the user. */
 enum sasl_rc sasl_start(struct sasl *s, const char *users, const char *mech,
     const char *initial, const char *hostname, char *challenge, size_t cap, struct user *u);
+/* The same, with credentials checked by check (NULL: as sasl_start). */
+enum sasl_rc sasl_start_check(struct sasl *s, const struct sasl_check *check, const char *users,
+    const char *mech, const char *initial, const char *hostname, char *challenge, size_t cap,
+    struct user *u);
 /* Feed one client line; same results as sasl_start. */
 enum sasl_rc sasl_step(struct sasl *s, const char *line, char *challenge, size_t cap,
     struct user *u);

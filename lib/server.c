@@ -540,6 +540,10 @@ noreturn static void run_child(struct listener *l, int cfd)
 	if (l->max_use <= 1) {
 		for (int i = 1; i < l->nfds; i++)
 			close(l->pfd[i].fd);
+		/* Only the listener and reusing workers write the per-client
+		 * table: a session (pop3d's login process) must not hold it. */
+		if (l->slots != NULL)
+			munmap(l->slots, SERVER_CHILDREN_MAX * sizeof *l->slots);
 		server_peer(cfd, &peer);
 		exit(l->fn(cfd, cfd, &peer, l->arg));
 	}
@@ -792,54 +796,9 @@ int server_become(uid_t uid, gid_t gid)
 	return 0;
 }
 
-int server_unpriv(const char *runas, struct server_ids *ids)
-{
-	struct passwd *pw;
-
-	ids->unpriv = 0;
-	if (geteuid() != 0)
-		return 0;
-	if ((pw = run_user(runas)) == NULL)
-		return -1;
-	ids->uid = pw->pw_uid;
-	ids->gid = pw->pw_gid;
-	if (setgroups(1, &ids->gid) < 0 || setegid(ids->gid) < 0 || seteuid(ids->uid) < 0) {
-		warn_("switch to user %s", pw->pw_name);
-		return -1;
-	}
-	ids->unpriv = 1;
-	server_keep_dumpable();
-	return 0;
-}
-
-void server_priv_up(const struct server_ids *ids)
-{
-	if (ids->unpriv && (seteuid(0) < 0 || setegid(0) < 0))
-		warn_("regain root for the passwd-file");
-}
-
-void server_priv_down(const struct server_ids *ids)
-{
-	if (ids->unpriv && (setegid(ids->gid) < 0 || seteuid(ids->uid) < 0)) {
-		warn_("drop root");
-		_exit(EXIT_FAILURE);
-	}
-	server_keep_dumpable();
-}
-
 void server_keep_dumpable(void)
 {
 #ifdef __SANITIZE_ADDRESS__
 	prctl(PR_SET_DUMPABLE, 1);
-#endif
-}
-
-void server_exit_ids(const struct server_ids *ids)
-{
-#ifdef __SANITIZE_ADDRESS__
-	if (ids->unpriv && seteuid(0) == 0 && setegid(0) == 0)
-		server_keep_dumpable();
-#else
-	(void)ids;
 #endif
 }

@@ -118,30 +118,9 @@ int server_drop_privs(const char *runas);
  * after printing why. */
 int server_become(uid_t uid, gid_t gid);
 
-/* pop3d and imapd started as root: before login the session parses the
- * client's input with only the effective ids of --user (default "mail"),
- * keeping root as real and saved uid to read a passwd-file only root may
- * read; after login it becomes the mail owner for good (server_become)
- * and sets unpriv to 0.  Every call is a no-op while unpriv is 0. */
-struct server_ids {
-	int   unpriv;                   /* euid is uid for now, real uid root */
-	uid_t uid;
-	gid_t gid;
-};
-
-/* If root: switch the effective ids (and groups) to runas.  0, or -1 after
- * printing why (no such user, uid 0, the switch failed). */
-int server_unpriv(const char *runas, struct server_ids *ids);
-
-/* Root for a moment (the passwd-file), and back; server_priv_down exits
- * the process if it cannot return: never go on parsing input as root. */
-void server_priv_up(const struct server_ids *ids);
-void server_priv_down(const struct server_ids *ids);
-
 /* Sanitizer builds only: LeakSanitizer cannot trace a process whose ids
- * changed (not dumpable) or that has mixed ids.  server_keep_dumpable
- * after each change of ids; server_exit_ids before the session returns. */
+ * changed (not dumpable): server_keep_dumpable after each change of ids.
+ * (pop3d and imapd started as root: privsep.h.) */
 void server_keep_dumpable(void);
-void server_exit_ids(const struct server_ids *ids);
 
 #endif

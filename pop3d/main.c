@@ -12,6 +12,7 @@
 #include "limits.h"
 #include "mailbox.h"
 #include "pop3d.h"
+#include "privsep.h"
 #include "server.h"
 #include "tls.h"
 
@@ -58,7 +59,7 @@ static void usage(FILE *f)
 	    "                            default: 127/8, ::1, a pipe) or always (the bare option)\n"
 	    "      --require-tls         the same as --plaintext-auth=never\n"
 	    "      --hostname NAME       name in the greeting (default: the host name)\n"
-	    "      --user NAME           unprivileged user when started as root (default mail)\n"
+	    "      --user NAME           as root: the login process's account (default nobody)\n"
 	    "      --idle SECS           autologout timer (default %d)\n"
 	    "      --max-per-client N    sessions at once from one address with -l (default %d)\n"
 	    "      --syslog              log logins and logouts to syslog (mail facility)\n"
@@ -171,6 +172,11 @@ int main(int argc, char **argv)
 		diex(EX_CONFIG, "%s", err);
 	if (o.cfg.use_syslog)
 		openlog("pop3d", LOG_PID, LOG_MAIL);
+	if (o.cfg.verbose && geteuid() != 0)
+		warnx_("privilege separation: off (not started as root: nothing to separate)");
+	else if (o.cfg.verbose)
+		warnx_("privilege separation: before login as %s (all ids), after login as the "
+		    "mail owner", o.cfg.runas ? o.cfg.runas : PRIVSEP_USER);
 	if (o.nlisten > 0) {
 		struct server_limits lim = { o.per_client,
 		    "-ERR [SYS/TEMP] Too many connections from your address\r\n", o.cfg.verbose };

@@ -7,11 +7,12 @@
  * in the maildrop changes before QUIT: on EOF, timeout or error the
  * session just ends and maildrop_close() leaves every file as it was.
  *
- * Privileges.  Started as root, the session reads no client byte as root:
- * it first sets its effective ids to the --user account (default "mail"),
- * goes back to root only around the passwd-file look-up, and after a
- * successful login switches for good to the mailbox owner's uid/gid
- * (server_become), never uid 0. */
+ * Privileges.  Started as root, the session is split before any client
+ * byte (privsep.h): a login process with every id of --user (default
+ * nobody) runs AUTHORIZATION and asks a root helper to check credentials;
+ * after a yes the helper becomes the mailbox owner for good (never uid 0)
+ * and runs TRANSACTION on the client handed over to it.  Not root, one
+ * process does it all with the user's own rights. */
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -35,6 +36,7 @@
 #include "mailbox.h"
 #include "maildrop.h"
 #include "pop3d.h"
+#include "privsep.h"
 #include "sasl.h"
 
 #define POP3_IMPLEMENTATION "maillab-pop3d"
@@ -61,8 +63,9 @@ struct session {
 	struct maildrop md;
 	int    have_md;
 	size_t last;                /* LAST: highest message number accessed */
-	struct server_ids ids;      /* started as root: the --user ids until login */
+	struct privsep *ps;         /* started as root: the login process's helper */
 	int    became;              /* switched for good to the mail owner */
+	int    status;              /* the process's exit status */
 };
 
 struct cmd {
@@ -165,7 +168,8 @@ static void login_failed(struct session *s, const char *who)
 		name[i] = (unsigned char)who[i] < ' ' || who[i] == 0x7f ? '?' : who[i];
 	name[i] = '\0';
 	logmsg(s, "login failed for %s", name[0] ? name : "(none)");
-	sleep(AUTH_FAIL_DELAY);
+	if (s->ps == NULL)      /* else the helper waited before saying no */
+		sleep(AUTH_FAIL_DELAY);
 	if (++s->nfail >= AUTH_FAIL_MAX) {
 		reply(s, "-ERR [AUTH] Authentication failed; too many failures, closing connection");
 		s->quit = 1;
@@ -174,7 +178,11 @@ static void login_failed(struct session *s, const char *who)
 	reply(s, "-ERR [AUTH] Authentication failed");
 }
 
-/* Become the mailbox owner (root only) and open the maildrop. */
+/* What crosses the login with the client: the UTF8 consent. */
+#define POP3_STATE_UTF8 'U'
+
+/* Open the maildrop; separated, the login process hands the client to
+ * its helper instead, which comes back here as the owner (after_login). */
 static void enter_transaction(struct session *s)
 {
 	char path[sizeof s->md.path];
@@ -183,24 +191,16 @@ static void enter_transaction(struct session *s)
 	const char *why;
 	off_t total = 0;
 
-	/* The owner first: without a "maildir:" or "mbox:" prefix the
-	 * template is resolved by looking at the path, which only the owner
-	 * may be able to see (a home of mode 0700). */
-	if (s->ids.unpriv) {
-		if (!s->u.has_ids)
-			warnx_("user %s: no uid and gid in the passwd-file, and started as root pop3d "
-			    "reads mail only as its owner: give the user the ids of an ordinary "
-			    "account (as root, maillab-user add uses the mail account's)", s->u.name);
-		if (!s->u.has_ids || server_become(s->u.uid, s->u.gid) < 0) {
-			logmsg(s, "cannot switch to the owner of %s's mail", s->u.name);
-			reply(s, "-ERR [SYS/PERM] Cannot access this maildrop");
-			s->quit = 1;
-			return;
-		}
-		s->ids.unpriv = 0;
-		s->became = 1;
-		server_keep_dumpable();
+	if (s->ps != NULL) {
+		char state = s->utf8 ? POP3_STATE_UTF8 : '-';
+
+		s->status = privsep_handoff(s->ps, &s->conn, s->u.name, &state, 1, s->cfg->idle_secs);
+		s->quit = 1;
+		return;
 	}
+	/* Already the owner (after_login): without a "maildir:" or "mbox:"
+	 * prefix the template is resolved by looking at the path, which only
+	 * the owner may be able to see (a home of mode 0700). */
 	if (mailbox_path(s->cfg->mailbox, &s->u, path, sizeof path, &kind, &why) < 0) {
 		logmsg(s, "no maildrop for %s: %s", s->u.name, why);
 		reply(s, "-ERR [SYS/PERM] No maildrop for this user");
@@ -256,10 +256,14 @@ static void cmd_pass(struct session *s, char *arg)
 		return;
 	}
 	/* RFC 1939 7: the password may contain spaces; it is the rest of the line. */
-	server_priv_up(&s->ids);
-	if (arg != NULL && auth_name_ok(s->user) && auth_lookup(s->cfg->users, s->user, &s->u) == 1)
-		ok = auth_verify(&s->u, arg);
-	server_priv_down(&s->ids);
+	if (arg != NULL && auth_name_ok(s->user)) {
+		if (s->ps != NULL)
+			ok = privsep_password(s->ps, s->user, arg) == 1;
+		else if (auth_lookup(s->cfg->users, s->user, &s->u) == 1)
+			ok = auth_verify(&s->u, arg);
+		if (ok)
+			snprintf(s->u.name, sizeof s->u.name, "%s", s->user);
+	}
 	if (arg)
 		OPENSSL_cleanse(arg, strlen(arg));
 	if (!ok) {
@@ -306,11 +310,15 @@ static void cmd_apop(struct session *s, char *arg)
 	*digest++ = '\0';
 	for (char *p = digest; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	server_priv_up(&s->ids);
-	if (auth_name_ok(arg) && auth_lookup(s->cfg->users, arg, &s->u) == 1 &&
+	if (!auth_name_ok(arg))
+		ok = 0;
+	else if (s->ps != NULL)
+		ok = privsep_apop(s->ps, arg, digest) == 1;
+	else if (auth_lookup(s->cfg->users, arg, &s->u) == 1 &&
 	    (secret = auth_plain_secret(&s->u)) != NULL)
 		ok = apop_digest_ok(s, secret, digest);
-	server_priv_down(&s->ids);
+	if (ok)
+		snprintf(s->u.name, sizeof s->u.name, "%s", arg);
 	if (!ok) {
 		login_failed(s, arg);
 		return;
@@ -362,9 +370,7 @@ static enum sasl_rc auth_exchange(struct session *s, struct sasl *sa, enum sasl_
 		}
 		if (memchr(line, '\0', len))
 			return SASL_BAD;
-		server_priv_up(&s->ids);
 		rc = sasl_step(sa, line, chal, cap, &s->u);
-		server_priv_down(&s->ids);
 		OPENSSL_cleanse(line, len);
 	}
 	return rc;
@@ -392,9 +398,8 @@ static void cmd_auth(struct session *s, char *arg)
 		refuse_plaintext(s);
 		return;
 	}
-	server_priv_up(&s->ids);
-	rc = sasl_start(&sa, s->cfg->users, arg, initial, s->cfg->hostname, chal, sizeof chal, &s->u);
-	server_priv_down(&s->ids);
+	rc = sasl_start_check(&sa, s->ps != NULL ? &s->ps->check : NULL, s->cfg->users, arg, initial,
+	    s->cfg->hostname, chal, sizeof chal, &s->u);
 	if (initial)
 		OPENSSL_cleanse(initial, strlen(initial));
 	rc = auth_exchange(s, &sa, rc, chal, sizeof chal);
@@ -860,17 +865,19 @@ static void run(struct session *s)
 static void make_stamp(struct session *s)
 {
 	s->stamp[0] = '\0';
-	/* APOP needs a clear-text secret, which only a passwd-file holds. */
-	if (s->cfg->users != NULL)
+	/* APOP needs a clear-text secret, which only a passwd-file holds;
+	 * separated, the helper made the timestamp and checks against it. */
+	if (s->cfg->users != NULL && s->ps != NULL)
+		snprintf(s->stamp, sizeof s->stamp, "%s", s->ps->stamp);
+	else if (s->cfg->users != NULL)
 		snprintf(s->stamp, sizeof s->stamp, "<%ld.%lld@%s>", (long)getpid(),
 		    (long long)time(NULL), s->cfg->hostname);
 }
 
-int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
+static struct session *session_new(int rfd, int wfd, const struct peer *peer,
+    const struct pop3d_cfg *cfg)
 {
-	const struct pop3d_cfg *cfg = arg;
 	struct session *s = xcalloc(1, sizeof *s);
-	int status = 0;
 
 	signal(SIGPIPE, SIG_IGN);       /* a write to a closed peer is an error, not death */
 	s->cfg = cfg;
@@ -878,8 +885,6 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	s->state = S_AUTH;
 	conn_init(&s->conn, rfd, wfd, CONN_SERVER);
 	conn_set_timeout(&s->conn, cfg->idle_secs);
-	/* until login; a shorter --idle shortens it too */
-	conn_set_deadline(&s->conn, cfg->idle_secs < LOGIN_SECS ? cfg->idle_secs : LOGIN_SECS);
 	/* A client that stops reading must not hold the session (and the
 	 * maildrop lock) forever: writes time out like reads.  Not a socket
 	 * (a pipe): nothing to do. */
@@ -887,15 +892,33 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 	(void)setsockopt(wfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	if (cfg->verbose)
 		conn_set_log(&s->conn, stderr, mask_secrets);
-	if (server_unpriv(s->cfg->runas, &s->ids) < 0) {
-		reply(s, "-ERR [SYS/PERM] Server misconfigured, see the mail log");
-		conn_flush(&s->conn);
-		free(s);
-		return EXIT_FAILURE;
-	}
+	return s;
+}
+
+static int session_end(struct session *s)
+{
+	int status = s->status;
+
+	if (s->have_md)
+		maildrop_close(&s->md);
+	conn_close(&s->conn);
+	OPENSSL_cleanse(&s->u, sizeof s->u);
+	free(s);
+	return status;
+}
+
+/* Up to the login (in the login process when separated). */
+static int login_session(int rfd, int wfd, const struct peer *peer, const struct pop3d_cfg *cfg,
+    struct privsep *ps)
+{
+	struct session *s = session_new(rfd, wfd, peer, cfg);
+
+	s->ps = ps;
+	/* until login; a shorter --idle shortens it too */
+	conn_set_deadline(&s->conn, cfg->idle_secs < LOGIN_SECS ? cfg->idle_secs : LOGIN_SECS);
 	if (cfg->implicit_tls && conn_starttls(&s->conn, cfg->tls, NULL) < 0) {
 		logmsg(s, "TLS handshake failed: %s", s->conn.errbuf);
-		status = EXIT_FAILURE;
+		s->status = EXIT_FAILURE;
 	} else {
 		logmsg(s, "connection from %s", peer->addr[0] ? peer->addr : "local");
 		make_stamp(s);
@@ -903,11 +926,61 @@ int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 		    s->stamp);
 		run(s);
 	}
-	if (s->have_md)
-		maildrop_close(&s->md);
-	conn_close(&s->conn);
-	server_exit_ids(&s->ids);
-	OPENSSL_cleanse(&s->u, sizeof s->u);
-	free(s);
-	return status;
+	return session_end(s);
+}
+
+struct post_arg {
+	const struct pop3d_cfg *cfg;
+	const struct peer *peer;
+};
+
+/* Separated, in the helper become the owner: TRANSACTION on the client
+ * the login process handed over. */
+static int after_login(const struct privsep_handoff *h, const struct user *u, int became,
+    void *arg)
+{
+	const struct post_arg *pa = arg;
+	struct session *s = session_new(h->rfd, h->wfd, pa->peer, pa->cfg);
+
+	privsep_preload(&s->conn, h);
+	s->u = *u;
+	s->utf8 = h->nstate == 1 && h->state[0] == POP3_STATE_UTF8;
+	s->became = became;
+	if (!became) {
+		logmsg(s, "cannot switch to the owner of %s's mail", s->u.name);
+		reply(s, "-ERR [SYS/PERM] Cannot access this maildrop");
+	} else {
+		enter_transaction(s);
+		run(s);
+	}
+	conn_flush(&s->conn);
+	return session_end(s);
+}
+
+int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
+{
+	const struct pop3d_cfg *cfg = arg;
+	struct post_arg pa = { cfg, peer };
+	struct privsep_cfg pc = { cfg->users, cfg->runas, cfg->hostname, peer->addr,
+	    AUTH_FAIL_DELAY, after_login, &pa };
+	struct privsep ps;
+	struct session *s;
+	int status = 0;
+
+	switch (privsep_start(&pc, rfd, wfd, &ps, &status)) {
+	case PRIVSEP_DONE:
+		return status;
+	case PRIVSEP_LOGIN:
+		status = login_session(rfd, wfd, peer, cfg, &ps);
+		close(ps.fd);
+		return status;
+	case PRIVSEP_OFF:
+		return login_session(rfd, wfd, peer, cfg, NULL);
+	default:
+		s = session_new(rfd, wfd, peer, cfg);
+		reply(s, "-ERR [SYS/PERM] Server misconfigured, see the mail log");
+		conn_flush(&s->conn);
+		s->status = EXIT_FAILURE;
+		return session_end(s);
+	}
 }

@@ -179,6 +179,35 @@ START_TEST(verify_schemes)
 }
 END_TEST
 
+/* The helper's checks for the login process (privsep): RFC 1939 7's APOP
+ * example and RFC 2195 2's CRAM-MD5 example, any case; none without a
+ * clear-text secret. */
+START_TEST(digests)
+{
+	struct user u;
+
+	memset(&u, 0, sizeof u);
+	strcpy(u.secret, "{PLAIN}tanstaaf");
+	ck_assert_int_eq(auth_apop_ok(&u, "<1896.697170952@dbc.mtview.ca.us>",
+	    "c4c9334bac560ecc979e58001b3e22fb"), 1);
+	ck_assert_int_eq(auth_apop_ok(&u, "<1896.697170952@dbc.mtview.ca.us>",
+	    "C4C9334BAC560ECC979E58001B3E22FB"), 1);
+	ck_assert_int_eq(auth_apop_ok(&u, "<1896.697170953@dbc.mtview.ca.us>",
+	    "c4c9334bac560ecc979e58001b3e22fb"), 0);
+	ck_assert_int_eq(auth_apop_ok(&u, "", "c4c9334bac560ecc979e58001b3e22fb"), 0);
+	strcpy(u.secret, "{PLAIN}tanstaaftanstaaf");
+	ck_assert_int_eq(auth_cram_ok(&u, "<1896.697170952@postoffice.reston.mci.net>",
+	    "b913a602c7eda7a495b4e6e7334d3890"), 1);
+	ck_assert_int_eq(auth_cram_ok(&u, "<1896.697170952@postoffice.reston.mci.net>",
+	    "b913a602c7eda7a495b4e6e7334d389"), 0);
+	ck_assert_int_eq(auth_cram_ok(&u, "<1896.697170952@postoffice.reston.mci.net>",
+	    "b913a602c7eda7a495b4e6e7334d389g"), 0);
+	strcpy(u.secret, "{SHA512-CRYPT}$6$x$y");
+	ck_assert_int_eq(auth_cram_ok(&u, "<1896.697170952@postoffice.reston.mci.net>",
+	    "b913a602c7eda7a495b4e6e7334d3890"), 0);
+}
+END_TEST
+
 START_TEST(system_accounts)
 {
 	struct user u;
@@ -206,6 +235,7 @@ int main(void)
 	tcase_add_test(tc, lookup_file);
 	tcase_add_test(tc, lookup_rcpt);
 	tcase_add_test(tc, verify_schemes);
+	tcase_add_test(tc, digests);
 	tcase_add_test(tc, system_accounts);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -237,6 +237,74 @@ START_TEST(overlong)
 }
 END_TEST
 
+/* A privilege-separated login process: credentials go to the checker, the
+ * CRAM-MD5 challenge comes from it; nothing is looked up here (the users
+ * file named does not exist). */
+struct fake { int calls; char name[64], pass[64], hex[64]; };
+
+static int fake_password(void *arg, const char *name, const char *pass, struct user *u)
+{
+	struct fake *f = arg;
+
+	f->calls++;
+	snprintf(f->name, sizeof f->name, "%s", name);
+	snprintf(f->pass, sizeof f->pass, "%s", pass);
+	snprintf(u->name, sizeof u->name, "%s", name);
+	return strcmp(pass, "right") == 0;
+}
+
+static int fake_challenge(void *arg, char *buf, size_t cap)
+{
+	(void)arg;
+	snprintf(buf, cap, "%s", "<1896.697170952@postoffice.reston.mci.net>");
+	return 0;
+}
+
+static int fake_cram(void *arg, const char *name, const char *hex, struct user *u)
+{
+	struct fake *f = arg;
+
+	f->calls++;
+	snprintf(f->name, sizeof f->name, "%s", name);
+	snprintf(f->hex, sizeof f->hex, "%s", hex);
+	snprintf(u->name, sizeof u->name, "%s", name);
+	return 1;
+}
+
+START_TEST(checker)
+{
+	struct fake f = { 0 };
+	struct sasl_check ck = { fake_password, fake_challenge, fake_cram, &f };
+	struct sasl s;
+	struct user u;
+	char chal[256], dec[256];
+
+	memset(&u, 0, sizeof u);
+	ck_assert_int_eq(sasl_start_check(&s, &ck, "/nonexistent", "PLAIN",
+	    b64n("\0bob\0right", 10), "h", chal, sizeof chal, &u), SASL_OK);
+	ck_assert_str_eq(f.name, "bob");
+	ck_assert_str_eq(f.pass, "right");
+	ck_assert_str_eq(u.name, "bob");
+	ck_assert_int_eq(sasl_start_check(&s, &ck, "/nonexistent", "PLAIN",
+	    b64n("\0bob\0wrong", 10), "h", chal, sizeof chal, &u), SASL_FAIL);
+	/* a bad name never reaches the checker */
+	f.calls = 0;
+	ck_assert_int_eq(sasl_start_check(&s, &ck, "/nonexistent", "PLAIN",
+	    b64n("\0../x\0right", 11), "h", chal, sizeof chal, &u), SASL_FAIL);
+	ck_assert_int_eq(f.calls, 0);
+	ck_assert_int_eq(sasl_start_check(&s, &ck, "/nonexistent", "CRAM-MD5", NULL, "h", chal,
+	    sizeof chal, &u), SASL_CONTINUE);
+	ssize_t n = b64_decode(chal, strlen(chal), (unsigned char *)dec);
+	ck_assert_int_gt(n, 0);
+	dec[n] = '\0';
+	ck_assert_str_eq(dec, "<1896.697170952@postoffice.reston.mci.net>");
+	ck_assert_int_eq(sasl_step(&s, b64n("tim b913a602c7eda7a495b4e6e7334d3890", 36), chal,
+	    sizeof chal, &u), SASL_OK);
+	ck_assert_str_eq(f.name, "tim");
+	ck_assert_str_eq(f.hex, "b913a602c7eda7a495b4e6e7334d3890");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sasl");
@@ -251,6 +319,7 @@ int main(void)
 	tcase_add_test(tc, cram_md5_rfc2195);
 	tcase_add_test(tc, nomech);
 	tcase_add_test(tc, overlong);
+	tcase_add_test(tc, checker);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
@@ -258,3 +327,4 @@ int main(void)
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
