@@ -89,6 +89,8 @@ check_empty() {
 @test "lab 7 (spam and viruses): empty work dir fails"   { check_empty 07-spam-virus; }
 @test "lab 8 (the whole chain): reference solution passes (root: lab network)" { solve_and_check 08-whole-chain; }
 @test "lab 8 (the whole chain): empty work dir fails"    { check_empty 08-whole-chain; }
+@test "lab 9 (end-to-end security): reference solution passes" { solve_and_check 09-end-to-end; }
+@test "lab 9 (end-to-end security): empty work dir fails" { check_empty 09-end-to-end; }
 
 @test "lab 2: a message with a broken attachment is caught" {
 	local work=$BATS_TEST_TMPDIR/work
