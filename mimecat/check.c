@@ -1,6 +1,8 @@
 /* check.c — -c: every RFC 5322 / 2045-2049 / 2047 rule a message breaks,
  * one line each with its line number and the clause, for students who
- * write messages by hand.  Structure defects come from the parser; this
+ * write messages by hand; and, for the signed part of multipart/signed
+ * (S/MIME or PGP), what a relay would change in it and so break the
+ * signature (RFC 3156 3, RFC 8551 3.1.3), with how to avoid it.  Structure defects come from the parser; this
  * file adds the checks that read every byte (encodings, 8-bit data) and
  * the header rules (required and unique fields, addresses, encoded-words). */
 #include <ctype.h>
@@ -284,6 +286,101 @@ static void check_type_rules(struct check *c, const struct mime_part *p)
 		report(c, p->line, "RFC 1847 2.1", "%s", "multipart/signed must have exactly two parts");
 }
 
+/* ---- signatures a relay would break ---- */
+
+enum { SIG_8BIT, SIG_NUL, SIG_LONG, SIG_HARDLONG, SIG_BLANK, SIG_FROM, SIG_LF, SIG_CR, SIG_NKIND };
+
+/* What each hazard does and how to avoid it. */
+static const char *const sig_hazard[SIG_NKIND] = {
+	[SIG_8BIT] = "8-bit data in a signed part: a relay without 8BITMIME (RFC 6152) re-encodes it "
+	    "and the signature breaks; sign it quoted-printable or base64 (smtp-send --sign "
+	    "and --pgp-sign do)",
+	[SIG_NUL] = "NUL (binary) data in a signed part: no SMTP relay passes it unchanged; "
+	    "sign it base64",
+	[SIG_LONG] = "line over 76 characters in a signed part: gateways may wrap or re-encode it "
+	    "and the signature breaks; sign it quoted-printable",
+	[SIG_HARDLONG] = "line over 998 characters in a signed part: a relay must break it "
+	    "(RFC 5322 2.1.1) and the signature breaks; sign it quoted-printable or base64",
+	[SIG_BLANK] = "blank (space or tab) at the end of a line in a signed part: relays and "
+	    "mail stores may strip it and the signature breaks; sign it quoted-printable (=20)",
+	[SIG_FROM] = "line starting \"From \" in a signed part: an mbox store writes it \">From \" "
+	    "and the signature breaks; sign it quoted-printable (=46rom)",
+	[SIG_LF] = "bare LF line ends in a signed part whose other lines end in CRLF: whatever "
+	    "was signed, a relay sends CRLF; sign the canonical CRLF form",
+	[SIG_CR] = "bare CR in a signed part: relays change it and the signature breaks; sign it base64",
+};
+
+/* The first offset of each hazard in s[0..n), or n when absent. */
+static void scan_signed(const char *s, size_t n, size_t first[SIG_NKIND])
+{
+	size_t col = 0, crlf = 0;
+
+	for (int k = 0; k < SIG_NKIND; k++)
+		first[k] = n;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		int kind = -1;
+
+		if (ch == '\n') {
+			size_t e = i > 0 && s[i - 1] == '\r' ? i - 1 : i;
+
+			if (e > 0 && (s[e - 1] == ' ' || s[e - 1] == '\t') && first[SIG_BLANK] == n)
+				first[SIG_BLANK] = e - 1;
+			if (e == i && first[SIG_LF] == n)
+				first[SIG_LF] = i;
+			crlf += e != i;
+			col = 0;
+			continue;
+		}
+		if (col == 0 && n - i >= 5 && memcmp(s + i, "From ", 5) == 0)
+			kind = SIG_FROM;
+		else if (ch >= 0x80)
+			kind = SIG_8BIT;
+		else if (ch == 0)
+			kind = SIG_NUL;
+		else if (ch == '\r' && (i + 1 == n || s[i + 1] != '\n'))
+			kind = SIG_CR;
+		if (kind >= 0 && first[kind] == n)
+			first[kind] = i;
+		col++;
+		if (col == RFC5322_LINE_MAX + 1 && first[SIG_HARDLONG] == n)
+			first[SIG_HARDLONG] = i;
+		else if (col == MIME_LINE_MAX + 1 && first[SIG_LONG] == n)
+			first[SIG_LONG] = i;
+	}
+	if (crlf == 0)
+		first[SIG_LF] = n;      /* stored with LF throughout: the CRLF form is clear */
+}
+
+static void check_signed(struct check *c, const struct mime_part *p)
+{
+	const struct mime_part *sp = p->child;
+	const char *v = mime_param_raw(p->params, p->nparams, "protocol");
+	const char *rfc = v && strcasecmp(v, "application/pgp-signature") == 0 ? "RFC 3156 3" :
+	    v && strcasestr(v, "pkcs7-signature") ? "RFC 8551 3.1.3" : "RFC 1847 2.1";
+	size_t first[SIG_NKIND], n = sp->end - sp->off;
+
+	scan_signed(sp->base + sp->off, n, first);
+	for (int k = 0; k < SIG_NKIND; k++) {
+		size_t line = sp->line;
+
+		if (first[k] == n)
+			continue;
+		/* one line over 998 is said once, not as over 76 too */
+		if (k == SIG_LONG && first[SIG_HARDLONG] > first[SIG_LONG] && first[SIG_HARDLONG] < n &&
+		    memchr(sp->base + sp->off + first[SIG_LONG], '\n',
+		    first[SIG_HARDLONG] - first[SIG_LONG]) == NULL)
+			continue;
+		for (const char *q = sp->base + sp->off, *e = q + first[k]; q < e; q++) {
+			q = memchr(q, '\n', (size_t)(e - q));
+			if (q == NULL)
+				break;
+			line++;
+		}
+		report(c, line, rfc, "%s", sig_hazard[k]);
+	}
+}
+
 /* Line numbers of the first CRLF and first bare LF; counts of each. */
 static void check_line_ends(struct check *c)
 {
@@ -338,6 +435,8 @@ int mc_check(struct mc *mc)
 	for (const struct mime_part *p = mc->m.root; p; p = p->order) {
 		check_header(&c, p);
 		check_type_rules(&c, p);
+		if (strcmp(p->type, "multipart") == 0 && strcmp(p->subtype, "signed") == 0 && p->child)
+			check_signed(&c, p);
 		if (p->child)
 			continue;
 		check_charset(&c, p);

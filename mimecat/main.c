@@ -23,7 +23,7 @@ static void usage(FILE *f)
 	    "               [FILE]\n"
 	    "       mimecat -t | -c | -x DIR [-a] FILE...\n"
 	    "       mimecat --verify [--cafile CAFILE] FILE...\n"
-	    "       mimecat --decrypt --key KEY --cert CERT [mode] [FILE]\n"
+	    "       mimecat --decrypt [--key KEY --cert CERT] [mode] [FILE]\n"
 	    "Show a MIME message (FILE or standard input) as a person reads it, or:\n\n"
 	    "  -t, --tree            the structure: one line per part, with its IMAP section number\n"
 	    "  -p, --part=SECTION    that part's body, transfer-decoded (SECTION as in IMAP BODY[...])\n"
@@ -33,12 +33,13 @@ static void usage(FILE *f)
 	    "  -H, --headers         every header field unfolded and decoded, in order\n"
 	    "  -e, --explain         the raw message annotated: headers, boundaries, parts, previews\n"
 	    "  -c, --check           report every RFC rule the message breaks; exit 0 only if none\n"
-	    "      --verify          check every S/MIME signature: one line per signer; exit 0 all good,\n"
-	    "                        1 one fails, 2 nothing signed\n"
+	    "      --verify          check every S/MIME and PGP signature: one line per signer;\n"
+	    "                        exit 0 all good, 1 one fails, 2 nothing signed\n"
 	    "      --cafile=FILE     for signatures (--verify, the reading view, -t), trust the CAs\n"
 	    "                        of FILE (PEM) besides the system's\n"
 	    "      --decrypt         first decrypt an S/MIME message, with --key and --cert (PEM),\n"
-	    "                        then any mode above works on the message inside\n"
+	    "                        or a PGP/MIME one with gpg (GNUPGHOME), then any mode\n"
+	    "                        above works on the message inside\n"
 	    "  -B, --imap            what an IMAP server answers: BODYSTRUCTURE and ENVELOPE (RFC 3501)\n"
 	    "  -r, --route           the Received: chain, oldest hop first, as a table (RFC 5321 4.4)\n"
 	    "  -h, --help            show this help\n"
@@ -76,6 +77,7 @@ static int run(struct mc *mc, enum mode mode, const char *file)
 	if (mc_load(mc, file) < 0)
 		return EX_NOINPUT;
 	if (mc->decrypt && mc_decrypt(mc) < 0) {
+		mc_decrypt_done(mc);
 		mc_unload(mc);
 		return EX_DATAERR;
 	}
@@ -171,8 +173,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	if (mc.decrypt && (mc.key == NULL || mc.cert == NULL)) {
-		warnx_("--decrypt needs --key KEY and --cert CERT (PEM)");
+	if (mc.decrypt && (mc.key == NULL) != (mc.cert == NULL)) {
+		warnx_("--decrypt needs --key KEY and --cert CERT (PEM) together (S/MIME)");
 		return EX_USAGE;
 	}
 	if (mc.utf8 && mc.section == NULL) {

@@ -7,6 +7,8 @@
 #include "buf.h"
 #include "mime.h"
 
+struct pgp_result;
+
 #define MC_WARN_MAX      10      /* parser warnings printed on stderr */
 #define MC_NAME_MAX      200     /* bytes of a saved file name (NAME_MAX is 255) */
 #define MC_UNIQUE_MAX    1000    /* "name-N.ext" tries before giving up */
@@ -35,6 +37,7 @@ struct mc {
 	int decrypt;            /* --decrypt with key and cert */
 	const char *key, *cert;
 	char *plain;            /* the decrypted message, or NULL */
+	struct pgp_result *pgp_dec;  /* signatures gpg checked while decrypting, or NULL */
 	const char *orig_base;  /* the mapping, while plain is shown */
 	size_t orig_len;
 };

@@ -1,7 +1,8 @@
-/* verify.c — --verify: check every S/MIME signature of the message and
- * print one line per signer: who signed (name and address from the
- * certificate), whether that address is the From: of the message, when,
- * whether the certificate chain leads to a trusted CA, and why a
+/* verify.c — --verify: check every S/MIME and OpenPGP signature of the
+ * message and print one line per signer: who signed (name and address
+ * from the certificate or the key), whether that address is the From: of
+ * the message, when, whether the certificate chain leads to a trusted CA
+ * (S/MIME) or how valid the key is in the web of trust (PGP), and why a
  * signature fails, in plain words.
  *
  * Signatures are multipart/signed with protocol application/pkcs7-signature
@@ -9,7 +10,18 @@
  * part, header included, as it stands between the boundaries, with its
  * lines ended by CRLF, is what was signed) and opaque signed-data
  * (application/pkcs7-mime; smime-type=signed-data, 3.5.2), whose content is
- * parsed again, up to MC_VERIFY_NEST levels, for signatures inside. */
+ * parsed again, up to MC_VERIFY_NEST levels, for signatures inside.
+ *
+ * OpenPGP signatures are PGP/MIME multipart/signed with protocol
+ * application/pgp-signature (RFC 3156 5: the first part in CRLF form, as
+ * for S/MIME, against the armored signature of the second) and text parts
+ * that are clear-signed ("-----BEGIN PGP SIGNED MESSAGE-----", RFC 4880
+ * 7), checked by gpg (lib/pgp.c) against the keyring of GNUPGHOME.  A
+ * PGP signature is good when it holds, its key is neither expired nor
+ * revoked nor distrusted (TRUST_NEVER), and the key has the From: address
+ * among its user IDs; the key's web-of-trust validity is shown, and, as
+ * with gpg --verify, a key not yet certified (trust: unknown) does not by
+ * itself make the signature bad. */
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
@@ -18,9 +30,11 @@
 #include "err.h"
 #include "header.h"
 #include "mimecat.h"
+#include "pgp.h"
 #include "smime.h"
 
 #define MC_VERIFY_NEST 8        /* opaque signed-data inside signed-data */
+#define MC_CLEARSIGN_HEAD "-----BEGIN PGP SIGNED MESSAGE-----"
 
 struct vctx {
 	struct smime_store *store;
@@ -77,8 +91,19 @@ static void label(const struct mc *mc, const struct mime_part *p, const char *ou
 	buf_free(&sec);
 }
 
+static int smime_has(const void *g, const char *a)
+{
+	return smime_signer_has(g, a);
+}
+
+static int pgp_has(const void *g, const char *a)
+{
+	return pgp_sig_has(g, a);
+}
+
 /* Whether one of the From: addresses is one of the signer's. */
-static int from_matches(const struct vctx *v, const struct smime_signer *g)
+static int from_matches(const struct vctx *v, const void *g,
+    int (*has)(const void *, const char *))
 {
 	int ok = 0;
 
@@ -87,7 +112,7 @@ static int from_matches(const struct vctx *v, const struct smime_signer *g)
 
 		if (v->from.v[i].kind == ADDR_MAILBOX) {
 			addr_spec(&v->from.v[i], &a);
-			ok = a.p && smime_signer_has(g, a.p);
+			ok = a.p && has(g, a.p);
 		}
 		buf_free(&a);
 	}
@@ -132,7 +157,7 @@ static void report(struct mc *mc, struct vctx *v, const char *where,
 	}
 	for (size_t i = 0; i < r->nsigner; i++) {
 		const struct smime_signer *g = &r->signer[i];
-		int from_ok = from_matches(v, g);
+		int from_ok = from_matches(v, g, smime_has);
 
 		print_signer(mc->out, where, g, v->has_from, from_ok);
 		from_ok |= !v->has_from;
@@ -141,6 +166,177 @@ static void report(struct mc *mc, struct vctx *v, const char *where,
 		else
 			v->bad++;
 	}
+}
+
+/* One PGP signature: "good signature by NAME <ADDR>, From: matches,
+ * signed WHEN, trust: full (PGP key FPR)". */
+static void print_pgp(FILE *f, const char *where, const struct pgp_sig *g, size_t uid,
+    int good, int has_from, int from_ok, const char *why)
+{
+	char name[256], addr[256], when[32] = "";
+
+	name[0] = addr[0] = '\0';
+	if (uid < g->nuid)
+		pgp_uid_split(g->uid[uid], name, sizeof name, addr, sizeof addr);
+	if (g->when) {
+		struct tm tm;
+		time_t t = g->when;
+
+		if (gmtime_r(&t, &tm))
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	}
+	fprintf(f, "%s: %s signature", where, good ? "good" : "BAD");
+	if (*name || *addr) {
+		fputs(" by ", f);
+		if (*name)
+			mc_put_name(f, name);
+		if (*addr) {
+			fputs(*name ? " <" : "<", f);
+			mc_put_name(f, addr);
+			putc('>', f);
+		}
+	}
+	fprintf(f, ", From: %s", !has_from ? "absent" : from_ok ? "matches" :
+	    g->nuid == 0 ? "unknown (no key)" : "does not match");
+	fprintf(f, ", signed %s", *when ? when : "at an unknown time");
+	fprintf(f, ", trust: %s", pgp_trust_name(g->trust));
+	fprintf(f, " (PGP key %s)", *g->primary ? g->primary : *g->keyid ? g->keyid : "unknown");
+	if (!good)
+		fprintf(f, ": FAILED: %s", why);
+	putc('\n', f);
+}
+
+/* The user ID to show: the one with the From: address, else the first. */
+static size_t from_uid(const struct vctx *v, const struct pgp_sig *g)
+{
+	for (size_t i = 0; i < g->nuid; i++) {
+		struct pgp_sig one = { .uid = { g->uid[i] }, .nuid = 1 };
+
+		if (from_matches(v, &one, pgp_has))
+			return i;
+	}
+	return 0;
+}
+
+static void report_pgp(struct mc *mc, struct vctx *v, const char *where,
+    const struct pgp_result *r)
+{
+	if (*r->why || r->nsig == 0 || r->too_many) {
+		fprintf(mc->out, "%s: BAD signature: FAILED: %s\n", where, *r->why ? r->why :
+		    r->too_many ? "too many signatures" :
+		    "not an OpenPGP signature (damaged, truncated or garbage)");
+		v->bad++;
+		return;
+	}
+	for (size_t i = 0; i < r->nsig; i++) {
+		const struct pgp_sig *g = &r->sig[i];
+		int from_ok = from_matches(v, g, pgp_has);
+		char why[PGP_WHY_MAX];
+		int good = pgp_sig_ok(g, why, sizeof why);
+
+		if (good && g->trust == PGP_TRUST_NEVER) {
+			good = 0;
+			snprintf(why, sizeof why, "the key is marked as not to be trusted (trust: never)");
+		} else if (good && v->has_from && !from_ok) {
+			good = 0;
+			snprintf(why, sizeof why, "the signer's address is not the From: address");
+		}
+		print_pgp(mc->out, where, g, from_uid(v, g), good, v->has_from, from_ok, why);
+		if (good)
+			v->good++;
+		else
+			v->bad++;
+	}
+}
+
+static int pgp_protocol(const struct mime_part *p)
+{
+	const char *v = mime_param_raw(p->params, p->nparams, "protocol");
+
+	return v && strcasecmp(v, "application/pgp-signature") == 0;
+}
+
+/* The first signed part's bytes in their signed form: CRLF line ends. */
+static const char *signed_bytes(const struct mime_part *body, struct buf *canon, size_t *n)
+{
+	const char *c = body->base + body->off;
+
+	*n = body->end - body->off;
+	if (mime_wire_len(c, *n) != *n) {
+		mime_wire_copy(c, *n, canon);
+		c = canon->p;
+		*n = canon->len;
+	}
+	return c ? c : "";
+}
+
+/* PGP/MIME (RFC 3156 5). */
+static void check_pgp_detached(struct mc *mc, struct vctx *v, const struct mime_part *p,
+    const char *where)
+{
+	const struct mime_part *body = p->child, *sig = body ? body->next : NULL;
+	struct buf asc = { 0 }, canon = { 0 };
+	struct pgp_result r;
+	const char *c;
+	size_t n;
+
+	if (sig == NULL) {
+		fprintf(mc->out, "%s: BAD signature: FAILED: multipart/signed without its two parts\n", where);
+		v->bad++;
+		return;
+	}
+	mime_decode(sig, add_decoded, &asc, NULL);
+	c = signed_bytes(body, &canon, &n);
+	if (asc.len == 0) {
+		memset(&r, 0, sizeof r);
+		snprintf(r.why, sizeof r.why, "the signature part is empty");
+	} else {
+		pgp_verify(asc.p, asc.len, c, n, &r);
+	}
+	report_pgp(mc, v, where, &r);
+	pgp_result_free(&r);
+	buf_free(&asc);
+	buf_free(&canon);
+}
+
+/* Whether text s[0..n) is clear-signed: the armor header line at a line start. */
+static int clearsigned(const char *s, size_t n)
+{
+	static const char h[] = MC_CLEARSIGN_HEAD;
+	const char *e = s + n;
+
+	for (const char *p = s; p && p + sizeof h - 1 <= e;) {
+		p = memmem(p, (size_t)(e - p), h, sizeof h - 1);
+		if (p == NULL)
+			return 0;
+		if (p == s || p[-1] == '\n')
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+static int inline_candidate(const struct mime_part *p)
+{
+	/* base64 hides the armor line: such text is decoded to look */
+	return p->child == NULL && strcmp(p->type, "text") == 0 && (p->enc == ENC_BASE64 ||
+	    memmem(p->base + p->body_off, p->end - p->body_off, "PGP SIGNED MESSAGE", 18) != NULL);
+}
+
+/* A clear-signed text part: its decoded text as gpg reads it. */
+static void check_pgp_inline(struct mc *mc, struct vctx *v, const struct mime_part *p,
+    const char *where)
+{
+	struct buf text = { 0 };
+	struct pgp_result r;
+
+	mime_decode(p, add_decoded, &text, NULL);
+	if (text.len && clearsigned(text.p, text.len)) {
+		pgp_verify(text.p, text.len, NULL, 0, &r);
+		report_pgp(mc, v, where, &r);
+		pgp_result_free(&r);
+	}
+	buf_free(&text);
 }
 
 static void walk(struct mc *mc, struct vctx *v, const struct mime_part *root,
@@ -163,15 +359,9 @@ static void check_detached(struct mc *mc, struct vctx *v, const struct mime_part
 		return;
 	}
 	mime_decode(sig, add_decoded, &der, NULL);
-	c = body->base + body->off;
-	n = body->end - body->off;
-	if (mime_wire_len(c, n) != n) {
-		mime_wire_copy(c, n, &canon);
-		c = canon.p;
-		n = canon.len;
-	}
+	c = signed_bytes(body, &canon, &n);
 	smime_verify(v->store, (const unsigned char *)(der.p ? der.p : ""), der.len,
-	    c ? c : "", n, &r, NULL);
+	    c, n, &r, NULL);
 	report(mc, v, where, &r);
 	smime_result_free(&r);
 	buf_free(&der);
@@ -206,6 +396,12 @@ static void check_opaque(struct mc *mc, struct vctx *v, const struct mime_part *
 	buf_free(&inner);
 }
 
+static int is_signed(const struct mime_part *p)
+{
+	return strcmp(p->type, "multipart") == 0 && strcmp(p->subtype, "signed") == 0 &&
+	    p->child != NULL;
+}
+
 static void walk(struct mc *mc, struct vctx *v, const struct mime_part *root,
     const char *outer, unsigned nest)
 {
@@ -213,30 +409,48 @@ static void walk(struct mc *mc, struct vctx *v, const struct mime_part *root,
 		struct buf where = { 0 };
 
 		label(mc, p, outer, &where);
-		if (strcmp(p->type, "multipart") == 0 && strcmp(p->subtype, "signed") == 0 &&
-		    smime_protocol(p) && p->child)
+		if (is_signed(p) && smime_protocol(p))
 			check_detached(mc, v, p, where.p);
+		else if (is_signed(p) && pgp_protocol(p))
+			check_pgp_detached(mc, v, p, where.p);
 		else if (p->child == NULL && opaque_signed(p))
 			check_opaque(mc, v, p, where.p, nest);
+		else if (inline_candidate(p))
+			check_pgp_inline(mc, v, p, where.p);
 		buf_free(&where);
 	}
 }
 
-/* Whether the message has an S/MIME signature to check. */
-static int has_signature(const struct mime_part *root)
+/* Which signatures the message has to check: 1 S/MIME, 2 PGP (or'ed). */
+static int has_signature(const struct mc *mc)
 {
-	for (const struct mime_part *p = root; p; p = p->order)
-		if ((strcmp(p->type, "multipart") == 0 && strcmp(p->subtype, "signed") == 0 &&
-		    smime_protocol(p) && p->child) || (p->child == NULL && opaque_signed(p)))
-			return 1;
-	return 0;
+	int kinds = mc->pgp_dec && mc->pgp_dec->nsig ? 2 : 0;
+
+	for (const struct mime_part *p = mc->m.root; p; p = p->order) {
+		if ((is_signed(p) && smime_protocol(p)) || (p->child == NULL && opaque_signed(p)))
+			kinds |= 1;
+		if (is_signed(p) && pgp_protocol(p))
+			kinds |= 2;
+		if (inline_candidate(p)) {
+			struct buf text = { 0 };
+
+			mime_decode(p, add_decoded, &text, NULL);
+			if (text.len && clearsigned(text.p, text.len))
+				kinds |= 2;
+			buf_free(&text);
+		}
+	}
+	return kinds;
 }
 
 void mc_verify_note(struct mc *mc)
 {
-	if (!has_signature(mc->m.root))
+	static const char *const head[] = { "", "S/MIME signature", "PGP signature", "signatures" };
+	int k = has_signature(mc);
+
+	if (k == 0)
 		return;
-	fputs("\n[-- S/MIME signature --]\n", mc->out);
+	fprintf(mc->out, "\n[-- %s --]\n", head[k]);
 	mc_verify(mc);
 }
 
@@ -261,11 +475,21 @@ int mc_verify(struct mc *mc)
 		v.has_from = addr_count(&v.from) > 0;
 		buf_free(&val);
 	}
+	if (mc->pgp_dec && (mc->pgp_dec->nsig || mc->pgp_dec->too_many)) {
+		/* signed and encrypted at once (RFC 3156 6.2): gpg checked it */
+		struct buf where = { 0 };
+
+		if (mc->several)
+			buf_printf(&where, "%s: ", mc->name);
+		buf_adds(&where, "message (encrypted)");
+		report_pgp(mc, &v, where.p, mc->pgp_dec);
+		buf_free(&where);
+	}
 	walk(mc, &v, r, NULL, 0);
 	addr_list_free(&v.from);
 	smime_store_free(v.store);
 	if (v.good + v.bad == 0) {
-		warnx_("%s: no S/MIME signature in this message", mc->name);
+		warnx_("%s: no S/MIME signature and no PGP signature in this message", mc->name);
 		return 2;
 	}
 	return v.bad ? 1 : 0;

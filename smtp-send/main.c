@@ -46,7 +46,8 @@ enum {
 	O_PIPE = 256, O_DNS, O_PORT, O_HELO, O_STARTTLS, O_TLS, O_CAFILE, O_INSECURE, O_AUTH,
 	O_AUTHMECH, O_PASSFILE, O_PLAINAUTH, O_LMTP, O_BDAT, O_DRYRUN, O_QUITAFTER, O_TIMEOUT,
 	O_SUBJECT, O_BODY, O_ATTACH, O_HEADER, O_HTML, O_NAME, O_QUEUE, O_RETRYNOW, O_MAXAGE,
-	O_LIST, O_DELAYWARN, O_NOTIFY, O_RET, O_ENVID, O_ORCPT, O_SIGN, O_ENCRYPT
+	O_LIST, O_DELAYWARN, O_NOTIFY, O_RET, O_ENVID, O_ORCPT, O_SIGN, O_ENCRYPT,
+	O_PGPSIGN, O_PGPENCRYPT
 };
 
 static void usage(FILE *f)
@@ -93,6 +94,9 @@ static void usage(FILE *f)
 	    "S/MIME (RFC 8551):\n"
 	    "      --sign CERT[:KEY]     sign (multipart/signed, SHA-256); KEY default: in CERT\n"
 	    "      --encrypt CERT        encrypt to this certificate (repeatable; AES-256-CBC)\n"
+	    "OpenPGP (PGP/MIME, RFC 3156; gpg, GNUPGHOME):\n"
+	    "      --pgp-sign[=KEYID]    sign (multipart/signed); KEYID default: the From: key\n"
+	    "      --pgp-encrypt KEYID   encrypt to this key (repeatable; and to your own)\n"
 	    "Queue:\n"
 	    "      --queue DIR           deliver the messages spooled in DIR\n"
 	    "      --retry-now           ignore the retry schedule\n"
@@ -144,6 +148,8 @@ static const struct option longopts[] = {
 	{ "orcpt",          required_argument, NULL, O_ORCPT },
 	{ "sign",           required_argument, NULL, O_SIGN },
 	{ "encrypt",        required_argument, NULL, O_ENCRYPT },
+	{ "pgp-sign",       optional_argument, NULL, O_PGPSIGN },
+	{ "pgp-encrypt",    required_argument, NULL, O_PGPENCRYPT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -275,6 +281,12 @@ static void option(struct cmdline *cl, int c, char *arg)
 	case O_ENCRYPT:
 		if (secure_option(&cl->sec, c == O_SIGN, arg) < 0)
 			diex(EX_USAGE, "bad --%s: %s", c == O_SIGN ? "sign" : "encrypt", arg);
+		break;
+	case O_PGPSIGN:
+	case O_PGPENCRYPT:
+		if (secure_pgp_option(&cl->sec, c == O_PGPSIGN, arg) < 0)
+			diex(EX_USAGE, "bad --%s: %s", c == O_PGPSIGN ? "pgp-sign" : "pgp-encrypt",
+			    arg ? arg : "(none)");
 		break;
 	case 'h': usage(stdout); exit(0);
 	case 'V': print_version(); exit(0);
@@ -486,7 +498,8 @@ static int send_now(struct opts *o, const char *pwfile, const char *from,
 	return ex;
 }
 
-/* --sign, --encrypt: the message becomes S/MIME (secure.c). */
+/* --sign, --encrypt: the message becomes S/MIME; --pgp-sign,
+ * --pgp-encrypt: PGP/MIME (secure.c). */
 static void secure_message(struct secure *s, struct message *m)
 {
 	char err[300];
@@ -496,7 +509,7 @@ static void secure_message(struct secure *s, struct message *m)
 	if (getrandom(&s->rnd, sizeof s->rnd, 0) < 0)
 		s->rnd = (unsigned long long)time(NULL) ^ ((unsigned long long)getpid() << 32);
 	if (secure_apply(s, m, err, sizeof err) < 0)
-		diex(EX_DATAERR, "S/MIME: %s", err);
+		diex(EX_DATAERR, "%s: %s", s->pgp_sign || s->npgp_enc ? "OpenPGP" : "S/MIME", err);
 	secure_free(s);
 }
 
@@ -576,8 +589,15 @@ int main(int argc, char **argv)
 		argc = sendmail_argv(argc, argv, &smargv);
 		argv = smargv;
 	}
-	while ((c = getopt_long(argc, argv, "s:f:vtio:hV", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "s:f:vtio:hV", longopts, NULL)) != -1) {
+		/* "--pgp-sign KEYID" as well as "--pgp-sign=KEYID": a word that
+		 * is a key ID (hex) cannot be a recipient address */
+		if (c == O_PGPSIGN && optarg == NULL && optind < argc && secure_is_keyid(argv[optind]))
+			optarg = argv[optind++];
 		option(&cl, c, optarg);
+	}
+	if (secure_conflict(&cl.sec))
+		diex(EX_USAGE, "%s", secure_conflict(&cl.sec));
 	for (int i = optind; i < argc; i++) {
 		if (!addr_ok(argv[i]) || argv[i][0] == '\0')
 			diex(EX_USAGE, "bad recipient address: %s", argv[i]);

@@ -1,15 +1,21 @@
 /* secure.c — S/MIME for smtp-send (RFC 8551 3.5.3 multipart/signed, 3.3
- * enveloped-data): the message is split into its outer fields (From, To,
- * Subject...: they stay in clear, as every S/MIME agent sends them) and
- * its MIME entity (the Content-* fields and the body), the entity made
- * 7-bit safe, signed, then encrypted, and put back under the outer fields. */
+ * enveloped-data) and OpenPGP (PGP/MIME, RFC 3156 5 multipart/signed, 4
+ * multipart/encrypted, through gpg: lib/pgp.c): the message is split into
+ * its outer fields (From, To, Subject...: they stay in clear, as every
+ * S/MIME and PGP/MIME agent sends them) and its MIME entity (the Content-*
+ * fields and the body), the entity made 7-bit safe, signed, then
+ * encrypted, and put back under the outer fields. */
 #include <string.h>
 #include <strings.h>
 
+#include <ctype.h>
+
+#include "addr.h"
 #include "b64.h"
 #include "err.h"
 #include "header.h"
 #include "mime.h"
+#include "pgp.h"
 #include "qp.h"
 #include "secure.h"
 #include "smime.h"
@@ -35,16 +41,52 @@ int secure_option(struct secure *s, int sign, const char *arg)
 	return 0;
 }
 
+int secure_pgp_option(struct secure *s, int sign, const char *arg)
+{
+	if (arg && (*arg == '\0' || *arg == '-'))
+		return -1;
+	if (sign) {
+		s->pgp_sign = 1;
+		free(s->pgp_signer);
+		s->pgp_signer = arg ? xstrdup(arg) : NULL;
+		return 0;
+	}
+	if (arg == NULL || s->npgp_enc >= SECURE_RCPT_MAX)
+		return -1;
+	s->pgp_enc[s->npgp_enc++] = arg;
+	return 0;
+}
+
+int secure_is_keyid(const char *arg)
+{
+	size_t n = 0;
+
+	if (arg[0] == '0' && (arg[1] == 'x' || arg[1] == 'X'))
+		arg += 2;
+	while (isxdigit((unsigned char)arg[n]))
+		n++;
+	return arg[n] == '\0' && n >= 8 && n <= PGP_FPR_MAX;
+}
+
+const char *secure_conflict(const struct secure *s)
+{
+	if ((s->sign_cert || s->nenc) && (s->pgp_sign || s->npgp_enc))
+		return "--sign/--encrypt (S/MIME) and --pgp-sign/--pgp-encrypt (OpenPGP) "
+		    "exclude each other: a message is either S/MIME or PGP/MIME";
+	return NULL;
+}
+
 int secure_wanted(const struct secure *s)
 {
-	return s->sign_cert != NULL || s->nenc > 0;
+	return s->sign_cert != NULL || s->nenc > 0 || s->pgp_sign || s->npgp_enc > 0;
 }
 
 void secure_free(struct secure *s)
 {
 	free(s->sign_cert);
 	free(s->sign_key);
-	s->sign_cert = s->sign_key = NULL;
+	free(s->pgp_signer);
+	s->sign_cert = s->sign_key = s->pgp_signer = NULL;
 }
 
 static int is_content_field(const struct hdr_field *f)
@@ -202,6 +244,134 @@ static int encrypt(const struct secure *s, struct buf *ent, char *err, size_t ca
 	return 0;
 }
 
+/* ---- PGP/MIME ---- */
+
+/* The first address of the From: field among the outer fields h[0..n). */
+static char *from_address(const char *h, size_t n)
+{
+	struct hdr_field f;
+	struct addr_list l = { 0 };
+	char *a = NULL;
+
+	if (hdr_find(h, n, "From", &f)) {
+		struct buf v = { 0 };
+
+		hdr_unfold(f.value, f.vallen, 0, &v);
+		addr_parse(v.p ? v.p : "", v.len, &l);
+		for (size_t i = 0; a == NULL && i < l.n; i++)
+			if (l.v[i].kind == ADDR_MAILBOX) {
+				struct buf s = { 0 };
+
+				addr_spec(&l.v[i], &s);
+				if (s.p)
+					a = buf_take(&s);
+				buf_free(&s);
+			}
+		addr_list_free(&l);
+		buf_free(&v);
+	}
+	return a;
+}
+
+/* The sender's own secret key: --pgp-sign's KEYID, else the key of the
+ * From: address, else gpg's default one.  0, or -1 with why in err. */
+static int own_key(const struct secure *s, const char *from, char fpr[PGP_FPR_MAX + 1],
+    char *err, size_t cap)
+{
+	if (s->pgp_signer)
+		return pgp_secret_key(s->pgp_signer, fpr, err, cap);
+	if (from && pgp_secret_key(from, fpr, err, cap) == 0)
+		return 0;
+	return pgp_secret_key(NULL, fpr, err, cap);
+}
+
+static int pgp_sign_entity(const struct secure *s, const char *fpr, struct buf *ent,
+    char *err, size_t cap)
+{
+	struct buf sig = { 0 }, out = { 0 };
+	char b[64], micalg[32];
+
+	if (pgp_sign(fpr, ent->p ? ent->p : "", ent->len, &sig, micalg, sizeof micalg,
+	    err, cap) < 0)
+		return -1;
+	boundary(s, "pgpsigned", b, sizeof b);
+	buf_printf(&out, "Content-Type: multipart/signed; protocol=\"application/pgp-signature\";\r\n"
+	    " micalg=%s; boundary=\"%s\"\r\n\r\n"
+	    "This is an OpenPGP/MIME signed message (RFC 3156).\r\n\r\n--%s\r\n", micalg, b, b);
+	buf_add(&out, ent->p, ent->len);
+	buf_printf(&out, "\r\n--%s\r\n"
+	    "Content-Type: application/pgp-signature; name=\"signature.asc\"\r\n"
+	    "Content-Description: OpenPGP digital signature\r\n"
+	    "Content-Disposition: attachment; filename=\"signature.asc\"\r\n\r\n", b);
+	mime_wire_copy(sig.p, sig.len, &out);
+	if (out.len < 2 || out.p[out.len - 1] != '\n')
+		buf_adds(&out, "\r\n");
+	buf_printf(&out, "\r\n--%s--\r\n", b);
+	buf_free(&sig);
+	buf_free(ent);
+	*ent = out;
+	return 0;
+}
+
+static int pgp_encrypt_entity(const struct secure *s, const char *fpr, struct buf *ent,
+    char *err, size_t cap)
+{
+	struct buf enc = { 0 }, out = { 0 };
+	const char *to[SECURE_RCPT_MAX + 1];
+	size_t n = 0;
+	char b[64];
+
+	for (size_t i = 0; i < s->npgp_enc; i++)
+		to[n++] = s->pgp_enc[i];
+	if (*fpr)
+		to[n++] = fpr;          /* the sender reads its own sent copy */
+	if (pgp_encrypt(to, n, ent->p ? ent->p : "", ent->len, &enc, err, cap) < 0)
+		return -1;
+	boundary(s, "pgpencrypted", b, sizeof b);
+	buf_printf(&out, "Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\";\r\n"
+	    " boundary=\"%s\"\r\n\r\n"
+	    "This is an OpenPGP/MIME encrypted message (RFC 3156).\r\n\r\n--%s\r\n"
+	    "Content-Type: application/pgp-encrypted\r\n"
+	    "Content-Description: PGP/MIME version identification\r\n\r\n"
+	    "Version: 1\r\n\r\n--%s\r\n"
+	    "Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\n"
+	    "Content-Description: OpenPGP encrypted message\r\n"
+	    "Content-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n", b, b, b);
+	mime_wire_copy(enc.p, enc.len, &out);
+	if (out.len < 2 || out.p[out.len - 1] != '\n')
+		buf_adds(&out, "\r\n");
+	buf_printf(&out, "\r\n--%s--\r\n", b);
+	buf_free(&enc);
+	buf_free(ent);
+	*ent = out;
+	return 0;
+}
+
+static int pgp_apply(const struct secure *s, const struct buf *outer, struct buf *ent,
+    char *err, size_t cap)
+{
+	char fpr[PGP_FPR_MAX + 1] = "", why[300];
+	char *from = from_address(outer->p ? outer->p : "", outer->len);
+	int rc = -1;
+
+	if (own_key(s, from, fpr, why, sizeof why) < 0) {
+		if (s->pgp_sign) {
+			snprintf(err, cap, "%s", why);
+			goto out;
+		}
+		warnx_("OpenPGP: %s: the sent copy is encrypted to the recipients only", why);
+		*fpr = '\0';
+	}
+	if (s->pgp_sign && pgp_sign_entity(s, fpr, ent, err, cap) < 0)
+		goto out;
+	if (s->npgp_enc && pgp_encrypt_entity(s, fpr, ent, err, cap) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(from);
+	return rc;
+}
+
 int secure_apply(const struct secure *s, struct message *m, char *err, size_t cap)
 {
 	struct buf outer = { 0 }, raw = { 0 }, ent = { 0 }, all = { 0 };
@@ -224,6 +394,8 @@ int secure_apply(const struct secure *s, struct message *m, char *err, size_t ca
 	buf_adds(&raw, "\r\n");
 	buf_add(&raw, m->p + m->hdrlen, m->len - m->hdrlen);
 	make_safe(raw.p, raw.len, &ent);
+	if ((s->pgp_sign || s->npgp_enc) && pgp_apply(s, &outer, &ent, err, cap) < 0)
+		goto out;
 	if (s->sign_cert && sign(s, &ent, err, cap) < 0)
 		goto out;
 	if (s->nenc && encrypt(s, &ent, err, cap) < 0)

@@ -13,6 +13,8 @@ test="$test dovecot-dev autoconf automake libtool"
 test="$test libevent-2.1-7 libdb5.3"
 # S/MIME: the oracle for what smtp-send signs
 test="$test gpgsm"
+# OpenPGP: gpg runs PGP/MIME for smtp-send and mimecat, and is the oracle
+test="$test gnupg gpg-agent"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 # mailauth's oracles (dkimpy, pyspf) and DMARC's public suffix list
 test="$test python3-dkim python3-spf python3-dnspython python3-nacl publicsuffix"
