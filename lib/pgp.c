@@ -26,6 +26,17 @@
 
 /* ---- status lines (GnuPG doc/DETAILS) ---- */
 
+static int hexval(char c)
+{
+	return isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10);
+}
+
+static int hex2(const char *s)
+{
+	return isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1]) ?
+	    hexval(s[0]) * 16 + hexval(s[1]) : -1;
+}
+
 /* Copy the %XX-escaped text s[0..n) (the user ID of GOODSIG and the like)
  * or the \xXX-escaped one (--with-colons) unescaped. */
 static char *unescape(const char *s, size_t n, char esc)
@@ -33,15 +44,13 @@ static char *unescape(const char *s, size_t n, char esc)
 	char *o = xmalloc(n + 1), *d = o;
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+		int v;
 
-		if (esc == '%' && s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1 &&
-		    isxdigit((unsigned char)s[i + 1]) && isxdigit((unsigned char)s[i + 2])) {
+		if (esc == '%' && s[i] == '%' && i + 2 < n && (v = hex2(s + i + 1)) >= 0) {
 			*d++ = (char)v;
 			i += 2;
 		} else if (esc == '\\' && s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' &&
-		    isxdigit((unsigned char)s[i + 2]) && isxdigit((unsigned char)s[i + 3]) &&
-		    sscanf(s + i + 2, "%2x", &v) == 1) {
+		    (v = hex2(s + i + 2)) >= 0) {
 			*d++ = (char)v;
 			i += 3;
 		} else {
@@ -97,6 +106,21 @@ static void add_uid(struct pgp_sig *g, char *u)
 			return;
 		}
 	g->uid[g->nuid++] = u;
+}
+
+/* The decimal number w[0..wl) (a field is not NUL-terminated); -1 if none. */
+static int number(const char *w, size_t wl)
+{
+	long v = 0;
+
+	if (wl == 0 || wl > 9)
+		return -1;
+	for (size_t i = 0; i < wl; i++) {
+		if (!isdigit((unsigned char)w[i]))
+			return -1;
+		v = v * 10 + (w[i] - '0');
+	}
+	return (int)v;
 }
 
 /* A timestamp field: seconds since 1970, or ISO 8601 "YYYYMMDDTHHMMSS". */
@@ -189,7 +213,7 @@ static void errsig(struct pgp_result *r, const char *a, size_t n)
 	if (word(a, n, 4, &w, &wl))
 		g->when = stamp(w, wl);
 	if (word(a, n, 5, &w, &wl))
-		g->errcode = (int)strtol(w, NULL, 10);
+		g->errcode = number(w, wl);
 	if (word(a, n, 6, &w, &wl) && wl > 1)
 		copy_hex(g->primary, w, wl);
 }
@@ -247,7 +271,7 @@ static void status_line(struct pgp_result *r, const char *k, size_t kl, const ch
 	else if (is_kw(k, kl, "NO_SECKEY"))
 		r->no_seckey = 1;
 	else if (is_kw(k, kl, "SIG_CREATED") && word(a, n, 2, &w, &wl))
-		r->sig_hash = (int)strtol(w, NULL, 10);
+		r->sig_hash = number(w, wl);
 }
 
 void pgp_parse_status(const char *s, size_t n, struct pgp_result *r)

@@ -115,6 +115,10 @@ agree() {
 	agree good.eml good
 	assert_output --regexp "signed [0-9-]+ [0-9:]+ UTC, trust: ultimate \(PGP key [0-9A-F]{40}\)$"
 	agree good8.eml good
+	# stored with LF line ends (a mailbox file): the CRLF form is what was signed
+	tr -d '\r' < good.eml > good-lf.eml
+	run mimecat --verify good-lf.eml
+	assert_success
 	# the reading view and -t end with the verdict
 	run mimecat good.eml
 	assert_success
