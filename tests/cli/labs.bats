@@ -13,7 +13,7 @@ setup() {
 }
 teardown() { stop_all; }
 
-LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain 10-mail-auth 11-addresses 12-esmtp 13-commands-replies 14-lmtp 15-mbox-maildir 16-decoding 17-webmail)
+LABS=(01-smtp-by-hand 02-mime-by-hand 03-pop3-imap 04-inetd 05-dns-mx 06-tls-auth 07-spam-virus 08-whole-chain 09-end-to-end 10-mail-auth 11-addresses 12-esmtp 13-commands-replies 14-lmtp 15-mbox-maildir 16-decoding 17-webmail)
 
 solve_and_check() {
 	local lab=$ROOT/labs/$1 work=$BATS_TEST_TMPDIR/work
@@ -90,6 +90,8 @@ check_empty() {
 @test "lab 7 (spam and viruses): empty work dir fails"   { check_empty 07-spam-virus; }
 @test "lab 8 (the whole chain): reference solution passes (root: lab network)" { solve_and_check 08-whole-chain; }
 @test "lab 8 (the whole chain): empty work dir fails"    { check_empty 08-whole-chain; }
+@test "lab 9 (end-to-end security): reference solution passes" { solve_and_check 09-end-to-end; }
+@test "lab 9 (end-to-end security): empty work dir fails" { check_empty 09-end-to-end; }
 @test "lab 10 (domain authentication): reference solution passes" { solve_and_check 10-mail-auth; }
 @test "lab 10 (domain authentication): empty work dir fails" { check_empty 10-mail-auth; }
 @test "lab 11 (addresses): reference solution passes"   { solve_and_check 11-addresses; }
