@@ -20,6 +20,8 @@ test="$test gnupg gpg-agent"
 bench="qprint mblaze ripmime mpack dovecot-pop3d dovecot-imapd postfix hyperfine coreutils"
 # mailauth's oracles (dkimpy, pyspf) and DMARC's public suffix list
 test="$test python3-dkim python3-spf python3-dnspython python3-nacl publicsuffix"
+# the DMARC oracle (tests/lib/dmarc_oracle.py)
+test="$test python3-authheaders"
 bench="$bench opendkim-tools"
 # OpenDKIM as an oracle for what mailauth signs (mailauth-opendkim.bats)
 test="$test opendkim-tools"
