@@ -518,9 +518,38 @@ struct newfile {
 	int   in_new;
 };
 
+/* A leading number of a name, and where it ends. */
+static unsigned long long lead_num(const char *s, const char **end)
+{
+	unsigned long long v = 0;
+
+	for (*end = s; **end >= '0' && **end <= '9' && v < 1000000000000000000ULL; (*end)++)
+		v = v * 10 + (unsigned long long)(**end - '0');
+	return v;
+}
+
+/* New files are numbered in the order they came: by the seconds and then
+ * the microseconds of their names ("SECS.MUSEC..."), compared as numbers,
+ * since writers do not all pad the microseconds ("M99876" came before
+ * "M100234"); other names by their bytes. */
 static int cmp_newfile(const void *a, const void *b)
 {
-	return strcmp(((const struct newfile *)a)->name, ((const struct newfile *)b)->name);
+	const char *x = ((const struct newfile *)a)->name, *y = ((const struct newfile *)b)->name;
+	const char *xe, *ye;
+	unsigned long long xs = lead_num(x, &xe), ys = lead_num(y, &ye);
+
+	if (xe != x && ye != y) {
+		if (xs != ys)
+			return xs < ys ? -1 : 1;
+		if (xe[0] == '.' && xe[1] == 'M' && ye[0] == '.' && ye[1] == 'M') {
+			const char *xu = xe + 2, *yu = ye + 2;
+			unsigned long long xm = lead_num(xu, &xe), ym = lead_num(yu, &ye);
+
+			if (xe != xu && ye != yu && xm != ym)
+				return xm < ym ? -1 : 1;
+		}
+	}
+	return strcmp(x, y);
 }
 
 static int read_dir(const char *path, const char *sub, struct list *l, struct index *ix,
@@ -1306,7 +1335,7 @@ static char *unique_base(uint64_t size, uint64_t wsize)
 			*h = '_';
 	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
 		rnd = (unsigned)tv.tv_usec;
-	buf_printf(&b, "%lld.M%ldP%ldR%08x.%s,S=%llu,W=%llu", (long long)tv.tv_sec,
+	buf_printf(&b, "%lld.M%06ldP%ldR%08x.%s,S=%llu,W=%llu", (long long)tv.tv_sec,
 	    (long)tv.tv_usec, (long)getpid(), rnd, host, (unsigned long long)size,
 	    (unsigned long long)wsize);
 	return buf_take(&b);
@@ -1342,6 +1371,13 @@ static char *finish(const char *path, char *base, int fd, unsigned flags, time_t
 	free(name);
 	if (fsync(fd) < 0 || close(fd) < 0 || rename(tmp, cur) < 0) {
 		unlink(tmp);
+		free(base);
+		return NULL;
+	}
+	/* APPEND and COPY say OK only once the new name is on disk too */
+	snprintf(tmp, sizeof tmp, "%s/cur", path);
+	if (dir_sync(tmp) < 0) {
+		unlink(cur);
 		free(base);
 		return NULL;
 	}

@@ -1136,3 +1136,13 @@ count_is() {
 	assert_line 'body'
 	assert_line 'hello)'
 }
+
+@test "new files get their UIDs in the order they came, microseconds compared as numbers (M99876 before M100234), and COPY keeps the order" {
+	rm -f "$MD"/new/* "$MD"/cur/*
+	for m in 1700000100.M100234P7.lab:later 1700000100.M99876P7.lab:earlier 1700000099.M900000P7.lab:first; do
+		printf 'From: a@example.org\nSubject: %s\n\nx\n' "${m#*:}" > "$MD/new/${m%:*}"
+	done
+	fix_perms "$IDS"
+	run imap <<< "$(printf 'a LOGIN bob secret\r\nb SELECT INBOX\r\nc UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\nd COPY 1:3 Trash\r\ne SELECT Trash\r\nf UID FETCH 1:* (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\ng LOGOUT\r\n')"
+	[ "$(grep -o '^Subject: [a-z]*' <<< "$output" | tr '\n' ' ')" = "Subject: first Subject: earlier Subject: later Subject: first Subject: earlier Subject: later " ]
+}
