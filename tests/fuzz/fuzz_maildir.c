@@ -9,7 +9,7 @@
  * keywords file, written to a temporary folder and read with
  * read_keywords.  store.c's parsers are static, so it is included whole
  * (a fuzz-only trick).  Asserted: the entries read have ascending UIDs
- * below UIDNEXT and a non-empty name; a name's flags survive make_name ->
+ * below UIDNEXT and a non-empty name with no '/'; a name's flags survive make_name ->
  * parse_name, and the name it makes is stable (made again from its own
  * parse, the same string); extra letters are printable, unique, not flag
  * letters, at most 63; a keyword read is valid (keyword_ok) and numbered
@@ -71,6 +71,9 @@ static void uidlist(const uint8_t *data, size_t size)
 			CHECK(l.e[i].uid > 0 && l.e[i].uid < l.uidnext);
 			CHECK(i == 0 || l.e[i].uid > l.e[i - 1].uid);
 			CHECK(l.e[i].name[0] != '\0');
+			/* a Maildir name is one path step: with a header whose mtimes
+			 * match, the names are trusted without reading cur/ and new/ */
+			CHECK(strchr(l.e[i].name, '/') == NULL);
 			check_name(&l.e[i]);
 		}
 		summarise(&l);
