@@ -373,8 +373,11 @@ static void read_entries(FILE *f, struct list *l)
 
 		if (line[k - 1] == '\n')
 			line[--k] = '\0';
-		if ((colon = strstr(q, " :")) == NULL || colon[2] == '\0' || uid == 0 || uid <= last ||
-		    uid >= l->uidnext)
+		/* A name is one path step: with the header's mtimes current the
+		 * names are used without reading cur/ and new/, so a '/' in a
+		 * forged list would reach files outside the folder. */
+		if ((colon = strstr(q, " :")) == NULL || colon[2] == '\0' || strchr(colon + 2, '/') ||
+		    uid == 0 || uid <= last || uid >= l->uidnext)
 			continue;       /* damaged line: the file gets a new UID */
 		e = list_add(l);
 		e->uid = (uint32_t)(last = (uint32_t)uid);
