@@ -171,10 +171,26 @@ port_open() {
 }
 
 # free_port [ADDR]: a free TCP port from LAB_PORT_BASE upwards.
+# port_claim PORT: mark PORT as handed out, so that the next free_port does
+# not give it again before the server it was meant for has bound it (two
+# calls in a row, with nothing listening yet, would otherwise return the same
+# port; imapd then holds it and smtpd's bind fails).  A claim is a file in
+# ${TMPDIR:-/tmp}/maillab-ports that counts for a minute; 1 if it is held.
+port_claim() {
+	local d=${TMPDIR:-/tmp}/maillab-ports
+	[ -d "$d" ] || { mkdir -p "$d" && chmod 1777 "$d"; } 2>/dev/null
+	[ -n "$(find "$d/$1" -mmin -1 2>/dev/null)" ] && return 1
+	(: > "$d/$1" && touch "$d/$1") 2>/dev/null
+	return 0
+}
 free_port() {
 	local p
-	for ((p = LAB_PORT_BASE + RANDOM % 300; p < 65000; p++)); do
-		port_open "$p" "${1:-127.0.0.1}" || { echo "$p"; return 0; }
+	for ((p = LAB_PORT_BASE + RANDOM % 3000; p < 65000; p++)); do
+		port_open "$p" "${1:-127.0.0.1}" && continue
+		[ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
+		port_claim "$p" || continue
+		echo "$p"
+		return 0
 	done
 	return 1
 }
