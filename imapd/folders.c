@@ -980,7 +980,7 @@ static int catenate(struct session *s, const struct imap_arg *l, struct buf *out
 
 		if (arg_is(&l->kids[k], "TEXT")) {
 			buf_add(out, v->s, v->len);
-		} else if (fetch_url(s, v->s, out) < 0) {
+		} else if (urlauth_catenate_url(s, v->s, out) < 0) {
 			*bad = v->s;
 			return -1;
 		}

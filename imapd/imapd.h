@@ -136,4 +136,14 @@ void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *
 void cmd_sort(struct session *s, struct imap_cmd *c);
 void cmd_thread(struct session *s, struct imap_cmd *c);
 
+/* urlauth.c: URLAUTH (RFC 4467) and URLAUTH=BINARY (RFC 5524) */
+#define URLAUTH_CAPS "URLAUTH URLAUTH=BINARY"
+void cmd_genurlauth(struct session *s, struct imap_cmd *c);
+void cmd_resetkey(struct session *s, struct imap_cmd *c);
+void cmd_urlfetch(struct session *s, struct imap_cmd *c);
+/* Append to out the bytes a CATENATE URL names (RFC 4469 5): a relative
+ * one as fetch_url, an absolute one of this user's, or a URLAUTH one that
+ * verifies as URLFETCH would; -1 if it names nothing this user may read. */
+int urlauth_catenate_url(struct session *s, const char *url, struct buf *out);
+
 #endif

@@ -208,6 +208,8 @@ static void capabilities(struct session *s, struct buf *b)
 {
 	buf_adds(b, CAPS_COMMON);
 	if (s->state != ST_NOAUTH)
+		buf_adds(b, " " URLAUTH_CAPS);
+	if (s->state != ST_NOAUTH)
 		return;
 	if (s->o->ctx && !conn_is_tls(&s->conn))
 		buf_adds(b, " STARTTLS");
@@ -512,6 +514,9 @@ static const struct command commands[] = {
 	{ "STORE",        ST_SELECTED, cmd_store,      0 },
 	{ "COPY",         ST_SELECTED, cmd_copy,       0 },
 	{ "MOVE",         ST_SELECTED, cmd_copy,       1 },
+	{ "GENURLAUTH",   AUTHD,       cmd_genurlauth, 1 },
+	{ "RESETKEY",     AUTHD,       cmd_resetkey,   1 },
+	{ "URLFETCH",     AUTHD,       cmd_urlfetch,   1 },
 };
 
 /* Commands that may follow UID (RFC 3501 6.4.8, RFC 4315, RFC 6851). */
