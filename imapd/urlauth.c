@@ -647,6 +647,48 @@ static int convert(const struct mime_part *top, size_t from, size_t to, struct b
 	return 0;
 }
 
+static size_t count_lf(const char *p, size_t n)
+{
+	size_t k = 0;
+
+	for (const char *e = p + n; p && (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+		k++;
+	return k;
+}
+
+/* Give the parts under top the sizes and line counts of what convert()
+ * makes of base[from..to) (leaf: top alone, its body only), for the
+ * BODYPARTSTRUCTURE that goes with BINARY: it describes the data sent, as
+ * Dovecot's does (the encodings keep their names). */
+static void converted_sizes(struct mime_part *top, size_t from, size_t to, int leaf)
+{
+	for (struct mime_part *p = top; p && (leaf ? p == top : p->off < to); p = p->order) {
+		struct buf d = { 0 }, h = { 0 };
+		long dsize, dlines;
+
+		if ((!leaf && (p->off < from || mime_is_multipart(p) || mime_is_message(p))) ||
+		    (p->enc != ENC_QP && p->enc != ENC_BASE64))
+			continue;
+		decoded_body(p, &d);
+		dsize = (long)d.len - (long)p->body_wire;
+		dlines = (long)count_lf(d.p, d.len) - (long)p->body_lines;
+		p->body_wire = d.len;
+		p->body_lines = count_lf(d.p, d.len);
+		if (!leaf) {
+			binary_header(p->base + p->off, p->body_off - p->off, &h);
+			dsize += (long)h.len - (long)mime_wire_len(p->base + p->off, p->body_off - p->off);
+			dlines += (long)count_lf(h.p, h.len) - (long)count_lf(p->base + p->off,
+			    p->body_off - p->off);
+		}
+		for (struct mime_part *a = p->parent; a; a = a->parent) {
+			a->body_wire = (size_t)((long)a->body_wire + dsize);
+			a->body_lines = (size_t)((long)a->body_lines + dlines);
+		}
+		buf_free(&d);
+		buf_free(&h);
+	}
+}
+
 /* Cut b to the URL's ;PARTIAL=o.l. */
 static void cut(const struct iurl *u, struct buf *b)
 {
@@ -697,8 +739,14 @@ static int section_data(const struct iurl *u, const char *p, size_t len, int wan
 			    convert(pt, r.off, r.off + r.len, &d->binary)) == 0;
 		cut(u, &d->binary);
 	}
-	if ((want & UF_BPS) && r.spec == SPEC_BODY)
+	if ((want & UF_BPS) && r.spec == SPEC_BODY) {
+		int leaf = u->section[0] && !mime_is_multipart(r.part) && !mime_is_message(r.part);
+
+		/* the tree is ours to change: mm is this URL's parse */
+		if ((want & UF_BINARY) && d->binary_ok)
+			converted_sizes((struct mime_part *)r.part, r.off, r.off + r.len, leaf);
 		mime_bodystructure(r.part, 1, &d->bps);
+	}
 out:
 	mime_free(&mm);
 	return rc;

@@ -49,6 +49,7 @@ capabilities() {
 	for f in "$src"/*; do
 		name=${f##*/}
 		[ -f "$f" ] && [ "${name%.mbox}" = "$name" ] || continue
+		[ "$name" = urlauth2 ] && continue     # a test of its own, below
 		need=$(sed -n '1,/^$/s/^capabilities:[[:space:]]*//Ip' "$f" | tr '[:lower:]' '[:upper:]')
 		missing=""
 		for c in $need; do
@@ -74,4 +75,27 @@ capabilities() {
 	# every group copied was run: imaptest skipped none behind our back
 	local want=$(ls "$tests" | grep -vc '\.mbox$')
 	assert_line --regexp "^$want test groups: 0 failed, 0 skipped"
+}
+
+# urlauth2 has a second user fetch the first one's URLs; it appends nothing
+# ("messages:" unset) and its mailbox is emptied first, so it runs on an
+# INBOX filled here (imaptest cannot delete INBOX), with user2 a second
+# virtual user of the same uid, who reads bob's Maildir to fetch his URLs.
+@test "imaptest: urlauth2 (a second user fetches the first one's URLAUTH URLs)" {
+	local src tests=$BATS_TEST_TMPDIR/tests2 md=$BATS_TEST_TMPDIR/home/bob/Maildir
+	src=$(dirname "$IMAPTEST")/tests
+	mkdir -p "$tests" "$md"/{cur,new,tmp} "$BATS_TEST_TMPDIR/home/alice"
+	cp "$src/urlauth2" "$tests"/
+	printf 'From: a@example.org\nSubject: one\n\nhello\n' > "$md/cur/1.M1.lab:2,S"
+	printf 'From: b@example.org\nSubject: two\n\nworld\n' > "$md/cur/2.M2.lab:2,S"
+	echo "alice:{PLAIN}secret:$IDS::$BATS_TEST_TMPDIR/home/alice::" >> users
+	fix_perms
+	PORT=$(free_port)
+	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 2>"$BATS_TEST_TMPDIR/imapd.log"
+	wait_port "$PORT"
+	run timeout 60 "$IMAPTEST" host=127.0.0.1 "port=$PORT" user=bob user2=alice pass=secret box=INBOX \
+		"test=$tests"
+	assert_success
+	assert_line "1 test groups: 0 failed, 0 skipped due to missing capabilities"
+	refute_line --partial "*** Test"
 }
