@@ -186,13 +186,22 @@ static int parse_access(struct iurl *u, const char *url, const char *v, size_t n
 	return 0;
 }
 
-/* The part of the URL after the host: "mailbox[;UIDVALIDITY=n]". */
+/* The part of the URL after the host: "mailbox[;UIDVALIDITY=n]"; the
+ * name is UTF-8 there (RFC 5092 5), modified UTF-7 on disk. */
 static int parse_mailbox(struct iurl *u, const char *p, size_t n)
 {
 	const char *semi = memchr(p, ';', n);
+	char utf8[4 * STORE_NAME_MAX];     /* UTF-8 may be longer than UTF-7 */
+	struct buf m = { 0 };
+	int rc;
 
-	if (unescape(p, semi ? (size_t)(semi - p) : n, u->mailbox, sizeof u->mailbox) < 0 ||
-	    u->mailbox[0] == '\0')
+	if (unescape(p, semi ? (size_t)(semi - p) : n, utf8, sizeof utf8) < 0 || utf8[0] == '\0')
+		return -1;
+	rc = mutf7_encode(utf8, &m) < 0 || m.len >= sizeof u->mailbox ? -1 : 0;
+	if (rc == 0)
+		memcpy(u->mailbox, m.p, m.len + 1);
+	buf_free(&m);
+	if (rc < 0)
 		return -1;
 	if (strcasecmp(u->mailbox, "INBOX") == 0)
 		strcpy(u->mailbox, "INBOX");

@@ -95,7 +95,10 @@ pyimap() {
 	r = fetch(c, u2)
 	assert b"{16}\r\nc2VjcmV0AHdvcmQK\r\n" in r, r
 	r = fetch(c, u2, "BINARY BODYPARTSTRUCTURE")
-	assert b'(BODYPARTSTRUCTURE ("application" "octet-stream" NIL NIL NIL "base64" 16 NIL NIL NIL NIL) BINARY ~{12}\r\nsecret\0word\n)' in r, r
+	assert b'(BODYPARTSTRUCTURE ("application" "octet-stream" NIL NIL NIL "base64" 12 NIL NIL NIL NIL) BINARY ~{12}\r\nsecret\0word\n)' in r, r
+	# the structure alone is of the part as stored; with BINARY, of the data sent
+	r = fetch(c, u2, "BODYPARTSTRUCTURE")
+	assert b'(BODYPARTSTRUCTURE ("application" "octet-stream" NIL NIL NIL "base64" 16 NIL NIL NIL NIL))\r\n' in r, r
 	# the whole message as BINARY: the base64 part decoded and relabelled
 	u3 = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=2;urlauth=anonymous")
 	r = fetch(c, u3, "BINARY")
@@ -103,6 +106,11 @@ pyimap() {
 	u4 = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1/;partial=6.5;expire=2999-01-01T00:00:00Z;urlauth=user+bob")
 	r = fetch(c, u4)
 	assert b"{5}\r\na@exa" in r, r
+	# a folder name is UTF-8 in a URL (RFC 5092), modified UTF-7 in IMAP
+	c.cmd('CREATE "Caf&AOk-"')
+	c.cmd('APPEND "Caf&AOk-" {11+}\r\nSubject: \xe9')
+	uc = gen(c, "imap://bob@127.0.0.1/Caf%C3%A9/;uid=1;urlauth=user+bob")
+	assert "{11}\r\nSubject: \xe9".encode() in fetch(c, uc), fetch(c, uc)
 	# several URLs in one command: one response each
 	r = c.cmd('URLFETCH "%s" ("%s" BODY)' % (u1, u2))
 	assert r.count(b"* URLFETCH ") == 2, r
