@@ -122,7 +122,9 @@ pyimap() {
 	c = login()
 	a = login("alice", "alicepw")
 	u = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=user+bob")
-	nil = lambda conn, url, p="": fetch(conn, url, p).endswith(b"\r\n") and b'"%s" NIL\r\n' % url.encode() in fetch(conn, url, p)
+	def nil(conn, url, p=""):
+	    r = fetch(conn, url, p)
+	    return r.count(b"* URLFETCH ") == 1 and b" NIL\r\nT" in r
 	bad = u[:-1] + ("0" if u[-1] != "0" else "1")
 	assert nil(c, bad)
 	assert nil(c, u.replace("uid=1", "uid=2"))              # token bound to the whole URL
@@ -145,6 +147,13 @@ pyimap() {
 	c.cmd("SELECT INBOX"); c.cmd("UID STORE 2 +FLAGS (\\Deleted)"); c.cmd("EXPUNGE")
 	assert nil(c, u2)
 	c.cmd("URLFETCH", want=b"BAD")
+	c.cmd('URLFETCH ("%s" FOO)' % u, want=b"BAD")
+	# hostile or malformed URLs: NIL, and the session goes on
+	for junk in ["/INBOX/;uid=1", "imap://", "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=user+bob:internal:" + "0" * 4000,
+	             u.replace("INBOX", "%00INBOX"), u.replace("INBOX", "..%2F..%2Fetc"), u.replace("uid=1", "uid=99999999999"),
+	             u.replace("user+bob", "user+bob%"), "imap://bob@127.0.0.1/INBOX;uidvalidity=0/;uid=1;urlauth=anonymous:internal:" + "0" * 40]:
+	    assert nil(c, junk), junk
+	c.cmd("NOOP")
 	c.cmd('GENURLAUTH "imap://bob@127.0.0.1/INBOX/;uid=1" INTERNAL', want=b"BAD")
 	c.cmd('GENURLAUTH "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=user+bob" XYZ', want=b"BAD")
 	EOF_
