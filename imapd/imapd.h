@@ -31,6 +31,7 @@ struct imapd_opts {
 	int         verbose;
 	int         use_syslog; /* --syslog: logins and logouts, mail facility */
 	int         auth_delay; /* seconds after a failed login */
+	const char *submit_user; /* --submit-user: may fetch submit+ URLAUTH URLs (RFC 4467 3) */
 };
 
 enum { ST_NOAUTH = 1, ST_AUTH = 2, ST_SELECTED = 4, ST_LOGOUT = 8 };

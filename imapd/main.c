@@ -21,6 +21,7 @@ const char *const progname = "imapd";
 enum { O_TLS = 256, O_PLAIN, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS, O_DELAY,
 	O_SYSLOG };
 enum { O_PERCLIENT = 300 };
+enum { O_SUBMIT = 310 };
 
 static const struct option opts[] = {
 	{ "listen",         required_argument, NULL, 'l' },
@@ -35,6 +36,7 @@ static const struct option opts[] = {
 	{ "auth-delay",     required_argument, NULL, O_DELAY },
 	{ "syslog",         no_argument,       NULL, O_SYSLOG },
 	{ "max-per-client", required_argument, NULL, O_PERCLIENT },
+	{ "submit-user",    required_argument, NULL, O_SUBMIT },
 	{ "verbose",        no_argument,       NULL, 'v' },
 	{ "help",           no_argument,       NULL, 'h' },
 	{ "version",        no_argument,       NULL, 'V' },
@@ -62,6 +64,7 @@ static void usage(FILE *f)
 	    "      --auth-delay SECS     pause after a failed login (default %d)\n"
 	    "      --max-per-client N    sessions at once from one address with -l (default %d)\n"
 	    "      --syslog              log logins and logouts to syslog (mail facility)\n"
+	    "      --submit-user NAME    the submission server's login: may fetch submit+ URLAUTH URLs\n"
 	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY,
@@ -102,6 +105,11 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_RUNAS:   o->cfg.runas = optarg; break;
 		case O_SYSLOG:  o->cfg.use_syslog = 1; break;
+		case O_SUBMIT:
+			if (!auth_name_ok(optarg))
+				diex(EX_USAGE, "--submit-user %s: not a user name", optarg);
+			o->cfg.submit_user = optarg;
+			break;
 		case 'v':       o->cfg.verbose = 1; break;
 		case O_PERCLIENT: {
 			long v = strtol(optarg, &end, 10);

@@ -530,9 +530,9 @@ static int access_ok(const struct session *s, const struct iurl *u)
 	case AC_USER:
 		return strcmp(u->access_user, s->user.name) == 0;
 	case AC_SUBMIT:
-		/* only a submission server acting for the user; none is known
-		 * to imapd, so these URLs are for a server that has one */
-		return 0;
+		/* only the submission server, acting for the user: it logs
+		 * in as --submit-user, and submit+name names the user */
+		return s->o->submit_user != NULL && strcmp(s->o->submit_user, s->user.name) == 0;
 	}
 	return 0;
 }

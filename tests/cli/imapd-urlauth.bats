@@ -26,7 +26,7 @@ setup() {
 }
 
 teardown() {
-	stop_all
+	stop_all || true
 	no_sanitizer_report "$BATS_TEST_TMPDIR/imapd.log"
 }
 
@@ -138,7 +138,7 @@ pyimap() {
 	ua = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=authuser")
 	assert b"{51}" in fetch(a, ua)
 	us = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=submit+bob")
-	assert nil(c, us)                                       # no submission server known
+	assert nil(c, us) and nil(a, us)                        # only for --submit-user
 	old = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;expire=2001-01-01T00:00:00Z;urlauth=user+bob")
 	assert nil(c, old)
 	assert nil(c, old.replace("2001", "2999"))              # the date is under the token
@@ -177,6 +177,26 @@ pyimap() {
 	assert b" NIL\r\n" in fetch(c, u2)
 	c.cmd("RESETKEY Nosuch", want=b"NO")
 	EOF_
+}
+
+@test "imapd-urlauth: submit+ URLs are for the --submit-user alone" {
+	stop_all || true
+	echo "relay:{PLAIN}relaypw:$IDS::$BATS_TEST_TMPDIR/home/relay::" >> users
+	mkdir -p "$BATS_TEST_TMPDIR/home/relay"
+	fix_perms
+	PORT=$(free_port)
+	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 --submit-user relay \
+		2>"$BATS_TEST_TMPDIR/imapd.log"
+	wait_port "$PORT"
+	pyimap <<-'EOF_'
+	c, a, r = login(), login("alice", "alicepw"), login("relay", "relaypw")
+	us = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=submit+bob")
+	assert b"{51}" in fetch(r, us)
+	for conn in (c, a):
+	    assert b" NIL\r\n" in fetch(conn, us)
+	EOF_
+	run imapd --submit-user "a/b"
+	assert_failure 64
 }
 
 @test "imapd-urlauth: CATENATE takes an absolute URL of one's own message and a URLAUTH URL" {
