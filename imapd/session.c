@@ -207,6 +207,7 @@ static int plain_ok(const struct session *s)
 static void capabilities(struct session *s, struct buf *b)
 {
 	buf_adds(b, CAPS_COMMON);
+	/* offered once logged in: the keys are the user's (as Dovecot) */
 	if (s->state != ST_NOAUTH)
 		buf_adds(b, " " URLAUTH_CAPS);
 	if (s->state != ST_NOAUTH)
