@@ -273,11 +273,6 @@ void context_refresh(struct session *s)
 	snapshot(s);
 }
 
-int context_full(const struct session *s)
-{
-	return s->ctx != NULL && s->ctx->n >= IMAP_UPDATES_MAX;
-}
-
 static long find_tag(const struct context *c, const char *tag)
 {
 	for (size_t i = 0; c && i < c->n; i++)
@@ -293,17 +288,29 @@ static void drop_live(struct context *c, size_t i)
 	memset(&c->live[c->n], 0, sizeof c->live[c->n]);
 }
 
-void context_add(struct session *s, const char *tag, struct search_key *k, struct sort_program *p,
+int context_has(const struct session *s, const char *tag)
+{
+	return find_tag(s->ctx, tag) >= 0;
+}
+
+int context_add(struct session *s, const char *tag, struct search_key *k, struct sort_program *p,
     const size_t *hits, size_t n)
 {
 	struct live *l;
-	long old;
 
 	if (s->ctx == NULL)
 		s->ctx = xcalloc(1, sizeof *s->ctx);
+	if (s->ctx->n >= IMAP_UPDATES_MAX) {
+		/* the result stands; only its updates are refused (RFC 5267 4.3.1) */
+		struct buf b = { 0 };
+
+		imap_string(&b, tag, strlen(tag));
+		buf_addc(&b, '\0');
+		untagged(s, "NO [NOUPDATE %s] Too many updating searches; CANCELUPDATE one first", b.p);
+		buf_free(&b);
+		return -1;
+	}
 	context_refresh(s);     /* the others catch up with the view the result is of */
-	if ((old = find_tag(s->ctx, tag)) >= 0)         /* a tag used again: the newer search */
-		drop_live(s->ctx, (size_t)old);
 	l = &s->ctx->live[s->ctx->n++];
 	l->tag = xstrdup(tag);
 	l->uid = s->uid;
@@ -314,6 +321,7 @@ void context_add(struct session *s, const char *tag, struct search_key *k, struc
 		l->res[i] = s->sel.m[hits[i]].uid;
 	l->nres = n;
 	snapshot(s);
+	return 0;
 }
 
 void context_clear(struct session *s)

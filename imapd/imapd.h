@@ -155,12 +155,13 @@ void sort_indexes(struct session *s, const struct sort_program *p, size_t *idx, 
 void sort_program_free(struct sort_program *p);
 
 /* context.c: updating searches, RFC 5267 4.3 */
-/* Whether the session holds as many updating searches as it may. */
-int context_full(const struct session *s);
+/* Whether an updating search of this tag is live. */
+int context_has(const struct session *s, const char *tag);
 /* Keep the search of command tag (key k; sort program p, or NULL for a
  * SEARCH) whose result is hits[0..n) (indexes, in the result's order):
- * changes to it are then announced.  Takes k and p. */
-void context_add(struct session *s, const char *tag, struct search_key *k, struct sort_program *p,
+ * changes to it are then announced; 0, and k and p are the context's.
+ * -1 at the limit (NOUPDATE sent), and they stay the caller's. */
+int context_add(struct session *s, const char *tag, struct search_key *k, struct sort_program *p,
     const size_t *hits, size_t n);
 /* Before the EXPUNGE responses of a sync: REMOVEFROM for the messages gone
  * from the view, numbered as the client still knows them. */

@@ -625,10 +625,8 @@ int search_return_options(const struct imap_arg *a, struct retopts *r)
 		r->ret |= bit;
 	}
 	/* PARTIAL is a part of ALL (RFC 9394 3.1); an updating search gives its
-	 * changes as ADDTO/REMOVEFROM, which MIN, MAX and PARTIAL cannot follow */
-	if ((r->ret & RET_PARTIAL) && (r->ret & RET_ALL))
-		return -1;
-	if ((r->ret & RET_UPDATE) && (r->ret & (RET_MIN | RET_MAX | RET_PARTIAL)))
+	 * changes as ADDTO/REMOVEFROM of the whole result, not of a window */
+	if ((r->ret & RET_PARTIAL) && (r->ret & (RET_ALL | RET_UPDATE)))
 		return -1;
 	if (r->ret == 0)
 		r->ret = RET_ALL;
@@ -705,8 +703,8 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 		}
 		a += 2, n -= 2;
 	}
-	if ((r.ret & RET_UPDATE) && context_full(s)) {
-		reply(s, c->tag, "NO [LIMIT] Too many updating searches; CANCELUPDATE one first");
+	if ((r.ret & RET_UPDATE) && context_has(s, c->tag)) {
+		reply(s, c->tag, "BAD An updating search has this tag already");
 		return;
 	}
 	if (n >= 2 && arg_is(&a[0], "CHARSET")) {
@@ -734,10 +732,8 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 		conn_write(&s->conn, out.p, out.len);
 		buf_free(&out);
 	}
-	if (r.ret & RET_UPDATE)
-		context_add(s, c->tag, k, NULL, hits, nhits);   /* the context owns the key now */
-	else
-		search_key_free(k);
+	if (!(r.ret & RET_UPDATE) || context_add(s, c->tag, k, NULL, hits, nhits) < 0)
+		search_key_free(k);     /* else the context's now */
 	free(v);
 	free(hits);
 	reply(s, c->tag, "OK Search completed.");

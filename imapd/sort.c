@@ -507,8 +507,8 @@ void cmd_sort(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "BAD Invalid SORT program");
 		goto done;
 	}
-	if ((r.ret & RET_UPDATE) && context_full(s)) {
-		reply(s, c->tag, "NO [LIMIT] Too many updating searches; CANCELUPDATE one first");
+	if ((r.ret & RET_UPDATE) && context_has(s, c->tag)) {
+		reply(s, c->tag, "BAD An updating search has this tag already");
 		goto done;
 	}
 	if (c->nargs < first + 3) {
@@ -528,9 +528,8 @@ void cmd_sort(struct session *s, struct imap_cmd *c)
 			hits[n++] = i;
 	sort_indexes(s, sp, hits, n);
 	sort_reply(s, c->tag, &r, hits, n);
-	if (r.ret & RET_UPDATE) {
-		context_add(s, c->tag, k, sp, hits, n);         /* the context owns them now */
-		k = NULL;
+	if ((r.ret & RET_UPDATE) && context_add(s, c->tag, k, sp, hits, n) == 0) {
+		k = NULL;       /* the context's now */
 		sp = NULL;
 	}
 	reply(s, c->tag, "OK Sort completed.");

@@ -193,7 +193,7 @@ teardown() {
 	EOF
 }
 
-@test "CANCELUPDATE stops the updates; leaving the folder ends them; the limit is refused cleanly" {
+@test "CANCELUPDATE stops the updates; leaving the folder ends them; past the limit, NOUPDATE" {
 	"$PY" - "$PORT" <<-'EOF'
 	exec(open("lib.py").read())
 	typ, t, lines = run(A, "SEARCH", "RETURN", "(UPDATE)", "SEEN")
@@ -212,11 +212,20 @@ teardown() {
 	    typ, t, lines = run(A, "SEARCH", "RETURN", "(UPDATE)", "DELETED")
 	    assert typ == "OK", (i, typ, lines)
 	    tags.append(t)
-	typ, _, lines = run(A, "SEARCH", "RETURN", "(UPDATE)", "DELETED")
-	assert typ == "NO" and not esearch(lines), (typ, lines)
-	assert any("[LIMIT]" in l for l in A.lines), A.lines
-	typ, _, lines = run(A, "SORT", "RETURN", "(UPDATE)", "(SIZE)", "UTF-8", "DELETED")
-	assert typ == "NO", (typ, lines)
+	# the sixth search is done, its updates refused (RFC 5267 4.3.1)
+	typ, t6, lines = run(A, "SEARCH", "RETURN", "(UPDATE ALL)", "ALL")
+	assert typ == "OK" and esearch(lines) == ['* ESEARCH (TAG "%s") ALL 1:5' % t6], (typ, lines)
+	assert '* NO [NOUPDATE "%s"] Too many updating searches; CANCELUPDATE one first' % t6 in lines, lines
+	typ, ts, lines = run(A, "SORT", "RETURN", "(UPDATE)", "(SIZE)", "UTF-8", "DELETED")
+	assert typ == "OK" and any(l.startswith('* NO [NOUPDATE "%s"]' % ts) for l in lines), (typ, lines)
+	B.store("3", "+FLAGS", r"\Deleted")
+	typ, _, lines = run(A, "NOOP")
+	assert len(esearch(lines)) == 5 and not any(t6 in l or ts in l for l in lines), lines
+	B.store("3", "-FLAGS", r"\Deleted")
+	typ, _, lines = run(A, "NOOP")
+	assert len(esearch(lines)) == 5, lines
+	typ, _, lines = run(A, "CANCELUPDATE", '"%s"' % t6)
+	assert typ == "BAD", (typ, lines)
 	# a search without UPDATE still works at the limit
 	typ, _, lines = run(A, "SEARCH", "RETURN", "(COUNT)", "ALL")
 	assert typ == "OK" and esearch(lines)[0].endswith("COUNT 5"), lines
@@ -224,10 +233,18 @@ teardown() {
 	assert typ == "OK", lines
 	typ, t, lines = run(A, "SEARCH", "RETURN", "(UPDATE)", "DELETED")
 	assert typ == "OK", lines
-	# UPDATE cannot go with MIN, MAX or PARTIAL
-	for bad in ["(UPDATE MIN)", "(UPDATE MAX)", "(UPDATE PARTIAL 1:2)"]:
+	# UPDATE does not go with PARTIAL, nor twice; a tag can be live only once
+	for bad in ["(UPDATE PARTIAL 1:2)", "(UPDATE UPDATE)"]:
 	    typ, _, lines = run(A, "SEARCH", "RETURN", bad, "ALL")
 	    assert typ == "BAD", (bad, typ, lines)
+	typ, _, lines = run(A, "CANCELUPDATE", '"%s"' % t)
+	A.send(b"dup SEARCH RETURN (UPDATE MIN) SEEN\r\n")
+	assert A.readline() == b'* ESEARCH (TAG "dup") MIN 1\r\n'
+	assert A.readline().startswith(b"dup OK")
+	A.send(b"dup SEARCH RETURN (UPDATE) SEEN\r\n")
+	assert A.readline().startswith(b"dup BAD")
+	typ, _, lines = run(A, "CANCELUPDATE", "dup")
+	assert typ == "OK", lines
 	# SELECT again: every updating search is gone, and five may start
 	A.select("INBOX")
 	B.store("2", "+FLAGS", r"\Deleted")
