@@ -164,13 +164,14 @@ void context_expunging(struct session *s)
 		remove_where(s, &s->ctx->live[i], NULL, 0, 1);
 }
 
-/* Whether the view's membership changed since the picture. */
-static int view_moved(const struct session *s)
+/* Whether the view's membership (or, with flags, any flag) changed since
+ * the picture. */
+static int view_moved(const struct session *s, int flags)
 {
 	if (s->ctx->nview != s->sel.n)
 		return 1;
 	for (size_t i = 0; i < s->sel.n; i++)
-		if (s->ctx->uid[i] != s->sel.m[i].uid)
+		if (s->ctx->uid[i] != s->sel.m[i].uid || (flags && s->ctx->flags[i] != s->sel.m[i].flags))
 			return 1;
 	return 0;
 }
@@ -181,16 +182,6 @@ static int touched(const struct session *s, size_t i, int all)
 	long j = find_uid(s->ctx->uid, s->ctx->nview, s->sel.m[i].uid);
 
 	return all || j < 0 || s->ctx->flags[j] != s->sel.m[i].flags;
-}
-
-static int in_result(const struct live *l, uint32_t uid)
-{
-	if (l->sort == NULL)
-		return find_uid(l->res, l->nres, uid) >= 0;
-	for (size_t i = 0; i < l->nres; i++)
-		if (l->res[i] == uid)
-			return 1;
-	return 0;
 }
 
 /* A SORT's new members take their places: the whole result is sorted
@@ -235,22 +226,31 @@ static void refresh_one(struct session *s, struct live *l, int all)
 {
 	uint32_t *add = xcalloc(s->sel.n ? s->sel.n : 1, sizeof *add);
 	uint32_t *out = xcalloc(s->sel.n ? s->sel.n : 1, sizeof *out);
+	uint32_t *members;      /* the result by UID, to look messages up in */
 	size_t nadd = 0, nout = 0;
 
 	remove_where(s, l, NULL, 0, 1);     /* gone without an EXPUNGE seen here */
+	members = l->res;
+	if (l->sort) {
+		members = xcalloc(l->nres ? l->nres : 1, sizeof *members);
+		memcpy(members, l->res, l->nres * sizeof *members);
+		qsort(members, l->nres, sizeof *members, cmp_u32);
+	}
 	for (size_t i = 0; i < s->sel.n; i++) {
 		uint32_t uid = s->sel.m[i].uid;
 		int was, is;
 
 		if (!touched(s, i, all))
 			continue;
-		was = in_result(l, uid);
+		was = find_uid(members, l->nres, uid) >= 0;
 		is = !s->sel.m[i].gone && search_match(s, l->key, i);
 		if (is && !was)
 			add[nadd++] = uid;
 		else if (was && !is)
 			out[nout++] = uid;
 	}
+	if (members != l->res)
+		free(members);
 	if (nout > 0)
 		remove_where(s, l, out, nout, 0);       /* out: ascending, as the view */
 	if (nadd > 0 && l->sort)
@@ -265,9 +265,9 @@ void context_refresh(struct session *s)
 {
 	int all;
 
-	if (s->ctx == NULL || s->ctx->n == 0)
-		return;
-	all = view_moved(s);
+	if (s->ctx == NULL || s->ctx->n == 0 || !view_moved(s, 1))
+		return;         /* the common case: nothing new since the last command */
+	all = view_moved(s, 0);
 	for (size_t i = 0; i < s->ctx->n; i++)
 		refresh_one(s, &s->ctx->live[i], all && search_key_volatile(s->ctx->live[i].key));
 	snapshot(s);

@@ -147,6 +147,14 @@ teardown() {
 	# the result as kept matches a fresh search
 	typ, _, lines = run(A, "SEARCH", "RETURN", "(ALL)", "SEEN")
 	assert esearch(lines)[0].endswith(" ALL 5"), lines
+	# sequence numbers move with an expunge: "1" is then another message
+	typ, q, lines = run(A, "SEARCH", "RETURN", "(UPDATE ALL)", "1")
+	assert esearch(lines) == ['* ESEARCH (TAG "%s") ALL 1' % q], lines
+	B.store("1", "+FLAGS", r"\Deleted"); B.expunge()
+	typ, _, lines = run(A, "NOOP")
+	seq = [l for l in lines if q in l or "EXPUNGE" in l]
+	assert seq == ['* ESEARCH (TAG "%s") REMOVEFROM (0 1)' % q, "* 1 EXPUNGE",
+	               '* ESEARCH (TAG "%s") ADDTO (0 1)' % q], lines
 	print("ok")
 	EOF
 }
