@@ -128,7 +128,8 @@ void number_set(const uint32_t *v, size_t n, struct buf *out);
 /* RETURN options of RFC 4731 (and ESORT, CONTEXT=SEARCH/SORT of RFC 5267,
  * PARTIAL of RFC 9394): RET_* bits, and PARTIAL's range lo:hi (|lo| <= |hi|,
  * negative: counted from the end).  "()" is ALL.  -1 if malformed. */
-enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8, RET_PARTIAL = 16, RET_UPDATE = 32 };
+enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8, RET_PARTIAL = 16, RET_UPDATE = 32,
+	RET_CONTEXT = 64 };
 struct retopts {
 	int ret;
 	long long lo, hi;

@@ -607,6 +607,7 @@ int search_return_options(const struct imap_arg *a, struct retopts *r)
 	static const struct { const char *name; int bit; } opts[] = {
 		{ "MIN", RET_MIN }, { "MAX", RET_MAX }, { "ALL", RET_ALL }, { "COUNT", RET_COUNT },
 		{ "PARTIAL", RET_PARTIAL }, { "UPDATE", RET_UPDATE },
+		{ "CONTEXT", RET_CONTEXT },     /* a hint that UPDATE may follow (RFC 5267 4.2) */
 	};
 
 	memset(r, 0, sizeof *r);
@@ -628,6 +629,7 @@ int search_return_options(const struct imap_arg *a, struct retopts *r)
 	 * changes as ADDTO/REMOVEFROM of the whole result, not of a window */
 	if ((r->ret & RET_PARTIAL) && (r->ret & (RET_ALL | RET_UPDATE)))
 		return -1;
+	r->ret &= ~RET_CONTEXT;
 	if (r->ret == 0)
 		r->ret = RET_ALL;
 	return 0;

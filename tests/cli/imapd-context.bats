@@ -99,6 +99,9 @@ teardown() {
 	assert one("SEARCH", "RETURN", "(PARTIAL -6:-9)", "ALL") == "PARTIAL (-6:-9 NIL)"
 	assert one("SEARCH", "RETURN", "(PARTIAL 2:3)", "1:2,4:5") == "PARTIAL (2:3 2,4)"
 	assert one("SEARCH", "RETURN", "(COUNT PARTIAL 1:2)", "ALL") == "COUNT 5 PARTIAL (1:2 1:2)"
+	# CONTEXT is a hint (RFC 5267 4.2): alone, it asks for ALL
+	assert one("SEARCH", "RETURN", "(CONTEXT)", "2:3") == "ALL 2:3"
+	assert one("SEARCH", "RETURN", "(CONTEXT COUNT)", "2:3") == "COUNT 2"
 	assert one("UID", "SEARCH", "RETURN", "(PARTIAL -1:-1)", "ALL") == "UID PARTIAL (-1:-1 5)"
 	# SORT: the window is of the sorted result
 	assert one("SORT", "RETURN", "(PARTIAL 1:2)", "(REVERSE SIZE)", "UTF-8", "ALL") == "PARTIAL (1:2 5,4)"
