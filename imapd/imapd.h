@@ -50,6 +50,7 @@ struct session {
 	char         root[STORE_PATH_MAX];   /* the user's Maildir */
 	struct folder sel;
 	struct imap_reader rd;
+	struct context *ctx;    /* updating searches (context.c), NULL: none */
 };
 
 /* Run one session on rfd/wfd (inetd mode, or a child of -l); exit status. */
@@ -125,13 +126,54 @@ int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **h
 /* Append v[0..n) as a compact set: "1:3,7" (runs of consecutive numbers
  * become ranges; the order is kept). */
 void number_set(const uint32_t *v, size_t n, struct buf *out);
-/* RETURN (MIN MAX ALL COUNT) of RFC 4731 (and ESORT, RFC 5267) as RET_*
- * bits; "()" is ALL.  -1 if an option is unknown. */
-enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8 };
-int search_return_options(const struct imap_arg *a);
-/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set" for the numbers
- * v[0..n) (in the order ALL lists them: ascending, or SORT's). */
-void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n);
+/* RETURN options of RFC 4731 (and ESORT, CONTEXT=SEARCH/SORT of RFC 5267,
+ * PARTIAL of RFC 9394): RET_* bits, and PARTIAL's range lo:hi (|lo| <= |hi|,
+ * negative: counted from the end).  "()" is ALL.  -1 if malformed. */
+enum { RET_MIN = 1, RET_MAX = 2, RET_ALL = 4, RET_COUNT = 8, RET_PARTIAL = 16, RET_UPDATE = 32,
+	RET_CONTEXT = 64 };
+struct retopts {
+	int ret;
+	long long lo, hi;
+};
+int search_return_options(const struct imap_arg *a, struct retopts *r);
+/* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set PARTIAL (r set)"
+ * for the numbers v[0..n) (in the order ALL lists them: ascending, or SORT's). */
+void esearch_reply(struct session *s, const char *tag, const struct retopts *r,
+    const uint32_t *v, size_t n);
+/* Search criteria compiled once, to be matched against messages (by index
+ * into the selected folder's view) now and after later changes. */
+struct search_key;
+struct search_key *search_compile(const struct imap_arg *a, size_t n);   /* NULL: malformed */
+int search_match(struct session *s, const struct search_key *k, size_t idx);
+/* Whether the key names sequence numbers or UID sets, whose meaning moves
+ * with the view. */
+int search_key_volatile(const struct search_key *k);
+void search_key_free(struct search_key *k);
+
+/* sort.c: a SORT program kept for an updating SORT */
+struct sort_program;
+/* Sort idx[0..n) (indexes into the view) by program p. */
+void sort_indexes(struct session *s, const struct sort_program *p, size_t *idx, size_t n);
+void sort_program_free(struct sort_program *p);
+
+/* context.c: updating searches, RFC 5267 4.3 */
+/* Whether an updating search of this tag is live. */
+int context_has(const struct session *s, const char *tag);
+/* Keep the search of command tag (key k; sort program p, or NULL for a
+ * SEARCH) whose result is hits[0..n) (indexes, in the result's order):
+ * changes to it are then announced; 0, and k and p are the context's.
+ * -1 at the limit (NOUPDATE sent), and they stay the caller's. */
+int context_add(struct session *s, const char *tag, struct search_key *k, struct sort_program *p,
+    const size_t *hits, size_t n);
+/* Before the EXPUNGE responses of a sync: REMOVEFROM for the messages gone
+ * from the view, numbered as the client still knows them. */
+void context_expunging(struct session *s);
+/* After a sync or a command of ours: ADDTO/REMOVEFROM for every updating
+ * search whose result changed. */
+void context_refresh(struct session *s);
+/* The folder is left: every updating search ends. */
+void context_clear(struct session *s);
+void cmd_cancelupdate(struct session *s, struct imap_cmd *c);
 
 /* sort.c */
 void cmd_sort(struct session *s, struct imap_cmd *c);

@@ -489,33 +489,85 @@ int search_charset(struct session *s, const char *tag, const struct imap_arg *cs
 	return 0;
 }
 
+struct search_key {
+	struct skey root;
+	int volatile_;          /* holds sequence numbers or UID sets (which "*" ties to the view) */
+};
+
+static int key_volatile(const struct skey *k)
+{
+	if (k->op == K_SEQ || k->op == K_UID)
+		return 1;
+	for (size_t i = 0; i < k->nkids; i++)
+		if (key_volatile(&k->kids[i]))
+			return 1;
+	return 0;
+}
+
+struct search_key *search_compile(const struct imap_arg *a, size_t n)
+{
+	struct search_key *k;
+	size_t i = 0;
+
+	if (n == 0)
+		return NULL;
+	k = xcalloc(1, sizeof *k);
+	k->root.op = K_AND;
+	while (i < n) {
+		k->root.kids = xrealloc(k->root.kids, (k->root.nkids + 1) * sizeof *k->root.kids);
+		if (parse_key(a, n, &i, &k->root.kids[k->root.nkids++], 0) < 0) {
+			search_key_free(k);
+			return NULL;
+		}
+	}
+	k->volatile_ = key_volatile(&k->root);
+	return k;
+}
+
+int search_key_volatile(const struct search_key *k)
+{
+	return k->volatile_;
+}
+
+void search_key_free(struct search_key *k)
+{
+	if (k == NULL)
+		return;
+	skey_free(&k->root);
+	free(k);
+}
+
+int search_match(struct session *s, const struct search_key *k, size_t idx)
+{
+	struct sctx x = { .s = s, .m = &s->sel.m[idx], .seq = idx + 1,
+	    .maxuid = s->sel.n ? s->sel.m[s->sel.n - 1].uid : 0 };
+	int hit = eval(&x, &k->root);
+
+	unload(&x);
+	return hit;
+}
+
+static void run_key(struct session *s, const struct search_key *k, size_t **hits, size_t *nhits)
+{
+	*hits = NULL;
+	*nhits = 0;
+	if (s->sel.n > 0)
+		*hits = xcalloc(s->sel.n, sizeof **hits);
+	for (size_t i = 0; i < s->sel.n; i++)
+		if (search_match(s, k, i))
+			(*hits)[(*nhits)++] = i;
+}
+
 int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **hits, size_t *nhits)
 {
-	struct skey root = { .op = K_AND };
-	size_t i = 0;
+	struct search_key *k = search_compile(a, n);
 
 	*hits = NULL;
 	*nhits = 0;
-	if (n == 0)
+	if (k == NULL)
 		return -1;
-	while (i < n) {
-		root.kids = xrealloc(root.kids, (root.nkids + 1) * sizeof *root.kids);
-		if (parse_key(a, n, &i, &root.kids[root.nkids++], 0) < 0) {
-			skey_free(&root);
-			return -1;
-		}
-	}
-	if (s->sel.n > 0)
-		*hits = xcalloc(s->sel.n, sizeof **hits);
-	for (size_t k = 0; k < s->sel.n; k++) {
-		struct sctx x = { .s = s, .m = &s->sel.m[k], .seq = k + 1,
-		    .maxuid = s->sel.n ? s->sel.m[s->sel.n - 1].uid : 0 };
-
-		if (eval(&x, &root))
-			(*hits)[(*nhits)++] = k;
-		unload(&x);
-	}
-	skey_free(&root);
+	run_key(s, k, hits, nhits);
+	search_key_free(k);
 	return 0;
 }
 
@@ -533,13 +585,32 @@ void number_set(const uint32_t *v, size_t n, struct buf *out)
 	}
 }
 
-int search_return_options(const struct imap_arg *a)
+/* A PARTIAL range "first:last" (RFC 9394 3.1): both ends non-zero, of one
+ * sign (negative counts from the end of the result), in either order; no
+ * "*".  Kept with |lo| <= |hi|. */
+static int parse_partial(const struct imap_arg *a, struct retopts *r)
+{
+	long long x, y;
+	int n = 0;
+
+	if (a->type != ARG_ATOM || sscanf(a->s, "%lld:%lld%n", &x, &y, &n) != 2 ||
+	    a->s[n] != '\0' || x == 0 || y == 0 || (x < 0) != (y < 0) ||
+	    llabs(x) > UINT32_MAX || llabs(y) > UINT32_MAX || strchr(a->s, '+') != NULL)
+		return -1;
+	r->lo = llabs(x) <= llabs(y) ? x : y;
+	r->hi = llabs(x) <= llabs(y) ? y : x;
+	return 0;
+}
+
+int search_return_options(const struct imap_arg *a, struct retopts *r)
 {
 	static const struct { const char *name; int bit; } opts[] = {
 		{ "MIN", RET_MIN }, { "MAX", RET_MAX }, { "ALL", RET_ALL }, { "COUNT", RET_COUNT },
+		{ "PARTIAL", RET_PARTIAL }, { "UPDATE", RET_UPDATE },
+		{ "CONTEXT", RET_CONTEXT },     /* a hint that UPDATE may follow (RFC 5267 4.2) */
 	};
-	int ret = 0;
 
+	memset(r, 0, sizeof *r);
 	if (a->type != ARG_LIST)
 		return -1;
 	for (size_t i = 0; i < a->nkids; i++) {
@@ -548,14 +619,46 @@ int search_return_options(const struct imap_arg *a)
 		for (size_t k = 0; k < sizeof opts / sizeof *opts; k++)
 			if (arg_is(&a->kids[i], opts[k].name))
 				bit = opts[k].bit;
-		if (bit == 0)
+		if (bit == 0 || (r->ret & bit))
 			return -1;
-		ret |= bit;
+		if (bit == RET_PARTIAL && (i + 1 >= a->nkids || parse_partial(&a->kids[++i], r) < 0))
+			return -1;
+		r->ret |= bit;
 	}
-	return ret ? ret : RET_ALL;
+	/* PARTIAL is a part of ALL (RFC 9394 3.1); an updating search gives its
+	 * changes as ADDTO/REMOVEFROM of the whole result, not of a window */
+	if ((r->ret & RET_PARTIAL) && (r->ret & (RET_ALL | RET_UPDATE)))
+		return -1;
+	r->ret &= ~RET_CONTEXT;
+	if (r->ret == 0)
+		r->ret = RET_ALL;
+	return 0;
 }
 
-void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n)
+/* " PARTIAL (lo:hi set)" for the positions of v[0..n) the range names. */
+static void partial_text(const struct retopts *r, const uint32_t *v, size_t n, struct buf *out)
+{
+	long long first, last;
+
+	if (r->lo > 0) {
+		first = r->lo;
+		last = r->hi;
+	} else {
+		first = (long long)n + r->hi + 1;
+		last = (long long)n + r->lo + 1;
+	}
+	first = first < 1 ? 1 : first;
+	last = last > (long long)n ? (long long)n : last;
+	buf_printf(out, " PARTIAL (%lld:%lld ", r->lo, r->hi);
+	if (first > last)
+		buf_adds(out, "NIL");
+	else
+		number_set(v + first - 1, (size_t)(last - first + 1), out);
+	buf_addc(out, ')');
+}
+
+void esearch_reply(struct session *s, const char *tag, const struct retopts *r, const uint32_t *v,
+    size_t n)
 {
 	struct buf out = { 0 };
 	uint32_t min = n ? v[0] : 0, max = min;
@@ -570,16 +673,18 @@ void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *
 	buf_adds(&out, ")");
 	if (s->uid)
 		buf_adds(&out, " UID");
-	if ((ret & RET_MIN) && n > 0)
+	if ((r->ret & RET_MIN) && n > 0)
 		buf_printf(&out, " MIN %u", min);
-	if ((ret & RET_MAX) && n > 0)
+	if ((r->ret & RET_MAX) && n > 0)
 		buf_printf(&out, " MAX %u", max);
-	if (ret & RET_COUNT)
+	if (r->ret & RET_COUNT)
 		buf_printf(&out, " COUNT %zu", n);
-	if ((ret & RET_ALL) && n > 0) {
+	if ((r->ret & RET_ALL) && n > 0) {
 		buf_adds(&out, " ALL ");
 		number_set(v, n, &out);
 	}
+	if (r->ret & RET_PARTIAL)
+		partial_text(r, v, n, &out);
 	buf_adds(&out, "\r\n");
 	conn_write(&s->conn, out.p, out.len);
 	buf_free(&out);
@@ -589,40 +694,48 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 {
 	struct imap_arg *a = c->args;
 	size_t n = c->nargs, *hits, nhits;
-	int ret = 0;
+	struct retopts r = { 0 };
+	struct search_key *k;
 	uint32_t *v;
 
 	if (n >= 2 && arg_is(&a[0], "RETURN")) {
-		if ((ret = search_return_options(&a[1])) < 0) {
+		if (search_return_options(&a[1], &r) < 0) {
 			reply(s, c->tag, "BAD Invalid SEARCH RETURN options");
 			return;
 		}
 		a += 2, n -= 2;
+	}
+	if ((r.ret & RET_UPDATE) && context_has(s, c->tag)) {
+		reply(s, c->tag, "BAD An updating search has this tag already");
+		return;
 	}
 	if (n >= 2 && arg_is(&a[0], "CHARSET")) {
 		if (search_charset(s, c->tag, &a[1], a + 2, n - 2) < 0)
 			return;
 		a += 2, n -= 2;
 	}
-	if (search_run(s, a, n, &hits, &nhits) < 0) {
+	if ((k = search_compile(a, n)) == NULL) {
 		reply(s, c->tag, "BAD Invalid SEARCH arguments");
 		return;
 	}
+	run_key(s, k, &hits, &nhits);
 	v = xcalloc(nhits ? nhits : 1, sizeof *v);
-	for (size_t k = 0; k < nhits; k++)
-		v[k] = s->uid ? s->sel.m[hits[k]].uid : (uint32_t)hits[k] + 1;
-	if (ret) {
-		esearch_reply(s, c->tag, ret, v, nhits);
+	for (size_t i = 0; i < nhits; i++)
+		v[i] = s->uid ? s->sel.m[hits[i]].uid : (uint32_t)hits[i] + 1;
+	if (r.ret) {
+		esearch_reply(s, c->tag, &r, v, nhits);
 	} else {
 		struct buf out = { 0 };
 
 		buf_adds(&out, "* SEARCH");
-		for (size_t k = 0; k < nhits; k++)
-			buf_printf(&out, " %u", v[k]);
+		for (size_t i = 0; i < nhits; i++)
+			buf_printf(&out, " %u", v[i]);
 		buf_adds(&out, "\r\n");
 		conn_write(&s->conn, out.p, out.len);
 		buf_free(&out);
 	}
+	if (!(r.ret & RET_UPDATE) || context_add(s, c->tag, k, NULL, hits, nhits) < 0)
+		search_key_free(k);     /* else the context's now */
 	free(v);
 	free(hits);
 	reply(s, c->tag, "OK Search completed.");

@@ -27,6 +27,7 @@
 #include "sasl.h"
 
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
+	"CONTEXT=SEARCH CONTEXT=SORT " \
 	"LIST-EXTENDED LIST-STATUS CATENATE " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES UIDPLUS MOVE " \
 	"SPECIAL-USE CHILDREN UNSELECT"
@@ -152,6 +153,8 @@ void send_updates(struct session *s, int allow_expunge)
 		return;
 	}
 	announce_flags(s, 0);
+	if (r.nexpunged > 0)
+		context_expunging(s);   /* REMOVEFROM goes before the EXPUNGE (RFC 5267 4.3) */
 	for (size_t i = 0; i < r.nexpunged; i++)
 		untagged(s, "%u EXPUNGE", r.expunged[i]);
 	if (r.exists) {
@@ -170,6 +173,7 @@ void send_updates(struct session *s, int allow_expunge)
 		buf_free(&b);
 	}
 	sync_report_free(&r);
+	context_refresh(s);
 }
 
 /* An event worth a line in the logs: syslog with --syslog, and the -v
@@ -509,6 +513,7 @@ static const struct command commands[] = {
 	{ "UNSELECT",     ST_SELECTED, cmd_close,      1 },
 	{ "EXPUNGE",      ST_SELECTED, cmd_expunge,    1 },
 	{ "SEARCH",       ST_SELECTED, cmd_search,     0 },
+	{ "CANCELUPDATE", ST_SELECTED, cmd_cancelupdate, 1 },
 	{ "SORT",         ST_SELECTED, cmd_sort,       0 },
 	{ "THREAD",       ST_SELECTED, cmd_thread,     0 },
 	{ "FETCH",        ST_SELECTED, cmd_fetch,      0 },
@@ -574,6 +579,9 @@ static void dispatch(struct session *s, struct imap_cmd *c)
 		return;
 	}
 	s->expunge_ok = cmd->expunge_ok;
+	/* updating searches end with the folder they search (RFC 5267 4.3) */
+	if (cmd->fn == cmd_select || cmd->fn == cmd_close)
+		context_clear(s);
 	/* a folder selected from its list's header alone is loaded when a
 	 * command first needs its messages */
 	if (s->state == ST_SELECTED && cmd->fn != cmd_noop && cmd->fn != cmd_idle &&
@@ -717,6 +725,7 @@ static int session_end(struct session *s, int status)
 	conn_flush(&s->conn);
 	if ((s->state != ST_NOAUTH || s->user.name[0]) && (s->ps == NULL || !s->ps->handed))
 		logmsg(s, "logout: user=%s in=%llu out=%llu", s->user.name, s->conn.nread, s->conn.nwritten);
+	context_clear(s);
 	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
 		store_close(&s->sel);
 	conn_close(&s->conn);

@@ -444,57 +444,99 @@ static uint32_t number_of(const struct session *s, size_t idx)
 	return s->uid ? s->sel.m[idx].uid : (uint32_t)idx + 1;
 }
 
-void cmd_sort(struct session *s, struct imap_cmd *c)
-{
+struct sort_program {
 	struct program p;
-	struct item *v;
-	size_t *hits, n;
+};
+
+void sort_program_free(struct sort_program *p)
+{
+	free(p);
+}
+
+void sort_indexes(struct session *s, const struct sort_program *sp, size_t *idx, size_t n)
+{
+	struct item *v = xcalloc(n ? n : 1, sizeof *v);
 	unsigned want = 0;
+
+	for (size_t i = 0; i < sp->p.n; i++)
+		want |= 1u << sp->p.k[i].kind;
+	for (size_t i = 0; i < n; i++)
+		load_item(s, &v[i], idx[i], want, 0);
+	qsort_r(v, n, sizeof *v, compare_items, (void *)&sp->p);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = v[i].idx;
+	free_items(v, n);
+}
+
+static void sort_reply(struct session *s, const char *tag, const struct retopts *r,
+    const size_t *idx, size_t n)
+{
+	uint32_t *num = xcalloc(n ? n : 1, sizeof *num);
 	struct buf out = { 0 };
 
-	int ret = 0;
-	size_t first = 0;
+	for (size_t i = 0; i < n; i++)
+		num[i] = number_of(s, idx[i]);
+	if (r->ret) {
+		esearch_reply(s, tag, r, num, n);
+	} else {
+		buf_adds(&out, "* SORT");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&out, " %u", num[i]);
+		buf_adds(&out, "\r\n");
+		conn_write(&s->conn, out.p, out.len);
+		buf_free(&out);
+	}
+	free(num);
+}
+
+void cmd_sort(struct session *s, struct imap_cmd *c)
+{
+	struct sort_program *sp = xcalloc(1, sizeof *sp);
+	struct search_key *k = NULL;
+	struct retopts r = { 0 };
+	size_t first = 0, *hits = NULL, n = 0;
 
 	if (c->nargs >= 2 && arg_is(&c->args[0], "RETURN")) {       /* ESORT, RFC 5267 */
-		if ((ret = search_return_options(&c->args[1])) < 0) {
+		if (search_return_options(&c->args[1], &r) < 0) {
 			reply(s, c->tag, "BAD Invalid SORT RETURN options");
-			return;
+			goto done;
 		}
 		first = 2;
 	}
-	if (c->nargs < first + 1 || parse_program(&c->args[first], &p) < 0) {
+	if (c->nargs < first + 1 || parse_program(&c->args[first], &sp->p) < 0) {
 		reply(s, c->tag, "BAD Invalid SORT program");
-		return;
+		goto done;
 	}
-	if (select_messages(s, c, first + 1, &hits, &n) < 0)
-		return;
-	for (size_t i = 0; i < p.n; i++)
-		want |= 1u << p.k[i].kind;
-	v = xcalloc(n ? n : 1, sizeof *v);
-	for (size_t i = 0; i < n; i++)
-		load_item(s, &v[i], hits[i], want, 0);
-	qsort_r(v, n, sizeof *v, compare_items, &p);
-	if (ret) {
-		uint32_t *num = xcalloc(n ? n : 1, sizeof *num);
-
-		for (size_t i = 0; i < n; i++)
-			num[i] = number_of(s, v[i].idx);
-		esearch_reply(s, c->tag, ret, num, n);
-		free(num);
-		free_items(v, n);
-		free(hits);
-		reply(s, c->tag, "OK Sort completed.");
-		return;
+	if ((r.ret & RET_UPDATE) && context_has(s, c->tag)) {
+		reply(s, c->tag, "BAD An updating search has this tag already");
+		goto done;
 	}
-	buf_adds(&out, "* SORT");
-	for (size_t i = 0; i < n; i++)
-		buf_printf(&out, " %u", number_of(s, v[i].idx));
-	buf_adds(&out, "\r\n");
-	conn_write(&s->conn, out.p, out.len);
-	buf_free(&out);
-	free_items(v, n);
-	free(hits);
+	if (c->nargs < first + 3) {
+		reply(s, c->tag, "BAD %s needs a charset and search criteria", c->name);
+		goto done;
+	}
+	if (search_charset(s, c->tag, &c->args[first + 1], c->args + first + 2,
+	    c->nargs - first - 2) < 0)
+		goto done;
+	if ((k = search_compile(c->args + first + 2, c->nargs - first - 2)) == NULL) {
+		reply(s, c->tag, "BAD Invalid search criteria");
+		goto done;
+	}
+	hits = xcalloc(s->sel.n ? s->sel.n : 1, sizeof *hits);
+	for (size_t i = 0; i < s->sel.n; i++)
+		if (search_match(s, k, i))
+			hits[n++] = i;
+	sort_indexes(s, sp, hits, n);
+	sort_reply(s, c->tag, &r, hits, n);
+	if ((r.ret & RET_UPDATE) && context_add(s, c->tag, k, sp, hits, n) == 0) {
+		k = NULL;       /* the context's now */
+		sp = NULL;
+	}
 	reply(s, c->tag, "OK Sort completed.");
+done:
+	search_key_free(k);
+	sort_program_free(sp);
+	free(hits);
 }
 
 /* ---- THREAD ---- */

@@ -32,6 +32,7 @@
 
 #define IMAP_LINE_MAX   (64 * 1024)   /* RFC 7162 3: clients must be able to send 8192 */
 #define IMAP_IDLE_SECS  (30 * 60)     /* RFC 3501 5.4: autologout >= 30 minutes */
+#define IMAP_UPDATES_MAX 5            /* RFC 5267 4.3 UPDATE searches kept: each is re-matched at every folder change */
 
 /* pop3d and imapd: the whole time a client has, from connecting (TLS
  * handshake included) to a successful login.  A person typing USER and
