@@ -25,7 +25,7 @@
 enum sop {
 	K_ALL, K_AND, K_OR, K_NOT, K_FLAG, K_NOFLAG, K_NEW, K_OLD, K_HEADER, K_BODY, K_TEXT,
 	K_BEFORE, K_ON, K_SINCE, K_SENTBEFORE, K_SENTON, K_SENTSINCE, K_LARGER, K_SMALLER,
-	K_SEQ, K_UID, K_NONE, K_KEYWORD, K_UNKEYWORD
+	K_SEQ, K_UID, K_NONE, K_KEYWORD, K_UNKEYWORD, K_MODSEQ
 };
 
 struct skey {
@@ -186,6 +186,17 @@ static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey 
 				return -1;
 			}
 		return 0;
+	}
+	if (arg_is(x, "MODSEQ")) {
+		/* RFC 7162 3.1.5: MODSEQ ["entry-name" priv|shared|all] n; the
+		 * entry only narrows to one flag's MODSEQ, which is not kept
+		 * apart here: the message's is used */
+		k->op = K_MODSEQ;
+		if (*i + 2 < n && a[*i].type != ARG_LIST && a[*i + 1].type == ARG_ATOM &&
+		    (arg_is(&a[*i + 1], "priv") || arg_is(&a[*i + 1], "shared") ||
+		    arg_is(&a[*i + 1], "all")))
+			*i += 2;
+		return *i < n && (k->num = arg_modseq(&a[(*i)++], 1)) >= 0 ? 0 : -1;
 	}
 	if (arg_is(x, "UID")) {
 		k->op = K_UID;
@@ -445,6 +456,7 @@ static int eval(struct sctx *x, const struct skey *k)
 	case K_UID: return seqset_has(&k->set, x->m->uid, x->maxuid);
 	case K_KEYWORD: return has_keyword(x, k->field);
 	case K_UNKEYWORD: return !has_keyword(x, k->field);
+	case K_MODSEQ: return x->m->modseq >= (uint64_t)k->num;
 	}
 	return 0;
 }
@@ -489,7 +501,27 @@ int search_charset(struct session *s, const char *tag, const struct imap_arg *cs
 	return 0;
 }
 
+/* Whether k uses MODSEQ (RFC 7162 3.1.5: then results carry one). */
+static int uses_modseq(const struct skey *k)
+{
+	if (k->op == K_MODSEQ)
+		return 1;
+	for (size_t i = 0; i < k->nkids; i++)
+		if (uses_modseq(&k->kids[i]))
+			return 1;
+	return 0;
+}
+
+static int search_exec(struct session *s, const struct imap_arg *a, size_t n, size_t **hits,
+    size_t *nhits, int *modseq);
+
 int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **hits, size_t *nhits)
+{
+	return search_exec(s, a, n, hits, nhits, NULL);
+}
+
+static int search_exec(struct session *s, const struct imap_arg *a, size_t n, size_t **hits,
+    size_t *nhits, int *modseq)
 {
 	struct skey root = { .op = K_AND };
 	size_t i = 0;
@@ -515,6 +547,8 @@ int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **h
 			(*hits)[(*nhits)++] = k;
 		unload(&x);
 	}
+	if (modseq)
+		*modseq = uses_modseq(&root);
 	skey_free(&root);
 	return 0;
 }
@@ -557,6 +591,12 @@ int search_return_options(const struct imap_arg *a)
 
 void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *v, size_t n)
 {
+	esearch_reply_modseq(s, tag, ret, v, n, 0);
+}
+
+void esearch_reply_modseq(struct session *s, const char *tag, int ret, const uint32_t *v,
+    size_t n, uint64_t modseq)
+{
 	struct buf out = { 0 };
 	uint32_t min = n ? v[0] : 0, max = min;
 
@@ -580,6 +620,8 @@ void esearch_reply(struct session *s, const char *tag, int ret, const uint32_t *
 		buf_adds(&out, " ALL ");
 		number_set(v, n, &out);
 	}
+	if (modseq && n > 0)
+		buf_printf(&out, " MODSEQ %llu", (unsigned long long)modseq);
 	buf_adds(&out, "\r\n");
 	conn_write(&s->conn, out.p, out.len);
 	buf_free(&out);
@@ -589,8 +631,9 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 {
 	struct imap_arg *a = c->args;
 	size_t n = c->nargs, *hits, nhits;
-	int ret = 0;
+	int ret = 0, modseq = 0;
 	uint32_t *v;
+	uint64_t top = 0;
 
 	if (n >= 2 && arg_is(&a[0], "RETURN")) {
 		if ((ret = search_return_options(&a[1])) < 0) {
@@ -604,21 +647,36 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 			return;
 		a += 2, n -= 2;
 	}
-	if (search_run(s, a, n, &hits, &nhits) < 0) {
+	if (search_exec(s, a, n, &hits, &nhits, &modseq) < 0) {
 		reply(s, c->tag, "BAD Invalid SEARCH arguments");
 		return;
 	}
+	if (modseq)
+		condstore_enable(s);
 	v = xcalloc(nhits ? nhits : 1, sizeof *v);
-	for (size_t k = 0; k < nhits; k++)
+	for (size_t k = 0; k < nhits; k++) {
 		v[k] = s->uid ? s->sel.m[hits[k]].uid : (uint32_t)hits[k] + 1;
+		/* the highest MODSEQ of the messages returned: only MIN's and
+		 * MAX's when ESEARCH returns just those (RFC 7162 3.1.5) */
+		if (modseq && (!ret || (ret & (RET_ALL | RET_COUNT)) || k == 0 || k == nhits - 1) &&
+		    s->sel.m[hits[k]].modseq > top)
+			top = s->sel.m[hits[k]].modseq;
+	}
+	if (modseq && ret && !(ret & (RET_ALL | RET_COUNT)) && nhits > 0) {
+		uint64_t lo = s->sel.m[hits[0]].modseq, hi = s->sel.m[hits[nhits - 1]].modseq;
+
+		top = ret == RET_MIN ? lo : ret == RET_MAX ? hi : lo > hi ? lo : hi;
+	}
 	if (ret) {
-		esearch_reply(s, c->tag, ret, v, nhits);
+		esearch_reply_modseq(s, c->tag, ret, v, nhits, top);
 	} else {
 		struct buf out = { 0 };
 
 		buf_adds(&out, "* SEARCH");
 		for (size_t k = 0; k < nhits; k++)
 			buf_printf(&out, " %u", v[k]);
+		if (top)
+			buf_printf(&out, " (MODSEQ %llu)", (unsigned long long)top);
 		buf_adds(&out, "\r\n");
 		conn_write(&s->conn, out.p, out.len);
 		buf_free(&out);
