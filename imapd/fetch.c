@@ -554,7 +554,8 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 		seen_now = store_change_flags(&s->sel, m, FL_SEEN, 0) == 0;
 	out->len = 0;
 	buf_printf(out, "* %zu FETCH (", i + 1);
-	if (s->uid && !fe->has_uid)
+	/* QRESYNC: every FETCH response carries the UID (RFC 7162 3.2.4) */
+	if ((s->uid || s->qresync) && !fe->has_uid)
 		buf_printf(out, "UID %u ", m->uid);
 	for (size_t k = 0; k < fe->n; k++) {
 		if (k)
@@ -689,10 +690,11 @@ static void store_answer(struct session *s, size_t i, int silent, struct buf *ou
 		buf_adds(out, "FLAGS ");
 		flags_text(&s->sel, m->flags, out);
 	}
-	if (s->uid)
+	if (s->uid || s->qresync)
 		buf_printf(out, "%sUID %u", silent ? "" : " ", m->uid);
 	if (s->condstore)
-		buf_printf(out, "%sMODSEQ (%" PRIu64 ")", silent && !s->uid ? "" : " ", m->modseq);
+		buf_printf(out, "%sMODSEQ (%" PRIu64 ")", silent && !s->uid && !s->qresync ? "" : " ",
+		    m->modseq);
 	buf_adds(out, ")\r\n");
 	conn_write(&s->conn, out->p, out->len);
 }

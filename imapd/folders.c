@@ -1230,5 +1230,12 @@ void cmd_expunge(struct session *s, struct imap_cmd *c)
 	} else {
 		expunge_deleted(s, NULL);
 	}
+	if (s->condstore) {
+		/* the HIGHESTMODSEQ after the expunge (RFC 7162 3.2.10) */
+		send_updates(s, 1);
+		reply(s, c->tag, "OK [HIGHESTMODSEQ %llu] Expunge completed.",
+		    (unsigned long long)s->sel.highestmodseq);
+		return;
+	}
 	reply(s, c->tag, "OK Expunge completed.");
 }
