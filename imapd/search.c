@@ -192,7 +192,8 @@ static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey 
 		 * entry only narrows to one flag's MODSEQ, which is not kept
 		 * apart here: the message's is used */
 		k->op = K_MODSEQ;
-		if (*i + 2 < n && a[*i].type != ARG_LIST && a[*i + 1].type == ARG_ATOM &&
+		if (*i + 2 < n &&
+		    (a[*i].type == ARG_STRING || (a[*i].type == ARG_ATOM && a[*i].s[0] == '/')) &&
 		    (arg_is(&a[*i + 1], "priv") || arg_is(&a[*i + 1], "shared") ||
 		    arg_is(&a[*i + 1], "all")))
 			*i += 2;
