@@ -179,6 +179,11 @@ pylib() {
 	# without known UIDs the same; and UID FETCH ... VANISHED
 	_, ut = cmd(C, "UID", "FETCH", "1:*", "(FLAGS)", "(CHANGEDSINCE %d VANISHED)" % h0)
 	assert ut["VANISHED"] == [b"(EARLIER) 1,3"] and sorted(modseqs(ut)) == [2], ut
+	# with QRESYNC every FETCH carries the UID, even without UID FETCH/STORE
+	_, ut = cmd(C, "FETCH", "1", "(FLAGS)")
+	assert re.search(r"UID 2\b.*MODSEQ", ut["FETCH"][0].decode()), ut
+	_, ut = cmd(C, "STORE", "1", "+FLAGS", r"(\Seen)")
+	assert list(modseqs(ut)) == [2], ut
 	# an expunge in this session: VANISHED, never EXPUNGE
 	cmd(C, "UID", "STORE", "2", "+FLAGS.SILENT", r"(\Deleted)")
 	_, ut = cmd(C, "EXPUNGE")
