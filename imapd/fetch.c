@@ -5,6 +5,7 @@
  * the CRLF form.  Each response is built in memory and written whole. */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,8 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 
 enum fkind {
 	FI_FLAGS, FI_INTERNALDATE, FI_SIZE, FI_ENVELOPE, FI_BODY, FI_BODYSTRUCTURE, FI_UID,
-	FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_SECTION, FI_BINARY, FI_BINARY_SIZE
+	FI_RFC822, FI_RFC822_HEADER, FI_RFC822_TEXT, FI_SECTION, FI_BINARY, FI_BINARY_SIZE,
+	FI_MODSEQ
 };
 
 struct fitem {
@@ -125,7 +127,7 @@ struct fitem {
 struct fetch {
 	struct fitem *v;
 	size_t n;
-	int need_msg, sets_seen, has_flags, has_uid;
+	int need_msg, sets_seen, has_flags, has_uid, has_modseq;
 };
 
 static void fetch_free(struct fetch *fe)
@@ -224,6 +226,7 @@ static int parse_item(struct fetch *fe, const struct imap_arg *a)
 		{ "BODY", FI_BODY, 1 }, { "BODYSTRUCTURE", FI_BODYSTRUCTURE, 1 },
 		{ "UID", FI_UID, 0 }, { "RFC822", FI_RFC822, 1 },
 		{ "RFC822.HEADER", FI_RFC822_HEADER, 1 }, { "RFC822.TEXT", FI_RFC822_TEXT, 1 },
+		{ "MODSEQ", FI_MODSEQ, 0 },
 	};
 
 	if (a->type != ARG_ATOM)
@@ -235,6 +238,7 @@ static int parse_item(struct fetch *fe, const struct imap_arg *a)
 			fe->sets_seen |= simple[i].kind == FI_RFC822 || simple[i].kind == FI_RFC822_TEXT;
 			fe->has_flags |= simple[i].kind == FI_FLAGS;
 			fe->has_uid |= simple[i].kind == FI_UID;
+			fe->has_modseq |= simple[i].kind == FI_MODSEQ;
 			return 0;
 		}
 	if (strncasecmp(a->s, "BODY.PEEK[", 10) == 0)
@@ -496,6 +500,9 @@ static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
 	case FI_UID:
 		buf_printf(out, "UID %u", m->uid);
 		break;
+	case FI_MODSEQ:
+		buf_printf(out, "MODSEQ (%" PRIu64 ")", m->modseq);
+		break;
 	case FI_ENVELOPE:
 		buf_adds(out, "ENVELOPE ");
 		mime_envelope(mroot(md), out);
@@ -547,7 +554,8 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 		seen_now = store_change_flags(&s->sel, m, FL_SEEN, 0) == 0;
 	out->len = 0;
 	buf_printf(out, "* %zu FETCH (", i + 1);
-	if (s->uid && !fe->has_uid)
+	/* QRESYNC: every FETCH response carries the UID (RFC 7162 3.2.4) */
+	if ((s->uid || s->qresync) && !fe->has_uid)
 		buf_printf(out, "UID %u ", m->uid);
 	for (size_t k = 0; k < fe->n; k++) {
 		if (k)
@@ -558,6 +566,9 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 		buf_adds(out, " FLAGS ");
 		flags_text(&s->sel, m->flags, out);
 	}
+	/* with CONDSTORE, flags go with their MODSEQ (RFC 7162 3.1.4) */
+	if (s->condstore && !fe->has_modseq && (fe->has_flags || seen_now))
+		buf_printf(out, " MODSEQ (%" PRIu64 ")", m->modseq);
 	buf_adds(out, ")\r\n");
 	if (md.parsed)
 		mime_free(&md.mm);
@@ -567,27 +578,67 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 	return 0;
 }
 
+/* FETCH's modifiers (RFC 7162 3.1.4.1, 3.2.6): "(CHANGEDSINCE n
+ * [VANISHED])"; *since: n, or -1 without one; -1 if malformed. */
+static int fetch_modifiers(struct session *s, const struct imap_arg *a, int64_t *since,
+    int *vanished)
+{
+	*since = -1;
+	*vanished = 0;
+	if (a->type != ARG_LIST || a->nkids == 0)
+		return -1;
+	for (size_t i = 0; i < a->nkids; i++) {
+		if (arg_is(&a->kids[i], "CHANGEDSINCE") && *since < 0 && i + 1 < a->nkids) {
+			if ((*since = arg_modseq(&a->kids[++i], 0)) < 0)
+				return -1;
+		} else if (arg_is(&a->kids[i], "VANISHED") && !*vanished) {
+			*vanished = 1;
+		} else {
+			return -1;
+		}
+	}
+	/* VANISHED: UID FETCH with CHANGEDSINCE, QRESYNC enabled */
+	return *vanished && (*since < 0 || !s->uid || !s->qresync) ? -1 : 0;
+}
+
 void cmd_fetch(struct session *s, struct imap_cmd *c)
 {
 	struct fetch fe;
 	size_t *idx, n;
 	struct buf out = { 0 };
-	int gone = 0;
+	int gone = 0, vanished = 0;
+	int64_t since = -1;
 
-	/* CHANGEDSINCE and other modifiers (a third list) are not supported */
-	if (c->nargs != 2 || parse_fetch(&fe, &c->args[1]) < 0) {
-		if (c->nargs == 2)
+	if (c->nargs < 2 || c->nargs > 3 || parse_fetch(&fe, &c->args[1]) < 0 ||
+	    (c->nargs == 3 && fetch_modifiers(s, &c->args[2], &since, &vanished) < 0)) {
+		if (c->nargs >= 2 && c->nargs <= 3)
 			fetch_free(&fe);
 		reply(s, c->tag, "BAD Invalid FETCH arguments");
 		return;
+	}
+	if (fe.has_modseq || since >= 0) {
+		condstore_enable(s);
+		if (since >= 0 && !fe.has_modseq) {     /* CHANGEDSINCE implies MODSEQ */
+			add_item(&fe, FI_MODSEQ);
+			fe.has_modseq = 1;
+		}
 	}
 	if (resolve_set(s, &c->args[0], &idx, &n) < 0) {
 		fetch_free(&fe);
 		reply(s, c->tag, "BAD Invalid sequence set");
 		return;
 	}
+	if (vanished) {
+		struct seqset set;
+
+		if (seqset_parse(c->args[0].s, &set) == 0) {
+			send_vanished(s, (uint64_t)since, &set);
+			seqset_free(&set);
+		}
+	}
 	for (size_t i = 0; i < n; i++)
-		gone |= fetch_one(s, idx[i], &fe, &out) < 0;
+		if (since < 0 || s->sel.m[idx[i]].modseq > (uint64_t)since)
+			gone |= fetch_one(s, idx[i], &fe, &out) < 0;
 	buf_free(&out);
 	free(idx);
 	fetch_free(&fe);
@@ -599,12 +650,62 @@ void cmd_fetch(struct session *s, struct imap_cmd *c)
 
 /* ---- STORE ---- */
 
-void cmd_store(struct session *s, struct imap_cmd *c)
+/* Rescan the folder so that this session's changes get their MODSEQs,
+ * telling the client what else it found (no expunge: the sequence
+ * numbers of the STORE stay). */
+static void store_modseqs(struct session *s)
+{
+	struct sync_report r;
+
+	if (store_sync(&s->sel, 0, 1, &r) == 0) {
+		report_updates(s, &r);
+		sync_report_free(&r);
+	}
+}
+
+/* STORE's modifier "(UNCHANGEDSINCE n)" (RFC 7162 3.1.3) at c->args[1]:
+ * *since: n, or -1 without one; -1 if malformed. */
+static int store_modifier(const struct imap_cmd *c, int64_t *since)
+{
+	const struct imap_arg *a = &c->args[1];
+
+	*since = -1;
+	if (c->nargs < 2 || a->type != ARG_LIST)
+		return 0;
+	if (a->nkids != 2 || !arg_is(&a->kids[0], "UNCHANGEDSINCE") ||
+	    (*since = arg_modseq(&a->kids[1], 1)) < 0)
+		return -1;
+	return 1;
+}
+
+/* One STORE answer: "* n FETCH (FLAGS (...) [UID u] [MODSEQ (m)])", or
+ * only the UID and MODSEQ for .SILENT (RFC 7162 3.1.3 wants the MODSEQ). */
+static void store_answer(struct session *s, size_t i, int silent, struct buf *out)
+{
+	const struct msg *m = &s->sel.m[i];
+
+	out->len = 0;
+	buf_printf(out, "* %zu FETCH (", i + 1);
+	if (!silent) {
+		buf_adds(out, "FLAGS ");
+		flags_text(&s->sel, m->flags, out);
+	}
+	if (s->uid || s->qresync)
+		buf_printf(out, "%sUID %u", silent ? "" : " ", m->uid);
+	if (s->condstore)
+		buf_printf(out, "%sMODSEQ (%" PRIu64 ")", silent && !s->uid && !s->qresync ? "" : " ",
+		    m->modseq);
+	buf_adds(out, ")\r\n");
+	conn_write(&s->conn, out->p, out->len);
+}
+
+static void store_run(struct session *s, struct imap_cmd *c, int64_t since)
 {
 	const char *item;
 	int mode, silent;
 	unsigned flags = 0;
-	size_t *idx, n;
+	size_t *idx, n, *done, ndone = 0;
+	uint32_t *modified, nmod = 0;
 	int gone = 0;
 	struct buf out = { 0 };
 
@@ -640,9 +741,22 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 		return;
 	}
 	announce_flags(s, 0);   /* new keywords are told of before they are used */
+	if (since >= 0) {
+		condstore_enable(s);
+		store_modseqs(s);       /* the MODSEQs as they are now, to compare */
+	}
+	done = xcalloc(n ? n : 1, sizeof *done);
+	modified = xcalloc(n ? n : 1, sizeof *modified);
 	for (size_t k = 0; k < n; k++) {
 		struct msg *m = &s->sel.m[idx[k]];
 		unsigned keep = m->flags & FL_RECENT;
+
+		/* changed since the client looked: left alone, and named in
+		 * [MODIFIED] (RFC 7162 3.1.3) */
+		if (since >= 0 && !m->gone && m->modseq > (uint64_t)since) {
+			modified[nmod++] = s->uid ? m->uid : (uint32_t)idx[k] + 1;
+			continue;
+		}
 		int rc = m->gone ? -1 :
 		    mode > 0 ? store_change_flags(&s->sel, m, flags, 0) :
 		    mode < 0 ? store_change_flags(&s->sel, m, 0, flags) :
@@ -652,22 +766,52 @@ void cmd_store(struct session *s, struct imap_cmd *c)
 			gone = 1;
 			continue;
 		}
-		if (silent)
-			continue;
-		out.len = 0;
-		buf_printf(&out, "* %zu FETCH (FLAGS ", idx[k] + 1);
-		flags_text(&s->sel, m->flags, &out);
-		if (s->uid)
-			buf_printf(&out, " UID %u", m->uid);
-		buf_adds(&out, ")\r\n");
-		conn_write(&s->conn, out.p, out.len);
+		done[ndone++] = idx[k];
 	}
+	/* with CONDSTORE each answer carries the MODSEQ the change was given */
+	if (s->condstore && ndone > 0)
+		store_modseqs(s);
+	for (size_t k = 0; k < ndone; k++)
+		if (!silent || s->condstore)
+			store_answer(s, done[k], silent, &out);
 	buf_free(&out);
 	free(idx);
-	if (gone)
+	free(done);
+	if (nmod > 0) {
+		struct buf set = { 0 };
+
+		number_set(modified, nmod, &set);
+		reply(s, c->tag, "OK [MODIFIED %s] Conditional STORE failed", set.p);
+		buf_free(&set);
+	} else if (gone) {
 		reply(s, c->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile.");
-	else
+	} else {
 		reply(s, c->tag, "OK Store completed.");
+	}
+	free(modified);
+}
+
+void cmd_store(struct session *s, struct imap_cmd *c)
+{
+	int64_t since;
+	int mod = store_modifier(c, &since);
+	struct imap_arg a;
+
+	if (mod < 0) {
+		reply(s, c->tag, "BAD Invalid STORE modifier");
+		return;
+	}
+	if (mod == 0) {
+		store_run(s, c, -1);
+		return;
+	}
+	/* the modifier goes last, out of sight, and back after (freed with c) */
+	a = c->args[1];
+	memmove(c->args + 1, c->args + 2, (c->nargs - 2) * sizeof *c->args);
+	c->args[c->nargs - 1] = a;
+	c->nargs--;
+	store_run(s, c, since);
+	c->nargs++;
 }
 
 /* ---- COPY / MOVE ---- */

@@ -83,18 +83,105 @@ static void deselect(struct session *s)
 	}
 }
 
+/* SELECT's QRESYNC parameters (RFC 7162 3.2.5): what the client knew. */
+struct qresync {
+	int      on, condstore;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct seqset known;    /* known-uids, or none (n == 0): all */
+};
+
+/* "(CONDSTORE)" or "(QRESYNC (uidvalidity modseq [known-uids
+ * [(seqs uids)]]))"; -1 if malformed.  The sequence match data only lets a
+ * server narrow its answer: it is checked, not used. */
+static int select_params(struct session *s, const struct imap_arg *a, struct qresync *q)
+{
+	memset(q, 0, sizeof *q);
+	if (a->type != ARG_LIST)
+		return -1;
+	for (size_t i = 0; i < a->nkids; i++) {
+		const struct imap_arg *k = &a->kids[i], *p;
+		int64_t v;
+		struct seqset tmp;
+
+		if (arg_is(k, "CONDSTORE")) {
+			q->condstore = 1;
+			continue;
+		}
+		if (!arg_is(k, "QRESYNC") || !s->qresync || q->on || i + 1 >= a->nkids)
+			return -1;
+		p = &a->kids[++i];
+		if (p->type != ARG_LIST || p->nkids < 2 || p->nkids > 4 ||
+		    (v = arg_modseq(&p->kids[0], 0)) < 0 || v > UINT32_MAX ||
+		    (q->uidvalidity = (uint32_t)v, (v = arg_modseq(&p->kids[1], 0)) < 0))
+			return -1;
+		q->on = 1;
+		q->modseq = (uint64_t)v;
+		if (p->nkids >= 3 && (p->kids[2].type != ARG_ATOM || seqset_parse(p->kids[2].s, &q->known) < 0))
+			return -1;
+		if (p->nkids == 4) {
+			const struct imap_arg *m = &p->kids[3];
+
+			if (m->type != ARG_LIST || m->nkids != 2 || m->kids[0].type != ARG_ATOM ||
+			    m->kids[1].type != ARG_ATOM || seqset_parse(m->kids[0].s, &tmp) < 0)
+				return -1;
+			seqset_free(&tmp);
+			if (seqset_parse(m->kids[1].s, &tmp) < 0)
+				return -1;
+			seqset_free(&tmp);
+		}
+	}
+	return 0;
+}
+
+/* QRESYNC's answer: the UIDs vanished and the messages changed since the
+ * client's MODSEQ, if its UIDVALIDITY is still the folder's. */
+static void select_resync(struct session *s, const struct qresync *q)
+{
+	const struct seqset *known = q->known.n ? &q->known : NULL;
+	uint32_t max = s->sel.uidnext > 1 ? s->sel.uidnext - 1 : 0;
+	struct buf b = { 0 };
+
+	if (q->uidvalidity != s->sel.uidvalidity)
+		return;
+	store_load(&s->sel);
+	send_vanished(s, q->modseq, known);
+	for (size_t i = 0; i < s->sel.n; i++) {
+		const struct msg *m = &s->sel.m[i];
+
+		if (m->modseq <= q->modseq || m->gone || (known && !seqset_has(known, m->uid, max)))
+			continue;
+		b.len = 0;
+		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", i + 1, m->uid);
+		flags_text(&s->sel, m->flags, &b);
+		buf_printf(&b, " MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
+		conn_write(&s->conn, b.p, b.len);
+	}
+	buf_free(&b);
+}
+
 void cmd_select(struct session *s, struct imap_cmd *c)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
 	int examine = strcmp(c->name, "EXAMINE") == 0;
 	struct store_summary sum;
+	struct qresync q;
 
 	if (c->nargs < 1 || c->nargs > 2) {
 		reply(s, c->tag, "BAD %s needs a mailbox name", c->name);
 		return;
 	}
-	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
+	if (c->nargs == 2 && select_params(s, &c->args[1], &q) < 0) {
+		seqset_free(&q.known);
+		reply(s, c->tag, "BAD Invalid %s parameters", c->name);
 		return;
+	}
+	if (c->nargs == 1)
+		memset(&q, 0, sizeof q);
+	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0) {
+		seqset_free(&q.known);
+		return;
+	}
 	if (s->state == ST_SELECTED) {
 		deselect(s);
 		untagged(s, "OK [CLOSED] Previous mailbox closed.");
@@ -107,9 +194,12 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 			reply(s, c->tag, "NO [SERVERBUG] Cannot open %s: %s", name, strerror(e));
 		else
 			reply(s, c->tag, "NO [NONEXISTENT] Mailbox doesn't exist: %s", name);
+		seqset_free(&q.known);
 		return;
 	}
 	s->state = ST_SELECTED;
+	if (q.condstore)
+		s->condstore = 1;       /* SELECT (CONDSTORE) enables it (RFC 7162 3.1.8) */
 	store_summary(&s->sel, &sum);
 	announce_flags(s, 1);
 	untagged(s, "%u EXISTS", sum.messages);
@@ -118,6 +208,11 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 		untagged(s, "OK [UNSEEN %u] First unseen.", sum.first_unseen);
 	untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
 	untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
+	if (s->condstore)
+		untagged(s, "OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)s->sel.highestmodseq);
+	if (q.on)
+		select_resync(s, &q);
+	seqset_free(&q.known);
 	reply(s, c->tag, "OK [%s] %s completed.", examine ? "READ-ONLY" : "READ-WRITE",
 	    examine ? "Examine" : "Select");
 }
@@ -737,7 +832,7 @@ bad:
 /* ---- STATUS ---- */
 
 static const char *const status_items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-	"UNSEEN" };
+	"UNSEEN", "HIGHESTMODSEQ" };
 
 /* Whether items is a non-empty list of STATUS items we know. */
 static int status_items_ok(const struct imap_arg *items)
@@ -780,11 +875,14 @@ static int send_status(struct session *s, const char *name, const char *path,
 	}
 	for (size_t i = 0; i < items->nkids; i++) {
 		const struct imap_arg *it = &items->kids[i];
-		uint32_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :
+		uint64_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :
 		    arg_is(it, "UIDNEXT") ? st.uidnext : arg_is(it, "UIDVALIDITY") ? st.uidvalidity :
-		    st.unseen;
+		    arg_is(it, "HIGHESTMODSEQ") ? st.highestmodseq : st.unseen;
 
-		buf_printf(&b, "%s%s %u", i ? " " : "", it->s, v);
+		/* STATUS (HIGHESTMODSEQ) enables CONDSTORE (RFC 7162 3.1.8) */
+		if (arg_is(it, "HIGHESTMODSEQ"))
+			condstore_enable(s);
+		buf_printf(&b, "%s%s %llu", i ? " " : "", it->s, (unsigned long long)v);
 	}
 	for (char *p = b.p; p && *p; p++)
 		if (*p >= 'a' && *p <= 'z')
@@ -1131,6 +1229,13 @@ void cmd_expunge(struct session *s, struct imap_cmd *c)
 		seqset_free(&set);
 	} else {
 		expunge_deleted(s, NULL);
+	}
+	if (s->condstore) {
+		/* the HIGHESTMODSEQ after the expunge (RFC 7162 3.2.10) */
+		send_updates(s, 1);
+		reply(s, c->tag, "OK [HIGHESTMODSEQ %llu] Expunge completed.",
+		    (unsigned long long)s->sel.highestmodseq);
+		return;
 	}
 	reply(s, c->tag, "OK Expunge completed.");
 }

@@ -46,6 +46,8 @@ struct session {
 	struct privsep *ps;     /* started as root: the login process's helper (privsep.h) */
 	int          uid;       /* the command came as UID ... */
 	int          expunge_ok; /* EXPUNGE responses allowed before the reply */
+	int          condstore;  /* RFC 7162: CONDSTORE enabled (MODSEQ in FETCH responses) */
+	int          qresync;    /* RFC 7162: QRESYNC enabled (VANISHED, not EXPUNGE) */
 	struct user  user;
 	char         root[STORE_PATH_MAX];   /* the user's Maildir */
 	struct folder sel;
@@ -70,6 +72,16 @@ void flags_text(const struct folder *f, unsigned flags, struct buf *out);
 void announce_flags(struct session *s, int force);
 /* Sync the selected folder and send EXPUNGE/EXISTS/RECENT/FETCH updates. */
 void send_updates(struct session *s, int allow_expunge);
+/* Send what a sync found (EXPUNGE or VANISHED, EXISTS, RECENT, FETCH). */
+void report_updates(struct session *s, const struct sync_report *r);
+/* Enable CONDSTORE (RFC 7162 3.1: by ENABLE or by a first command that uses
+ * it); selected, the client is told the HIGHESTMODSEQ it has now. */
+void condstore_enable(struct session *s);
+/* "* VANISHED (EARLIER) uids" for the UIDs in within (NULL: any) expunged
+ * after MODSEQ since (RFC 7162 3.2.5.1, 3.2.6); nothing if there are none. */
+void send_vanished(struct session *s, uint64_t since, const struct seqset *within);
+/* A mod-sequence value of RFC 7162 (1 to 2^63 - 1; 0 with zero_ok) in a; -1 if not. */
+int64_t arg_modseq(const struct imap_arg *a, int zero_ok);
 /* Parse a flag list ("(\Seen \Flagged)" or one atom) into FL_* bits;
  * keywords are numbered in the folder at path (made there with create; one
  * that cannot be kept is dropped); -1 for \Recent or a malformed flag. */
@@ -140,6 +152,9 @@ int search_return_options(const struct imap_arg *a, struct retopts *r);
  * for the numbers v[0..n) (in the order ALL lists them: ascending, or SORT's). */
 void esearch_reply(struct session *s, const char *tag, const struct retopts *r,
     const uint32_t *v, size_t n);
+/* The same, ending with "MODSEQ modseq" when modseq is not 0 (RFC 7162 3.1.5). */
+void esearch_reply_modseq(struct session *s, const char *tag, const struct retopts *r,
+    const uint32_t *v, size_t n, uint64_t modseq);
 /* Search criteria compiled once, to be matched against messages (by index
  * into the selected folder's view) now and after later changes. */
 struct search_key;

@@ -25,7 +25,7 @@
 enum sop {
 	K_ALL, K_AND, K_OR, K_NOT, K_FLAG, K_NOFLAG, K_NEW, K_OLD, K_HEADER, K_BODY, K_TEXT,
 	K_BEFORE, K_ON, K_SINCE, K_SENTBEFORE, K_SENTON, K_SENTSINCE, K_LARGER, K_SMALLER,
-	K_SEQ, K_UID, K_NONE, K_KEYWORD, K_UNKEYWORD
+	K_SEQ, K_UID, K_NONE, K_KEYWORD, K_UNKEYWORD, K_MODSEQ
 };
 
 struct skey {
@@ -186,6 +186,18 @@ static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey 
 				return -1;
 			}
 		return 0;
+	}
+	if (arg_is(x, "MODSEQ")) {
+		/* RFC 7162 3.1.5: MODSEQ ["entry-name" priv|shared|all] n; the
+		 * entry only narrows to one flag's MODSEQ, which is not kept
+		 * apart here: the message's is used */
+		k->op = K_MODSEQ;
+		if (*i + 2 < n &&
+		    (a[*i].type == ARG_STRING || (a[*i].type == ARG_ATOM && a[*i].s[0] == '/')) &&
+		    (arg_is(&a[*i + 1], "priv") || arg_is(&a[*i + 1], "shared") ||
+		    arg_is(&a[*i + 1], "all")))
+			*i += 2;
+		return *i < n && (k->num = arg_modseq(&a[(*i)++], 1)) >= 0 ? 0 : -1;
 	}
 	if (arg_is(x, "UID")) {
 		k->op = K_UID;
@@ -445,6 +457,7 @@ static int eval(struct sctx *x, const struct skey *k)
 	case K_UID: return seqset_has(&k->set, x->m->uid, x->maxuid);
 	case K_KEYWORD: return has_keyword(x, k->field);
 	case K_UNKEYWORD: return !has_keyword(x, k->field);
+	case K_MODSEQ: return x->m->modseq >= (uint64_t)k->num;
 	}
 	return 0;
 }
@@ -489,8 +502,20 @@ int search_charset(struct session *s, const char *tag, const struct imap_arg *cs
 	return 0;
 }
 
+/* Whether k uses MODSEQ (RFC 7162 3.1.5: then results carry one). */
+static int uses_modseq(const struct skey *k)
+{
+	if (k->op == K_MODSEQ)
+		return 1;
+	for (size_t i = 0; i < k->nkids; i++)
+		if (uses_modseq(&k->kids[i]))
+			return 1;
+	return 0;
+}
+
 struct search_key {
 	struct skey root;
+	int modseq;             /* uses MODSEQ (RFC 7162 3.1.5: then results carry one) */
 	int volatile_;          /* holds sequence numbers or UID sets (which "*" ties to the view) */
 };
 
@@ -521,6 +546,7 @@ struct search_key *search_compile(const struct imap_arg *a, size_t n)
 		}
 	}
 	k->volatile_ = key_volatile(&k->root);
+	k->modseq = uses_modseq(&k->root);
 	return k;
 }
 
@@ -660,6 +686,12 @@ static void partial_text(const struct retopts *r, const uint32_t *v, size_t n, s
 void esearch_reply(struct session *s, const char *tag, const struct retopts *r, const uint32_t *v,
     size_t n)
 {
+	esearch_reply_modseq(s, tag, r, v, n, 0);
+}
+
+void esearch_reply_modseq(struct session *s, const char *tag, const struct retopts *r,
+    const uint32_t *v, size_t n, uint64_t modseq)
+{
 	struct buf out = { 0 };
 	uint32_t min = n ? v[0] : 0, max = min;
 
@@ -685,6 +717,8 @@ void esearch_reply(struct session *s, const char *tag, const struct retopts *r, 
 	}
 	if (r->ret & RET_PARTIAL)
 		partial_text(r, v, n, &out);
+	if (modseq && n > 0)
+		buf_printf(&out, " MODSEQ %llu", (unsigned long long)modseq);
 	buf_adds(&out, "\r\n");
 	conn_write(&s->conn, out.p, out.len);
 	buf_free(&out);
@@ -697,6 +731,7 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 	struct retopts r = { 0 };
 	struct search_key *k;
 	uint32_t *v;
+	uint64_t top = 0;
 
 	if (n >= 2 && arg_is(&a[0], "RETURN")) {
 		if (search_return_options(&a[1], &r) < 0) {
@@ -718,18 +753,33 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "BAD Invalid SEARCH arguments");
 		return;
 	}
+	if (k->modseq)
+		condstore_enable(s);
 	run_key(s, k, &hits, &nhits);
 	v = xcalloc(nhits ? nhits : 1, sizeof *v);
-	for (size_t i = 0; i < nhits; i++)
+	for (size_t i = 0; i < nhits; i++) {
 		v[i] = s->uid ? s->sel.m[hits[i]].uid : (uint32_t)hits[i] + 1;
+		/* the highest MODSEQ of the messages returned (RFC 7162 3.1.5) */
+		if (k->modseq && s->sel.m[hits[i]].modseq > top)
+			top = s->sel.m[hits[i]].modseq;
+	}
+	if (k->modseq && r.ret && !(r.ret & (RET_ALL | RET_COUNT | RET_PARTIAL)) && nhits > 0) {
+		/* only MIN's and MAX's when ESEARCH returns just those */
+		uint64_t lo = s->sel.m[hits[0]].modseq, hi = s->sel.m[hits[nhits - 1]].modseq;
+		int mm = r.ret & (RET_MIN | RET_MAX);
+
+		top = mm == RET_MIN ? lo : mm == RET_MAX ? hi : lo > hi ? lo : hi;
+	}
 	if (r.ret) {
-		esearch_reply(s, c->tag, &r, v, nhits);
+		esearch_reply_modseq(s, c->tag, &r, v, nhits, top);
 	} else {
 		struct buf out = { 0 };
 
 		buf_adds(&out, "* SEARCH");
 		for (size_t i = 0; i < nhits; i++)
 			buf_printf(&out, " %u", v[i]);
+		if (top)
+			buf_printf(&out, " (MODSEQ %llu)", (unsigned long long)top);
 		buf_adds(&out, "\r\n");
 		conn_write(&s->conn, out.p, out.len);
 		buf_free(&out);

@@ -29,6 +29,7 @@
 #define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
 	"CONTEXT=SEARCH CONTEXT=SORT " \
 	"LIST-EXTENDED LIST-STATUS CATENATE " \
+	"CONDSTORE QRESYNC " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES UIDPLUS MOVE " \
 	"SPECIAL-USE CHILDREN UNSELECT"
 
@@ -139,6 +140,43 @@ void announce_flags(struct session *s, int force)
 	buf_free(&kw);
 }
 
+void report_updates(struct session *s, const struct sync_report *r)
+{
+	announce_flags(s, 0);
+	if (r->nexpunged > 0)
+		context_expunging(s);   /* REMOVEFROM goes before the EXPUNGE (RFC 5267 4.3) */
+	if (s->qresync && r->nexpunged > 0) {
+		/* RFC 7162 3.2.10: VANISHED instead of EXPUNGE, by UID */
+		struct buf b = { 0 };
+
+		buf_adds(&b, "* VANISHED ");
+		number_set(r->expunged_uid, r->nexpunged, &b);
+		buf_adds(&b, "\r\n");
+		conn_write(&s->conn, b.p, b.len);
+		buf_free(&b);
+	} else {
+		for (size_t i = 0; i < r->nexpunged; i++)
+			untagged(s, "%u EXPUNGE", r->expunged[i]);
+	}
+	if (r->exists) {
+		untagged(s, "%zu EXISTS", s->sel.n);
+		untagged(s, "%u RECENT", r->recent);
+	}
+	for (size_t i = 0; i < r->nchanged; i++) {
+		struct msg *m = &s->sel.m[r->changed[i]];
+
+		struct buf b = { 0 };
+
+		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", r->changed[i] + 1, m->uid);
+		flags_text(&s->sel, m->flags, &b);
+		if (s->condstore)
+			buf_printf(&b, " MODSEQ (%" PRIu64 ")", m->modseq);
+		buf_adds(&b, ")\r\n");
+		conn_write(&s->conn, b.p, b.len);
+		buf_free(&b);
+	}
+}
+
 void send_updates(struct session *s, int allow_expunge)
 {
 	struct sync_report r;
@@ -152,28 +190,139 @@ void send_updates(struct session *s, int allow_expunge)
 		}
 		return;
 	}
-	announce_flags(s, 0);
-	if (r.nexpunged > 0)
-		context_expunging(s);   /* REMOVEFROM goes before the EXPUNGE (RFC 5267 4.3) */
-	for (size_t i = 0; i < r.nexpunged; i++)
-		untagged(s, "%u EXPUNGE", r.expunged[i]);
-	if (r.exists) {
-		untagged(s, "%zu EXISTS", s->sel.n);
-		untagged(s, "%u RECENT", r.recent);
-	}
-	for (size_t i = 0; i < r.nchanged; i++) {
-		struct msg *m = &s->sel.m[r.changed[i]];
-
-		struct buf b = { 0 };
-
-		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", r.changed[i] + 1, m->uid);
-		flags_text(&s->sel, m->flags, &b);
-		buf_adds(&b, ")\r\n");
-		conn_write(&s->conn, b.p, b.len);
-		buf_free(&b);
-	}
+	report_updates(s, &r);
 	sync_report_free(&r);
 	context_refresh(s);
+}
+
+void condstore_enable(struct session *s)
+{
+	struct sync_report r;
+
+	if (s->condstore)
+		return;
+	s->condstore = 1;
+	if (s->state != ST_SELECTED)
+		return;
+	/* this session's own flag changes get their MODSEQs now (RFC 7162
+	 * 3.1: the first CONDSTORE command tells the HIGHESTMODSEQ) */
+	if (!s->sel.lazy && store_sync(&s->sel, 0, 1, &r) == 0) {
+		report_updates(s, &r);
+		sync_report_free(&r);
+	}
+	untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest", s->sel.highestmodseq);
+}
+
+int64_t arg_modseq(const struct imap_arg *a, int zero_ok)
+{
+	uint64_t v = 0;
+
+	if (a->type != ARG_ATOM || a->len == 0 || a->len > 19)
+		return -1;
+	for (const char *p = a->s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	return v > INT64_MAX || (v == 0 && !zero_ok) ? -1 : (int64_t)v;
+}
+
+/* A range of UIDs for VANISHED, and the list of them kept sorted later. */
+struct uid_range { uint32_t lo, hi; };
+
+static int cmp_uid_range(const void *a, const void *b)
+{
+	const struct uid_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void range_add(struct uid_range **v, size_t *n, size_t *cap, uint32_t lo, uint32_t hi)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[*n].lo = lo;
+	(*v)[(*n)++].hi = hi;
+}
+
+/* [lo, hi] cut to the ranges of within (NULL: whole), added to *v. */
+static void range_within(struct uid_range **v, size_t *n, size_t *cap, uint32_t lo, uint32_t hi,
+    const struct seqset *within, uint32_t max)
+{
+	if (within == NULL) {
+		range_add(v, n, cap, lo, hi);
+		return;
+	}
+	for (size_t i = 0; i < within->n; i++) {
+		uint32_t a = within->r[i].lo ? within->r[i].lo : max;
+		uint32_t b = within->r[i].hi ? within->r[i].hi : max;
+
+		if (a > b) {
+			uint32_t t = a;
+			a = b;
+			b = t;
+		}
+		if (a < lo)
+			a = lo;
+		if (b > hi)
+			b = hi;
+		if (a <= b)
+			range_add(v, n, cap, a, b);
+	}
+}
+
+void send_vanished(struct session *s, uint64_t since, const struct seqset *within)
+{
+	const struct folder *f = &s->sel;
+	struct uid_range *v = NULL;
+	size_t n = 0, cap = 0, k = 0;
+	uint32_t max = f->uidnext > 1 ? f->uidnext - 1 : 0;
+	struct buf b = { 0 };
+
+	if (max == 0)
+		return;
+	if (since >= f->van_floor) {
+		for (size_t i = 0; i < f->nvan; i++)
+			if (f->van[i].modseq > since)
+				range_within(&v, &n, &cap, f->van[i].uid, f->van[i].uid, within, max);
+	} else {
+		/* older than what the list remembers: every UID not here now
+		 * may have vanished since (RFC 7162 3.2.5.1 allows more) */
+		uint32_t next = 1;
+
+		for (size_t i = 0; i <= f->n; i++) {
+			uint32_t u = i < f->n ? f->m[i].uid : max + 1;
+
+			if (i < f->n && f->m[i].gone)
+				continue;
+			if (u > next)
+				range_within(&v, &n, &cap, next, u - 1, within, max);
+			next = u + 1;
+		}
+	}
+	if (n == 0)
+		return;
+	qsort(v, n, sizeof *v, cmp_uid_range);
+	for (size_t i = 1; i < n; i++) {        /* merge overlapping and adjacent ranges */
+		if (v[i].lo <= v[k].hi + 1) {
+			if (v[i].hi > v[k].hi)
+				v[k].hi = v[i].hi;
+		} else {
+			v[++k] = v[i];
+		}
+	}
+	buf_adds(&b, "* VANISHED (EARLIER) ");
+	for (size_t i = 0; i <= k; i++) {
+		buf_printf(&b, "%s%u", i ? "," : "", v[i].lo);
+		if (v[i].hi > v[i].lo)
+			buf_printf(&b, ":%u", v[i].hi);
+	}
+	buf_adds(&b, "\r\n");
+	conn_write(&s->conn, b.p, b.len);
+	buf_free(&b);
+	free(v);
 }
 
 /* An event worth a line in the logs: syslog with --syslog, and the -v
@@ -428,12 +577,26 @@ static void cmd_id(struct session *s, struct imap_cmd *c)
 
 static void cmd_enable(struct session *s, struct imap_cmd *c)
 {
+	struct buf b = { 0 };
+
 	if (c->nargs == 0) {
 		reply(s, c->tag, "BAD ENABLE needs capability names");
 		return;
 	}
-	/* none of our extensions needs enabling (RFC 5161 3.1: ignore others) */
-	untagged(s, "ENABLED");
+	/* CONDSTORE and QRESYNC (which implies CONDSTORE, RFC 7162 3.2.3);
+	 * others are ignored (RFC 5161 3.1) */
+	for (size_t i = 0; i < c->nargs; i++) {
+		if (arg_is(&c->args[i], "CONDSTORE") && !strstr(b.p ? b.p : "", " CONDSTORE")) {
+			buf_adds(&b, " CONDSTORE");
+		} else if (arg_is(&c->args[i], "QRESYNC") && !strstr(b.p ? b.p : "", " QRESYNC")) {
+			buf_adds(&b, " QRESYNC");
+			s->qresync = 1;
+		}
+	}
+	untagged(s, "ENABLED%s", b.p ? b.p : "");
+	if (b.p)
+		condstore_enable(s);
+	buf_free(&b);
 	reply(s, c->tag, "OK Enabled.");
 }
 

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct ent {
 	char    *base, *name, *extra;
 	uint64_t wsize;
 	time_t   date;
+	uint64_t modseq;
 };
 
 struct list {
@@ -47,6 +49,12 @@ struct list {
 	struct ent *e;
 	size_t   n, cap;
 	int      changed;
+	uint64_t highest;       /* HIGHESTMODSEQ (RFC 7162) */
+	uint64_t floor;         /* expunges up to this MODSEQ may be forgotten */
+	uint64_t next;          /* the MODSEQ this scan gives the changes it finds */
+	int      bumped;        /* this scan found a change and used next */
+	struct vanished *van;   /* expunges remembered, by ascending MODSEQ */
+	size_t   nvan, vcap;
 };
 
 static void list_free(struct list *l)
@@ -57,7 +65,34 @@ static void list_free(struct list *l)
 		free(l->e[i].extra);
 	}
 	free(l->e);
+	free(l->van);
 	memset(l, 0, sizeof *l);
+}
+
+static void van_add(struct list *l, uint32_t uid, uint64_t modseq)
+{
+	if (l->nvan == l->vcap) {
+		l->vcap = l->vcap ? l->vcap * 2 : 64;
+		l->van = xrealloc(l->van, l->vcap * sizeof *l->van);
+	}
+	l->van[l->nvan].uid = uid;
+	l->van[l->nvan++].modseq = modseq;
+}
+
+/* Forget the oldest expunges beyond STORE_VANISHED_MAX: the floor rises to
+ * the last MODSEQ forgotten, below which QRESYNC answers as if anything
+ * not in the folder may have vanished. */
+static void van_trim(struct list *l)
+{
+	size_t drop;
+
+	if (l->nvan <= STORE_VANISHED_MAX)
+		return;
+	drop = l->nvan - STORE_VANISHED_MAX;
+	if (l->van[drop - 1].modseq > l->floor)
+		l->floor = l->van[drop - 1].modseq;
+	memmove(l->van, l->van + drop, STORE_VANISHED_MAX * sizeof *l->van);
+	l->nvan = STORE_VANISHED_MAX;
 }
 
 static struct ent *list_add(struct list *l)
@@ -74,6 +109,7 @@ static struct ent *list_add(struct list *l)
 void sync_report_free(struct sync_report *r)
 {
 	free(r->expunged);
+	free(r->expunged_uid);
 	free(r->changed);
 	memset(r, 0, sizeof *r);
 }
@@ -340,11 +376,15 @@ static long long ns_of(struct timespec t)
 	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* The list: a header, then "UID [N] [Wsize] [Tdate] :file-name" lines in
- * ascending UID order (N: the file is in new/).  The header also holds the
- * mtimes of cur/ and new/ when the names were last read and when that was,
- * and a summary (messages, unseen, first unseen, \Recent, in new/) so that
- * SELECT of an unchanged folder needs only the header. */
+/* The list: a header, then "UID [N] [Wsize] [Tdate] [Mmodseq] :file-name"
+ * lines in ascending UID order (N: the file is in new/), then "-UID MODSEQ"
+ * lines, the expunges remembered for QRESYNC, by ascending MODSEQ.  The
+ * header also holds the mtimes of cur/ and new/ when the names were last
+ * read and when that was, and a summary (messages, unseen, first unseen,
+ * \Recent, in new/) so that SELECT of an unchanged folder needs only the
+ * header; then " H<highestmodseq> E<floor>" (RFC 7162).  A list written
+ * before mod-sequences has neither: its HIGHESTMODSEQ and every MODSEQ are
+ * 1, and an older imapd skips the new fields and the "-" lines. */
 static int read_header(FILE *f, struct list *l)
 {
 	char *line = NULL;
@@ -354,7 +394,16 @@ static int read_header(FILE *f, struct list *l)
 	    sscanf(line, "V%u N%u R%u C%lld D%lld S%lld M%u U%u F%u Q%u X%u", &l->uidvalidity,
 	    &l->uidnext, &l->recent_from, &l->cur_ns, &l->new_ns, &l->scan_ns, &l->sum.messages,
 	    &l->sum.unseen, &l->sum.first_unseen, &l->sum.recent, &l->sum.in_new) == 11;
+	const char *h = ok ? strstr(line, " H") : NULL;
 
+	l->highest = 1;
+	l->floor = 0;
+	if (h && sscanf(h, " H%" SCNu64 " E%" SCNu64, &l->highest, &l->floor) < 1)
+		l->highest = 1;
+	if (l->highest == 0 || l->highest > INT64_MAX)   /* RFC 7162: 1 to 2^63 - 1 */
+		l->highest = 1;
+	if (l->floor > l->highest)
+		l->floor = l->highest;
 	free(line);
 	return ok ? 0 : -1;
 }
@@ -373,6 +422,17 @@ static void read_entries(FILE *f, struct list *l)
 
 		if (line[k - 1] == '\n')
 			line[--k] = '\0';
+		if (line[0] == '-') {
+			uint32_t vu;
+			uint64_t vm;
+
+			/* an expunge: ascending MODSEQs, at most the highest */
+			if (sscanf(line, "-%" SCNu32 " %" SCNu64, &vu, &vm) == 2 && vu > 0 &&
+			    vu < l->uidnext && vm > 0 && vm <= l->highest &&
+			    (l->nvan == 0 || vm >= l->van[l->nvan - 1].modseq) && l->nvan < STORE_VANISHED_MAX)
+				van_add(l, vu, vm);
+			continue;
+		}
 		/* A name is one path step: with the header's mtimes current the
 		 * names are used without reading cur/ and new/, so a '/' in a
 		 * forged list would reach files outside the folder. */
@@ -381,6 +441,7 @@ static void read_entries(FILE *f, struct list *l)
 			continue;       /* damaged line: the file gets a new UID */
 		e = list_add(l);
 		e->uid = (uint32_t)(last = (uint32_t)uid);
+		e->modseq = 1;
 		e->name = xstrdup(colon + 2);
 		*colon = '\0';
 		for (char *t = strtok(q, " "); t; t = strtok(NULL, " ")) {
@@ -390,6 +451,11 @@ static void read_entries(FILE *f, struct list *l)
 				e->date = (time_t)strtoll(t + 1, NULL, 10);
 			else if (t[0] == 'N')
 				e->in_new = 1;
+			else if (t[0] == 'M') {
+				uint64_t v = strtoull(t + 1, NULL, 10);
+
+				e->modseq = v >= 1 && v <= l->highest ? v : l->highest;
+			}
 		}
 		parse_name(e->name, &e->base, &e->flags, &e->extra);
 	}
@@ -436,9 +502,10 @@ static int write_uidlist(const char *path, const struct list *l)
 	if ((f = fopen(t, "w")) == NULL)
 		return -1;
 	summarise((struct list *)l);
-	fprintf(f, "%s\nV%u N%u R%u C%lld D%lld S%lld M%u U%u F%u Q%u X%u\n", UIDLIST_MAGIC,
-	    l->uidvalidity, l->uidnext, l->recent_from, l->cur_ns, l->new_ns, l->scan_ns,
-	    l->sum.messages, l->sum.unseen, l->sum.first_unseen, l->sum.recent, l->sum.in_new);
+	fprintf(f, "%s\nV%u N%u R%u C%lld D%lld S%lld M%u U%u F%u Q%u X%u H%" PRIu64 " E%" PRIu64 "\n",
+	    UIDLIST_MAGIC, l->uidvalidity, l->uidnext, l->recent_from, l->cur_ns, l->new_ns,
+	    l->scan_ns, l->sum.messages, l->sum.unseen, l->sum.first_unseen, l->sum.recent,
+	    l->sum.in_new, l->highest, l->floor);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct ent *e = &l->e[i];
 
@@ -449,8 +516,12 @@ static int write_uidlist(const char *path, const struct list *l)
 			fprintf(f, " W%llu", (unsigned long long)e->wsize);
 		if (e->date)
 			fprintf(f, " T%lld", (long long)e->date);
+		if (e->modseq > 1)
+			fprintf(f, " M%" PRIu64, e->modseq);
 		fprintf(f, " :%s\n", e->name);
 	}
+	for (size_t i = 0; i < l->nvan; i++)
+		fprintf(f, "-%" PRIu32 " %" PRIu64 "\n", l->van[i].uid, l->van[i].modseq);
 	/* The list must be on disk before any UID in it is told to a client:
 	 * an older list surviving a power loss would give those UIDs again
 	 * under the same UIDVALIDITY (RFC 3501 2.3.1.1).  File, then name. */
@@ -580,6 +651,8 @@ static int read_dir(const char *path, const char *sub, struct list *l, struct in
 			if (e->in_new == (sub[0] == 'n') && e->name && strcmp(e->name, d->d_name) == 0)
 				continue;
 			l->changed = 1;
+			e->modseq = l->next;    /* renamed: its flags changed */
+			l->bumped = 1;
 			e->in_new = sub[0] == 'n';
 			free(e->name);
 			free(e->extra);
@@ -749,9 +822,11 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		if (l->uidvalidity == 0)
 			l->uidvalidity = (uint32_t)time(NULL);  /* read-only: nothing kept anyway */
 		l->uidnext = l->recent_from = 1;
+		l->highest = 1;
 		l->changed = 1;
 		fresh = 1;
 	}
+	l->next = l->highest + 1;
 	if (names_current(path, l)) {
 		for (size_t i = 0; i < l->n; i++)
 			l->e[i].found = 1;
@@ -772,6 +847,8 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 			free(e->base);
 			free(e->name);
 			free(e->extra);
+			van_add(l, e->uid, l->next);
+			l->bumped = 1;
 			l->changed = 1;
 			continue;
 		}
@@ -791,6 +868,8 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		struct ent *e = list_add(l);
 
 		e->uid = l->uidnext++;
+		e->modseq = l->next;
+		l->bumped = 1;
 		e->found = 1;
 		e->in_new = nf[i].in_new;
 		e->name = nf[i].name;
@@ -798,6 +877,9 @@ static int scan(const char *path, struct list *l, int claim, int tocur, const st
 		l->changed = 1;
 	}
 	free(nf);
+	if (l->bumped)
+		l->highest = l->next;
+	van_trim(l);
 	l->claimed_from = l->recent_from;
 	if (claim && l->recent_from != l->uidnext) {
 		l->recent_from = l->uidnext;
@@ -899,6 +981,9 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 			j++;
 		if (j == l->n || l->e[j].uid != m->uid) {
 			if (allow_expunge) {
+				size_t nx = r->nexpunged;
+
+				report_add(&r->expunged_uid, &nx, m->uid);
 				report_add(&r->expunged, &r->nexpunged, (uint32_t)(i + 1 - removed));
 				removed++;
 				msg_free(m);
@@ -911,6 +996,7 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 			msg_free(m);
 			m->gone = 0;
 			take_ent(m, &l->e[j]);
+			m->modseq = l->e[j].modseq;
 			if (old != l->e[j].flags) {
 				m->flags = l->e[j].flags | (m->flags & FL_RECENT);
 				report_changed(r, keep);
@@ -935,12 +1021,20 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 		m->uid = e->uid;
 		m->wsize = SIZE_UNKNOWN;
 		m->flags = e->flags;
+		m->modseq = e->modseq;
 		if (e->uid >= l->claimed_from)
 			m->flags |= FL_RECENT;
 		take_ent(m, e);
 	}
 	f->uidvalidity = l->uidvalidity;
 	f->uidnext = l->uidnext;
+	f->highestmodseq = l->highest;
+	free(f->van);
+	f->van = l->van;
+	f->nvan = l->nvan;
+	f->van_floor = l->floor;
+	l->van = NULL;
+	l->nvan = l->vcap = 0;
 	r->exists = f->n + removed != n0;      /* news: EXPUNGE tells its own */
 	r->recent = 0;
 	for (i = 0; i < f->n; i++)
@@ -1020,6 +1114,7 @@ static int quick_open(struct folder *f)
 	f->lazy = 1;
 	f->uidvalidity = l.uidvalidity;
 	f->uidnext = l.uidnext;
+	f->highestmodseq = l.highest;
 	f->sum = l.sum;
 	if (!f->readonly)
 		f->sum.recent = 0;
@@ -1097,6 +1192,7 @@ void store_close(struct folder *f)
 	for (size_t i = 0; i < f->n; i++)
 		msg_free(&f->m[i]);
 	free(f->m);
+	free(f->van);
 	memset(f, 0, sizeof *f);
 }
 
@@ -1469,6 +1565,7 @@ int store_status(const char *path, struct store_status *st, char *const *bases, 
 		return -1;
 	st->uidvalidity = l.uidvalidity;
 	st->uidnext = l.uidnext;
+	st->highestmodseq = l.highest;
 	st->messages = (uint32_t)l.n;
 	for (size_t i = 0; i < l.n; i++) {
 		if (l.e[i].uid >= l.recent_from)

@@ -7,7 +7,14 @@
  * the UID of every file are kept in the folder's "maillab-uidlist", which
  * is only ever replaced whole (written to a temporary file, then renamed)
  * while "maillab-uidlist.lock" is locked with flock: a session killed at
- * any point leaves either the old or the new list, never half of one. */
+ * any point leaves either the old or the new list, never half of one.
+ *
+ * The list also keeps the mod-sequences of RFC 7162 (CONDSTORE, QRESYNC):
+ * the folder's HIGHESTMODSEQ, each message's MODSEQ, and the UIDs expunged
+ * lately with the MODSEQ of their expunge.  Flags live in file names, which
+ * any process may rename, so a change is given its MODSEQ by the next scan
+ * that sees it (the session that made it scans at once when the client
+ * asked for CONDSTORE); one scan gives all it finds one new MODSEQ. */
 #ifndef IMAPD_STORE_H
 #define IMAPD_STORE_H
 
@@ -26,6 +33,8 @@
 #define STORE_SUBSCRIPTIONS "subscriptions"
 #define STORE_NAME_MAX  200     /* mailbox name bytes: ".name" must fit NAME_MAX (255) */
 #define STORE_PATH_MAX  4096
+#define STORE_VANISHED_MAX 10000 /* expunged UIDs remembered for VANISHED (EARLIER); older
+                                  * ones are forgotten and the list's floor rises */
 
 enum {
 	FL_SEEN = 1, FL_ANSWERED = 2, FL_FLAGGED = 4, FL_DELETED = 8, FL_DRAFT = 16,
@@ -53,6 +62,13 @@ struct msg {
 	char    *extra;         /* flag letters we keep but do not manage (P, keywords) */
 	uint64_t wsize;         /* size on the wire (CRLF), or SIZE_UNKNOWN */
 	time_t   date;          /* INTERNALDATE, 0: not known yet */
+	uint64_t modseq;        /* RFC 7162 MODSEQ of its last change */
+};
+
+/* A UID expunged and the MODSEQ of its expunge. */
+struct vanished {
+	uint32_t uid;
+	uint64_t modseq;
 };
 
 struct store_summary {
@@ -73,11 +89,16 @@ struct folder {
 	struct store_summary sum;       /* what SELECT announced, while lazy */
 	char    *kw[KW_MAX];    /* keyword names by number, NULL: unused */
 	unsigned nkw_told;      /* keywords the client was told of in FLAGS */
+	uint64_t highestmodseq; /* RFC 7162, as of the last scan */
+	struct vanished *van;   /* expunges remembered, by ascending MODSEQ */
+	size_t   nvan;
+	uint64_t van_floor;     /* expunges up to this MODSEQ may have been forgotten */
 };
 
 /* What a sync found, for the untagged replies. */
 struct sync_report {
 	uint32_t *expunged;     /* sequence numbers, in the order to announce */
+	uint32_t *expunged_uid; /* and their UIDs (for VANISHED) */
 	size_t   nexpunged;
 	size_t  *changed;       /* indexes into f->m whose flags changed */
 	size_t   nchanged;
@@ -149,6 +170,7 @@ char *store_copy(struct folder *f, struct msg *m, const char *path, unsigned fla
  * UIDs of the bases listed in bases[0..nb) go in uids (0 if not found). */
 struct store_status {
 	uint32_t uidvalidity, uidnext, messages, recent, unseen;
+	uint64_t highestmodseq;
 };
 int store_status(const char *path, struct store_status *st, char *const *bases, size_t nb,
     uint32_t *uids);

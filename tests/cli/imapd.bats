@@ -537,7 +537,7 @@ listen() {
 	assert_line --partial "* SEARCH 3"
 }
 
-@test "a Thunderbird-like session: ID, LIST with SPECIAL-USE, SELECT (CONDSTORE), CHANGEDSINCE refused, header fetch" {
+@test "a Thunderbird-like session: ID, LIST with SPECIAL-USE, SELECT (CONDSTORE), CHANGEDSINCE, header fetch" {
 	run imap <<< $'1 CAPABILITY\r\n2 ID ("name" "Thunderbird" "version" "115.0")\r\n3 LOGIN bob secret\r\n4 LIST (SPECIAL-USE) "" "*"\r\n5 LIST "" "*" RETURN (SPECIAL-USE)\r\n6 SELECT INBOX (CONDSTORE)\r\n7 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)\r\n8 UID FETCH 1:* (FLAGS)\r\n9 UID FETCH 1 (UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)])\r\n10 LOGOUT\r'
 	assert_line --partial '* ID ("name" "maillab imapd"'
 	assert_line '* LIST (\HasNoChildren \Sent) "." "Sent"'
@@ -545,8 +545,9 @@ listen() {
 	# LIST (SPECIAL-USE) gives only the special folders
 	! sed -n '/^3 OK/,/^4 OK/p' <<< "$output" | grep -q '"INBOX"'
 	assert_line '6 OK [READ-WRITE] Select completed.'
-	assert_line '7 BAD Invalid FETCH arguments'
-	assert_line '* 3 FETCH (UID 3 FLAGS (\Flagged \Recent))'
+	assert_line '* OK [HIGHESTMODSEQ 2] Highest'
+	assert_line '7 OK Fetch completed.'
+	assert_line '* 3 FETCH (UID 3 FLAGS (\Flagged \Recent) MODSEQ (2))'
 	assert_line '8 OK Fetch completed.'
 	# the header fields in the order of the message, the blank line last
 	assert_line --partial '* 1 FETCH (UID 1 RFC822.SIZE 135 FLAGS (\Recent) BODY[HEADER.FIELDS (From To Cc Bcc Subject Date Message-ID Priority X-Priority References Newsgroups In-Reply-To Content-Type Reply-To)] {121}'

@@ -1,7 +1,8 @@
 /* fuzz_maildir — libFuzzer harness for imapd's Maildir storage parsers
- * (imapd/store.c): the "maillab-uidlist" file (header and "UID [N] [Wsize]
- * [Tdate] :name" lines), Maildir file names ("base:2,FLAGS", the ",S=" and
- * ",W=" sizes) and the keywords file ("N name" lines).  A local user can
+ * (imapd/store.c): the "maillab-uidlist" file (header, "UID [N] [Wsize]
+ * [Tdate] [Mmodseq] :name" and "-UID MODSEQ" lines), Maildir file names
+ * ("base:2,FLAGS", the ",S=" and ",W=" sizes) and the keywords file ("N
+ * name" lines).  A local user can
  * write all three in their own Maildir, so every byte is hostile.
  *
  * The input is cut at its first NUL: before it, the uidlist, read from
@@ -9,8 +10,9 @@
  * keywords file, written to a temporary folder and read with
  * read_keywords.  store.c's parsers are static, so it is included whole
  * (a fuzz-only trick).  Asserted: the entries read have ascending UIDs
- * below UIDNEXT and a non-empty name with no '/'; a name's flags survive make_name ->
- * parse_name, and the name it makes is stable (made again from its own
+ * below UIDNEXT and a non-empty name with no '/', MODSEQs from 1 to the
+ * HIGHESTMODSEQ, expunges remembered by ascending MODSEQ; a name's flags
+ * survive make_name -> parse_name, and the name it makes is stable (made again from its own
  * parse, the same string); extra letters are printable, unique, not flag
  * letters, at most 63; a keyword read is valid (keyword_ok) and numbered
  * below KW_MAX.
@@ -75,7 +77,16 @@ static void uidlist(const uint8_t *data, size_t size)
 			 * match, the names are trusted without reading cur/ and new/ */
 			CHECK(strchr(l.e[i].name, '/') == NULL);
 			check_name(&l.e[i]);
+			/* RFC 7162: every MODSEQ from 1 to the HIGHESTMODSEQ */
+			CHECK(l.e[i].modseq >= 1 && l.e[i].modseq <= l.highest);
 		}
+		CHECK(l.highest >= 1 && l.highest <= INT64_MAX && l.floor <= l.highest);
+		for (size_t i = 0; i < l.nvan; i++) {
+			CHECK(l.van[i].uid > 0 && l.van[i].uid < l.uidnext);
+			CHECK(l.van[i].modseq >= 1 && l.van[i].modseq <= l.highest);
+			CHECK(i == 0 || l.van[i].modseq >= l.van[i - 1].modseq);
+		}
+		CHECK(l.nvan <= STORE_VANISHED_MAX);
 		summarise(&l);
 		CHECK(l.sum.messages == l.n && l.sum.unseen <= l.n && l.sum.in_new <= l.n);
 	}
