@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -105,11 +106,14 @@ struct dmarc_psl *dmarc_psl_load(const char *path)
 	FILE *f = fopen(path ? path : DMARC_PSL_FILE, "r");
 	struct dmarc_psl *l;
 	struct buf b = { 0 };
+	struct stat st;
 	size_t got, slots = 16;
 	char *p, *end;
 
 	if (!f)
 		return NULL;
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && st.st_size < DMARC_PSL_MAX)
+		buf_reserve(&b, (size_t)st.st_size + 65536);    /* one allocation, no copy as it grows */
 	do {
 		char *w = buf_reserve(&b, 65536);
 
