@@ -17,6 +17,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <sodium.h>
 
 #include "b64.h"
 #include "dkim.h"
@@ -276,16 +277,53 @@ void dkim_hash_self(EVP_MD_CTX *md, const char *raw, size_t rn, enum canon c, FI
 	buf_free(&b);
 }
 
+/* Ed25519 goes through libsodium, RSA through OpenSSL: OpenSSL 3's
+ * Ed25519 verification (provider dispatch, then a generic ladder) took
+ * 70-80 us a signature here against libsodium's 45, and it was most of
+ * the time mailauth spends on a message.  The EVP_PKEY stays the key's
+ * type everywhere else; only its 32 raw bytes cross over. */
+static int ed25519_check(EVP_PKEY *key, const unsigned char *msg, size_t n,
+    const unsigned char *sig, size_t siglen)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	size_t pl = sizeof pk;
+
+	if (sodium_init() < 0 || siglen != crypto_sign_BYTES ||
+	    EVP_PKEY_get_raw_public_key(key, pk, &pl) != 1 || pl != sizeof pk)
+		return -1;
+	return crypto_sign_verify_detached(sig, msg, n, pk);
+}
+
+static int ed25519_sign(EVP_PKEY *key, const unsigned char *msg, size_t n,
+    unsigned char *sig, size_t *siglen)
+{
+	unsigned char seed[crypto_sign_SEEDBYTES], pk[crypto_sign_PUBLICKEYBYTES],
+	    sk[crypto_sign_SECRETKEYBYTES];
+	size_t sl = sizeof seed;
+	unsigned long long out = 0;
+	int r = -1;
+
+	if (*siglen < crypto_sign_BYTES || sodium_init() < 0 ||
+	    EVP_PKEY_get_raw_private_key(key, seed, &sl) != 1 || sl != sizeof seed)
+		goto out;
+	if (crypto_sign_seed_keypair(pk, sk, seed) == 0 &&
+	    crypto_sign_detached(sig, &out, msg, n, sk) == 0) {
+		*siglen = (size_t)out;
+		r = 0;
+	}
+out:
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(sk, sizeof sk);
+	return r;
+}
+
 int dkim_sig_make(EVP_PKEY *key, const unsigned char *hash, unsigned hlen, int sha1,
     unsigned char *sig, size_t *siglen)
 {
 	int ok = 0;
 
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
-		EVP_MD_CTX *m = EVP_MD_CTX_new();
-		ok = m && EVP_DigestSignInit(m, NULL, NULL, NULL, key) == 1 &&
-		    EVP_DigestSign(m, sig, siglen, hash, hlen) == 1;
-		EVP_MD_CTX_free(m);
+		ok = ed25519_sign(key, hash, hlen, sig, siglen) == 0;
 	} else {
 		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
 		ok = c && EVP_PKEY_sign_init(c) == 1 &&
@@ -304,10 +342,7 @@ int dkim_sig_check(EVP_PKEY *key, const unsigned char *hash, unsigned hlen, int 
 	int ok = 0;
 
 	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
-		EVP_MD_CTX *m = EVP_MD_CTX_new();
-		ok = m && EVP_DigestVerifyInit(m, NULL, NULL, NULL, key) == 1 &&
-		    EVP_DigestVerify(m, sig, siglen, hash, hlen) == 1;
-		EVP_MD_CTX_free(m);
+		ok = ed25519_check(key, hash, hlen, sig, siglen) == 0;
 	} else {
 		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
 		ok = c && EVP_PKEY_verify_init(c) == 1 &&

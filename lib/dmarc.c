@@ -2,11 +2,13 @@
  * dmarc.h). */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -42,18 +44,58 @@ static size_t labels(const char *name, char *buf, size_t cap, char **v)
 
 struct dmarc_psl {
 	char *text;             /* the whole file, rules cut out of it in place */
-	char **rule;            /* lower case, sorted: "com", "*.ck", "!www.ck" */
-	size_t n;
+	char **slot;            /* open addressing: lower-case rules ("com", "*.ck", "!www.ck") */
+	size_t mask;            /* slots - 1: a power of two, at least 1.5 times the rules */
 };
 
-static int cmp_rule(const void *a, const void *b)
+/* FNV-1a: the rules are short and few; a table built in one pass costs a
+ * process far less than sorting the 10,000 of them by strcmp, which was
+ * half of what one `mailauth verify` of one message executed. */
+static size_t rule_hash(const char *r)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	uint64_t h = 14695981039346656037u;
+
+	for (; *r; r++)
+		h = (h ^ (unsigned char)*r) * 1099511628211u;
+	return (size_t)h;
+}
+
+static char **rule_slot(const struct dmarc_psl *l, const char *r)
+{
+	size_t i = rule_hash(r) & l->mask;
+
+	while (l->slot[i] && strcmp(l->slot[i], r) != 0)
+		i = (i + 1) & l->mask;
+	return &l->slot[i];
 }
 
 static int has_rule(const struct dmarc_psl *l, const char *r)
 {
-	return bsearch(&r, l->rule, l->n, sizeof *l->rule, cmp_rule) != NULL;
+	return *rule_slot(l, r) != NULL;
+}
+
+/* Length of the rule that line p starts with, 0 if none (blank, comment,
+ * or longer than any name). */
+static size_t rule_len(const char *p)
+{
+	size_t len = 0;
+
+	if (p[0] == '/' && p[1] == '/')
+		return 0;
+	while (p[len] && p[len] != ' ' && p[len] != '\t' && p[len] != '\r' && p[len] != '\n')
+		len++;
+	return len < PSL_LINE_MAX ? len : 0;
+}
+
+/* How many rules the text holds: the table gets at least half again as
+ * many slots. */
+static size_t rule_count(const char *p)
+{
+	size_t n = 0;
+
+	for (; *p; p = strchrnul(p, '\n'), p += *p == '\n')
+		n += rule_len(p) > 0;
+	return n;
 }
 
 /* Read once into one buffer and cut in place: the list holds some 10,000
@@ -64,11 +106,14 @@ struct dmarc_psl *dmarc_psl_load(const char *path)
 	FILE *f = fopen(path ? path : DMARC_PSL_FILE, "r");
 	struct dmarc_psl *l;
 	struct buf b = { 0 };
-	size_t cap = 0, got;
+	struct stat st;
+	size_t got, slots = 16;
 	char *p, *end;
 
 	if (!f)
 		return NULL;
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0 && st.st_size < DMARC_PSL_MAX)
+		buf_reserve(&b, (size_t)st.st_size + 65536);    /* one allocation, no copy as it grows */
 	do {
 		char *w = buf_reserve(&b, 65536);
 
@@ -79,23 +124,26 @@ struct dmarc_psl *dmarc_psl_load(const char *path)
 	buf_addc(&b, '\0');
 	l = xcalloc(1, sizeof *l);
 	l->text = buf_take(&b);
+	for (size_t n = rule_count(l->text); slots < n + n / 2; )
+		slots *= 2;
+	l->slot = xcalloc(slots, sizeof *l->slot);
+	l->mask = slots - 1;
 	for (p = l->text; *p; p = end) {
 		size_t len;
+		char **at;
 
-		end = p + strcspn(p, "\n");
+		end = strchrnul(p, '\n');
+		len = rule_len(p);
 		if (*end)
 			*end++ = '\0';
-		len = strcspn(p, " \t\r");
-		p[len] = '\0';
-		if (len == 0 || len >= PSL_LINE_MAX || (p[0] == '/' && p[1] == '/'))
+		if (len == 0)
 			continue;
+		p[len] = '\0';
 		for (char *c = p; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
-		if (l->n == cap)
-			l->rule = xrealloc(l->rule, (cap = cap ? cap * 2 : 16384) * sizeof *l->rule);
-		l->rule[l->n++] = p;
+		if (*(at = rule_slot(l, p)) == NULL)
+			*at = p;
 	}
-	qsort(l->rule, l->n, sizeof *l->rule, cmp_rule);
 	return l;
 }
 
@@ -103,7 +151,7 @@ void dmarc_psl_free(struct dmarc_psl *l)
 {
 	if (!l)
 		return;
-	free(l->rule);
+	free(l->slot);
 	free(l->text);
 	free(l);
 }

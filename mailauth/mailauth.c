@@ -27,32 +27,34 @@
 #define TXT_STR_MAX   255       /* RFC 1035 3.3: one character-string */
 #define RSA_BITS_DEF  2048      /* RFC 8301 3.2: at least 1024; 2048 is today's usual */
 
-/* Read the message from o->file or stdin into b.  0, or an exit code. */
+/* Read the message from o->file or stdin into b.  0, or an exit code.
+ * Plain read(2) on the descriptor: through stdio a file took three reads
+ * and an fstat, a cost per message when a run verifies thousands. */
 static int read_msg(const struct mailauth_opts *o, struct buf *b)
 {
-	FILE *f = o->file ? fopen(o->file, "rb") : stdin;
-	size_t n;
+	int fd = o->file ? open(o->file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	const char *name = o->file ? o->file : "stdin";
+	ssize_t n;
 
-	if (!f) {
+	if (fd < 0) {
 		warn_("%s", o->file);
 		return EX_NOINPUT;
 	}
 	do {
 		char *p = buf_reserve(b, IO_BUFSIZE);
-		n = fread(p, 1, IO_BUFSIZE, f);
-		buf_commit(b, n);
-	} while (n > 0 && b->len <= DKIM_MSG_MAX);
-	if (ferror(f)) {
-		warn_("read %s", o->file ? o->file : "stdin");
-		if (f != stdin)
-			fclose(f);
+
+		n = read(fd, p, IO_BUFSIZE);
+		if (n > 0)
+			buf_commit(b, (size_t)n);
+	} while ((n > 0 || (n < 0 && errno == EINTR)) && b->len <= DKIM_MSG_MAX);
+	if (n < 0)
+		warn_("read %s", name);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (n < 0)
 		return EX_NOINPUT;
-	}
-	if (f != stdin)
-		fclose(f);
 	if (b->len > DKIM_MSG_MAX) {
-		warnx_("%s: message larger than %d bytes", o->file ? o->file : "stdin",
-		    DKIM_MSG_MAX);
+		warnx_("%s: message larger than %d bytes", name, DKIM_MSG_MAX);
 		return EX_DATAERR;
 	}
 	buf_adds(b, "");

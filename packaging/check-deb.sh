@@ -5,7 +5,7 @@
 #
 # The base system is made once with debootstrap from Debian's mirror
 # (minbase plus the package's Depends and curl, which the demo uses as a
-# client) and kept as build/deb/bookworm.tar.gz; every run unpacks it into
+# client) and kept as build/deb/bookworm-CKSUM.tar.gz (CKSUM: of the package list); every run unpacks it into
 # a new tree, so each run starts from a fresh system.  The chroot runs in
 # its own mount and network namespaces (loopback only): nothing it mounts
 # or listens on is seen outside, and it all goes when it ends.
@@ -15,9 +15,10 @@ VERSION=$1-1
 ARCH=$(dpkg --print-architecture)
 OUT=$ROOT/build/deb
 DEB=$OUT/maillab_${VERSION}_$ARCH.deb
-BASE=$OUT/bookworm.tar.gz
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-INCLUDE=python3,curl,libssl3,libcrypt1,ca-certificates
+INCLUDE=python3,curl,libssl3,libsodium23,libcrypt1,ca-certificates
+# the base kept under a name of its package list: a new Depends makes a new base
+BASE=$OUT/bookworm-$(echo "$INCLUDE" | cksum | cut -d" " -f1).tar.gz
 R=$OUT/chroot
 
 [ "$(id -u)" = 0 ] || { echo "check-deb: needs root (debootstrap, chroot)" >&2; exit 1; }

@@ -20,7 +20,7 @@ jobs=${FUZZ_JOBS:-1}
 cc=${FUZZ_CC:-clang}
 san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMAILLAB_VERSION=\"fuzz\" -iquote lib"
-libs="-lssl -lcrypto -lresolv -lcrypt"
+libs="-lssl -lcrypto -lsodium -lresolv -lcrypt"
 
 command -v "$cc" >/dev/null 2>&1 || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p "$build/lib" || exit 1

@@ -48,6 +48,36 @@ START_TEST(own_list)
 }
 END_TEST
 
+/* The rules go into a hash table: CRLF, text after a rule, upper case,
+ * duplicates, no final newline, an empty list, and enough rules that
+ * probes collide and wrap. */
+START_TEST(list_shapes)
+{
+	char path[] = "/tmp/test_dmarc_XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs("// comment\r\nCOM\r\nuk\tfoo\nCo.Uk and more\nco.uk\n//x.test\n", f);
+	for (int i = 0; i < 5000; i++)
+		fprintf(f, "s%d.test\n", i);
+	fputs("last.test", f);
+	fclose(f);
+	org_is(path, "a.b.c.co.uk", "c.co.uk");
+	org_is(path, "x.Example.com", "example.com");
+	org_is(path, "a.b.s4999.test", "b.s4999.test");
+	org_is(path, "a.b.s0.test", "b.s0.test");
+	org_is(path, "a.b.s5000.test", "s5000.test");   /* no rule: "*" takes one label */
+	org_is(path, "a.b.last.test", "b.last.test");
+	org_is(path, "a.b.x.test", "x.test");           /* "//x.test" is a comment */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	org_is(path, "a.b.co.uk", "co.uk");             /* empty list: "*" only */
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("dmarc");
@@ -57,6 +87,7 @@ int main(void)
 
 	tcase_add_test(tc, debian_list);
 	tcase_add_test(tc, own_list);
+	tcase_add_test(tc, list_shapes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
