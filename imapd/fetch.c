@@ -488,7 +488,7 @@ static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
 	switch (it->kind) {
 	case FI_FLAGS:
 		buf_adds(out, "FLAGS ");
-		flags_text(&s->sel, m->flags, out);
+		flags_text(&s->sel, shown_flags(s, m->flags), out);
 		break;
 	case FI_INTERNALDATE:
 		buf_adds(out, "INTERNALDATE ");
@@ -564,7 +564,7 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 	}
 	if (seen_now && !fe->has_flags) {
 		buf_adds(out, " FLAGS ");
-		flags_text(&s->sel, m->flags, out);
+		flags_text(&s->sel, shown_flags(s, m->flags), out);
 	}
 	/* with CONDSTORE, flags go with their MODSEQ (RFC 7162 3.1.4) */
 	if (s->condstore && !fe->has_modseq && (fe->has_flags || seen_now))
@@ -688,7 +688,7 @@ static void store_answer(struct session *s, size_t i, int silent, struct buf *ou
 	buf_printf(out, "* %zu FETCH (", i + 1);
 	if (!silent) {
 		buf_adds(out, "FLAGS ");
-		flags_text(&s->sel, m->flags, out);
+		flags_text(&s->sel, shown_flags(s, m->flags), out);
 	}
 	if (s->uid || s->qresync)
 		buf_printf(out, "%sUID %u", silent ? "" : " ", m->uid);

@@ -48,6 +48,7 @@ struct session {
 	int          expunge_ok; /* EXPUNGE responses allowed before the reply */
 	int          condstore;  /* RFC 7162: CONDSTORE enabled (MODSEQ in FETCH responses) */
 	int          qresync;    /* RFC 7162: QRESYNC enabled (VANISHED, not EXPUNGE) */
+	int          rev2;       /* RFC 9051: IMAP4rev2 enabled (no \Recent, ESEARCH, ...) */
 	struct user  user;
 	char         root[STORE_PATH_MAX];   /* the user's Maildir */
 	struct folder sel;
@@ -67,6 +68,8 @@ void imap_string(struct buf *out, const char *p, size_t n);
 /* Append flags as "(\Seen \Draft ...)" (FL_RECENT and the keywords of
  * folder f included). */
 void flags_text(const struct folder *f, unsigned flags, struct buf *out);
+/* flags as this session shows them: IMAP4rev2 has no \Recent (RFC 9051 appendix E). */
+unsigned shown_flags(const struct session *s, unsigned flags);
 /* Send FLAGS and PERMANENTFLAGS for the selected folder if it has new
  * keywords (or always, with force). */
 void announce_flags(struct session *s, int force);

@@ -740,6 +740,8 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 		}
 		a += 2, n -= 2;
 	}
+	if (r.ret == 0 && s->rev2)
+		r.ret = RET_ALL;        /* IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 7.3.4) */
 	if ((r.ret & RET_UPDATE) && context_has(s, c->tag)) {
 		reply(s, c->tag, "BAD An updating search has this tag already");
 		return;
