@@ -81,6 +81,7 @@ static void deselect(struct session *s)
 		store_close(&s->sel);
 		s->state = ST_AUTH;
 	}
+	searchres_set(s, NULL, 0);      /* "$" is empty in a new folder (RFC 5182 2.1) */
 }
 
 /* SELECT's QRESYNC parameters (RFC 7162 3.2.5): what the client knew. */

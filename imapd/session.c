@@ -26,7 +26,7 @@
 #include "privsep.h"
 #include "sasl.h"
 
-#define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
+#define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH SEARCHRES ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
 	"CONTEXT=SEARCH CONTEXT=SORT " \
 	"LIST-EXTENDED LIST-STATUS CATENATE " \
 	"CONDSTORE QRESYNC " \
@@ -900,6 +900,7 @@ static int session_end(struct session *s, int status)
 	if ((s->state != ST_NOAUTH || s->user.name[0]) && (s->ps == NULL || !s->ps->handed))
 		logmsg(s, "logout: user=%s in=%llu out=%llu", s->user.name, s->conn.nread, s->conn.nwritten);
 	context_clear(s);
+	searchres_set(s, NULL, 0);
 	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
 		store_close(&s->sel);
 	conn_close(&s->conn);

@@ -158,3 +158,24 @@ session() {
 	[ "$sum" = "$want" ]
 	assert_line --regexp '^h BAD '
 }
+
+@test "rev2: SEARCHRES: SEARCH RETURN (SAVE) keeps \$ for FETCH, STORE and SEARCH; SELECT empties it" {
+	export MD
+	run session 'a ENABLE IMAP4rev2' 'b SELECT INBOX' 'c SEARCH RETURN (SAVE) SUBJECT m3' \
+		'd FETCH $ (UID FLAGS)' 'e SEARCH RETURN (SAVE MIN MAX) OR SUBJECT m1 OR SUBJECT m2 SUBJECT m4' \
+		'f UID SEARCH $' 'g SEARCH NOT $' 'h STORE $ +FLAGS.SILENT (\Answered)' 'i UID SEARCH ANSWERED' \
+		'j SEARCH RETURN (SAVE SAVE) ALL' 'k SEARCH UID $' 'l SELECT INBOX' 'm FETCH $ (UID)' 'n SEARCH $'
+	assert_success
+	refute_line --regexp '^\* ESEARCH \(TAG "c"\)'
+	assert_line 'c OK Search completed.'
+	assert_line '* 3 FETCH (UID 3 FLAGS ())'
+	assert_line '* ESEARCH (TAG "e") MIN 1 MAX 4'
+	assert_line '* ESEARCH (TAG "f") UID ALL 1,4'
+	assert_line '* ESEARCH (TAG "g") ALL 2:3'
+	assert_line '* ESEARCH (TAG "i") UID ALL 1,4'
+	assert_line --regexp '^j BAD '
+	assert_line '* ESEARCH (TAG "k")'
+	assert_line 'm OK Fetch completed.'
+	refute_line --regexp '^\* [0-9]+ FETCH \(UID [0-9]+\)$'
+	assert_line '* ESEARCH (TAG "n")'
+}
