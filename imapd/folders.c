@@ -1278,7 +1278,17 @@ void cmd_expunge(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "NO [READ-ONLY] Mailbox is read-only.");
 		return;
 	}
-	if (s->uid) {
+	if (s->uid && arg_is(&c->args[0], "$")) {
+		/* the saved search result (RFC 5182), as a UID set; empty: none */
+		struct buf u = { 0 };
+
+		number_set(s->saved, s->nsaved, &u);
+		if (s->nsaved > 0 && seqset_parse(u.p, &set) == 0) {
+			expunge_deleted(s, &set);
+			seqset_free(&set);
+		}
+		buf_free(&u);
+	} else if (s->uid) {
 		if (seqset_parse(c->args[0].s, &set) < 0) {
 			reply(s, c->tag, "BAD Invalid UID set");
 			return;

@@ -179,3 +179,16 @@ session() {
 	refute_line --regexp '^\* [0-9]+ FETCH \(UID [0-9]+\)$'
 	assert_line '* ESEARCH (TAG "n")'
 }
+
+@test "rev2: SEARCHRES: UID EXPUNGE \$ expunges the saved messages that are \\Deleted" {
+	export MD
+	run session 'a SELECT INBOX' 'b SEARCH RETURN (SAVE) 1:3' 'c STORE 1 +FLAGS.SILENT (\Deleted)' \
+		'd UID EXPUNGE $' 'e UID SEARCH ALL' 'f SEARCH RETURN (SAVE) SUBJECT nothing-like-this' \
+		'g STORE 1 +FLAGS.SILENT (\Deleted)' 'h UID EXPUNGE $' 'i SEARCH DELETED'
+	assert_success
+	[ "$(printf '%s\n' "${lines[@]}" | grep -c '^\* 1 EXPUNGE$')" = 2 ]
+	refute_line '* 2 EXPUNGE'
+	assert_line '* SEARCH 3 4'
+	assert_line 'h OK Expunge completed.'
+	assert_line '* SEARCH 1'
+}
