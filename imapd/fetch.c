@@ -46,6 +46,21 @@ static size_t uid_lower_bound(const struct folder *f, uint64_t uid)
 	return lo;
 }
 
+/* "$" (RFC 5182): the messages of the saved search result still in the
+ * view, ascending as the UIDs are. */
+static int resolve_saved(struct session *s, size_t **idx, size_t *n)
+{
+	*idx = xcalloc(s->nsaved ? s->nsaved : 1, sizeof **idx);
+	*n = 0;
+	for (size_t i = 0; i < s->nsaved; i++) {
+		size_t k = uid_lower_bound(&s->sel, s->saved[i]);
+
+		if (k < s->sel.n && s->sel.m[k].uid == s->saved[i])
+			(*idx)[(*n)++] = k;
+	}
+	return 0;
+}
+
 /* The ranges of the set are turned into index ranges, sorted and merged
  * before any index is listed: each message is named once, in ascending
  * order, however often the set repeats it ("1,1,1", or "1:*" a thousand
@@ -60,6 +75,8 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 
 	*idx = NULL;
 	*n = 0;
+	if (arg_is(a, "$"))
+		return resolve_saved(s, idx, n);
 	if (a->type != ARG_ATOM || seqset_parse(a->s, &set) < 0)
 		return -1;
 	rg = xcalloc(set.n ? set.n : 1, sizeof *rg);
@@ -488,7 +505,7 @@ static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
 	switch (it->kind) {
 	case FI_FLAGS:
 		buf_adds(out, "FLAGS ");
-		flags_text(&s->sel, m->flags, out);
+		flags_text(&s->sel, shown_flags(s, m->flags), out);
 		break;
 	case FI_INTERNALDATE:
 		buf_adds(out, "INTERNALDATE ");
@@ -564,7 +581,7 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 	}
 	if (seen_now && !fe->has_flags) {
 		buf_adds(out, " FLAGS ");
-		flags_text(&s->sel, m->flags, out);
+		flags_text(&s->sel, shown_flags(s, m->flags), out);
 	}
 	/* with CONDSTORE, flags go with their MODSEQ (RFC 7162 3.1.4) */
 	if (s->condstore && !fe->has_modseq && (fe->has_flags || seen_now))
@@ -688,7 +705,7 @@ static void store_answer(struct session *s, size_t i, int silent, struct buf *ou
 	buf_printf(out, "* %zu FETCH (", i + 1);
 	if (!silent) {
 		buf_adds(out, "FLAGS ");
-		flags_text(&s->sel, m->flags, out);
+		flags_text(&s->sel, shown_flags(s, m->flags), out);
 	}
 	if (s->uid || s->qresync)
 		buf_printf(out, "%sUID %u", silent ? "" : " ", m->uid);

@@ -81,6 +81,7 @@ static void deselect(struct session *s)
 		store_close(&s->sel);
 		s->state = ST_AUTH;
 	}
+	searchres_set(s, NULL, 0);      /* "$" is empty in a new folder (RFC 5182 2.1) */
 }
 
 /* SELECT's QRESYNC parameters (RFC 7162 3.2.5): what the client knew. */
@@ -153,12 +154,14 @@ static void select_resync(struct session *s, const struct qresync *q)
 			continue;
 		b.len = 0;
 		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", i + 1, m->uid);
-		flags_text(&s->sel, m->flags, &b);
+		flags_text(&s->sel, shown_flags(s, m->flags), &b);
 		buf_printf(&b, " MODSEQ (%llu))\r\n", (unsigned long long)m->modseq);
 		conn_write(&s->conn, b.p, b.len);
 	}
 	buf_free(&b);
 }
+
+static void list_selected(struct session *s, const char *name);
 
 void cmd_select(struct session *s, struct imap_cmd *c)
 {
@@ -203,11 +206,16 @@ void cmd_select(struct session *s, struct imap_cmd *c)
 	store_summary(&s->sel, &sum);
 	announce_flags(s, 1);
 	untagged(s, "%u EXISTS", sum.messages);
-	untagged(s, "%u RECENT", sum.recent);
-	if (sum.first_unseen)
+	/* IMAP4rev2 has neither RECENT nor [UNSEEN], and names the mailbox
+	 * in a LIST response (RFC 9051 6.3.2) */
+	if (!s->rev2)
+		untagged(s, "%u RECENT", sum.recent);
+	if (sum.first_unseen && !s->rev2)
 		untagged(s, "OK [UNSEEN %u] First unseen.", sum.first_unseen);
 	untagged(s, "OK [UIDVALIDITY %u] UIDs valid", s->sel.uidvalidity);
 	untagged(s, "OK [UIDNEXT %u] Predicted next UID", s->sel.uidnext);
+	if (s->rev2)
+		list_selected(s, name);
 	if (s->condstore)
 		untagged(s, "OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)s->sel.highestmodseq);
 	if (q.on)
@@ -611,7 +619,7 @@ static int has_children(char **v, size_t n, const char *name)
 	return 0;
 }
 
-static int status_items_ok(const struct imap_arg *items);
+static int status_items_ok(const struct imap_arg *items, int rev2);
 static int send_status(struct session *s, const char *name, const char *path,
     const struct imap_arg *items);
 
@@ -623,6 +631,7 @@ struct listing {
 	size_t npats;
 	int extended;           /* RFC 5258 syntax: selection or return options, patterns list */
 	int only_subscribed, only_special, show_subscribed, recursive;
+	int rev2;               /* the session's IMAP4rev2: STATUS SIZE and DELETED */
 	const struct imap_arg *status;  /* RETURN (STATUS (...)), RFC 5819; or NULL */
 };
 
@@ -683,6 +692,18 @@ static void list_one(struct session *s, const struct listing *l, const char *nam
 		if (store_path(s->root, name, path, sizeof path) == 0)
 			send_status(s, name, path, l->status);
 	}
+}
+
+/* "* LIST (attributes) "." name" for the folder SELECT just opened. */
+static void list_selected(struct session *s, const char *name)
+{
+	char *pat = xstrdup(name);
+	struct listing l = { .cmd = "LIST", .pats = &pat, .npats = 1 };
+
+	l.names = folder_names(s->root, &l.nnames);
+	list_one(s, &l, name, 1);
+	free_names(l.names, l.nnames);
+	free(pat);
 }
 
 /* List every name of v matching a pattern, and the missing parents that
@@ -756,7 +777,7 @@ static int list_options(const struct imap_arg *a, struct listing *l, int selecti
 		} else if (!selection && arg_is(o, "CHILDREN")) {
 			continue;       /* \HasChildren / \HasNoChildren are always given */
 		} else if (!selection && arg_is(o, "STATUS") && i + 1 < a->nkids &&
-		    status_items_ok(&a->kids[i + 1])) {
+		    status_items_ok(&a->kids[i + 1], l->rev2)) {
 			l->status = &a->kids[++i];
 		} else {
 			return -1;
@@ -768,7 +789,7 @@ static int list_options(const struct imap_arg *a, struct listing *l, int selecti
 
 void cmd_list(struct session *s, struct imap_cmd *c)
 {
-	struct listing l = { .cmd = c->name };
+	struct listing l = { .cmd = c->name, .rev2 = s->rev2 };
 	const struct imap_arg *a = c->args, *ref, *pats;
 	size_t na = c->nargs, ndone = 0;
 	int lsub = strcmp(c->name, "LSUB") == 0;
@@ -833,22 +854,55 @@ bad:
 
 static const char *const status_items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
 	"UNSEEN", "HIGHESTMODSEQ" };
+/* IMAP4rev2's (RFC 9051 6.3.11), only once it is enabled */
+static const char *const status_items_rev2[] = { "SIZE", "DELETED" };
+
+static int item_in(const struct imap_arg *a, const char *const *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (arg_is(a, v[k]))
+			return 1;
+	return 0;
+}
+
+/* Whether one of the list items is in v[0..n). */
+static int item_in_list(const struct imap_arg *items, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < items->nkids; i++)
+		if (item_in(&items->kids[i], v, n))
+			return 1;
+	return 0;
+}
 
 /* Whether items is a non-empty list of STATUS items we know. */
-static int status_items_ok(const struct imap_arg *items)
+static int status_items_ok(const struct imap_arg *items, int rev2)
 {
 	if (items->type != ARG_LIST || items->nkids == 0)
 		return 0;
-	for (size_t i = 0; i < items->nkids; i++) {
-		size_t k;
-
-		for (k = 0; k < sizeof status_items / sizeof *status_items; k++)
-			if (arg_is(&items->kids[i], status_items[k]))
-				break;
-		if (k == sizeof status_items / sizeof *status_items)
+	for (size_t i = 0; i < items->nkids; i++)
+		if (!item_in(&items->kids[i], status_items, sizeof status_items / sizeof *status_items) &&
+		    !(rev2 && item_in(&items->kids[i], status_items_rev2,
+		    sizeof status_items_rev2 / sizeof *status_items_rev2)))
 			return 0;
-	}
 	return 1;
+}
+
+/* STATUS SIZE and DELETED: the octets of the folder's messages and how
+ * many have \Deleted, from a read-only view of it (no \Recent claimed). */
+static void size_deleted(const char *path, const char *name, uint64_t *size, uint64_t *deleted)
+{
+	struct folder *f = xcalloc(1, sizeof *f);
+
+	*size = *deleted = 0;
+	if (store_open(f, path, name, 1) == 0 && store_load(f) == 0)
+		for (size_t i = 0; i < f->n; i++) {
+			if (f->m[i].gone)
+				continue;
+			*size += store_wsize(f, &f->m[i]);
+			*deleted += (f->m[i].flags & FL_DELETED) != 0;
+		}
+	store_close(f);
+	free(f);
 }
 
 /* Send "* STATUS name (items...)" for the folder at path; -1 if it is not
@@ -858,9 +912,12 @@ static int send_status(struct session *s, const char *name, const char *path,
 {
 	struct store_status st;
 	struct buf b = { 0 }, line = { 0 };
+	uint64_t size = 0, deleted = 0;
 
 	if (store_status(path, &st, NULL, 0, NULL) < 0)
 		return -1;
+	if (item_in_list(items, status_items_rev2, sizeof status_items_rev2 / sizeof *status_items_rev2))
+		size_deleted(path, name, &size, &deleted);
 	/* \Recent belongs to the session that claimed it: for the folder this
 	 * session has selected, count what SELECT and the syncs announced. */
 	if (s->state == ST_SELECTED && strcmp(s->sel.path, path) == 0) {
@@ -877,7 +934,8 @@ static int send_status(struct session *s, const char *name, const char *path,
 		const struct imap_arg *it = &items->kids[i];
 		uint64_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :
 		    arg_is(it, "UIDNEXT") ? st.uidnext : arg_is(it, "UIDVALIDITY") ? st.uidvalidity :
-		    arg_is(it, "HIGHESTMODSEQ") ? st.highestmodseq : st.unseen;
+		    arg_is(it, "HIGHESTMODSEQ") ? st.highestmodseq : arg_is(it, "SIZE") ? size :
+		    arg_is(it, "DELETED") ? deleted : st.unseen;
 
 		/* STATUS (HIGHESTMODSEQ) enables CONDSTORE (RFC 7162 3.1.8) */
 		if (arg_is(it, "HIGHESTMODSEQ"))
@@ -906,7 +964,7 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 	}
 	if (mailbox_arg(s, c->tag, &c->args[0], name, path) < 0)
 		return;
-	if (!status_items_ok(&c->args[1])) {
+	if (!status_items_ok(&c->args[1], s->rev2)) {
 		reply(s, c->tag, "BAD Unknown STATUS item");
 		return;
 	}
@@ -1220,7 +1278,17 @@ void cmd_expunge(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "NO [READ-ONLY] Mailbox is read-only.");
 		return;
 	}
-	if (s->uid) {
+	if (s->uid && arg_is(&c->args[0], "$")) {
+		/* the saved search result (RFC 5182), as a UID set; empty: none */
+		struct buf u = { 0 };
+
+		number_set(s->saved, s->nsaved, &u);
+		if (s->nsaved > 0 && seqset_parse(u.p, &set) == 0) {
+			expunge_deleted(s, &set);
+			seqset_free(&set);
+		}
+		buf_free(&u);
+	} else if (s->uid) {
 		if (seqset_parse(c->args[0].s, &set) < 0) {
 			reply(s, c->tag, "BAD Invalid UID set");
 			return;

@@ -48,6 +48,9 @@ struct session {
 	int          expunge_ok; /* EXPUNGE responses allowed before the reply */
 	int          condstore;  /* RFC 7162: CONDSTORE enabled (MODSEQ in FETCH responses) */
 	int          qresync;    /* RFC 7162: QRESYNC enabled (VANISHED, not EXPUNGE) */
+	int          rev2;       /* RFC 9051: IMAP4rev2 enabled (no \Recent, ESEARCH, ...) */
+	uint32_t    *saved;      /* RFC 5182: "$", the UIDs SEARCH RETURN (SAVE) kept, ascending */
+	size_t       nsaved;
 	struct user  user;
 	char         root[STORE_PATH_MAX];   /* the user's Maildir */
 	struct folder sel;
@@ -67,6 +70,8 @@ void imap_string(struct buf *out, const char *p, size_t n);
 /* Append flags as "(\Seen \Draft ...)" (FL_RECENT and the keywords of
  * folder f included). */
 void flags_text(const struct folder *f, unsigned flags, struct buf *out);
+/* flags as this session shows them: IMAP4rev2 has no \Recent (RFC 9051 appendix E). */
+unsigned shown_flags(const struct session *s, unsigned flags);
 /* Send FLAGS and PERMANENTFLAGS for the selected folder if it has new
  * keywords (or always, with force). */
 void announce_flags(struct session *s, int force);
@@ -138,6 +143,10 @@ int search_run(struct session *s, const struct imap_arg *a, size_t n, size_t **h
 /* Append v[0..n) as a compact set: "1:3,7" (runs of consecutive numbers
  * become ranges; the order is kept). */
 void number_set(const uint32_t *v, size_t n, struct buf *out);
+/* The search result variable "$" of SEARCHRES (RFC 5182): replaced by the
+ * UIDs uids[0..n) (ascending; n 0: emptied), and whether uid is in it. */
+void searchres_set(struct session *s, const uint32_t *uids, size_t n);
+int searchres_has(const struct session *s, uint32_t uid);
 /* RETURN options of RFC 4731 (and ESORT, CONTEXT=SEARCH/SORT of RFC 5267,
  * PARTIAL of RFC 9394): RET_* bits, and PARTIAL's range lo:hi (|lo| <= |hi|,
  * negative: counted from the end).  "()" is ALL.  -1 if malformed. */

@@ -25,7 +25,8 @@
 enum sop {
 	K_ALL, K_AND, K_OR, K_NOT, K_FLAG, K_NOFLAG, K_NEW, K_OLD, K_HEADER, K_BODY, K_TEXT,
 	K_BEFORE, K_ON, K_SINCE, K_SENTBEFORE, K_SENTON, K_SENTSINCE, K_LARGER, K_SMALLER,
-	K_SEQ, K_UID, K_NONE, K_KEYWORD, K_UNKEYWORD, K_MODSEQ
+	K_SEQ, K_UID, K_NONE, K_KEYWORD, K_UNKEYWORD, K_MODSEQ,
+	K_SAVED         /* "$", RFC 5182 */
 };
 
 struct skey {
@@ -201,7 +202,16 @@ static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey 
 	}
 	if (arg_is(x, "UID")) {
 		k->op = K_UID;
+		if (*i < n && arg_is(&a[*i], "$")) {
+			(*i)++;
+			k->op = K_SAVED;
+			return 0;
+		}
 		return *i < n && a[*i].type == ARG_ATOM ? seqset_parse(a[(*i)++].s, &k->set) : -1;
+	}
+	if (arg_is(x, "$")) {
+		k->op = K_SAVED;
+		return 0;
 	}
 	k->op = K_SEQ;
 	return seqset_parse(x->s, &k->set);
@@ -458,6 +468,7 @@ static int eval(struct sctx *x, const struct skey *k)
 	case K_KEYWORD: return has_keyword(x, k->field);
 	case K_UNKEYWORD: return !has_keyword(x, k->field);
 	case K_MODSEQ: return x->m->modseq >= (uint64_t)k->num;
+	case K_SAVED: return searchres_has(x->s, x->m->uid);
 	}
 	return 0;
 }
@@ -521,7 +532,7 @@ struct search_key {
 
 static int key_volatile(const struct skey *k)
 {
-	if (k->op == K_SEQ || k->op == K_UID)
+	if (k->op == K_SEQ || k->op == K_UID || k->op == K_SAVED)
 		return 1;
 	for (size_t i = 0; i < k->nkids; i++)
 		if (key_volatile(&k->kids[i]))
@@ -724,6 +735,76 @@ void esearch_reply_modseq(struct session *s, const char *tag, const struct retop
 	buf_free(&out);
 }
 
+void searchres_set(struct session *s, const uint32_t *uids, size_t n)
+{
+	free(s->saved);
+	s->saved = n ? xcalloc(n, sizeof *s->saved) : NULL;
+	if (n)
+		memcpy(s->saved, uids, n * sizeof *uids);
+	s->nsaved = n;
+}
+
+int searchres_has(const struct session *s, uint32_t uid)
+{
+	size_t lo = 0, hi = s->nsaved;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->saved[mid] == uid)
+			return 1;
+		if (s->saved[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* SEARCH's RETURN options (a list), SAVE of RFC 5182 taken out into *save
+ * (SORT has no SAVE here, so search_return_options does not know it). */
+static int search_return_save(const struct imap_arg *a, struct retopts *r, int *save)
+{
+	struct imap_arg rest;
+	int rc;
+
+	*save = 0;
+	if (a->type != ARG_LIST)
+		return -1;
+	rest = *a;
+	rest.kids = xcalloc(a->nkids ? a->nkids : 1, sizeof *rest.kids);
+	rest.nkids = 0;
+	for (size_t i = 0; i < a->nkids; i++) {
+		if (arg_is(&a->kids[i], "SAVE"))
+			(*save)++;
+		else
+			rest.kids[rest.nkids++] = a->kids[i];
+	}
+	rc = *save > 1 ? -1 : search_return_options(&rest, r);
+	if (rc == 0 && *save && rest.nkids == 0)
+		r->ret = 0;             /* RETURN (SAVE): no ESEARCH response at all */
+	free(rest.kids);
+	return rc;
+}
+
+/* RFC 5182 2.1: SAVE keeps the whole result, or only the messages MIN and
+ * MAX return when they come without ALL or COUNT. */
+static void search_save(struct session *s, const struct retopts *r, const uint32_t *uids, size_t n)
+{
+	uint32_t mm[2];
+	size_t k = 0;
+
+	if (n == 0 || (r->ret & (RET_ALL | RET_COUNT | RET_PARTIAL)) || !(r->ret & (RET_MIN | RET_MAX))) {
+		searchres_set(s, uids, n);
+		return;
+	}
+	if (r->ret & RET_MIN)
+		mm[k++] = uids[0];
+	if ((r->ret & RET_MAX) && !(k && uids[n - 1] == mm[0]))
+		mm[k++] = uids[n - 1];
+	searchres_set(s, mm, k);
+}
+
 void cmd_search(struct session *s, struct imap_cmd *c)
 {
 	struct imap_arg *a = c->args;
@@ -732,18 +813,25 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 	struct search_key *k;
 	uint32_t *v;
 	uint64_t top = 0;
+	int save = 0;
 
 	if (n >= 2 && arg_is(&a[0], "RETURN")) {
-		if (search_return_options(&a[1], &r) < 0) {
+		if (search_return_save(&a[1], &r, &save) < 0) {
+			if (save)       /* a SEARCH ... SAVE that fails leaves "$" empty */
+				searchres_set(s, NULL, 0);
 			reply(s, c->tag, "BAD Invalid SEARCH RETURN options");
 			return;
 		}
 		a += 2, n -= 2;
 	}
+	if (r.ret == 0 && s->rev2 && !save)
+		r.ret = RET_ALL;        /* IMAP4rev2 answers SEARCH with ESEARCH (RFC 9051 7.3.4) */
 	if ((r.ret & RET_UPDATE) && context_has(s, c->tag)) {
 		reply(s, c->tag, "BAD An updating search has this tag already");
 		return;
 	}
+	if (save)                       /* a SEARCH ... SAVE that fails leaves "$" empty */
+		searchres_set(s, NULL, 0);
 	if (n >= 2 && arg_is(&a[0], "CHARSET")) {
 		if (search_charset(s, c->tag, &a[1], a + 2, n - 2) < 0)
 			return;
@@ -770,9 +858,17 @@ void cmd_search(struct session *s, struct imap_cmd *c)
 
 		top = mm == RET_MIN ? lo : mm == RET_MAX ? hi : lo > hi ? lo : hi;
 	}
+	if (save) {
+		uint32_t *uids = xcalloc(nhits ? nhits : 1, sizeof *uids);
+
+		for (size_t i = 0; i < nhits; i++)
+			uids[i] = s->sel.m[hits[i]].uid;
+		search_save(s, &r, uids, nhits);
+		free(uids);
+	}
 	if (r.ret) {
 		esearch_reply_modseq(s, c->tag, &r, v, nhits, top);
-	} else {
+	} else if (!save) {
 		struct buf out = { 0 };
 
 		buf_adds(&out, "* SEARCH");

@@ -26,7 +26,7 @@
 #include "privsep.h"
 #include "sasl.h"
 
-#define CAPS_COMMON "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
+#define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH SEARCHRES ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
 	"CONTEXT=SEARCH CONTEXT=SORT " \
 	"LIST-EXTENDED LIST-STATUS CATENATE " \
 	"CONDSTORE QRESYNC " \
@@ -117,6 +117,11 @@ void flags_text(const struct folder *f, unsigned flags, struct buf *out)
 	buf_addc(out, ')');
 }
 
+unsigned shown_flags(const struct session *s, unsigned flags)
+{
+	return s->rev2 ? flags & ~(unsigned)FL_RECENT : flags;
+}
+
 void announce_flags(struct session *s, int force)
 {
 	struct buf b = { 0 }, kw = { 0 };
@@ -160,7 +165,8 @@ void report_updates(struct session *s, const struct sync_report *r)
 	}
 	if (r->exists) {
 		untagged(s, "%zu EXISTS", s->sel.n);
-		untagged(s, "%u RECENT", r->recent);
+		if (!s->rev2)   /* RFC 9051 has no RECENT response */
+			untagged(s, "%u RECENT", r->recent);
 	}
 	for (size_t i = 0; i < r->nchanged; i++) {
 		struct msg *m = &s->sel.m[r->changed[i]];
@@ -168,7 +174,7 @@ void report_updates(struct session *s, const struct sync_report *r)
 		struct buf b = { 0 };
 
 		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", r->changed[i] + 1, m->uid);
-		flags_text(&s->sel, m->flags, &b);
+		flags_text(&s->sel, shown_flags(s, m->flags), &b);
 		if (s->condstore)
 			buf_printf(&b, " MODSEQ (%" PRIu64 ")", m->modseq);
 		buf_adds(&b, ")\r\n");
@@ -583,18 +589,23 @@ static void cmd_enable(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "BAD ENABLE needs capability names");
 		return;
 	}
-	/* CONDSTORE and QRESYNC (which implies CONDSTORE, RFC 7162 3.2.3);
-	 * others are ignored (RFC 5161 3.1) */
+	/* CONDSTORE and QRESYNC (which implies CONDSTORE, RFC 7162 3.2.3),
+	 * IMAP4rev2 (RFC 9051 6.3.1); others are ignored (RFC 5161 3.1) */
+	int modseq = 0;
 	for (size_t i = 0; i < c->nargs; i++) {
 		if (arg_is(&c->args[i], "CONDSTORE") && !strstr(b.p ? b.p : "", " CONDSTORE")) {
 			buf_adds(&b, " CONDSTORE");
+			modseq = 1;
 		} else if (arg_is(&c->args[i], "QRESYNC") && !strstr(b.p ? b.p : "", " QRESYNC")) {
 			buf_adds(&b, " QRESYNC");
-			s->qresync = 1;
+			s->qresync = modseq = 1;
+		} else if (arg_is(&c->args[i], "IMAP4rev2") && !strstr(b.p ? b.p : "", " IMAP4rev2")) {
+			buf_adds(&b, " IMAP4rev2");
+			s->rev2 = 1;
 		}
 	}
 	untagged(s, "ENABLED%s", b.p ? b.p : "");
-	if (b.p)
+	if (modseq)
 		condstore_enable(s);
 	buf_free(&b);
 	reply(s, c->tag, "OK Enabled.");
@@ -889,6 +900,7 @@ static int session_end(struct session *s, int status)
 	if ((s->state != ST_NOAUTH || s->user.name[0]) && (s->ps == NULL || !s->ps->handed))
 		logmsg(s, "logout: user=%s in=%llu out=%llu", s->user.name, s->conn.nread, s->conn.nwritten);
 	context_clear(s);
+	searchres_set(s, NULL, 0);
 	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
 		store_close(&s->sel);
 	conn_close(&s->conn);

@@ -76,7 +76,7 @@ listen() {
 	run imap <<< $'a CAPABILITY\r\nb NOOP\r\nc LOGOUT\r'
 	assert_success
 	assert_line --index 0 --regexp '^\* OK \[CAPABILITY IMAP4rev1 .*\] .* ready\.$'
-	assert_line --regexp '^\* CAPABILITY IMAP4rev1 LITERAL\+ SASL-IR .*IDLE .*UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT AUTH=PLAIN'
+	assert_line --regexp '^\* CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL\+ SASL-IR .*IDLE .*UIDPLUS MOVE SPECIAL-USE CHILDREN UNSELECT AUTH=PLAIN'
 	assert_line "a OK Capability completed."
 	assert_line "b OK NOOP completed."
 	assert_line "* BYE Logging out"
