@@ -312,6 +312,9 @@ START_TEST(rfc2231)
 	param_is("name*0*=utf-8''a%00; name*1=b", "name", "a\xef\xbf\xbd" "b");
 	param_is("name=\"=?utf-8?q?a=00b?=\"", "name", "a\xef\xbf\xbd" "b");
 	param_is("name*=utf-16be''%00%00%00A", "name", "\xef\xbf\xbd" "A");
+	/* a UTF-8 alias iconv passes through unchecked: still valid UTF-8 out */
+	param_is("name*=ISO-10646/UTF8/''a%F5%BF%BC%97", "name",
+	    "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
 }
 END_TEST
 
