@@ -14,7 +14,7 @@
  * watches).
  * Asserted: every decoded value (the part's filename, and mime_param_get
  * of filename, name, title and charset) is NUL-free, valid UTF-8 and at
- * most a few times the input's size; the raw values hold no NUL; the
+ * most 9 times the input's size; the raw values hold no NUL; the
  * continuations are joined the same whatever the order of the parameters
  * (when no section number is given twice: then the first one wins, as in
  * RFC 2231's silence, and the order matters).
@@ -144,9 +144,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mime_msg m;
 	char *msg;
 
-	/* a byte can become 3 of UTF-8 (U+FFFD, or windows-1252), and a few
-	 * charsets take 4 for 2 (UTF-16 surrogates) */
-	limit = 4 * size + 16;
+	/* a byte can become 3 of UTF-8 (U+FFFD, or windows-1252), and raw
+	 * 8-bit inside an encoded-word twice so (read as windows-1252, then
+	 * as the word's charset: mojibake, but bounded) */
+	limit = 9 * size + 16;
 	len = sizeof ct - 1 + a + (lf ? sizeof cd - 1 + b : 0);
 	msg = xmalloc(len ? len : 1);
 	memcpy(msg, ct, sizeof ct - 1);
