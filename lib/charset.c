@@ -103,7 +103,7 @@ int charset_to_utf8(const char *cs, const char *in, size_t n, struct buf *out)
 {
 	iconv_t cd;
 	char *ip = (char *)in;
-	size_t il = n;
+	size_t il = n, start;
 	int replaced = 0;
 
 	if (charset_is_utf8(cs) || strlen(cs) > CHARSET_NAME_MAX)
@@ -118,6 +118,7 @@ int charset_to_utf8(const char *cs, const char *in, size_t n, struct buf *out)
 		copy_utf8(in, n, out);
 		return -1;
 	}
+	start = out->len;
 	while (il > 0) {
 		size_t room = il * 4 + 16, ol = room;
 		char *op = buf_reserve(out, room);
@@ -134,5 +135,19 @@ int charset_to_utf8(const char *cs, const char *in, size_t n, struct buf *out)
 		}
 	}
 	iconv_close(cd);
+	/* glibc passes UTF-8 to UTF-8 through unchecked (F5 BF BC 97, past
+	 * U+10FFFF, comes out as it went in) under any name that is not one
+	 * of charset_is_utf8's ("UTF8//", "ISO-10646/UTF8/", "utf-8\x86":
+	 * glibc drops the bytes it does not use in a name): check what came
+	 * out, as the contract above promises valid UTF-8. */
+	if (out->len > start && !utf8_valid(out->p + start, out->len - start)) {
+		struct buf t = { 0 };
+
+		copy_utf8(out->p + start, out->len - start, &t);
+		out->len = start;
+		buf_add(out, t.p, t.len);
+		buf_free(&t);
+		replaced = 1;
+	}
 	return replaced;
 }

@@ -857,12 +857,27 @@ static long segment(const char *pname, const char *name, size_t nlen, int *ext)
 	return k;
 }
 
+/* Append the decoded p[0..n) to out with each NUL as U+FFFD: "%00" (RFC
+ * 2231), "=00" (RFC 2047) or a UTF-16 zero would otherwise cut the value
+ * short wherever it is used as a C string ("evil.exe%00.txt" saved as
+ * "evil.exe" but shown whole). */
+static void add_no_nul(struct buf *out, const struct buf *d)
+{
+	if (d->p != NULL && out->p == NULL)
+		buf_add(out, "", 0);    /* an empty value is "", not NULL */
+	for (size_t i = 0; i < d->len; i++)
+		if (d->p[i] == '\0')
+			buf_adds(out, "\xEF\xBF\xBD");
+		else
+			buf_addc(out, d->p[i]);
+}
+
 /* RFC 2231 3 and 4: join name*0, name*1... (or take name*). */
 static int param_2231(const struct mime_param *v, size_t n, const char *name, struct buf *out)
 {
 	size_t nlen = strlen(name);
 	char cs[CHARSET_NAME_MAX + 1] = "";
-	struct buf raw = { 0 };
+	struct buf raw = { 0 }, u = { 0 };
 	int found = 0;
 
 	for (long want = 0; want <= MIME_PARAMS_MAX; want++) {
@@ -885,15 +900,19 @@ static int param_2231(const struct mime_param *v, size_t n, const char *name, st
 		if (strcasecmp(v[i].name + nlen, "*") == 0)
 			break;
 	}
-	if (found)
-		charset_to_utf8(*cs ? cs : "utf-8", raw.p ? raw.p : "", raw.len, out);
+	if (found) {
+		charset_to_utf8(*cs ? cs : "utf-8", raw.p ? raw.p : "", raw.len, &u);
+		add_no_nul(out, &u);
+	}
 	buf_free(&raw);
+	buf_free(&u);
 	return found;
 }
 
 int mime_param_get(const struct mime_param *v, size_t n, const char *name, struct buf *out)
 {
 	const char *plain;
+	struct buf d = { 0 };
 
 	if (param_2231(v, n, name, out))
 		return 1;
@@ -905,11 +924,13 @@ int mime_param_get(const struct mime_param *v, size_t n, const char *name, struc
 		struct buf w = { 0 };
 
 		charset_to_utf8(MIME_LEGACY_CHARSET, plain, strlen(plain), &w);
-		rfc2047_decode(w.p ? w.p : "", w.len, out);
+		rfc2047_decode(w.p ? w.p : "", w.len, &d);
 		buf_free(&w);
-		return 1;
+	} else {
+		rfc2047_decode(plain, strlen(plain), &d);       /* also makes it valid UTF-8 */
 	}
-	rfc2047_decode(plain, strlen(plain), out);      /* also makes it valid UTF-8 */
+	add_no_nul(out, &d);
+	buf_free(&d);
 	return 1;
 }
 

@@ -99,10 +99,12 @@ void reply(struct session *s, int code, const char *fmt, ...)
 	if (k < 0)
 		k = 0;
 	n += (size_t)k < sizeof line - (size_t)n - 2 ? k : (int)(sizeof line - (size_t)n - 3);
-	/* Texts quoted from elsewhere (an MDA's error, a DNSBL's TXT record)
-	 * must not add lines to the reply. */
+	/* Texts quoted from elsewhere (an MDA's error, a DNSBL's TXT record,
+	 * the client's own words) must not add lines to the reply, nor carry
+	 * a control byte: RFC 5321 4.2's textstring is HT and 32-126 (DEL
+	 * is out too; 8-bit text is left for SMTPUTF8 addresses). */
 	for (int i = 0; i < n; i++)
-		if ((unsigned char)line[i] < ' ')
+		if ((unsigned char)line[i] < ' ' || line[i] == 0x7f)
 			line[i] = ' ';
 	line[n++] = '\r';
 	line[n++] = '\n';

@@ -51,6 +51,12 @@ teardown() {
 	assert_line --index 13 "250 2.1.0 Ok"
 }
 
+@test "smtpd: a DEL byte the client sent is not echoed in a reply (found by fuzz_smtpsession)" {
+	run sm <<< "$(printf 'EHLO c\r\nMAIL FROM:<a@b.c> X\177Y=1\r\nQUIT\r\n')"
+	assert_line --index 10 "555 5.5.4 Unsupported option: X Y"
+	refute_output --partial "$(printf '\177')"
+}
+
 @test "smtpd started as root: a recipient with uid 0 is refused with 5xx at RCPT, not 451 after DATA" {
 	[ "$(id -u)" = 0 ] || skip "needs root"
 	mkdir -p home/toor

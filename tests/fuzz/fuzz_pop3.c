@@ -51,6 +51,33 @@ static void put(const char *sub, const char *name, const char *text)
 		abort();
 }
 
+/* At the fuzzer's exit: leave no directory behind in /tmp. */
+static void cleanup(void)
+{
+	static const char *const sub[] = { "Maildir/cur", "Maildir/new", "Maildir/tmp", "Maildir", "users" };
+	char p[256];
+
+	for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
+		DIR *d;
+		struct dirent *e;
+
+		snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
+		if ((d = opendir(p)) != NULL) {
+			while ((e = readdir(d)) != NULL) {
+				char f[512];
+
+				if (e->d_name[0] == '.')
+					continue;
+				snprintf(f, sizeof f, "%s/%s", p, e->d_name);
+				unlink(f);
+			}
+			closedir(d);
+		}
+		(void)remove(p);
+	}
+	rmdir(dir);
+}
+
 static void setup(void)
 {
 	char p[256];
@@ -59,6 +86,7 @@ static void setup(void)
 	snprintf(dir, sizeof dir, "/tmp/fuzz_pop3.XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		abort();
+	atexit(cleanup);
 	snprintf(users, sizeof users, "%s/users", dir);
 	if ((f = fopen(users, "w")) == NULL)
 		abort();
