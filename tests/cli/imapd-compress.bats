@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# imapd's COMPRESS=DEFLATE (RFC 4978): Python's imaplib with its socket
+# wrapped by hand in zlib's raw DEFLATE (wbits -15), plain, after STARTTLS
+# and under implicit TLS; a decompression bomb; and real clients that
+# speak COMPRESS (mbsync, offlineimap).
+
+load helpers
+PORT_BASE=39000
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	H=$BATS_TEST_TMPDIR/home/bob
+	MD=$H/Maildir
+	mkdir -p "$MD/new" "$MD/cur" "$MD/tmp" "$MD"/.Sent/{cur,new,tmp}
+	if [ "$(id -u)" = 0 ]; then IDS=65534:65534; else IDS=$(id -u):$(id -g); fi
+	echo "bob:{PLAIN}secret:$IDS::$H::" > users
+	printf 'From: Ann <a@example.org>\nSubject: one\n\nhello\nworld\n' > "$MD/new/1700000001.M1P1.lab"
+	printf 'From: b@example.org\r\nSubject: two\r\n\r\nline 1\r\n' > "$MD/cur/1700000002.M2P2.lab:2,S"
+	fix_perms
+	# zimap.Z: imaplib with COMPRESS DEFLATE done by hand, both ways
+	cat > zimap.py <<-'EOF'
+	import imaplib, zlib
+
+	imaplib.Commands["COMPRESS"] = ("AUTH", "SELECTED")
+
+	class Z(imaplib.IMAP4):
+	    z = None
+
+	    def compress(self):
+	        typ, dat = self._simple_command("COMPRESS", "DEFLATE")
+	        if typ == "OK" and self.z is None:
+	            self.z = (zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(-15))
+	            self.zin = b""
+	        return typ, dat
+
+	    def send(self, data):
+	        if self.z:
+	            data = self.z[0].compress(data) + self.z[0].flush(zlib.Z_SYNC_FLUSH)
+	        self.sock.sendall(data)
+
+	    def _more(self):
+	        raw = self.file.read1(65536)
+	        if not raw:
+	            raise self.abort("EOF inside the compressed stream")
+	        self.zin += self.z[1].decompress(raw)
+
+	    def read(self, size):
+	        if not self.z:
+	            return super().read(size)
+	        while len(self.zin) < size:
+	            self._more()
+	        r, self.zin = self.zin[:size], self.zin[size:]
+	        return r
+
+	    def readline(self):
+	        if not self.z:
+	            return super().readline()
+	        while b"\n" not in self.zin:
+	            self._more()
+	        i = self.zin.index(b"\n") + 1
+	        r, self.zin = self.zin[:i], self.zin[i:]
+	        return r
+
+	class ZSSL(Z, imaplib.IMAP4_SSL):
+	    pass
+	EOF
+}
+
+teardown() {
+	stop_all
+	no_sanitizer_report "$BATS_TEST_TMPDIR/imapd.log"
+}
+
+listen() {
+	PORT=$(free_port)
+	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 "$@" 2>"$BATS_TEST_TMPDIR/imapd.log"
+	wait_port "$PORT"
+}
+
+# The session through compression: SELECT, FETCH, APPEND, a second COMPRESS.
+# $1: plain, starttls or tls.
+session() {
+	PYTHONPATH=$BATS_TEST_TMPDIR "$PY" - "$PORT" "$1" <<-'EOF'
+	import ssl, sys, zimap
+	port, mode = int(sys.argv[1]), sys.argv[2]
+	ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+	if mode == "tls":
+	    M = zimap.ZSSL("127.0.0.1", port, ssl_context=ctx)
+	else:
+	    M = zimap.Z("127.0.0.1", port)
+	assert "COMPRESS=DEFLATE" not in M.capabilities, M.capabilities   # after login only
+	if mode == "starttls":
+	    M.starttls(ctx)
+	M.login("bob", "secret")
+	typ, dat = M.capability()
+	assert b"COMPRESS=DEFLATE" in dat[0].split(), dat
+	assert M.compress() == ("OK", [b"DEFLATE active"])
+	assert M.select("INBOX") == ("OK", [b"2"])
+	typ, d = M.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+	assert typ == "OK" and d[0][1] == b"Subject: one\r\n\r\n" and d[2][1] == b"Subject: two\r\n\r\n", d
+	big = b"Subject: big\r\n\r\n" + b"".join(b"line %06d of a message that compresses well\r\n" % i for i in range(20000))
+	typ, d = M.append("INBOX", None, None, big)
+	assert typ == "OK", d
+	typ, d = M.fetch("3", "(BODY.PEEK[])")
+	assert typ == "OK" and d[0][1] == big, len(d[0][1])
+	# a second COMPRESS: NO [COMPRESSIONACTIVE], and the stream goes on
+	typ, d = M._simple_command("COMPRESS", "DEFLATE")
+	assert typ == "NO" and d[0].startswith(b"[COMPRESSIONACTIVE]"), (typ, d)
+	try:
+	    M._simple_command("COMPRESS", "LZ4")
+	    raise SystemExit("COMPRESS LZ4 taken")
+	except M.error as e:
+	    assert "Unknown compression" in str(e), e
+	assert M.noop()[0] == "OK"
+	M.logout()
+	print("session ok")
+	EOF
+}
+
+@test "COMPRESS DEFLATE: offered after login only; SELECT, FETCH, APPEND compressed; COMPRESSIONACTIVE" {
+	listen
+	run session plain
+	assert_success
+	assert_output "session ok"
+	[ -n "$(find "$MD/new" "$MD/cur" -type f -size +500k)" ]
+}
