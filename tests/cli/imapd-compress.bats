@@ -95,13 +95,15 @@ session() {
 	typ, dat = M.capability()
 	assert b"COMPRESS=DEFLATE" in dat[0].split(), dat
 	assert M.compress() == ("OK", [b"DEFLATE active"])
-	assert M.select("INBOX") == ("OK", [b"2"])
-	typ, d = M.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+	typ, d = M.select("INBOX")
+	assert typ == "OK", d
+	n = int(d[0])
+	typ, d = M.fetch("1:2", "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
 	assert typ == "OK" and d[0][1] == b"Subject: one\r\n\r\n" and d[2][1] == b"Subject: two\r\n\r\n", d
 	big = b"Subject: big\r\n\r\n" + b"".join(b"line %06d of a message that compresses well\r\n" % i for i in range(20000))
 	typ, d = M.append("INBOX", None, None, big)
 	assert typ == "OK", d
-	typ, d = M.fetch("3", "(BODY.PEEK[])")
+	typ, d = M.fetch(str(n + 1), "(BODY.PEEK[])")
 	assert typ == "OK" and d[0][1] == big, len(d[0][1])
 	# a second COMPRESS: NO [COMPRESSIONACTIVE], and the stream goes on
 	typ, d = M._simple_command("COMPRESS", "DEFLATE")
@@ -123,4 +125,65 @@ session() {
 	assert_success
 	assert_output "session ok"
 	[ -n "$(find "$MD/new" "$MD/cur" -type f -size +500k)" ]
+}
+
+@test "COMPRESS DEFLATE after STARTTLS and under implicit TLS (compressed, then encrypted)" {
+	make_cert
+	listen --cert cert.pem --key key.pem
+	run session starttls
+	assert_success
+	assert_output "session ok"
+	listen --cert cert.pem --key key.pem --tls
+	run session tls
+	assert_success
+	assert_output "session ok"
+}
+
+# A bomb: about 1 MB of DEFLATE that inflates to 1 GiB of one line.  imapd
+# must answer the line with BAD (its line limit) and go on, its memory
+# bounded: the peak (VmHWM) of every imapd process stays under 64 MB.
+@test "a decompression bomb meets the line limit, not memory" {
+	listen
+	PYTHONPATH=$BATS_TEST_TMPDIR run timeout 120 "$PY" - "$PORT" "$(tail -1 pids)" <<-'EOF'
+	import os, sys, zlib, zimap
+	port, listener = int(sys.argv[1]), sys.argv[2]
+	M = zimap.Z("127.0.0.1", port)
+	M.login("bob", "secret")
+	assert M.compress()[0] == "OK"
+	# after a full flush a block refers to nothing before it: one 16 MiB
+	# block of "a", repeated, is a valid stream of any length
+	co = zlib.compressobj(9, zlib.DEFLATED, -15)
+	co.compress(b"")
+	M.sock.sendall(co.compress(b"x NOOP ") + co.flush(zlib.Z_FULL_FLUSH))
+	block = co.compress(b"a" * (16 << 20)) + co.flush(zlib.Z_FULL_FLUSH)
+	for _ in range(64):
+	    M.sock.sendall(block)
+	M.sock.sendall(co.compress(b"\r\ny NOOP\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
+	print("sent", 66 * len(block))
+	line = M.readline()
+	print(line)
+	assert line.startswith(b"x BAD"), line
+	line = M.readline()
+	assert line.startswith(b"y OK"), line
+	# every imapd under the listener (the login process, the mail owner's)
+	kids, peak = {listener}, 0
+	for _ in range(3):
+	    for p in os.listdir("/proc"):
+	        if p.isdigit():
+	            try:
+	                st = open(f"/proc/{p}/stat").read()
+	            except OSError:
+	                continue
+	            if st[st.rindex(")") + 2:].split()[1] in kids:
+	                kids.add(p)
+	for p in kids:
+	    for l in open(f"/proc/{p}/status"):
+	        if l.startswith("VmHWM:"):
+	            peak = max(peak, int(l.split()[1]))
+	print("peak kB", peak, "processes", len(kids))
+	assert 0 < peak < 64 * 1024, peak
+	M.logout()
+	EOF
+	echo "$output"
+	assert_success
 }
