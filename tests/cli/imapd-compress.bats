@@ -187,3 +187,94 @@ session() {
 	echo "$output"
 	assert_success
 }
+
+# mbsync (isync 1.4) turns COMPRESS DEFLATE on by itself when offered.
+# $1: SSLType (None or IMAPS).
+mbsync_rc() {
+	mkdir -p mbhome/local
+	cat > mbhome/rc <<-EOF
+	IMAPAccount t
+	Host 127.0.0.1
+	Port $PORT
+	User bob
+	Pass secret
+	SSLType $1
+	CertificateFile $BATS_TEST_TMPDIR/cert.pem
+	AuthMechs PLAIN
+
+	IMAPStore remote
+	Account t
+
+	MaildirStore local
+	Path $BATS_TEST_TMPDIR/mbhome/local/
+	Inbox $BATS_TEST_TMPDIR/mbhome/local/INBOX
+	SubFolders Verbatim
+
+	Channel c
+	Far :remote:
+	Near :local:
+	Patterns *
+	Create Both
+	Expunge Both
+	SyncState *
+	EOF
+}
+
+@test "mbsync syncs both ways through COMPRESS DEFLATE, plain and under TLS" {
+	# mbsync checks the name it connected to against the certificate's
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+		-addext subjectAltName=DNS:127.0.0.1,IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+	chmod 644 key.pem cert.pem
+	n=2     # the messages on the server
+	for ssl in None IMAPS; do
+		rm -rf mbhome
+		if [ $ssl = IMAPS ]; then listen --cert cert.pem --key key.pem --tls; else listen; fi
+		mbsync_rc $ssl
+		HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -D -c mbhome/rc -a
+		assert_success
+		assert_line --partial ">>> 2 COMPRESS DEFLATE"
+		assert_line --partial "2 OK DEFLATE active"
+		[ "$(find mbhome/local/INBOX -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)" = $n ]
+		n=$((n + 1))
+		printf 'Subject: up %s\n\nup\n' $ssl > mbhome/local/INBOX/new/1900000000.1.local
+		HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -c mbhome/rc -a
+		assert_success
+		grep -rq "Subject: up $ssl" "$MD/new" "$MD/cur"
+	done
+}
+
+@test "offlineimap (imaplib2) with usecompression" {
+	command -v offlineimap >/dev/null || skip "offlineimap3 not installed"
+	listen -v
+	mkdir -p oi/local
+	cat > oi/rc <<-EOF
+	[general]
+	accounts = t
+	metadata = $BATS_TEST_TMPDIR/oi/meta
+	[Account t]
+	localrepository = L
+	remoterepository = R
+	[Repository L]
+	type = Maildir
+	localfolders = $BATS_TEST_TMPDIR/oi/local
+	[Repository R]
+	type = IMAP
+	remotehost = 127.0.0.1
+	remoteport = $PORT
+	remoteuser = bob
+	remotepass = secret
+	ssl = no
+	starttls = no
+	usecompression = yes
+	folderfilter = lambda f: f in ["INBOX", "Sent"]
+	EOF
+	HOME=$BATS_TEST_TMPDIR/oi run timeout 60 offlineimap -c oi/rc -o -u basic
+	assert_success
+	[ "$(find oi/local/INBOX -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l)" = 2 ]
+	printf 'Subject: from offlineimap\n\nup\n' > oi/local/INBOX/new/1900000000_0.1.host
+	HOME=$BATS_TEST_TMPDIR/oi run timeout 60 offlineimap -c oi/rc -o -u basic
+	assert_success
+	grep -rq "Subject: from offlineimap" "$MD/new" "$MD/cur"
+	grep -q "OK DEFLATE active" imapd.log
+	grep -q "DEFLATE started" imapd.log
+}
