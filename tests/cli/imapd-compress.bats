@@ -278,3 +278,39 @@ mbsync_rc() {
 	grep -q "OK DEFLATE active" imapd.log
 	grep -q "DEFLATE started" imapd.log
 }
+
+# Compressed bytes pipelined right behind COMPRESS (in the same segment as
+# the plain LOGIN) are taken as compressed; IDLE waits and ends through the
+# compressed stream.
+@test "COMPRESS pipelined behind LOGIN, then IDLE ... DONE compressed" {
+	listen
+	run timeout 60 "$PY" - "$PORT" <<-'EOF'
+	import socket, sys, zlib
+	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+	co, do = zlib.compressobj(6, zlib.DEFLATED, -15), zlib.decompressobj(-15)
+	s.sendall(b"a LOGIN bob secret\r\nb COMPRESS DEFLATE\r\n" +
+	          co.compress(b"c SELECT INBOX\r\nd IDLE\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
+	plain = b""
+	while b"b OK DEFLATE active\r\n" not in plain:
+	    r = s.recv(4096)
+	    assert r, plain
+	    plain += r
+	head, rest = plain.split(b"b OK DEFLATE active\r\n", 1)
+	assert b"a OK" in head, head
+	out = do.decompress(rest)
+	def until(what):
+	    global out
+	    while what not in out:
+	        r = s.recv(4096)
+	        assert r, out
+	        out += do.decompress(r)
+	until(b"+ idling\r\n")
+	assert b"c OK [READ-WRITE]" in out, out
+	s.sendall(co.compress(b"DONE\r\ne LOGOUT\r\n") + co.flush(zlib.Z_SYNC_FLUSH))
+	until(b"e OK Logout completed.\r\n")
+	assert b"d OK Idle completed." in out, out
+	print("ok")
+	EOF
+	assert_success
+	assert_output "ok"
+}
