@@ -125,6 +125,10 @@ session() {
 	assert_success
 	assert_output "session ok"
 	[ -n "$(find "$MD/new" "$MD/cur" -type f -size +500k)" ]
+	# not before login (RFC 4978 3); one argument
+	run bash -c "printf 'a COMPRESS DEFLATE\r\nb LOGIN bob secret\r\nc COMPRESS\r\n' | timeout 20 imapd --users users --auth-delay 0 | tr -d '\r'"
+	assert_line "a BAD Command COMPRESS not valid in this state"
+	assert_line "c BAD COMPRESS takes one algorithm"
 }
 
 @test "COMPRESS DEFLATE after STARTTLS and under implicit TLS (compressed, then encrypted)" {
