@@ -28,14 +28,14 @@ LDSAN   := -fsanitize=address,undefined
 endif
 CPPFLAGS += -D_GNU_SOURCE -DMAILLAB_VERSION='"$(VERSION)"' -iquote lib
 CFLAGS  += -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lresolv -lcrypt
+LDLIBS  := $(PKG_LIBS) -lresolv -lcrypt -lz
 # --as-needed: a program loads only the libraries it uses (b64 never maps OpenSSL);
 # Debian's gcc already does this, clang and other toolchains may not.
 LDFLAGS += $(LDSAN) -Wl,--as-needed
 ifdef SAN
 # ASan defines crypt_r itself (an interceptor that calls the real one), so
 # --as-needed would drop libcrypt and crypt_r would jump to NULL: keep it.
-LDLIBS  := $(PKG_LIBS) -lresolv -Wl,--no-as-needed -lcrypt -Wl,--as-needed
+LDLIBS  := $(PKG_LIBS) -lresolv -Wl,--no-as-needed -lcrypt -Wl,--as-needed -lz
 endif
 
 LIB_SRC := $(wildcard lib/*.c)

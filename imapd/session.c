@@ -369,6 +369,8 @@ static void capabilities(struct session *s, struct buf *b)
 	/* offered once logged in: the keys are the user's (as Dovecot) */
 	if (s->state != ST_NOAUTH)
 		buf_adds(b, " " URLAUTH_CAPS);
+	if (s->state != ST_NOAUTH)      /* after login only, as Dovecot */
+		buf_adds(b, " COMPRESS=DEFLATE");
 	if (s->state != ST_NOAUTH)
 		return;
 	if (s->o->ctx && !conn_is_tls(&s->conn))
@@ -424,6 +426,29 @@ static void cmd_starttls(struct session *s, struct imap_cmd *c)
 	conn_discard(&s->conn);
 	if (conn_starttls(&s->conn, s->o->ctx, NULL) < 0) {
 		warnx_("STARTTLS: %s", s->conn.errbuf);
+		s->state = ST_LOGOUT;
+	}
+}
+
+/* RFC 4978: the OK goes out plain, everything after it both ways is raw
+ * DEFLATE (above TLS when TLS is on). */
+static void cmd_compress(struct session *s, struct imap_cmd *c)
+{
+	if (c->nargs != 1 || c->args[0].type != ARG_ATOM) {
+		reply(s, c->tag, "BAD COMPRESS takes one algorithm");
+		return;
+	}
+	if (strcasecmp(c->args[0].s, "DEFLATE") != 0) {
+		reply(s, c->tag, "BAD Unknown compression algorithm");
+		return;
+	}
+	if (conn_is_compressed(&s->conn)) {
+		reply(s, c->tag, "NO [COMPRESSIONACTIVE] DEFLATE active already");
+		return;
+	}
+	reply(s, c->tag, "OK DEFLATE active");
+	if (conn_compress(&s->conn) < 0) {
+		warnx_("COMPRESS: %s", s->conn.errbuf);
 		s->state = ST_LOGOUT;
 	}
 }
@@ -622,7 +647,7 @@ static int input_ready(struct session *s, int secs)
 {
 	struct pollfd p = { .fd = s->conn.rfd, .events = POLLIN };
 
-	if (conn_pending(&s->conn) > 0 || (s->conn.ssl && SSL_pending(s->conn.ssl) > 0))
+	if (conn_input_buffered(&s->conn))
 		return 1;
 	conn_flush(&s->conn);
 	return poll(&p, 1, secs * 1000) != 0;
@@ -669,6 +694,7 @@ static const struct command commands[] = {
 	{ "LOGIN",        ST_NOAUTH,   cmd_login,      0 },
 	{ "AUTHENTICATE", ST_NOAUTH,   cmd_authenticate, 0 },
 	{ "ENABLE",       AUTHD,       cmd_enable,     1 },
+	{ "COMPRESS",     AUTHD,       cmd_compress,   1 },
 	{ "NAMESPACE",    AUTHD,       cmd_namespace,  1 },
 	{ "IDLE",         AUTHD,       cmd_idle,       1 },
 	{ "SELECT",       AUTHD,       cmd_select,     1 },

@@ -17,11 +17,24 @@
 #include <sys/time.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <zlib.h>
 
 #include "buf.h"
 #include "conn.h"
 #include "err.h"
 #include "tls.h"
+
+/* RFC 4978 COMPRESS=DEFLATE: raw DEFLATE streams (no zlib header), one
+ * each way for the rest of the connection. */
+struct conn_z {
+	z_stream in, out;
+	unsigned char raw[CONN_BUFSIZE];   /* compressed input not yet inflated */
+	unsigned char zout[CONN_BUFSIZE];  /* compressed output on its way out */
+	int in_full;                       /* the last inflate filled the buffer: zlib may hold more */
+};
+
+#define DEFLATE_WBITS   (-15)   /* negative: raw DEFLATE, RFC 4978 3; 32 KiB window */
+#define DEFLATE_MEMLEVEL 8      /* zlib's default: about 256 KiB per deflater */
 
 void conn_init(struct conn *c, int rfd, int wfd, enum conn_side side)
 {
@@ -259,13 +272,41 @@ static enum conn_rc raw_write(struct conn *c, const unsigned char *p, size_t n)
 	return CONN_OK;
 }
 
+/* Write p[0..n) through the compressor when it is on, ending with a sync
+ * flush: what was written so far can be inflated whole by the peer, so no
+ * reply waits in the compressor (RFC 4978 4). */
+static enum conn_rc send_out(struct conn *c, const unsigned char *p, size_t n)
+{
+	struct conn_z *z = c->z;
+
+	if (z == NULL)
+		return raw_write(c, p, n);
+	z->out.next_in = (unsigned char *)p;
+	z->out.avail_in = (uInt)n;
+	do {
+		enum conn_rc rc;
+		int r;
+
+		z->out.next_out = z->zout;
+		z->out.avail_out = sizeof z->zout;
+		r = deflate(&z->out, Z_SYNC_FLUSH);
+		if (r != Z_OK && r != Z_BUF_ERROR) {
+			snprintf(c->errbuf, sizeof c->errbuf, "deflate: %s", z->out.msg ? z->out.msg : "error");
+			return CONN_ERR;
+		}
+		if ((rc = raw_write(c, z->zout, sizeof z->zout - z->out.avail_out)) != CONN_OK)
+			return rc;
+	} while (z->out.avail_out == 0);
+	return CONN_OK;
+}
+
 int conn_flush(struct conn *c)
 {
 	enum conn_rc rc;
 
 	if (c->olen == 0)
 		return 0;
-	rc = raw_write(c, c->out, c->olen);
+	rc = send_out(c, c->out, c->olen);
 	c->olen = 0;
 	return rc == CONN_OK ? 0 : -1;
 }
@@ -279,7 +320,7 @@ int conn_write(struct conn *c, const void *p, size_t n)
 	if (n >= sizeof c->out) {
 		if (conn_flush(c) < 0)
 			return -1;
-		return raw_write(c, s, n) == CONN_OK ? 0 : -1;
+		return send_out(c, s, n) == CONN_OK ? 0 : -1;
 	}
 	if (c->olen + n > sizeof c->out && conn_flush(c) < 0)
 		return -1;
@@ -319,20 +360,10 @@ int conn_printf(struct conn *c, const char *fmt, ...)
 	return r;
 }
 
-/* Read more input into the buffer (which must have room). */
-static enum conn_rc fill(struct conn *c)
+/* Read what the peer sent (through TLS when on) into p[0..cap), at least
+ * one byte. */
+static enum conn_rc raw_read(struct conn *c, unsigned char *p, size_t cap, size_t *got)
 {
-	if (c->eof)
-		return CONN_EOF;
-	if (conn_flush(c) < 0)
-		return CONN_ERR;
-	if (c->ipos == c->ilen)
-		c->ipos = c->ilen = 0;
-	if (c->ipos > 0 && c->ilen == sizeof c->in) {
-		memmove(c->in, c->in + c->ipos, c->ilen - c->ipos);
-		c->ilen -= c->ipos;
-		c->ipos = 0;
-	}
 	for (;;) {
 		ssize_t r;
 		enum conn_rc rc;
@@ -341,7 +372,7 @@ static enum conn_rc fill(struct conn *c)
 			ERR_clear_error();
 			if (SSL_pending(c->ssl) == 0 && (rc = wait_fd(c, c->rfd, POLLIN)) != CONN_OK)
 				return rc;
-			int k = SSL_read(c->ssl, c->in + c->ilen, (int)(sizeof c->in - c->ilen));
+			int k = SSL_read(c->ssl, p, (int)cap);
 			if (k <= 0) {
 				rc = ssl_wait(c, k);
 				if (rc == CONN_OK)
@@ -354,7 +385,7 @@ static enum conn_rc fill(struct conn *c)
 		} else {
 			if ((rc = wait_fd(c, c->rfd, POLLIN)) != CONN_OK)
 				return rc;
-			r = read(c->rfd, c->in + c->ilen, sizeof c->in - c->ilen);
+			r = read(c->rfd, p, cap);
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			if (r < 0) {
@@ -366,10 +397,72 @@ static enum conn_rc fill(struct conn *c)
 				return CONN_EOF;
 			}
 		}
-		c->ilen += (size_t)r;
+		*got = (size_t)r;
 		c->nread += (unsigned long long)r;
 		return CONN_OK;
 	}
+}
+
+/* Inflate into the input buffer's free room, reading compressed bytes as
+ * needed.  The output is bounded by that room: a few bytes that inflate
+ * to gigabytes arrive 16 KiB at a time and meet the caller's limits. */
+static enum conn_rc inflate_in(struct conn *c)
+{
+	struct conn_z *z = c->z;
+
+	for (;;) {
+		size_t room = sizeof c->in - c->ilen, got, n;
+		enum conn_rc rc;
+		int r;
+
+		if (z->in.avail_in == 0 && !z->in_full) {
+			if ((rc = raw_read(c, z->raw, sizeof z->raw, &n)) != CONN_OK)
+				return rc;
+			z->in.next_in = z->raw;
+			z->in.avail_in = (uInt)n;
+		}
+		z->in.next_out = c->in + c->ilen;
+		z->in.avail_out = (uInt)room;
+		r = inflate(&z->in, Z_SYNC_FLUSH);
+		got = room - z->in.avail_out;
+		z->in_full = z->in.avail_out == 0;
+		c->ilen += got;
+		if (r == Z_STREAM_END) {        /* a final block: nothing may follow */
+			c->eof = 1;
+			return got > 0 ? CONN_OK : CONN_EOF;
+		}
+		if (r != Z_OK && r != Z_BUF_ERROR) {
+			snprintf(c->errbuf, sizeof c->errbuf, "inflate: %s", z->in.msg ? z->in.msg : "error");
+			return CONN_ERR;
+		}
+		if (got > 0)
+			return CONN_OK;
+	}
+}
+
+/* Read more input into the buffer (which must have room). */
+static enum conn_rc fill(struct conn *c)
+{
+	size_t got;
+	enum conn_rc rc;
+
+	if (c->eof)
+		return CONN_EOF;
+	if (conn_flush(c) < 0)
+		return CONN_ERR;
+	if (c->ipos == c->ilen)
+		c->ipos = c->ilen = 0;
+	if (c->ipos > 0 && c->ilen == sizeof c->in) {
+		memmove(c->in, c->in + c->ipos, c->ilen - c->ipos);
+		c->ilen -= c->ipos;
+		c->ipos = 0;
+	}
+	if (c->z)
+		return inflate_in(c);
+	if ((rc = raw_read(c, c->in + c->ilen, sizeof c->in - c->ilen, &got)) != CONN_OK)
+		return rc;
+	c->ilen += got;
+	return CONN_OK;
 }
 
 enum conn_rc conn_getchunk(struct conn *c, char *buf, size_t cap, size_t *len)
@@ -564,9 +657,61 @@ void conn_tls_info(const struct conn *c, char *buf, size_t cap)
 	    SSL_get_cipher_name(c->ssl), bits, alg);
 }
 
+int conn_compress(struct conn *c)
+{
+	struct conn_z *z;
+	size_t pend = c->ilen - c->ipos;
+
+	if (c->z) {
+		snprintf(c->errbuf, sizeof c->errbuf, "compression already active");
+		return -1;
+	}
+	if (conn_flush(c) < 0)
+		return -1;
+	z = xcalloc(1, sizeof *z);
+	if (inflateInit2(&z->in, DEFLATE_WBITS) != Z_OK) {
+		snprintf(c->errbuf, sizeof c->errbuf, "inflateInit2 failed");
+		free(z);
+		return -1;
+	}
+	if (deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, DEFLATE_WBITS, DEFLATE_MEMLEVEL,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		snprintf(c->errbuf, sizeof c->errbuf, "deflateInit2 failed");
+		inflateEnd(&z->in);
+		free(z);
+		return -1;
+	}
+	/* bytes that came after the command that turned compression on are
+	 * compressed already (both buffers are CONN_BUFSIZE) */
+	memcpy(z->raw, c->in + c->ipos, pend);
+	z->in.next_in = z->raw;
+	z->in.avail_in = (uInt)pend;
+	c->ipos = c->ilen = 0;
+	c->z = z;
+	conn_note(c, "DEFLATE started");
+	return 0;
+}
+
+int conn_is_compressed(const struct conn *c)
+{
+	return c->z != NULL;
+}
+
+int conn_input_buffered(const struct conn *c)
+{
+	return c->ipos < c->ilen || (c->ssl && SSL_pending(c->ssl) > 0) ||
+	    (c->z && (c->z->in.avail_in > 0 || c->z->in_full));
+}
+
 void conn_close(struct conn *c)
 {
 	conn_flush(c);
+	if (c->z) {
+		inflateEnd(&c->z->in);
+		deflateEnd(&c->z->out);
+		free(c->z);
+		c->z = NULL;
+	}
 	if (c->ssl) {
 		SSL_shutdown(c->ssl);
 		SSL_free(c->ssl);

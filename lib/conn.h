@@ -28,6 +28,8 @@ enum conn_side { CONN_SERVER, CONN_CLIENT };
  * Return len to show the whole line. */
 typedef size_t (*conn_masker)(const char *line, size_t len, int incoming);
 
+struct conn_z;                  /* DEFLATE state (conn.c), NULL: off */
+
 struct conn {
 	int      rfd, wfd;
 	SSL     *ssl;               /* NULL while plain */
@@ -46,6 +48,7 @@ struct conn {
 	size_t   olen;
 	unsigned long long nread, nwritten;   /* bytes, for logs */
 	char     errbuf[256];       /* last TLS or system error, for messages */
+	struct conn_z *z;           /* COMPRESS=DEFLATE (RFC 4978) once on, NULL: off */
 };
 
 /* Initialise c over rfd/wfd (the same fd for a socket; stdin/stdout under
@@ -104,7 +107,19 @@ int conn_starttls(struct conn *c, SSL_CTX *ctx, const char *host);
  * style text for Received: lines (empty when plain). */
 int conn_is_tls(const struct conn *c);
 void conn_tls_info(const struct conn *c, char *buf, size_t cap);
-/* Shut TLS down (if on) and free its state; the fds stay open. */
+/* Turn on raw DEFLATE (RFC 1951, as RFC 4978 COMPRESS=DEFLATE uses it)
+ * both ways, above TLS if TLS is on: pending output is flushed first (the
+ * reply that starts it goes out plain), input already buffered is taken as
+ * compressed.  Every flush ends with a sync flush, so no reply waits in the
+ * compressor; input inflates into the conn's own buffer, so a bomb meets
+ * the callers' line and literal limits, not memory.  Return 0, or -1
+ * (reason in errbuf). */
+int conn_compress(struct conn *c);
+int conn_is_compressed(const struct conn *c);
+/* Whether input is buffered anywhere (read, TLS or compressed): a caller
+ * that polls the fd itself (IDLE) asks this first. */
+int conn_input_buffered(const struct conn *c);
+/* Shut TLS down (if on), free its and DEFLATE's state; the fds stay open. */
 void conn_close(struct conn *c);
 
 #endif

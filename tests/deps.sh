@@ -5,6 +5,8 @@ set -u
 build="gcc make pkg-config libssl-dev libcrypt-dev openssl"
 # mailauth and smtpd: Ed25519 signatures through libsodium (lib/dkim.c)
 build="$build libsodium-dev"
+# lib/conn: COMPRESS=DEFLATE (RFC 4978)
+build="$build zlib1g-dev"
 test="check bats bats-support bats-assert mandoc python3 python3-aiosmtpd curl swaks libnet-ssleay-perl
       libauthen-sasl-perl libdigest-hmac-perl libio-socket-inet6-perl socat
       netcat-openbsd dnsmasq-base bind9-dnsutils xinetd fetchmail isync mutt postfix iproute2

@@ -359,6 +359,70 @@ START_TEST(transcript_one_write_per_line)
 }
 END_TEST
 
+/* COMPRESS=DEFLATE both ways: a forked client sends a line, one of 8 MiB
+ * (a few KiB compressed: it must come as CONN_TOOLONG through the 16 KiB
+ * buffer) and one more; the reply goes back compressed. */
+START_TEST(deflate_both_ways)
+{
+	char buf[512];
+	size_t len;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct conn k;
+		char *big = malloc(8u << 20);
+
+		conn_init(&k, sv[1], sv[1], CONN_CLIENT);
+		conn_set_timeout(&k, 10);
+		if (big == NULL || conn_compress(&k) < 0)
+			_exit(2);
+		memset(big, 'a', 8u << 20);
+		conn_printf(&k, "hello\r\n");
+		conn_write(&k, big, 8u << 20);
+		conn_printf(&k, "\r\nafter\r\n");
+		free(big);
+		if (conn_getline(&k, buf, sizeof buf, &len) != CONN_OK || strcmp(buf, "reply") != 0)
+			_exit(3);
+		conn_close(&k);
+		_exit(0);
+	}
+	close(sv[1]);           /* the child's end only, for the EOF below */
+	sv[1] = -1;
+	ck_assert_int_eq(conn_compress(&c), 0);
+	ck_assert(conn_is_compressed(&c));
+	ck_assert_int_eq(conn_compress(&c), -1);        /* once only */
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &len), CONN_OK);
+	ck_assert_str_eq(buf, "hello");
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &len), CONN_TOOLONG);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &len), CONN_OK);
+	ck_assert_str_eq(buf, "after");
+	ck_assert(!conn_input_buffered(&c));
+	conn_printf(&c, "reply\r\n");
+	conn_flush(&c);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	/* the peer closed: the end of the compressed stream is EOF */
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &len), CONN_EOF);
+}
+END_TEST
+
+/* Bytes that are not DEFLATE after COMPRESS: an error, not a crash. */
+START_TEST(deflate_garbage)
+{
+	char buf[64];
+	size_t len;
+
+	ck_assert_int_eq(conn_compress(&c), 0);
+	ck_assert_int_eq(write(sv[1], "\xff\xff\xff\xff garbage\r\n", 14), 14);
+	ck_assert_int_eq(conn_getline(&c, buf, sizeof buf, &len), CONN_ERR);
+	ck_assert(strstr(c.errbuf, "inflate") != NULL);
+}
+END_TEST
+
 /* TLS: a forked server accepts, the client connects, a line each way. */
 START_TEST(starttls)
 {
@@ -488,6 +552,8 @@ int main(void)
 	tcase_add_test(tc, write_timeout);
 	tcase_add_test(tc, tls_partial_record);
 	tcase_add_test(tc, tls_eof_without_close_notify);
+	tcase_add_test(tc, deflate_both_ways);
+	tcase_add_test(tc, deflate_garbage);
 	suite_add_tcase(s, tc);
 	make_cert();
 	sr = srunner_create(s);
