@@ -210,6 +210,9 @@ int quota_get(const char *root, const struct quota *def, struct quota *q)
 	memset(q, 0, sizeof *q);
 	if ((rc = read_file(root, q)) < 0)
 		return -1;
+	/* no file and no limit: no quota, and no need to count a big Maildir */
+	if (rc == 0 && (def == NULL || (def->max_bytes == 0 && def->max_count == 0)))
+		return 0;
 	if (rc != 1 || q->bytes < 0 || q->count < 0) {
 		if (rc != 1 && def != NULL && q->max_bytes == 0 && q->max_count == 0) {
 			q->max_bytes = def->max_bytes;

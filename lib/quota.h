@@ -28,8 +28,8 @@ int quota_parse_option(const char *arg, struct quota *def);
 /* The quota of the Maildir at root: the limit line of its maildirsize, or
  * def's limits (def NULL: none) when it has none; the usage from the file,
  * recalculated (and the file written again, if there is a limit) when it
- * is missing or too long.  1: a limit applies, 0: no quota (usage still
- * filled), -1 on an error (errno set). */
+ * is missing or too long.  1: a limit applies, 0: no quota (usage then
+ * not counted when the file is missing), -1 on an error (errno set). */
 int quota_get(const char *root, const struct quota *def, struct quota *q);
 
 /* Whether adding bytes and count messages would go over q's limits. */

@@ -185,3 +185,34 @@ pyimap() {
 	assert open(MD + "/maildirsize").readline() == "2048S,10C\n"
 	EOF_
 }
+
+@test "imapd-quota: maildeliver honours the quota imapd wrote, and imapd sees its deliveries" {
+	start_imapd --quota 8K,4
+	pyimap <<-'EOF_'
+	b, n = real()
+	assert quota(c) == (math.ceil(b / 1024), 8, n, 4), quota(c)
+	EOF_
+	printf 'Subject: by maildeliver\n\nhello\n' > small.eml
+	run maildeliver -m "maildir:$MD" < small.eml
+	[ "$status" -eq 0 ]
+	pyimap <<-'EOF_'
+	b, n = real()
+	assert n == 3 and quota(c) == (math.ceil(b / 1024), 8, n, 4), (quota(c), b, n)
+	EOF_
+	{ printf 'Subject: big\n\n'; head -c 6000 /dev/zero | tr '\0' z; echo; } > big.eml
+	run maildeliver -m "maildir:$MD" < big.eml
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"quota exceeded (4.2.2)"* ]]
+	run maildeliver --quota-bounce -m "maildir:$MD" < big.eml
+	[ "$status" -eq 69 ]
+	[[ "$output" == *"5.2.2"* ]]
+	[ "$(ls "$MD/new" | wc -l)" -eq 1 ]
+	run maildeliver -m "maildir:$MD" < small.eml
+	[ "$status" -eq 0 ]
+	# the fifth message is one too many
+	run maildeliver -m "maildir:$MD" < small.eml
+	[ "$status" -eq 75 ]
+	[ "$(ls "$MD/new" | wc -l)" -eq 2 ]
+	[ -z "$(ls "$MD/tmp")" ]
+}
