@@ -1426,7 +1426,10 @@ int store_unlink(struct folder *f, struct msg *m)
 		uint64_t size = unlink_size(m, p);
 
 		if (unlink(p) == 0) {
-			if (quota_root_of(f->path, root, sizeof root) == 0)
+			/* INBOX is the root itself, whatever its name (~/.maildir) */
+			if (strcmp(f->name, "INBOX") == 0)
+				quota_note(f->path, -(int64_t)size, -1);
+			else if (quota_root_of(f->path, root, sizeof root) == 0)
 				quota_note(root, -(int64_t)size, -1);
 			return 0;
 		}

@@ -216,3 +216,18 @@ pyimap() {
 	[ "$(ls "$MD/new" | wc -l)" -eq 2 ]
 	[ -z "$(ls "$MD/tmp")" ]
 }
+
+@test "imapd-quota: an expunge is counted off a Maildir named .maildir too" {
+	mv "$MD" "$BATS_TEST_TMPDIR/home/bob/.maildir"
+	MD=$BATS_TEST_TMPDIR/home/bob/.maildir
+	export MD
+	start_imapd --quota 1M,10 --mailbox 'maildir:%h/.maildir'
+	pyimap <<-'EOF_'
+	c.append("INBOX", b"Subject: x\r\n\r\nx\r\n")
+	c.cmd("SELECT INBOX")
+	c.cmd("STORE 1:* +FLAGS (\\Deleted)")
+	c.cmd("EXPUNGE")
+	b, n = real()
+	assert n == 1 and quota(c) == (math.ceil(b / 1024), 1024, n, 10), (quota(c), b, n)
+	EOF_
+}
