@@ -847,6 +847,19 @@ static unsigned copy_flags(struct session *s, unsigned flags, const char *path)
 	return out;
 }
 
+/* Whether copies of the messages idx[0..n) would go over quota. */
+static int copy_over_quota(struct session *s, const size_t *idx, size_t n)
+{
+	uint64_t bytes = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		const struct msg *m = &s->sel.m[idx[k]];
+
+		bytes += quota_file_size(m->base, m->wsize != SIZE_UNKNOWN ? m->wsize : 0);
+	}
+	return quota_over(s, bytes, n);
+}
+
 void cmd_copy(struct session *s, struct imap_cmd *c)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX];
@@ -876,6 +889,12 @@ void cmd_copy(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", name);
 		return;
 	}
+	/* a MOVE within the Maildir leaves the usage as it was (RFC 9208 4.3) */
+	if (!move && copy_over_quota(s, idx, n)) {
+		free(idx);
+		reply(s, c->tag, QUOTA_OVER_TEXT);
+		return;
+	}
 	bases = xcalloc(n + 1, sizeof *bases);
 	src = xcalloc(n + 1, sizeof *src);
 	dst = xcalloc(n + 1, sizeof *dst);
@@ -890,6 +909,7 @@ void cmd_copy(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "NO [SERVERBUG] %s failed: %s", c->name, strerror(errno));
 		goto out;
 	}
+	quota_saved(s, bases, n);
 	if (n > 0 && store_status(path, &st, bases, n, dst) == 0) {
 		buf_printf(&set, "COPYUID %u ", st.uidvalidity);
 		number_set(src, n, &set);

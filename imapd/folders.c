@@ -327,6 +327,7 @@ void cmd_delete(struct session *s, struct imap_cmd *c)
 		return;
 	}
 	remove_tree(trash, 1);
+	quota_refresh(s->root);         /* its messages no longer count */
 	reply(s, c->tag, "OK Delete completed.");
 }
 
@@ -1156,6 +1157,7 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 	size_t nb = 0, i = 1;
 	int err = 0;
 	char *badurl_text = NULL;
+	uint64_t quota_bytes = 0;
 
 	if (c->nargs < 2 || (c->args[c->nargs - 1].type != ARG_STRING &&
 	    c->args[c->nargs - 1].type != ARG_LIST)) {
@@ -1175,9 +1177,17 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 			reply(s, c->tag, "NO Can't save a zero byte message.");
 			return;
 		}
+		if (c->args[k].type == ARG_STRING)
+			quota_bytes += quota_stored_size(c->args[k].s, c->args[k].len);
 	}
 	if (!store_exists(path)) {
 		reply(s, c->tag, "NO [TRYCREATE] Mailbox doesn't exist: %s", name);
+		return;
+	}
+	/* RFC 9208 4.3: refused before any is saved, by their stored sizes
+	 * (a CATENATE message is not known yet: it counts as a message only) */
+	if (quota_over(s, quota_bytes, nb)) {
+		reply(s, c->tag, QUOTA_OVER_TEXT);
 		return;
 	}
 	bases = xcalloc(nb, sizeof *bases);
@@ -1208,6 +1218,8 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 			store_status(path, &st, &bases[k], 1, &uids[k]);
 		buf_free(&conv);
 	}
+	if (!err)
+		quota_saved(s, bases, nb);
 	if (err) {
 		for (size_t k = 0; k < nb; k++)
 			if (bases[k])

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "parse.h"
+#include "quota.h"
 #include "server.h"
 #include "store.h"
 
@@ -32,6 +33,7 @@ struct imapd_opts {
 	int         use_syslog; /* --syslog: logins and logouts, mail facility */
 	int         auth_delay; /* seconds after a failed login */
 	const char *submit_user; /* --submit-user: may fetch submit+ URLAUTH URLs (RFC 4467 3) */
+	struct quota quota;     /* --quota: limits where maildirsize has none (0: none) */
 };
 
 enum { ST_NOAUTH = 1, ST_AUTH = 2, ST_SELECTED = 4, ST_LOGOUT = 8 };
@@ -212,5 +214,20 @@ void cmd_urlfetch(struct session *s, struct imap_cmd *c);
  * one as fetch_url, an absolute one of this user's, or a URLAUTH one that
  * verifies as URLFETCH would; -1 if it names nothing this user may read. */
 int urlauth_catenate_url(struct session *s, const char *url, struct buf *out);
+
+/* quota.c: QUOTA (RFC 9208) on the Maildir++ maildirsize file */
+#define QUOTA_CAPS "QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE"
+void cmd_getquota(struct session *s, struct imap_cmd *c);
+void cmd_getquotaroot(struct session *s, struct imap_cmd *c);
+void cmd_setquota(struct session *s, struct imap_cmd *c);
+#define QUOTA_OVER_TEXT "NO [OVERQUOTA] Quota exceeded (mailbox for user is full)"
+/* Whether count more messages of bytes in all would put the user over
+ * quota (1), or not (0, also when the quota cannot be read). */
+int quota_over(struct session *s, uint64_t bytes, uint64_t count);
+/* The size of message p[0..n) once stored (CRLF becomes LF). */
+uint64_t quota_stored_size(const char *p, size_t n);
+/* Record in the user's maildirsize the files bases[0..n) saved (by their
+ * ",S=" sizes). */
+void quota_saved(struct session *s, char *const *bases, size_t n);
 
 #endif

@@ -22,6 +22,7 @@ enum { O_TLS = 256, O_PLAIN, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS,
 	O_SYSLOG };
 enum { O_PERCLIENT = 300 };
 enum { O_SUBMIT = 310 };
+enum { O_QUOTA = 320 };
 
 static const struct option opts[] = {
 	{ "listen",         required_argument, NULL, 'l' },
@@ -37,6 +38,7 @@ static const struct option opts[] = {
 	{ "syslog",         no_argument,       NULL, O_SYSLOG },
 	{ "max-per-client", required_argument, NULL, O_PERCLIENT },
 	{ "submit-user",    required_argument, NULL, O_SUBMIT },
+	{ "quota",          required_argument, NULL, O_QUOTA },
 	{ "verbose",        no_argument,       NULL, 'v' },
 	{ "help",           no_argument,       NULL, 'h' },
 	{ "version",        no_argument,       NULL, 'V' },
@@ -65,6 +67,7 @@ static void usage(FILE *f)
 	    "      --max-per-client N    sessions at once from one address with -l (default %d)\n"
 	    "      --syslog              log logins and logouts to syslog (mail facility)\n"
 	    "      --submit-user NAME    the submission server's login: may fetch submit+ URLAUTH URLs\n"
+	    "      --quota BYTES[,MSGS]  quota where the Maildir's maildirsize sets none (K M G)\n"
 	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY,
@@ -109,6 +112,10 @@ static void parse(int argc, char **argv, struct opts *o)
 			if (!auth_name_ok(optarg))
 				diex(EX_USAGE, "--submit-user %s: not a user name", optarg);
 			o->cfg.submit_user = optarg;
+			break;
+		case O_QUOTA:
+			if (quota_parse_option(optarg, &o->cfg.quota) < 0)
+				diex(EX_USAGE, "--quota %s: expected BYTES[K|M|G][,MESSAGES]", optarg);
 			break;
 		case 'v':       o->cfg.verbose = 1; break;
 		case O_PERCLIENT: {

@@ -372,6 +372,8 @@ static void capabilities(struct session *s, struct buf *b)
 	if (s->state != ST_NOAUTH)      /* after login only, as Dovecot */
 		buf_adds(b, " COMPRESS=DEFLATE");
 	if (s->state != ST_NOAUTH)
+		buf_adds(b, " " QUOTA_CAPS);
+	if (s->state != ST_NOAUTH)
 		return;
 	if (s->o->ctx && !conn_is_tls(&s->conn))
 		buf_adds(b, " STARTTLS");
@@ -723,6 +725,9 @@ static const struct command commands[] = {
 	{ "GENURLAUTH",   AUTHD,       cmd_genurlauth, 1 },
 	{ "RESETKEY",     AUTHD,       cmd_resetkey,   1 },
 	{ "URLFETCH",     AUTHD,       cmd_urlfetch,   1 },
+	{ "GETQUOTA",     AUTHD,       cmd_getquota,   1 },
+	{ "GETQUOTAROOT", AUTHD,       cmd_getquotaroot, 1 },
+	{ "SETQUOTA",     AUTHD,       cmd_setquota,   1 },
 };
 
 /* Commands that may follow UID (RFC 3501 6.4.8, RFC 4315, RFC 6851). */

@@ -24,6 +24,7 @@
 #include "durable.h"
 #include "err.h"
 #include "parse.h"
+#include "quota.h"
 #include "store.h"
 
 #define UIDLIST_MAGIC "maillab-uidlist 1"
@@ -1403,15 +1404,35 @@ int store_change_flags(struct folder *f, struct msg *m, unsigned add, unsigned d
 	return set_flags(f, m, 0, 1, add, del);
 }
 
+/* A message about to go (file p): its size, to take off the Maildir++
+ * quota once it is gone (lib/quota.h). */
+static uint64_t unlink_size(const struct msg *m, const char *p)
+{
+	uint64_t size = name_size(m->base, ",S=");
+	struct stat st;
+
+	if (size == SIZE_UNKNOWN)
+		size = lstat(p, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return size;
+}
+
 int store_unlink(struct folder *f, struct msg *m)
 {
-	char p[STORE_PATH_MAX + 600];
+	char p[STORE_PATH_MAX + 600], root[STORE_PATH_MAX];
 
 	for (int tries = 0; tries < 2; tries++) {
 		if (msg_path(f, m, p, sizeof p) < 0)
 			return -1;
-		if (unlink(p) == 0)
+		uint64_t size = unlink_size(m, p);
+
+		if (unlink(p) == 0) {
+			/* INBOX is the root itself, whatever its name (~/.maildir) */
+			if (strcmp(f->name, "INBOX") == 0)
+				quota_note(f->path, -(int64_t)size, -1);
+			else if (quota_root_of(f->path, root, sizeof root) == 0)
+				quota_note(root, -(int64_t)size, -1);
 			return 0;
+		}
 		if (errno != ENOENT || relocate(f, m) < 0)
 			return -1;
 	}

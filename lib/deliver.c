@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "err.h"
 #include "deliver.h"
+#include "quota.h"
 #include "maildir.h"
 #include "mailbox.h"
 #include "mbox.h"
@@ -110,6 +111,17 @@ static int write_maildir(const struct target *t, const struct md_msg *m, const c
 	return maildir_commit(&mm, NULL, name, cap);
 }
 
+/* Whether m would put the Maildir over its Maildir++ quota (only a
+ * maildirsize with a limit line sets one; an unreadable one does not
+ * stop the mail). */
+static int over_quota(const struct target *t, const struct md_msg *m)
+{
+	struct quota q;
+
+	return quota_get(t->path, NULL, &q) == 1 &&
+	    quota_exceeded(&q, strlen(t->prefix) + m->len, 1);
+}
+
 /* Pick the Maildir: .Junk for spam, the +folder if it exists, else INBOX. */
 static int to_maildir(const struct md_opts *o, const struct target *t, const struct md_msg *m)
 {
@@ -133,8 +145,14 @@ static int to_maildir(const struct md_opts *o, const struct target *t, const str
 			folder = 1;
 		}
 	}
+	if (over_quota(t, m)) {
+		md_warn(o, "%s: %s: mailbox full: quota exceeded (%s)", t->who, t->path,
+		    o->quota_bounce ? "5.2.2" : "4.2.2");
+		return o->quota_bounce ? EX_UNAVAILABLE : EX_TEMPFAIL;
+	}
 	if (write_maildir(t, m, dir, name, sizeof name) < 0)
 		return fail_errno(o, t, "deliver to Maildir");
+	quota_note(t->path, (int64_t)(strlen(t->prefix) + m->len), 1);
 	if (o->verbose)
 		warnx_("%s: delivered to %s/new/%s%s", t->who, dir, name,
 		    folder ? " (folder)" : "");

@@ -56,6 +56,10 @@ struct md_opts {
 	 * ("smtp-send [options]", NULL: none) forwards members in other domains. */
 	int   no_forward;
 	const char *relay_cmd;
+	/* A Maildir over its Maildir++ quota (lib/quota.h) refuses the mail:
+	 * for now (EX_TEMPFAIL, 4.2.2) or, with quota_bounce, for good
+	 * (EX_UNAVAILABLE, 5.2.2). */
+	int   quota_bounce;
 };
 
 #define MD_BECOME_FORGOOD    1

@@ -18,7 +18,7 @@
 const char *const progname = "maildeliver";
 
 enum { O_USERS = 256, O_MAILBOX, O_NOJUNK, O_LOCKWAIT, O_MAXSIZE, O_ALIASES, O_DOMAINS,
-	O_SKIPREMOTE, O_NOFORWARD };
+	O_SKIPREMOTE, O_NOFORWARD, O_QUOTABOUNCE };
 
 static const struct option opts[] = {
 	{ "from",       required_argument, NULL, 'f' },
@@ -32,6 +32,7 @@ static const struct option opts[] = {
 	{ "domains",    required_argument, NULL, O_DOMAINS },
 	{ "skip-remote", no_argument,      NULL, O_SKIPREMOTE },
 	{ "no-forward", no_argument,       NULL, O_NOFORWARD },
+	{ "quota-bounce", no_argument,     NULL, O_QUOTABOUNCE },
 	{ "verbose",    no_argument,       NULL, 'v' },
 	{ "help",       no_argument,       NULL, 'h' },
 	{ "version",    no_argument,       NULL, 'V' },
@@ -57,6 +58,7 @@ static void usage(FILE *f)
 	    "      --domains LIST      domains whose addresses in FILE are local (comma-separated)\n"
 	    "      --skip-remote       members in other domains are the caller's to relay\n"
 	    "      --no-forward        ignore the users' ~/.forward files\n"
+	    "      --quota-bounce      over the Maildir's quota: refuse for good (69), not for now (75)\n"
 	    "  -v, --verbose           say where each message went\n"
 	    "  -h, --help              show this help\n"
 	    "  -V, --version           show the version\n"
@@ -144,6 +146,7 @@ static void parse(int argc, char **argv, struct md_opts *o)
 		case O_DOMAINS: o->alias_local = domain_listed; o->alias_ctx = optarg; break;
 		case O_SKIPREMOTE: o->remote_ok = 1; break;
 		case O_NOFORWARD: o->no_forward = 1; break;
+		case O_QUOTABOUNCE: o->quota_bounce = 1; break;
 		case O_LOCKWAIT:
 			o->lock_wait = (int)strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end != '\0' || o->lock_wait < 0 || o->lock_wait > 3600)
