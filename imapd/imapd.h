@@ -53,6 +53,7 @@ struct session {
 	struct folder sel;
 	struct imap_reader rd;
 	struct context *ctx;    /* updating searches (context.c), NULL: none */
+	struct notify *notify;  /* NOTIFY (notify.c), NULL: never used */
 };
 
 /* Run one session on rfd/wfd (inetd mode, or a child of -l); exit status. */
@@ -193,6 +194,19 @@ void cmd_cancelupdate(struct session *s, struct imap_cmd *c);
 /* sort.c */
 void cmd_sort(struct session *s, struct imap_cmd *c);
 void cmd_thread(struct session *s, struct imap_cmd *c);
+
+/* notify.c: NOTIFY (RFC 5465) */
+enum { NEV_NEW = 1, NEV_EXPUNGE = 2, NEV_FLAG = 4, NEV_NAME = 8, NEV_SUBS = 16 };
+void cmd_notify(struct session *s, struct imap_cmd *c);
+/* Tell what changed in the other mailboxes watched (STATUS, LIST). */
+void notify_poll(struct session *s);
+/* Whether the selected mailbox's event ev (NEV_*) may be told unasked. */
+int notify_selected(const struct session *s, int ev);
+void notify_clear(struct session *s);
+/* folders.c, for notify.c: every folder name (INBOX first) and the
+ * subscriptions (NULL when none); free both with folders_free. */
+char **folders_names(const char *root, size_t *n);
+char **folders_subscribed(const char *root, size_t *n);
 
 /* urlauth.c: URLAUTH (RFC 4467) and URLAUTH=BINARY (RFC 5524) */
 #define URLAUTH_CAPS "URLAUTH URLAUTH=BINARY"
