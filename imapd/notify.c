@@ -408,7 +408,9 @@ static int parse_set(struct session *s, const char *tag, const struct imap_arg *
 			}
 			if (parse_events(s, tag, &g->kids[1], 1, &ev) < 0)
 				return -1;
-			n->sel_events = ev;
+			/* SELECTED-DELAYED: expunges wait for a command that may
+			 * carry them, never in the middle of IDLE (RFC 5465 5.1) */
+			n->sel_events = arg_is(fa, "SELECTED") ? ev : ev & ~NEV_EXPUNGE;
 			continue;
 		}
 		if (n->nf == NOTIFY_FILTERS_MAX) {
