@@ -11,7 +11,8 @@
  * (\NonExistent) and a creation, without OLDNAME.
  *
  * The selected mailbox keeps its own channel (send_updates); the events of
- * the SELECTED filter only decide what of it is told unasked: without
+ * the SELECTED filter decide what of it is told unasked: MessageNew's
+ * fetch-att makes a FETCH of each new message follow its EXISTS; without
  * FlagChange no FETCH of flags changed elsewhere, without MessageExpunge no
  * EXPUNGE during IDLE (they wait for the next command that may carry them).
  *
@@ -50,6 +51,7 @@ struct watched {
 
 struct notify {
 	int     sel_events;     /* the SELECTED filter's events (0: none) */
+	struct fetch *sel_fetch; /* MessageNew's fetch-att, NULL: none */
 	struct filter f[NOTIFY_FILTERS_MAX];
 	size_t  nf;
 	struct watched *w;      /* the mailboxes as the last poll saw them, sorted */
@@ -82,6 +84,7 @@ static void notify_free(struct notify *n)
 {
 	if (n == NULL)
 		return;
+	fetch_compiled_free(n->sel_fetch);
 	for (size_t i = 0; i < n->nf; i++)
 		free_names(n->f[i].names, n->f[i].nnames);
 	for (size_t i = 0; i < n->nw; i++)
@@ -321,11 +324,32 @@ void notify_poll(struct session *s)
 		overflow(s);
 }
 
+uint32_t notify_fetch_mark(struct session *s)
+{
+	if (s->notify == NULL || s->notify->sel_fetch == NULL || !(s->notify->sel_events & NEV_NEW))
+		return 0;
+	store_load(&s->sel);
+	return s->sel.n ? s->sel.m[s->sel.n - 1].uid : 0;
+}
+
+void notify_fetch_new(struct session *s, uint32_t mark)
+{
+	size_t i = s->sel.n;
+
+	if (s->notify == NULL || s->notify->sel_fetch == NULL || !(s->notify->sel_events & NEV_NEW))
+		return;
+	while (i > 0 && s->sel.m[i - 1].uid > mark)
+		i--;
+	for (; i < s->sel.n; i++)
+		fetch_send(s, s->notify->sel_fetch, i);
+}
+
 /* ---- the command ---- */
 
-/* The events list a of a filter into *ev; -1 (reply sent) if refused. */
+/* The events list a of a filter into *ev (and MessageNew's fetch-att into
+ * *fe, for the SELECTED filter); -1 (reply sent) if refused. */
 static int parse_events(struct session *s, const char *tag, const struct imap_arg *a,
-    int selected, int *ev)
+    struct fetch **fe, int *ev)
 {
 	*ev = 0;
 	if (arg_is(a, "NONE"))
@@ -348,11 +372,15 @@ static int parse_events(struct session *s, const char *tag, const struct imap_ar
 		*ev |= events[k].ev;
 		/* MessageNew's fetch-att, for the selected mailbox only (RFC 5465 5.2) */
 		if (events[k].ev == NEV_NEW && i + 1 < a->nkids && a->kids[i + 1].type == ARG_LIST) {
-			if (!selected) {
+			if (fe == NULL) {
 				reply(s, tag, "BAD A fetch-att is only for the selected mailbox");
 				return -1;
 			}
-			i++;
+			fetch_compiled_free(*fe);
+			if ((*fe = fetch_compile(&a->kids[++i])) == NULL) {
+				reply(s, tag, "BAD Invalid fetch-att after MessageNew");
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -406,7 +434,7 @@ static int parse_set(struct session *s, const char *tag, const struct imap_arg *
 				reply(s, tag, "BAD NOTIFY: one SELECTED filter, with its events");
 				return -1;
 			}
-			if (parse_events(s, tag, &g->kids[1], 1, &ev) < 0)
+			if (parse_events(s, tag, &g->kids[1], &n->sel_fetch, &ev) < 0)
 				return -1;
 			/* SELECTED-DELAYED: expunges wait for a command that may
 			 * carry them, never in the middle of IDLE (RFC 5465 5.1) */
@@ -429,7 +457,7 @@ static int parse_set(struct session *s, const char *tag, const struct imap_arg *
 		}
 		if (want == 3 && parse_mailboxes(s, tag, &g->kids[1], f) < 0)
 			return -1;
-		if (parse_events(s, tag, &g->kids[want - 1], 0, &f->events) < 0)
+		if (parse_events(s, tag, &g->kids[want - 1], NULL, &f->events) < 0)
 			return -1;
 		if (f->kind == F_SUBSCRIBED || (f->events & (NEV_SUBS | NEV_NAME)))
 			n->want_subs = 1;

@@ -185,6 +185,7 @@ void send_updates(struct session *s, int allow_expunge)
 	notify_poll(s);
 	if (s->state != ST_SELECTED)
 		return;
+	uint32_t mark = notify_fetch_mark(s);
 	if (store_sync(&s->sel, allow_expunge, 0, &r) < 0) {
 		if (errno == ESTALE) {
 			untagged(s, "BYE Mailbox UIDVALIDITY changed, reconnect.");
@@ -193,6 +194,8 @@ void send_updates(struct session *s, int allow_expunge)
 		return;
 	}
 	report_updates(s, &r);
+	if (r.exists)
+		notify_fetch_new(s, mark);
 	sync_report_free(&r);
 	context_refresh(s);
 }

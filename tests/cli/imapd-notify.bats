@@ -136,6 +136,21 @@ seen = r.idle_until(r"^\* 1 FETCH .*Answered")
 '
 }
 
+@test "notify: MessageNew with a fetch-att: each new message of the selected mailbox is fetched" {
+	listen
+	py '
+r = Raw()
+r.cmd("SELECT INBOX")
+r.cmd("NOTIFY SET (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge))")
+M = session()
+assert M.append("INBOX", None, None, b"From: b@example.org\r\nSubject: fresh\r\n\r\nhi\r\n")[0] == "OK"
+seen = r.idle_until(r"^Subject: fresh$")
+assert "* 2 EXISTS" in seen, seen
+assert any(re.match(r"\* 2 FETCH \(UID 2 BODY\[HEADER\.FIELDS \(SUBJECT\)\] \{", x, re.I) for x in seen), seen
+assert not any(" 1 FETCH" in x for x in seen), seen
+'
+}
+
 @test "notify: creation, rename and subscription are told by LIST" {
 	listen
 	py '
@@ -182,6 +197,7 @@ for ev in ("AnnotationChange", "MailboxMetadataChange", "ServerMetadataChange", 
 for bad in ("NOTIFY", "NOTIFY SET", "NOTIFY SET (nowhere (MessageNew))",
             "NOTIFY SET (mailboxes (MessageNew))", "NOTIFY SET (personal MessageNew)",
             "NOTIFY SET (personal (MessageNew (UID)))",
+            "NOTIFY SET (selected (MessageNew (NOSUCH)))",
             "NOTIFY SET (selected (MessageNew)) (selected-delayed (MessageNew))"):
     r.cmd(bad, want="BAD")
 r.cmd("NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge))")
