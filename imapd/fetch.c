@@ -1064,3 +1064,32 @@ out:
 	store_close(&f);
 	return rc;
 }
+
+/* ---- for NOTIFY (notify.c): MessageNew's fetch-att ---- */
+
+struct fetch *fetch_compile(const struct imap_arg *a)
+{
+	struct fetch *fe = xmalloc(sizeof *fe);
+
+	if (parse_fetch(fe, a) < 0 || fe->has_modseq) {
+		fetch_compiled_free(fe);
+		return NULL;
+	}
+	return fe;
+}
+
+void fetch_compiled_free(struct fetch *fe)
+{
+	if (fe == NULL)
+		return;
+	fetch_free(fe);
+	free(fe);
+}
+
+void fetch_send(struct session *s, const struct fetch *fe, size_t idx)
+{
+	struct buf out = { 0 };
+
+	fetch_one(s, idx, fe, &out);
+	buf_free(&out);
+}

@@ -1319,3 +1319,15 @@ void cmd_expunge(struct session *s, struct imap_cmd *c)
 	}
 	reply(s, c->tag, "OK Expunge completed.");
 }
+
+/* ---- for NOTIFY (notify.c) ---- */
+
+char **folders_names(const char *root, size_t *n)
+{
+	return folder_names(root, n);
+}
+
+char **folders_subscribed(const char *root, size_t *n)
+{
+	return read_subs(root, n);
+}

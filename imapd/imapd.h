@@ -58,6 +58,7 @@ struct session {
 	struct folder sel;
 	struct imap_reader rd;
 	struct context *ctx;    /* updating searches (context.c), NULL: none */
+	struct notify *notify;  /* NOTIFY (notify.c), NULL: never used */
 };
 
 /* Run one session on rfd/wfd (inetd mode, or a child of -l); exit status. */
@@ -133,6 +134,13 @@ void cmd_copy(struct session *s, struct imap_cmd *c);
  * for CATENATE (RFC 4469); -1 if it names nothing here. */
 int fetch_url(struct session *s, const char *url, struct buf *out);
 
+/* For NOTIFY's MessageNew fetch-att (RFC 5465 5.2): FETCH items compiled
+ * once (NULL: malformed, or MODSEQ), and the FETCH response for message idx. */
+struct fetch;
+struct fetch *fetch_compile(const struct imap_arg *a);
+void fetch_compiled_free(struct fetch *fe);
+void fetch_send(struct session *s, const struct fetch *fe, size_t idx);
+
 /* search.c */
 void cmd_search(struct session *s, struct imap_cmd *c);
 /* The CHARSET argument cs of SEARCH, SORT or THREAD: the strings of
@@ -204,6 +212,24 @@ void cmd_cancelupdate(struct session *s, struct imap_cmd *c);
 /* sort.c */
 void cmd_sort(struct session *s, struct imap_cmd *c);
 void cmd_thread(struct session *s, struct imap_cmd *c);
+
+/* notify.c: NOTIFY (RFC 5465) */
+enum { NEV_NEW = 1, NEV_EXPUNGE = 2, NEV_FLAG = 4, NEV_NAME = 8, NEV_SUBS = 16 };
+void cmd_notify(struct session *s, struct imap_cmd *c);
+/* Tell what changed in the other mailboxes watched (STATUS, LIST). */
+void notify_poll(struct session *s);
+/* Whether the selected mailbox's event ev (NEV_*) may be told unasked. */
+int notify_selected(const struct session *s, int ev);
+void notify_clear(struct session *s);
+/* MessageNew's fetch-att for the selected folder: before a sync, the last
+ * UID the client knows (the folder loaded); after it, the FETCH of every
+ * message past that UID.  Nothing without a fetch-att. */
+uint32_t notify_fetch_mark(struct session *s);
+void notify_fetch_new(struct session *s, uint32_t mark);
+/* folders.c, for notify.c: every folder name (INBOX first) and the
+ * subscriptions (NULL when none); free both with folders_free. */
+char **folders_names(const char *root, size_t *n);
+char **folders_subscribed(const char *root, size_t *n);
 
 /* urlauth.c: URLAUTH (RFC 4467) and URLAUTH=BINARY (RFC 5524) */
 #define URLAUTH_CAPS "URLAUTH URLAUTH=BINARY"

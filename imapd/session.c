@@ -29,7 +29,7 @@
 #define CAPS_COMMON "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE ESEARCH SEARCHRES ESORT SORT SORT=DISPLAY MULTIAPPEND BINARY " \
 	"CONTEXT=SEARCH CONTEXT=SORT " \
 	"LIST-EXTENDED LIST-STATUS CATENATE " \
-	"CONDSTORE QRESYNC " \
+	"CONDSTORE QRESYNC NOTIFY " \
 	"THREAD=ORDEREDSUBJECT THREAD=REFERENCES UIDPLUS MOVE " \
 	"SPECIAL-USE CHILDREN UNSELECT"
 
@@ -168,7 +168,8 @@ void report_updates(struct session *s, const struct sync_report *r)
 		if (!s->rev2)   /* RFC 9051 has no RECENT response */
 			untagged(s, "%u RECENT", r->recent);
 	}
-	for (size_t i = 0; i < r->nchanged; i++) {
+	/* flags changed elsewhere, unless NOTIFY left FlagChange out (RFC 5465 5.1) */
+	for (size_t i = 0; i < r->nchanged && notify_selected(s, NEV_FLAG); i++) {
 		struct msg *m = &s->sel.m[r->changed[i]];
 
 		struct buf b = { 0 };
@@ -187,8 +188,10 @@ void send_updates(struct session *s, int allow_expunge)
 {
 	struct sync_report r;
 
+	notify_poll(s);
 	if (s->state != ST_SELECTED)
 		return;
+	uint32_t mark = notify_fetch_mark(s);
 	if (store_sync(&s->sel, allow_expunge, 0, &r) < 0) {
 		if (errno == ESTALE) {
 			untagged(s, "BYE Mailbox UIDVALIDITY changed, reconnect.");
@@ -197,6 +200,8 @@ void send_updates(struct session *s, int allow_expunge)
 		return;
 	}
 	report_updates(s, &r);
+	if (r.exists)
+		notify_fetch_new(s, mark);
 	sync_report_free(&r);
 	context_refresh(s);
 }
@@ -663,7 +668,8 @@ static void cmd_idle(struct session *s, struct imap_cmd *c)
 
 	conn_printf(&s->conn, "+ idling\r\n");
 	for (;;) {
-		send_updates(s, 1);
+		/* without MessageExpunge in NOTIFY, EXPUNGE waits for a command */
+		send_updates(s, notify_selected(s, NEV_EXPUNGE));
 		if (input_ready(s, IMAP_POLL_SECS))
 			break;
 		if ((waited += IMAP_POLL_SECS) >= IMAP_IDLE_SECS) {
@@ -699,6 +705,7 @@ static const struct command commands[] = {
 	{ "COMPRESS",     AUTHD,       cmd_compress,   1 },
 	{ "NAMESPACE",    AUTHD,       cmd_namespace,  1 },
 	{ "IDLE",         AUTHD,       cmd_idle,       1 },
+	{ "NOTIFY",       AUTHD,       cmd_notify,     1 },
 	{ "SELECT",       AUTHD,       cmd_select,     1 },
 	{ "EXAMINE",      AUTHD,       cmd_select,     1 },
 	{ "CREATE",       AUTHD,       cmd_create,     1 },
@@ -932,6 +939,7 @@ static int session_end(struct session *s, int status)
 		logmsg(s, "logout: user=%s in=%llu out=%llu", s->user.name, s->conn.nread, s->conn.nwritten);
 	context_clear(s);
 	searchres_set(s, NULL, 0);
+	notify_clear(s);
 	if (s->sel.path[0])     /* selected until LOGOUT or EOF */
 		store_close(&s->sel);
 	conn_close(&s->conn);
