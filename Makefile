@@ -52,7 +52,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 TOOLS   := $(filter-out %.1 %.5 %.7 %.8,$(wildcard labs/bin/*))
 BIN_TOOLS := $(TOOLS:labs/bin/%=$(BIN)/%)
 
-.PHONY: all check unit cli demo install deps sanitize fuzz lint fuzz-long clean bench check-labs install-sendmail deb check-deb
+.PHONY: all check unit cli demo install deps sanitize fuzz lint fuzz-long clean bench stress-imap check-labs install-sendmail deb check-deb
 all: $(BINS) $(BIN_TOOLS)
 
 $(BIN_TOOLS): $(BIN)/%: labs/bin/%
@@ -139,6 +139,11 @@ fuzz-long: deps
 
 bench: all
 	@for b in bench/*/run; do echo "== $$b"; $$b; done
+
+# imaptest's stress mode against imapd and Dovecot side by side (root; not
+# in make check: about 4 minutes).  STRESS="CLIENTS SECS [MODE...]".
+stress-imap: all
+	bench/imap/stress $(STRESS)
 
 # What a lab machine needs: the programs, the lab tools (whatever labs/bin
 # holds), maillab-demo, the man pages, the labs, the docs, and the inetd
