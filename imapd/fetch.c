@@ -659,8 +659,8 @@ void cmd_fetch(struct session *s, struct imap_cmd *c)
 	buf_free(&out);
 	free(idx);
 	fetch_free(&fe);
-	if (gone)
-		reply(s, c->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile.");
+	if (gone)       /* RFC 2180 4.1.2's wording, which clients and imaptest know */
+		reply(s, c->tag, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist.");
 	else
 		reply(s, c->tag, "OK Fetch completed.");
 }
@@ -800,8 +800,8 @@ static void store_run(struct session *s, struct imap_cmd *c, int64_t since)
 		number_set(modified, nmod, &set);
 		reply(s, c->tag, "OK [MODIFIED %s] Conditional STORE failed", set.p);
 		buf_free(&set);
-	} else if (gone) {
-		reply(s, c->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile.");
+	} else if (gone) {      /* RFC 2180 4.2.1 */
+		reply(s, c->tag, "NO [EXPUNGEISSUED] Some of the messages have been deleted.");
 	} else {
 		reply(s, c->tag, "OK Store completed.");
 	}
