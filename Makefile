@@ -132,10 +132,11 @@ demo: deps all
 fuzz: deps
 	@tests/fuzz/run.sh
 
-# Long campaign: every harness FUZZ_SECS (default 15 min) with two workers;
-# figures go to tests/fuzz/README.md.  Not part of make check.
+# Long campaign: every harness until its coverage has been flat for
+# FUZZ_PLATEAU seconds (and half the run), at most FUZZ_SECS; one line per
+# harness in build-fuzz/campaign.tsv, figures go to tests/fuzz/README.md.  Not part of make check.
 fuzz-long: deps
-	@FUZZ_SECS=$${FUZZ_SECS:-900} FUZZ_JOBS=$${FUZZ_JOBS:-2} tests/fuzz/run.sh
+	@FUZZ_SECS=$${FUZZ_SECS:-1800} FUZZ_PLATEAU=$${FUZZ_PLATEAU:-300} tests/fuzz/run.sh
 
 bench: all
 	@for b in bench/*/run; do echo "== $$b"; $$b; done

@@ -6,7 +6,7 @@
  * and holds nothing else, and the size read is the decimal value, or the
  * largest value when it does not fit (smtpd then refuses it at once, over
  * --max-size); crlf_to_lf drops exactly the CRs a LF follows.
- * FUZZ_EXTRA: smtpd/addr.c smtpd/deliver.c smtpd/log.c smtpd/policy.c smtpd/privsep.c smtpd/session.c */
+ * FUZZ_EXTRA: smtpd/addr.c smtpd/authres.c smtpd/defer.c smtpd/deliver.c smtpd/dsn.c smtpd/expand.c smtpd/handoff.c smtpd/log.c smtpd/policy.c smtpd/privsep.c smtpd/session.c */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -10,6 +10,13 @@
 #
 #   FUZZ_SECS=60     seconds per harness        FUZZ_ONLY=mime   one harness
 #   FUZZ_BUILD=build-fuzz                       FUZZ_JOBS=1      parallel workers
+#   FUZZ_PLATEAU=0   with one worker, stop a harness once its edge coverage
+#                    (libFuzzer's cov:) has not grown for this many seconds
+#                    nor for the second half of the run so far (saturation;
+#                    FUZZ_SECS stays the upper bound)
+# Each run appends a line to $FUZZ_BUILD/campaign.tsv: harness, seconds,
+# executions, cov, ft, corpus inputs, seconds into the run of the last cov
+# gain, and how it ended (time, plateau, crash).
 # Exit 0 if no harness found a crash, 1 otherwise (crash files are kept in
 # tests/fuzz/crash-NAME-*).
 set -u
@@ -17,10 +24,11 @@ cd "$(dirname "$0")/../.." || exit 1
 secs=${FUZZ_SECS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
+plateau=${FUZZ_PLATEAU:-0}
 cc=${FUZZ_CC:-clang}
 san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMAILLAB_VERSION=\"fuzz\" -iquote lib"
-libs="-lssl -lcrypto -lsodium -lresolv -lcrypt"
+libs="-lssl -lcrypto -lsodium -lz -lresolv -lcrypt"
 
 command -v "$cc" >/dev/null 2>&1 || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p "$build/lib" || exit 1
@@ -60,19 +68,45 @@ for h in tests/fuzz/fuzz_*.c; do
 	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
 	echo "== fuzz_$name: ${secs}s"
 	start=$(date +%s)
+	log="$build/fuzz_$name.log"
 	"$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
 		$par -print_final_stats=1 \
 		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
-		> "$build/fuzz_$name.log" 2>&1
+		> "$log" 2>&1 &
+	pid=$!
+	# Watch the coverage: libFuzzer's status lines say "cov: N"; note when
+	# it last grew and, with FUZZ_PLATEAU, stop the run once it is flat.
+	best=0 gain=0 how=time
+	while kill -0 $pid 2>/dev/null; do
+		sleep 5
+		cov=$(grep -o 'cov: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
+		now=$(date +%s)
+		if [ -n "$cov" ] && [ "$cov" -gt "$best" ]; then best=$cov gain=$((now - start)); fi
+		if [ "$plateau" -gt 0 ] && [ "$jobs" -le 1 ] && [ $((now - start - gain)) -ge "$plateau" ] &&
+		   [ $((now - start - gain)) -ge "$gain" ] &&
+		   [ "$best" -gt 0 ]; then
+			how=plateau
+			kill -INT $pid 2>/dev/null
+			break
+		fi
+	done
+	wait $pid
 	rc=$?
+	# 72 is libFuzzer's exit on SIGINT: the plateau stop, not a finding
+	[ "$how" = plateau ] && [ $rc -eq 72 ] && rc=0
 	end=$(date +%s)
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/fuzz_$name.log" | tail -1)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	[ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
+	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+	[ $rc -ne 0 ] && how=crash
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "fuzz_$name" $((end - start)) "${execs:-?}" \
+		"$best" "${ft:-?}" "$(ls "$corpus" | wc -l)" "$gain" "$how" >> "$build/campaign.tsv"
 	if [ $rc -ne 0 ]; then
-		echo "fuzz_$name: FAILED after $((end - start))s (see $build/fuzz_$name.log)"
-		grep -E "ERROR|SUMMARY|Test unit written" "$build/fuzz_$name.log" | head -5
+		echo "fuzz_$name: FAILED after $((end - start))s (see $log)"
+		grep -E "ERROR|SUMMARY|Test unit written" "$log" | head -5
 		failed=1
 	else
-		echo "fuzz_$name: ok, $((end - start))s, ${execs:-?} runs, corpus $(ls "$corpus" | wc -l) inputs"
+		echo "fuzz_$name: ok, $((end - start))s ($how), ${execs:-?} runs, cov $best (last gain at ${gain}s), corpus $(ls "$corpus" | wc -l) inputs"
 	fi
 	ran=$((ran + 1))
 done
