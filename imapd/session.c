@@ -168,13 +168,16 @@ void report_updates(struct session *s, const struct sync_report *r)
 		if (!s->rev2)   /* RFC 9051 has no RECENT response */
 			untagged(s, "%u RECENT", r->recent);
 	}
-	/* flags changed elsewhere, unless NOTIFY left FlagChange out (RFC 5465 5.1) */
-	for (size_t i = 0; i < r->nchanged && notify_selected(s, NEV_FLAG); i++) {
-		struct msg *m = &s->sel.m[r->changed[i]];
+	/* flags changed elsewhere, unless NOTIFY left FlagChange out (RFC 5465 5.1);
+	 * with CONDSTORE also a MODSEQ that moved under unchanged flags */
+	size_t nflag = r->nchanged, nall = nflag + (s->condstore ? r->ntouched : 0);
 
+	for (size_t i = 0; i < nall && notify_selected(s, NEV_FLAG); i++) {
+		size_t idx = i < nflag ? r->changed[i] : r->touched[i - nflag];
+		struct msg *m = &s->sel.m[idx];
 		struct buf b = { 0 };
 
-		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", r->changed[i] + 1, m->uid);
+		buf_printf(&b, "* %zu FETCH (UID %u FLAGS ", idx + 1, m->uid);
 		flags_text(&s->sel, shown_flags(s, m->flags), &b);
 		if (s->condstore)
 			buf_printf(&b, " MODSEQ (%" PRIu64 ")", m->modseq);

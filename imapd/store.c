@@ -112,6 +112,7 @@ void sync_report_free(struct sync_report *r)
 	free(r->expunged);
 	free(r->expunged_uid);
 	free(r->changed);
+	free(r->touched);
 	memset(r, 0, sizeof *r);
 }
 
@@ -963,10 +964,10 @@ static void report_add(uint32_t **v, size_t *n, uint32_t x)
 	(*v)[(*n)++] = x;
 }
 
-static void report_changed(struct sync_report *r, size_t i)
+static void report_index(size_t **v, size_t *n, size_t i)
 {
-	r->changed = xrealloc(r->changed, (r->nchanged + 1) * sizeof *r->changed);
-	r->changed[r->nchanged++] = i;
+	*v = xrealloc(*v, (*n + 1) * sizeof **v);
+	(*v)[(*n)++] = i;
 }
 
 /* Merge the snapshot l into f's view. */
@@ -993,6 +994,7 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 			m->gone = 1;
 		} else {
 			unsigned old = m->flags & ~(unsigned)FL_RECENT;
+			uint64_t oldmod = m->modseq;
 
 			msg_free(m);
 			m->gone = 0;
@@ -1000,7 +1002,12 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 			m->modseq = l->e[j].modseq;
 			if (old != l->e[j].flags) {
 				m->flags = l->e[j].flags | (m->flags & FL_RECENT);
-				report_changed(r, keep);
+				report_index(&r->changed, &r->nchanged, keep);
+			} else if (oldmod != m->modseq) {
+				/* changed and changed back since we looked: the flags
+				 * read the same, but a CONDSTORE client must learn the
+				 * new MODSEQ or its view lags the others' */
+				report_index(&r->touched, &r->ntouched, keep);
 			}
 			j++;
 		}

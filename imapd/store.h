@@ -102,6 +102,8 @@ struct sync_report {
 	size_t   nexpunged;
 	size_t  *changed;       /* indexes into f->m whose flags changed */
 	size_t   nchanged;
+	size_t  *touched;       /* and those whose MODSEQ alone moved (flags set */
+	size_t   ntouched;      /* and reset elsewhere): told to CONDSTORE sessions */
 	int      exists;        /* the number of messages changed */
 	uint32_t recent;        /* messages now \Recent in this session */
 };

@@ -123,6 +123,31 @@ pylib() {
 	EOF
 }
 
+@test "condstore: flags set and reset elsewhere still bring the new MODSEQ (imaptest's checkpoint)" {
+	listen
+	export PORT
+	"$PY" - <<-EOF
+	$(pylib)
+	A, B, C = session(), session(), session()
+	_, ut = cmd(A, "SELECT", "INBOX", "(CONDSTORE)")
+	cmd(B, "SELECT", "INBOX")
+	cmd(C, "SELECT", "INBOX")
+	# B flags message 2 and takes the flag back before A looks again: A's
+	# flags are right, but its MODSEQ must move on like B's
+	cmd(B, "STORE", "2", "+FLAGS.SILENT", r"(\Flagged)")
+	cmd(B, "STORE", "2", "-FLAGS.SILENT", r"(\Flagged)")
+	_, ut = cmd(B, "UID", "FETCH", "2", "(MODSEQ)")
+	want = modseqs(ut)[2]
+	_, ut = cmd(A, "NOOP")
+	assert modseqs(ut) == {2: want}, (ut, want)
+	assert "Flagged" not in ut["FETCH"][0].decode(), ut
+	# a session without CONDSTORE is not told a change it cannot see
+	_, ut = cmd(C, "NOOP")
+	assert "FETCH" not in ut, ut
+	A.logout(); B.logout(); C.logout()
+	EOF
+}
+
 @test "condstore: STORE UNCHANGEDSINCE leaves a message changed meanwhile and names it in [MODIFIED]" {
 	listen
 	export PORT
