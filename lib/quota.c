@@ -82,7 +82,7 @@ int quota_parse_rule(const char *rule, struct quota *q)
 {
 	char buf[QUOTA_RULE_MAX + 1], *save = NULL, *lim;
 	struct quota r = *q;
-	int any = 0;
+	int any = 0, backend = 0;
 
 	if (strlen(rule) > QUOTA_RULE_MAX || strncmp(rule, "*:", 2) != 0)
 		return strchr(rule, ':') != NULL && strlen(rule) <= QUOTA_RULE_MAX ? 0 : -1;
@@ -102,14 +102,15 @@ int quota_parse_rule(const char *rule, struct quota *q)
 			if (parse_size(lim + 9, &e, &r.max_count) < 0 || *e != '\0')
 				return -1;
 		} else if (strncmp(lim, "backend=", 8) == 0) {
-			continue;       /* the backend's own words: none here */
+			backend = 1;    /* the backend's own words: none here */
+			continue;
 		} else {
 			return -1;
 		}
 		any = 1;
 	}
 	if (!any)
-		return -1;
+		return backend ? 0 : -1;
 	*q = r;
 	return 1;
 }

@@ -30,7 +30,8 @@ int quota_parse_option(const char *arg, struct quota *def);
  * limits "*:storage=1G:messages=1000".  storage counts KiB without a unit
  * (B, K, M, G or T; Dovecot's), bytes counts bytes.  The limits it names
  * are set in q (0: no limit of that kind), the others left alone.  A rule
- * for one mailbox only ("Trash:storage=+10M") or "*:ignore" is not ours:
+ * for one mailbox only ("Trash:storage=+10M"), "*:ignore" or one that
+ * only speaks to Dovecot's backend ("*:backend=...") is not ours:
  * 0 with q untouched.  1 if the rule set a limit, -1 if malformed
  * (relative "+N" and "N%" limits included: there is no global rule here
  * to be relative to). */
