@@ -316,7 +316,7 @@ pyimap() {
 	[ "$status" -eq 0 ]
 	[ "$(ls "$AMD/new" | wc -l)" -eq 1 ]
 	# storage=0 is no limit at all (Dovecot's), over --quota too; a rule for
-	# one mailbox only is not ours; a malformed one is left out, said once
+	# one mailbox only is not ours; a malformed one is left out, with a warning
 	sed -i "s|^bob:.*|bob:{PLAIN}secret:$IDS::$BATS_TEST_TMPDIR/home/bob::|; s|^alice:.*|&quota_rule=*:storage=0 quota_rule2=Trash:storage=+1M|" users
 	echo "carol:{PLAIN}carolpw:$IDS::$BATS_TEST_TMPDIR/home/carol::userdb_quota_rule=*:storage=lots" >> users
 	mkdir -p "$BATS_TEST_TMPDIR/home/carol/Maildir"/{cur,new,tmp}
