@@ -158,7 +158,7 @@ static void read_extra(const char *extra, struct user *u)
 
 	while (*p) {
 		size_t n = strcspn(p, " \t"), k = strcspn(p, "=");
-		char val[256];
+		char val[QUOTA_RULE_MAX + 1];
 
 		if (n > 0 && k < n && quota_key(p, k)) {
 			struct quota q = u->quota;

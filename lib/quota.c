@@ -14,7 +14,6 @@
 #include "quota.h"
 
 #define QUOTA_LINE_MAX  64      /* "-18446744073709551615 -4294967295\n" fits */
-#define QUOTA_RULE_MAX  256     /* a rule "*:storage=N:messages=N" is far shorter */
 
 /* A number with an optional K, M or G (1024-based) suffix; -1 if malformed. */
 static int parse_size(const char *p, const char **end, uint64_t *v)

@@ -15,6 +15,7 @@
 
 #define QUOTA_FILE      "maildirsize"
 #define QUOTA_FILE_MAX  5120    /* Maildir++: recalculate once it is larger */
+#define QUOTA_RULE_MAX  256     /* a rule "*:storage=N:messages=N" is far shorter */
 
 struct quota {
 	uint64_t max_bytes, max_count;  /* 0: no limit of that kind */
