@@ -853,10 +853,14 @@ bad:
 
 /* ---- STATUS ---- */
 
+/* DELETED and DELETED-STORAGE: RFC 9208 5.1, 5.2 require them of a server
+ * that announces QUOTA=RES-MESSAGE and QUOTA=RES-STORAGE, as imapd does */
 static const char *const status_items[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-	"UNSEEN", "HIGHESTMODSEQ" };
+	"UNSEEN", "HIGHESTMODSEQ", "DELETED", "DELETED-STORAGE" };
 /* IMAP4rev2's (RFC 9051 6.3.11), only once it is enabled */
-static const char *const status_items_rev2[] = { "SIZE", "DELETED" };
+static const char *const status_items_rev2[] = { "SIZE" };
+/* the items that need the folder's messages read */
+static const char *const status_items_sizes[] = { "SIZE", "DELETED", "DELETED-STORAGE" };
 
 static int item_in(const struct imap_arg *a, const char *const *v, size_t n)
 {
@@ -888,22 +892,32 @@ static int status_items_ok(const struct imap_arg *items, int rev2)
 	return 1;
 }
 
-/* STATUS SIZE and DELETED: the octets of the folder's messages and how
- * many have \Deleted, from a read-only view of it (no \Recent claimed). */
-static void size_deleted(const char *path, const char *name, uint64_t *size, uint64_t *deleted)
+/* STATUS SIZE, DELETED and DELETED-STORAGE: the octets of the folder's
+ * messages, how many have \Deleted, and the KiB an EXPUNGE would give back
+ * to the quota (stored sizes, as quota.c counts them; RFC 9208 4.2), from a
+ * read-only view of it (no \Recent claimed). */
+static void size_deleted(const char *path, const char *name, uint64_t *size, uint64_t *deleted,
+    uint64_t *deleted_kib)
 {
 	struct folder *f = xcalloc(1, sizeof *f);
+	uint64_t bytes = 0;
 
 	*size = *deleted = 0;
 	if (store_open(f, path, name, 1) == 0 && store_load(f) == 0)
 		for (size_t i = 0; i < f->n; i++) {
+			uint64_t w;
+
 			if (f->m[i].gone)
 				continue;
-			*size += store_wsize(f, &f->m[i]);
-			*deleted += (f->m[i].flags & FL_DELETED) != 0;
+			*size += w = store_wsize(f, &f->m[i]);
+			if (f->m[i].flags & FL_DELETED) {
+				(*deleted)++;
+				bytes += quota_file_size(f->m[i].base, w);
+			}
 		}
 	store_close(f);
 	free(f);
+	*deleted_kib = (bytes + 1023) / 1024;
 }
 
 /* Send "* STATUS name (items...)" for the folder at path; -1 if it is not
@@ -913,12 +927,13 @@ static int send_status(struct session *s, const char *name, const char *path,
 {
 	struct store_status st;
 	struct buf b = { 0 }, line = { 0 };
-	uint64_t size = 0, deleted = 0;
+	uint64_t size = 0, deleted = 0, deleted_kib = 0;
 
 	if (store_status(path, &st, NULL, 0, NULL) < 0)
 		return -1;
-	if (item_in_list(items, status_items_rev2, sizeof status_items_rev2 / sizeof *status_items_rev2))
-		size_deleted(path, name, &size, &deleted);
+	if (item_in_list(items, status_items_sizes,
+	    sizeof status_items_sizes / sizeof *status_items_sizes))
+		size_deleted(path, name, &size, &deleted, &deleted_kib);
 	/* \Recent belongs to the session that claimed it: for the folder this
 	 * session has selected, count what SELECT and the syncs announced. */
 	if (s->state == ST_SELECTED && strcmp(s->sel.path, path) == 0) {
@@ -936,7 +951,8 @@ static int send_status(struct session *s, const char *name, const char *path,
 		uint64_t v = arg_is(it, "MESSAGES") ? st.messages : arg_is(it, "RECENT") ? st.recent :
 		    arg_is(it, "UIDNEXT") ? st.uidnext : arg_is(it, "UIDVALIDITY") ? st.uidvalidity :
 		    arg_is(it, "HIGHESTMODSEQ") ? st.highestmodseq : arg_is(it, "SIZE") ? size :
-		    arg_is(it, "DELETED") ? deleted : st.unseen;
+		    arg_is(it, "DELETED") ? deleted : arg_is(it, "DELETED-STORAGE") ? deleted_kib :
+		    st.unseen;
 
 		/* STATUS (HIGHESTMODSEQ) enables CONDSTORE (RFC 7162 3.1.8) */
 		if (arg_is(it, "HIGHESTMODSEQ"))

@@ -68,6 +68,8 @@ static void usage(FILE *f)
 	    "      --syslog              log logins and logouts to syslog (mail facility)\n"
 	    "      --submit-user NAME    the submission server's login: may fetch submit+ URLAUTH URLs\n"
 	    "      --quota BYTES[,MSGS]  quota where the Maildir's maildirsize sets none (K M G)\n"
+	    "                            and the user has no passwd-file extra field\n"
+	    "                            userdb_quota_rule=*:storage=N[KMG]:messages=N\n"
 	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY,

@@ -2,7 +2,8 @@
  *
  * One quota root, "", holds the whole Maildir: STORAGE (in units of 1024
  * octets) and MESSAGE, from the maildirsize file (lib/quota.h) or from
- * --quota when that file sets no limit.  Without any limit a mailbox has no
+ * --quota when that file sets no limit, or from the user's own quota rule
+ * in the passwd-file, which wins over both.  Without any limit a mailbox has no
  * quota root at all (RFC 9208 4.3: "* QUOTAROOT INBOX" alone).  Quotas are
  * the administrator's: SETQUOTA is refused (no QUOTASET capability). */
 #include <errno.h>
@@ -13,11 +14,15 @@
 
 #define QUOTA_UNIT 1024         /* RFC 9208 5.1: STORAGE counts units of 1024 octets */
 
-/* The user's quota; 1 if a limit applies, 0 none, -1 unreadable. */
+/* The user's quota; 1 if a limit applies, 0 none, -1 unreadable.  The
+ * user's own rule (passwd-file extra field) wins over maildirsize and
+ * --quota, as a userdb quota_rule over the global one in Dovecot. */
 static int user_quota(struct session *s, struct quota *q)
 {
 	const struct quota *def = &s->o->quota;
 
+	if (s->user.has_quota)
+		return quota_get_user(s->root, &s->user.quota, q);
 	return quota_get(s->root, def->max_bytes || def->max_count ? def : NULL, q);
 }
 

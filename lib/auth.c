@@ -133,6 +133,55 @@ static int split_fields(char *line, char **f)
 	return n + 1;
 }
 
+/* Whether key is a quota rule's: "quota_rule", "quota_rule2"..., with or
+ * without Dovecot's "userdb_" prefix (passdb and userdb share the file). */
+static int quota_key(const char *key, size_t n)
+{
+	static const char rule[] = "quota_rule";
+
+	if (n > 7 && strncmp(key, "userdb_", 7) == 0)
+		key += 7, n -= 7;
+	if (n < sizeof rule - 1 || strncmp(key, rule, sizeof rule - 1) != 0)
+		return 0;
+	for (size_t i = sizeof rule - 1; i < n; i++)
+		if (!isdigit((unsigned char)key[i]))
+			return 0;
+	return 1;
+}
+
+/* The extra field: the quota rules among its key=value words into u (the
+ * other keys are Dovecot's, not ours).  A malformed rule is left out with
+ * a warning: the user keeps --quota's limits rather than none. */
+static void read_extra(const char *extra, struct user *u)
+{
+	const char *p = extra;
+
+	while (*p) {
+		size_t n = strcspn(p, " \t"), k = strcspn(p, "=");
+		char val[QUOTA_RULE_MAX + 1];
+
+		if (n > 0 && k < n && quota_key(p, k)) {
+			struct quota q = u->quota;
+			int rc = -1;
+
+			if (n - k - 1 < sizeof val) {
+				memcpy(val, p + k + 1, n - k - 1);
+				val[n - k - 1] = '\0';
+				rc = quota_parse_rule(val, &q);
+			}
+			if (rc < 0)
+				warnx_("%s: quota rule %.*s: not understood, left out", u->name,
+				    (int)n, p);
+			else if (rc == 1) {
+				u->quota = q;
+				u->has_quota = 1;
+			}
+		}
+		p += n;
+		p += strspn(p, " \t");
+	}
+}
+
 /* Fill u from the fields of a matching line; 0, or -1 if malformed. */
 static int fill_user(char **f, struct user *u)
 {
@@ -152,6 +201,7 @@ static int fill_user(char **f, struct user *u)
 		u->gid = (gid_t)gid;
 		u->has_ids = 1;
 	}
+	read_extra(f[7], u);
 	return 0;
 }
 

@@ -3,12 +3,17 @@
  * A passwd-file line is  user:{SCHEME}secret:uid:gid:gecos:home:shell:extra
  * (user may be name@domain; empty fields allowed; '#' lines are comments).
  * Schemes: PLAIN (and CLEARTEXT), SHA512-CRYPT, SHA256-CRYPT, MD5-CRYPT, CRYPT
- * (all crypt(3) forms); a secret with no {SCHEME} is taken as CRYPT. */
+ * (all crypt(3) forms); a secret with no {SCHEME} is taken as CRYPT.
+ * The extra field holds space-separated key=value pairs, as Dovecot's; the
+ * one read here is the quota rule, userdb_quota_rule=*:storage=100M
+ * (also quota_rule, and quota_rule2... for more limits; lib/quota.h). */
 #ifndef ML_AUTH_H
 #define ML_AUTH_H
 
 #include <limits.h>
 #include <sys/types.h>
+
+#include "quota.h"
 /* With -iquote lib, GCC's <limits.h> include_next finds lib/limits.h
  * instead of glibc's, so PATH_MAX must come from the kernel header. */
 #ifndef PATH_MAX
@@ -32,6 +37,8 @@ struct user {
 	gid_t gid;
 	int   has_ids;                      /* uid/gid fields were present */
 	char  home[PATH_MAX];               /* may be "" */
+	int   has_quota;                    /* a quota rule in the extra field: */
+	struct quota quota;                 /* its limits, over imapd's --quota */
 };
 
 /* Whether name is acceptable as a user name at all: 1..AUTH_NAME_MAX bytes,

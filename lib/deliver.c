@@ -41,6 +41,7 @@ struct target {
 	const char *who;                    /* for messages */
 	char  prefix[MD_PREFIX_MAX];        /* Return-Path:, Delivered-To: */
 	char  sender[MD_SENDER_MAX + 1];
+	const struct quota *rule;           /* the user's own quota rule, or NULL */
 };
 
 /* The exit status for a failed system call: temporary unless retrying
@@ -111,15 +112,15 @@ static int write_maildir(const struct target *t, const struct md_msg *m, const c
 	return maildir_commit(&mm, NULL, name, cap);
 }
 
-/* Whether m would put the Maildir over its Maildir++ quota (only a
- * maildirsize with a limit line sets one; an unreadable one does not
- * stop the mail). */
+/* Whether m would put the Maildir over its Maildir++ quota (a user's own
+ * quota rule in the passwd-file, else a maildirsize with a limit line
+ * sets one; an unreadable one does not stop the mail). */
 static int over_quota(const struct target *t, const struct md_msg *m)
 {
 	struct quota q;
+	int rc = t->rule ? quota_get_user(t->path, t->rule, &q) : quota_get(t->path, NULL, &q);
 
-	return quota_get(t->path, NULL, &q) == 1 &&
-	    quota_exceeded(&q, strlen(t->prefix) + m->len, 1);
+	return rc == 1 && quota_exceeded(&q, strlen(t->prefix) + m->len, 1);
 }
 
 /* Pick the Maildir: .Junk for spam, the +folder if it exists, else INBOX. */
@@ -402,6 +403,8 @@ static int deliver_user(const struct md_opts *o, const struct md_msg *m, const c
 	else
 		detail_of(rcpt, &u, t.folder, sizeof t.folder);
 	set_prefix(&t, sender, add_dt ? rcpt : NULL);
+	if (u.has_quota)
+		t.rule = &u.quota;
 	return store_as(o, &t, m, &u);
 }
 

@@ -54,6 +54,66 @@ int quota_parse_option(const char *arg, struct quota *def)
 	return *p == '\0' ? 0 : -1;
 }
 
+/* A rule's size: digits and a unit (none: unit bytes each); -1 if
+ * malformed or too large. */
+static int parse_rule_size(const char *p, uint64_t unit, uint64_t *v)
+{
+	const char *e;
+
+	if (parse_size(p, &e, v) < 0)
+		return -1;
+	switch (*e) {
+	case '\0': break;
+	case 'B': case 'b': unit = 1; e++; break;
+	case 'K': case 'k': unit = (uint64_t)1 << 10; e++; break;
+	case 'M': case 'm': unit = (uint64_t)1 << 20; e++; break;
+	case 'G': case 'g': unit = (uint64_t)1 << 30; e++; break;
+	case 'T': case 't': unit = (uint64_t)1 << 40; e++; break;
+	default: return -1;
+	}
+	if (*e != '\0' || *v > UINT64_MAX / unit)
+		return -1;
+	*v *= unit;
+	return 0;
+}
+
+int quota_parse_rule(const char *rule, struct quota *q)
+{
+	char buf[QUOTA_RULE_MAX + 1], *save = NULL, *lim;
+	struct quota r = *q;
+	int any = 0, backend = 0;
+
+	if (strlen(rule) > QUOTA_RULE_MAX || strncmp(rule, "*:", 2) != 0)
+		return strchr(rule, ':') != NULL && strlen(rule) <= QUOTA_RULE_MAX ? 0 : -1;
+	memcpy(buf, rule + 2, strlen(rule + 2) + 1);
+	for (lim = strtok_r(buf, ":", &save); lim != NULL; lim = strtok_r(NULL, ":", &save)) {
+		if (strcmp(lim, "ignore") == 0)
+			return 0;
+		if (strncmp(lim, "storage=", 8) == 0) {
+			if (parse_rule_size(lim + 8, 1024, &r.max_bytes) < 0)
+				return -1;
+		} else if (strncmp(lim, "bytes=", 6) == 0) {
+			if (parse_rule_size(lim + 6, 1, &r.max_bytes) < 0)
+				return -1;
+		} else if (strncmp(lim, "messages=", 9) == 0) {
+			const char *e;
+
+			if (parse_size(lim + 9, &e, &r.max_count) < 0 || *e != '\0')
+				return -1;
+		} else if (strncmp(lim, "backend=", 8) == 0) {
+			backend = 1;    /* the backend's own words: none here */
+			continue;
+		} else {
+			return -1;
+		}
+		any = 1;
+	}
+	if (!any)
+		return backend ? 0 : -1;
+	*q = r;
+	return 1;
+}
+
 /* The limit line "NNNS,MMMC" (items in any order, either missing); -1 if
  * it is not one. */
 static int parse_limits(const char *line, struct quota *q)
@@ -228,6 +288,29 @@ int quota_get(const char *root, const struct quota *def, struct quota *q)
 		q->max_count = def->max_count;
 	}
 	return q->max_bytes || q->max_count ? 1 : 0;
+}
+
+int quota_get_user(const char *root, const struct quota *rule, struct quota *q)
+{
+	int rc;
+
+	memset(q, 0, sizeof *q);
+	if (rule->max_bytes == 0 && rule->max_count == 0)
+		return 0;
+	if ((rc = read_file(root, q)) < 0)
+		return -1;
+	if (rc != 1 || q->bytes < 0 || q->count < 0 || q->max_bytes != rule->max_bytes ||
+	    q->max_count != rule->max_count) {
+		/* a sound file under another limit line keeps its usage */
+		int sound = rc == 1 && q->bytes >= 0 && q->count >= 0;
+
+		q->max_bytes = rule->max_bytes;
+		q->max_count = rule->max_count;
+		if (!sound && recount(root, q) < 0)
+			return -1;
+		rewrite(root, q);       /* a failed cache is recounted next time */
+	}
+	return 1;
 }
 
 int quota_refresh(const char *root)

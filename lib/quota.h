@@ -15,6 +15,7 @@
 
 #define QUOTA_FILE      "maildirsize"
 #define QUOTA_FILE_MAX  5120    /* Maildir++: recalculate once it is larger */
+#define QUOTA_RULE_MAX  256     /* a rule "*:storage=N:messages=N" is far shorter */
 
 struct quota {
 	uint64_t max_bytes, max_count;  /* 0: no limit of that kind */
@@ -25,12 +26,31 @@ struct quota {
  * suffix; a count) as given to --quota; 0 on success, -1 if malformed. */
 int quota_parse_option(const char *arg, struct quota *def);
 
+/* A Dovecot quota rule, the value of a passwd-file's userdb_quota_rule
+ * extra field: "*:storage=100M", "*:bytes=N", "*:messages=N", or several
+ * limits "*:storage=1G:messages=1000".  storage counts KiB without a unit
+ * (B, K, M, G or T; Dovecot's), bytes counts bytes.  The limits it names
+ * are set in q (0: no limit of that kind), the others left alone.  A rule
+ * for one mailbox only ("Trash:storage=+10M"), "*:ignore" or one that
+ * only speaks to Dovecot's backend ("*:backend=...") is not ours:
+ * 0 with q untouched.  1 if the rule set a limit, -1 if malformed
+ * (relative "+N" and "N%" limits included: there is no global rule here
+ * to be relative to). */
+int quota_parse_rule(const char *rule, struct quota *q);
+
 /* The quota of the Maildir at root: the limit line of its maildirsize, or
  * def's limits (def NULL: none) when it has none; the usage from the file,
  * recalculated (and the file written again, if there is a limit) when it
  * is missing or too long.  1: a limit applies, 0: no quota (usage then
  * not counted when the file is missing), -1 on an error (errno set). */
 int quota_get(const char *root, const struct quota *def, struct quota *q);
+
+/* The quota of the Maildir at root for a user with its own limits (a
+ * passwd-file quota rule): they win over maildirsize's limit line, and
+ * the file is written again with them when it says otherwise (so the other
+ * Maildir++ tools see the same).  Limits of 0 and 0: no quota.  As
+ * quota_get. */
+int quota_get_user(const char *root, const struct quota *rule, struct quota *q);
 
 /* Whether adding bytes and count messages would go over q's limits. */
 int quota_exceeded(const struct quota *q, uint64_t bytes, uint64_t count);

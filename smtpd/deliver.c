@@ -333,7 +333,7 @@ static void mda_argv(const struct config *cfg, char *words, const char *sender,
 	size_t n = 0;
 	const char *base;
 
-	for (char *t = strtok(words, " \t"); t && n < MDA_ARGS_MAX - 14; t = strtok(NULL, " \t"))
+	for (char *t = strtok(words, " \t"); t && n < MDA_ARGS_MAX - 15; t = strtok(NULL, " \t"))
 		argv[n++] = t;
 	base = n > 0 && strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : n > 0 ? argv[0] : "";
 	if (cfg->aliases && strcmp(base, "maildeliver") == 0) {
@@ -347,6 +347,8 @@ static void mda_argv(const struct config *cfg, char *words, const char *sender,
 	}
 	if (cfg->no_forward && strcmp(base, "maildeliver") == 0)
 		argv[n++] = "--no-forward";
+	if (cfg->quota_bounce && strcmp(base, "maildeliver") == 0)
+		argv[n++] = "--quota-bounce";
 	argv[n++] = "-f";
 	argv[n++] = (char *)sender;
 	if (cfg->users) {
@@ -405,7 +407,7 @@ static int local_run(struct local_job *j)
 	    .lock_wait = MBOX_LOCK_SECS, .max_size = MD_SIZE_MAX, .err = j->err,
 	    .become = j->become, .aliases = j->cfg->aliases, .alias_local = alias_domain_local,
 	    .alias_ctx = j->cfg, .remote_ok = 1, .no_forward = j->cfg->no_forward,
-	    .relay_cmd = j->cfg->smtp_send };
+	    .relay_cmd = j->cfg->smtp_send, .quota_bounce = j->cfg->quota_bounce };
 	char *rcpts[1] = { (char *)j->rcpt };
 	struct md_msg m;
 	int rc;
@@ -453,13 +455,42 @@ int local_deliver(const struct config *cfg, const char *sender, const char *rcpt
 	return rc;
 }
 
+/* Whether the first line of the delivery's complaint, e[0..n), says the
+ * mailbox is over its quota: lib/deliver's (and maildeliver's) "mailbox
+ * full: quota exceeded", or dovecot-lda's "Quota exceeded (mailbox for
+ * user is full)". */
+static int says_quota(const char *e, int n)
+{
+	static const char *const words[] = { "quota exceeded", "mailbox full" };
+
+	for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+		size_t k = strlen(words[w]);
+
+		for (int i = 0; i + (int)k <= n; i++)
+			if (strncasecmp(e + i, words[w], k) == 0)
+				return 1;
+	}
+	return 0;
+}
+
 /* Map the MDA's exit status to a reply (sysexits, as Postfix's pipe does:
- * unknown statuses are temporary, so mail is retried rather than lost). */
+ * unknown statuses are temporary, so mail is retried rather than lost).
+ * A mailbox over its quota gets RFC 3463's X.2.2 "mailbox full" with the
+ * RFC 5321 codes for storage: 452 for now, 552 for good (--quota-bounce). */
 static void mda_result(struct rcpt *r, int st, const struct buf *err)
 {
 	const char *e = err->p ? err->p : "";
 	int elen = (int)strcspn(e, "\n");
 
+	if (st != 0 && st != EX_NOUSER && says_quota(e, elen)) {
+		int now = st != EX_USAGE && st != EX_DATAERR && st != EX_NOHOST &&
+		    st != EX_UNAVAILABLE && st != EX_NOPERM;
+
+		r->code = now ? 452 : 552;
+		snprintf(r->reply, sizeof r->reply, "%s <%s>: mailbox full%s",
+		    now ? "4.2.2" : "5.2.2", r->addr, now ? ", try again later" : "");
+		return;
+	}
 	switch (st) {
 	case 0:
 		r->code = 250;

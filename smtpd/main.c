@@ -24,7 +24,7 @@ enum {
 	O_DOMAINS, O_RELAYFROM, O_QUEUE, O_MDA, O_LMTP, O_SUBMISSION, O_MAXSIZE, O_MAXRCPT,
 	O_TIMEOUT, O_DATATIMEOUT, O_USER, O_DNSBL, O_DNS, O_GREYLIST, O_GREYDELAY, O_FILTER,
 	O_SMTPSEND, O_MAXUSE, O_MAXHOPS, O_AUTHRES, O_AUTHRESPOL, O_DKIMSIGN,
-	O_ALIASES, O_EXPN, O_NOFORWARD, O_LISTHDRS
+	O_ALIASES, O_EXPN, O_NOFORWARD, O_LISTHDRS, O_QUOTABOUNCE
 };
 enum { O_PERCLIENT = 300 };
 
@@ -68,6 +68,7 @@ static const struct option opts[] = {
 	{ "expn",           no_argument,       NULL, O_EXPN },
 	{ "no-forward",     no_argument,       NULL, O_NOFORWARD },
 	{ "list-headers",   no_argument,       NULL, O_LISTHDRS },
+	{ "quota-bounce",   no_argument,       NULL, O_QUOTABOUNCE },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -85,6 +86,7 @@ static void usage(FILE *f)
 	    "             [--authres] [--authres-policy]\n"
 	    "             [--dkim-sign DOMAIN:SELECTOR:KEYFILE]\n"
 	    "             [--aliases FILE] [--expn] [--no-forward] [--list-headers]\n"
+	    "             [--quota-bounce]\n"
 	    "Receive mail over SMTP (RFC 5321) or LMTP (RFC 2033) on stdin/stdout (inetd\n"
 	    "mode) or on the -l addresses, deliver local domains (in-process, as maildeliver\n"
 	    "does, or with --mda CMD) and queue the rest for smtp-send --queue.  See smtpd(8).\n");
@@ -384,6 +386,7 @@ static void option(struct config *c, int o, char *arg)
 	case O_EXPN: c->expn = 1; break;
 	case O_NOFORWARD: c->no_forward = 1; break;
 	case O_LISTHDRS: c->list_headers = 1; break;
+	case O_QUOTABOUNCE: c->quota_bounce = 1; break;
 	default: usage(stderr); exit(EX_USAGE);
 	}
 }

@@ -88,6 +88,7 @@ struct config {
 	int    expn;                    /* --expn: EXPN lists a list's members */
 	int    no_forward;              /* --no-forward: ignore ~/.forward */
 	int    list_headers;            /* --list-headers: List-Id and friends on list copies */
+	int    quota_bounce;            /* --quota-bounce: over quota is 552 5.2.2, not 452 4.2.2 */
 };
 
 /* Session states (a bit each, so the command table can list several). */

@@ -2,7 +2,9 @@
 # imapd's QUOTA (RFC 9208) on the Maildir++ maildirsize file, driven by
 # Python's imaplib over loopback: the figures against the Maildir's real
 # bytes and count, APPEND/COPY over quota refused with nothing left behind,
-# SETQUOTA refused, and a maildirsize written by hand as Dovecot writes it.
+# SETQUOTA refused, a maildirsize written by hand as Dovecot writes it,
+# STATUS DELETED and DELETED-STORAGE, and a user's own quota rule in the
+# passwd-file's extra field (Dovecot's userdb_quota_rule).
 
 load helpers
 PORT_BASE=39000
@@ -39,9 +41,9 @@ pyimap() {
 	import imaplib, os, re, math
 	MD = os.environ["MD"]
 	class C:
-	    def __init__(self):
+	    def __init__(self, user="bob", pw="secret"):
 	        self.m = imaplib.IMAP4("127.0.0.1", int(os.environ["PORT"]))
-	        self.m.login("bob", "secret")
+	        self.m.login(user, pw)
 	        self.n = 0
 	    def cmd(self, text, want=b"OK"):
 	        self.n += 1
@@ -230,4 +232,102 @@ pyimap() {
 	b, n = real()
 	assert n == 1 and quota(c) == (math.ceil(b / 1024), 1024, n, 10), (quota(c), b, n)
 	EOF_
+}
+
+@test "imapd-quota: STATUS DELETED and DELETED-STORAGE (RFC 9208 4.2) say what an EXPUNGE gives back" {
+	start_imapd --quota 100K,10
+	pyimap <<-'EOF_'
+	# an IMAP4rev1 session: no ENABLE needed, QUOTA=RES-* asks for them
+	typ, data = c.m.status("INBOX", "(DELETED DELETED-STORAGE)")
+	assert typ == "OK" and data == [b'"INBOX" (DELETED 0 DELETED-STORAGE 0)'], data
+	c.append("INBOX", b"Subject: big\r\n\r\n" + b"y" * 5000 + b"\r\n")
+	c.append("INBOX", b"Subject: small\r\n\r\nsmall\r\n")
+	c.cmd("SELECT INBOX")
+	c.cmd("STORE 1:2 +FLAGS.SILENT (\\Deleted)")
+	# the stored bytes of the two \Deleted files, in KiB rounded up
+	files = sorted(os.listdir(MD + "/cur") + os.listdir(MD + "/new"))
+	sizes = []
+	for sub in ("cur", "new"):
+	    for f in os.listdir(os.path.join(MD, sub)):
+	        if re.search(r":2,[A-Z]*T", f):
+	            sizes.append(os.path.getsize(os.path.join(MD, sub, f)))
+	assert len(sizes) == 2, files
+	want = math.ceil(sum(sizes) / 1024)
+	r = c.cmd("STATUS INBOX (MESSAGES DELETED DELETED-STORAGE)")
+	assert b'* STATUS "INBOX" (MESSAGES 3 DELETED 2 DELETED-STORAGE %d)' % want in r, (r, want)
+	assert want == 5, want         # 5,043 bytes
+	r = c.cmd("STATUS Sent (deleted-storage deleted)")
+	assert b'* STATUS "Sent" (DELETED-STORAGE 0 DELETED 0)' in r, r
+	before = quota(c)[0]
+	c.cmd("EXPUNGE")
+	after = quota(c)[0]
+	assert before - after in (want - 1, want), (before, after, want)
+	r = c.cmd("STATUS INBOX (DELETED DELETED-STORAGE)")
+	assert b'(DELETED 0 DELETED-STORAGE 0)' in r, r
+	c.cmd("STATUS INBOX (DELETED-STORAGES)", want=b"BAD")
+	EOF_
+}
+
+@test "imapd-quota: a user's quota rule in the passwd-file wins over --quota and maildirsize; maildeliver and imapd agree" {
+	AMD=$BATS_TEST_TMPDIR/home/alice/Maildir
+	mkdir -p "$AMD"/{cur,new,tmp}
+	echo "alice:{PLAIN}alicepw:$IDS::$BATS_TEST_TMPDIR/home/alice::" >> users
+	start_imapd --quota 100K,10
+	# before bob has a rule: --quota's limits, written into his maildirsize
+	pyimap <<-'EOF_'
+	b, n = real()
+	assert quota(c) == (math.ceil(b / 1024), 100, n, 10), quota(c)
+	assert open(MD + "/maildirsize").readline() == "102400S,10C\n"
+	EOF_
+	# Dovecot's passwd-file extra field; the file is read at each login
+	sed -i "s|^bob:.*|&userdb_quota_rule=*:storage=5K userdb_quota_rule2=*:messages=3 userdb_mail=ignored|" users
+	grep -q 'quota_rule2' users
+	pyimap <<-'EOF_'
+	b, n = real()
+	assert quota(c) == (math.ceil(b / 1024), 5, n, 3), (quota(c), b, n)
+	r = c.cmd('GETQUOTA ""')
+	assert b'* QUOTA "" (STORAGE %d 5 MESSAGE %d 3)' % (math.ceil(b / 1024), n) in r, r
+	# the rule is in the file now, for every Maildir++ tool, usage kept
+	assert open(MD + "/maildirsize").readline() == "5120S,3C\n"
+	before = real()
+	r = c.cmd("APPEND INBOX " + lit("Subject: big\r\n\r\n" + "z" * 3000), want=b"NO")
+	assert b"[OVERQUOTA]" in r and real() == before, r
+	c.append("INBOX", b"Subject: a\r\n\r\na\r\n")
+	r = c.cmd("APPEND INBOX " + lit("Subject: b\r\n\r\nb\r\n"), want=b"NO")
+	assert b"[OVERQUOTA]" in r, r
+	tmp_empty()
+	# alice has no rule: --quota's limits, and room for the big message
+	a = C("alice", "alicepw")
+	r = a.cmd("GETQUOTAROOT INBOX")
+	assert re.search(rb'^\* QUOTA "" \(STORAGE 0 100 MESSAGE 0 10\)\r$', r, re.M), r
+	a.append("INBOX", b"Subject: big\r\n\r\n" + b"z" * 3000 + b"\r\n")
+	r = a.cmd("GETQUOTAROOT INBOX")
+	assert re.search(rb'^\* QUOTA "" \(STORAGE 3 100 MESSAGE 1 10\)\r$', r, re.M), r
+	EOF_
+	# maildeliver reads the same rule: bob (3 messages of 3) is full, alice is not
+	printf 'Subject: by maildeliver\n\nhello\n' > small.eml
+	run maildeliver --users users bob < small.eml
+	echo "$output"
+	[ "$status" -eq 75 ]
+	[[ "$output" == *"quota exceeded (4.2.2)"* ]]
+	run maildeliver --users users --quota-bounce bob < small.eml
+	[ "$status" -eq 69 ]
+	run maildeliver --users users alice < small.eml
+	[ "$status" -eq 0 ]
+	[ "$(ls "$AMD/new" | wc -l)" -eq 1 ]
+	# storage=0 is no limit at all (Dovecot's), over --quota too; a rule for
+	# one mailbox only is not ours; a malformed one is left out, with a warning
+	sed -i "s|^bob:.*|bob:{PLAIN}secret:$IDS::$BATS_TEST_TMPDIR/home/bob::|; s|^alice:.*|&quota_rule=*:storage=0 quota_rule2=Trash:storage=+1M|" users
+	echo "carol:{PLAIN}carolpw:$IDS::$BATS_TEST_TMPDIR/home/carol::userdb_quota_rule=*:storage=lots" >> users
+	mkdir -p "$BATS_TEST_TMPDIR/home/carol/Maildir"/{cur,new,tmp}
+	fix_perms
+	pyimap <<-'EOF_'
+	a = C("alice", "alicepw")
+	r = a.cmd("GETQUOTAROOT INBOX")
+	assert re.search(rb'^\* QUOTAROOT "?INBOX"?\r$', r, re.M) and b"* QUOTA " not in r, r
+	k = C("carol", "carolpw")
+	r = k.cmd("GETQUOTAROOT INBOX")
+	assert re.search(rb'^\* QUOTA "" \(STORAGE 0 100 MESSAGE 0 10\)\r$', r, re.M), r
+	EOF_
+	grep -q 'carol: quota rule userdb_quota_rule=\*:storage=lots: not understood' imapd.log
 }

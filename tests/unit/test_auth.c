@@ -36,7 +36,11 @@ static void setup(void)
 	    "erin:" H6 ":1005:1005::/home/erin\n"
 	    "frank:{WEIRD}x:1:1::/x\n"
 	    "grace:{PLAIN}p:ass:w:0:0::/g\n"
-	    "nohash:{SHA512-CRYPT}!locked:1:1::/n\n", f);
+	    "nohash:{SHA512-CRYPT}!locked:1:1::/n\n"
+	    "heidi:{PLAIN}h:1006:1006::/home/heidi::userdb_mail=maildir:~/M "
+	    "userdb_quota_rule=*:storage=10M\tuserdb_quota_rule2=*:messages=50 nopassword\n"
+	    "ivan:{PLAIN}i:1007:1007::/home/ivan::  quota_rule=*:bytes=1G quota_rule3=*:storage=x "
+	    "userdb_quota_rule_x=*:storage=1 quota_rule4=Trash:storage=+1M\n", f);
 	fclose(f);
 }
 
@@ -110,6 +114,20 @@ START_TEST(lookup_file)
 	ck_assert_int_eq(auth_lookup(pwfile, "../alice", &u), 0);
 	ck_assert_int_eq(auth_lookup(pwfile, "", &u), 0);
 	ck_assert_int_eq(auth_lookup("/nonexistent/passwd", "alice", &u), -1);
+	/* quota rules in the extra field (Dovecot's userdb_quota_rule) */
+	ck_assert_int_eq(auth_lookup(pwfile, "alice", &u), 1);
+	ck_assert_int_eq(u.has_quota, 0);
+	ck_assert_int_eq(auth_lookup(pwfile, "dave", &u), 1);
+	ck_assert_int_eq(u.has_quota, 0);
+	ck_assert_int_eq(auth_lookup(pwfile, "heidi", &u), 1);
+	ck_assert_int_eq(u.has_quota, 1);
+	ck_assert(u.quota.max_bytes == 10ULL << 20 && u.quota.max_count == 50);
+	ck_assert_str_eq(u.home, "/home/heidi");
+	/* a malformed rule, a key that only starts like one, and a rule for
+	 * one mailbox are left out; the good one stays */
+	ck_assert_int_eq(auth_lookup(pwfile, "ivan", &u), 1);
+	ck_assert_int_eq(u.has_quota, 1);
+	ck_assert(u.quota.max_bytes == 1ULL << 30 && u.quota.max_count == 0);
 	/* A malformed entry (uid "ass") is not a user. */
 	ck_assert_int_eq(auth_lookup(pwfile, "grace", &u), 0);
 }

@@ -117,6 +117,72 @@ START_TEST(file)
 }
 END_TEST
 
+/* Dovecot's quota rules, as a passwd-file's userdb_quota_rule gives them */
+START_TEST(rules)
+{
+	struct quota q;
+
+	memset(&q, 0, sizeof q);
+	ck_assert_int_eq(quota_parse_rule("*:storage=100M", &q), 1);
+	ck_assert(q.max_bytes == 100ULL << 20 && q.max_count == 0);
+	ck_assert_int_eq(quota_parse_rule("*:storage=512", &q), 1);      /* KiB */
+	ck_assert(q.max_bytes == 512 * 1024);
+	ck_assert_int_eq(quota_parse_rule("*:messages=30", &q), 1);     /* storage kept */
+	ck_assert(q.max_bytes == 512 * 1024 && q.max_count == 30);
+	ck_assert_int_eq(quota_parse_rule("*:bytes=1000:messages=0", &q), 1);
+	ck_assert(q.max_bytes == 1000 && q.max_count == 0);
+	ck_assert_int_eq(quota_parse_rule("*:storage=2G:messages=7", &q), 1);
+	ck_assert(q.max_bytes == 2ULL << 30 && q.max_count == 7);
+	ck_assert_int_eq(quota_parse_rule("*:bytes=1T", &q), 1);
+	ck_assert(q.max_bytes == 1ULL << 40);
+	ck_assert_int_eq(quota_parse_rule("*:storage=10b", &q), 1);
+	ck_assert(q.max_bytes == 10);
+	ck_assert_int_eq(quota_parse_rule("*:backend=x:storage=0", &q), 1);
+	ck_assert(q.max_bytes == 0 && q.max_count == 7);
+	/* not ours: q untouched */
+	ck_assert_int_eq(quota_parse_rule("Trash:storage=+100M", &q), 0);
+	ck_assert_int_eq(quota_parse_rule("*:ignore", &q), 0);
+	ck_assert_int_eq(quota_parse_rule("*:backend=x", &q), 0);
+	ck_assert(q.max_bytes == 0 && q.max_count == 7);
+	/* malformed: q untouched */
+	const char *bad[] = { "", "*", "*:", "storage=1M", "*:storage=", "*:storage=1X",
+	    "*:storage=+1M", "*:storage=10%", "*:messages=1k", "*:storage=99999999999999999999",
+	    "*:storage=99999999999T", "*:dirs=3" };
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_msg(quota_parse_rule(bad[i], &q) == -1, "%s", bad[i]);
+	ck_assert(q.max_bytes == 0 && q.max_count == 7);
+}
+END_TEST
+
+/* A user's own limits win over maildirsize's limit line and are written */
+START_TEST(user_rule)
+{
+	char root[64], p[600], line[64];
+	struct quota q, rule = { 4096, 3, 0, 0 }, none = { 0, 0, 0, 0 };
+	FILE *f;
+
+	make_maildir(root, sizeof root);
+	ck_assert_int_eq(quota_get_user(root, &none, &q), 0);
+	/* no file: counted, written with the rule's limits */
+	ck_assert_int_eq(quota_get_user(root, &rule, &q), 1);
+	ck_assert(q.bytes == 150 && q.count == 2 && q.max_bytes == 4096 && q.max_count == 3);
+	/* another limit line: the rule wins, the file's usage is kept */
+	write_file(root, "1000000S\n160 2\n");
+	ck_assert_int_eq(quota_get_user(root, &rule, &q), 1);
+	ck_assert(q.bytes == 160 && q.count == 2 && q.max_bytes == 4096 && q.max_count == 3);
+	snprintf(p, sizeof p, "%s/maildirsize", root);
+	ck_assert_ptr_nonnull(f = fopen(p, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+	fclose(f);
+	ck_assert_str_eq(line, "4096S,3C\n");
+	ck_assert_int_eq(quota_get(root, NULL, &q), 1);
+	ck_assert(q.bytes == 160 && q.max_bytes == 4096 && q.max_count == 3);
+	/* storage=0 and messages=0: no quota, whatever the file says */
+	ck_assert_int_eq(quota_get_user(root, &none, &q), 0);
+	cleanup(root);
+}
+END_TEST
+
 START_TEST(roots)
 {
 	char out[64];
@@ -140,6 +206,8 @@ int main(void)
 
 	tcase_add_test(tc, option);
 	tcase_add_test(tc, file);
+	tcase_add_test(tc, rules);
+	tcase_add_test(tc, user_rule);
 	tcase_add_test(tc, roots);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
