@@ -81,13 +81,9 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 		return -1;
 	rg = xcalloc(set.n ? set.n : 1, sizeof *rg);
 	for (size_t i = 0; i < set.n; i++) {
-		uint32_t lo = set.r[i].lo ? set.r[i].lo : max, hi = set.r[i].hi ? set.r[i].hi : max;
+		uint32_t lo, hi;
 
-		if (lo > hi) {
-			uint32_t t = lo;
-			lo = hi;
-			hi = t;
-		}
+		seqset_range(&set, i, max, &lo, &hi);
 		if (!s->uid && (hi > max || lo == 0)) {
 			seqset_free(&set);
 			free(rg);

@@ -267,14 +267,9 @@ static void range_within(struct uid_range **v, size_t *n, size_t *cap, uint32_t 
 		return;
 	}
 	for (size_t i = 0; i < within->n; i++) {
-		uint32_t a = within->r[i].lo ? within->r[i].lo : max;
-		uint32_t b = within->r[i].hi ? within->r[i].hi : max;
+		uint32_t a, b;
 
-		if (a > b) {
-			uint32_t t = a;
-			a = b;
-			b = t;
-		}
+		seqset_range(within, i, max, &a, &b);
 		if (a < lo)
 			a = lo;
 		if (b > hi)
