@@ -83,6 +83,30 @@ fix_perms() {
 	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
 }
 
+# start_imapd [ARGS...]: imapd on a free loopback port, exported as PORT,
+# with the test's ./users and no delay after a wrong password; its stderr
+# goes to $BATS_TEST_TMPDIR/imapd.log (appended: a test may start two).
+start_imapd() {
+	PORT=$(free_port)
+	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 "$@" \
+		2>>"$BATS_TEST_TMPDIR/imapd.log"
+	wait_port "$PORT"
+	export PORT
+}
+
+# imap_pylib: the Python an imapd test's client starts with: imaplib, the
+# PORT of start_imapd, and session(), a connection logged in (as bob).
+imap_pylib() {
+	cat <<-'EOF'
+	import imaplib, os
+	port = int(os.environ["PORT"])
+	def session(user="bob", pw="secret"):
+	    M = imaplib.IMAP4("127.0.0.1", port)
+	    assert M.login(user, pw)[0] == "OK"
+	    return M
+	EOF
+}
+
 # A real xinetd on a free loopback port (left in PORT), run as the current
 # user, starting SERVER with ARGS for each connection as an administrator
 # would configure it: start_xinetd NAME SERVER [ARGS...].
