@@ -81,13 +81,9 @@ int resolve_set(struct session *s, const struct imap_arg *a, size_t **idx, size_
 		return -1;
 	rg = xcalloc(set.n ? set.n : 1, sizeof *rg);
 	for (size_t i = 0; i < set.n; i++) {
-		uint32_t lo = set.r[i].lo ? set.r[i].lo : max, hi = set.r[i].hi ? set.r[i].hi : max;
+		uint32_t lo, hi;
 
-		if (lo > hi) {
-			uint32_t t = lo;
-			lo = hi;
-			hi = t;
-		}
+		seqset_range(&set, i, max, &lo, &hi);
 		if (!s->uid && (hi > max || lo == 0)) {
 			seqset_free(&set);
 			free(rg);
@@ -424,30 +420,16 @@ static int collect_bytes(void *arg, const char *p, size_t n)
 	return 0;
 }
 
-/* The content of BINARY[sect] in out: the part's body with its transfer
- * encoding undone, text lines ending in CRLF as on the wire (base64 gives
- * bytes as they are); the whole message, or a multipart or message part,
- * as BODY[] gives it.  -1 for a part in an encoding we cannot undo. */
-static int binary_data(struct mdata *md, const char *sect, struct buf *out)
+int fetch_decoded_body(const struct mime_part *p, struct buf *out)
 {
-	struct mime_range r;
-	const struct mime_part *p;
+	struct buf raw = { 0 };
 
-	if (sect[0] == '\0') {
-		mime_wire_copy(md->p, md->len, out);
-		return 0;
-	}
-	if (mime_section(mroot(md), sect, &r) != SECT_OK)
-		return 0;
-	p = r.part;
-	if (mime_is_multipart(p) || mime_is_message(p) || p->enc == ENC_7BIT ||
-	    p->enc == ENC_8BIT || p->enc == ENC_BINARY) {
-		mime_wire_copy(md->p + r.off, r.len, out);
+	if (p->enc == ENC_7BIT || p->enc == ENC_8BIT || p->enc == ENC_BINARY) {
+		mime_wire_copy(p->base + p->body_off, p->end - p->body_off, out);
 		return 0;
 	}
 	if (p->enc != ENC_QP && p->enc != ENC_BASE64)
 		return -1;
-	struct buf raw = { 0 };
 	mime_decode(p, collect_bytes, &raw, NULL);
 	if (p->enc == ENC_QP)
 		mime_wire_copy(raw.p ? raw.p : "", raw.len, out);
@@ -455,6 +437,27 @@ static int binary_data(struct mdata *md, const char *sect, struct buf *out)
 		buf_add(out, raw.p ? raw.p : "", raw.len);
 	buf_free(&raw);
 	return 0;
+}
+
+/* The content of BINARY[sect] in out: a leaf's body decoded as
+ * fetch_decoded_body gives it; the whole message, or a multipart or
+ * message part, as BODY[] gives it.  -1 for a part in an encoding we
+ * cannot undo. */
+static int binary_data(struct mdata *md, const char *sect, struct buf *out)
+{
+	struct mime_range r;
+
+	if (sect[0] == '\0') {
+		mime_wire_copy(md->p, md->len, out);
+		return 0;
+	}
+	if (mime_section(mroot(md), sect, &r) != SECT_OK)
+		return 0;
+	if (mime_is_multipart(r.part) || mime_is_message(r.part)) {
+		mime_wire_copy(md->p + r.off, r.len, out);
+		return 0;
+	}
+	return fetch_decoded_body(r.part, out);
 }
 
 /* BINARY[sect]<o> literal8-or-literal / BINARY.SIZE[sect] n */

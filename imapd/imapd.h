@@ -133,6 +133,11 @@ void cmd_copy(struct session *s, struct imap_cmd *c);
  * ("/INBOX;UIDVALIDITY=5/;UID=3/;SECTION=1.TEXT/;PARTIAL=0.100", RFC 5092),
  * for CATENATE (RFC 4469); -1 if it names nothing here. */
 int fetch_url(struct session *s, const char *url, struct buf *out);
+/* Append the leaf p's body with its transfer encoding undone, as BINARY
+ * and URLAUTH=BINARY give it: quoted-printable text with CRLF line ends,
+ * base64 as its bytes are.  -1 for an encoding we cannot undo. */
+struct mime_part;
+int fetch_decoded_body(const struct mime_part *p, struct buf *out);
 
 /* For NOTIFY's MessageNew fetch-att (RFC 5465 5.2): FETCH items compiled
  * once (NULL: malformed, or MODSEQ), and the FETCH response for message idx. */

@@ -480,17 +480,21 @@ bad:
 	return -1;
 }
 
+void seqset_range(const struct seqset *set, size_t i, uint32_t max, uint32_t *lo, uint32_t *hi)
+{
+	uint32_t a = set->r[i].lo ? set->r[i].lo : max;
+	uint32_t b = set->r[i].hi ? set->r[i].hi : max;
+
+	*lo = a < b ? a : b;
+	*hi = a < b ? b : a;
+}
+
 int seqset_has(const struct seqset *set, uint32_t v, uint32_t max)
 {
 	for (size_t i = 0; i < set->n; i++) {
-		uint32_t lo = set->r[i].lo ? set->r[i].lo : max;
-		uint32_t hi = set->r[i].hi ? set->r[i].hi : max;
+		uint32_t lo, hi;
 
-		if (lo > hi) {
-			uint32_t t = lo;
-			lo = hi;
-			hi = t;
-		}
+		seqset_range(set, i, max, &lo, &hi);
 		if (v >= lo && v <= hi)
 			return 1;
 	}

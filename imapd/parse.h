@@ -92,6 +92,8 @@ int seqset_parse(const char *s, struct seqset *set);
 /* Whether v is in set, with "*" standing for max (the largest number in
  * use); a range is taken in either order (RFC 3501 9, seq-range). */
 int seqset_has(const struct seqset *set, uint32_t v, uint32_t max);
+/* Range i of set as lo <= hi, "*" standing for max as in seqset_has. */
+void seqset_range(const struct seqset *set, size_t i, uint32_t max, uint32_t *lo, uint32_t *hi);
 void seqset_free(struct seqset *set);
 
 /* Modified UTF-7 mailbox names (RFC 3501 5.1.3).  Append the UTF-8 form of

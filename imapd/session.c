@@ -270,14 +270,9 @@ static void range_within(struct uid_range **v, size_t *n, size_t *cap, uint32_t 
 		return;
 	}
 	for (size_t i = 0; i < within->n; i++) {
-		uint32_t a = within->r[i].lo ? within->r[i].lo : max;
-		uint32_t b = within->r[i].hi ? within->r[i].hi : max;
+		uint32_t a, b;
 
-		if (a > b) {
-			uint32_t t = a;
-			a = b;
-			b = t;
-		}
+		seqset_range(within, i, max, &a, &b);
 		if (a < lo)
 			a = lo;
 		if (b > hi)
@@ -952,11 +947,17 @@ static int session_end(struct session *s, int status)
 	return status;
 }
 
+/* What both halves of a separated session start from. */
+struct session_arg {
+	const struct imapd_opts *o;
+	const struct peer *peer;
+};
+
 /* Up to the login (in the login process when separated). */
-static int login_session(int rfd, int wfd, const struct peer *peer, const struct imapd_opts *o,
-    struct privsep *ps)
+static int login_session(int rfd, int wfd, struct privsep *ps, void *arg)
 {
-	struct session *s = session_new(rfd, wfd, peer, o);
+	const struct session_arg *sa = arg;
+	struct session *s = session_new(rfd, wfd, sa->peer, sa->o);
 
 	s->ps = ps;
 	conn_set_deadline(&s->conn, LOGIN_SECS);        /* until login */
@@ -972,18 +973,13 @@ static int login_session(int rfd, int wfd, const struct peer *peer, const struct
 	return session_end(s, 0);
 }
 
-struct post_arg {
-	const struct imapd_opts *o;
-	const struct peer *peer;
-};
-
 /* Separated, in the helper become the owner: the tagged reply to the
  * login, and the rest of the session, on the client handed over. */
 static int after_login(const struct privsep_handoff *h, const struct user *u, int became,
     void *arg)
 {
-	const struct post_arg *pa = arg;
-	struct session *s = session_new(h->rfd, h->wfd, pa->peer, pa->o);
+	const struct session_arg *sa = arg;
+	struct session *s = session_new(h->rfd, h->wfd, sa->peer, sa->o);
 	char tag[IMAP_TAG_MAX + 1];
 
 	privsep_preload(&s->conn, h);
@@ -1005,26 +1001,16 @@ static int after_login(const struct privsep_handoff *h, const struct user *u, in
 int imapd_session(int rfd, int wfd, const struct peer *peer, void *arg)
 {
 	const struct imapd_opts *o = arg;
-	struct post_arg pa = { o, peer };
+	struct session_arg sa = { o, peer };
 	struct privsep_cfg pc = { o->users, o->runas, o->hostname, peer->addr, o->auth_delay,
-	    after_login, &pa };
-	struct privsep ps;
+	    after_login, &sa };
 	struct session *s;
 	int status = 0;
 
-	switch (privsep_start(&pc, rfd, wfd, &ps, &status)) {
-	case PRIVSEP_DONE:
+	if (privsep_run(&pc, rfd, wfd, login_session, &status) == 0)
 		return status;
-	case PRIVSEP_LOGIN:
-		status = login_session(rfd, wfd, peer, o, &ps);
-		close(ps.fd);
-		return status;
-	case PRIVSEP_OFF:
-		return login_session(rfd, wfd, peer, o, NULL);
-	default:
-		s = session_new(rfd, wfd, peer, o);
-		untagged(s, "BYE Server misconfigured.");
-		s->user.name[0] = '\0';
-		return session_end(s, 1);
-	}
+	s = session_new(rfd, wfd, peer, o);
+	untagged(s, "BYE Server misconfigured.");
+	s->user.name[0] = '\0';
+	return session_end(s, 1);
 }

@@ -587,33 +587,6 @@ static void urldata_free(struct urldata *d)
 	buf_free(&d->bps);
 }
 
-static int collect(void *arg, const char *p, size_t n)
-{
-	buf_add(arg, p, n);
-	return 0;
-}
-
-/* Append the leaf p's body decoded: text (quoted-printable) with CRLF line
- * ends, base64 as its bytes are.  -1 for an encoding we cannot undo. */
-static int decoded_body(const struct mime_part *p, struct buf *out)
-{
-	struct buf raw = { 0 };
-
-	if (p->enc == ENC_7BIT || p->enc == ENC_8BIT || p->enc == ENC_BINARY) {
-		mime_wire_copy(p->base + p->body_off, p->end - p->body_off, out);
-		return 0;
-	}
-	if (p->enc != ENC_QP && p->enc != ENC_BASE64)
-		return -1;
-	mime_decode(p, collect, &raw, NULL);
-	if (p->enc == ENC_QP)
-		mime_wire_copy(raw.p ? raw.p : "", raw.len, out);
-	else
-		buf_add(out, raw.p ? raw.p : "", raw.len);
-	buf_free(&raw);
-	return 0;
-}
-
 /* Append the header h[0..n) with its Content-Transfer-Encoding now
  * "binary", as the decoded body below it is. */
 static void binary_header(const char *h, size_t n, struct buf *out)
@@ -649,7 +622,7 @@ static int convert(const struct mime_part *top, size_t from, size_t to, struct b
 			return -1;
 		mime_wire_copy(base + pos, p->off - pos, out);
 		binary_header(base + p->off, p->body_off - p->off, out);
-		decoded_body(p, out);
+		fetch_decoded_body(p, out);
 		pos = p->end;
 	}
 	mime_wire_copy(base + pos, to > pos ? to - pos : 0, out);
@@ -678,7 +651,7 @@ static void converted_sizes(struct mime_part *top, size_t from, size_t to, int l
 		if ((!leaf && (p->off < from || mime_is_multipart(p) || mime_is_message(p))) ||
 		    (p->enc != ENC_QP && p->enc != ENC_BASE64))
 			continue;
-		decoded_body(p, &d);
+		fetch_decoded_body(p, &d);
 		dsize = (long)d.len - (long)p->body_wire;
 		dlines = (long)count_lf(d.p, d.len) - (long)p->body_lines;
 		p->body_wire = d.len;
@@ -744,7 +717,7 @@ static int section_data(const struct iurl *u, const char *p, size_t len, int wan
 		if (r.spec != SPEC_BODY)
 			mime_wire_copy(p + r.off, r.len, &d->binary), d->binary_ok = 1;
 		else
-			d->binary_ok = (leaf ? decoded_body(pt, &d->binary) :
+			d->binary_ok = (leaf ? fetch_decoded_body(pt, &d->binary) :
 			    convert(pt, r.off, r.off + r.len, &d->binary)) == 0;
 		cut(u, &d->binary);
 	}

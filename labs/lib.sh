@@ -34,6 +34,8 @@ MAILLAB_USER=$LABS_DIR/bin/maillab-user
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 LAB_PORT_BASE=${LAB_PORT_BASE:-27000}
+# shellcheck source=labs/ports.sh
+. "$LABS_DIR/ports.sh"
 LAB_FAILS=0
 LAB_OKS=0
 LAB_PIDS=()
@@ -165,34 +167,10 @@ trap lab_stop_all EXIT
 
 # ---- network ---------------------------------------------------------------
 
-# port_open PORT [ADDR]: something accepts connections there.
-port_open() {
-	(exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null
-}
-
-# free_port [ADDR]: a free TCP port from LAB_PORT_BASE upwards.
-# port_claim PORT: mark PORT as handed out, so that the next free_port does
-# not give it again before the server it was meant for has bound it (two
-# calls in a row, with nothing listening yet, would otherwise return the same
-# port; imapd then holds it and smtpd's bind fails).  A claim is a file in
-# ${TMPDIR:-/tmp}/maillab-ports that counts for a minute; 1 if it is held.
-port_claim() {
-	local d=${TMPDIR:-/tmp}/maillab-ports
-	[ -d "$d" ] || { mkdir -p "$d" && chmod 1777 "$d"; } 2>/dev/null
-	[ -n "$(find "$d/$1" -mmin -1 2>/dev/null)" ] && return 1
-	(: > "$d/$1" && touch "$d/$1") 2>/dev/null
-	return 0
-}
+# port_open, port_claim and port_find are in ports.sh (shared with the tests
+# and the demo).  free_port [ADDR]: a free TCP port from LAB_PORT_BASE upwards.
 free_port() {
-	local p
-	for ((p = LAB_PORT_BASE + RANDOM % 3000; p < 65000; p++)); do
-		port_open "$p" "${1:-127.0.0.1}" && continue
-		[ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
-		port_claim "$p" || continue
-		echo "$p"
-		return 0
-	done
-	return 1
+	port_find "$LAB_PORT_BASE" 3000 "${1:-127.0.0.1}"
 }
 
 # wait_port PORT [SECS] [ADDR]: until something listens (bounded).

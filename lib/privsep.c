@@ -623,3 +623,23 @@ enum privsep_rc privsep_start(const struct privsep_cfg *cfg, int rfd, int wfd, s
 	free(h);
 	return PRIVSEP_DONE;
 }
+
+int privsep_run(const struct privsep_cfg *cfg, int rfd, int wfd, privsep_login_fn login,
+    int *status)
+{
+	struct privsep ps;
+
+	switch (privsep_start(cfg, rfd, wfd, &ps, status)) {
+	case PRIVSEP_DONE:
+		return 0;
+	case PRIVSEP_LOGIN:
+		*status = login(rfd, wfd, &ps, cfg->arg);
+		close(ps.fd);
+		return 0;
+	case PRIVSEP_OFF:
+		*status = login(rfd, wfd, NULL, cfg->arg);
+		return 0;
+	default:
+		return -1;
+	}
+}

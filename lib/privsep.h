@@ -124,6 +124,17 @@ enum privsep_rc {
 enum privsep_rc privsep_start(const struct privsep_cfg *cfg, int rfd, int wfd, struct privsep *ps,
     int *status);
 
+/* The pre-login part of a session, in the login process (ps NULL when not
+ * separated); arg is the cfg's.  Returns the exit status. */
+typedef int (*privsep_login_fn)(int rfd, int wfd, struct privsep *ps, void *arg);
+
+/* A whole session: split if root (privsep_start), then login in the login
+ * process, or here when there is nothing to separate; the cfg's post runs in
+ * the helper.  0 with *status set; -1 when it could not split (printed):
+ * the caller refuses the client in its protocol's words. */
+int privsep_run(const struct privsep_cfg *cfg, int rfd, int wfd, privsep_login_fn login,
+    int *status);
+
 /* Login process: ask the helper.  1 yes, 0 no, -1 the helper is gone. */
 int privsep_password(struct privsep *ps, const char *user, const char *pass);
 int privsep_apop(struct privsep *ps, const char *user, const char *hex);

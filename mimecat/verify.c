@@ -256,47 +256,61 @@ static int pgp_protocol(const struct mime_part *p)
 	return v && strcasecmp(v, "application/pgp-signature") == 0;
 }
 
-/* The first signed part's bytes in their signed form: CRLF line ends. */
-static const char *signed_bytes(const struct mime_part *body, struct buf *canon, size_t *n)
-{
-	const char *c = body->base + body->off;
+/* multipart/signed split in its two parts (RFC 1847 2.1). */
+struct signed_parts {
+	const char *body;       /* the first part's bytes in their signed form: */
+	size_t nbody;           /* CRLF line ends (in canon when they were not) */
+	struct buf sig;         /* the second part, its transfer encoding undone */
+	struct buf canon;
+};
 
-	*n = body->end - body->off;
-	if (mime_wire_len(c, *n) != *n) {
-		mime_wire_copy(c, *n, canon);
-		c = canon->p;
-		*n = canon->len;
+/* Split p into sp; -1 (said, and counted bad) without a second part. */
+static int split_signed(struct mc *mc, struct vctx *v, const struct mime_part *p,
+    const char *where, struct signed_parts *sp)
+{
+	const struct mime_part *body = p->child, *sig = body ? body->next : NULL;
+
+	memset(sp, 0, sizeof *sp);
+	if (sig == NULL) {
+		fprintf(mc->out, "%s: BAD signature: FAILED: multipart/signed without its two parts\n", where);
+		v->bad++;
+		return -1;
 	}
-	return c ? c : "";
+	mime_decode(sig, add_decoded, &sp->sig, NULL);
+	sp->body = body->base + body->off;
+	sp->nbody = body->end - body->off;
+	if (mime_wire_len(sp->body, sp->nbody) != sp->nbody) {
+		mime_wire_copy(sp->body, sp->nbody, &sp->canon);
+		sp->body = sp->canon.p ? sp->canon.p : "";
+		sp->nbody = sp->canon.len;
+	}
+	return 0;
+}
+
+static void signed_parts_free(struct signed_parts *sp)
+{
+	buf_free(&sp->sig);
+	buf_free(&sp->canon);
 }
 
 /* PGP/MIME (RFC 3156 5). */
 static void check_pgp_detached(struct mc *mc, struct vctx *v, const struct mime_part *p,
     const char *where)
 {
-	const struct mime_part *body = p->child, *sig = body ? body->next : NULL;
-	struct buf asc = { 0 }, canon = { 0 };
+	struct signed_parts sp;
 	struct pgp_result r;
-	const char *c;
-	size_t n;
 
-	if (sig == NULL) {
-		fprintf(mc->out, "%s: BAD signature: FAILED: multipart/signed without its two parts\n", where);
-		v->bad++;
+	if (split_signed(mc, v, p, where, &sp) < 0)
 		return;
-	}
-	mime_decode(sig, add_decoded, &asc, NULL);
-	c = signed_bytes(body, &canon, &n);
-	if (asc.len == 0) {
+	if (sp.sig.len == 0) {
 		memset(&r, 0, sizeof r);
 		snprintf(r.why, sizeof r.why, "the signature part is empty");
 	} else {
-		pgp_verify(asc.p, asc.len, c, n, &r);
+		pgp_verify(sp.sig.p, sp.sig.len, sp.body, sp.nbody, &r);
 	}
 	report_pgp(mc, v, where, &r);
 	pgp_result_free(&r);
-	buf_free(&asc);
-	buf_free(&canon);
+	signed_parts_free(&sp);
 }
 
 /* Whether text s[0..n) is clear-signed: the armor header line at a line start. */
@@ -347,25 +361,16 @@ static void walk(struct mc *mc, struct vctx *v, const struct mime_part *root,
 static void check_detached(struct mc *mc, struct vctx *v, const struct mime_part *p,
     const char *where)
 {
-	const struct mime_part *body = p->child, *sig = body ? body->next : NULL;
-	struct buf der = { 0 }, canon = { 0 };
+	struct signed_parts sp;
 	struct smime_result r;
-	const char *c;
-	size_t n;
 
-	if (sig == NULL) {
-		fprintf(mc->out, "%s: BAD signature: FAILED: multipart/signed without its two parts\n", where);
-		v->bad++;
+	if (split_signed(mc, v, p, where, &sp) < 0)
 		return;
-	}
-	mime_decode(sig, add_decoded, &der, NULL);
-	c = signed_bytes(body, &canon, &n);
-	smime_verify(v->store, (const unsigned char *)(der.p ? der.p : ""), der.len,
-	    c, n, &r, NULL);
+	smime_verify(v->store, (const unsigned char *)(sp.sig.p ? sp.sig.p : ""), sp.sig.len,
+	    sp.body, sp.nbody, &r, NULL);
 	report(mc, v, where, &r);
 	smime_result_free(&r);
-	buf_free(&der);
-	buf_free(&canon);
+	signed_parts_free(&sp);
 }
 
 /* Opaque signed-data: verify, then look for signatures in what it holds. */

@@ -907,10 +907,18 @@ static int session_end(struct session *s)
 	return status;
 }
 
+/* What both halves of a separated session start from. */
+struct session_arg {
+	const struct pop3d_cfg *cfg;
+	const struct peer *peer;
+};
+
 /* Up to the login (in the login process when separated). */
-static int login_session(int rfd, int wfd, const struct peer *peer, const struct pop3d_cfg *cfg,
-    struct privsep *ps)
+static int login_session(int rfd, int wfd, struct privsep *ps, void *arg)
 {
+	const struct session_arg *sa = arg;
+	const struct pop3d_cfg *cfg = sa->cfg;
+	const struct peer *peer = sa->peer;
 	struct session *s = session_new(rfd, wfd, peer, cfg);
 
 	s->ps = ps;
@@ -929,18 +937,13 @@ static int login_session(int rfd, int wfd, const struct peer *peer, const struct
 	return session_end(s);
 }
 
-struct post_arg {
-	const struct pop3d_cfg *cfg;
-	const struct peer *peer;
-};
-
 /* Separated, in the helper become the owner: TRANSACTION on the client
  * the login process handed over. */
 static int after_login(const struct privsep_handoff *h, const struct user *u, int became,
     void *arg)
 {
-	const struct post_arg *pa = arg;
-	struct session *s = session_new(h->rfd, h->wfd, pa->peer, pa->cfg);
+	const struct session_arg *sa = arg;
+	struct session *s = session_new(h->rfd, h->wfd, sa->peer, sa->cfg);
 
 	privsep_preload(&s->conn, h);
 	s->u = *u;
@@ -960,27 +963,17 @@ static int after_login(const struct privsep_handoff *h, const struct user *u, in
 int pop3d_session(int rfd, int wfd, const struct peer *peer, void *arg)
 {
 	const struct pop3d_cfg *cfg = arg;
-	struct post_arg pa = { cfg, peer };
+	struct session_arg sa = { cfg, peer };
 	struct privsep_cfg pc = { cfg->users, cfg->runas, cfg->hostname, peer->addr,
-	    AUTH_FAIL_DELAY, after_login, &pa };
-	struct privsep ps;
+	    AUTH_FAIL_DELAY, after_login, &sa };
 	struct session *s;
 	int status = 0;
 
-	switch (privsep_start(&pc, rfd, wfd, &ps, &status)) {
-	case PRIVSEP_DONE:
+	if (privsep_run(&pc, rfd, wfd, login_session, &status) == 0)
 		return status;
-	case PRIVSEP_LOGIN:
-		status = login_session(rfd, wfd, peer, cfg, &ps);
-		close(ps.fd);
-		return status;
-	case PRIVSEP_OFF:
-		return login_session(rfd, wfd, peer, cfg, NULL);
-	default:
-		s = session_new(rfd, wfd, peer, cfg);
-		reply(s, "-ERR [SYS/PERM] Server misconfigured, see the mail log");
-		conn_flush(&s->conn);
-		s->status = EXIT_FAILURE;
-		return session_end(s);
-	}
+	s = session_new(rfd, wfd, peer, cfg);
+	reply(s, "-ERR [SYS/PERM] Server misconfigured, see the mail log");
+	conn_flush(&s->conn);
+	s->status = EXIT_FAILURE;
+	return session_end(s);
 }

@@ -31,6 +31,12 @@ elif command -v smtpd > /dev/null; then BIN=$(dirname "$(command -v smtpd)")
 else BIN=$ROOT/bin
 fi
 PATH="$BIN:$PATH"
+# port_open, port_claim, port_find: the labs' ports.sh, in the source tree
+# or installed ($PREFIX/share/maillab/labs, maillab-demo being in $PREFIX/bin).
+PORTS_SH=$ROOT/labs/ports.sh
+[ -r "$PORTS_SH" ] || PORTS_SH=$ROOT/share/maillab/labs/ports.sh
+# shellcheck source=labs/ports.sh
+. "$PORTS_SH" || { echo "maillab-demo: $PORTS_SH: cannot read it" >&2; exit 1; }
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 PORT_BASE=${DEMO_PORT_BASE:-27800}
@@ -92,29 +98,7 @@ fail() { printf '   %s: %s\n' "$(t FAILED "ÉCHEC")" "$*"; FAILED=1; }
 good() { printf '   ok: %s\n' "$*"; }
 have() { [ -x "$BIN/$1" ]; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# port_claim PORT: mark PORT as handed out, so that the next free_port does
-# not give it again before the server it was meant for has bound it (two
-# calls in a row, with nothing listening yet, would otherwise return the same
-# port; imapd then holds it and smtpd's bind fails).  A claim is a file in
-# ${TMPDIR:-/tmp}/maillab-ports that counts for a minute; 1 if it is held.
-port_claim() {
-	local d=${TMPDIR:-/tmp}/maillab-ports
-	[ -d "$d" ] || { mkdir -p "$d" && chmod 1777 "$d"; } 2>/dev/null
-	[ -n "$(find "$d/$1" -mmin -1 2>/dev/null)" ] && return 1
-	(: > "$d/$1" && touch "$d/$1") 2>/dev/null
-	return 0
-}
-free_port() {
-	local p
-	for ((p = PORT_BASE + RANDOM % 100; p < 65000; p++)); do
-		port_open "$p" && continue
-		port_claim "$p" || continue
-		echo "$p"
-		return 0
-	done
-	return 1
-}
+free_port() { port_find "$PORT_BASE" 100; }
 wait_port() {
 	local i
 	for ((i = 0; i < WAIT_SECS * 20; i++)); do

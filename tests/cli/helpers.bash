@@ -11,34 +11,14 @@ export ROOT BIN PATH
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-# port_claim PORT: mark PORT as handed out, so that the next free_port does
-# not give it again before the server it was meant for has bound it (two
-# calls in a row, with nothing listening yet, would otherwise return the same
-# port; imapd then holds it and smtpd's bind fails).  A claim is a file in
-# ${TMPDIR:-/tmp}/maillab-ports that counts for a minute; 1 if it is held.
-port_claim() {
-	local d=${TMPDIR:-/tmp}/maillab-ports
-	[ -d "$d" ] || { mkdir -p "$d" && chmod 1777 "$d"; } 2>/dev/null
-	[ -n "$(find "$d/$1" -mmin -1 2>/dev/null)" ] && return 1
-	(: > "$d/$1" && touch "$d/$1") 2>/dev/null
-	return 0
-}
+# port_open, port_claim, port_find: the labs' (shared with the demo).
+# shellcheck source=labs/ports.sh
+. "$ROOT/labs/ports.sh"
 
 # A free TCP port on 127.0.0.1, from a range each test file can pick
 # (PORT_BASE) so that files running side by side do not collide.
 free_port() {
-	local base=${PORT_BASE:-20000} p
-	for ((p = base + RANDOM % 2000; p < 65000; p++)); do
-		# No socket may hold it at all: a port in the ephemeral range can be
-		# the local port of some outgoing connection, which refuses a
-		# connect (nothing listens) yet makes the server's bind fail.
-		[ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ] || continue
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null && port_claim "$p"; then
-			echo "$p"
-			return 0
-		fi
-	done
-	return 1
+	port_find "${PORT_BASE:-20000}" 2000
 }
 
 # Wait (at most $2 seconds, default 10) until something listens on 127.0.0.1:$1.
@@ -101,6 +81,30 @@ fix_perms() {
 	chown -R "${1:-65534:65534}" "$BATS_TEST_TMPDIR/home"
 	local d=$BATS_TEST_TMPDIR
 	while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+}
+
+# start_imapd [ARGS...]: imapd on a free loopback port, exported as PORT,
+# with the test's ./users and no delay after a wrong password; its stderr
+# goes to $BATS_TEST_TMPDIR/imapd.log (appended: a test may start two).
+start_imapd() {
+	PORT=$(free_port)
+	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 "$@" \
+		2>>"$BATS_TEST_TMPDIR/imapd.log"
+	wait_port "$PORT"
+	export PORT
+}
+
+# imap_pylib: the Python an imapd test's client starts with: imaplib, the
+# PORT of start_imapd, and session(), a connection logged in (as bob).
+imap_pylib() {
+	cat <<-'EOF'
+	import imaplib, os
+	port = int(os.environ["PORT"])
+	def session(user="bob", pw="secret"):
+	    M = imaplib.IMAP4("127.0.0.1", port)
+	    assert M.login(user, pw)[0] == "OK"
+	    return M
+	EOF
 }
 
 # A real xinetd on a free loopback port (left in PORT), run as the current

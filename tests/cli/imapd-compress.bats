@@ -71,12 +71,6 @@ teardown() {
 	no_sanitizer_report "$BATS_TEST_TMPDIR/imapd.log"
 }
 
-listen() {
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 "$@" 2>"$BATS_TEST_TMPDIR/imapd.log"
-	wait_port "$PORT"
-}
-
 # The session through compression: SELECT, FETCH, APPEND, a second COMPRESS.
 # $1: plain, starttls or tls.
 session() {
@@ -120,7 +114,7 @@ session() {
 }
 
 @test "COMPRESS DEFLATE: offered after login only; SELECT, FETCH, APPEND compressed; COMPRESSIONACTIVE" {
-	listen
+	start_imapd
 	run session plain
 	assert_success
 	assert_output "session ok"
@@ -133,11 +127,11 @@ session() {
 
 @test "COMPRESS DEFLATE after STARTTLS and under implicit TLS (compressed, then encrypted)" {
 	make_cert
-	listen --cert cert.pem --key key.pem
+	start_imapd --cert cert.pem --key key.pem
 	run session starttls
 	assert_success
 	assert_output "session ok"
-	listen --cert cert.pem --key key.pem --tls
+	start_imapd --cert cert.pem --key key.pem --tls
 	run session tls
 	assert_success
 	assert_output "session ok"
@@ -147,7 +141,7 @@ session() {
 # must answer the line with BAD (its line limit) and go on, its memory
 # bounded: the peak (VmHWM) of every imapd process stays under 64 MB.
 @test "a decompression bomb meets the line limit, not memory" {
-	listen
+	start_imapd
 	PYTHONPATH=$BATS_TEST_TMPDIR run timeout 120 "$PY" - "$PORT" "$(tail -1 pids)" <<-'EOF'
 	import os, sys, zlib, zimap
 	port, listener = int(sys.argv[1]), sys.argv[2]
@@ -232,7 +226,7 @@ mbsync_rc() {
 	n=2     # the messages on the server
 	for ssl in None IMAPS; do
 		rm -rf mbhome
-		if [ $ssl = IMAPS ]; then listen --cert cert.pem --key key.pem --tls; else listen; fi
+		if [ $ssl = IMAPS ]; then start_imapd --cert cert.pem --key key.pem --tls; else start_imapd; fi
 		mbsync_rc $ssl
 		HOME=$BATS_TEST_TMPDIR/mbhome run timeout 60 mbsync -D -c mbhome/rc -a
 		assert_success
@@ -249,7 +243,7 @@ mbsync_rc() {
 
 @test "offlineimap (imaplib2) with usecompression" {
 	command -v offlineimap >/dev/null || skip "offlineimap3 not installed"
-	listen -v
+	start_imapd -v
 	mkdir -p oi/local
 	cat > oi/rc <<-EOF
 	[general]
@@ -287,7 +281,7 @@ mbsync_rc() {
 # the plain LOGIN) are taken as compressed; IDLE waits and ends through the
 # compressed stream.
 @test "COMPRESS pipelined behind LOGIN, then IDLE ... DONE compressed" {
-	listen
+	start_imapd
 	run timeout 60 "$PY" - "$PORT" <<-'EOF'
 	import socket, sys, zlib
 	s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)

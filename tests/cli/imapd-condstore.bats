@@ -28,24 +28,14 @@ teardown() {
 	no_sanitizer_report "$BATS_TEST_TMPDIR/imapd.log"
 }
 
-listen() {
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 2>>"$BATS_TEST_TMPDIR/imapd.log"
-	wait_port "$PORT"
-}
-
 # The Python helpers every test uses: cmd() runs one command and returns
 # its tagged reply with the untagged responses it brought; modseqs() maps
 # UID -> MODSEQ out of FETCH responses.
 pylib() {
+	imap_pylib
 	cat <<-'EOF'
-	import imaplib, os, re, sys
+	import re, sys
 	imaplib.Commands.setdefault("ENABLE", ("AUTH", "SELECTED"))
-	port = int(os.environ["PORT"])
-	def session():
-	    M = imaplib.IMAP4("127.0.0.1", port)
-	    assert M.login("bob", "secret")[0] == "OK"
-	    return M
 	def cmd(M, name, *args, want="OK"):
 	    M.untagged_responses.clear()
 	    try:
@@ -80,7 +70,7 @@ pylib() {
 }
 
 @test "condstore: another session's and another program's changes come with a higher MODSEQ" {
-	listen
+	start_imapd
 	export PORT
 	"$PY" - <<-EOF
 	$(pylib)
@@ -149,7 +139,7 @@ pylib() {
 }
 
 @test "condstore: STORE UNCHANGEDSINCE leaves a message changed meanwhile and names it in [MODIFIED]" {
-	listen
+	start_imapd
 	export PORT
 	"$PY" - <<-EOF
 	$(pylib)
@@ -177,7 +167,7 @@ pylib() {
 }
 
 @test "condstore: QRESYNC after changes and expunges reports VANISHED (EARLIER) and the changed flags" {
-	listen
+	start_imapd
 	export PORT
 	"$PY" - <<-EOF
 	$(pylib)
@@ -221,7 +211,7 @@ pylib() {
 }
 
 @test "condstore: MODSEQs outlive imapd; a uidlist of an older imapd is still read" {
-	listen
+	start_imapd
 	export PORT
 	"$PY" - <<-EOF
 	$(pylib)
@@ -235,7 +225,7 @@ pylib() {
 	stop_all || true
 	grep -q '^maillab-uidlist 1$' "$MD/maillab-uidlist"
 	sed -n 2p "$MD/maillab-uidlist" | grep -Eq ' H[0-9]+ E0$'
-	listen
+	start_imapd
 	export PORT
 	"$PY" - <<-EOF
 	$(pylib)
@@ -256,7 +246,7 @@ pylib() {
 		echo "5 :$1"; echo "7 :$2"; echo "9 :$3"; echo "11 :$4"
 	} > "$MD/maillab-uidlist"
 	fix_perms
-	listen
+	start_imapd
 	export PORT
 	"$PY" - <<-EOF
 	$(pylib)

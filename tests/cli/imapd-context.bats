@@ -15,9 +15,7 @@ setup() {
 	if [ "$(id -u)" = 0 ]; then IDS=65534:65534; else IDS=$(id -u):$(id -g); fi
 	echo "bob:{PLAIN}secret:$IDS::$H::" > users
 	fix_perms
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 2>"$BATS_TEST_TMPDIR/imapd.log"
-	wait_port "$PORT"
+	start_imapd
 	# the client side every test shares: A records its lines; five messages
 	# of sizes growing with their number (so SORT (SIZE) is arrival order)
 	cat > lib.py <<-'EOF'

@@ -25,19 +25,13 @@ teardown() {
 	no_sanitizer_report "$BATS_TEST_TMPDIR/imapd.log"
 }
 
-listen() {
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 2>>"$BATS_TEST_TMPDIR/imapd.log"
-	wait_port "$PORT"
-}
-
 # Raw(): one session typed by hand.  cmd() sends a command and returns its
 # lines up to the tagged reply; idle_until() IDLEs until a line matches
 # (at most 20 s), then sends DONE.  session() is a second client, imaplib.
 pylib() {
+	imap_pylib
 	cat <<-'EOF'
-	import imaplib, os, re, socket, time
-	port = int(os.environ["PORT"])
+	import re, socket, time
 	class Raw:
 	    def __init__(self):
 	        self.s = socket.create_connection(("127.0.0.1", port), timeout=20)
@@ -80,10 +74,6 @@ pylib() {
 	                assert " OK " in l, l
 	                return seen
 	            seen.append(l)
-	def session():
-	    M = imaplib.IMAP4("127.0.0.1", port)
-	    assert M.login("bob", "secret")[0] == "OK"
-	    return M
 	EOF
 }
 
@@ -95,7 +85,7 @@ $1"
 }
 
 @test "notify: NOTIFY is offered; SET STATUS sends each watched mailbox's STATUS" {
-	listen
+	start_imapd
 	py '
 r = Raw()
 out, l = r.cmd("CAPABILITY")
@@ -111,7 +101,7 @@ assert out == [], out
 }
 
 @test "notify: another session appends, flags and expunges; the IDLEing one gets STATUS" {
-	listen
+	start_imapd
 	py '
 r = Raw()
 r.cmd("SELECT INBOX")
@@ -137,7 +127,7 @@ seen = r.idle_until(r"^\* 1 FETCH .*Answered")
 }
 
 @test "notify: MessageNew with a fetch-att: each new message of the selected mailbox is fetched" {
-	listen
+	start_imapd
 	py '
 r = Raw()
 r.cmd("SELECT INBOX")
@@ -152,7 +142,7 @@ assert not any(" 1 FETCH" in x for x in seen), seen
 }
 
 @test "notify: creation, rename and subscription are told by LIST" {
-	listen
+	start_imapd
 	py '
 r = Raw()
 r.cmd("NOTIFY SET (personal (MailboxName SubscriptionChange))")
@@ -171,7 +161,7 @@ seen = r.idle_until(r"^\* LIST \(\) \"\.\" \"Done\"$")
 }
 
 @test "notify: NOTIFY NONE stops the notifications" {
-	listen
+	start_imapd
 	py '
 r = Raw()
 r.cmd("NOTIFY SET (mailboxes Other (MessageNew MessageExpunge))")
@@ -188,7 +178,7 @@ assert out == [], out
 }
 
 @test "notify: unknown and unsupported events get BADEVENT, bad syntax BAD" {
-	listen
+	start_imapd
 	py '
 r = Raw()
 for ev in ("AnnotationChange", "MailboxMetadataChange", "ServerMetadataChange", "NoSuchEvent"):
@@ -207,7 +197,7 @@ r.cmd("NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge))")
 @test "notify: more mailboxes than imapd polls: NOTIFICATIONOVERFLOW" {
 	for i in $(seq 1 101); do mkdir -p "$MD/.f$i/cur" "$MD/.f$i/new" "$MD/.f$i/tmp"; done
 	fix_perms
-	listen
+	start_imapd
 	py '
 r = Raw()
 out, l = r.cmd("NOTIFY SET (personal (MessageNew MessageExpunge))")

@@ -26,24 +26,15 @@ teardown() {
 	[ ! -f imapd.log ] || no_sanitizer_report imapd.log
 }
 
-start_imapd() {
-	fix_perms
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 "$@" 2>imapd.log
-	wait_port "$PORT"
-	export PORT
-}
-
 # Run Python with c, a logged-in imaplib connection; c.cmd("...") sends one
 # command raw and returns its responses, failing unless the reply is want.
 pyimap() {
-	cat > client.py <<-'EOF_'
-	import imaplib, os, re, math
+	{ imap_pylib; cat <<-'EOF_'; } > client.py
+	import re, math
 	MD = os.environ["MD"]
 	class C:
 	    def __init__(self, user="bob", pw="secret"):
-	        self.m = imaplib.IMAP4("127.0.0.1", int(os.environ["PORT"]))
-	        self.m.login(user, pw)
+	        self.m = session(user, pw)
 	        self.n = 0
 	    def cmd(self, text, want=b"OK"):
 	        self.n += 1
@@ -89,6 +80,7 @@ pyimap() {
 }
 
 @test "imapd-quota: QUOTA capabilities after login only" {
+	fix_perms
 	start_imapd
 	pyimap <<-'EOF_'
 	r = c.cmd("CAPABILITY")
@@ -98,6 +90,7 @@ pyimap() {
 }
 
 @test "imapd-quota: without a limit a mailbox has no quota root" {
+	fix_perms
 	start_imapd
 	pyimap <<-'EOF_'
 	r = c.cmd("GETQUOTAROOT INBOX")
@@ -109,6 +102,7 @@ pyimap() {
 }
 
 @test "imapd-quota: --quota figures are the Maildir's real bytes and count, kept up to date" {
+	fix_perms
 	start_imapd --quota 100K,10
 	pyimap <<-'EOF_'
 	b, n = real()
@@ -132,6 +126,7 @@ pyimap() {
 }
 
 @test "imapd-quota: APPEND and COPY over quota get NO [OVERQUOTA] and leave nothing behind" {
+	fix_perms
 	start_imapd --quota 6K,4
 	pyimap <<-'EOF_'
 	before = real()
@@ -161,6 +156,7 @@ pyimap() {
 }
 
 @test "imapd-quota: SETQUOTA is refused" {
+	fix_perms
 	start_imapd --quota 1M
 	pyimap <<-'EOF_'
 	r = c.cmd('SETQUOTA "" (STORAGE 512)', want=b"NO")
@@ -172,6 +168,7 @@ pyimap() {
 
 @test "imapd-quota: a maildirsize written by hand as Dovecot writes it is read, and recounted when too long" {
 	printf '2048S,10C\n100 2\n50 1\n-20 -1\n' > "$MD/maildirsize"
+	fix_perms
 	start_imapd --quota 1G,1000
 	pyimap <<-'EOF_'
 	# the file's limit line wins over --quota; its usage is the sum of its lines
@@ -189,6 +186,7 @@ pyimap() {
 }
 
 @test "imapd-quota: maildeliver honours the quota imapd wrote, and imapd sees its deliveries" {
+	fix_perms
 	start_imapd --quota 8K,4
 	pyimap <<-'EOF_'
 	b, n = real()
@@ -223,6 +221,7 @@ pyimap() {
 	mv "$MD" "$BATS_TEST_TMPDIR/home/bob/.maildir"
 	MD=$BATS_TEST_TMPDIR/home/bob/.maildir
 	export MD
+	fix_perms
 	start_imapd --quota 1M,10 --mailbox 'maildir:%h/.maildir'
 	pyimap <<-'EOF_'
 	c.append("INBOX", b"Subject: x\r\n\r\nx\r\n")
@@ -235,6 +234,7 @@ pyimap() {
 }
 
 @test "imapd-quota: STATUS DELETED and DELETED-STORAGE (RFC 9208 4.2) say what an EXPUNGE gives back" {
+	fix_perms
 	start_imapd --quota 100K,10
 	pyimap <<-'EOF_'
 	# an IMAP4rev1 session: no ENABLE needed, QUOTA=RES-* asks for them
@@ -272,6 +272,7 @@ pyimap() {
 	AMD=$BATS_TEST_TMPDIR/home/alice/Maildir
 	mkdir -p "$AMD"/{cur,new,tmp}
 	echo "alice:{PLAIN}alicepw:$IDS::$BATS_TEST_TMPDIR/home/alice::" >> users
+	fix_perms
 	start_imapd --quota 100K,10
 	# before bob has a rule: --quota's limits, written into his maildirsize
 	pyimap <<-'EOF_'

@@ -23,10 +23,7 @@ setup() {
 	printf 'From: a@example.org\nSubject: m3\n\nbody three\n' > "$MD/new/1700000003.M3P3.lab"
 	printf 'From: a@example.org\nSubject: m4\n\nbody four!\n' > "$MD/new/1700000004.M4P4.lab"
 	fix_perms
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 2>>"$BATS_TEST_TMPDIR/imapd.log"
-	wait_port "$PORT"
-	export PORT
+	start_imapd
 }
 
 teardown() {

@@ -19,10 +19,8 @@ setup() {
 	printf 'From: c@example.org\nSubject: two\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="XX"\n\npre\n--XX\nContent-Type: text/plain\n\npart one\n--XX\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\nc2VjcmV0AHdvcmQK\n--XX--\n' \
 		> "$MD/cur/1700000002.M2P2.lab:2,S"
 	fix_perms
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 2>"$BATS_TEST_TMPDIR/imapd.log"
-	wait_port "$PORT"
-	export PORT MD
+	start_imapd
+	export MD
 }
 
 teardown() {
@@ -34,12 +32,11 @@ teardown() {
 # connection c; c.cmd("...") sends one command and returns its responses
 # as one bytes string (literals inline), failing unless it ends in OK.
 pyimap() {
-	cat > client.py <<-'EOF_'
-	import imaplib, os, re, sys, time
+	{ imap_pylib; cat <<-'EOF_'; } > client.py
+	import re, sys, time
 	class C:
 	    def __init__(self, user, pw):
-	        self.m = imaplib.IMAP4("127.0.0.1", int(os.environ["PORT"]))
-	        self.m.login(user, pw)
+	        self.m = session(user, pw)
 	        self.n = 0
 	    def cmd(self, text, want=b"OK"):
 	        self.n += 1
@@ -184,10 +181,7 @@ pyimap() {
 	echo "relay:{PLAIN}relaypw:$IDS::$BATS_TEST_TMPDIR/home/relay::" >> users
 	mkdir -p "$BATS_TEST_TMPDIR/home/relay"
 	fix_perms
-	PORT=$(free_port)
-	start_bg imapd -l "127.0.0.1:$PORT" --users users --auth-delay 0 --submit-user relay \
-		2>"$BATS_TEST_TMPDIR/imapd.log"
-	wait_port "$PORT"
+	start_imapd --submit-user relay
 	pyimap <<-'EOF_'
 	c, a, r = login(), login("alice", "alicepw"), login("relay", "relaypw")
 	us = gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=submit+bob")
