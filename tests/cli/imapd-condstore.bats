@@ -114,8 +114,7 @@ pylib() {
 }
 
 @test "condstore: flags set and reset elsewhere still bring the new MODSEQ (imaptest's checkpoint)" {
-	listen
-	export PORT
+	start_imapd
 	"$PY" - <<-EOF
 	$(pylib)
 	A, B, C = session(), session(), session()
