@@ -229,6 +229,8 @@ struct sctx {
 	int state;              /* 0 not mapped, 1 mapped, -1 gone */
 	int parsed;             /* mm holds the MIME tree (only BODY and TEXT need it) */
 	struct mime_msg mm;
+	int hstate;             /* hv: 0 not asked, 1 held, -1 gone */
+	struct hview hv;        /* the fields the header cache keeps (store_headers) */
 };
 
 static int load(struct sctx *x)
@@ -255,8 +257,29 @@ static int load_mime(struct sctx *x)
 	return 0;
 }
 
+/* The header to read field name in: the cached fields when it is one of
+ * them (no file opened if they were read before), else the file's. */
+static int load_fields(struct sctx *x, const char *name, const char **hdr, size_t *len)
+{
+	if (!hcache_field(name)) {
+		if (load(x) < 0)
+			return -1;
+		*hdr = x->data;
+		*len = x->hlen;
+		return 0;
+	}
+	if (x->hstate == 0)
+		x->hstate = store_headers(&x->s->sel, x->m, x->s->o->header_cache, &x->hv) < 0 ? -1 : 1;
+	*hdr = x->hv.p;
+	*len = x->hv.len;
+	return x->hstate < 0 ? -1 : 0;
+}
+
 static void unload(struct sctx *x)
 {
+	if (x->hstate == 1)
+		store_headers_done(&x->hv);
+	x->hstate = 0;
 	if (x->parsed)
 		mime_free(&x->mm);
 	if (x->state == 1)
@@ -320,11 +343,13 @@ static int match_header(struct sctx *x, const struct skey *k)
 {
 	struct hdr_iter it;
 	struct hdr_field f;
+	const char *hdr;
+	size_t hlen;
 	int found = 0;
 
-	if (load(x) < 0)
+	if (load_fields(x, k->field, &hdr, &hlen) < 0)
 		return 0;
-	hdr_iter_init(&it, x->data, x->hlen);
+	hdr_iter_init(&it, hdr, hlen);
 	while (!found && hdr_next(&it, &f)) {
 		struct buf raw = { 0 }, dec = { 0 };
 
@@ -393,12 +418,13 @@ static long long sent_day(struct sctx *x)
 	struct buf v = { 0 };
 	char mon[4] = "";
 	int d, y;
-	const char *p, *m;
+	const char *p, *m, *hdr;
+	size_t hlen;
 	long long day = -1;
 
-	if (load(x) < 0)
+	if (load_fields(x, "Date", &hdr, &hlen) < 0)
 		return -1;
-	if (!hdr_get(x->data, x->hlen, "Date", &v))
+	if (!hdr_get(hdr, hlen, "Date", &v))
 		return -1;
 	p = v.p;
 	if ((m = strchr(p, ',')) != NULL)

@@ -987,6 +987,7 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 				report_add(&r->expunged_uid, &nx, m->uid);
 				report_add(&r->expunged, &r->nexpunged, (uint32_t)(i + 1 - removed));
 				removed++;
+				hcache_drop(f, m->uid);
 				msg_free(m);
 				continue;
 			}
@@ -1194,6 +1195,7 @@ void store_close(struct folder *f)
 		msg_free(&f->m[i]);
 	free(f->m);
 	free(f->van);
+	hcache_free(f);
 	memset(f, 0, sizeof *f);
 }
 

@@ -93,6 +93,7 @@ struct folder {
 	struct vanished *van;   /* expunges remembered, by ascending MODSEQ */
 	size_t   nvan;
 	uint64_t van_floor;     /* expunges up to this MODSEQ may have been forgotten */
+	struct hcache *hc;      /* header fields read so far, by UID (hcache.c), NULL: none */
 };
 
 /* What a sync found, for the untagged replies. */
@@ -143,6 +144,25 @@ void store_unmap(const char *data, size_t len);
 /* m's wire size / INTERNALDATE, looking at the file if not yet known. */
 uint64_t store_wsize(struct folder *f, struct msg *m);
 time_t store_date(struct folder *f, struct msg *m);
+
+/* The header cache (hcache.c).  store_headers gives in v the fields of
+ * m's header that SEARCH, SORT and THREAD read (those hcache_field names),
+ * as stored, ended by a blank line: from memory when they were read before
+ * in this session, else from the file, keeping them while the cache holds
+ * less than max bytes.  -1 when the file is gone.  Release v with
+ * store_headers_done. */
+struct hview {
+	const char *p;
+	size_t len;
+	struct buf tmp;         /* the block when it was not kept */
+};
+int store_headers(struct folder *f, struct msg *m, size_t max, struct hview *v);
+void store_headers_done(struct hview *v);
+/* Whether field name is one store_headers gives (case-insensitive). */
+int hcache_field(const char *name);
+/* Forget message uid's fields (expunged); free them all (folder closed). */
+void hcache_drop(struct folder *f, uint32_t uid);
+void hcache_free(struct folder *f);
 
 /* Set m's flags to flags (renaming the file).  0, or -1 if it is gone. */
 int store_set_flags(struct folder *f, struct msg *m, unsigned flags);
