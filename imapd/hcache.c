@@ -28,8 +28,9 @@ static const char *const hcache_fields[] = {
 
 struct hc_ent {
 	uint32_t uid;           /* 0: free slot */
-	uint32_t len;
+	uint32_t len, auxlen;
 	char    *p;
+	char    *aux;           /* what SEARCH derived from p (search.c), NULL: not yet */
 };
 
 struct hcache {
@@ -40,9 +41,14 @@ struct hcache {
 
 int hcache_field(const char *name)
 {
+	return hcache_field_n(name, strlen(name));
+}
+
+int hcache_field_n(const char *name, size_t n)
+{
 	for (size_t i = 0; i < sizeof hcache_fields / sizeof *hcache_fields; i++)
-		if (strcasecmp(name, hcache_fields[i]) == 0)
-			return 1;
+		if (strlen(hcache_fields[i]) == n && strncasecmp(name, hcache_fields[i], n) == 0)
+			return (int)i + 1;
 	return 0;
 }
 
@@ -96,8 +102,9 @@ void hcache_drop(struct folder *f, uint32_t uid)
 
 	if (e == NULL)
 		return;
-	c->bytes -= e->len + HCACHE_ENTRY_COST;
+	c->bytes -= e->len + e->auxlen + HCACHE_ENTRY_COST;
 	free(e->p);
+	free(e->aux);
 	c->n--;
 	/* backward-shift deletion: the entries after it in its run move up,
 	 * so every probe still stops at the first free slot */
@@ -124,7 +131,10 @@ void hcache_free(struct folder *f)
 	if (c == NULL)
 		return;
 	for (size_t i = 0; c->slot && i <= c->mask; i++)
-		free(c->slot[i].uid ? c->slot[i].p : NULL);
+		if (c->slot[i].uid != 0) {
+			free(c->slot[i].p);
+			free(c->slot[i].aux);
+		}
 	free(c->slot);
 	free(c);
 	f->hc = NULL;
@@ -148,7 +158,13 @@ int store_headers(struct folder *f, struct msg *m, size_t max, struct hview *v)
 	if (store_map(f, m, &d, &len) < 0)
 		return -1;
 	hlen = hdr_length(d, len, NULL);
-	hdr_filter(d, hlen, hcache_fields, sizeof hcache_fields / sizeof *hcache_fields, 0, &v->tmp);
+	/* With no cache at all, the whole header, as before there was one (the
+	 * tests compare the two) */
+	if (max == 0)
+		buf_add(&v->tmp, d, hlen);
+	else
+		hdr_filter(d, hlen, hcache_fields, sizeof hcache_fields / sizeof *hcache_fields, 0,
+		    &v->tmp);
 	store_unmap(d, len);
 	v->p = v->tmp.p;
 	v->len = v->tmp.len;
@@ -158,7 +174,7 @@ int store_headers(struct folder *f, struct msg *m, size_t max, struct hview *v)
 	if (m->uid == 0 || v->len > UINT32_MAX || c->bytes + v->len + HCACHE_ENTRY_COST > max)
 		return 0;       /* full: this one stays the caller's, read again next time */
 	hc_grow(c);
-	hc_put(c, (struct hc_ent){ m->uid, (uint32_t)v->len, buf_take(&v->tmp) });
+	hc_put(c, (struct hc_ent){ m->uid, (uint32_t)v->len, 0, buf_take(&v->tmp), NULL });
 	c->n++;
 	c->bytes += v->len + HCACHE_ENTRY_COST;
 	return 0;
@@ -168,4 +184,27 @@ void store_headers_done(struct hview *v)
 {
 	buf_free(&v->tmp);
 	memset(v, 0, sizeof *v);
+}
+
+const char *hcache_aux(const struct folder *f, uint32_t uid, size_t *len)
+{
+	const struct hc_ent *e = hc_find(f->hc, uid);
+
+	if (e == NULL || e->aux == NULL)
+		return NULL;
+	*len = e->auxlen;
+	return e->aux;
+}
+
+const char *hcache_set_aux(struct folder *f, uint32_t uid, struct buf *b, size_t max)
+{
+	struct hc_ent *e = hc_find(f->hc, uid);
+
+	if (e == NULL || e->aux != NULL || b->len > UINT32_MAX || f->hc->bytes + b->len > max)
+		return NULL;
+	buf_reserve(b, 0);      /* b->p not NULL, even for nothing */
+	e->auxlen = (uint32_t)b->len;
+	e->aux = buf_take(b);
+	f->hc->bytes += e->auxlen;
+	return e->aux;
 }

@@ -231,6 +231,10 @@ struct sctx {
 	struct mime_msg mm;
 	int hstate;             /* hv: 0 not asked, 1 held, -1 gone */
 	struct hview hv;        /* the fields the header cache keeps (store_headers) */
+	int astate;             /* aux: 0 not made, 1 made, -1 gone */
+	const char *aux;        /* the search texts of those fields (derive) */
+	size_t auxlen;
+	struct buf auxtmp;      /* aux when the cache did not keep it */
 };
 
 static int load(struct sctx *x)
@@ -280,6 +284,8 @@ static void unload(struct sctx *x)
 	if (x->hstate == 1)
 		store_headers_done(&x->hv);
 	x->hstate = 0;
+	buf_free(&x->auxtmp);
+	x->astate = 0;
 	if (x->parsed)
 		mime_free(&x->mm);
 	if (x->state == 1)
@@ -339,14 +345,119 @@ static int match_addresses(const char *v, size_t n, const struct skey *k)
 	return found;
 }
 
+/* The texts header keys match in the fields the cache keeps, derived
+ * once per message and kept beside its fields: for each field, in order,
+ * a record "number of the field (hcache_field), kind, length (4 bytes),
+ * text", the text lower-cased (ASCII, as ci_find compares).  Kind 0: the
+ * unfolded, RFC 2047 decoded value; kind 1 (From, To, Cc, Bcc): one
+ * address as match_addresses writes it. */
+enum { AUX_HEAD = 6 };
+
+static void aux_add(struct buf *out, int field, int kind, const char *p, size_t n)
+{
+	unsigned char h[AUX_HEAD] = { (unsigned char)field, (unsigned char)kind,
+	    (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+	    (unsigned char)n };
+
+	buf_add(out, (const char *)h, sizeof h);
+	size_t at = out->len;
+	buf_add(out, p, n);
+	for (size_t i = at; i < out->len; i++)
+		out->p[i] = (char)tolower((unsigned char)out->p[i]);
+}
+
+static void derive(const char *hdr, size_t hlen, struct buf *out)
+{
+	struct hdr_iter it;
+	struct hdr_field f;
+	int fi;
+
+	hdr_iter_init(&it, hdr, hlen);
+	while (hdr_next(&it, &f)) {
+		struct buf raw = { 0 }, dec = { 0 };
+
+		if (f.name == NULL || (fi = hcache_field_n(f.name, f.namelen)) == 0)
+			continue;
+		hdr_unfold(f.value, f.vallen, 0, &raw);
+		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
+		aux_add(out, fi, 0, dec.p ? dec.p : "", dec.len);
+		if (fi <= 4) {          /* From, To, Cc, Bcc */
+			struct addr_list l = { 0 };
+			struct buf b = { 0 };
+
+			addr_parse(raw.p ? raw.p : "", raw.len, &l);
+			for (size_t i = 0; i < l.n; i++) {
+				if (l.v[i].kind != ADDR_MAILBOX)
+					continue;
+				b.len = 0;
+				if (l.v[i].name != NULL) {
+					rfc2047_decode(l.v[i].name, strlen(l.v[i].name), &b);
+					buf_addc(&b, ' ');
+				}
+				buf_addc(&b, '<');
+				addr_spec(&l.v[i], &b);
+				buf_addc(&b, '>');
+				aux_add(out, fi, 1, b.p, b.len);
+			}
+			buf_free(&b);
+			addr_list_free(&l);
+		}
+		buf_free(&raw);
+		buf_free(&dec);
+	}
+}
+
+/* A header key on a field the cache keeps: the same answer as the loop
+ * of match_header, from the derived texts. */
+static int match_cached(struct sctx *x, const struct skey *k, int fi)
+{
+	if (x->astate == 0) {
+		const char *hdr;
+		size_t hlen;
+
+		x->astate = -1;
+		if (x->m->gone)
+			return 0;       /* as store_headers: the file is not there */
+		if ((x->aux = hcache_aux(&x->s->sel, x->m->uid, &x->auxlen)) != NULL) {
+			x->astate = 1;
+		} else if (load_fields(x, k->field, &hdr, &hlen) == 0) {
+			derive(hdr, hlen, &x->auxtmp);
+			x->auxlen = x->auxtmp.len;
+			x->aux = hcache_set_aux(&x->s->sel, x->m->uid, &x->auxtmp,
+			    x->s->o->header_cache);
+			if (x->aux == NULL)
+				x->aux = x->auxtmp.p ? x->auxtmp.p : "";
+			x->astate = 1;
+		}
+	}
+	if (x->astate < 0)
+		return 0;
+	int addresses = is_address_key(k->field);
+	for (size_t at = 0; at + AUX_HEAD <= x->auxlen;) {
+		const unsigned char *h = (const unsigned char *)x->aux + at;
+		size_t n = (size_t)h[2] << 24 | (size_t)h[3] << 16 | (size_t)h[4] << 8 | h[5];
+		const char *t = x->aux + at + AUX_HEAD;
+
+		at += AUX_HEAD + n;
+		if (h[0] != fi || (h[1] == 1 && !addresses))
+			continue;
+		if (k->len == 0 || memmem(t, n, k->str, k->len) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 static int match_header(struct sctx *x, const struct skey *k)
 {
 	struct hdr_iter it;
 	struct hdr_field f;
 	const char *hdr;
 	size_t hlen;
-	int found = 0;
+	int found = 0, fi;
 
+	/* (with no cache, the loop below: the texts are made once, used once) */
+	if (x->s->o->header_cache > 0 && (fi = hcache_field(k->field)) != 0)
+		return match_cached(x, k, fi);
 	if (load_fields(x, k->field, &hdr, &hlen) < 0)
 		return 0;
 	hdr_iter_init(&it, hdr, hlen);

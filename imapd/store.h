@@ -158,8 +158,17 @@ struct hview {
 };
 int store_headers(struct folder *f, struct msg *m, size_t max, struct hview *v);
 void store_headers_done(struct hview *v);
-/* Whether field name is one store_headers gives (case-insensitive). */
+/* Whether field name (name[0..n)) is one store_headers gives
+ * (case-insensitive): its number from 1, or 0. */
 int hcache_field(const char *name);
+int hcache_field_n(const char *name, size_t n);
+/* What a user of the cache derived from message uid's fields (SEARCH: the
+ * decoded texts it matches), kept beside them: NULL if none is kept.
+ * hcache_set_aux keeps b (taking it, returning where it now is) when uid's
+ * fields are kept and the cache stays under max bytes; else NULL, and b
+ * stays the caller's. */
+const char *hcache_aux(const struct folder *f, uint32_t uid, size_t *len);
+const char *hcache_set_aux(struct folder *f, uint32_t uid, struct buf *b, size_t max);
 /* Forget message uid's fields (expunged); free them all (folder closed). */
 void hcache_drop(struct folder *f, uint32_t uid);
 void hcache_free(struct folder *f);
