@@ -4,7 +4,9 @@
  * message file is only opened when a key needs its text, and then parsed
  * once: header keys match case-insensitively on the unfolded, RFC 2047
  * decoded fields; BODY and TEXT on the decoded (base64, QP, charset) text
- * of the parts. */
+ * of the parts.  The fields the header cache keeps (hcache.c) are read
+ * from the file once a session, and the texts matched in them made once:
+ * a second header search touches no file. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +322,18 @@ static int is_address_key(const char *field)
  * without comments, folding or quoting, searched for the needle: a client
  * that searches FROM for an address it read in ENVELOPE finds it however
  * the header wrote it ("<user (comment)@ (comment) domain.org>"). */
+static void address_form(const struct addr *a, struct buf *b)
+{
+	b->len = 0;
+	if (a->name != NULL) {
+		rfc2047_decode(a->name, strlen(a->name), b);
+		buf_addc(b, ' ');
+	}
+	buf_addc(b, '<');
+	addr_spec(a, b);
+	buf_addc(b, '>');
+}
+
 static int match_addresses(const char *v, size_t n, const struct skey *k)
 {
 	struct addr_list l = { 0 };
@@ -330,14 +344,7 @@ static int match_addresses(const char *v, size_t n, const struct skey *k)
 	for (size_t i = 0; i < l.n && !found; i++) {
 		if (l.v[i].kind != ADDR_MAILBOX)
 			continue;
-		b.len = 0;
-		if (l.v[i].name != NULL) {
-			rfc2047_decode(l.v[i].name, strlen(l.v[i].name), &b);
-			buf_addc(&b, ' ');
-		}
-		buf_addc(&b, '<');
-		addr_spec(&l.v[i], &b);
-		buf_addc(&b, '>');
+		address_form(&l.v[i], &b);
 		found = ci_find(b.p, b.len, k->str, k->len);
 	}
 	buf_free(&b);
@@ -389,14 +396,7 @@ static void derive(const char *hdr, size_t hlen, struct buf *out)
 			for (size_t i = 0; i < l.n; i++) {
 				if (l.v[i].kind != ADDR_MAILBOX)
 					continue;
-				b.len = 0;
-				if (l.v[i].name != NULL) {
-					rfc2047_decode(l.v[i].name, strlen(l.v[i].name), &b);
-					buf_addc(&b, ' ');
-				}
-				buf_addc(&b, '<');
-				addr_spec(&l.v[i], &b);
-				buf_addc(&b, '>');
+				address_form(&l.v[i], &b);
 				aux_add(out, fi, 1, b.p, b.len);
 			}
 			buf_free(&b);

@@ -2,7 +2,8 @@
  * (ORDEREDSUBJECT and REFERENCES, RFC 5256) and their UID forms.
  *
  * The messages the search criteria select get their sort keys once (one
- * look at each file for the header keys), then are sorted with the
+ * look at each file for the header keys, none when the header cache of
+ * hcache.c has its fields from an earlier command), then are sorted with the
  * sequence number as the last key, so the order is total and stable. */
 #include <ctype.h>
 #include <stdio.h>

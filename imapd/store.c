@@ -29,6 +29,7 @@
 
 #define UIDLIST_MAGIC "maillab-uidlist 1"
 #define STORE_MMAP_MIN (256 * 1024)    /* smaller messages are read, larger mapped */
+#define STORE_PREALLOC_MAX (1u << 22)  /* entries allocated ahead from a list's count */
 #define STORE_RACY_NS 2000000000LL      /* trust directory mtimes only this long after a change */
 
 struct ent {
@@ -1009,6 +1010,10 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 	}
 	f->n = keep;
 	uint32_t last = f->n ? f->m[f->n - 1].uid : 0;
+	if (f->cap < f->n + l->n) {     /* at most that many new: one allocation, not doublings */
+		f->cap = f->n + l->n;
+		f->m = xrealloc(f->m, f->cap * sizeof *f->m);
+	}
 	for (j = 0; j < l->n; j++) {
 		struct ent *e = &l->e[j];
 
@@ -1132,8 +1137,13 @@ int store_load(struct folder *f)
 		return 0;
 	memset(&l, 0, sizeof l);
 	rewind(f->snap);
-	if (read_header(f->snap, &l) == 0)
+	if (read_header(f->snap, &l) == 0) {
+		/* the header says how many lines follow: room for them at once
+		 * (bounded: the file is only a hint) */
+		l.cap = l.sum.messages < STORE_PREALLOC_MAX ? l.sum.messages : STORE_PREALLOC_MAX;
+		l.e = l.cap ? xmalloc(l.cap * sizeof *l.e) : NULL;
 		read_entries(f->snap, &l);
+	}
 	fclose(f->snap);
 	f->snap = NULL;
 	f->lazy = 0;
