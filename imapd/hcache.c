@@ -160,6 +160,7 @@ int store_headers(struct folder *f, struct msg *m, size_t max, struct hview *v)
 	hlen = hdr_length(d, len, NULL);
 	/* With no cache at all, the whole header, as before there was one (the
 	 * tests compare the two) */
+	buf_reserve(&v->tmp, hlen + 2);        /* one allocation: the block is at most that */
 	if (max == 0)
 		buf_add(&v->tmp, d, hlen);
 	else
@@ -200,9 +201,11 @@ const char *hcache_set_aux(struct folder *f, uint32_t uid, struct buf *b, size_t
 {
 	struct hc_ent *e = hc_find(f->hc, uid);
 
-	if (e == NULL || e->aux != NULL || b->len > UINT32_MAX || f->hc->bytes + b->len > max)
+	if (e == NULL || b->len > UINT32_MAX || f->hc->bytes - e->auxlen + b->len > max)
 		return NULL;
 	buf_reserve(b, 0);      /* b->p not NULL, even for nothing */
+	f->hc->bytes -= e->auxlen;
+	free(e->aux);           /* replaced: the new one holds more */
 	e->auxlen = (uint32_t)b->len;
 	e->aux = buf_take(b);
 	f->hc->bytes += e->auxlen;

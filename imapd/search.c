@@ -353,12 +353,14 @@ static int match_addresses(const char *v, size_t n, const struct skey *k)
 }
 
 /* The texts header keys match in the fields the cache keeps, derived
- * once per message and kept beside its fields: for each field, in order,
- * a record "number of the field (hcache_field), kind, length (4 bytes),
- * text", the text lower-cased (ASCII, as ci_find compares).  Kind 0: the
- * unfolded, RFC 2047 decoded value; kind 1 (From, To, Cc, Bcc): one
- * address as match_addresses writes it. */
-enum { AUX_HEAD = 6 };
+ * once per message and field and kept beside its fields: two bytes, the
+ * bits (1 << field number, hcache_field) of the fields derived so far,
+ * then for each occurrence of those fields a record "field number, kind,
+ * length (4 bytes), text", the text lower-cased (ASCII, as ci_find
+ * compares).  Kind 0: the unfolded, RFC 2047 decoded value; kind 1 (From,
+ * To, Cc, Bcc): one address as match_addresses writes it.  Only the field
+ * a key asks for is derived: the first search pays for no other. */
+enum { AUX_MASK = 2, AUX_HEAD = 6 };
 
 static void aux_add(struct buf *out, int field, int kind, const char *p, size_t n)
 {
@@ -373,17 +375,17 @@ static void aux_add(struct buf *out, int field, int kind, const char *p, size_t 
 		out->p[i] = (char)tolower((unsigned char)out->p[i]);
 }
 
-static void derive(const char *hdr, size_t hlen, struct buf *out)
+/* Append the records of field number fi of hdr[0..hlen). */
+static void derive(const char *hdr, size_t hlen, int fi, struct buf *out)
 {
 	struct hdr_iter it;
 	struct hdr_field f;
-	int fi;
 
 	hdr_iter_init(&it, hdr, hlen);
 	while (hdr_next(&it, &f)) {
 		struct buf raw = { 0 }, dec = { 0 };
 
-		if (f.name == NULL || (fi = hcache_field_n(f.name, f.namelen)) == 0)
+		if (f.name == NULL || hcache_field_n(f.name, f.namelen) != fi)
 			continue;
 		hdr_unfold(f.value, f.vallen, 0, &raw);
 		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
@@ -411,29 +413,43 @@ static void derive(const char *hdr, size_t hlen, struct buf *out)
  * of match_header, from the derived texts. */
 static int match_cached(struct sctx *x, const struct skey *k, int fi)
 {
-	if (x->astate == 0) {
-		const char *hdr;
-		size_t hlen;
+	unsigned mask;
 
+	if (x->astate == 0) {
 		x->astate = -1;
 		if (x->m->gone)
 			return 0;       /* as store_headers: the file is not there */
-		if ((x->aux = hcache_aux(&x->s->sel, x->m->uid, &x->auxlen)) != NULL) {
-			x->astate = 1;
-		} else if (load_fields(x, k->field, &hdr, &hlen) == 0) {
-			derive(hdr, hlen, &x->auxtmp);
-			x->auxlen = x->auxtmp.len;
-			x->aux = hcache_set_aux(&x->s->sel, x->m->uid, &x->auxtmp,
-			    x->s->o->header_cache);
-			if (x->aux == NULL)
-				x->aux = x->auxtmp.p ? x->auxtmp.p : "";
-			x->astate = 1;
+		if ((x->aux = hcache_aux(&x->s->sel, x->m->uid, &x->auxlen)) == NULL) {
+			x->aux = "\0";  /* no field derived yet (two NULs) */
+			x->auxlen = AUX_MASK;
 		}
+		x->astate = 1;
 	}
 	if (x->astate < 0)
 		return 0;
+	mask = (unsigned char)x->aux[0] | (unsigned)(unsigned char)x->aux[1] << 8;
+	if (!(mask & (1u << fi))) {
+		const char *hdr;
+		size_t hlen;
+		struct buf b = { 0 };
+
+		if (load_fields(x, k->field, &hdr, &hlen) < 0)
+			return 0;
+		buf_reserve(&b, x->auxlen + 128);      /* room for most fields: one allocation */
+		buf_add(&b, x->aux, x->auxlen);         /* x->aux may be in auxtmp */
+		mask |= 1u << fi;
+		b.p[0] = (char)(mask & 0xff);
+		b.p[1] = (char)(mask >> 8);
+		derive(hdr, hlen, fi, &b);
+		buf_free(&x->auxtmp);
+		x->auxtmp = b;
+		x->auxlen = b.len;
+		x->aux = hcache_set_aux(&x->s->sel, x->m->uid, &x->auxtmp, x->s->o->header_cache);
+		if (x->aux == NULL)
+			x->aux = x->auxtmp.p;
+	}
 	int addresses = is_address_key(k->field);
-	for (size_t at = 0; at + AUX_HEAD <= x->auxlen;) {
+	for (size_t at = AUX_MASK; at + AUX_HEAD <= x->auxlen;) {
 		const unsigned char *h = (const unsigned char *)x->aux + at;
 		size_t n = (size_t)h[2] << 24 | (size_t)h[3] << 16 | (size_t)h[4] << 8 | h[5];
 		const char *t = x->aux + at + AUX_HEAD;

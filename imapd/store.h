@@ -164,9 +164,9 @@ int hcache_field(const char *name);
 int hcache_field_n(const char *name, size_t n);
 /* What a user of the cache derived from message uid's fields (SEARCH: the
  * decoded texts it matches), kept beside them: NULL if none is kept.
- * hcache_set_aux keeps b (taking it, returning where it now is) when uid's
- * fields are kept and the cache stays under max bytes; else NULL, and b
- * stays the caller's. */
+ * hcache_set_aux keeps b in place of what was kept (taking it, returning
+ * where it now is) when uid's fields are kept and the cache stays under
+ * max bytes; else NULL, and b stays the caller's. */
 const char *hcache_aux(const struct folder *f, uint32_t uid, size_t *len);
 const char *hcache_set_aux(struct folder *f, uint32_t uid, struct buf *b, size_t max);
 /* Forget message uid's fields (expunged); free them all (folder closed). */
