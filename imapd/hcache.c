@@ -19,8 +19,17 @@
 #include "header.h"
 #include "store.h"
 
-/* What one entry costs beyond its bytes: the slot, malloc's header. */
-#define HCACHE_ENTRY_COST (sizeof(struct hc_ent) + 16)
+/* What one entry costs beyond its bytes: its slot in a table at most half
+ * full, malloc's headers of its two blocks. */
+#define HCACHE_ENTRY_COST (2 * sizeof(struct hc_ent) + 32)
+
+/* b's bytes in a block of their size (b was grown by doubling). */
+static char *take_exact(struct buf *b)
+{
+	size_t n = b->len;
+
+	return xrealloc(buf_take(b), n ? n : 1);
+}
 
 static const char *const hcache_fields[] = {
 	"From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "References", "In-Reply-To",
@@ -175,7 +184,9 @@ int store_headers(struct folder *f, struct msg *m, size_t max, struct hview *v)
 	if (m->uid == 0 || v->len > UINT32_MAX || c->bytes + v->len + HCACHE_ENTRY_COST > max)
 		return 0;       /* full: this one stays the caller's, read again next time */
 	hc_grow(c);
-	hc_put(c, (struct hc_ent){ m->uid, (uint32_t)v->len, 0, buf_take(&v->tmp), NULL });
+	char *p = take_exact(&v->tmp);         /* may move: v->p follows */
+	hc_put(c, (struct hc_ent){ m->uid, (uint32_t)v->len, 0, p, NULL });
+	v->p = p;
 	c->n++;
 	c->bytes += v->len + HCACHE_ENTRY_COST;
 	return 0;
@@ -207,7 +218,7 @@ const char *hcache_set_aux(struct folder *f, uint32_t uid, struct buf *b, size_t
 	f->hc->bytes -= e->auxlen;
 	free(e->aux);           /* replaced: the new one holds more */
 	e->auxlen = (uint32_t)b->len;
-	e->aux = buf_take(b);
+	e->aux = take_exact(b);
 	f->hc->bytes += e->auxlen;
 	return e->aux;
 }
