@@ -318,10 +318,8 @@ static int is_address_key(const char *field)
 	    strcmp(field, "BCC") == 0;
 }
 
-/* The addresses of a field as ENVELOPE gives them, each "name <local@domain>"
- * without comments, folding or quoting, searched for the needle: a client
- * that searches FROM for an address it read in ENVELOPE finds it however
- * the header wrote it ("<user (comment)@ (comment) domain.org>"). */
+/* One address as ENVELOPE gives it, "name <local@domain>", without
+ * comments, folding or quoting. */
 static void address_form(const struct addr *a, struct buf *b)
 {
 	b->len = 0;
@@ -334,6 +332,10 @@ static void address_form(const struct addr *a, struct buf *b)
 	buf_addc(b, '>');
 }
 
+/* The addresses of a field as ENVELOPE gives them, each "name <local@domain>"
+ * without comments, folding or quoting, searched for the needle: a client
+ * that searches FROM for an address it read in ENVELOPE finds it however
+ * the header wrote it ("<user (comment)@ (comment) domain.org>"). */
 static int match_addresses(const char *v, size_t n, const struct skey *k)
 {
 	struct addr_list l = { 0 };
