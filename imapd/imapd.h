@@ -34,6 +34,7 @@ struct imapd_opts {
 	int         auth_delay; /* seconds after a failed login */
 	const char *submit_user; /* --submit-user: may fetch submit+ URLAUTH URLs (RFC 4467 3) */
 	struct quota quota;     /* --quota: limits where maildirsize has none (0: none) */
+	size_t      header_cache; /* --header-cache: bytes of header fields kept (hcache.c) */
 };
 
 enum { ST_NOAUTH = 1, ST_AUTH = 2, ST_SELECTED = 4, ST_LOGOUT = 8 };

@@ -23,6 +23,7 @@ enum { O_TLS = 256, O_PLAIN, O_CERT, O_KEY, O_USERS, O_MAILBOX, O_HOST, O_RUNAS,
 enum { O_PERCLIENT = 300 };
 enum { O_SUBMIT = 310 };
 enum { O_QUOTA = 320 };
+enum { O_HCACHE = 330 };
 
 static const struct option opts[] = {
 	{ "listen",         required_argument, NULL, 'l' },
@@ -39,6 +40,7 @@ static const struct option opts[] = {
 	{ "max-per-client", required_argument, NULL, O_PERCLIENT },
 	{ "submit-user",    required_argument, NULL, O_SUBMIT },
 	{ "quota",          required_argument, NULL, O_QUOTA },
+	{ "header-cache",   required_argument, NULL, O_HCACHE },
 	{ "verbose",        no_argument,       NULL, 'v' },
 	{ "help",           no_argument,       NULL, 'h' },
 	{ "version",        no_argument,       NULL, 'V' },
@@ -70,6 +72,8 @@ static void usage(FILE *f)
 	    "      --quota BYTES[,MSGS]  quota where the Maildir's maildirsize sets none (K M G)\n"
 	    "                            and the user has no passwd-file extra field\n"
 	    "                            userdb_quota_rule=*:storage=N[KMG]:messages=N\n"
+	    "      --header-cache BYTES  header fields kept for repeated searches and sorts\n"
+	    "                            (K M G; default 64M, 0: none)\n"
 	    "  -v, --verbose             protocol transcript on stderr, passwords masked\n"
 	    "  -h, --help                show this help\n"
 	    "  -V, --version             show the version\n", MAILBOX_DEFAULT, AUTH_FAIL_DELAY,
@@ -84,6 +88,28 @@ struct opts {
 	char  host[256];
 	int   per_client;
 };
+
+/* "64M" and the like into *n; -1 if malformed or past 1 TiB. */
+static int parse_bytes(const char *s, size_t *n)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (*end != '\0' || v > (1ull << 40) >> shift)
+		return -1;
+	*n = (size_t)(v << shift);
+	return 0;
+}
 
 static void parse(int argc, char **argv, struct opts *o)
 {
@@ -118,6 +144,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_QUOTA:
 			if (quota_parse_option(optarg, &o->cfg.quota) < 0)
 				diex(EX_USAGE, "--quota %s: expected BYTES[K|M|G][,MESSAGES]", optarg);
+			break;
+		case O_HCACHE:
+			if (parse_bytes(optarg, &o->cfg.header_cache) < 0)
+				diex(EX_USAGE, "--header-cache %s: expected BYTES[K|M|G]", optarg);
 			break;
 		case 'v':       o->cfg.verbose = 1; break;
 		case O_PERCLIENT: {
@@ -166,6 +196,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof o);
 	o.cfg.mailbox = MAILBOX_DEFAULT;
 	o.cfg.auth_delay = AUTH_FAIL_DELAY;
+	o.cfg.header_cache = IMAP_HCACHE_MAX;
 	parse(argc, argv, &o);
 	if (o.cfg.hostname == NULL) {
 		if (gethostname(o.host, sizeof o.host - 1) < 0 || o.host[0] == '\0')

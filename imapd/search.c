@@ -4,7 +4,9 @@
  * message file is only opened when a key needs its text, and then parsed
  * once: header keys match case-insensitively on the unfolded, RFC 2047
  * decoded fields; BODY and TEXT on the decoded (base64, QP, charset) text
- * of the parts. */
+ * of the parts.  The fields the header cache keeps (hcache.c) are read
+ * from the file once a session, and the texts matched in them made once:
+ * a second header search touches no file. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +231,12 @@ struct sctx {
 	int state;              /* 0 not mapped, 1 mapped, -1 gone */
 	int parsed;             /* mm holds the MIME tree (only BODY and TEXT need it) */
 	struct mime_msg mm;
+	int hstate;             /* hv: 0 not asked, 1 held, -1 gone */
+	struct hview hv;        /* the fields the header cache keeps (store_headers) */
+	int astate;             /* aux: 0 not made, 1 made, -1 gone */
+	const char *aux;        /* the search texts of those fields (derive) */
+	size_t auxlen;
+	struct buf auxtmp;      /* aux when the cache did not keep it */
 };
 
 static int load(struct sctx *x)
@@ -255,8 +263,31 @@ static int load_mime(struct sctx *x)
 	return 0;
 }
 
+/* The header to read field name in: the cached fields when it is one of
+ * them (no file opened if they were read before), else the file's. */
+static int load_fields(struct sctx *x, const char *name, const char **hdr, size_t *len)
+{
+	if (!hcache_field(name)) {
+		if (load(x) < 0)
+			return -1;
+		*hdr = x->data;
+		*len = x->hlen;
+		return 0;
+	}
+	if (x->hstate == 0)
+		x->hstate = store_headers(&x->s->sel, x->m, x->s->o->header_cache, &x->hv) < 0 ? -1 : 1;
+	*hdr = x->hv.p;
+	*len = x->hv.len;
+	return x->hstate < 0 ? -1 : 0;
+}
+
 static void unload(struct sctx *x)
 {
+	if (x->hstate == 1)
+		store_headers_done(&x->hv);
+	x->hstate = 0;
+	buf_free(&x->auxtmp);
+	x->astate = 0;
 	if (x->parsed)
 		mime_free(&x->mm);
 	if (x->state == 1)
@@ -287,6 +318,20 @@ static int is_address_key(const char *field)
 	    strcmp(field, "BCC") == 0;
 }
 
+/* One address as ENVELOPE gives it, "name <local@domain>", without
+ * comments, folding or quoting. */
+static void address_form(const struct addr *a, struct buf *b)
+{
+	b->len = 0;
+	if (a->name != NULL) {
+		rfc2047_decode(a->name, strlen(a->name), b);
+		buf_addc(b, ' ');
+	}
+	buf_addc(b, '<');
+	addr_spec(a, b);
+	buf_addc(b, '>');
+}
+
 /* The addresses of a field as ENVELOPE gives them, each "name <local@domain>"
  * without comments, folding or quoting, searched for the needle: a client
  * that searches FROM for an address it read in ENVELOPE finds it however
@@ -301,14 +346,7 @@ static int match_addresses(const char *v, size_t n, const struct skey *k)
 	for (size_t i = 0; i < l.n && !found; i++) {
 		if (l.v[i].kind != ADDR_MAILBOX)
 			continue;
-		b.len = 0;
-		if (l.v[i].name != NULL) {
-			rfc2047_decode(l.v[i].name, strlen(l.v[i].name), &b);
-			buf_addc(&b, ' ');
-		}
-		buf_addc(&b, '<');
-		addr_spec(&l.v[i], &b);
-		buf_addc(&b, '>');
+		address_form(&l.v[i], &b);
 		found = ci_find(b.p, b.len, k->str, k->len);
 	}
 	buf_free(&b);
@@ -316,15 +354,131 @@ static int match_addresses(const char *v, size_t n, const struct skey *k)
 	return found;
 }
 
+/* The texts header keys match in the fields the cache keeps, derived
+ * once per message and field and kept beside its fields: two bytes, the
+ * bits (1 << field number, hcache_field) of the fields derived so far,
+ * then for each occurrence of those fields a record "field number, kind,
+ * length (4 bytes), text", the text lower-cased (ASCII, as ci_find
+ * compares).  Kind 0: the unfolded, RFC 2047 decoded value; kind 1 (From,
+ * To, Cc, Bcc): one address as match_addresses writes it.  Only the field
+ * a key asks for is derived: the first search pays for no other. */
+enum { AUX_MASK = 2, AUX_HEAD = 6 };
+
+static void aux_add(struct buf *out, int field, int kind, const char *p, size_t n)
+{
+	unsigned char h[AUX_HEAD] = { (unsigned char)field, (unsigned char)kind,
+	    (unsigned char)(n >> 24), (unsigned char)(n >> 16), (unsigned char)(n >> 8),
+	    (unsigned char)n };
+
+	buf_add(out, (const char *)h, sizeof h);
+	size_t at = out->len;
+	buf_add(out, p, n);
+	for (size_t i = at; i < out->len; i++)
+		out->p[i] = (char)tolower((unsigned char)out->p[i]);
+}
+
+/* Append the records of field number fi of hdr[0..hlen). */
+static void derive(const char *hdr, size_t hlen, int fi, struct buf *out)
+{
+	struct hdr_iter it;
+	struct hdr_field f;
+
+	hdr_iter_init(&it, hdr, hlen);
+	while (hdr_next(&it, &f)) {
+		struct buf raw = { 0 }, dec = { 0 };
+
+		if (f.name == NULL || hcache_field_n(f.name, f.namelen) != fi)
+			continue;
+		hdr_unfold(f.value, f.vallen, 0, &raw);
+		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
+		aux_add(out, fi, 0, dec.p ? dec.p : "", dec.len);
+		if (fi <= 4) {          /* From, To, Cc, Bcc */
+			struct addr_list l = { 0 };
+			struct buf b = { 0 };
+
+			addr_parse(raw.p ? raw.p : "", raw.len, &l);
+			for (size_t i = 0; i < l.n; i++) {
+				if (l.v[i].kind != ADDR_MAILBOX)
+					continue;
+				address_form(&l.v[i], &b);
+				aux_add(out, fi, 1, b.p, b.len);
+			}
+			buf_free(&b);
+			addr_list_free(&l);
+		}
+		buf_free(&raw);
+		buf_free(&dec);
+	}
+}
+
+/* A header key on a field the cache keeps: the same answer as the loop
+ * of match_header, from the derived texts. */
+static int match_cached(struct sctx *x, const struct skey *k, int fi)
+{
+	unsigned mask;
+
+	if (x->astate == 0) {
+		x->astate = -1;
+		if (x->m->gone)
+			return 0;       /* as store_headers: the file is not there */
+		if ((x->aux = hcache_aux(&x->s->sel, x->m->uid, &x->auxlen)) == NULL) {
+			x->aux = "\0";  /* no field derived yet (two NULs) */
+			x->auxlen = AUX_MASK;
+		}
+		x->astate = 1;
+	}
+	if (x->astate < 0)
+		return 0;
+	mask = (unsigned char)x->aux[0] | (unsigned)(unsigned char)x->aux[1] << 8;
+	if (!(mask & (1u << fi))) {
+		const char *hdr;
+		size_t hlen;
+		struct buf b = { 0 };
+
+		if (load_fields(x, k->field, &hdr, &hlen) < 0)
+			return 0;
+		buf_reserve(&b, x->auxlen + 128);      /* room for most fields: one allocation */
+		buf_add(&b, x->aux, x->auxlen);         /* x->aux may be in auxtmp */
+		mask |= 1u << fi;
+		b.p[0] = (char)(mask & 0xff);
+		b.p[1] = (char)(mask >> 8);
+		derive(hdr, hlen, fi, &b);
+		buf_free(&x->auxtmp);
+		x->auxtmp = b;
+		x->auxlen = b.len;
+		x->aux = hcache_set_aux(&x->s->sel, x->m->uid, &x->auxtmp, x->s->o->header_cache);
+		if (x->aux == NULL)
+			x->aux = x->auxtmp.p;
+	}
+	int addresses = is_address_key(k->field);
+	for (size_t at = AUX_MASK; at + AUX_HEAD <= x->auxlen;) {
+		const unsigned char *h = (const unsigned char *)x->aux + at;
+		size_t n = (size_t)h[2] << 24 | (size_t)h[3] << 16 | (size_t)h[4] << 8 | h[5];
+		const char *t = x->aux + at + AUX_HEAD;
+
+		at += AUX_HEAD + n;
+		if (h[0] != fi || (h[1] == 1 && !addresses))
+			continue;
+		if (k->len == 0 || memmem(t, n, k->str, k->len) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 static int match_header(struct sctx *x, const struct skey *k)
 {
 	struct hdr_iter it;
 	struct hdr_field f;
-	int found = 0;
+	const char *hdr;
+	size_t hlen;
+	int found = 0, fi;
 
-	if (load(x) < 0)
+	/* (with no cache, the loop below: the texts are made once, used once) */
+	if (x->s->o->header_cache > 0 && (fi = hcache_field(k->field)) != 0)
+		return match_cached(x, k, fi);
+	if (load_fields(x, k->field, &hdr, &hlen) < 0)
 		return 0;
-	hdr_iter_init(&it, x->data, x->hlen);
+	hdr_iter_init(&it, hdr, hlen);
 	while (!found && hdr_next(&it, &f)) {
 		struct buf raw = { 0 }, dec = { 0 };
 
@@ -393,12 +547,13 @@ static long long sent_day(struct sctx *x)
 	struct buf v = { 0 };
 	char mon[4] = "";
 	int d, y;
-	const char *p, *m;
+	const char *p, *m, *hdr;
+	size_t hlen;
 	long long day = -1;
 
-	if (load(x) < 0)
+	if (load_fields(x, "Date", &hdr, &hlen) < 0)
 		return -1;
-	if (!hdr_get(x->data, x->hlen, "Date", &v))
+	if (!hdr_get(hdr, hlen, "Date", &v))
 		return -1;
 	p = v.p;
 	if ((m = strchr(p, ',')) != NULL)

@@ -2,7 +2,8 @@
  * (ORDEREDSUBJECT and REFERENCES, RFC 5256) and their UID forms.
  *
  * The messages the search criteria select get their sort keys once (one
- * look at each file for the header keys), then are sorted with the
+ * look at each file for the header keys, none when the header cache of
+ * hcache.c has its fields from an earlier command), then are sorted with the
  * sequence number as the last key, so the order is total and stable. */
 #include <ctype.h>
 #include <stdio.h>
@@ -261,9 +262,9 @@ static time_t parse_sent(const char *v)
 static void load_item(struct session *s, struct item *it, size_t idx, unsigned want, int refs)
 {
 	struct msg *m = &s->sel.m[idx];
-	const char *d = NULL;
-	size_t len = 0, hlen = 0;
-	int mapped;
+	struct hview hv;
+	const char *d;
+	size_t hlen;
 
 	memset(it, 0, sizeof *it);
 	it->idx = idx;
@@ -273,11 +274,11 @@ static void load_item(struct session *s, struct item *it, size_t idx, unsigned w
 		it->size = store_wsize(&s->sel, m);
 	if (!(want & ~((1u << SK_SIZE) | (1u << SK_ARRIVAL))) && !refs)
 		return;
-	mapped = store_map(&s->sel, m, &d, &len) == 0;
-	if (mapped)
-		hlen = hdr_length(d, len, NULL);
+	/* every field read below is one the header cache keeps */
+	if (store_headers(&s->sel, m, s->o->header_cache, &hv) == 0)
+		d = hv.p, hlen = hv.len;
 	else
-		d = "", len = 0;
+		d = "", hlen = 0;
 	if (want & (1u << SK_DATE)) {
 		struct buf v = { 0 };
 		time_t t;
@@ -305,8 +306,7 @@ static void load_item(struct session *s, struct item *it, size_t idx, unsigned w
 			it->refs = field_text(d, hlen, "In-Reply-To", 0);
 		}
 	}
-	if (mapped)
-		store_unmap(d, len);
+	store_headers_done(&hv);
 }
 
 static void free_items(struct item *v, size_t n)

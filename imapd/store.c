@@ -29,6 +29,7 @@
 
 #define UIDLIST_MAGIC "maillab-uidlist 1"
 #define STORE_MMAP_MIN (256 * 1024)    /* smaller messages are read, larger mapped */
+#define STORE_PREALLOC_MAX (1u << 22)  /* entries allocated ahead from a list's count */
 #define STORE_RACY_NS 2000000000LL      /* trust directory mtimes only this long after a change */
 
 struct ent {
@@ -988,6 +989,7 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 				report_add(&r->expunged_uid, &nx, m->uid);
 				report_add(&r->expunged, &r->nexpunged, (uint32_t)(i + 1 - removed));
 				removed++;
+				hcache_drop(f, m->uid);
 				msg_free(m);
 				continue;
 			}
@@ -1015,6 +1017,10 @@ static void merge(struct folder *f, struct list *l, int allow_expunge, struct sy
 	}
 	f->n = keep;
 	uint32_t last = f->n ? f->m[f->n - 1].uid : 0;
+	if (f->cap < f->n + l->n) {     /* at most that many new: one allocation, not doublings */
+		f->cap = f->n + l->n;
+		f->m = xrealloc(f->m, f->cap * sizeof *f->m);
+	}
 	for (j = 0; j < l->n; j++) {
 		struct ent *e = &l->e[j];
 
@@ -1138,8 +1144,13 @@ int store_load(struct folder *f)
 		return 0;
 	memset(&l, 0, sizeof l);
 	rewind(f->snap);
-	if (read_header(f->snap, &l) == 0)
+	if (read_header(f->snap, &l) == 0) {
+		/* the header says how many lines follow: room for them at once
+		 * (bounded: the file is only a hint) */
+		l.cap = l.sum.messages < STORE_PREALLOC_MAX ? l.sum.messages : STORE_PREALLOC_MAX;
+		l.e = l.cap ? xmalloc(l.cap * sizeof *l.e) : NULL;
 		read_entries(f->snap, &l);
+	}
 	fclose(f->snap);
 	f->snap = NULL;
 	f->lazy = 0;
@@ -1201,6 +1212,7 @@ void store_close(struct folder *f)
 		msg_free(&f->m[i]);
 	free(f->m);
 	free(f->van);
+	hcache_free(f);
 	memset(f, 0, sizeof *f);
 }
 

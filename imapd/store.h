@@ -93,6 +93,7 @@ struct folder {
 	struct vanished *van;   /* expunges remembered, by ascending MODSEQ */
 	size_t   nvan;
 	uint64_t van_floor;     /* expunges up to this MODSEQ may have been forgotten */
+	struct hcache *hc;      /* header fields read so far, by UID (hcache.c), NULL: none */
 };
 
 /* What a sync found, for the untagged replies. */
@@ -145,6 +146,34 @@ void store_unmap(const char *data, size_t len);
 /* m's wire size / INTERNALDATE, looking at the file if not yet known. */
 uint64_t store_wsize(struct folder *f, struct msg *m);
 time_t store_date(struct folder *f, struct msg *m);
+
+/* The header cache (hcache.c).  store_headers gives in v the fields of
+ * m's header that SEARCH, SORT and THREAD read (those hcache_field names),
+ * as stored, ended by a blank line: from memory when they were read before
+ * in this session, else from the file, keeping them while the cache holds
+ * less than max bytes.  -1 when the file is gone.  Release v with
+ * store_headers_done. */
+struct hview {
+	const char *p;
+	size_t len;
+	struct buf tmp;         /* the block when it was not kept */
+};
+int store_headers(struct folder *f, struct msg *m, size_t max, struct hview *v);
+void store_headers_done(struct hview *v);
+/* Whether field name (name[0..n)) is one store_headers gives
+ * (case-insensitive): its number from 1, or 0. */
+int hcache_field(const char *name);
+int hcache_field_n(const char *name, size_t n);
+/* What a user of the cache derived from message uid's fields (SEARCH: the
+ * decoded texts it matches), kept beside them: NULL if none is kept.
+ * hcache_set_aux keeps b in place of what was kept (taking it, returning
+ * where it now is) when uid's fields are kept and the cache stays under
+ * max bytes; else NULL, and b stays the caller's. */
+const char *hcache_aux(const struct folder *f, uint32_t uid, size_t *len);
+const char *hcache_set_aux(struct folder *f, uint32_t uid, struct buf *b, size_t max);
+/* Forget message uid's fields (expunged); free them all (folder closed). */
+void hcache_drop(struct folder *f, uint32_t uid);
+void hcache_free(struct folder *f);
 
 /* Set m's flags to flags (renaming the file).  0, or -1 if it is gone. */
 int store_set_flags(struct folder *f, struct msg *m, unsigned flags);

@@ -33,6 +33,8 @@
 #define IMAP_LINE_MAX   (64 * 1024)   /* RFC 7162 3: clients must be able to send 8192 */
 #define IMAP_IDLE_SECS  (30 * 60)     /* RFC 3501 5.4: autologout >= 30 minutes */
 #define IMAP_UPDATES_MAX 5            /* RFC 5267 4.3 UPDATE searches kept: each is re-matched at every folder change */
+#define IMAP_HCACHE_MAX  (64 * 1024 * 1024) /* header fields kept per session for SEARCH/SORT/THREAD:
+                                           * about 650 bytes a message, 100,000 messages */
 #define IMAP_NOTIFY_MAX  100           /* RFC 5465 mailboxes NOTIFY watches: each is a Maildir scan at every poll (1 s in IDLE) */
 
 /* pop3d and imapd: the whole time a client has, from connecting (TLS
