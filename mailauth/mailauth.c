@@ -251,7 +251,7 @@ static void put_field(const struct buf *ar, int crlf, FILE *out)
 
 struct txt_cache {
 	struct dns *dns;
-	struct dmarc_psl *psl;  /* the Public Suffix List, read once */
+	struct dmarc_psl_lazy psl;      /* the Public Suffix List, read once if needed */
 	struct dkim_keycache keys;      /* and each key parsed once */
 	size_t n;
 	char *name[TXT_CACHE_MAX];
@@ -290,7 +290,7 @@ static enum dns_status cached_txt(void *ctx, const char *name, struct dns_answer
 
 static void cache_free(struct txt_cache *c)
 {
-	dmarc_psl_free(c->psl);
+	dmarc_psl_free(c->psl.list);
 	dkim_keycache_free(&c->keys);
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->name[i]);
@@ -306,7 +306,7 @@ static void check_all(const struct mailauth_opts *o, struct txt_cache *tc, const
 	struct dns *d = tc->dns;
 	struct dkim_verify_opts v = { .dns = d, .trace = o->verbose ? stderr : NULL,
 		.txt = cached_txt, .txt_ctx = tc, .keys = &tc->keys };
-	struct dmarc_opts dopt = { .dns = d, .trace = v.trace, .psl_data = tc->psl,
+	struct dmarc_opts dopt = { .dns = d, .trace = v.trace, .psl_lazy = &tc->psl,
 		.sample = o->sample, .txt = cached_txt, .txt_ctx = tc };
 	const char *sd = o->sender && strchr(o->sender, '@') ? strrchr(o->sender, '@') + 1 :
 	    o->sender && *o->sender ? o->sender : o->helo;
@@ -359,7 +359,7 @@ static int verify_one(const struct mailauth_opts *o, struct txt_cache *tc, const
 
 int mailauth_verify(const struct mailauth_opts *o, FILE *out)
 {
-	struct txt_cache tc = { .dns = open_dns(o), .psl = dmarc_psl_load(o->psl) };
+	struct txt_cache tc = { .dns = open_dns(o), .psl.path = o->psl };
 	struct mailauth_opts one = *o;
 	char host[HOST_MAX] = "localhost";
 	const char *me = authserv(o, host, sizeof host);
@@ -434,7 +434,7 @@ int mailauth_seal(const struct mailauth_opts *o, FILE *out)
 	if ((rc = read_msg(o, &msg)) != 0)
 		goto out;
 	tc.dns = open_dns(o);
-	tc.psl = dmarc_psl_load(o->psl);
+	tc.psl.path = o->psl;
 	me = authserv(o, host, sizeof host);
 	check_all(o, &tc, me, &msg, &ar, &arc);
 	cache_free(&tc);
