@@ -93,7 +93,8 @@ static void fe_neg(fe h, const fe f)
 }
 
 /* Carry r[0..5) (each below 2^115) into five limbs below 2^51 + 2^13. */
-static inline __attribute__((always_inline)) void fe_carry(fe h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4)
+static inline __attribute__((always_inline)) void fe_carry(fe h, u128 r0, u128 r1, u128 r2,
+    u128 r3, u128 r4)
 {
 	uint64_t c;
 
