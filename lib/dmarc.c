@@ -212,7 +212,27 @@ const char *dmarc_org_domain(const char *psl, const char *domain, char *out, siz
 	return out;
 }
 
+const struct dmarc_psl *dmarc_psl_need(struct dmarc_psl_lazy *z)
+{
+	if (!z->tried) {
+		z->tried = 1;
+		z->list = dmarc_psl_load(z->path);
+	}
+	return z->list;
+}
+
 /* ------------------------------------------------------------- checks */
+
+/* The organizational domain of domain by o's list, read now if lazy. */
+static const char *org_domain(const struct dmarc_opts *o, const char *domain, char *out,
+    size_t cap)
+{
+	const struct dmarc_psl *l = o->psl_data;
+
+	if (!l && o->psl_lazy)
+		l = dmarc_psl_need(o->psl_lazy);
+	return dmarc_org_domain_in(l, domain, out, cap);
+}
 
 static enum ar_result fail(struct dmarc_out *out, enum ar_result r, const char *why)
 {
@@ -318,10 +338,9 @@ static int aligned(const struct dmarc_opts *o, const char *a, const char *b, cha
 {
 	char oa[256], ob[256];
 
-	if (mode == 's')
+	if (mode == 's' || dns_name_eq(a, b))   /* equal names have equal organizations */
 		return dns_name_eq(a, b);
-	return dns_name_eq(dmarc_org_domain_in(o->psl_data, a, oa, sizeof oa),
-	    dmarc_org_domain_in(o->psl_data, b, ob, sizeof ob));
+	return dns_name_eq(org_domain(o, a, oa, sizeof oa), org_domain(o, b, ob, sizeof ob));
 }
 
 /* 6.6.4: pct applies the policy to a sample; the rest get the next
@@ -350,21 +369,27 @@ enum ar_result dmarc_check(const struct dmarc_opts *o, const char *msg, size_t n
     const struct dkim_result *dkim, size_t ndkim, enum ar_result spf, const char *spf_domain,
     struct dmarc_out *out)
 {
-	char org[256];
+	char org[256] = "";
 	int r;
 
 	memset(out, 0, sizeof *out);
 	if (from_domain(msg, n, out) < 0)
 		return fail(out, AR_PERMERROR, "not exactly one From address with a domain");
-	dmarc_org_domain_in(o->psl_data, out->from, org, sizeof org);
-	trace(o, "header.from=%s, organizational domain %s", out->from, org);
+	if (o->trace) {         /* -v shows it; otherwise found only when needed */
+		org_domain(o, out->from, org, sizeof org);
+		trace(o, "header.from=%s, organizational domain %s", out->from, org);
+	}
 	r = find_record(o, out->from, out);
+	if (r == 0 && !org[0])
+		org_domain(o, out->from, org, sizeof org);
 	if (r == 0 && !dns_name_eq(org, out->from))
 		r = find_record(o, org, out);
 	if (r < 0)
 		return fail(out, AR_TEMPERROR, "policy lookup failed for now");
 	if (r == 0)
 		return fail(out, AR_NONE, "no DMARC record");
+	if (out->sp[0] && !org[0])
+		org_domain(o, out->from, org, sizeof org);
 	/* 6.6.3: sp= is for subdomains, when the record is the organization's */
 	snprintf(out->policy, sizeof out->policy, "%s", out->sp[0] &&
 	    !dns_name_eq(org, out->from) ? out->sp : out->p);

@@ -24,10 +24,23 @@
 
 struct dmarc_psl;
 
+/* The Public Suffix List read only when an organizational domain is really
+ * needed: most mail has its DMARC record at the From domain itself and is
+ * signed by that very domain, and equal names align in both modes; reading
+ * the list cost a third of what one `mailauth verify` process spent on one
+ * message.  Zero it (path NULL: DMARC_PSL_FILE); free with
+ * dmarc_psl_free(z.list). */
+struct dmarc_psl_lazy {
+	const char *path;
+	int tried;              /* the list was read (or found unreadable) */
+	struct dmarc_psl *list;
+};
+
 struct dmarc_opts {
 	struct dns *dns;
 	FILE *trace;
 	const struct dmarc_psl *psl_data;   /* the Public Suffix List (dmarc_psl_load); NULL: none */
+	struct dmarc_psl_lazy *psl_lazy;    /* or the list read on first need (psl_data NULL) */
 	int sample;             /* pct draw 0..99; -1: random */
 	dkim_txt_fn txt;        /* TXT lookups (a cache); NULL: dns_txt on dns */
 	void *txt_ctx;
@@ -62,6 +75,8 @@ const char *dmarc_org_domain(const char *psl, const char *domain, char *out, siz
 struct dmarc_psl;
 struct dmarc_psl *dmarc_psl_load(const char *path);
 void dmarc_psl_free(struct dmarc_psl *l);
+/* The list of z, read now if it was not yet; NULL if unreadable. */
+const struct dmarc_psl *dmarc_psl_need(struct dmarc_psl_lazy *z);
 /* dmarc_org_domain with the list loaded (NULL: the last two labels). */
 const char *dmarc_org_domain_in(const struct dmarc_psl *list, const char *domain, char *out,
     size_t cap);

@@ -167,6 +167,27 @@ verify() {
 	[ "$(grep -c ' fail$' <<< "$output")" = 8 ]
 }
 
+@test "mailauth verify FILE...: a much-used Ed25519 key goes through lib/ed25519.c's tables, same verdicts" {
+	local f i files=()
+	# past the key's DKIM_ED25519_TABLE_USES (8) uses, interleaved: dkimpy's
+	# signatures, and copies with the Subject changed after signing
+	$ORACLE signall ed.pem ed ex.test many < msg.eml
+	for i in $(seq 1 10); do
+		for f in many-*.eml; do
+			cp $f g$i-$f
+			sed 's/^Subject: DKIM/Subject: DKIN/' $f > b$i-$f
+			files+=(g$i-$f b$i-$f)
+		done
+	done
+	run verify "${files[@]}"
+	assert_success
+	[ "$(grep -c 'dkim=pass header.d=ex.test header.s=ed' <<< "$output")" = 40 ]
+	[ "$(grep -c 'dkim=fail reason="signature did not verify"' <<< "$output")" = 40 ]
+	run $ORACLE verify records b10-many-*.eml g10-many-*.eml
+	[ "$(grep -c ' fail$' <<< "$output")" = 4 ]
+	[ "$(grep -c ' pass$' <<< "$output")" = 4 ]
+}
+
 @test "mailauth verify: LF line ends as in a Maildir file; --add prepends the field" {
 	mailauth sign -d ex.test -s rsa -k rsa.pem msg.eml | tr -d '\r' > lf.eml
 	run verify lf.eml
