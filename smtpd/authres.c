@@ -140,7 +140,7 @@ static int check(struct session *s, struct buf *m, char *why, size_t cap)
 	struct dmarc_out dm;
 	struct arc_out arc;
 	struct buf ar = { 0 };
-	struct dmarc_psl *psl;
+	struct dmarc_psl_lazy psl = { 0 };     /* read only if an organizational domain is needed */
 	size_t nres = 0;
 	const char *sd = s->from[0] ? addr_domain(s->from) : s->helo;
 	int code = 0;
@@ -148,7 +148,7 @@ static int check(struct session *s, struct buf *m, char *why, size_t cap)
 	if (!(v.dns = open_dns(s)))
 		return 0;
 	dopt.dns = v.dns;
-	dopt.psl_data = psl = dmarc_psl_load(NULL);
+	dopt.psl_lazy = &psl;
 	dkim_verify(m->p, m->len, &v, &res, &nres);
 	dmarc_check(&dopt, m->p, m->len, res, nres, s->spf_result, sd, &dm);
 	arc_verify(m->p, m->len, &v, &arc);
@@ -188,7 +188,7 @@ static int check(struct session *s, struct buf *m, char *why, size_t cap)
 	prepend(m, &ar);
 	buf_free(&ar);
 	free(res);
-	dmarc_psl_free(psl);
+	dmarc_psl_free(psl.list);
 	dns_close(v.dns);
 	return code;
 }
