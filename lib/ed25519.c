@@ -359,6 +359,12 @@ static int pt_decode(struct pt *p, const unsigned char s[32], const struct ed255
 	fe_set(t, 1);
 	fe_sub(u, u, t);                /* u = y^2 - 1 */
 	fe_add(v, v, t);                /* v = d y^2 + 1 */
+	/* u's limbs now reach 2^53 + 2^51: back to canonical limbs, or the
+	 * v x^2 - u and -u below would take a limb below zero (fe_sub wants
+	 * its second operand's limbs under 2^53) */
+	unsigned char ub[32];
+	fe_tobytes(ub, u);
+	fe_frombytes(u, ub);
 	fe_sq(v3, v);
 	fe_mul(v3, v3, v);              /* v^3 */
 	fe_sq(x, v3);

@@ -49,6 +49,43 @@ static int theirs(const unsigned char *pk, const unsigned char *sig, const unsig
 	return crypto_sign_verify_detached(sig, m, n, pk) == 0 ? 0 : -1;
 }
 
+/* Decoding takes every key libsodium takes: y small (u = y^2 - 1 then has
+ * a canonical value far below its limbs, where a subtraction from it once
+ * went below zero and refused y = 0xd798, found by fuzz_ed25519), both
+ * signs, and random strings. */
+START_TEST(decode_agrees)
+{
+	struct ed25519_base *b = ed25519_base_new();
+	unsigned char pk[32];
+	int valid = 0;
+
+	ck_assert_ptr_nonnull(b);
+	for (unsigned i = 0; i < 2 * 4096 + 2000; i++) {
+		memset(pk, 0, sizeof pk);
+		if (i < 2 * 4096) {
+			pk[0] = (unsigned char)(i / 2);
+			pk[1] = (unsigned char)(i / 2 >> 8);
+			pk[31] = (unsigned char)((i & 1) << 7);
+		} else {
+			randombytes_buf(pk, sizeof pk);
+		}
+		if (i == 0) {
+			pk[0] = 0x98;           /* the fuzzer's key */
+			pk[1] = 0xd7;
+		}
+		struct ed25519_key *k = ed25519_key_new(b, pk);
+		int want = crypto_core_ed25519_is_valid_point(pk) == 1;
+
+		ck_assert_msg((k != NULL) == want, "key %02x%02x...%02x: ours %d, libsodium %d",
+		    pk[1], pk[0], pk[31], k != NULL, want);
+		valid += want;
+		free(k);
+	}
+	ck_assert_int_gt(valid, 100);   /* the loop did meet keys to decode */
+	free(b);
+}
+END_TEST
+
 START_TEST(rfc8032_vectors)
 {
 	static const struct { const char *pk, *msg, *sig; } v[] = {
@@ -224,6 +261,7 @@ int main(void)
 	tcase_add_test(tc, random_keys_agree);
 	tcase_add_test(tc, non_canonical_s);
 	tcase_add_test(tc, small_order);
+	tcase_add_test(tc, decode_agrees);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
