@@ -34,9 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bdat_args(in, &n, &last) == 0) {
 		CHECK(in[0] >= '0' && in[0] <= '9');
 		for (; in[d] >= '0' && in[d] <= '9'; d++) {
-			if (want > (ULLONG_MAX - 9) / 10)
+			unsigned digit = (unsigned)(in[d] - '0');
+
+			/* exactly past ULLONG_MAX, where strtoull gives ULLONG_MAX
+			 * (18446744073709551612 is not over; the first test here
+			 * said it was) */
+			if (want > ULLONG_MAX / 10 || (want == ULLONG_MAX / 10 && digit > ULLONG_MAX % 10))
 				over = 1;
-			want = want * 10 + (unsigned)(in[d] - '0');
+			want = want * 10 + digit;
 		}
 		CHECK(over ? n == ULLONG_MAX : n == want);
 		CHECK(last ? strcasecmp(in + d, " LAST") == 0 : in[d] == '\0');
