@@ -16,7 +16,7 @@
  * parse, the same string); extra letters are printable, unique, not flag
  * letters, at most 63; a keyword read is valid (keyword_ok) and numbered
  * below KW_MAX.
- * FUZZ_EXTRA: imapd/parse.c */
+ * FUZZ_EXTRA: imapd/parse.c imapd/hcache.c */
 #include <stdint.h>
 
 #include "../../imapd/store.c"
