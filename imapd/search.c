@@ -332,26 +332,49 @@ static void address_form(const struct addr *a, struct buf *b)
 	buf_addc(b, '>');
 }
 
-/* The addresses of a field as ENVELOPE gives them, each "name <local@domain>"
- * without comments, folding or quoting, searched for the needle: a client
- * that searches FROM for an address it read in ENVELOPE finds it however
- * the header wrote it ("<user (comment)@ (comment) domain.org>"). */
-static int match_addresses(const char *v, size_t n, const struct skey *k)
-{
-	struct addr_list l = { 0 };
-	struct buf b = { 0 };
-	int found = 0;
+/* The texts a header key is matched against, for each occurrence of the
+ * field name in hdr[0..hlen): kind 0, the unfolded, RFC 2047 decoded value;
+ * then, for From, To, Cc and Bcc, kind 1, each mailbox as ENVELOPE gives it
+ * (address_form), so a client that searches FROM for an address it read in
+ * ENVELOPE finds it however the header wrote it ("<user (comment)@
+ * (comment) domain.org>").  fn is called for each text, address forms
+ * only made while fn returns 0; the first nonzero return ends the walk and
+ * is returned.  match_header matches with it and derive records with it. */
+typedef int (*text_fn)(void *ctx, int kind, const char *p, size_t n);
 
-	addr_parse(v, n, &l);
-	for (size_t i = 0; i < l.n && !found; i++) {
-		if (l.v[i].kind != ADDR_MAILBOX)
+static int field_texts(const char *hdr, size_t hlen, const char *name, text_fn fn, void *ctx)
+{
+	struct hdr_iter it;
+	struct hdr_field f;
+	int addresses = is_address_key(name), r = 0;
+
+	hdr_iter_init(&it, hdr, hlen);
+	while (r == 0 && hdr_next(&it, &f)) {
+		struct buf raw = { 0 }, dec = { 0 };
+
+		if (f.name == NULL || !hdr_is(&f, name))
 			continue;
-		address_form(&l.v[i], &b);
-		found = ci_find(b.p, b.len, k->str, k->len);
+		hdr_unfold(f.value, f.vallen, 0, &raw);
+		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
+		r = fn(ctx, 0, dec.p ? dec.p : "", dec.len);
+		if (r == 0 && addresses) {
+			struct addr_list l = { 0 };
+			struct buf b = { 0 };
+
+			addr_parse(raw.p ? raw.p : "", raw.len, &l);
+			for (size_t i = 0; i < l.n && r == 0; i++) {
+				if (l.v[i].kind != ADDR_MAILBOX)
+					continue;
+				address_form(&l.v[i], &b);
+				r = fn(ctx, 1, b.p, b.len);
+			}
+			buf_free(&b);
+			addr_list_free(&l);
+		}
+		buf_free(&raw);
+		buf_free(&dec);
 	}
-	buf_free(&b);
-	addr_list_free(&l);
-	return found;
+	return r;
 }
 
 /* The texts header keys match in the fields the cache keeps, derived
@@ -360,7 +383,7 @@ static int match_addresses(const char *v, size_t n, const struct skey *k)
  * then for each occurrence of those fields a record "field number, kind,
  * length (4 bytes), text", the text lower-cased (ASCII, as ci_find
  * compares).  Kind 0: the unfolded, RFC 2047 decoded value; kind 1 (From,
- * To, Cc, Bcc): one address as match_addresses writes it.  Only the field
+ * To, Cc, Bcc): one address as address_form writes it (field_texts).  Only the field
  * a key asks for is derived: the first search pays for no other. */
 enum { AUX_MASK = 2, AUX_HEAD = 6 };
 
@@ -377,38 +400,25 @@ static void aux_add(struct buf *out, int field, int kind, const char *p, size_t 
 		out->p[i] = (char)tolower((unsigned char)out->p[i]);
 }
 
-/* Append the records of field number fi of hdr[0..hlen). */
-static void derive(const char *hdr, size_t hlen, int fi, struct buf *out)
+struct derive_ctx {
+	struct buf *out;
+	int         fi;
+};
+
+static int record_text(void *arg, int kind, const char *p, size_t n)
 {
-	struct hdr_iter it;
-	struct hdr_field f;
+	struct derive_ctx *d = arg;
 
-	hdr_iter_init(&it, hdr, hlen);
-	while (hdr_next(&it, &f)) {
-		struct buf raw = { 0 }, dec = { 0 };
+	aux_add(d->out, d->fi, kind, p, n);
+	return 0;
+}
 
-		if (f.name == NULL || hcache_field_n(f.name, f.namelen) != fi)
-			continue;
-		hdr_unfold(f.value, f.vallen, 0, &raw);
-		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
-		aux_add(out, fi, 0, dec.p ? dec.p : "", dec.len);
-		if (fi <= 4) {          /* From, To, Cc, Bcc */
-			struct addr_list l = { 0 };
-			struct buf b = { 0 };
+/* Append the records of field name (number fi) of hdr[0..hlen). */
+static void derive(const char *hdr, size_t hlen, const char *name, int fi, struct buf *out)
+{
+	struct derive_ctx d = { out, fi };
 
-			addr_parse(raw.p ? raw.p : "", raw.len, &l);
-			for (size_t i = 0; i < l.n; i++) {
-				if (l.v[i].kind != ADDR_MAILBOX)
-					continue;
-				address_form(&l.v[i], &b);
-				aux_add(out, fi, 1, b.p, b.len);
-			}
-			buf_free(&b);
-			addr_list_free(&l);
-		}
-		buf_free(&raw);
-		buf_free(&dec);
-	}
+	(void)field_texts(hdr, hlen, name, record_text, &d);
 }
 
 /* A header key on a field the cache keeps: the same answer as the loop
@@ -442,7 +452,7 @@ static int match_cached(struct sctx *x, const struct skey *k, int fi)
 		mask |= 1u << fi;
 		b.p[0] = (char)(mask & 0xff);
 		b.p[1] = (char)(mask >> 8);
-		derive(hdr, hlen, fi, &b);
+		derive(hdr, hlen, k->field, fi, &b);
 		buf_free(&x->auxtmp);
 		x->auxtmp = b;
 		x->auxlen = b.len;
@@ -465,35 +475,26 @@ static int match_cached(struct sctx *x, const struct skey *k, int fi)
 	return 0;
 }
 
+static int find_text(void *arg, int kind, const char *p, size_t n)
+{
+	const struct skey *k = arg;
+
+	(void)kind;
+	return ci_find(p, n, k->str, k->len);
+}
+
 static int match_header(struct sctx *x, const struct skey *k)
 {
-	struct hdr_iter it;
-	struct hdr_field f;
 	const char *hdr;
 	size_t hlen;
-	int found = 0, fi;
+	int fi;
 
-	/* (with no cache, the loop below: the texts are made once, used once) */
+	/* (with no cache, field_texts: the texts are made once, used once) */
 	if (x->s->o->header_cache > 0 && (fi = hcache_field(k->field)) != 0)
 		return match_cached(x, k, fi);
 	if (load_fields(x, k->field, &hdr, &hlen) < 0)
 		return 0;
-	hdr_iter_init(&it, hdr, hlen);
-	while (!found && hdr_next(&it, &f)) {
-		struct buf raw = { 0 }, dec = { 0 };
-
-		if (f.name == NULL || !hdr_is(&f, k->field))
-			continue;
-		if (k->len == 0)
-			return 1;
-		hdr_unfold(f.value, f.vallen, 0, &raw);
-		rfc2047_decode(raw.p ? raw.p : "", raw.len, &dec);
-		found = ci_find(dec.p ? dec.p : "", dec.len, k->str, k->len) ||
-		    (is_address_key(k->field) && match_addresses(raw.p ? raw.p : "", raw.len, k));
-		buf_free(&raw);
-		buf_free(&dec);
-	}
-	return found;
+	return field_texts(hdr, hlen, k->field, find_text, (void *)k);
 }
 
 static int collect(void *arg, const char *p, size_t n)
