@@ -42,7 +42,8 @@
  * every line is untagged "* ", a continuation "+ ", or a tagged reply
  * "tag OK|NO|BAD" for a tag that starts a line of the input; no stretch of
  * a line outside literals is longer than the input could ask for; the
- * whole output is bounded by input size times mailbox size.  After the
+ * whole output is bounded by input size times mailbox size. After a
+ * "* BYE" at most one tagged reply follows (RFC 3501 7.1.5).  After the
  * session, every folder is consistent: tmp/ empty, every name in cur/ has
  * its ":2," flags in strict ASCII order, and the maillab-uidlist has its
  * header and ascending UIDs below its UIDNEXT.
@@ -124,9 +125,14 @@ static void setup(void)
 {
 	FILE *f;
 
-	snprintf(dir, sizeof dir, "/tmp/fuzz_imapsession.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		abort();
+	/* in memory when there is a tmpfs: imapd fsyncs what it writes, and
+	 * on a disk that is most of the time of a run */
+	snprintf(dir, sizeof dir, "/dev/shm/fuzz_imapsession.XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		snprintf(dir, sizeof dir, "/tmp/fuzz_imapsession.XXXXXX");
+		if (mkdtemp(dir) == NULL)
+			abort();
+	}
 	atexit(cleanup);
 	snprintf(users, sizeof users, "%s/users", dir);
 	if ((f = fopen(users, "w")) == NULL)
@@ -192,9 +198,14 @@ static int tag_sent(const char *in, size_t n, const char *tag, size_t len)
 static void check_lines(const char *o, size_t n, const char *in, size_t nin, size_t seg_max)
 {
 	size_t i = 0;
+	int bye = 0;
 
 	while (i < n) {
 		size_t start = i, seg = i;
+
+		/* after BYE the server closes: at most the tagged reply of the
+		 * command that ended it follows (RFC 3501 7.1.5) */
+		CHECK(bye < 2);
 
 		for (;;) {
 			const char *lf = memchr(o + i, '\n', n - i);
@@ -219,8 +230,13 @@ static void check_lines(const char *o, size_t n, const char *in, size_t nin, siz
 			break;
 		}
 		const char *l = o + start;
+		if (bye)
+			bye++;
 		if (l[0] == '*' || l[0] == '+') {
 			CHECK(l[1] == ' ');
+			CHECK(bye == 0);
+			if (strncmp(l, "* BYE ", 6) == 0)
+				bye = 1;
 			continue;
 		}
 		const char *sp = memchr(l, ' ', i - start);
