@@ -687,10 +687,11 @@ static void store_modseqs(struct session *s)
  * *since: n, or -1 without one; -1 if malformed. */
 static int store_modifier(const struct imap_cmd *c, int64_t *since)
 {
-	const struct imap_arg *a = &c->args[1];
+	/* "STORE" alone has no args array at all: no &args[1] before the count */
+	const struct imap_arg *a = c->nargs >= 2 ? &c->args[1] : NULL;
 
 	*since = -1;
-	if (c->nargs < 2 || a->type != ARG_LIST)
+	if (a == NULL || a->type != ARG_LIST)
 		return 0;
 	if (a->nkids != 2 || !arg_is(&a->kids[0], "UNCHANGEDSINCE") ||
 	    (*since = arg_modseq(&a->kids[1], 1)) < 0)

@@ -69,6 +69,19 @@ pylib() {
 	assert_line "* ENABLED CONDSTORE QRESYNC"
 }
 
+# found by fuzz_imapsession: STORE with no argument at all took &args[1]
+# of a NULL array before looking at the count (UBSan stops there)
+@test "condstore: STORE without arguments, or with a set alone, is BAD and the session goes on" {
+	run sh -c "printf 'a LOGIN bob secret\r\nb SELECT INBOX\r\nc STORE\r\nd STORE 1\r\ne UID STORE\r\nf NOOP\r\ng LOGOUT\r\n' |
+		imapd --users users --auth-delay 0 2>err | tr -d '\r'"
+	assert_success
+	assert_line --regexp '^c BAD '
+	assert_line --regexp '^d BAD '
+	assert_line --regexp '^e BAD '
+	assert_line 'f OK NOOP completed.'
+	no_sanitizer_report err
+}
+
 @test "condstore: another session's and another program's changes come with a higher MODSEQ" {
 	start_imapd
 	export PORT
