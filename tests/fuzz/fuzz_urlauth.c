@@ -124,9 +124,13 @@ static void check_url(const char *url)
 	ctl_free(u.mailbox);
 	ctl_free(u.section);
 	CHECK(u.uid != 0);
-	if (strcasestr(url, ";UIDVALIDITY=") != NULL &&
-	    strcasestr(url, ";UIDVALIDITY=") < strstr(url, "/;"))
-		CHECK(u.uidvalidity != 0);
+	{
+		/* in the mailbox part: after the host's "/", before the first "/;" */
+		const char *mb = strchr(url + 7, '/'), *uv = strcasestr(mb, ";UIDVALIDITY=");
+
+		if (uv != NULL && uv < strstr(mb, "/;"))
+			CHECK(u.uidvalidity != 0);
+	}
 	if (u.partial)
 		CHECK(u.poff <= UINT32_MAX && u.plen <= UINT32_MAX);
 	if (u.has_urlauth) {
