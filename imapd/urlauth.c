@@ -119,31 +119,47 @@ static uint32_t nz_number(const char *s, size_t n)
  * allowed) of s[0..n) into *t; -1 if malformed. */
 static int date_time3339(const char *s, size_t n, time_t *t)
 {
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	char buf[64];
 	struct tm tm = { 0 };
 	int used = 0, zh = 0, zm = 0, sign = 0;
 	const char *z;
 
-	if (n >= sizeof buf)
+	if (n >= sizeof buf || n < sizeof shape - 1)
 		return -1;
+	/* sscanf alone takes signs and spaces where RFC 3339 has DIGITs */
+	for (size_t i = 0; i < sizeof shape - 1; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) :
+		    shape[i] == 'T' ? s[i] != 'T' && s[i] != 't' : s[i] != shape[i])
+			return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
 	if (sscanf(buf, "%4d-%2d-%2d%*1[Tt]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
 	    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 || used != 19)
 		return -1;
 	z = buf + used;
-	if (*z == '.')
+	if (*z == '.') {                /* time-secfrac: "." 1*DIGIT */
+		if (!isdigit((unsigned char)z[1]))
+			return -1;
 		for (z++; isdigit((unsigned char)*z); z++)
 			;
+	}
 	if ((*z == 'Z' || *z == 'z') && z[1] == '\0') {
 		sign = 0;
-	} else if ((*z == '+' || *z == '-') && strlen(z) == 6 && sscanf(z + 1, "%2d:%2d", &zh, &zm) == 2) {
+	} else if ((*z == '+' || *z == '-') && strlen(z) == 6 && isdigit((unsigned char)z[1]) &&
+	    isdigit((unsigned char)z[2]) && z[3] == ':' && isdigit((unsigned char)z[4]) &&
+	    isdigit((unsigned char)z[5]) && sscanf(z + 1, "%2d:%2d", &zh, &zm) == 2) {
 		sign = *z == '-' ? -1 : 1;
 	} else {
 		return -1;
 	}
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-	    tm.tm_min > 59 || tm.tm_sec > 60 || zh > 23 || zm > 59)
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > mdays[tm.tm_mon - 1] ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || zh > 23 || zm > 59)
+		return -1;
+	/* February 29 only in a leap year (RFC 3339 5.7) */
+	if (tm.tm_mon == 2 && tm.tm_mday == 29 &&
+	    !(tm.tm_year % 4 == 0 && (tm.tm_year % 100 != 0 || tm.tm_year % 400 == 0)))
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon--;

@@ -87,7 +87,8 @@ void aliases_parse(const char *text, size_t len, uid_t uid, gid_t gid, struct al
 	if (cur.len > 0)
 		add_entry(a, cur.p, cur.len);
 	buf_free(&cur);
-	qsort(a->v, a->n, sizeof *a->v, entry_cmp);
+	if (a->n > 1)           /* an empty table has no array: qsort(NULL) is undefined */
+		qsort(a->v, a->n, sizeof *a->v, entry_cmp);
 }
 
 /* Read a file the expansion may trust: a regular file no one but its
@@ -154,8 +155,8 @@ const char *alias_lookup(const struct aliases *a, const char *name)
 	char key[256];
 	struct alias_entry k = { .name = key }, *e;
 
-	if (strlen(name) >= sizeof key)
-		return NULL;
+	if (a->n == 0 || strlen(name) >= sizeof key)
+		return NULL;    /* (bsearch of an empty table's NULL array is undefined) */
 	snprintf(key, sizeof key, "%s", name);
 	lower(key);
 	e = bsearch(&k, a->v, a->n, sizeof *a->v, entry_cmp);
@@ -184,6 +185,8 @@ struct walk {
 	const char *path[ALIAS_DEPTH_MAX + 1];  /* names being expanded */
 	char owner[ALIAS_DEPTH_MAX + 1][300];   /* each level's list owner, or "" */
 	int depth;
+	int includes;                           /* :include: files nested now */
+	size_t walked, read;                    /* members walked, files included so far */
 	char *err;
 	size_t cap;
 };
@@ -223,6 +226,17 @@ static int walk_include(struct walk *w, const char *path, uid_t uid, gid_t gid)
 		snprintf(w->err, w->cap, ":include:%s: not an absolute path", path);
 		return ALIAS_INCLUDE;
 	}
+	/* a file including itself (a user's own, from a .forward) must end too */
+	if (w->includes >= ALIAS_DEPTH_MAX) {
+		snprintf(w->err, w->cap, ":include:%s: files included deeper than %d", path,
+		    ALIAS_DEPTH_MAX);
+		return ALIAS_DEEP;
+	}
+	if (++w->read > ALIAS_INCLUDES_MAX) {
+		snprintf(w->err, w->cap, ":include:%s: more than %d files in one expansion", path,
+		    ALIAS_INCLUDES_MAX);
+		return ALIAS_MANY;
+	}
 	if (read_trusted(path, &b, &st, w->err, w->cap) < 0) {
 		buf_free(&b);
 		return ALIAS_INCLUDE;
@@ -237,9 +251,11 @@ static int walk_include(struct walk *w, const char *path, uid_t uid, gid_t gid)
 		uid = st.st_uid, gid = st.st_gid;
 	buf_adds(&b, "");
 	for (char *p = b.p; *p; p++)                    /* one member a line, or several */
-		if (*p == '\n' || *p == '\r')
-			*p = ',';
+		if (*p == '\r')
+			*p = '\n';
+	w->includes++;
 	rc = walk_members(w, b.p, uid, gid);
+	w->includes--;
 	buf_free(&b);
 	return rc;
 }
@@ -253,7 +269,7 @@ static int walk_addr(struct walk *w, const char *m, uid_t uid, gid_t gid)
 	int rc;
 
 	if (m[0] == '\\')                       /* \user: the mailbox itself, no expansion */
-		return add_target(w, AK_LOCAL, m + 1, uid, gid);
+		return m[1] ? add_target(w, AK_LOCAL, m + 1, uid, gid) : 0;     /* "\": no one */
 	if ((at != NULL && !w->is_local(w->ctx, at + 1)) || ll == 0 || ll >= sizeof local)
 		return add_target(w, AK_REMOTE, m, uid, gid);
 	memcpy(local, m, ll);
@@ -290,6 +306,21 @@ static int walk_addr(struct walk *w, const char *m, uid_t uid, gid_t gid)
 	return rc;
 }
 
+/* Whether member m may not be used: a command or a file with a CR or LF,
+ * anything else (an address, an :include: path) with any control byte or
+ * DEL.  A table line keeps a CR inside it; a .forward or :include: file
+ * splits at CR, but a TAB or an ESC would reach the queue's envelope, the
+ * log and the relay's RCPT TO. */
+static int bad_member(const char *m)
+{
+	if (*m == '|' || *m == '/')
+		return strpbrk(m, "\r\n") != NULL;
+	for (; *m; m++)
+		if ((unsigned char)*m < ' ' || *m == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* One member, white space trimmed, outer quotes removed. */
 static int walk_one(struct walk *w, char *m, uid_t uid, gid_t gid)
 {
@@ -306,6 +337,15 @@ static int walk_one(struct walk *w, char *m, uid_t uid, gid_t gid)
 	}
 	if (*m == '\0')
 		return 0;
+	if (bad_member(m)) {
+		snprintf(w->err, w->cap, "%s: a member holds a control character", w->path[0]);
+		return ALIAS_SYNTAX;
+	}
+	if (++w->walked > ALIAS_TARGETS_MAX) {
+		snprintf(w->err, w->cap, "%s: more than %d members walked", w->path[0],
+		    ALIAS_TARGETS_MAX);
+		return ALIAS_MANY;
+	}
 	if (*m == '|')
 		return add_target(w, AK_PIPE, m + 1, uid, gid);
 	if (*m == '/')
@@ -315,7 +355,9 @@ static int walk_one(struct walk *w, char *m, uid_t uid, gid_t gid)
 	return walk_addr(w, m, uid, gid);
 }
 
-/* Split members at commas outside double quotes. */
+/* Split members at commas outside double quotes, and at every line end
+ * (a .forward or :include: file): a quote left open on one line does not
+ * make the next ones part of its command. */
 static int walk_members(struct walk *w, const char *value, uid_t uid, gid_t gid)
 {
 	char *copy = xstrdup(value), *s = copy;
@@ -324,9 +366,9 @@ static int walk_members(struct walk *w, const char *value, uid_t uid, gid_t gid)
 	for (char *p = copy; rc == 0; p++) {
 		if (*p == '"')
 			q = !q;
-		else if (*p == '\\' && p[1] != '\0')
+		else if (*p == '\\' && p[1] != '\0' && p[1] != '\n')
 			p++;
-		else if ((*p == ',' && !q) || *p == '\0') {
+		else if ((*p == ',' && !q) || *p == '\n' || *p == '\0') {
 			int last = *p == '\0';
 
 			*p = '\0';
@@ -334,6 +376,7 @@ static int walk_members(struct walk *w, const char *value, uid_t uid, gid_t gid)
 			if (last)
 				break;
 			s = p + 1;
+			q = 0;
 		}
 	}
 	free(copy);
@@ -454,8 +497,10 @@ int alias_forward(const struct aliases *a, const char *path, const char *user, u
 		if (p == bol && *p == '#')              /* a comment line */
 			while (*p && *p != '\n')
 				*p++ = ' ';
+		if (*p == '\0')                         /* it ended the file */
+			break;
 		if (*p == '\n' || *p == '\r') {
-			*p = ',';
+			*p = '\n';
 			bol = p + 1;
 		}
 	}

@@ -20,7 +20,12 @@
 
 #define ALIAS_DEPTH_MAX   10            /* nesting, as sendmail's MaxAliasRecursion */
 #define ALIAS_FILE_MAX    (16L << 20)   /* bytes of one table or :include: file */
-#define ALIAS_TARGETS_MAX 100000        /* members of one expansion (a big list is 10,000) */
+#define ALIAS_TARGETS_MAX 100000        /* members of one expansion (a big list is 10,000),
+                                         * and members walked to find them (a table or
+                                         * :include: files naming lists many times over
+                                         * would walk exponentially many) */
+#define ALIAS_INCLUDES_MAX 100          /* :include: files read by one expansion (each may be
+                                         * ALIAS_FILE_MAX bytes; a list names one) */
 #define ALIAS_NOBODY      65534         /* ids for a root-owned table's commands: never root */
 #define ALIAS_CMD_SECS    (5 * 60)      /* a |command member may run this long (smtpd's MDA limit) */
 
@@ -70,13 +75,16 @@ int alias_name(const struct aliases *a, const char *addr, char *name, size_t cap
  * part may be an alias); an address without a domain always is. */
 typedef int (*alias_local_fn)(const void *ctx, const char *domain);
 
+/* ALIAS_SYNTAX: a member holds a control character (an address any, a
+ * command or file CR or LF): it would reach a queue envelope or a log. */
 enum alias_rc { ALIAS_OK = 0, ALIAS_NONE = 1, ALIAS_LOOP = -1, ALIAS_DEEP = -2,
-	ALIAS_INCLUDE = -3, ALIAS_MANY = -4 };
+	ALIAS_INCLUDE = -3, ALIAS_MANY = -4, ALIAS_SYNTAX = -5 };
 
 /* Expand the local part name fully into out (caller frees with
  * alias_set_free): addresses that are not aliases, commands and files.  ALIAS_NONE when
  * name is no alias; a negative code with a reason in err for a loop, too
- * deep a nesting, an unusable :include: file, too many members. */
+ * deep a nesting, an unusable :include: file, too many members, a member
+ * with a control character. */
 int alias_expand(const struct aliases *a, const char *name, alias_local_fn is_local,
     const void *ctx, struct alias_set *out, char *err, size_t cap);
 void alias_set_free(struct alias_set *s);

@@ -22,9 +22,11 @@ static int parse_size(const char *p, const char **end, uint64_t *v)
 	const char *s = p;
 
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			return -1;
-		n = n * 10 + (uint64_t)(*p - '0');
+		uint64_t d = (uint64_t)(*p - '0');
+
+		if (n > UINT64_MAX / 10 || n * 10 > UINT64_MAX - d)
+			return -1;      /* exact: the largest values are numbers too */
+		n = n * 10 + d;
 	}
 	if (p == s)
 		return -1;
@@ -170,8 +172,13 @@ static void count_dir(const char *folder, const char *sub, struct quota *q)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		q->bytes += (int64_t)message_size(dirfd(d), e->d_name);
-		q->count++;
+		uint64_t n = message_size(dirfd(d), e->d_name);
+
+		/* a ",S=" past int64_t in a name is the user's: the sum saturates */
+		if (n > (uint64_t)INT64_MAX || __builtin_add_overflow(q->bytes, (int64_t)n, &q->bytes))
+			q->bytes = INT64_MAX;
+		if (q->count < INT64_MAX)
+			q->count++;
 	}
 	closedir(d);
 }
@@ -254,8 +261,10 @@ static int read_file(const char *root, struct quota *q)
 		}
 		if (sscanf(line, "%lld %lld", &b, &c) != 2)
 			continue;       /* a torn line from a crashed writer */
-		q->bytes += b;
-		q->count += c;
+		/* a sum past int64_t is no usage: count again (the file is the user's) */
+		if (__builtin_add_overflow(q->bytes, (int64_t)b, &q->bytes) ||
+		    __builtin_add_overflow(q->count, (int64_t)c, &q->count))
+			rc = 2;
 	}
 	fclose(f);
 	if (first)
@@ -327,8 +336,9 @@ int quota_exceeded(const struct quota *q, uint64_t bytes, uint64_t count)
 {
 	uint64_t b = q->bytes > 0 ? (uint64_t)q->bytes : 0, c = q->count > 0 ? (uint64_t)q->count : 0;
 
-	return (q->max_bytes && b + bytes > q->max_bytes) ||
-	    (q->max_count && c + count > q->max_count);
+	/* b + bytes could wrap around: compare what is left instead */
+	return (q->max_bytes && (b > q->max_bytes || bytes > q->max_bytes - b)) ||
+	    (q->max_count && (c > q->max_count || count > q->max_count - c));
 }
 
 int quota_note(const char *root, int64_t bytes, int64_t count)

@@ -153,6 +153,11 @@ pyimap() {
 	c.cmd("NOOP")
 	c.cmd('GENURLAUTH "imap://bob@127.0.0.1/INBOX/;uid=1" INTERNAL', want=b"BAD")
 	c.cmd('GENURLAUTH "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=user+bob" XYZ', want=b"BAD")
+	# EXPIRE is an RFC 3339 date-time: a day its month has, digits where it has DIGITs (fuzz_urlauth)
+	for when in ["2999-02-30T00:00:00Z", "2999-02-29T00:00:00Z", "+999-01-01T00:00:00Z", "2999-+1-01T00:00:00Z",
+	             "2999-01-01T00:00:00.Z", "2999-01-01T00:00:00+-1:-1"]:
+	    c.cmd('GENURLAUTH "imap://bob@127.0.0.1/INBOX/;uid=1;expire=%s;urlauth=user+bob" INTERNAL' % when, want=b"BAD")
+	gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;expire=2996-02-29T23:59:60.5+01:00;urlauth=user+bob")
 	EOF_
 }
 

@@ -185,6 +185,85 @@ START_TEST(big_list)
 }
 END_TEST
 
+/* Found by fuzz_aliases (tests/fuzz/regress/aliases/). */
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, 0600);
+}
+
+static int fwd(const char *path, const char *text, struct alias_set *s, char *err, size_t cap)
+{
+	write_text(path, text);
+	return alias_forward(NULL, path, "bob", getuid(), getgid(), local_example, NULL, s, err,
+	    cap);
+}
+
+START_TEST(hostile_forward)
+{
+	char dir[] = "/tmp/test_aliasesXXXXXX", path[300], text[400], err[300];
+	struct alias_set s;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/.forward", dir);
+	/* a file including itself ends (it overflowed the stack) */
+	snprintf(text, sizeof text, "alice\n:include:%s\n", path);
+	ck_assert_int_eq(fwd(path, text, &s, err, sizeof err), ALIAS_DEEP);
+	/* a quote left open does not carry the next line into the command */
+	ck_assert_int_eq(fwd(path, "\"|/bin/echo a\n/tmp/x\"\n", &s, err, sizeof err), ALIAS_OK);
+	for (size_t i = 0; i < s.n; i++)
+		ck_assert(s.v[i].kind != AK_PIPE || strstr(s.v[i].text, "/tmp/x") == NULL);
+	alias_set_free(&s);
+	/* a control byte in an address is refused, not queued */
+	ck_assert_int_eq(fwd(path, "carol\033@remote.example\n", &s, err, sizeof err),
+	    ALIAS_SYNTAX);
+	ck_assert_int_eq(fwd(path, "carol@remote\t.example\n", &s, err, sizeof err), ALIAS_SYNTAX);
+	/* a lone backslash names no one; a comment may end the file */
+	ck_assert_int_eq(fwd(path, "\\\nalice\n# the end", &s, err, sizeof err), ALIAS_OK);
+	ck_assert_uint_eq(s.n, 1);
+	ck_assert_str_eq(s.v[0].text, "alice");
+	alias_set_free(&s);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(bounded_walk)
+{
+	struct buf b = { 0 };
+	struct aliases a;
+	struct alias_set s;
+	char err[200];
+
+	/* ten lists each naming the next ten times: 10^9 walks before */
+	for (int i = 0; i < 9; i++) {
+		buf_printf(&b, "l%d: l%d", i, i + 1);
+		for (int k = 1; k < 10; k++)
+			buf_printf(&b, ", l%d", i + 1);
+		buf_adds(&b, "\n");
+	}
+	buf_adds(&b, "l9: \\end\n");
+	aliases_parse(b.p, b.len, 0, 0, &a);
+	ck_assert_int_eq(alias_expand(&a, "l0", local_example, NULL, &s, err, sizeof err),
+	    ALIAS_MANY);
+	ck_assert_int_eq(alias_expand(&a, "l5", local_example, NULL, &s, err, sizeof err), 0);
+	ck_assert_uint_eq(s.n, 1);
+	alias_set_free(&s);
+	aliases_free(&a);
+	buf_free(&b);
+	/* an empty table (qsort and bsearch of NULL were undefined) */
+	aliases_parse("", 0, 0, 0, &a);
+	ck_assert_ptr_null(alias_lookup(&a, "x"));
+	ck_assert_int_eq(alias_expand(&a, "x", local_example, NULL, &s, err, sizeof err),
+	    ALIAS_NONE);
+	aliases_free(&a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("aliases");
@@ -197,6 +276,9 @@ int main(void)
 	tcase_add_test(tc, root_table_never_root);
 	tcase_add_test(tc, include);
 	tcase_add_test(tc, big_list);
+	tcase_add_test(tc, hostile_forward);
+	tcase_add_test(tc, bounded_walk);
+	tcase_set_timeout(tc, 30);    /* bounded_walk walks 100,000 members: seconds under ASan */
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

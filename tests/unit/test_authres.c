@@ -35,6 +35,12 @@ START_TEST(summaries)
 	    "auth=pass (by mx.test)");
 	summary_is("", "none (by )");
 	summary_is(";;;==;", "== (by )");
+	/* a ";" in a comment or a quoted string starts no result (fuzz_authres) */
+	summary_is("mx.test; spf=fail (helo x; dkim=pass) smtp.helo=x; dmarc=fail",
+	    "spf=fail dmarc=fail (by mx.test)");
+	summary_is("mx.test; spf=fail (a (b; arc=pass) \\) ; dkim=pass) x=y",
+	    "spf=fail (by mx.test)");
+	summary_is("mx.test; spf=fail smtp.mailfrom=\"a\\\";dkim=pass\"@x", "spf=fail (by mx.test)");
 }
 END_TEST
 

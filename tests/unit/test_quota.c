@@ -117,6 +117,40 @@ START_TEST(file)
 }
 END_TEST
 
+/* Found by fuzz_quota (tests/fuzz/regress/quota/). */
+START_TEST(hostile_file)
+{
+	char root[64], p[600];
+	struct quota q, lim = { 1000, 10, 10, 1 };
+	FILE *f;
+
+	/* the largest figures are numbers; adding cannot wrap around the limit */
+	ck_assert_int_eq(quota_parse_option("18446744073709551615", &q), 0);
+	ck_assert(q.max_bytes == UINT64_MAX);
+	ck_assert_int_eq(quota_parse_option("18446744073709551616", &q), -1);
+	ck_assert(quota_exceeded(&lim, UINT64_MAX, 0) == 1);
+	ck_assert(quota_exceeded(&lim, 0, UINT64_MAX - 5) == 1);
+	ck_assert(quota_exceeded(&lim, 990, 9) == 0);
+	/* a usage past int64_t (the user's file, the user's file names) is
+	 * counted again, and the count saturates */
+	make_maildir(root, sizeof root);
+	write_file(root, "1000S\n9223372036854775807 1\n9223372036854775807 1\n");
+	ck_assert_int_eq(quota_get(root, NULL, &q), 1);
+	ck_assert(q.bytes == 150 && q.count == 2);
+	snprintf(p, sizeof p, "%s/cur/3.M3P3.host,S=9223372036854775807:2,", root);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fclose(f);
+	snprintf(p, sizeof p, "%s/cur/4.M4P4.host,S=18446744073709551615:2,", root);
+	ck_assert_ptr_nonnull(f = fopen(p, "w"));
+	fclose(f);
+	write_file(root, "1000S\n-1 -1\n");
+	ck_assert_int_eq(quota_get(root, NULL, &q), 1);
+	ck_assert(q.bytes == INT64_MAX && q.count == 4);
+	ck_assert(quota_exceeded(&q, 0, 0) == 1);
+	cleanup(root);
+}
+END_TEST
+
 /* Dovecot's quota rules, as a passwd-file's userdb_quota_rule gives them */
 START_TEST(rules)
 {
@@ -209,6 +243,7 @@ int main(void)
 	tcase_add_test(tc, rules);
 	tcase_add_test(tc, user_rule);
 	tcase_add_test(tc, roots);
+	tcase_add_test(tc, hostile_file);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
