@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "aliases.h"
+#include "split.h"
 
 const char *const progname = "fuzz_aliases";
 
@@ -148,22 +149,14 @@ static void check_name(const struct aliases *a, const char *name, const uint8_t 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *part[4] = { data, data + size, data + size, data + size };
-	size_t len[4] = { size, 0, 0, 0 };
+	const uint8_t *part[4];
+	size_t len[4];
 	struct aliases a;
 	struct alias_set s;
 	char err[512], *name;
 	int rc;
 
-	for (int i = 1; i < 4; i++) {
-		const uint8_t *z = memchr(part[i - 1], '\0', len[i - 1]);
-
-		if (z == NULL)
-			break;
-		len[i - 1] = (size_t)(z - part[i - 1]);
-		part[i] = z + 1;
-		len[i] = (size_t)(data + size - part[i]);
-	}
+	fuzz_split(data, size, part, len, 4);
 	aliases_parse((const char *)part[0], len[0], 0, 0, &a);
 	for (size_t i = 0; i < a.n; i++) {
 		CHECK(a.v[i].name[0] != '\0');

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "quota.h"
+#include "split.h"
 
 const char *const progname = "fuzz_quota";
 
@@ -136,22 +137,14 @@ static void make_names(const char *names)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const uint8_t *part[4] = { data, data + size, data + size, data + size };
-	size_t len[4] = { size, 0, 0, 0 };
+	const uint8_t *part[4];
+	size_t len[4];
 	char *rule, *opt, *names;
 	struct quota def, q, q2, r;
 	unsigned __int128 rb, rc128;
 	int rc, orc;
 
-	for (int i = 1; i < 4; i++) {
-		const uint8_t *z = memchr(part[i - 1], '\0', len[i - 1]);
-
-		if (z == NULL)
-			break;
-		len[i - 1] = (size_t)(z - part[i - 1]);
-		part[i] = z + 1;
-		len[i] = (size_t)(data + size - part[i]);
-	}
+	fuzz_split(data, size, part, len, 4);
 	rule = strndup((const char *)part[1], len[1]);
 	opt = strndup((const char *)part[2], len[2]);
 	names = strndup((const char *)part[3], len[3]);
