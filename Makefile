@@ -52,7 +52,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 TOOLS   := $(filter-out %.1 %.5 %.7 %.8,$(wildcard labs/bin/*))
 BIN_TOOLS := $(TOOLS:labs/bin/%=$(BIN)/%)
 
-.PHONY: all check unit cli demo install deps sanitize fuzz lint fuzz-long clean bench stress-imap check-labs install-sendmail deb check-deb
+.PHONY: all check unit cli demo install deps sanitize fuzz lint fuzz-long fuzz-regress clean bench stress-imap check-labs install-sendmail deb check-deb
 all: $(BINS) $(BIN_TOOLS)
 
 $(BIN_TOOLS): $(BIN)/%: labs/bin/%
@@ -106,6 +106,7 @@ cli: deps all
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory fuzz-regress
 	@$(MAKE) --no-print-directory unit cli
 	@$(MAKE) --no-print-directory check-labs
 
@@ -130,12 +131,21 @@ demo: deps all
 	@tests/demo.sh
 
 fuzz: deps
+	@tests/deps.sh fuzz
 	@tests/fuzz/run.sh
+
+# In make check: every harness built with clang, ASan and UBSan and run once
+# on its seeds and on every input that once crashed it (tests/fuzz/regress/),
+# no fuzzing; about a minute and a half on two cores.
+fuzz-regress: deps
+	@tests/deps.sh fuzz
+	@FUZZ_REPLAY=1 FUZZ_BUILD=build-fuzz-regress tests/fuzz/run.sh
 
 # Long campaign: every harness until its coverage has been flat for
 # FUZZ_PLATEAU seconds (and half the run), at most FUZZ_SECS; one line per
 # harness in build-fuzz/campaign.tsv, figures go to tests/fuzz/README.md.  Not part of make check.
 fuzz-long: deps
+	@tests/deps.sh fuzz
 	@FUZZ_SECS=$${FUZZ_SECS:-1800} FUZZ_PLATEAU=$${FUZZ_PLATEAU:-300} tests/fuzz/run.sh
 
 bench: all

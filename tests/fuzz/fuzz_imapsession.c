@@ -67,6 +67,7 @@ static unsigned fuzz_sleep(unsigned secs)
 #define server_become(u, g) fuzz_become(u, g)
 
 #include "../../imapd/session.c"
+#include "home.h"
 
 #undef server_become
 int fuzz_become(uid_t uid, gid_t gid)
@@ -109,44 +110,17 @@ static void mk(const char *sub)
 		abort();
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void cleanup(void)
-{
-	(void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void setup(void)
 {
-	FILE *f;
-
-	/* in memory when there is a tmpfs: imapd fsyncs what it writes, and
-	 * on a disk that is most of the time of a run */
-	snprintf(dir, sizeof dir, "/dev/shm/fuzz_imapsession.XXXXXX");
-	if (mkdtemp(dir) == NULL) {
-		snprintf(dir, sizeof dir, "/tmp/fuzz_imapsession.XXXXXX");
-		if (mkdtemp(dir) == NULL)
-			abort();
-	}
-	atexit(cleanup);
-	snprintf(users, sizeof users, "%s/users", dir);
-	if ((f = fopen(users, "w")) == NULL)
-		abort();
-	fprintf(f, "alice:{PLAIN}secret:%u:%u::%s::\n", (unsigned)getuid(), (unsigned)getgid(), dir);
-	fclose(f);
-	snprintf(tmpl, sizeof tmpl, "maildir:%s/Maildir", dir);
+	fuzz_home("fuzz_imapsession", (unsigned)getuid(), (unsigned)getgid(), dir, sizeof dir, users,
+	    sizeof users, tmpl, sizeof tmpl);
 	snprintf(md, sizeof md, "%s/Maildir", dir);
 }
 
 /* The Maildir, whatever the last session did to it. */
 static void refill(void)
 {
-	(void)nftw(md, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	(void)nftw(md, fuzz_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	mailbox_bytes = 0;
 	mk("");
 	mk("cur"), mk("new"), mk("tmp");

@@ -32,6 +32,7 @@ static unsigned fuzz_sleep(unsigned secs)
 #define sleep(s) fuzz_sleep(s)
 
 #include "../../pop3d/session.c"
+#include "home.h"
 
 const char *const progname = "fuzz_pop3";
 
@@ -51,48 +52,12 @@ static void put(const char *sub, const char *name, const char *text)
 		abort();
 }
 
-/* At the fuzzer's exit: leave no directory behind in /tmp. */
-static void cleanup(void)
-{
-	static const char *const sub[] = { "Maildir/cur", "Maildir/new", "Maildir/tmp", "Maildir", "users" };
-	char p[256];
-
-	for (size_t i = 0; i < sizeof sub / sizeof *sub; i++) {
-		DIR *d;
-		struct dirent *e;
-
-		snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
-		if ((d = opendir(p)) != NULL) {
-			while ((e = readdir(d)) != NULL) {
-				char f[512];
-
-				if (e->d_name[0] == '.')
-					continue;
-				snprintf(f, sizeof f, "%s/%s", p, e->d_name);
-				unlink(f);
-			}
-			closedir(d);
-		}
-		(void)remove(p);
-	}
-	rmdir(dir);
-}
-
 static void setup(void)
 {
 	char p[256];
-	FILE *f;
 
-	snprintf(dir, sizeof dir, "/tmp/fuzz_pop3.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	atexit(cleanup);
-	snprintf(users, sizeof users, "%s/users", dir);
-	if ((f = fopen(users, "w")) == NULL)
-		abort();
-	fprintf(f, "alice:{PLAIN}secret:%u:%u::%s::\n", (unsigned)getuid(), (unsigned)getgid(), dir);
-	fclose(f);
-	snprintf(tmpl, sizeof tmpl, "maildir:%s/Maildir", dir);
+	fuzz_home("fuzz_pop3", (unsigned)getuid(), (unsigned)getgid(), dir, sizeof dir, users,
+	    sizeof users, tmpl, sizeof tmpl);
 	snprintf(p, sizeof p, "%s/Maildir", dir);
 	mkdir(p, 0700);
 	for (int i = 0; i < 3; i++) {
@@ -156,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int in = -1, out = -1;
 	static struct pop3d_cfg cfg;
 	static struct peer peer;
+	struct session_arg sa = { &cfg, &peer };
 	struct stat st;
 	char *o;
 
@@ -174,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(in, 0) < 0 || ftruncate(out, 0) < 0 || pwrite(in, data, size, 0) != (ssize_t)size ||
 	    lseek(in, 0, SEEK_SET) != 0 || lseek(out, 0, SEEK_SET) != 0)
 		abort();
-	(void)login_session(in, out, &peer, &cfg, NULL);
+	(void)login_session(in, out, NULL, &sa);
 	if (fstat(out, &st) < 0)
 		abort();
 	/* a few KB per command at most: the messages are small */

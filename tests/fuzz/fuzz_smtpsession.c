@@ -48,6 +48,7 @@ static unsigned fuzz_sleep(unsigned secs)
 #define sleep(s) fuzz_sleep(s)
 
 #include "../../smtpd/session.c"
+#include "home.h"
 
 const char *const progname = "fuzz_smtpsession";
 
@@ -109,44 +110,17 @@ static long committed(void)
 	return n;
 }
 
-/* At the fuzzer's exit: leave no directory behind in /tmp. */
-static void cleanup(void)
-{
-	static const char *const rest[] = { "queue", "Maildir", "users" };
-	char p[256];
-
-	for (size_t i = 0; i < sizeof subdirs / sizeof *subdirs; i++) {
-		files(subdirs[i], 1);
-		snprintf(p, sizeof p, "%s/%s", dir, subdirs[i]);
-		rmdir(p);
-	}
-	for (size_t i = 0; i < sizeof rest / sizeof *rest; i++) {
-		snprintf(p, sizeof p, "%s/%s", dir, rest[i]);
-		(void)remove(p);
-	}
-	rmdir(dir);
-}
-
 static void setup(struct config *cfg, struct cidr *net)
 {
-	char p[256];
+	char p[256], users[96], tmpl[128];
 	unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
-	FILE *f;
 
 	if (uid == 0)
 		uid = gid = NOBODY;
-	snprintf(dir, sizeof dir, "/tmp/fuzz_smtpsession.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		abort();
-	atexit(cleanup);
-	snprintf(p, sizeof p, "%s/users", dir);
-	if ((f = fopen(p, "w")) == NULL)
-		abort();
-	fprintf(f, "alice:{PLAIN}secret:%u:%u::%s::\n", uid, gid, dir);
-	fclose(f);
-	cfg->users = xstrdup(p);
-	snprintf(p, sizeof p, "maildir:%s/Maildir", dir);
-	cfg->mailbox = xstrdup(p);
+	fuzz_home("fuzz_smtpsession", uid, gid, dir, sizeof dir, users, sizeof users, tmpl,
+	    sizeof tmpl);
+	cfg->users = xstrdup(users);
+	cfg->mailbox = xstrdup(tmpl);
 	snprintf(p, sizeof p, "%s/queue", dir);
 	cfg->queue = xstrdup(p);
 	mkdir(p, 0700);

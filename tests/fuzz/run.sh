@@ -17,6 +17,9 @@
 # Each run appends a line to $FUZZ_BUILD/campaign.tsv: harness, seconds,
 # executions, cov, ft, corpus inputs, seconds into the run of the last cov
 # gain, and how it ended (time, plateau, crash).
+# FUZZ_REPLAY=1: no fuzzing; each harness is built and run once on every
+# input of seeds/NAME and regress/NAME (make check's fuzz-regress: the
+# harnesses still build against today's code, and no past finding is back).
 # Exit 0 if no harness found a crash, 1 otherwise (crash files are kept in
 # tests/fuzz/crash-NAME-*).
 set -u
@@ -25,9 +28,10 @@ secs=${FUZZ_SECS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 plateau=${FUZZ_PLATEAU:-0}
+replay=${FUZZ_REPLAY:-0}
 cc=${FUZZ_CC:-clang}
 san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
-cflags="-g -O1 -std=c11 -D_GNU_SOURCE -DMAILLAB_VERSION=\"fuzz\" -iquote lib"
+cflags="-g -O1 -std=c11 -Wno-include-next-absolute-path -D_GNU_SOURCE -DMAILLAB_VERSION=\"fuzz\" -iquote lib"
 libs="-lssl -lcrypto -lsodium -lz -lresolv -lcrypt"
 
 command -v "$cc" >/dev/null 2>&1 || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
@@ -55,6 +59,25 @@ for h in tests/fuzz/fuzz_*.c; do
 	echo "== fuzz_$name: build"
 	$cc $cflags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o "$bin" "$h" $extra "$build/libfuzz.a" $libs || { failed=1; ran=$((ran + 1)); continue; }
+	if [ "$replay" = 1 ]; then
+		extra_seeds=""
+		[ "$name" = mime ] && extra_seeds="tests/corpus/mime"
+		files=$(find "tests/fuzz/seeds/$name" "tests/fuzz/regress/$name" $extra_seeds -type f \
+			2>/dev/null | sort)
+		log="$build/fuzz_$name.replay.log"
+		# a harness with no seed runs 2,000 inputs of its own (fixed seed)
+		if [ -n "$files" ]; then set -- $files; what="$# inputs replayed"
+		else set -- -runs=2000 -seed=1; what="2,000 generated inputs run"; fi
+		if ! "$bin" -timeout=20 -rss_limit_mb=2048 "$@" > "$log" 2>&1; then
+			echo "fuzz_$name: FAILED (see $log)"
+			grep -E "ERROR|SUMMARY|Running: " "$log" | tail -5
+			failed=1
+		else
+			echo "fuzz_$name: ok, $what"
+		fi
+		ran=$((ran + 1))
+		continue
+	fi
 	corpus="tests/fuzz/corpus-$name"
 	mkdir -p "$corpus"
 	seeds=""
