@@ -106,7 +106,8 @@ static char chal[PRIVSEP_TEXT_MAX], cram_hex[33], apop_hex[33];
 
 struct req {
 	struct privsep_msg m;   /* as sent, zero beyond len */
-	size_t len;             /* bytes sent */
+	unsigned char over[128];        /* a longer record's bytes past m (zero) */
+	size_t len;             /* bytes sent, at most sizeof m + 127 */
 	int nfds;               /* descriptors sent */
 };
 
