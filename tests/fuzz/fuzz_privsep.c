@@ -38,13 +38,13 @@
  * no reply to a later request, no post; the kernel's ECONNRESET, when it
  * comes, only after requests were left unread (it did not come for one
  * left unread with three descriptors: not asserted both ways)); one it allows
- * is not; a yes only
+ * is not; an empty record is EOF (with three descriptors: refused); a yes only
  * for alice's password, the right APOP digest, or the right CRAM-MD5
  * digest for an outstanding challenge, before any other yes and while
  * fewer than PRIVSEP_FAILS_MAX noes were given, and then always; the post
  * hook runs exactly when a START for the accepted user follows, once,
  * with that user, became, the START's state and pending bytes, and a
- * descriptor that is open; an empty record is EOF; every reply is whole;
+ * descriptor that is open; every reply is whole;
  * no descriptor is left open or closed that was not ours. */
 #include <fcntl.h>
 #include <stdint.h>
@@ -445,7 +445,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct privsep_msg *m = &r[i].m;
 		enum verdict v;
 
-		if (r[i].len == 0) {            /* an empty record reads as EOF */
+		/* An empty record reads as EOF, unless it brings more
+		 * descriptors than a request may: then it is not one. */
+		if (r[i].len == 0 && r[i].nfds <= 2) {
 			CHECK(status == 0 && nrep == i && post.runs == 0);
 			CHECK(!reset || i + 1 < sent);
 			return 0;
