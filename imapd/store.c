@@ -1613,13 +1613,23 @@ int store_status(const char *path, struct store_status *st, char *const *bases, 
 		if (!(l.e[i].flags & FL_SEEN))
 			st->unseen++;
 	}
+	/* The copies are listed in the order they were made: each search
+	 * starts after the last one found, so copying n messages costs O(n),
+	 * not n times the folder (a folder copied into itself again and again
+	 * took seconds per COPY at 30,000 messages; found by fuzz_imapsession). */
+	size_t from = 0;
+
 	for (size_t k = 0; k < nb; k++) {
 		uids[k] = 0;
-		for (size_t i = l.n; i-- > 0;)
-			if (bases[k] && strcmp(l.e[i].base, bases[k]) == 0) {
+		for (size_t j = 0; bases[k] && j < l.n; j++) {
+			size_t i = (from + j) % l.n;
+
+			if (strcmp(l.e[i].base, bases[k]) == 0) {
 				uids[k] = l.e[i].uid;
+				from = i + 1;
 				break;
 			}
+		}
 	}
 	list_free(&l);
 	return 0;
