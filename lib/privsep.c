@@ -417,7 +417,7 @@ static ssize_t take(int fd, struct privsep_msg *m, int *fds, int *nfds)
 	}
 	/* An empty record is EOF, and descriptors sent with it are closed too
 	 * (fuzz_privsep: they stayed open in the root helper). */
-	if (n <= 0 || n != (ssize_t)sizeof *m || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+	if (n != (ssize_t)sizeof *m || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
 		while (*nfds > 0)
 			close(fds[--(*nfds)]);
 		return n == 0 ? 0 : -1;
