@@ -1014,10 +1014,9 @@ static int digits(const char **p, int n)
 static int parse_date_time(const char *s, time_t *t)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	struct tm tm = { 0 };
 	const char *p = s, *m;
-	int day, year, hh, mm, ss, zh, zm, sign, leap;
+	int day, year, hh, mm, ss, zh, zm, sign;
 
 	if (*p == ' ')
 		p++;
@@ -1039,9 +1038,7 @@ static int parse_date_time(const char *s, time_t *t)
 	if ((zh = digits(&p, 2)) < 0 || (zm = digits(&p, 2)) < 0 || *p != '\0')
 		return -1;
 	tm.tm_mon = (int)(m - months) / 3;
-	leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-	if (day < 1 || day > mdays[tm.tm_mon] || (tm.tm_mon == 1 && day == 29 && !leap) ||
-	    hh > 23 || mm > 59 || ss > 60 || zh > 23 || zm > 59)
+	if (!imap_day_ok(year, tm.tm_mon + 1, day) || hh > 23 || mm > 59 || ss > 60 || zh > 23 || zm > 59)
 		return -1;
 	tm.tm_mday = day;
 	tm.tm_year = year - 1900;

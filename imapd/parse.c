@@ -690,3 +690,12 @@ int mutf7_encode(const char *s, struct buf *out)
 		buf_adds(out, "");
 	return 0;
 }
+
+int imap_day_ok(int year, int month, int day)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month >= 1 && month <= 12 && day >= 1 && day <= mdays[month - 1] &&
+	    !(month == 2 && day == 29 && !leap);
+}

@@ -102,4 +102,8 @@ int mutf7_decode(const char *s, struct buf *out);
 /* Append the modified UTF-7 form of the UTF-8 text s; -1 if not UTF-8. */
 int mutf7_encode(const char *s, struct buf *out);
 
+/* Whether day is a day of month (1-12) in year: 31-Feb and 29-Feb of a
+ * common year are not (dates of APPEND and of URLAUTH's EXPIRE). */
+int imap_day_ok(int year, int month, int day);
+
 #endif

@@ -120,7 +120,6 @@ static uint32_t nz_number(const char *s, size_t n)
 static int date_time3339(const char *s, size_t n, time_t *t)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	char buf[64];
 	struct tm tm = { 0 };
 	int used = 0, zh = 0, zm = 0, sign = 0;
@@ -154,12 +153,9 @@ static int date_time3339(const char *s, size_t n, time_t *t)
 	} else {
 		return -1;
 	}
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > mdays[tm.tm_mon - 1] ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || zh > 23 || zm > 59)
-		return -1;
-	/* February 29 only in a leap year (RFC 3339 5.7) */
-	if (tm.tm_mon == 2 && tm.tm_mday == 29 &&
-	    !(tm.tm_year % 4 == 0 && (tm.tm_year % 100 != 0 || tm.tm_year % 400 == 0)))
+	/* (February 29 only in a leap year: RFC 3339 5.7) */
+	if (!imap_day_ok(tm.tm_year, tm.tm_mon, tm.tm_mday) || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60 || zh > 23 || zm > 59)
 		return -1;
 	tm.tm_year -= 1900;
 	tm.tm_mon--;
