@@ -556,12 +556,15 @@ static void fetch_item(struct session *s, struct msg *m, struct mdata *md,
 	}
 }
 
-/* One "* n FETCH (...)" response; -1 if the message is gone. */
-static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct buf *out)
+/* One "* n FETCH (...)" response; -1 if the message is gone.  seen: 1 if
+ * the caller has just set \Seen on it for this FETCH, 0 if not, -1 to
+ * set it here if the items ask for it. */
+static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct buf *out,
+    int seen)
 {
 	struct msg *m = &s->sel.m[i];
 	struct mdata md = { 0 };
-	int seen_now = 0;
+	int seen_now = seen > 0;
 
 	if (m->gone)
 		return -1;
@@ -570,7 +573,7 @@ static int fetch_one(struct session *s, size_t i, const struct fetch *fe, struct
 			return -1;
 		md.hlen = hdr_length(md.p, md.len, NULL);
 	}
-	if (fe->sets_seen && !s->sel.readonly && !(m->flags & FL_SEEN))
+	if (seen < 0 && fe->sets_seen && !s->sel.readonly && !(m->flags & FL_SEEN))
 		seen_now = store_change_flags(&s->sel, m, FL_SEEN, 0) == 0;
 	out->len = 0;
 	buf_printf(out, "* %zu FETCH (", i + 1);
@@ -621,6 +624,57 @@ static int fetch_modifiers(struct session *s, const struct imap_arg *a, int64_t 
 	return *vanished && (*since < 0 || !s->uid || !s->qresync) ? -1 : 0;
 }
 
+/* Rescan the folder so that this session's changes get their MODSEQs,
+ * telling the client what else it found (no expunge: the sequence
+ * numbers stay).  The messages own[0..nown) are the ones this command
+ * changed: their new MODSEQ goes in the command's own answer, so it is
+ * not told a second time as a MODSEQ that moved under unchanged flags. */
+static void store_modseqs(struct session *s, const size_t *own, size_t nown)
+{
+	struct sync_report r;
+
+	if (store_sync(&s->sel, 0, 1, &r) != 0)
+		return;
+	if (nown > 0 && r.ntouched > 0) {
+		unsigned char *mine = xcalloc(s->sel.n, 1);
+		size_t k = 0;
+
+		for (size_t i = 0; i < nown; i++)
+			if (own[i] < s->sel.n)
+				mine[own[i]] = 1;
+		for (size_t i = 0; i < r.ntouched; i++)
+			if (r.touched[i] >= s->sel.n || !mine[r.touched[i]])
+				r.touched[k++] = r.touched[i];
+		r.ntouched = k;
+		free(mine);
+	}
+	report_updates(s, &r);
+	sync_report_free(&r);
+}
+
+/* FETCH with CONDSTORE: \Seen set first on the messages whose items set
+ * it, and one rescan for their new MODSEQs (RFC 7162 3.1.4: the FETCH
+ * response gives the MODSEQ of the change).  seen[i]: set for idx[i]. */
+static void fetch_seen_first(struct session *s, const size_t *idx, size_t n, int64_t since,
+    unsigned char *seen)
+{
+	size_t *own = xcalloc(n ? n : 1, sizeof *own), nown = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct msg *m = &s->sel.m[idx[i]];
+
+		if (m->gone || (m->flags & FL_SEEN) || (since >= 0 && m->modseq <= (uint64_t)since))
+			continue;
+		if (store_change_flags(&s->sel, m, FL_SEEN, 0) == 0) {
+			seen[i] = 1;
+			own[nown++] = idx[i];
+		}
+	}
+	if (nown > 0)
+		store_modseqs(s, own, nown);
+	free(own);
+}
+
 void cmd_fetch(struct session *s, struct imap_cmd *c)
 {
 	struct fetch fe;
@@ -628,6 +682,7 @@ void cmd_fetch(struct session *s, struct imap_cmd *c)
 	struct buf out = { 0 };
 	int gone = 0, vanished = 0;
 	int64_t since = -1;
+	unsigned char *seen = NULL;
 
 	if (c->nargs < 2 || c->nargs > 3 || parse_fetch(&fe, &c->args[1]) < 0 ||
 	    (c->nargs == 3 && fetch_modifiers(s, &c->args[2], &since, &vanished) < 0)) {
@@ -656,10 +711,15 @@ void cmd_fetch(struct session *s, struct imap_cmd *c)
 			seqset_free(&set);
 		}
 	}
+	if (s->condstore && fe.sets_seen && !s->sel.readonly) {
+		seen = xcalloc(n ? n : 1, 1);
+		fetch_seen_first(s, idx, n, since, seen);
+	}
 	for (size_t i = 0; i < n; i++)
-		if (since < 0 || s->sel.m[idx[i]].modseq > (uint64_t)since)
-			gone |= fetch_one(s, idx[i], &fe, &out) < 0;
+		if (since < 0 || s->sel.m[idx[i]].modseq > (uint64_t)since || (seen && seen[i]))
+			gone |= fetch_one(s, idx[i], &fe, &out, seen ? seen[i] : -1) < 0;
 	buf_free(&out);
+	free(seen);
 	free(idx);
 	fetch_free(&fe);
 	if (gone)       /* RFC 2180 4.1.2's wording, which clients and imaptest know */
@@ -669,19 +729,6 @@ void cmd_fetch(struct session *s, struct imap_cmd *c)
 }
 
 /* ---- STORE ---- */
-
-/* Rescan the folder so that this session's changes get their MODSEQs,
- * telling the client what else it found (no expunge: the sequence
- * numbers of the STORE stay). */
-static void store_modseqs(struct session *s)
-{
-	struct sync_report r;
-
-	if (store_sync(&s->sel, 0, 1, &r) == 0) {
-		report_updates(s, &r);
-		sync_report_free(&r);
-	}
-}
 
 /* STORE's modifier "(UNCHANGEDSINCE n)" (RFC 7162 3.1.3) at c->args[1]:
  * *since: n, or -1 without one; -1 if malformed. */
@@ -764,7 +811,7 @@ static void store_run(struct session *s, struct imap_cmd *c, int64_t since)
 	announce_flags(s, 0);   /* new keywords are told of before they are used */
 	if (since >= 0) {
 		condstore_enable(s);
-		store_modseqs(s);       /* the MODSEQs as they are now, to compare */
+		store_modseqs(s, NULL, 0);      /* the MODSEQs as they are now, to compare */
 	}
 	done = xcalloc(n ? n : 1, sizeof *done);
 	modified = xcalloc(n ? n : 1, sizeof *modified);
@@ -791,7 +838,7 @@ static void store_run(struct session *s, struct imap_cmd *c, int64_t since)
 	}
 	/* with CONDSTORE each answer carries the MODSEQ the change was given */
 	if (s->condstore && ndone > 0)
-		store_modseqs(s);
+		store_modseqs(s, done, ndone);
 	for (size_t k = 0; k < ndone; k++)
 		if (!silent || s->condstore)
 			store_answer(s, done[k], silent, &out);
@@ -1094,6 +1141,6 @@ void fetch_send(struct session *s, const struct fetch *fe, size_t idx)
 {
 	struct buf out = { 0 };
 
-	fetch_one(s, idx, fe, &out);
+	fetch_one(s, idx, fe, &out, -1);
 	buf_free(&out);
 }

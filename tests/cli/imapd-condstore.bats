@@ -82,6 +82,32 @@ pylib() {
 	no_sanitizer_report err
 }
 
+# found reading fuzz_imapsession's coverage: with CONDSTORE the rescan that
+# gives a STORE its MODSEQs told each stored message a second time, flags
+# and all, even after FLAGS.SILENT; and a FETCH that set \Seen answered the
+# MODSEQ from before the change, the new one following in another FETCH
+@test "condstore: one FETCH per stored message, none with flags after .SILENT; a FETCH that sets Seen gives the new MODSEQ" {
+	run sh -c "printf 'a LOGIN bob secret\r\nb ENABLE CONDSTORE\r\nc SELECT INBOX\r\nd STORE 1 +FLAGS.SILENT (\\\\Deleted)\r\ne UID STORE 2 +FLAGS (\\\\Answered)\r\nf FETCH 3 (BODY[HEADER.FIELDS (Subject)])\r\ng FETCH 3 (MODSEQ)\r\nh FETCH 4 (RFC822.TEXT MODSEQ)\r\ni FETCH 4 (MODSEQ)\r\nj LOGOUT\r\n' |
+		imapd --users users --auth-delay 0 2>err | tr -d '\r'"
+	assert_success
+	no_sanitizer_report err
+	# the untagged FETCH lines each command brought, by tag
+	per() { printf '%s\n' "$output" | awk -v t="$1" '/^[a-z] /{ if ($1 == t) { printf "%s", b; exit } b = ""; next } /^\* [0-9]+ FETCH/{ b = b $0 "\n" }'; }
+	[ "$(per d | wc -l)" -eq 1 ]
+	[[ "$(per d)" =~ ^\*\ 1\ FETCH\ \(MODSEQ\ \([0-9]+\)\)$ ]]
+	[ "$(per e | wc -l)" -eq 1 ]
+	[[ "$(per e)" == *'\Answered'*'UID 2 MODSEQ ('* ]]
+	[ "$(per f | wc -l)" -eq 1 ]
+	got=$(printf '%s\n' "$output" | sed -n 's/^ FLAGS (\\Seen \\Recent) MODSEQ (\([0-9]*\)))$/\1/p' | head -1)
+	now=$(per g | sed -n 's/.*MODSEQ (\([0-9]*\)).*/\1/p')
+	[ -n "$got" ] && [ "$got" = "$now" ]
+	[ "$(per h | wc -l)" -eq 1 ]
+	assert_line --regexp '^ MODSEQ \([0-9]+\) FLAGS \(\\Seen \\Recent\)\)$'
+	got=$(printf '%s\n' "$output" | sed -n 's/^ MODSEQ (\([0-9]*\)) FLAGS.*/\1/p')
+	now=$(per i | sed -n 's/.*MODSEQ (\([0-9]*\)).*/\1/p')
+	[ -n "$got" ] && [ "$got" = "$now" ] && [ "$now" -gt "$(per g | sed -n 's/.*MODSEQ (\([0-9]*\)).*/\1/p')" ]
+}
+
 @test "condstore: another session's and another program's changes come with a higher MODSEQ" {
 	start_imapd
 	export PORT
