@@ -716,7 +716,7 @@ void cmd_fetch(struct session *s, struct imap_cmd *c)
 		fetch_seen_first(s, idx, n, since, seen);
 	}
 	for (size_t i = 0; i < n; i++)
-		if (since < 0 || s->sel.m[idx[i]].modseq > (uint64_t)since || (seen && seen[i]))
+		if (since < 0 || s->sel.m[idx[i]].modseq > (uint64_t)since)
 			gone |= fetch_one(s, idx[i], &fe, &out, seen ? seen[i] : -1) < 0;
 	buf_free(&out);
 	free(seen);
