@@ -10,10 +10,19 @@
 #
 #   FUZZ_SECS=60     seconds per harness        FUZZ_ONLY=mime   one harness
 #   FUZZ_BUILD=build-fuzz                       FUZZ_JOBS=1      parallel workers
-#   FUZZ_PLATEAU=0   with one worker, stop a harness once its edge coverage
-#                    (libFuzzer's cov:) has not grown for this many seconds
-#                    nor for the second half of the run so far (saturation;
-#                    FUZZ_SECS stays the upper bound)
+#   FUZZ_PLATEAU=0   stop a harness once its edge coverage (libFuzzer's cov:)
+#                    has not grown for this many seconds nor for the second
+#                    half of the run so far (saturation; FUZZ_SECS stays the
+#                    upper bound)
+# With FUZZ_JOBS=N above 1, libFuzzer's fork mode runs N workers that share
+# one coverage count and one corpus (the parent's "cov:" is the union of
+# theirs, so the plateau rule holds as with one); timeouts and running out
+# of memory stay findings, as with one worker.
+# FUZZ_SAVE=1: after a harness's run, the inputs of its corpus that add
+# coverage to seeds/NAME and regress/NAME (libFuzzer's -merge=1) become
+# tests/fuzz/saved/NAME, committed, so that the next campaign, on another
+# machine, starts where this one stopped; saved/NAME seeds every run and is
+# replayed by FUZZ_REPLAY.
 # Each run appends a line to $FUZZ_BUILD/campaign.tsv: harness, seconds,
 # executions, cov, ft, corpus inputs, seconds into the run of the last cov
 # gain, and how it ended (time, plateau, crash).
@@ -62,7 +71,8 @@ for h in tests/fuzz/fuzz_*.c; do
 	if [ "$replay" = 1 ]; then
 		extra_seeds=""
 		[ "$name" = mime ] && extra_seeds="tests/corpus/mime"
-		files=$(find "tests/fuzz/seeds/$name" "tests/fuzz/regress/$name" $extra_seeds -type f \
+		files=$(find "tests/fuzz/seeds/$name" "tests/fuzz/regress/$name" "tests/fuzz/saved/$name" \
+			$extra_seeds -type f \
 			2>/dev/null | sort)
 		log="$build/fuzz_$name.replay.log"
 		# a harness with no seed runs 2,000 inputs of its own (fixed seed)
@@ -84,15 +94,20 @@ for h in tests/fuzz/fuzz_*.c; do
 	[ -d "tests/fuzz/seeds/$name" ] && seeds="tests/fuzz/seeds/$name"
 	# past findings, kept as regression cases (tests/fuzz/regress/NAME/)
 	[ -d "tests/fuzz/regress/$name" ] && seeds="$seeds tests/fuzz/regress/$name"
+	# what an earlier campaign saved (FUZZ_SAVE)
+	[ -d "tests/fuzz/saved/$name" ] && seeds="$seeds tests/fuzz/saved/$name"
 	[ "$name" = mime ] && seeds="$seeds tests/corpus/mime"
 	dict=""
 	par=""
-	[ "$jobs" -gt 1 ] && par="-jobs=$jobs -workers=$jobs"
+	[ "$jobs" -gt 1 ] && par="-fork=$jobs -ignore_timeouts=0 -ignore_ooms=0"
 	[ -f "tests/fuzz/$name.dict" ] && dict="-dict=tests/fuzz/$name.dict"
 	echo "== fuzz_$name: ${secs}s"
 	start=$(date +%s)
 	log="$build/fuzz_$name.log"
-	"$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+	# in a process group of its own, so that the plateau stop reaches fork
+	# mode's workers too (its parent waits for them in system(), which
+	# ignores SIGINT)
+	setsid "$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
 		$par -print_final_stats=1 \
 		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
 		> "$log" 2>&1 &
@@ -102,23 +117,34 @@ for h in tests/fuzz/fuzz_*.c; do
 	best=0 gain=0 how=time
 	while kill -0 $pid 2>/dev/null; do
 		sleep 5
-		cov=$(grep -o 'cov: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
+		# (fork mode's first line gives its feature count as cov: skip it)
+		if [ "$jobs" -gt 1 ]; then
+			cov=$(grep '^#[0-9]*: cov: ' "$log" 2>/dev/null | sed 1d | tail -1 | sed 's/.* cov: \([0-9]*\).*/\1/')
+		else
+			cov=$(grep -o 'cov: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
+		fi
 		now=$(date +%s)
 		if [ -n "$cov" ] && [ "$cov" -gt "$best" ]; then best=$cov gain=$((now - start)); fi
-		if [ "$plateau" -gt 0 ] && [ "$jobs" -le 1 ] && [ $((now - start - gain)) -ge "$plateau" ] &&
+		if [ "$plateau" -gt 0 ] && [ $((now - start - gain)) -ge "$plateau" ] &&
 		   [ $((now - start - gain)) -ge "$gain" ] &&
 		   [ "$best" -gt 0 ]; then
 			how=plateau
-			kill -INT $pid 2>/dev/null
+			kill -TERM -$pid 2>/dev/null
 			break
 		fi
 	done
 	wait $pid
 	rc=$?
-	# 72 is libFuzzer's exit on SIGINT: the plateau stop, not a finding
-	[ "$how" = plateau ] && [ $rc -eq 72 ] && rc=0
+	# 72 is libFuzzer's exit on SIGTERM: the plateau stop, not a finding
+	# (fork mode's parent then leaves its work directory behind)
+	if [ "$how" = plateau ]; then
+		[ $rc -eq 72 ] && rc=0
+		rm -rf "${TMPDIR:-/tmp}/libFuzzerTemp.FuzzWithFork$pid.dir"
+	fi
 	end=$(date +%s)
-	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	# (fork mode's parent runs no input itself: its "#N:" lines count every worker's)
+	if [ "$jobs" -gt 1 ]; then execs=""
+	else execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1); fi
 	[ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	[ $rc -ne 0 ] && how=crash
@@ -140,6 +166,27 @@ for h in tests/fuzz/fuzz_*.c; do
 		failed=1
 	else
 		echo "fuzz_$name: ok, $((end - start))s ($how), ${execs:-?} runs, cov $best (last gain at ${gain}s), corpus $(ls "$corpus" | wc -l) inputs"
+	fi
+	if [ $rc -eq 0 ] && [ "${FUZZ_SAVE:-0}" = 1 ]; then
+		# the seeds and past findings go first, under a prefix, as what is
+		# already covered; what the merge adds to them is what is saved
+		m="$build/merge-$name"
+		rm -rf "$m" "tests/fuzz/saved/$name.new"
+		mkdir -p "$m" "tests/fuzz/saved/$name.new" || exit 1
+		for f in $(find "tests/fuzz/seeds/$name" "tests/fuzz/regress/$name" -type f 2>/dev/null); do
+			cp "$f" "$m/seed-$(basename "$f")"
+		done
+		if "$bin" -merge=1 -timeout=20 -rss_limit_mb=2048 "$m" "$corpus" \
+			$([ -d "tests/fuzz/saved/$name" ] && echo "tests/fuzz/saved/$name") > "$build/fuzz_$name.merge.log" 2>&1; then
+			find "$m" -type f ! -name 'seed-*' -exec mv {} "tests/fuzz/saved/$name.new/" \;
+			rm -rf "tests/fuzz/saved/$name" "$m"
+			mv "tests/fuzz/saved/$name.new" "tests/fuzz/saved/$name"
+			echo "fuzz_$name: saved $(ls "tests/fuzz/saved/$name" | wc -l) inputs in tests/fuzz/saved/$name"
+		else
+			echo "fuzz_$name: the merge failed (see $build/fuzz_$name.merge.log); saved/$name kept"
+			rm -rf "tests/fuzz/saved/$name.new"
+			failed=1
+		fi
 	fi
 	ran=$((ran + 1))
 done
