@@ -117,7 +117,8 @@ for h in tests/fuzz/fuzz_*.c; do
 	best=0 gain=0 how=time
 	while kill -0 $pid 2>/dev/null; do
 		sleep 5
-		# (fork mode's first line gives its feature count as cov: skip it)
+		# (fork mode's first line gives its feature count as cov: skip it;
+		# see tests/fuzz/README.md on what fork mode's cov counts)
 		if [ "$jobs" -gt 1 ]; then
 			cov=$(grep '^#[0-9]*: cov: ' "$log" 2>/dev/null | sed 1d | tail -1 | sed 's/.* cov: \([0-9]*\).*/\1/')
 		else
