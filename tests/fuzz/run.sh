@@ -15,9 +15,10 @@
 #                    half of the run so far (saturation; FUZZ_SECS stays the
 #                    upper bound)
 # With FUZZ_JOBS=N above 1, libFuzzer's fork mode runs N workers that share
-# one coverage count and one corpus (the parent's "cov:" is the union of
-# theirs, so the plateau rule holds as with one); timeouts and running out
-# of memory stay findings, as with one worker.
+# one corpus and one coverage count, the parent's "cov:", which only grows
+# (so the plateau rule holds as with one worker; what it counts is not one
+# worker's count: tests/fuzz/README.md); timeouts and running out of memory
+# stay findings, as with one worker.
 # FUZZ_SAVE=1: after a harness's run, the inputs of its corpus that add
 # coverage to seeds/NAME and regress/NAME (libFuzzer's -merge=1) become
 # tests/fuzz/saved/NAME, committed, so that the next campaign, on another
@@ -117,13 +118,7 @@ for h in tests/fuzz/fuzz_*.c; do
 	best=0 gain=0 how=time
 	while kill -0 $pid 2>/dev/null; do
 		sleep 5
-		# (fork mode's first line gives its feature count as cov: skip it;
-		# see tests/fuzz/README.md on what fork mode's cov counts)
-		if [ "$jobs" -gt 1 ]; then
-			cov=$(grep '^#[0-9]*: cov: ' "$log" 2>/dev/null | sed 1d | tail -1 | sed 's/.* cov: \([0-9]*\).*/\1/')
-		else
-			cov=$(grep -o 'cov: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
-		fi
+		cov=$(grep -o 'cov: [0-9]*' "$log" 2>/dev/null | tail -1 | cut -d' ' -f2)
 		now=$(date +%s)
 		if [ -n "$cov" ] && [ "$cov" -gt "$best" ]; then best=$cov gain=$((now - start)); fi
 		if [ "$plateau" -gt 0 ] && [ $((now - start - gain)) -ge "$plateau" ] &&
