@@ -24,7 +24,9 @@
  * A passwd-file (alice, password "secret") and a Maildir++ (INBOX with a
  * plain message, a multipart one with an attachment and RFC 2047 headers,
  * a threaded reply, one in new/, flags and a keyword; a subfolder Work with
- * one message; a subscription) are made again before every input in a
+ * one message; a subscription; UIDVALIDITY 4000000000 for INBOX and
+ * 4000000100 for Work, so that SELECT … (QRESYNC …) and an URL's
+ * ;UIDVALIDITY= can match) are made again before every input in a
  * private temporary directory, and everything a session created (folders,
  * appended messages, URLAUTH keys) is removed.
  *
@@ -125,6 +127,11 @@ static void refill(void)
 	mk("");
 	mk("cur"), mk("new"), mk("tmp");
 	mk(".Work"), mk(".Work/cur"), mk(".Work/new"), mk(".Work/tmp");
+	/* UIDVALIDITY from these rather than the clock (imapd takes the
+	 * larger), so that an input can name the right one: INBOX 4000000000,
+	 * Work 4000000100, a folder the session creates 4000000001 and on */
+	put("", STORE_UIDVALIDITY, "3999999999\n");
+	put(".Work", STORE_UIDVALIDITY, "4000000099\n");
 	put("", "subscriptions", "INBOX\nWork\n");
 	put("", "dovecot-keywords", "0 $Important\n");
 	put("cur", "1733480000.M1P1.mx,S=120:2,S",
