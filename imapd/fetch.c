@@ -1137,10 +1137,29 @@ void fetch_compiled_free(struct fetch *fe)
 	free(fe);
 }
 
-void fetch_send(struct session *s, const struct fetch *fe, size_t idx)
+/* The messages from index from on, as FETCH does them: with CONDSTORE,
+ * \Seen first and one rescan, so that each response carries the MODSEQ
+ * of its own change (RFC 7162 3.1.4).  That rescan may find more new
+ * messages (told by EXISTS): they are fetched in turn. */
+void fetch_send_new(struct session *s, const struct fetch *fe, size_t from)
 {
 	struct buf out = { 0 };
 
-	fetch_one(s, idx, fe, &out, -1);
+	while (from < s->sel.n) {
+		size_t n = s->sel.n - from, *idx = xcalloc(n, sizeof *idx);
+		unsigned char *seen = NULL;
+
+		for (size_t i = 0; i < n; i++)
+			idx[i] = from + i;
+		if (s->condstore && fe->sets_seen && !s->sel.readonly) {
+			seen = xcalloc(n, 1);
+			fetch_seen_first(s, idx, n, -1, seen);
+		}
+		for (size_t i = 0; i < n; i++)
+			fetch_one(s, idx[i], fe, &out, seen ? seen[i] : -1);
+		free(seen);
+		free(idx);
+		from += n;
+	}
 	buf_free(&out);
 }

@@ -141,11 +141,12 @@ struct mime_part;
 int fetch_decoded_body(const struct mime_part *p, struct buf *out);
 
 /* For NOTIFY's MessageNew fetch-att (RFC 5465 5.2): FETCH items compiled
- * once (NULL: malformed, or MODSEQ), and the FETCH response for message idx. */
+ * once (NULL: malformed, or MODSEQ), and the FETCH responses for the
+ * messages from index from to the end, as the FETCH command gives them. */
 struct fetch;
 struct fetch *fetch_compile(const struct imap_arg *a);
 void fetch_compiled_free(struct fetch *fe);
-void fetch_send(struct session *s, const struct fetch *fe, size_t idx);
+void fetch_send_new(struct session *s, const struct fetch *fe, size_t from);
 
 /* search.c */
 void cmd_search(struct session *s, struct imap_cmd *c);

@@ -340,8 +340,7 @@ void notify_fetch_new(struct session *s, uint32_t mark)
 		return;
 	while (i > 0 && s->sel.m[i - 1].uid > mark)
 		i--;
-	for (; i < s->sel.n; i++)
-		fetch_send(s, s->notify->sel_fetch, i);
+	fetch_send_new(s, s->notify->sel_fetch, i);
 }
 
 /* ---- the command ---- */

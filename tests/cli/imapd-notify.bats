@@ -141,6 +141,25 @@ assert not any(" 1 FETCH" in x for x in seen), seen
 '
 }
 
+@test "notify: with CONDSTORE, a fetch-att that sets the Seen flag gives the MODSEQ of that change" {
+	start_imapd
+	py '
+r = Raw()
+r.cmd("SELECT INBOX (CONDSTORE)")
+r.cmd("NOTIFY SET (selected (MessageNew (UID BODY[HEADER.FIELDS (Subject)]) MessageExpunge))")
+M = session()
+assert M.append("INBOX", None, None, b"From: b@example.org\r\nSubject: fresh\r\n\r\nhi\r\n")[0] == "OK"
+seen = r.idle_until(r"^Subject: fresh$")
+told = [x for x in seen if re.search(r"\bMODSEQ \(\d+\)\)$", x)]
+assert len(told) == 1 and "\\Seen" in told[0], seen
+# what the server holds now, and nothing else to tell about message 2
+out, l = r.cmd("FETCH 2 (MODSEQ FLAGS)")
+assert len(out) == 1 and "\\Seen" in out[0], out
+assert re.search(r"MODSEQ \((\d+)\)", told[0]).group(1) == \
+    re.search(r"MODSEQ \((\d+)\)", out[0]).group(1), (told, out)
+'
+}
+
 @test "notify: creation, rename and subscription are told by LIST" {
 	start_imapd
 	py '
