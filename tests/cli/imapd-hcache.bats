@@ -190,9 +190,9 @@ client() {
 }
 
 @test "--header-cache takes a size and refuses anything else" {
-	run "$MAILLAB_BIN/imapd" --header-cache 12Q
+	run "$BIN/imapd" --header-cache 12Q
 	[ "$status" -eq 64 ]
 	[[ "$output" == *"--header-cache 12Q: expected BYTES"* ]]
-	run "$MAILLAB_BIN/imapd" --help
+	run "$BIN/imapd" --help
 	[[ "$output" == *"--header-cache BYTES"* ]]
 }
