@@ -26,7 +26,8 @@
  * a threaded reply, one in new/, flags and a keyword; a subfolder Work with
  * one message; a subscription; UIDVALIDITY 4000000000 for INBOX and
  * 4000000100 for Work, so that SELECT … (QRESYNC …) and an URL's
- * ;UIDVALIDITY= can match) are made again before every input in a
+ * ;UIDVALIDITY= can match; a fixed URLAUTH key for INBOX, so that an input
+ * can carry a valid token) are made again before every input in a
  * private temporary directory, and everything a session created (folders,
  * appended messages, URLAUTH keys) is removed.
  *
@@ -132,6 +133,10 @@ static void refill(void)
 	 * Work 4000000100, a folder the session creates 4000000001 and on */
 	put("", STORE_UIDVALIDITY, "3999999999\n");
 	put(".Work", STORE_UIDVALIDITY, "4000000099\n");
+	/* and INBOX's URLAUTH key (bytes 0..31), so that an input can hold a
+	 * token URLFETCH verifies (imapd/urlauth.c's file format) */
+	put("", "maillab-urlauth-keys",
+	    "4000000000 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f INBOX\n");
 	put("", "subscriptions", "INBOX\nWork\n");
 	put("", "dovecot-keywords", "0 $Important\n");
 	put("cur", "1733480000.M1P1.mx,S=120:2,S",
