@@ -675,14 +675,34 @@ static void fetch_seen_first(struct session *s, const size_t *idx, size_t n, int
 	free(own);
 }
 
+/* The FETCH responses for idx[0..n) (those with a MODSEQ above since, if
+ * since >= 0); with CONDSTORE, \Seen set first where fe sets it.  1 if a
+ * message was gone. */
+static int fetch_messages(struct session *s, const size_t *idx, size_t n, const struct fetch *fe,
+    int64_t since)
+{
+	struct buf out = { 0 };
+	unsigned char *seen = NULL;
+	int gone = 0;
+
+	if (s->condstore && fe->sets_seen && !s->sel.readonly) {
+		seen = xcalloc(n ? n : 1, 1);
+		fetch_seen_first(s, idx, n, since, seen);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (since < 0 || s->sel.m[idx[i]].modseq > (uint64_t)since)
+			gone |= fetch_one(s, idx[i], fe, &out, seen ? seen[i] : -1) < 0;
+	buf_free(&out);
+	free(seen);
+	return gone;
+}
+
 void cmd_fetch(struct session *s, struct imap_cmd *c)
 {
 	struct fetch fe;
 	size_t *idx, n;
-	struct buf out = { 0 };
-	int gone = 0, vanished = 0;
+	int gone, vanished = 0;
 	int64_t since = -1;
-	unsigned char *seen = NULL;
 
 	if (c->nargs < 2 || c->nargs > 3 || parse_fetch(&fe, &c->args[1]) < 0 ||
 	    (c->nargs == 3 && fetch_modifiers(s, &c->args[2], &since, &vanished) < 0)) {
@@ -711,15 +731,7 @@ void cmd_fetch(struct session *s, struct imap_cmd *c)
 			seqset_free(&set);
 		}
 	}
-	if (s->condstore && fe.sets_seen && !s->sel.readonly) {
-		seen = xcalloc(n ? n : 1, 1);
-		fetch_seen_first(s, idx, n, since, seen);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (since < 0 || s->sel.m[idx[i]].modseq > (uint64_t)since)
-			gone |= fetch_one(s, idx[i], &fe, &out, seen ? seen[i] : -1) < 0;
-	buf_free(&out);
-	free(seen);
+	gone = fetch_messages(s, idx, n, &fe, since);
 	free(idx);
 	fetch_free(&fe);
 	if (gone)       /* RFC 2180 4.1.2's wording, which clients and imaptest know */
@@ -1143,23 +1155,13 @@ void fetch_compiled_free(struct fetch *fe)
  * messages (told by EXISTS): they are fetched in turn. */
 void fetch_send_new(struct session *s, const struct fetch *fe, size_t from)
 {
-	struct buf out = { 0 };
-
 	while (from < s->sel.n) {
 		size_t n = s->sel.n - from, *idx = xcalloc(n, sizeof *idx);
-		unsigned char *seen = NULL;
 
 		for (size_t i = 0; i < n; i++)
 			idx[i] = from + i;
-		if (s->condstore && fe->sets_seen && !s->sel.readonly) {
-			seen = xcalloc(n, 1);
-			fetch_seen_first(s, idx, n, -1, seen);
-		}
-		for (size_t i = 0; i < n; i++)
-			fetch_one(s, idx[i], fe, &out, seen ? seen[i] : -1);
-		free(seen);
+		fetch_messages(s, idx, n, fe, -1);
 		free(idx);
 		from += n;
 	}
-	buf_free(&out);
 }
