@@ -342,12 +342,19 @@ void cmd_cancelupdate(struct session *s, struct imap_cmd *c)
 		reply(s, c->tag, "BAD CANCELUPDATE needs the tags of updating searches");
 		return;
 	}
-	for (size_t i = 0; i < c->nargs; i++)
-		if (!arg_astring(&c->args[i]) || find_tag(s->ctx, c->args[i].s) < 0) {
-			reply(s, c->tag, "BAD No updating search with tag %.40s",
-			    arg_astring(&c->args[i]) ? c->args[i].s : "?");
-			return;
-		}
+	for (size_t i = 0; i < c->nargs; i++) {
+		const struct imap_arg *a = &c->args[i];
+
+		if (arg_astring(a) && find_tag(s->ctx, a->s) >= 0)
+			continue;
+		/* named back only if it can be a tag: a literal may hold a CRLF,
+		 * which would end this reply and begin one the client wrote */
+		if (arg_astring(a) && imap_is_tag(a->s, a->len))
+			reply(s, c->tag, "BAD No updating search with tag %s", a->s);
+		else
+			reply(s, c->tag, "BAD No updating search with that tag");
+		return;
+	}
 	for (size_t i = 0; i < c->nargs; i++) {
 		long k = find_tag(s->ctx, c->args[i].s);
 

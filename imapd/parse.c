@@ -154,6 +154,16 @@ static int tag_char(int c)
 	return c > ' ' && c < 0x7f && !strchr("(){%*\"\\]+", c);
 }
 
+int imap_is_tag(const char *s, size_t n)
+{
+	if (n == 0 || n > IMAP_TAG_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!tag_char((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 void imap_reader_tag(const struct imap_reader *r, char *tag, size_t cap)
 {
 	size_t i = 0;

@@ -74,6 +74,8 @@ struct imap_cmd {
  * last CRLF).  Return 0, or -1 with a static reason in *why; the tag is
  * set whenever it could be read.  Free with imap_cmd_free in every case. */
 int imap_parse(const char *p, size_t n, struct imap_cmd *c, const char **why);
+/* Whether s[0..n) is what imap_parse takes as a command's tag. */
+int imap_is_tag(const char *s, size_t n);
 void imap_cmd_free(struct imap_cmd *c);
 
 /* Whether a is an atom equal (case-insensitively) to s. */

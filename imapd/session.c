@@ -48,6 +48,11 @@ void reply(struct session *s, const char *tag, const char *fmt, ...)
 	if (vasprintf(&text, fmt, ap) < 0)
 		text = NULL;
 	va_end(ap);
+	/* one line whatever the text holds (resp-text has no CR or LF, RFC 3501 9):
+	 * a client's string in it must not end it and begin a reply of its own */
+	for (char *t = text; t != NULL && *t != '\0'; t++)
+		if (*t == '\r' || *t == '\n')
+			*t = ' ';
 	buf_printf(&b, "%s %s\r\n", tag, text ? text : "NO [SERVERBUG] out of memory");
 	/* a client that sends nothing but bad commands is cut off */
 	s->bad = text && strncmp(text, "BAD", 3) == 0 ? s->bad + 1 : 0;

@@ -265,3 +265,23 @@ teardown() {
 	print("ok")
 	EOF
 }
+
+@test "CANCELUPDATE of a literal holding CRLF answers one line: the client cannot write a reply of its own" {
+	# found by fuzz_imapsession: the tag was named back as it came, so a
+	# literal's CRLF ended the BAD and the rest was read as a server reply
+	"$PY" - "$PORT" <<-'EOF'
+	exec(open("lib.py").read())
+	forged = b"y\r\n* OK [ALERT] forged"
+	A.send(b"x CANCELUPDATE {%d+}\r\n%s\r\n" % (len(forged), forged))
+	A.send(b"n NOOP\r\n")
+	got = []
+	while not got or not got[-1].startswith(b"n "):
+	    got.append(A.readline())
+	assert got[0] == b"x BAD No updating search with that tag\r\n", got
+	assert not any(b"forged" in l for l in got), got
+	# a string that can be a tag is still named back
+	A.send(b'z CANCELUPDATE "nosuch"\r\n')
+	assert A.readline() == b"z BAD No updating search with tag nosuch\r\n"
+	print("ok")
+	EOF
+}
