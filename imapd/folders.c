@@ -1158,6 +1158,22 @@ static int catenate(struct session *s, const struct imap_arg *l, struct buf *out
 	return 0;
 }
 
+/* The URL a client sent, as BADURL may carry it (RFC 4469 6, url-resp-text:
+ * no CR, LF or "]"): those bytes, controls, spaces and 8-bit ones are sent
+ * %-escaped (RFC 3986 2.1), as a literal's URL may hold any. */
+static char *url_resp_text(const char *url)
+{
+	struct buf b = { 0 };
+
+	for (const unsigned char *p = (const unsigned char *)url; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == ']')
+			buf_printf(&b, "%%%02X", *p);
+		else
+			buf_addc(&b, (char)*p);
+	buf_addc(&b, '\0');
+	return b.p;
+}
+
 /* APPEND, with several messages in one command (MULTIAPPEND, RFC 3502):
  * all are saved or none. */
 void cmd_append(struct session *s, struct imap_cmd *c)
@@ -1214,7 +1230,7 @@ void cmd_append(struct session *s, struct imap_cmd *c)
 		append_args(s, c->tag, c->args, c->nargs, &i, path, &fl[k], &date);
 		if (c->args[i].type == ARG_LIST) {
 			if (catenate(s, &c->args[i], &conv, &badurl) < 0) {
-				badurl_text = xstrdup(badurl);
+				badurl_text = url_resp_text(badurl);
 				err = -1;
 			} else if (conv.len == 0) {
 				err = -2;

@@ -1127,8 +1127,8 @@ count_is() {
 	assert_line --regexp '^m BAD'
 }
 
-@test "CATENATE: APPEND joins TEXT parts and the parts URLs name; a bad URL is NO [BADURL] and saves nothing" {
-	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent CATENATE (URL "/INBOX/;UID=3/;SECTION=HEADER" TEXT {6+}\r\nbody\r\n URL "/INBOX/;UID=1/;SECTION=TEXT/;PARTIAL=0.5")\r\nc APPEND Sent CATENATE (TEXT {10+}\r\nSubject:\r\n URL "/INBOX;UIDVALIDITY=1/;UID=1")\r\nd APPEND nothere CATENATE (URL "/INBOX/;UID=1")\r\ne SELECT Sent\r\nf FETCH 1:* BODY.PEEK[TEXT]\r\ng LOGOUT\r'
+@test "CATENATE: APPEND joins TEXT parts and the parts URLs name; a bad URL is NO [BADURL], %-escaped, and saves nothing" {
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent CATENATE (URL "/INBOX/;UID=3/;SECTION=HEADER" TEXT {6+}\r\nbody\r\n URL "/INBOX/;UID=1/;SECTION=TEXT/;PARTIAL=0.5")\r\nc APPEND Sent CATENATE (TEXT {10+}\r\nSubject:\r\n URL "/INBOX;UIDVALIDITY=1/;UID=1")\r\nd APPEND nothere CATENATE (URL "/INBOX/;UID=1")\r\ne SELECT Sent\r\nf FETCH 1:* BODY.PEEK[TEXT]\r\nh APPEND Sent CATENATE (URL {16+}\r\n/x]\r\n* OK forged)\r\ng LOGOUT\r'
 	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 1\]'
 	assert_line 'c NO [BADURL /INBOX;UIDVALIDITY=1/;UID=1] The URL names no message here.'
 	assert_line "d NO [TRYCREATE] Mailbox doesn't exist: nothere"
@@ -1136,6 +1136,9 @@ count_is() {
 	assert_line '* 1 FETCH (BODY[TEXT] {11}'
 	assert_line 'body'
 	assert_line 'hello)'
+	# a literal's URL is named back %-escaped: its CRLF cannot end the reply
+	assert_line 'h NO [BADURL /x%5D%0D%0A*%20OK%20forged] The URL names no message here.'
+	refute_line '* OK forged'
 }
 
 @test "new files get their UIDs in the order they came, microseconds compared as numbers (M99876 before M100234), and COPY keeps the order" {
