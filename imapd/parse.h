@@ -108,4 +108,15 @@ int mutf7_encode(const char *s, struct buf *out);
  * common year are not (dates of APPEND and of URLAUTH's EXPIRE). */
 int imap_day_ok(int year, int month, int day);
 
+/* The date-time of a Date: field (RFC 5322 3.3, with the obsolete two- and
+ * three-digit years and named zones of 4.3; a day name and the seconds may
+ * be left out, a missing or unknown zone is taken as +0000).  Its fields go
+ * to *d, zone in minutes east of UTC; -1 if it cannot be read or is not a
+ * real time ("31 Feb", "-1:-1", "25:00", zone "+9959"): SORT then takes
+ * INTERNALDATE (RFC 5256 2.2) and the SENT* search keys do not match. */
+struct sent_date {
+	int year, month, day, hh, mm, ss, zone;
+};
+int imap_sent_date(const char *v, struct sent_date *d);
+
 #endif

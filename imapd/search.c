@@ -55,25 +55,35 @@ static void skey_free(struct skey *k)
 
 static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey *k, int depth);
 
-/* "1-Feb-1994" as days since 1970-01-01; -1 if malformed. */
-static long long parse_day(const char *s)
+/* Days since 1970-01-01 of a proleptic Gregorian date, negative before it
+ * (timegm divided by 86400 would round those towards zero). */
+static long long civil_day(int year, int month, int day)
+{
+	struct tm tm = { .tm_mday = day, .tm_mon = month - 1, .tm_year = year - 1900 };
+	time_t t = timegm(&tm);
+
+	return (long long)(t >= 0 ? t / 86400 : -((-t + 86399) / 86400));
+}
+
+/* "1-Feb-1994" (RFC 3501 9, date) as days since 1970-01-01 in *day; -1 if
+ * malformed or not a real day ("31-Feb-2024"). */
+static int parse_day(const char *s, long long *day)
 {
 	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	char mon[4] = "";
 	int d, y, n = 0;
 	const char *m;
-	struct tm tm = { 0 };
 
-	if (sscanf(s, "%2d-%3[A-Za-z]-%4d%n", &d, mon, &y, &n) != 3 || s[n] != '\0' || strlen(mon) != 3)
+	if (!isdigit((unsigned char)s[0]) || sscanf(s, "%2d-%3[A-Za-z]-%4d%n", &d, mon, &y, &n) != 3 ||
+	    s[n] != '\0' || strlen(mon) != 3 || n < 10 || !isdigit((unsigned char)s[n - 4]))
 		return -1;
 	for (char *p = mon; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if ((m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 || d < 1 || d > 31)
+	if ((m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 ||
+	    !imap_day_ok(y, (int)(m - months) / 3 + 1, d))
 		return -1;
-	tm.tm_mday = d;
-	tm.tm_mon = (int)(m - months) / 3;
-	tm.tm_year = y - 1900;
-	return (long long)(timegm(&tm) / 86400);
+	*day = civil_day(y, (int)(m - months) / 3 + 1, d);
+	return 0;
 }
 
 static char *lower_dup(const char *s, size_t n)
@@ -125,7 +135,7 @@ static int parse_arg_key(const struct imap_arg *a, size_t n, size_t *i, struct s
 		k->num = strtoll(v, &end, 10);
 		return (*end || !isdigit((unsigned char)*v)) ? -1 : 0;
 	}
-	return (k->num = parse_day(v)) < 0 ? -1 : 0;
+	return parse_day(v, &k->num);
 }
 
 static int parse_key(const struct imap_arg *a, size_t n, size_t *i, struct skey *k, int depth)
@@ -541,35 +551,25 @@ static int match_text(struct sctx *x, const struct skey *k)
 	return found || match_body(x, k);
 }
 
-/* The day (since the epoch) of the Date: field, as written in its zone. */
-static long long sent_day(struct sctx *x)
+/* The day of the Date: field, as written in its zone (RFC 3501 6.4.4: the
+ * time and zone are left out) into *day; -1 if there is no Date: or it
+ * cannot be read (imap_sent_date), and then no SENT* key matches. */
+static int sent_day(struct sctx *x, long long *day)
 {
-	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	struct buf v = { 0 };
-	char mon[4] = "";
-	int d, y;
-	const char *p, *m, *hdr;
+	struct sent_date d;
+	const char *hdr;
 	size_t hlen;
-	long long day = -1;
+	int rc = -1;
 
 	if (load_fields(x, "Date", &hdr, &hlen) < 0)
 		return -1;
-	if (!hdr_get(hdr, hlen, "Date", &v))
-		return -1;
-	p = v.p;
-	if ((m = strchr(p, ',')) != NULL)
-		p = m + 1;
-	if (sscanf(p, "%d %3[A-Za-z] %d", &d, mon, &y) == 3 && strlen(mon) == 3) {
-		for (char *q = mon; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
-		if ((m = strstr(months, mon)) != NULL && (m - months) % 3 == 0) {
-			struct tm tm = { .tm_mday = d, .tm_mon = (int)(m - months) / 3,
-			    .tm_year = (y < 50 ? y + 2000 : y < 1000 ? y + 1900 : y) - 1900 };
-			day = (long long)(timegm(&tm) / 86400);
-		}
+	if (hdr_get(hdr, hlen, "Date", &v) && imap_sent_date(v.p, &d) == 0) {
+		*day = civil_day(d.year, d.month, d.day);
+		rc = 0;
 	}
 	buf_free(&v);
-	return day;
+	return rc;
 }
 
 /* INTERNALDATE's day in the server's zone (RFC 3501 ignores time and zone). */
@@ -614,9 +614,9 @@ static int eval(struct sctx *x, const struct skey *k)
 	case K_BEFORE: return internal_day(x) < k->num;
 	case K_ON: return internal_day(x) == k->num;
 	case K_SINCE: return internal_day(x) >= k->num;
-	case K_SENTBEFORE: return (d = sent_day(x)) >= 0 && d < k->num;
-	case K_SENTON: return (d = sent_day(x)) >= 0 && d == k->num;
-	case K_SENTSINCE: return (d = sent_day(x)) >= 0 && d >= k->num;
+	case K_SENTBEFORE: return sent_day(x, &d) == 0 && d < k->num;
+	case K_SENTON: return sent_day(x, &d) == 0 && d == k->num;
+	case K_SENTSINCE: return sent_day(x, &d) == 0 && d >= k->num;
 	case K_LARGER: return (long long)store_wsize(&x->s->sel, x->m) > k->num;
 	case K_SMALLER: return (long long)store_wsize(&x->s->sel, x->m) < k->num;
 	case K_SEQ: return seqset_has(&k->set, (uint32_t)x->seq, (uint32_t)x->s->sel.n);

@@ -209,52 +209,22 @@ static char *base_subject(const char *hdr, size_t hlen, int *reply)
 	return s;
 }
 
-static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
-
-/* The time of a Date: field (RFC 5322 3.3, with the obsolete zones); -1
- * if it cannot be read. */
-static time_t parse_sent(const char *v)
+/* The time of a Date: field into *t; -1 if it cannot be read. */
+static int parse_sent(const char *v, time_t *t)
 {
-	static const struct { const char *name; int off; } zones[] = {
-		{ "UT", 0 }, { "GMT", 0 }, { "Z", 0 }, { "EST", -500 }, { "EDT", -400 },
-		{ "CST", -600 }, { "CDT", -500 }, { "MST", -700 }, { "MDT", -600 },
-		{ "PST", -800 }, { "PDT", -700 },
-	};
+	struct sent_date d;
 	struct tm tm = { 0 };
-	char mon[4], zone[8] = "";
-	int day, year, hh, mm, ss = 0, n = 0, off = 0;
-	const char *p = v, *m;
 
-	if ((m = strchr(p, ',')) != NULL)
-		p = m + 1;
-	if (sscanf(p, " %d %3s %d %d:%d%n", &day, mon, &year, &hh, &mm, &n) != 5)
+	if (imap_sent_date(v, &d) < 0)
 		return -1;
-	p += n;
-	if (*p == ':' && sscanf(p, ":%d%n", &ss, &n) == 1)
-		p += n;
-	upcase(mon);
-	if ((m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 || day < 1 || day > 31 ||
-	    hh > 23 || mm > 59 || ss > 60)
-		return -1;
-	if (sscanf(p, " %7s", zone) == 1) {
-		if ((zone[0] == '+' || zone[0] == '-') && strlen(zone) == 5 &&
-		    strspn(zone + 1, "0123456789") == 4) {
-			int z = atoi(zone + 1);
-			off = (zone[0] == '-' ? -1 : 1) * (z / 100 * 60 + z % 100);
-		} else {
-			upcase(zone);
-			for (size_t i = 0; i < sizeof zones / sizeof *zones; i++)
-				if (strcmp(zone, zones[i].name) == 0)
-					off = zones[i].off / 100 * 60;
-		}
-	}
-	tm.tm_year = (year < 50 ? year + 2000 : year < 1000 ? year + 1900 : year) - 1900;
-	tm.tm_mon = (int)(m - months) / 3;
-	tm.tm_mday = day;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	return timegm(&tm) - (time_t)off * 60;
+	tm.tm_year = d.year - 1900;
+	tm.tm_mon = d.month - 1;
+	tm.tm_mday = d.day;
+	tm.tm_hour = d.hh;
+	tm.tm_min = d.mm;
+	tm.tm_sec = d.ss;
+	*t = timegm(&tm) - (time_t)d.zone * 60;
+	return 0;
 }
 
 /* Fill it for message idx: the keys wanted in want (bits of 1 << SK_*),
@@ -283,7 +253,7 @@ static void load_item(struct session *s, struct item *it, size_t idx, unsigned w
 		struct buf v = { 0 };
 		time_t t;
 
-		if (hdr_get(d, hlen, "Date", &v) && (t = parse_sent(v.p)) != -1)
+		if (hdr_get(d, hlen, "Date", &v) && parse_sent(v.p, &t) == 0)
 			it->sent = t;
 		buf_free(&v);
 	}

@@ -1068,6 +1068,28 @@ count_is() {
 	EOF
 }
 
+@test "a Date: that is not a real time (31 Feb, -1:-1, zone +9959) cannot be read: SORT takes INTERNALDATE, SENT* keys do not match" {
+	printf 'From: d@example.org\nSubject: four\nDate: Tue, 31 Feb 2023 10:00:00 +0000\n\nx\n' \
+		> "$MD/cur/1700000004.M4P4.lab:2,S"
+	printf 'From: e@example.org\nSubject: five\nDate: Wed, 4 Jan 2023 -1:-1:00 +0000\n\nx\n' \
+		> "$MD/cur/1700000005.M5P5.lab:2,S"
+	printf 'From: f@example.org\nSubject: six\nDate: 5 Jan 2023 10:00 +9959\n\nx\n' \
+		> "$MD/cur/1700000006.M6P6.lab:2,S"
+	printf 'From: g@example.org\nSubject: seven\nDate: 6 Jan 23 09:00 pdt\n\nx\n' \
+		> "$MD/cur/1700000007.M7P7.lab:2,S"
+	touch -d '2024-01-01 00:00:00 UTC' "$MD"/new/* "$MD"/cur/*
+	fix_perms
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SORT (DATE) UTF-8 ALL\r\nd SEARCH SENTON 3-Mar-2023\r\ne SEARCH SENTSINCE 3-Jan-2023\r\nf SEARCH SENTON 6-Jan-2023\r\ng SEARCH SENTON 31-Feb-2023\r\nh LOGOUT\r'
+	[ "$status" -eq 0 ]
+	# 1, 2: 2 and 3 Jan 2023; 7: 6 Jan 2023 (a two-digit year, a named zone,
+	# no seconds); then 3 (no Date:), 4, 5 and 6 on their INTERNALDATE, in turn
+	[[ "$output" == *$'* SORT 1 2 7 3 4 5 6\nc OK'* ]]
+	[[ "$output" == *$'* SEARCH\nd OK'* ]]
+	[[ "$output" == *$'* SEARCH 2 7\ne OK'* ]]
+	[[ "$output" == *$'* SEARCH 7\nf OK'* ]]
+	[[ "$output" == *'g BAD'* ]]
+}
+
 @test "MULTIAPPEND saves every message of one APPEND or none; ESORT answers SORT RETURN with ESEARCH" {
 	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent (\\Seen) {10+}\r\nSubject:\r\n {11+}\r\nSubject:x\r\n "02-Jan-2024 10:00:00 +0100" {3+}\r\nz\r\n\r\nc APPEND Sent {3+}\r\nz\r\n {0+}\r\n\r\nd STATUS Sent (MESSAGES)\r\ne SELECT INBOX\r\nf SORT RETURN (MIN MAX COUNT ALL) (REVERSE SUBJECT) UTF-8 ALL\r\ng UID SORT RETURN (COUNT) (ARRIVAL) UTF-8 1:2\r\nh LOGOUT\r'
 	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 1:3\] Append completed\.$'

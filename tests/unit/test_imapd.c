@@ -213,6 +213,42 @@ START_TEST(seqsets)
 }
 END_TEST
 
+/* Date: fields as SORT and the SENT* keys read them (RFC 5322 3.3, 4.3) */
+START_TEST(sent_date)
+{
+	struct sent_date d;
+
+	ck_assert_int_eq(imap_sent_date("Mon, 2 Jan 2023 10:04:05 -0130", &d), 0);
+	ck_assert_int_eq(d.year, 2023);
+	ck_assert_int_eq(d.month, 1);
+	ck_assert_int_eq(d.day, 2);
+	ck_assert_int_eq(d.hh * 10000 + d.mm * 100 + d.ss, 100405);
+	ck_assert_int_eq(d.zone, -90);
+	ck_assert_int_eq(imap_sent_date(" 6 Jan 23 9:00 pdt", &d), 0);     /* obsolete forms */
+	ck_assert_int_eq(d.year, 2023);
+	ck_assert_int_eq(d.zone, -7 * 60);
+	ck_assert_int_eq(d.ss, 0);
+	ck_assert_int_eq(imap_sent_date("6 Jan 99 09 : 00 : 01 (comment)", &d), 0);
+	ck_assert_int_eq(d.year, 1999);
+	ck_assert_int_eq(d.ss, 1);
+	ck_assert_int_eq(d.zone, 0);
+	ck_assert_int_eq(imap_sent_date("1 Mar 102 00:00 Z", &d), 0);
+	ck_assert_int_eq(d.year, 2002);
+	ck_assert_int_eq(imap_sent_date("29 Feb 2024 23:59:60 +2359", &d), 0);
+	/* not a real time, or not a date at all */
+	const char *bad[] = {
+		"31 Feb 2023 10:00 +0000", "29 Feb 2023 10:00 +0000", "0 Jan 2023 10:00 +0000",
+		"4 Jan 2023 -1:-1:00 +0000", "4 Jan 2023 24:00 +0000", "4 Jan 2023 10:60 +0000",
+		"4 Jan 2023 10:00:61 +0000", "5 Jan 2023 10:00 +9959", "5 Jan 2023 10:00 +0060",
+		"5 Jan 2023 10:00 +01", "5 January 2023 10:00", "5 Jnu 2023 10:00", "5 Jan 12023 10:00",
+		"5 Jan 2 10:00", "5 Jan 2023", "5 Jan 2023 10", "Jan 5 2023 10:00", "", "Mon,",
+		"99999999999 Jan 2023 10:00",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ck_assert_msg(imap_sent_date(bad[i], &d) < 0, "accepted: %s", bad[i]);
+}
+END_TEST
+
 START_TEST(mutf7)
 {
 	static const struct { const char *utf8, *m; } v[] = {
@@ -466,6 +502,7 @@ int main(void)
 	tcase_add_test(tc, parser_args);
 	tcase_add_test(tc, parser_errors);
 	tcase_add_test(tc, seqsets);
+	tcase_add_test(tc, sent_date);
 	tcase_add_test(tc, mutf7);
 	tcase_add_test(tc, names);
 	tcase_add_test(tc, store_uids);
