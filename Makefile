@@ -144,7 +144,7 @@ fuzz-regress: deps
 # Long campaign: every harness until its coverage has been flat for
 # FUZZ_PLATEAU seconds (and half the run), at most FUZZ_SECS; one line per
 # harness in build-fuzz/campaign.tsv, figures go to tests/fuzz/README.md.  Not part of make check.
-# FUZZ_JOBS=2 uses both cores (libFuzzer's fork mode); FUZZ_SAVE=1 keeps what the corpus adds in
+# FUZZ_HELPERS=1 uses both cores (a second process on the same corpus); FUZZ_SAVE=1 keeps what the corpus adds in
 # tests/fuzz/saved/NAME for the next campaign (tests/fuzz/run.sh).
 fuzz-long: deps
 	@tests/deps.sh fuzz

@@ -3,8 +3,9 @@
  *
  * The first input byte picks the slice size the reader is fed with (1 to
  * 256 bytes, so split points land everywhere); every whole command is then
- * parsed, and each atom argument is also tried as a sequence set and each
- * string as a modified UTF-7 mailbox name.  parse.c is included whole so
+ * parsed, and each atom argument is also tried as a sequence set, each
+ * string as a modified UTF-7 mailbox name and each as a Date: field
+ * (imap_sent_date, which SORT and the SENT* search keys use).  parse.c is included whole so
  * the harness needs only lib/.  Build (tests/fuzz/run.sh does):
  *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DMAILLAB_VERSION=\"0\" \
  *     -iquote lib tests/fuzz/fuzz_imap.c lib/buf.c lib/err.c */
@@ -43,6 +44,13 @@ static void walk(const struct imap_arg *a, size_t n)
 			buf_free(&back);
 		}
 		buf_free(&b);
+		/* and each argument as a Date: field (imap_sent_date): what it
+		 * takes is a real time */
+		struct sent_date d;
+		if (imap_sent_date(a[i].s, &d) == 0 &&
+		    (!imap_day_ok(d.year, d.month, d.day) || d.year < 1900 || d.year > 9999 ||
+		     d.hh > 23 || d.mm > 59 || d.ss > 60 || d.zone < -(23 * 60 + 59) || d.zone > 23 * 60 + 59))
+			abort();
 	}
 }
 

@@ -18,7 +18,17 @@
 # one corpus and one coverage count, the parent's "cov:", which only grows
 # (so the plateau rule holds as with one worker; what it counts is not one
 # worker's count: tests/fuzz/README.md); timeouts and running out of memory
-# stay findings, as with one worker.
+# stay findings, as with one worker.  Fork mode's cov: over-counts (it
+# starts from the loaded inputs' features, then counts again each edge a
+# new input touches), so it grows for hours and the plateau rule cannot be
+# read from it: for a harness that needs both cores to saturate, use
+# FUZZ_HELPERS=K instead (with FUZZ_JOBS=1): K more processes of the same
+# harness fuzz the same corpus directory beside the watched one, each with
+# its own log ($FUZZ_BUILD/fuzz_NAME.helperK.log); the watched process
+# reloads what they add (libFuzzer's -reload), so its cov:, one process's
+# edge count, takes in their finds; they stop when it stops, and a crash
+# of theirs is a finding too.  The executions in campaign.tsv are then the
+# sum of all the processes'.
 # FUZZ_SAVE=1: after a harness's run, the inputs of its corpus that add
 # coverage to seeds/NAME and regress/NAME (libFuzzer's -merge=1) become
 # tests/fuzz/saved/NAME, committed, so that the next campaign, on another
@@ -38,12 +48,14 @@ secs=${FUZZ_SECS:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 plateau=${FUZZ_PLATEAU:-0}
+helpers=${FUZZ_HELPERS:-0}
 replay=${FUZZ_REPLAY:-0}
 cc=${FUZZ_CC:-clang}
 san="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 cflags="-g -O1 -std=c11 -Wno-include-next-absolute-path -D_GNU_SOURCE -DMAILLAB_VERSION=\"fuzz\" -iquote lib"
 libs="-lssl -lcrypto -lsodium -lz -lresolv -lcrypt"
 
+[ "$helpers" -gt 0 ] && [ "$jobs" -gt 1 ] && { echo "fuzz: FUZZ_HELPERS needs FUZZ_JOBS=1" >&2; exit 1; }
 command -v "$cc" >/dev/null 2>&1 || { echo "fuzz: $cc not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 mkdir -p "$build/lib" || exit 1
 
@@ -113,6 +125,14 @@ for h in tests/fuzz/fuzz_*.c; do
 		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
 		> "$log" 2>&1 &
 	pid=$!
+	hpids="" i=1
+	while [ "$i" -le "$helpers" ]; do
+		setsid "$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+			-print_final_stats=1 -artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
+			> "$build/fuzz_$name.helper$i.log" 2>&1 &
+		hpids="$hpids $!"
+		i=$((i + 1))
+	done
 	# Watch the coverage: libFuzzer's status lines say "cov: N"; note when
 	# it last grew and, with FUZZ_PLATEAU, stop the run once it is flat.
 	best=0 gain=0 how=time
@@ -131,6 +151,21 @@ for h in tests/fuzz/fuzz_*.c; do
 	done
 	wait $pid
 	rc=$?
+	# the helpers stop with the watched process; 72 is their exit on SIGTERM
+	i=1
+	for h in $hpids; do
+		kill -TERM -$h 2>/dev/null
+		wait $h
+		hrc=$?
+		hlog="$build/fuzz_$name.helper$i.log"
+		if [ $hrc -ne 0 ] && [ $hrc -ne 72 ]; then
+			echo "fuzz_$name: helper $i FAILED (see $hlog)"
+			grep -E "ERROR|SUMMARY|Test unit written" "$hlog" | head -5
+			failed=1
+		fi
+		rm -rf "${TMPDIR:-/tmp}/libFuzzerTemp.FuzzWithFork$h.dir"
+		i=$((i + 1))
+	done
 	# 72 is libFuzzer's exit on SIGTERM: the plateau stop, not a finding
 	# (fork mode's parent then leaves its work directory behind)
 	if [ "$how" = plateau ]; then
@@ -142,6 +177,12 @@ for h in tests/fuzz/fuzz_*.c; do
 	if [ "$jobs" -gt 1 ]; then execs=""
 	else execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1); fi
 	[ -n "$execs" ] || execs=$(grep -o '^#[0-9]*' "$log" | tail -1 | tr -d '#')
+	i=1
+	while [ "$i" -le "$helpers" ]; do
+		n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/fuzz_$name.helper$i.log" | tail -1)
+		[ -n "$n" ] && [ -n "$execs" ] && execs=$((execs + n))
+		i=$((i + 1))
+	done
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	[ $rc -ne 0 ] && how=crash
 	# A timeout that does not happen again is the machine's doing (the run
