@@ -153,9 +153,9 @@ for h in tests/fuzz/fuzz_*.c; do
 	rc=$?
 	# the helpers stop with the watched process; 72 is their exit on SIGTERM
 	i=1
-	for h in $hpids; do
-		kill -TERM -$h 2>/dev/null
-		wait $h
+	for hp in $hpids; do
+		kill -TERM -$hp 2>/dev/null
+		wait $hp
 		hrc=$?
 		hlog="$build/fuzz_$name.helper$i.log"
 		if [ $hrc -ne 0 ] && [ $hrc -ne 72 ]; then
@@ -163,7 +163,6 @@ for h in tests/fuzz/fuzz_*.c; do
 			grep -E "ERROR|SUMMARY|Test unit written" "$hlog" | head -5
 			failed=1
 		fi
-		rm -rf "${TMPDIR:-/tmp}/libFuzzerTemp.FuzzWithFork$h.dir"
 		i=$((i + 1))
 	done
 	# 72 is libFuzzer's exit on SIGTERM: the plateau stop, not a finding
