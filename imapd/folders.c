@@ -994,51 +994,30 @@ void cmd_status(struct session *s, struct imap_cmd *c)
 
 /* ---- APPEND ---- */
 
-/* n digits at *p as a number (advancing *p); -1 if they are not digits. */
-static int digits(const char **p, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++, (*p)++) {
-		if (!isdigit((unsigned char)**p))
-			return -1;
-		v = v * 10 + (**p - '0');
-	}
-	return v;
-}
-
 /* "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 3501 9 date-time; the day may be one
  * digit, or a space and one digit) into *t; -1 if malformed or not a real
  * time ("31-Feb", "25:61:61", zone "+9959").  The epoch itself is a date
  * like any other. */
 static int parse_date_time(const char *s, time_t *t)
 {
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	struct tm tm = { 0 };
-	const char *p = s, *m;
-	int day, year, hh, mm, ss, zh, zm, sign;
+	const char *p = s;
+	int day, mon, year, hh, mm, ss, zh, zm, sign;
 
 	if (*p == ' ')
 		p++;
-	if ((day = digits(&p, 1)) < 0)
+	if ((day = imap_digits(&p, 1, 2, NULL)) < 0 || *p++ != '-' || (mon = imap_month(p)) == 0)
 		return -1;
-	if (isdigit((unsigned char)*p))
-		day = day * 10 + (*p++ - '0');
-	if (*p++ != '-' || strlen(p) < 3)
-		return -1;
-	for (m = months; *m; m += 3)
-		if (strncasecmp(m, p, 3) == 0)
-			break;
 	p += 3;
-	if (*m == '\0' || *p++ != '-' || (year = digits(&p, 4)) < 0 || *p++ != ' ' ||
-	    (hh = digits(&p, 2)) < 0 || *p++ != ':' || (mm = digits(&p, 2)) < 0 || *p++ != ':' ||
-	    (ss = digits(&p, 2)) < 0 || *p++ != ' ' || (*p != '+' && *p != '-'))
+	if (*p++ != '-' || (year = imap_digits(&p, 4, 4, NULL)) < 0 || *p++ != ' ' ||
+	    (hh = imap_digits(&p, 2, 2, NULL)) < 0 || *p++ != ':' || (mm = imap_digits(&p, 2, 2, NULL)) < 0 ||
+	    *p++ != ':' || (ss = imap_digits(&p, 2, 2, NULL)) < 0 || *p++ != ' ' || (*p != '+' && *p != '-'))
 		return -1;
 	sign = *p++ == '-' ? -1 : 1;
-	if ((zh = digits(&p, 2)) < 0 || (zm = digits(&p, 2)) < 0 || *p != '\0')
+	if ((zh = imap_digits(&p, 2, 2, NULL)) < 0 || (zm = imap_digits(&p, 2, 2, NULL)) < 0 || *p != '\0')
 		return -1;
-	tm.tm_mon = (int)(m - months) / 3;
-	if (!imap_day_ok(year, tm.tm_mon + 1, day) || hh > 23 || mm > 59 || ss > 60 || zh > 23 || zm > 59)
+	tm.tm_mon = mon - 1;
+	if (!imap_day_ok(year, mon, day) || hh > 23 || mm > 59 || ss > 60 || zh > 23 || zm > 59)
 		return -1;
 	tm.tm_mday = day;
 	tm.tm_year = year - 1900;

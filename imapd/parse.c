@@ -710,9 +710,17 @@ int imap_day_ok(int year, int month, int day)
 	    !(month == 2 && day == 29 && !leap);
 }
 
-/* At most max digits at *p as a number (advancing *p past them); -1 if
- * there are fewer than min.  *len gets how many there were. */
-static int date_digits(const char **p, int min, int max, int *len)
+int imap_month(const char *p)
+{
+	static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+	for (int i = 0; i < 12; i++)
+		if (strncasecmp(p, names + 3 * i, 3) == 0)
+			return i + 1;
+	return 0;
+}
+
+int imap_digits(const char **p, int min, int max, int *len)
 {
 	int v = 0, n = 0;
 
@@ -734,56 +742,48 @@ static const char *date_space(const char *p)
 
 int imap_sent_date(const char *v, struct sent_date *d)
 {
-	static const char months[] = "JANFEBMARAPRMAYJUNJULAUGSEPOCTNOVDEC";
 	static const struct { const char *name; int hours; } zones[] = {
 		{ "UT", 0 }, { "GMT", 0 }, { "EST", -5 }, { "EDT", -4 }, { "CST", -6 },
 		{ "CDT", -5 }, { "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 },
 	};
 	const char *p = v, *m;
-	char mon[4];
 	int ylen;
 
 	if ((m = strchr(p, ',')) != NULL)       /* the day name */
 		p = m + 1;
 	p = date_space(p);
-	if ((d->day = date_digits(&p, 1, 2, NULL)) < 0)
+	if ((d->day = imap_digits(&p, 1, 2, NULL)) < 0)
 		return -1;
 	p = date_space(p);
-	for (int i = 0; i < 3; i++, p++) {
-		if (!isalpha((unsigned char)*p))
-			return -1;
-		mon[i] = (char)toupper((unsigned char)*p);
-	}
-	mon[3] = '\0';
-	if (isalpha((unsigned char)*p) || (m = strstr(months, mon)) == NULL || (m - months) % 3 != 0)
+	if ((d->month = imap_month(p)) == 0 || isalpha((unsigned char)p[3]))
 		return -1;
-	d->month = (int)(m - months) / 3 + 1;
-	p = date_space(p);
-	if ((d->year = date_digits(&p, 2, 4, &ylen)) < 0 || isdigit((unsigned char)*p))
+	p = date_space(p + 3);
+	if ((d->year = imap_digits(&p, 2, 4, &ylen)) < 0 || isdigit((unsigned char)*p))
 		return -1;
 	if (ylen == 2)                          /* RFC 5322 4.3 */
 		d->year += d->year < 50 ? 2000 : 1900;
 	else if (ylen == 3)
 		d->year += 1900;
 	p = date_space(p);
-	if ((d->hh = date_digits(&p, 1, 2, NULL)) < 0)
+	if ((d->hh = imap_digits(&p, 1, 2, NULL)) < 0)
 		return -1;
 	p = date_space(p);
 	if (*p++ != ':')
 		return -1;
 	p = date_space(p);
-	if ((d->mm = date_digits(&p, 1, 2, NULL)) < 0)
+	if ((d->mm = imap_digits(&p, 1, 2, NULL)) < 0)
 		return -1;
 	d->ss = 0;
-	if (*date_space(p) == ':') {
-		p = date_space(date_space(p) + 1);
-		if ((d->ss = date_digits(&p, 1, 2, NULL)) < 0)
-			return -1;
-	}
 	p = date_space(p);
+	if (*p == ':') {
+		p = date_space(p + 1);
+		if ((d->ss = imap_digits(&p, 1, 2, NULL)) < 0)
+			return -1;
+		p = date_space(p);
+	}
 	d->zone = 0;
 	if (*p == '+' || *p == '-') {
-		int sign = *p++ == '-' ? -1 : 1, z = date_digits(&p, 4, 4, NULL);
+		int sign = *p++ == '-' ? -1 : 1, z = imap_digits(&p, 4, 4, NULL);
 
 		if (z < 0 || z / 100 > 23 || z % 100 > 59)
 			return -1;

@@ -108,6 +108,13 @@ int mutf7_encode(const char *s, struct buf *out);
  * common year are not (dates of APPEND and of URLAUTH's EXPIRE). */
 int imap_day_ok(int year, int month, int day);
 
+/* The month (1-12) whose three-letter English name, in any case, starts p;
+ * 0 if none does. */
+int imap_month(const char *p);
+/* At most max digits at *p as a number, advancing *p past them; -1 if there
+ * are fewer than min.  *len, if not NULL, gets how many there were. */
+int imap_digits(const char **p, int min, int max, int *len);
+
 /* The date-time of a Date: field (RFC 5322 3.3, with the obsolete two- and
  * three-digit years and named zones of 4.3; a day name and the seconds may
  * be left out, a missing or unknown zone is taken as +0000).  Its fields go

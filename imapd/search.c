@@ -69,20 +69,14 @@ static long long civil_day(int year, int month, int day)
  * malformed or not a real day ("31-Feb-2024"). */
 static int parse_day(const char *s, long long *day)
 {
-	static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
 	char mon[4] = "";
-	int d, y, n = 0;
-	const char *m;
+	int d, y, n = 0, month;
 
 	if (!isdigit((unsigned char)s[0]) || sscanf(s, "%2d-%3[A-Za-z]-%4d%n", &d, mon, &y, &n) != 3 ||
-	    s[n] != '\0' || strlen(mon) != 3 || n < 10 || !isdigit((unsigned char)s[n - 4]))
+	    s[n] != '\0' || strlen(mon) != 3 || n < 10 || !isdigit((unsigned char)s[n - 4]) ||
+	    (month = imap_month(mon)) == 0 || !imap_day_ok(y, month, d))
 		return -1;
-	for (char *p = mon; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	if ((m = strstr(months, mon)) == NULL || (m - months) % 3 != 0 ||
-	    !imap_day_ok(y, (int)(m - months) / 3 + 1, d))
-		return -1;
-	*day = civil_day(y, (int)(m - months) / 3 + 1, d);
+	*day = civil_day(y, month, d);
 	return 0;
 }
 
