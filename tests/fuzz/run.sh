@@ -71,6 +71,18 @@ done
 rm -f "$build/libfuzz.a"
 ar rcs "$build/libfuzz.a" $objs || exit 1
 
+# One fuzzing process of the harness at hand ($bin, $dict, $corpus, $seeds)
+# in the background: its log $1, the rest its extra options.  It runs in a
+# process group of its own, so that the plateau stop reaches fork mode's
+# workers too (its parent waits for them in system(), which ignores SIGINT).
+fuzz_proc() {
+	flog=$1; shift
+	setsid "$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+		"$@" -print_final_stats=1 \
+		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
+		> "$flog" 2>&1 &
+}
+
 failed=0 ran=0
 for h in tests/fuzz/fuzz_*.c; do
 	[ -e "$h" ] || continue
@@ -117,19 +129,11 @@ for h in tests/fuzz/fuzz_*.c; do
 	echo "== fuzz_$name: ${secs}s"
 	start=$(date +%s)
 	log="$build/fuzz_$name.log"
-	# in a process group of its own, so that the plateau stop reaches fork
-	# mode's workers too (its parent waits for them in system(), which
-	# ignores SIGINT)
-	setsid "$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
-		$par -print_final_stats=1 \
-		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
-		> "$log" 2>&1 &
+	fuzz_proc "$log" $par
 	pid=$!
 	hpids="" i=1
 	while [ "$i" -le "$helpers" ]; do
-		setsid "$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
-			-print_final_stats=1 -artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
-			> "$build/fuzz_$name.helper$i.log" 2>&1 &
+		fuzz_proc "$build/fuzz_$name.helper$i.log"
 		hpids="$hpids $!"
 		i=$((i + 1))
 	done
