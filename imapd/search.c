@@ -7,6 +7,7 @@
  * of the parts.  The fields the header cache keeps (hcache.c) are read
  * from the file once a session, and the texts matched in them made once:
  * a second header search touches no file. */
+#include <errno.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,12 +70,18 @@ static long long civil_day(int year, int month, int day)
  * malformed or not a real day ("31-Feb-2024"). */
 static int parse_day(const char *s, long long *day)
 {
-	char mon[4] = "";
-	int d, y, n = 0, month;
+	const char *p = s;
+	char mon[4];
+	int d, y, month;
 
-	if (!isdigit((unsigned char)s[0]) || sscanf(s, "%2d-%3[A-Za-z]-%4d%n", &d, mon, &y, &n) != 3 ||
-	    s[n] != '\0' || strlen(mon) != 3 || n < 10 || !isdigit((unsigned char)s[n - 4]) ||
-	    (month = imap_month(mon)) == 0 || !imap_day_ok(y, month, d))
+	/* date-day "-" date-month "-" date-year: 1*2DIGIT "-" 3ALPHA "-" 4DIGIT */
+	if ((d = imap_digits(&p, 1, 2, NULL)) < 0 || strlen(p) != 9 || p[0] != '-' || p[4] != '-')
+		return -1;
+	memcpy(mon, p + 1, 3);
+	mon[3] = '\0';
+	p += 5;
+	if ((y = imap_digits(&p, 4, 4, NULL)) < 0 || *p != '\0' || (month = imap_month(mon)) == 0 ||
+	    !imap_day_ok(y, month, d))
 		return -1;
 	*day = civil_day(y, month, d);
 	return 0;
@@ -126,8 +133,9 @@ static int parse_arg_key(const struct imap_arg *a, size_t n, size_t *i, struct s
 	const char *v = a[(*i)++].s;
 	if (k->op == K_LARGER || k->op == K_SMALLER) {
 		char *end;
-		k->num = strtoll(v, &end, 10);
-		return (*end || !isdigit((unsigned char)*v)) ? -1 : 0;
+		errno = 0;
+		k->num = strtoll(v, &end, 10);      /* number64 (RFC 9051) */
+		return (*end || !isdigit((unsigned char)*v) || errno == ERANGE) ? -1 : 0;
 	}
 	return parse_day(v, &k->num);
 }
@@ -772,17 +780,35 @@ void number_set(const uint32_t *v, size_t n, struct buf *out)
 	}
 }
 
-/* A PARTIAL range "first:last" (RFC 9394 3.1): both ends non-zero, of one
- * sign (negative counts from the end of the result), in either order; no
- * "*".  Kept with |lo| <= |hi|. */
+/* One end of a PARTIAL range: nz-number, or "-" nz-number counted from the
+ * end of the result (RFC 9394 3.1), at most 2^32-1 either way. */
+static int partial_end(const char **p, long long *v)
+{
+	int neg = **p == '-';
+	long long x = 0;
+
+	*p += neg;
+	if (**p < '1' || **p > '9')
+		return -1;
+	while (isdigit((unsigned char)**p)) {
+		x = x * 10 + (*(*p)++ - '0');
+		if (x > UINT32_MAX)
+			return -1;
+	}
+	*v = neg ? -x : x;
+	return 0;
+}
+
+/* A PARTIAL range "first:last" (RFC 9394 3.1): both ends of one sign
+ * (negative counts from the end of the result), in either order; no "*",
+ * no leading zero.  Kept with |lo| <= |hi|. */
 static int parse_partial(const struct imap_arg *a, struct retopts *r)
 {
+	const char *p = a->s;
 	long long x, y;
-	int n = 0;
 
-	if (a->type != ARG_ATOM || sscanf(a->s, "%lld:%lld%n", &x, &y, &n) != 2 ||
-	    a->s[n] != '\0' || x == 0 || y == 0 || (x < 0) != (y < 0) ||
-	    llabs(x) > UINT32_MAX || llabs(y) > UINT32_MAX || strchr(a->s, '+') != NULL)
+	if (a->type != ARG_ATOM || partial_end(&p, &x) < 0 || *p++ != ':' || partial_end(&p, &y) < 0 ||
+	    *p != '\0' || (x < 0) != (y < 0))
 		return -1;
 	r->lo = llabs(x) <= llabs(y) ? x : y;
 	r->hi = llabs(x) <= llabs(y) ? y : x;

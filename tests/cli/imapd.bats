@@ -1068,7 +1068,7 @@ count_is() {
 	EOF
 }
 
-@test "a Date: that is not a real time (31 Feb, -1:-1, zone +9959) cannot be read: SORT takes INTERNALDATE, SENT* keys do not match" {
+@test "a Date: that is not a real time (31 Feb, -1:-1, zone +9959) cannot be read: SORT takes INTERNALDATE, SENT* keys do not match; SEARCH's own dates and numbers follow the grammar" {
 	printf 'From: d@example.org\nSubject: four\nDate: Tue, 31 Feb 2023 10:00:00 +0000\n\nx\n' \
 		> "$MD/cur/1700000004.M4P4.lab:2,S"
 	printf 'From: e@example.org\nSubject: five\nDate: Wed, 4 Jan 2023 -1:-1:00 +0000\n\nx\n' \
@@ -1079,7 +1079,7 @@ count_is() {
 		> "$MD/cur/1700000007.M7P7.lab:2,S"
 	touch -d '2024-01-01 00:00:00 UTC' "$MD"/new/* "$MD"/cur/*
 	fix_perms
-	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SORT (DATE) UTF-8 ALL\r\nd SEARCH SENTON 3-Mar-2023\r\ne SEARCH SENTSINCE 3-Jan-2023\r\nf SEARCH SENTON 6-Jan-2023\r\ng SEARCH SENTON 31-Feb-2023\r\nh LOGOUT\r'
+	run imap <<< $'a LOGIN bob secret\r\nb SELECT INBOX\r\nc SORT (DATE) UTF-8 ALL\r\nd SEARCH SENTON 3-Mar-2023\r\ne SEARCH SENTSINCE 3-Jan-2023\r\nf SEARCH SENTON 6-Jan-2023\r\ng SEARCH SENTON 31-Feb-2023\r\nh SEARCH SENTON "3-Jan- 2023"\r\ni SEARCH SINCE 003-Jan-2023\r\nj SEARCH LARGER 99999999999999999999\r\nk SEARCH SENTSINCE 3-Jan-2023 LARGER 9223372036854775807\r\nl LOGOUT\r'
 	[ "$status" -eq 0 ]
 	# 1, 2: 2 and 3 Jan 2023; 7: 6 Jan 2023 (a two-digit year, a named zone,
 	# no seconds); then 3 (no Date:), 4, 5 and 6 on their INTERNALDATE, in turn
@@ -1088,6 +1088,10 @@ count_is() {
 	[[ "$output" == *$'* SEARCH 2 7\ne OK'* ]]
 	[[ "$output" == *$'* SEARCH 7\nf OK'* ]]
 	[[ "$output" == *'g BAD'* ]]
+	[[ "$output" == *'h BAD'* ]]
+	[[ "$output" == *'i BAD'* ]]
+	[[ "$output" == *'j BAD'* ]]
+	[[ "$output" == *$'* SEARCH\nk OK'* ]]
 }
 
 @test "MULTIAPPEND saves every message of one APPEND or none; ESORT answers SORT RETURN with ESEARCH" {
