@@ -581,7 +581,7 @@ static long long internal_day(struct sctx *x)
 	struct tm tm;
 
 	localtime_r(&t, &tm);
-	return (long long)((t + tm.tm_gmtoff) / 86400);
+	return civil_day(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 static int has_keyword(const struct sctx *x, const char *name)

@@ -1034,6 +1034,15 @@ count_is() {
 	assert_line '* 1 FETCH (BODY[]<4294967295> {0}'
 }
 
+@test "SEARCH BEFORE, ON and SINCE take the day of an INTERNALDATE before 1970 as the calendar has it" {
+	TZ=UTC run imap <<< $'a LOGIN bob secret\r\nb APPEND INBOX "31-Dec-1969 12:00:00 +0000" {3+}\r\nx\r\n\r\nc APPEND INBOX "30-Dec-1969 23:59:59 +0000" {3+}\r\ny\r\n\r\nd SELECT INBOX\r\ne SEARCH ON 31-Dec-1969\r\nf SEARCH ON 1-Jan-1970\r\ng SEARCH BEFORE 31-Dec-1969\r\nh SEARCH SINCE 31-Dec-1969 BEFORE 1-Jan-1970\r\ni LOGOUT\r'
+	assert_line --regexp '^c OK \[APPENDUID [0-9]+ 5\]'
+	[[ "$output" == *$'* SEARCH 4\ne OK'* ]]
+	[[ "$output" == *$'* SEARCH\nf OK'* ]]
+	[[ "$output" == *$'* SEARCH 5\ng OK'* ]]
+	[[ "$output" == *$'* SEARCH 4\nh OK'* ]]
+}
+
 @test "Python imaplib: SORT (RFC 5256, SORT=DISPLAY), THREAD REFERENCES and ORDEREDSUBJECT, SEARCH RETURN (ESEARCH)" {
 	printf 'From: Zed <z@example.org>\nSubject: Re: one\nDate: Mon, 2 Jan 2023 11:00:00 +0000\nMessage-ID: <4@x>\nReferences: <1@x>\n\nreply\n' \
 		> "$MD/cur/1700000004.M4P4.lab:2,S"
