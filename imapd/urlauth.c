@@ -115,44 +115,52 @@ static uint32_t nz_number(const char *s, size_t n)
 	return v > UINT32_MAX ? 0 : (uint32_t)v;
 }
 
+/* Exactly ndig digits at *p, then sep ("T" also as "t") unless sep is 0;
+ * *p moves past both; -1 if they are not there. */
+static int take(const char **p, int ndig, char sep)
+{
+	int v = imap_digits(p, ndig, ndig, NULL);
+
+	if (v < 0 || (sep && toupper((unsigned char)**p) != sep))
+		return -1;
+	*p += sep != 0;
+	return v;
+}
+
 /* An RFC 3339 date-time ("2026-12-06T11:00:00Z", "...+01:00", fraction
  * allowed) of s[0..n) into *t; -1 if malformed. */
 static int date_time3339(const char *s, size_t n, time_t *t)
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
 	char buf[64];
 	struct tm tm = { 0 };
-	int used = 0, zh = 0, zm = 0, sign = 0;
-	const char *z;
+	int zh = 0, zm = 0, sign = 0;
+	const char *z = buf;
 
-	if (n >= sizeof buf || n < sizeof shape - 1)
+	if (n >= sizeof buf)
 		return -1;
-	/* sscanf alone takes signs and spaces where RFC 3339 has DIGITs */
-	for (size_t i = 0; i < sizeof shape - 1; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) :
-		    shape[i] == 'T' ? s[i] != 'T' && s[i] != 't' : s[i] != shape[i])
-			return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
-	if (sscanf(buf, "%4d-%2d-%2d%*1[Tt]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-	    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6 || used != 19)
+	if ((tm.tm_year = take(&z, 4, '-')) < 0 || (tm.tm_mon = take(&z, 2, '-')) < 0 ||
+	    (tm.tm_mday = take(&z, 2, 'T')) < 0 || (tm.tm_hour = take(&z, 2, ':')) < 0 ||
+	    (tm.tm_min = take(&z, 2, ':')) < 0 || (tm.tm_sec = take(&z, 2, 0)) < 0)
 		return -1;
-	z = buf + used;
 	if (*z == '.') {                /* time-secfrac: "." 1*DIGIT */
 		if (!isdigit((unsigned char)z[1]))
 			return -1;
 		for (z++; isdigit((unsigned char)*z); z++)
 			;
 	}
-	if ((*z == 'Z' || *z == 'z') && z[1] == '\0') {
-		sign = 0;
-	} else if ((*z == '+' || *z == '-') && strlen(z) == 6 && isdigit((unsigned char)z[1]) &&
-	    isdigit((unsigned char)z[2]) && z[3] == ':' && isdigit((unsigned char)z[4]) &&
-	    isdigit((unsigned char)z[5]) && sscanf(z + 1, "%2d:%2d", &zh, &zm) == 2) {
-		sign = *z == '-' ? -1 : 1;
+	if (*z == '+' || *z == '-') {   /* time-numoffset: ("+" / "-") time-hour ":" time-minute */
+		sign = *z++ == '-' ? -1 : 1;
+		if ((zh = take(&z, 2, ':')) < 0 || (zm = take(&z, 2, 0)) < 0)
+			return -1;
+	} else if (*z == 'Z' || *z == 'z') {
+		z++;
 	} else {
 		return -1;
 	}
+	if (*z != '\0')
+		return -1;
 	/* (February 29 only in a leap year: RFC 3339 5.7) */
 	if (!imap_day_ok(tm.tm_year, tm.tm_mon, tm.tm_mday) || tm.tm_hour > 23 || tm.tm_min > 59 ||
 	    tm.tm_sec > 60 || zh > 23 || zm > 59)

@@ -155,9 +155,12 @@ pyimap() {
 	c.cmd('GENURLAUTH "imap://bob@127.0.0.1/INBOX/;uid=1;urlauth=user+bob" XYZ', want=b"BAD")
 	# EXPIRE is an RFC 3339 date-time: a day its month has, digits where it has DIGITs (fuzz_urlauth)
 	for when in ["2999-02-30T00:00:00Z", "2999-02-29T00:00:00Z", "+999-01-01T00:00:00Z", "2999-+1-01T00:00:00Z",
-	             "2999-01-01T00:00:00.Z", "2999-01-01T00:00:00+-1:-1"]:
+	             "2999-01-01T00:00:00.Z", "2999-01-01T00:00:00+-1:-1", "2999-01-01T00:00:00", "2999-01-01 00:00:00Z",
+	             "2999-01-01T00:00:00+0100", "2999-01-01T00:00:00+01:00Z", "29999-01-01T00:00:00Z", "2999-1-01T00:00:00Z",
+	             "2999-01-01T24:00:00Z", "2999-01-01T00:00:00+24:00"]:
 	    c.cmd('GENURLAUTH "imap://bob@127.0.0.1/INBOX/;uid=1;expire=%s;urlauth=user+bob" INTERNAL' % when, want=b"BAD")
 	gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;expire=2996-02-29T23:59:60.5+01:00;urlauth=user+bob")
+	gen(c, "imap://bob@127.0.0.1/INBOX/;uid=1;expire=2999-12-31t00:00:00z;urlauth=user+bob")
 	EOF_
 }
 
