@@ -7,8 +7,8 @@
  * of the parts.  The fields the header cache keeps (hcache.c) are read
  * from the file once a session, and the texts matched in them made once:
  * a second header search touches no file. */
-#include <errno.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

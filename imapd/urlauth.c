@@ -136,7 +136,7 @@ static int date_time3339(const char *s, size_t n, time_t *t)
 	int zh = 0, zm = 0, sign = 0;
 	const char *z = buf;
 
-	if (n >= sizeof buf)
+	if (n >= sizeof buf || memchr(s, '\0', n) != NULL)
 		return -1;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
