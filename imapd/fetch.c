@@ -172,22 +172,6 @@ static int section_ok(const char *sect)
 	return rc != SECT_BAD;
 }
 
-/* A number of RFC 3501 9 (digits only, at most 2^32 - 1) at p, its end in
- * *end; -1 if there is none ("-1", " 1", "+1") or it is too large. */
-static int64_t number32(const char *p, char **end)
-{
-	int64_t v = 0;
-
-	*end = (char *)p;
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++)
-		if ((v = v * 10 + (*p - '0')) > UINT32_MAX)
-			return -1;
-	*end = (char *)p;
-	return v;
-}
-
 /* BINARY's section: part numbers only, "" or "1.2" (RFC 3516 4.1). */
 static int binary_section_ok(const char *sect)
 {
@@ -203,7 +187,6 @@ static int parse_section(struct fetch *fe, const char *s, int peek, enum fkind k
 {
 	const char *open = strchr(s, '['), *close = strrchr(s, ']');
 	struct fitem *it;
-	char *end;
 
 	if (open == NULL || close == NULL || close < open)
 		return -1;
@@ -215,10 +198,11 @@ static int parse_section(struct fetch *fe, const char *s, int peek, enum fkind k
 	if (k == FI_BINARY_SIZE && close[1] != '\0')
 		return -1;
 	if (close[1] == '<') {
+		const char *q = close + 2;
 		int64_t o, n;
 
-		if ((o = number32(close + 2, &end)) < 0 || *end != '.' ||
-		    (n = number32(end + 1, &end)) <= 0 || *end != '>' || end[1] != '\0')
+		if ((o = imap_number32(&q, 0)) < 0 || *q++ != '.' ||
+		    (n = imap_number32(&q, 0)) <= 0 || *q != '>' || q[1] != '\0')
 			return -1;
 		it->partial = 1;
 		it->poff = o;
@@ -1045,12 +1029,21 @@ static int url_field(const char **p, const char *key, char *out, size_t cap)
 	return 0;
 }
 
+/* All of num as a number of RFC 3501 9 (with nz, a nz-number); -1 if it
+ * is not one. */
+static int64_t url_number(const char *num, int nz)
+{
+	int64_t v = imap_number32(&num, nz);
+
+	return *num == '\0' ? v : -1;
+}
+
 int fetch_url(struct session *s, const char *url, struct buf *out)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX], sect[256] = "", num[32];
 	const char *p = url, *slash;
 	uint32_t uid, uidvalidity = 0;
-	int64_t poff = 0, plen = -1;
+	int64_t poff = 0, plen = -1, v;
 	struct folder f = { 0 };
 	struct mdata md = { 0 };
 	struct msg *m = NULL;
@@ -1064,28 +1057,27 @@ int fetch_url(struct session *s, const char *url, struct buf *out)
 		return -1;
 	if (semi) {
 		const char *q = semi;
-		char *end;
 
-		if (url_field(&q, ";UIDVALIDITY=", num, sizeof num) < 0 || q != slash)
+		if (url_field(&q, ";UIDVALIDITY=", num, sizeof num) < 0 || q != slash ||
+		    (v = url_number(num, 1)) < 0)
 			return -1;
-		uidvalidity = (uint32_t)number32(num, &end);
-		if (*end != '\0' || uidvalidity == 0)
-			return -1;
+		uidvalidity = (uint32_t)v;
 	}
 	p = slash + 1;
-	char *end;
-	if (url_field(&p, ";UID=", num, sizeof num) < 0 || (uid = (uint32_t)number32(num, &end)) == 0 ||
-	    *end != '\0')
+	if (url_field(&p, ";UID=", num, sizeof num) < 0 || (v = url_number(num, 1)) < 0)
 		return -1;
+	uid = (uint32_t)v;
 	if (strncmp(p, "/;", 2) == 0 && strncasecmp(p + 1, ";SECTION=", 9) == 0) {
 		p++;
 		if (url_field(&p, ";SECTION=", sect, sizeof sect) < 0)
 			return -1;
 	}
 	if (strncmp(p, "/;", 2) == 0 && strncasecmp(p + 1, ";PARTIAL=", 9) == 0) {
+		const char *q = num;
+
 		p++;
-		if (url_field(&p, ";PARTIAL=", num, sizeof num) < 0 || (poff = number32(num, &end)) < 0 ||
-		    (*end == '.' && (plen = number32(end + 1, &end)) <= 0) || *end != '\0')
+		if (url_field(&p, ";PARTIAL=", num, sizeof num) < 0 || (poff = imap_number32(&q, 0)) < 0 ||
+		    (*q == '.' ? (plen = url_number(q + 1, 1)) < 0 : *q != '\0'))
 			return -1;
 	}
 	if (*p != '\0')

@@ -440,23 +440,17 @@ int arg_astring(const struct imap_arg *a)
 
 static int seq_number(const char **s, uint32_t *v)
 {
-	uint64_t x = 0;
-	const char *d = *s;
+	int64_t x;
 
 	if (**s == '*') {
 		(*s)++;
 		*v = 0;
 		return 0;
 	}
-	if (**s < '1' || **s > '9')
+	if ((x = imap_number32(s, 1)) < 0)
 		return -1;
-	while (isdigit((unsigned char)**s)) {
-		x = x * 10 + (uint64_t)(*(*s)++ - '0');
-		if (x > UINT32_MAX)
-			return -1;
-	}
 	*v = (uint32_t)x;
-	return *s == d ? -1 : 0;
+	return 0;
 }
 
 int seqset_parse(const char *s, struct seqset *set)
@@ -731,6 +725,18 @@ int imap_digits(const char **p, int min, int max, int *len)
 	if (len)
 		*len = n;
 	return n < min ? -1 : v;
+}
+
+int64_t imap_number32(const char **p, int nz)
+{
+	int64_t v = 0;
+
+	if (!isdigit((unsigned char)**p) || (nz && **p == '0'))
+		return -1;
+	while (isdigit((unsigned char)**p))
+		if ((v = v * 10 + (*(*p)++ - '0')) > UINT32_MAX)
+			return -1;
+	return v;
 }
 
 static const char *date_space(const char *p)

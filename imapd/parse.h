@@ -114,6 +114,10 @@ int imap_month(const char *p);
 /* At most max digits at *p as a number, advancing *p past them; -1 if there
  * are fewer than min.  *len, if not NULL, gets how many there were. */
 int imap_digits(const char **p, int min, int max, int *len);
+/* A number of RFC 3501 9 at *p, at most 2^32-1; with nz, a nz-number (no
+ * leading zero, so not 0).  *p moves past the digits read; -1 if there is
+ * none ("-1", " 1", "+1", "01" with nz) or it is too large. */
+int64_t imap_number32(const char **p, int nz);
 
 /* The date-time of a Date: field (RFC 5322 3.3, with the obsolete two- and
  * three-digit years and named zones of 4.3; a day name and the seconds may

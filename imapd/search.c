@@ -71,17 +71,14 @@ static long long civil_day(int year, int month, int day)
 static int parse_day(const char *s, long long *day)
 {
 	const char *p = s;
-	char mon[4];
 	int d, y, month;
 
 	/* date-day "-" date-month "-" date-year: 1*2DIGIT "-" 3ALPHA "-" 4DIGIT */
-	if ((d = imap_digits(&p, 1, 2, NULL)) < 0 || strlen(p) != 9 || p[0] != '-' || p[4] != '-')
+	if ((d = imap_digits(&p, 1, 2, NULL)) < 0 || strlen(p) != 9 || p[0] != '-' || p[4] != '-' ||
+	    (month = imap_month(p + 1)) == 0)
 		return -1;
-	memcpy(mon, p + 1, 3);
-	mon[3] = '\0';
 	p += 5;
-	if ((y = imap_digits(&p, 4, 4, NULL)) < 0 || *p != '\0' || (month = imap_month(mon)) == 0 ||
-	    !imap_day_ok(y, month, d))
+	if ((y = imap_digits(&p, 4, 4, NULL)) < 0 || *p != '\0' || !imap_day_ok(y, month, d))
 		return -1;
 	*day = civil_day(y, month, d);
 	return 0;
@@ -785,16 +782,11 @@ void number_set(const uint32_t *v, size_t n, struct buf *out)
 static int partial_end(const char **p, long long *v)
 {
 	int neg = **p == '-';
-	long long x = 0;
+	int64_t x;
 
 	*p += neg;
-	if (**p < '1' || **p > '9')
+	if ((x = imap_number32(p, 1)) < 0)
 		return -1;
-	while (isdigit((unsigned char)**p)) {
-		x = x * 10 + (*(*p)++ - '0');
-		if (x > UINT32_MAX)
-			return -1;
-	}
 	*v = neg ? -x : x;
 	return 0;
 }

@@ -100,19 +100,14 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
 	return 0;
 }
 
-/* A nz-number of s[0..n) (RFC 3501 9); 0 if it is not one. */
+/* A nz-number of s[0..n) (RFC 3501 9); 0 if it is not one.  s[n] ends
+ * the digits at every caller (a delimiter, or the string's end). */
 static uint32_t nz_number(const char *s, size_t n)
 {
-	uint64_t v = 0;
+	const char *p = s;
+	int64_t v = imap_number32(&p, 1);
 
-	if (n == 0 || n > 10 || s[0] == '0')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return 0;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	return v > UINT32_MAX ? 0 : (uint32_t)v;
+	return v > 0 && p == s + n ? (uint32_t)v : 0;
 }
 
 /* Exactly ndig digits at *p, then sep ("T" also as "t") unless sep is 0;
@@ -247,17 +242,15 @@ static int parse_field(struct iurl *u, const char *url, const char *key, size_t 
 		return unescape(v, n, u->section, sizeof u->section);
 	}
 	if (KEY("PARTIAL") && slashed && *stage >= 1 && *stage <= 2) {
-		const char *dot = memchr(v, '.', n);
-		char *end;
+		const char *dot = memchr(v, '.', n), *q = v;
+		int64_t o = imap_number32(&q, 0);
 
 		*stage = 3;
 		u->partial = 1;
-		if (n == 0 || !isdigit((unsigned char)v[0]))
+		if (o < 0 || q != (dot ? dot : v + n))
 			return -1;
-		u->poff = strtoull(v, &end, 10);
-		if (dot && (u->plen = nz_number(dot + 1, (size_t)(v + n - dot - 1))) == 0)
-			return -1;
-		return end == (dot ? dot : v + n) && u->poff <= UINT32_MAX ? 0 : -1;
+		u->poff = (uint64_t)o;
+		return dot && (u->plen = nz_number(dot + 1, (size_t)(v + n - dot - 1))) == 0 ? -1 : 0;
 	}
 	if (KEY("EXPIRE") && !slashed && *stage >= 1 && *stage <= 3) {
 		*stage = 4;

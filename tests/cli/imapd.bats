@@ -1163,7 +1163,7 @@ count_is() {
 }
 
 @test "CATENATE: APPEND joins TEXT parts and the parts URLs name; a bad URL is NO [BADURL], %-escaped, and saves nothing" {
-	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent CATENATE (URL "/INBOX/;UID=3/;SECTION=HEADER" TEXT {6+}\r\nbody\r\n URL "/INBOX/;UID=1/;SECTION=TEXT/;PARTIAL=0.5")\r\nc APPEND Sent CATENATE (TEXT {10+}\r\nSubject:\r\n URL "/INBOX;UIDVALIDITY=1/;UID=1")\r\nd APPEND nothere CATENATE (URL "/INBOX/;UID=1")\r\ne SELECT Sent\r\nf FETCH 1:* BODY.PEEK[TEXT]\r\nh APPEND Sent CATENATE (URL {16+}\r\n/x]\r\n* OK forged)\r\ng LOGOUT\r'
+	run imap <<< $'a LOGIN bob secret\r\nb APPEND Sent CATENATE (URL "/INBOX/;UID=3/;SECTION=HEADER" TEXT {6+}\r\nbody\r\n URL "/INBOX/;UID=1/;SECTION=TEXT/;PARTIAL=0.5")\r\nc APPEND Sent CATENATE (TEXT {10+}\r\nSubject:\r\n URL "/INBOX;UIDVALIDITY=1/;UID=1")\r\nd APPEND nothere CATENATE (URL "/INBOX/;UID=1")\r\ne SELECT Sent\r\nf FETCH 1:* BODY.PEEK[TEXT]\r\nh APPEND Sent CATENATE (URL {16+}\r\n/x]\r\n* OK forged)\r\ni APPEND Sent CATENATE (URL "/INBOX/;UID=01")\r\nj APPEND Sent CATENATE (URL "/INBOX/;UID=")\r\nk APPEND Sent CATENATE (URL "/INBOX/;UID=1/;PARTIAL=0.05")\r\nl APPEND Sent CATENATE (URL "/INBOX;UIDVALIDITY=0/;UID=1")\r\nm APPEND Sent CATENATE (URL "/INBOX/;UID=1/;PARTIAL=4294967296.1")\r\nn APPEND Sent CATENATE (URL "/INBOX/;UID=1/;PARTIAL=00.5")\r\ng LOGOUT\r'
 	assert_line --regexp '^b OK \[APPENDUID [0-9]+ 1\]'
 	assert_line 'c NO [BADURL /INBOX;UIDVALIDITY=1/;UID=1] The URL names no message here.'
 	assert_line "d NO [TRYCREATE] Mailbox doesn't exist: nothere"
@@ -1174,6 +1174,12 @@ count_is() {
 	# a literal's URL is named back %-escaped: its CRLF cannot end the reply
 	assert_line 'h NO [BADURL /x%5D%0D%0A*%20OK%20forged] The URL names no message here.'
 	refute_line '* OK forged'
+	# uid and the partial's length are nz-numbers (RFC 5092 11): no leading zero
+	for u in 'i /INBOX/;UID=01' 'j /INBOX/;UID=' 'k /INBOX/;UID=1/;PARTIAL=0.05' \
+	    'l /INBOX;UIDVALIDITY=0/;UID=1' 'm /INBOX/;UID=1/;PARTIAL=4294967296.1'; do
+		assert_line "${u%% *} NO [BADURL ${u#* }] The URL names no message here."
+	done
+	assert_line --regexp '^n OK \[APPENDUID [0-9]+ 2\]'
 }
 
 @test "new files get their UIDs in the order they came, microseconds compared as numbers (M99876 before M100234), and COPY keeps the order" {

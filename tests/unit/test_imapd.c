@@ -213,6 +213,29 @@ START_TEST(seqsets)
 }
 END_TEST
 
+/* number and nz-number (RFC 3501 9), the reader of sequence sets, partials
+ * and URL parts: where it stops, and what it refuses */
+START_TEST(numbers)
+{
+	static const struct { const char *s; int nz; int64_t v; size_t used; } t[] = {
+		{ "0", 0, 0, 1 }, { "007.", 0, 7, 3 }, { "4294967295>", 0, 4294967295, 10 },
+		{ "12:3", 1, 12, 2 }, { "1", 1, 1, 1 }, { "0000000000000000000042", 0, 42, 22 },
+		{ "0", 1, -1, 0 }, { "01", 1, -1, 0 }, { "4294967296", 0, -1, 0 },
+		{ "99999999999999999999", 1, -1, 0 }, { "", 0, -1, 0 }, { "-1", 0, -1, 0 },
+		{ "+1", 0, -1, 0 }, { " 1", 0, -1, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		const char *p = t[i].s;
+		int64_t v = imap_number32(&p, t[i].nz);
+
+		ck_assert_msg(v == t[i].v, "%s (nz %d): %lld", t[i].s, t[i].nz, (long long)v);
+		if (v >= 0)
+			ck_assert_msg(p == t[i].s + t[i].used, "%s: stopped at %td", t[i].s, p - t[i].s);
+	}
+}
+END_TEST
+
 /* Date: fields as SORT and the SENT* keys read them (RFC 5322 3.3, 4.3) */
 START_TEST(sent_date)
 {
@@ -502,6 +525,7 @@ int main(void)
 	tcase_add_test(tc, parser_args);
 	tcase_add_test(tc, parser_errors);
 	tcase_add_test(tc, seqsets);
+	tcase_add_test(tc, numbers);
 	tcase_add_test(tc, sent_date);
 	tcase_add_test(tc, mutf7);
 	tcase_add_test(tc, names);
