@@ -29,6 +29,9 @@
 # edge count, takes in their finds; they stop when it stops, and a crash
 # of theirs is a finding too.  The executions in campaign.tsv are then the
 # sum of all the processes'.
+# FUZZ_ARGS="-print_pcs=1": more libFuzzer options for the fuzzing processes
+# (that one logs each newly covered place in the code, function and line, so
+# that a campaign shows where its late coverage is found).
 # FUZZ_SAVE=1: after a harness's run, the inputs of its corpus that add
 # coverage to seeds/NAME and regress/NAME (libFuzzer's -merge=1) become
 # tests/fuzz/saved/NAME, committed, so that the next campaign, on another
@@ -78,7 +81,7 @@ ar rcs "$build/libfuzz.a" $objs || exit 1
 fuzz_proc() {
 	flog=$1; shift
 	setsid "$bin" $dict -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
-		"$@" -print_final_stats=1 \
+		"$@" ${FUZZ_ARGS:-} -print_final_stats=1 \
 		-artifact_prefix="tests/fuzz/crash-$name-" "$corpus" $seeds \
 		> "$flog" 2>&1 &
 }
