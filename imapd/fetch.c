@@ -1029,15 +1029,6 @@ static int url_field(const char **p, const char *key, char *out, size_t cap)
 	return 0;
 }
 
-/* All of num as a number of RFC 3501 9 (with nz, a nz-number); -1 if it
- * is not one. */
-static int64_t url_number(const char *num, int nz)
-{
-	int64_t v = imap_number32(&num, nz);
-
-	return *num == '\0' ? v : -1;
-}
-
 int fetch_url(struct session *s, const char *url, struct buf *out)
 {
 	char name[STORE_NAME_MAX + 8], path[STORE_PATH_MAX], sect[256] = "", num[32];
@@ -1059,12 +1050,13 @@ int fetch_url(struct session *s, const char *url, struct buf *out)
 		const char *q = semi;
 
 		if (url_field(&q, ";UIDVALIDITY=", num, sizeof num) < 0 || q != slash ||
-		    (v = url_number(num, 1)) < 0)
+		    (v = imap_number32_span(num, strlen(num), 1)) < 0)
 			return -1;
 		uidvalidity = (uint32_t)v;
 	}
 	p = slash + 1;
-	if (url_field(&p, ";UID=", num, sizeof num) < 0 || (v = url_number(num, 1)) < 0)
+	if (url_field(&p, ";UID=", num, sizeof num) < 0 ||
+	    (v = imap_number32_span(num, strlen(num), 1)) < 0)
 		return -1;
 	uid = (uint32_t)v;
 	if (strncmp(p, "/;", 2) == 0 && strncasecmp(p + 1, ";SECTION=", 9) == 0) {
@@ -1077,7 +1069,7 @@ int fetch_url(struct session *s, const char *url, struct buf *out)
 
 		p++;
 		if (url_field(&p, ";PARTIAL=", num, sizeof num) < 0 || (poff = imap_number32(&q, 0)) < 0 ||
-		    (*q == '.' ? (plen = url_number(q + 1, 1)) < 0 : *q != '\0'))
+		    (*q == '.' ? (plen = imap_number32_span(q + 1, strlen(q + 1), 1)) < 0 : *q != '\0'))
 			return -1;
 	}
 	if (*p != '\0')

@@ -727,16 +727,30 @@ int imap_digits(const char **p, int min, int max, int *len)
 	return n < min ? -1 : v;
 }
 
-int64_t imap_number32(const char **p, int nz)
+/* imap_number32 reading at most max bytes of *p */
+static int64_t number32(const char **p, size_t max, int nz)
 {
 	int64_t v = 0;
 
-	if (!isdigit((unsigned char)**p) || (nz && **p == '0'))
+	if (max == 0 || !isdigit((unsigned char)**p) || (nz && **p == '0'))
 		return -1;
-	while (isdigit((unsigned char)**p))
+	while (max-- > 0 && isdigit((unsigned char)**p))
 		if ((v = v * 10 + (*(*p)++ - '0')) > UINT32_MAX)
 			return -1;
 	return v;
+}
+
+int64_t imap_number32(const char **p, int nz)
+{
+	return number32(p, SIZE_MAX, nz);
+}
+
+int64_t imap_number32_span(const char *s, size_t n, int nz)
+{
+	const char *p = s;
+	int64_t v = number32(&p, n, nz);
+
+	return p == s + n ? v : -1;
 }
 
 static const char *date_space(const char *p)

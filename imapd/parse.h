@@ -118,6 +118,8 @@ int imap_digits(const char **p, int min, int max, int *len);
  * leading zero, so not 0).  *p moves past the digits read; -1 if there is
  * none ("-1", " 1", "+1", "01" with nz) or it is too large. */
 int64_t imap_number32(const char **p, int nz);
+/* All of s[0..n) as such a number (s[n] is not read); -1 if it is not one. */
+int64_t imap_number32_span(const char *s, size_t n, int nz);
 
 /* The date-time of a Date: field (RFC 5322 3.3, with the obsolete two- and
  * three-digit years and named zones of 4.3; a day name and the seconds may

@@ -100,16 +100,6 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
 	return 0;
 }
 
-/* A nz-number of s[0..n) (RFC 3501 9); 0 if it is not one.  s[n] ends
- * the digits at every caller (a delimiter, or the string's end). */
-static uint32_t nz_number(const char *s, size_t n)
-{
-	const char *p = s;
-	int64_t v = imap_number32(&p, 1);
-
-	return v > 0 && p == s + n ? (uint32_t)v : 0;
-}
-
 /* Exactly ndig digits at *p, then sep ("T" also as "t") unless sep is 0;
  * *p moves past both; -1 if they are not there. */
 static int take(const char **p, int ndig, char sep)
@@ -222,9 +212,12 @@ static int parse_mailbox(struct iurl *u, const char *p, size_t n)
 		strcpy(u->mailbox, "INBOX");
 	if (semi == NULL)
 		return 0;
+	int64_t uv;
+
 	if ((size_t)(p + n - semi) < 13 || strncasecmp(semi, ";UIDVALIDITY=", 13) != 0 ||
-	    (u->uidvalidity = nz_number(semi + 13, (size_t)(p + n - semi - 13))) == 0)
+	    (uv = imap_number32_span(semi + 13, (size_t)(p + n - semi - 13), 1)) < 0)
 		return -1;
+	u->uidvalidity = (uint32_t)uv;
 	return 0;
 }
 
@@ -234,23 +227,29 @@ static int parse_field(struct iurl *u, const char *url, const char *key, size_t 
 {
 #define KEY(k) (klen == sizeof k - 1 && strncasecmp(key, k, klen) == 0)
 	if (KEY("UID") && slashed && *stage == 0) {
+		int64_t uid = imap_number32_span(v, n, 1);
+
 		*stage = 1;
-		return (u->uid = nz_number(v, n)) ? 0 : -1;
+		if (uid < 0)
+			return -1;
+		u->uid = (uint32_t)uid;
+		return 0;
 	}
 	if (KEY("SECTION") && slashed && *stage == 1) {
 		*stage = 2;
 		return unescape(v, n, u->section, sizeof u->section);
 	}
 	if (KEY("PARTIAL") && slashed && *stage >= 1 && *stage <= 2) {
-		const char *dot = memchr(v, '.', n), *q = v;
-		int64_t o = imap_number32(&q, 0);
+		const char *dot = memchr(v, '.', n);
+		int64_t off = imap_number32_span(v, dot ? (size_t)(dot - v) : n, 0), len = 0;
 
 		*stage = 3;
 		u->partial = 1;
-		if (o < 0 || q != (dot ? dot : v + n))
+		if (off < 0 || (dot && (len = imap_number32_span(dot + 1, (size_t)(v + n - dot - 1), 1)) < 0))
 			return -1;
-		u->poff = (uint64_t)o;
-		return dot && (u->plen = nz_number(dot + 1, (size_t)(v + n - dot - 1))) == 0 ? -1 : 0;
+		u->poff = (uint64_t)off;
+		u->plen = (uint64_t)len;       /* 0: to the end */
+		return 0;
 	}
 	if (KEY("EXPIRE") && !slashed && *stage >= 1 && *stage <= 3) {
 		*stage = 4;
@@ -359,7 +358,7 @@ static int key_line(const char *l, size_t n, const char *mailbox, uint32_t uv,
 		return 0;
 	if ((size_t)(l + n - sp2 - 1) != mlen || memcmp(sp2 + 1, mailbox, mlen) != 0)
 		return 0;
-	if (key && nz_number(l, (size_t)(sp1 - l)) == uv && sp2 - sp1 - 1 == 2 * URLAUTH_KEY_LEN) {
+	if (key && imap_number32_span(l, (size_t)(sp1 - l), 1) == uv && sp2 - sp1 - 1 == 2 * URLAUTH_KEY_LEN) {
 		for (int i = 0; i < URLAUTH_KEY_LEN; i++) {
 			char hx[3] = { sp1[1 + 2 * i], sp1[2 + 2 * i], '\0' };
 

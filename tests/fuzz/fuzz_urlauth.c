@@ -1,6 +1,6 @@
 /* fuzz_urlauth — libFuzzer harness for imapd's IMAP URL parser (RFC 5092,
  * RFC 4467 URLAUTH; imapd/urlauth.c, included whole): parse_url and its
- * pieces (unescape, nz_number, date_time3339, parse_access, parse_mailbox,
+ * pieces (unescape, imap_number32_span, date_time3339, parse_access, parse_mailbox,
  * parse_field), which read the URLs a client gives GENURLAUTH, URLFETCH and
  * CATENATE; and key_line/keys_filter, which read the owner's key file.
  *
@@ -15,7 +15,10 @@
  * nothing or ":mech:token"; written again by the harness's own formatter
  * (%XX escapes for every byte but letters and digits, the mailbox turned
  * back from modified UTF-7) it parses to the same fields.  The key
- * filter keeps only whole lines of the file and never more of it. */
+ * filter keeps only whole lines of the file and never more of it.  The
+ * whole input read as a number (imap_number32_span, the URLs' numbers) is
+ * what imap_number32 reads when it stops at the input's end, and -1 when
+ * it does not. */
 #include <stdint.h>
 
 #include "../../imapd/urlauth.c"
@@ -182,7 +185,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		keys_filter(&keys, NULL, 0, NULL, &found, &out);
 	}
 	/* the pieces on their own */
-	(void)nz_number(url, ulen);
+	for (int nz = 0; nz <= 1; nz++) {
+		const char *q = url;
+		int64_t v = imap_number32_span(url, ulen, nz), w = imap_number32(&q, nz);
+
+		CHECK(v == (w >= 0 && q == url + ulen ? w : -1));
+		CHECK(v < 0 || (v <= UINT32_MAX && (!nz || v > 0)));
+	}
 	{
 		time_t t;
 		char dec[256];

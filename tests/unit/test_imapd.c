@@ -233,6 +233,18 @@ START_TEST(numbers)
 		if (v >= 0)
 			ck_assert_msg(p == t[i].s + t[i].used, "%s: stopped at %td", t[i].s, p - t[i].s);
 	}
+	/* the whole of a slice, whatever follows it */
+	static const struct { const char *s; size_t n; int nz; int64_t v; } w[] = {
+		{ "123", 2, 0, 12 }, { "123", 3, 1, 123 }, { "01", 2, 0, 1 }, { "1.5", 1, 1, 1 },
+		{ "4294967295", 10, 1, 4294967295 }, { "00", 1, 0, 0 },
+		{ "01", 2, 1, -1 }, { "0", 1, 1, -1 }, { "1", 0, 0, -1 }, { "12a", 3, 0, -1 },
+		{ "1 2", 3, 0, -1 }, { "42949672950", 11, 0, -1 }, { ".5", 2, 0, -1 },
+	};
+	for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+		int64_t v = imap_number32_span(w[i].s, w[i].n, w[i].nz);
+
+		ck_assert_msg(v == w[i].v, "%.*s (nz %d): %lld", (int)w[i].n, w[i].s, w[i].nz, (long long)v);
+	}
 }
 END_TEST
 
